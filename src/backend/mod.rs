@@ -1,0 +1,73 @@
+//! The op-level interface the forward loop is written against, and its implementations.
+//!
+//! One forward loop ([`crate::model::Llama`]) runs on every backend; a backend only
+//! supplies the ops below. Activations are row-major matrices `(T, cols)` of f32.
+
+pub mod cpu;
+
+use candle_core::quantized::QTensor;
+
+use crate::error::Result;
+use crate::gguf::Config;
+
+/// The ops of one forward pass. Shapes: `T` positions, `d` model width.
+pub trait Backend {
+    /// Activations `(rows, cols)` f32 on the device.
+    type Tensor: Clone;
+    /// A weight matrix `(out, in)` in its stored (quantized) form.
+    type Matrix;
+    /// One block's key/value cache.
+    type Cache;
+
+    /// Short name shown to people ("cpu", "webgpu").
+    fn name(&self) -> &'static str;
+    /// Uploads a stored weight matrix `(out, in)`.
+    fn matrix(&self, w: QTensor) -> Result<Self::Matrix>;
+    /// Uploads `values` as a `(rows, cols)` matrix.
+    fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Self::Tensor>;
+    /// An empty key/value cache for one block.
+    fn cache(&self) -> Result<Self::Cache>;
+    /// Number of positions held in a cache.
+    fn cache_len(&self, cache: &Self::Cache) -> usize;
+
+    /// Rows `ids` of `table (vocab, d)` → `(T, d)`.
+    fn embed(&self, table: &Self::Matrix, ids: &[u32]) -> Result<Self::Tensor>;
+    /// `x (T, d)` scaled to unit RMS, times `w (1, d)`.
+    fn rms_norm(&self, x: &Self::Tensor, w: &Self::Tensor, eps: f32) -> Result<Self::Tensor>;
+    /// `x (T, in) · wᵀ` → `(T, out)`.
+    fn qmatmul(&self, x: &Self::Tensor, w: &Self::Matrix) -> Result<Self::Tensor>;
+    /// Rotary position embedding of `x (T, heads*head_dim)`; row `t` is at position `pos + t`.
+    fn rope(&self, x: &Self::Tensor, heads: usize, pos: usize) -> Result<Self::Tensor>;
+    /// Causal grouped-query attention of `q (T, n_head*hd)` over the cache after appending
+    /// `k, v (T, n_kv_head*hd)`; returns `(T, n_head*hd)`.
+    fn attention(&self, q: &Self::Tensor, k: &Self::Tensor, v: &Self::Tensor, cache: &mut Self::Cache)
+        -> Result<Self::Tensor>;
+    /// `silu(gate) * up`, both `(T, d_ff)`.
+    fn silu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `a + b`, same shape.
+    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `x (T, d) + alpha * v (1, d)` on every row.
+    fn add_scaled(&self, x: &Self::Tensor, v: &Self::Tensor, alpha: f32) -> Result<Self::Tensor>;
+    /// `x (T, d) · basisᵀ` with `basis (n, d)` → `(T, n)`.
+    fn project(&self, x: &Self::Tensor, basis: &Self::Tensor) -> Result<Self::Tensor>;
+    /// The last row of `x (T, c)` → `(1, c)`.
+    fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Copies `x` back to the host, row-major.
+    fn read(&self, x: &Self::Tensor) -> Result<Vec<f32>>;
+}
+
+/// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them.
+pub fn rope_tables(cfg: &Config) -> (Vec<f32>, Vec<f32>) {
+    let half = cfg.head_dim / 2;
+    let mut cos = Vec::with_capacity(cfg.context * half);
+    let mut sin = Vec::with_capacity(cfg.context * half);
+    for p in 0..cfg.context {
+        for i in 0..half {
+            let freq = 1.0 / cfg.rope_base.powf(2.0 * i as f32 / cfg.head_dim as f32);
+            let (s, c) = (p as f32 * freq).sin_cos();
+            cos.push(c);
+            sin.push(s);
+        }
+    }
+    (cos, sin)
+}

@@ -1,0 +1,287 @@
+//! The `limbic` command line: tokenize, logits, generate, bench. Output contracts are in
+//! each verb's help; `--json` output is one JSON object on stdout.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use limbic::tokenizer::chat_prompt;
+use limbic::backend::Backend;
+use limbic::{Cpu, Engine, Error, Result, Sampler};
+
+#[derive(Parser)]
+#[command(name = "limbic", version, about = "SmolLM2-135M-Instruct with readable, steerable emotion representations")]
+struct Cli {
+    /// Model file (GGUF).
+    #[arg(long, global = true, default_value = limbic::DEFAULT_MODEL)]
+    model: PathBuf,
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Text → token ids: {"ids":[..],"tokens":[..]}
+    Tokenize {
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        chat: Chat,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Log-probabilities of the next token after the text: {"ids","top":[{"id","token","logprob"}],"logprobs"?}
+    Logits {
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        chat: Chat,
+        /// How many of the most likely tokens to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Also print the log-probability of every token in the vocabulary.
+        #[arg(long)]
+        full: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generates a reply, streaming it; with --json prints {"text","ids","tokens"} at the end.
+    Generate(GenerateArgs),
+    /// Measures load time, prompt and decode speed: {"load_s","prompt_tokens","prompt_tps","decode_tps"}
+    Bench {
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+        /// Tokens to generate (greedy); decode speed counts all but the first.
+        #[arg(long, default_value_t = 128)]
+        tokens: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct Chat {
+    /// Wrap the text as one user turn (ChatML) and open the assistant's turn.
+    #[arg(long)]
+    chat: bool,
+    /// System prompt for --chat (default: the model's own).
+    #[arg(long)]
+    system: Option<String>,
+}
+
+impl Chat {
+    fn wrap(&self, text: &str) -> String {
+        if self.chat {
+            chat_prompt(text, self.system.as_deref())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    #[arg(long)]
+    prompt: String,
+    #[command(flatten)]
+    chat: Chat,
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f64,
+    #[arg(long, default_value_t = 1.0)]
+    repeat_penalty: f32,
+    #[arg(long, default_value_t = Sampler::default().seed)]
+    seed: u64,
+    /// Steer toward an emotion: NAME or NAME:STRENGTH (a fraction of the mean residual norm). Repeatable.
+    #[arg(long)]
+    steer: Vec<String>,
+    /// Layer (block output) to steer at; default from the vectors file.
+    #[arg(long)]
+    layer: Option<usize>,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    backend: BackendKind,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum BackendKind {
+    Cpu,
+    Gpu,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
+    if backend == BackendKind::Gpu {
+        return Err(Error::Model("the GPU backend is not built into this limbic yet; use --backend cpu".into()));
+    }
+    limbic::load_cpu_path(path)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.verb {
+        Verb::Tokenize { text, chat, json } => {
+            let engine = load(&cli.model, BackendKind::Cpu)?;
+            let ids = engine.tokenizer.encode(&chat.wrap(&text))?;
+            let tokens = engine.tokenizer.pieces(&ids)?;
+            if json {
+                println!("{}", json!({ "ids": ids, "tokens": tokens }));
+            } else {
+                for (id, t) in ids.iter().zip(&tokens) {
+                    println!("{id}\t{t:?}");
+                }
+            }
+        }
+        Verb::Logits { text, chat, top, full, json } => {
+            let mut engine = load(&cli.model, BackendKind::Cpu)?;
+            let ids = engine.encode_prompt(&chat.wrap(&text))?;
+            let logprobs = log_softmax(&engine.run(&ids)?.logits);
+            let mut order: Vec<usize> = (0..logprobs.len()).collect();
+            order.sort_by(|&a, &b| logprobs[b].total_cmp(&logprobs[a]));
+            let top: Vec<_> = order[..top.min(order.len())]
+                .iter()
+                .map(|&i| Ok(json!({"id": i, "token": engine.tokenizer.decode(&[i as u32])?, "logprob": logprobs[i]})))
+                .collect::<Result<_>>()?;
+            let mut out = json!({ "ids": ids, "top": top });
+            if full {
+                out["logprobs"] = json!(logprobs);
+            }
+            if json {
+                println!("{out}");
+            } else {
+                for t in out["top"].as_array().into_iter().flatten() {
+                    println!("{:>8.4}  {}  {:?}", t["logprob"].as_f64().unwrap_or(f64::NAN), t["id"], t["token"]);
+                }
+            }
+        }
+        Verb::Generate(a) => generate(&cli.model, a)?,
+        Verb::Bench { backend, tokens, json } => bench(&cli.model, backend, tokens, json)?,
+    }
+    Ok(())
+}
+
+/// Parses `NAME[:STRENGTH]`; the strength must be a finite number within ±5.
+fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
+    let (name, strength) = match spec.rsplit_once(':') {
+        Some((n, s)) => {
+            let v: f32 = s.trim().parse().map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
+            (n, Some(v))
+        }
+        None => (spec, None),
+    };
+    if let Some(v) = strength {
+        if !v.is_finite() || v.abs() > 5.0 {
+            return Err(Error::Steer(format!("strength {v} for {name:?} must be a finite number within ±5")));
+        }
+    }
+    if name.trim().is_empty() {
+        return Err(Error::Steer(format!("{spec:?} names no emotion")));
+    }
+    Ok((name.trim().to_string(), strength))
+}
+
+fn generate(model: &Path, a: GenerateArgs) -> Result<()> {
+    let sampler = Sampler {
+        temperature: a.temperature,
+        top_p: a.top_p,
+        repeat_penalty: a.repeat_penalty,
+        seed: a.seed,
+        ..Sampler::default()
+    };
+    sampler.validate()?;
+    let steers = a.steer.iter().map(|s| parse_steer(s)).collect::<Result<Vec<_>>>()?;
+    let mut engine = load(model, a.backend)?;
+    let n_layer = engine.model.config.n_layer;
+    if let Some(l) = a.layer {
+        if l >= n_layer {
+            return Err(Error::Steer(format!("layer {l} does not exist: the model has layers 0..{}", n_layer - 1)));
+        }
+    }
+    if !steers.is_empty() {
+        return Err(Error::Steer(format!(
+            "no emotion vectors yet: {} does not exist (it is made by `limbic extract`)",
+            limbic::DEFAULT_VECTORS
+        )));
+    }
+    let prompt = engine.encode_prompt(&a.chat.wrap(&a.prompt))?;
+    let mut g = engine.start(prompt, &sampler, a.max_tokens)?;
+    let mut text = String::new();
+    let mut out = std::io::stdout();
+    while let Some(step) = engine.step(&mut g)? {
+        if !a.json {
+            print!("{}", step.text);
+            out.flush()?;
+        }
+        text.push_str(&step.text);
+    }
+    if a.json {
+        let ids = g.generated().to_vec();
+        println!("{}", json!({ "text": text, "tokens": engine.tokenizer.pieces(&ids)?, "ids": ids }));
+    } else {
+        println!();
+    }
+    Ok(())
+}
+
+/// The prompt every speed figure in BENCHMARKS.md uses.
+const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
+
+fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let mut engine = load(model, backend)?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let prompt = engine.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
+    let n_prompt = prompt.len();
+    let t1 = Instant::now();
+    let mut g = engine.start(prompt, &Sampler::default(), tokens)?;
+    let prompt_s = t1.elapsed().as_secs_f64();
+    // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
+    let t2 = Instant::now();
+    let mut n = 0usize;
+    while engine.step(&mut g)?.is_some() {
+        n += 1;
+    }
+    let decode_s = t2.elapsed().as_secs_f64();
+    let decode_tps = if n > 1 && decode_s > 0.0 { (n - 1) as f64 / decode_s } else { 0.0 };
+    let report = json!({
+        "backend": engine.model.backend.name(),
+        "load_s": load_s,
+        "prompt_tokens": n_prompt,
+        "prompt_tps": n_prompt as f64 / prompt_s,
+        "generated_tokens": n,
+        "decode_tps": decode_tps,
+    });
+    if json {
+        println!("{report}");
+    } else {
+        println!(
+            "load {load_s:.2} s, prompt {n_prompt} tokens at {:.1} tok/s, decode {n} tokens at {decode_tps:.1} tok/s",
+            n_prompt as f64 / prompt_s
+        );
+    }
+    Ok(())
+}
+
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let lse = max + logits.iter().map(|&l| ((l - max) as f64).exp()).sum::<f64>().ln() as f32;
+    logits.iter().map(|&l| l - lse).collect()
+}

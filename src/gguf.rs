@@ -1,0 +1,238 @@
+//! Reading the model file: config from GGUF metadata, the quantized tensors, the tokenizer vocabulary.
+//!
+//! GGUF key strings appear only here. Everything is checked before use so that a
+//! truncated, foreign or corrupt file ends in a one-line [`Error::Model`].
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::Device;
+
+use crate::error::{Error, Result};
+
+/// Model hyper-parameters, read from the file's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub n_layer: usize,
+    pub d_model: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub d_ff: usize,
+    pub rope_base: f32,
+    pub rms_eps: f32,
+    /// Longest sequence (prompt + reply) in tokens.
+    pub context: usize,
+    pub vocab: usize,
+}
+
+/// The byte-level BPE vocabulary stored in the file.
+#[derive(Debug, Clone)]
+pub struct Vocab {
+    pub tokens: Vec<String>,
+    /// "left right" pairs in merge order.
+    pub merges: Vec<String>,
+    /// ids of control tokens (`<|im_start|>`, `<|im_end|>`, ...), marked special.
+    pub control: Vec<u32>,
+    pub bos: u32,
+    pub eos: u32,
+}
+
+/// One transformer block's weights as stored: quantized matrices are (out, in).
+pub struct RawBlock {
+    pub attn_norm: Vec<f32>, // (d)
+    pub wq: QTensor,         // (n_head*head_dim, d)
+    pub wk: QTensor,         // (n_kv_head*head_dim, d)
+    pub wv: QTensor,         // (n_kv_head*head_dim, d)
+    pub wo: QTensor,         // (d, n_head*head_dim)
+    pub ffn_norm: Vec<f32>,  // (d)
+    pub w_gate: QTensor,     // (d_ff, d)
+    pub w_up: QTensor,       // (d_ff, d)
+    pub w_down: QTensor,     // (d, d_ff)
+}
+
+/// All weights as stored. The embedding table doubles as the output matrix (tied).
+pub struct RawWeights {
+    pub token_embd: QTensor,  // (vocab, d) Q8_0
+    pub output_norm: Vec<f32>, // (d)
+    pub blocks: Vec<RawBlock>,
+}
+
+/// A parsed model file.
+pub struct ModelFile {
+    pub config: Config,
+    pub vocab: Vocab,
+    pub weights: RawWeights,
+}
+
+const MAGIC: &[u8; 4] = b"GGUF";
+
+impl ModelFile {
+    /// Reads and checks a whole GGUF file of the llama architecture.
+    pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
+        let len = reader.seek(SeekFrom::End(0))?;
+        reader.seek(SeekFrom::Start(0))?;
+        let mut magic = [0u8; 4];
+        if len < 4 || reader.read_exact(&mut magic).is_err() || &magic != MAGIC {
+            return Err(Error::Model("not a GGUF file (bad magic bytes)".into()));
+        }
+        reader.seek(SeekFrom::Start(0))?;
+        let content = Content::read(reader)
+            .map_err(|e| Error::Model(format!("unreadable GGUF header (truncated or corrupt?): {e}")))?;
+        let md = Meta(&content.metadata);
+        let arch = md.string("general.architecture")?;
+        if arch != "llama" {
+            return Err(Error::Model(format!("architecture is {arch:?}, limbic runs llama models")));
+        }
+        let config = read_config(&md)?;
+        let vocab = read_vocab(&md)?;
+        if vocab.tokens.len() != config.vocab {
+            return Err(Error::Model(format!(
+                "vocabulary has {} tokens but the embedding has {} rows",
+                vocab.tokens.len(),
+                config.vocab
+            )));
+        }
+        let weights = read_weights(&content, reader, &config)?;
+        Ok(Self { config, vocab, weights })
+    }
+
+    /// Reads a model from bytes held in memory (the browser's path).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::read(&mut std::io::Cursor::new(bytes))
+    }
+}
+
+struct Meta<'a>(&'a HashMap<String, Value>);
+
+impl Meta<'_> {
+    fn get(&self, key: &str) -> Result<&Value> {
+        self.0.get(key).ok_or_else(|| Error::Model(format!("metadata key {key} is missing")))
+    }
+    fn string(&self, key: &str) -> Result<String> {
+        Ok(self.get(key)?.to_string().map_err(|e| bad(key, e))?.clone())
+    }
+    fn usize(&self, key: &str) -> Result<usize> {
+        let v = self.get(key)?;
+        let n = match v {
+            Value::U64(_) | Value::I64(_) => v.to_u64().map_err(|e| bad(key, e))?,
+            _ => v.to_u32().map_err(|e| bad(key, e))? as u64,
+        };
+        usize::try_from(n).map_err(|e| bad(key, e))
+    }
+    fn f32(&self, key: &str) -> Result<f32> {
+        self.get(key)?.to_f32().map_err(|e| bad(key, e))
+    }
+    fn strings(&self, key: &str) -> Result<Vec<String>> {
+        let list = self.get(key)?.to_vec().map_err(|e| bad(key, e))?;
+        list.iter().map(|v| v.to_string().cloned().map_err(|e| bad(key, e))).collect()
+    }
+}
+
+fn bad(key: &str, e: impl std::fmt::Display) -> Error {
+    Error::Model(format!("metadata key {key}: {e}"))
+}
+
+fn read_config(md: &Meta) -> Result<Config> {
+    let d_model = md.usize("llama.embedding_length")?;
+    let n_head = md.usize("llama.attention.head_count")?;
+    let n_kv_head = md.usize("llama.attention.head_count_kv")?;
+    if n_head == 0 || n_kv_head == 0 || d_model % n_head != 0 || n_head % n_kv_head != 0 {
+        return Err(Error::Model(format!("inconsistent heads: d {d_model}, heads {n_head}, kv heads {n_kv_head}")));
+    }
+    let head_dim = d_model / n_head;
+    if let Ok(rope_dim) = md.usize("llama.rope.dimension_count") {
+        if rope_dim != head_dim {
+            return Err(Error::Model(format!("partial rope ({rope_dim} of {head_dim}) is not supported")));
+        }
+    }
+    let vocab = md.strings("tokenizer.ggml.tokens")?.len();
+    Ok(Config {
+        n_layer: md.usize("llama.block_count")?,
+        d_model,
+        n_head,
+        n_kv_head,
+        head_dim,
+        d_ff: md.usize("llama.feed_forward_length")?,
+        rope_base: md.f32("llama.rope.freq_base").unwrap_or(10_000.0),
+        rms_eps: md.f32("llama.attention.layer_norm_rms_epsilon")?,
+        context: md.usize("llama.context_length")?,
+        vocab,
+    })
+}
+
+fn read_vocab(md: &Meta) -> Result<Vocab> {
+    let model = md.string("tokenizer.ggml.model")?;
+    if model != "gpt2" {
+        return Err(Error::Model(format!("tokenizer type {model:?}: limbic reads byte-level BPE (gpt2) only")));
+    }
+    let tokens = md.strings("tokenizer.ggml.tokens")?;
+    let merges = md.strings("tokenizer.ggml.merges")?;
+    let types = md.get("tokenizer.ggml.token_type")?.to_vec().map_err(|e| bad("tokenizer.ggml.token_type", e))?;
+    // GGUF token type 3 is "control".
+    let control = types
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.to_i32().map(|t| t == 3).unwrap_or(false))
+        .map(|(i, _)| i as u32)
+        .collect();
+    let id = |key: &str| -> Result<u32> {
+        let id = md.usize(key)?;
+        if id >= tokens.len() {
+            return Err(Error::Model(format!("{key} = {id} is outside the vocabulary")));
+        }
+        Ok(id as u32)
+    };
+    Ok(Vocab { bos: id("tokenizer.ggml.bos_token_id")?, eos: id("tokenizer.ggml.eos_token_id")?, tokens, merges, control })
+}
+
+fn read_weights<R: Read + Seek>(content: &Content, reader: &mut R, c: &Config) -> Result<RawWeights> {
+    let (d, q, kv, ff) = (c.d_model, c.n_head * c.head_dim, c.n_kv_head * c.head_dim, c.d_ff);
+    if content.tensor_infos.contains_key("output.weight") {
+        return Err(Error::Model("untied output.weight found: limbic expects tied embeddings".into()));
+    }
+    let mut blocks = Vec::with_capacity(c.n_layer);
+    for l in 0..c.n_layer {
+        let p = |s: &str| format!("blk.{l}.{s}.weight");
+        blocks.push(RawBlock {
+            attn_norm: load_vector(content, reader, &p("attn_norm"), d)?,
+            ffn_norm: load_vector(content, reader, &p("ffn_norm"), d)?,
+            wq: load(content, reader, &p("attn_q"), &[q, d])?,
+            wk: load(content, reader, &p("attn_k"), &[kv, d])?,
+            wv: load(content, reader, &p("attn_v"), &[kv, d])?,
+            wo: load(content, reader, &p("attn_output"), &[d, q])?,
+            w_gate: load(content, reader, &p("ffn_gate"), &[ff, d])?,
+            w_up: load(content, reader, &p("ffn_up"), &[ff, d])?,
+            w_down: load(content, reader, &p("ffn_down"), &[d, ff])?,
+        });
+    }
+    Ok(RawWeights {
+        token_embd: load(content, reader, "token_embd.weight", &[c.vocab, d])?,
+        output_norm: load_vector(content, reader, "output_norm.weight", d)?,
+        blocks,
+    })
+}
+
+fn load<R: Read + Seek>(content: &Content, reader: &mut R, name: &str, shape: &[usize]) -> Result<QTensor> {
+    if !content.tensor_infos.contains_key(name) {
+        return Err(Error::Model(format!("tensor {name} is missing")));
+    }
+    let t = content
+        .tensor(reader, name, &Device::Cpu)
+        .map_err(|e| Error::Model(format!("tensor {name}: {e} (file truncated?)")))?;
+    // GGUF lists dimensions innermost first; candle reverses them into (rows, cols).
+    if t.shape().dims() != shape {
+        return Err(Error::Model(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape().dims())));
+    }
+    Ok(t)
+}
+
+fn load_vector<R: Read + Seek>(content: &Content, reader: &mut R, name: &str, d: usize) -> Result<Vec<f32>> {
+    let t = load(content, reader, name, &[d])?;
+    if t.dtype() != GgmlDType::F32 {
+        return Err(Error::Model(format!("tensor {name} should be f32, is {:?}", t.dtype())));
+    }
+    Ok(t.dequantize(&Device::Cpu)?.to_vec1()?)
+}

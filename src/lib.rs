@@ -1,0 +1,45 @@
+//! limbic: SmolLM2-135M-Instruct in Rust, with hook points in the residual stream for
+//! reading and steering emotion representations; native CLI and WebAssembly.
+//!
+//! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids,
+//! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
+//! [`backend`] the ops it runs on, [`session`] generation, [`error`] the one error type.
+
+pub mod backend;
+pub mod error;
+pub mod gguf;
+pub mod hooks;
+pub mod model;
+pub mod session;
+pub mod tokenizer;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use backend::cpu::Cpu;
+pub use error::{Error, Result};
+pub use gguf::{Config, ModelFile};
+pub use hooks::{Captures, HookPoint, HookSet, Intervention};
+pub use session::{Engine, Generation, Sampler, Step};
+
+/// Where `make model` puts the model file.
+pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+/// Where the emotion vectors live once extracted.
+pub const DEFAULT_VECTORS: &str = "data/vectors/smollm2-135m-instruct.safetensors";
+
+/// Loads a model file from bytes onto the CPU backend.
+pub fn load_cpu(bytes: &[u8]) -> Result<Engine<Cpu>> {
+    let file = ModelFile::from_bytes(bytes)?;
+    let backend = Cpu::new(&file.config)?;
+    Engine::new(file, backend)
+}
+
+/// Loads a model file from disk onto the CPU backend.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::Model(format!("cannot open {}: {e} (run `make model`?)", path.display())))?;
+    let file = ModelFile::read(&mut f)?;
+    let backend = Cpu::new(&file.config)?;
+    Engine::new(file, backend)
+}

@@ -1,0 +1,176 @@
+//! `Llama<B>`: the weights and THE forward loop, with hook sites in the residual stream.
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::gguf::{Config, ModelFile};
+use crate::hooks::{Capture, Captures, HookPoint, HookSet, Intervention};
+
+/// One block's weights on the device.
+struct Block<B: Backend> {
+    attn_norm: B::Tensor, // (1, d)
+    wq: B::Matrix,        // (n_head*hd, d)
+    wk: B::Matrix,        // (n_kv_head*hd, d)
+    wv: B::Matrix,        // (n_kv_head*hd, d)
+    wo: B::Matrix,        // (d, n_head*hd)
+    ffn_norm: B::Tensor,  // (1, d)
+    w_gate: B::Matrix,    // (d_ff, d)
+    w_up: B::Matrix,      // (d_ff, d)
+    w_down: B::Matrix,    // (d, d_ff)
+}
+
+/// A hook made ready on the device.
+enum Ready<B: Backend> {
+    Capture,
+    Add { vector: B::Tensor, alpha: f32 }, // vector (1, d)
+    Project { basis: B::Tensor, n: usize }, // basis (n, d)
+}
+
+/// The model with its key/value caches: a sequence grows by [`Llama::forward`] calls.
+pub struct Llama<B: Backend> {
+    pub config: Config,
+    pub backend: B,
+    embd: B::Matrix,          // (vocab, d), also the output matrix (tied)
+    output_norm: B::Tensor,   // (1, d)
+    blocks: Vec<Block<B>>,
+    caches: Vec<B::Cache>,    // one per block
+    hooks: Vec<(HookPoint, Ready<B>)>,
+}
+
+/// What one forward call returns.
+pub struct Forward {
+    /// Logits of the last position, `(vocab)`.
+    pub logits: Vec<f32>,
+    /// What the hooks kept, each `(T, cols)`.
+    pub captures: Captures,
+}
+
+impl<B: Backend> Llama<B> {
+    /// Moves the weights of a parsed model file onto `backend`.
+    pub fn new(file: ModelFile, backend: B) -> Result<Self> {
+        let c = file.config;
+        let w = file.weights;
+        let d = c.d_model;
+        let mut blocks = Vec::with_capacity(c.n_layer);
+        for b in w.blocks {
+            blocks.push(Block {
+                attn_norm: backend.tensor(&b.attn_norm, 1, d)?,
+                ffn_norm: backend.tensor(&b.ffn_norm, 1, d)?,
+                wq: backend.matrix(b.wq)?,
+                wk: backend.matrix(b.wk)?,
+                wv: backend.matrix(b.wv)?,
+                wo: backend.matrix(b.wo)?,
+                w_gate: backend.matrix(b.w_gate)?,
+                w_up: backend.matrix(b.w_up)?,
+                w_down: backend.matrix(b.w_down)?,
+            });
+        }
+        let caches = (0..c.n_layer).map(|_| backend.cache()).collect::<Result<_>>()?;
+        Ok(Self {
+            embd: backend.matrix(w.token_embd)?,
+            output_norm: backend.tensor(&w.output_norm, 1, d)?,
+            blocks,
+            caches,
+            hooks: Vec::new(),
+            config: c,
+            backend,
+        })
+    }
+
+    /// Positions already in the cache.
+    pub fn pos(&self) -> usize {
+        self.caches.first().map_or(0, |c| self.backend.cache_len(c))
+    }
+
+    /// Empties the key/value caches: the next forward starts a new sequence.
+    pub fn reset(&mut self) -> Result<()> {
+        self.caches = (0..self.config.n_layer).map(|_| self.backend.cache()).collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// Sets the hooks applied by every later forward call (checked first; on error nothing changes).
+    /// Hooks that change the stream make the cached keys/values stale: callers reset first.
+    pub fn set_hooks(&mut self, hooks: &HookSet) -> Result<()> {
+        hooks.validate(self.config.n_layer, self.config.d_model)?;
+        let d = self.config.d_model;
+        let mut ready = Vec::with_capacity(hooks.hooks.len());
+        for (point, what) in &hooks.hooks {
+            ready.push((
+                *point,
+                match what {
+                    Intervention::Capture => Ready::Capture,
+                    Intervention::Add { vector, alpha } => {
+                        Ready::Add { vector: self.backend.tensor(vector, 1, d)?, alpha: *alpha }
+                    }
+                    Intervention::Project { basis, n } => {
+                        Ready::Project { basis: self.backend.tensor(basis, *n, d)?, n: *n }
+                    }
+                },
+            ));
+        }
+        self.hooks = ready;
+        Ok(())
+    }
+
+    /// Runs `ids` (T ≥ 1) after the cached positions; returns the last position's logits and
+    /// what the hooks kept.
+    pub fn forward(&mut self, ids: &[u32]) -> Result<Forward> {
+        let c = &self.config;
+        if ids.is_empty() {
+            return Err(Error::Prompt("nothing to run: no tokens".into()));
+        }
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
+            return Err(Error::Prompt(format!("token id {bad} is outside the vocabulary ({})", c.vocab)));
+        }
+        let pos = self.pos();
+        if pos + ids.len() > c.context {
+            return Err(Error::Prompt(format!(
+                "{} tokens after {pos} would pass the context of {} tokens",
+                ids.len(),
+                c.context
+            )));
+        }
+        let be = &self.backend;
+        let mut captures = Captures::default();
+        let mut x = be.embed(&self.embd, ids)?; // (T, d)
+        for (l, blk) in self.blocks.iter().enumerate() {
+            x = apply_hooks(be, &self.hooks, HookPoint::ResidPre(l), x, c.d_model, &mut captures)?;
+            let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
+            let q = be.rope(&be.qmatmul(&h, &blk.wq)?, c.n_head, pos)?;
+            let k = be.rope(&be.qmatmul(&h, &blk.wk)?, c.n_kv_head, pos)?;
+            let v = be.qmatmul(&h, &blk.wv)?;
+            let att = be.attention(&q, &k, &v, &mut self.caches[l])?;
+            x = be.add(&x, &be.qmatmul(&att, &blk.wo)?)?;
+            let h = be.rms_norm(&x, &blk.ffn_norm, c.rms_eps)?;
+            let ff = be.silu_mul(&be.qmatmul(&h, &blk.w_gate)?, &be.qmatmul(&h, &blk.w_up)?)?;
+            x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
+            x = apply_hooks(be, &self.hooks, HookPoint::ResidPost(l), x, c.d_model, &mut captures)?;
+        }
+        let last = be.rms_norm(&be.last_row(&x)?, &self.output_norm, c.rms_eps)?;
+        let logits = be.read(&be.qmatmul(&last, &self.embd)?)?;
+        Ok(Forward { logits, captures })
+    }
+}
+
+/// Applies every hook at `point` to `x (T, d)` in order; with no hooks there, `x` is untouched.
+fn apply_hooks<B: Backend>(
+    be: &B,
+    hooks: &[(HookPoint, Ready<B>)],
+    point: HookPoint,
+    mut x: B::Tensor,
+    d: usize,
+    captures: &mut Captures,
+) -> Result<B::Tensor> {
+    for (_, what) in hooks.iter().filter(|(p, _)| *p == point) {
+        match what {
+            Ready::Capture => {
+                captures.entries.push(Capture { point, cols: d, values: be.read(&x)? });
+            }
+            Ready::Add { vector, alpha } => x = be.add_scaled(&x, vector, *alpha)?,
+            Ready::Project { basis, n } => {
+                let values = be.read(&be.project(&x, basis)?)?;
+                captures.entries.push(Capture { point, cols: *n, values });
+            }
+        }
+    }
+    Ok(x)
+}

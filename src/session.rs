@@ -1,0 +1,182 @@
+//! `Engine<B>` (model + tokenizer) and one generation at a time: prompt, sampler, step().
+//! The CLI and the wasm wrapper both drive generation through this module.
+
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::gguf::ModelFile;
+use crate::hooks::Captures;
+use crate::model::{Forward, Llama};
+
+/// Longest slice of a prompt run in one forward call (bounds the attention matrix).
+const PREFILL_CHUNK: usize = 512;
+use crate::tokenizer::{TextStream, Tokenizer};
+
+/// How the next token is chosen. `temperature == 0` is greedy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampler {
+    pub temperature: f64,
+    /// Nucleus mass in (0, 1]; 1 keeps every token.
+    pub top_p: f64,
+    /// Divides the logits of recently seen tokens (1 = off).
+    pub repeat_penalty: f32,
+    /// How many recent tokens the penalty looks at.
+    pub repeat_last_n: usize,
+    pub seed: u64,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, repeat_last_n: 64, seed: 299792458 }
+    }
+}
+
+impl Sampler {
+    /// Checks the numbers a person typed.
+    pub fn validate(&self) -> Result<()> {
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
+            return Err(Error::Sampling(format!("temperature must be ≥ 0, got {}", self.temperature)));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(Error::Sampling(format!("top-p must be in (0, 1], got {}", self.top_p)));
+        }
+        if !self.repeat_penalty.is_finite() || self.repeat_penalty <= 0.0 {
+            return Err(Error::Sampling(format!("repeat penalty must be > 0, got {}", self.repeat_penalty)));
+        }
+        Ok(())
+    }
+
+    fn processor(&self) -> LogitsProcessor {
+        let sampling = if self.temperature == 0.0 {
+            Sampling::ArgMax
+        } else if self.top_p < 1.0 {
+            Sampling::TopP { p: self.top_p, temperature: self.temperature }
+        } else {
+            Sampling::All { temperature: self.temperature }
+        };
+        LogitsProcessor::from_sampling(self.seed, sampling)
+    }
+}
+
+/// The model and its tokenizer.
+pub struct Engine<B: Backend> {
+    pub model: Llama<B>,
+    pub tokenizer: Tokenizer,
+}
+
+/// One generated token.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: u32,
+    /// Text that became complete with this token (may be empty mid-character).
+    pub text: String,
+    /// What the hooks kept at this token's position (empty once generation ended).
+    pub captures: Captures,
+}
+
+/// A generation under way: the sequence so far and the logits for the next token.
+pub struct Generation {
+    pub ids: Vec<u32>,
+    pub prompt_len: usize,
+    /// What the hooks kept over the prompt, `(prompt_len, cols)` each.
+    pub prompt_captures: Captures,
+    max_tokens: usize,
+    next_logits: Option<Vec<f32>>,
+    processor: LogitsProcessor,
+    sampler: Sampler,
+    stream: TextStream,
+}
+
+impl Generation {
+    /// Tokens generated so far.
+    pub fn generated(&self) -> &[u32] {
+        &self.ids[self.prompt_len..]
+    }
+    pub fn is_done(&self) -> bool {
+        self.next_logits.is_none()
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    /// Builds the engine from a parsed model file.
+    pub fn new(file: ModelFile, backend: B) -> Result<Self> {
+        let tokenizer = Tokenizer::new(&file.vocab)?;
+        Ok(Self { model: Llama::new(file, backend)?, tokenizer })
+    }
+
+    /// Tokenizes a prompt and checks it is neither empty nor longer than the context allows.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        if text.trim().is_empty() {
+            return Err(Error::Prompt("the prompt is empty".into()));
+        }
+        let ids = self.tokenizer.encode(text)?;
+        let ctx = self.model.config.context;
+        if ids.len() >= ctx {
+            return Err(Error::Prompt(format!("the prompt has {} tokens; the context holds {ctx}", ids.len())));
+        }
+        Ok(ids)
+    }
+
+    /// Runs the whole of `ids` from an empty cache, in chunks so attention stays small;
+    /// returns the last position's logits and the captures of every position.
+    pub fn run(&mut self, ids: &[u32]) -> Result<Forward> {
+        self.model.reset()?;
+        let mut captures = Captures::default();
+        let mut logits = Vec::new();
+        for chunk in ids.chunks(PREFILL_CHUNK) {
+            let fwd = self.model.forward(chunk)?;
+            captures.append(fwd.captures);
+            logits = fwd.logits;
+        }
+        if logits.is_empty() {
+            return Err(Error::Prompt("nothing to run: no tokens".into()));
+        }
+        Ok(Forward { logits, captures })
+    }
+
+    /// Starts generating after `prompt` (token ids): processes the prompt in one pass.
+    pub fn start(&mut self, prompt: Vec<u32>, sampler: &Sampler, max_tokens: usize) -> Result<Generation> {
+        sampler.validate()?;
+        if prompt.is_empty() {
+            return Err(Error::Prompt("the prompt is empty".into()));
+        }
+        let fwd = self.run(&prompt)?;
+        Ok(Generation {
+            prompt_len: prompt.len(),
+            ids: prompt,
+            prompt_captures: fwd.captures,
+            max_tokens,
+            next_logits: (max_tokens > 0).then_some(fwd.logits),
+            processor: sampler.processor(),
+            sampler: sampler.clone(),
+            stream: TextStream::default(),
+        })
+    }
+
+    /// Samples the next token and runs it through the model. `None` once the reply is over
+    /// (end-of-turn token, `max_tokens`, or a full context).
+    pub fn step(&mut self, g: &mut Generation) -> Result<Option<Step>> {
+        let Some(logits) = g.next_logits.take() else { return Ok(None) };
+        let mut logits = Tensor::from_vec(logits, self.model.config.vocab, &Device::Cpu)?;
+        if g.sampler.repeat_penalty != 1.0 {
+            let from = g.ids.len().saturating_sub(g.sampler.repeat_last_n);
+            logits = candle_transformers::utils::apply_repeat_penalty(&logits, g.sampler.repeat_penalty, &g.ids[from..])?;
+        }
+        let id = g.processor.sample(&logits)?;
+        if id == self.tokenizer.eos {
+            return Ok(None);
+        }
+        g.ids.push(id);
+        let text = g.stream.push(&self.tokenizer, id)?;
+        let room = g.ids.len() < self.model.config.context;
+        let mut captures = Captures::default();
+        if g.generated().len() < g.max_tokens && room {
+            let fwd = self.model.forward(&[id])?;
+            g.next_logits = Some(fwd.logits);
+            captures = fwd.captures;
+        }
+        Ok(Some(Step { id, text, captures }))
+    }
+}
