@@ -18,7 +18,18 @@ pub enum Error {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("tensor: {0}")]
-    Tensor(#[from] candle_core::Error),
+    Tensor(String),
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Tensor(first_line(&e))
+    }
+}
+
+/// The first line of an error's message: candle appends a backtrace when RUST_BACKTRACE is set.
+pub fn first_line(e: &impl std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

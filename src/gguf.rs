@@ -10,7 +10,7 @@ use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 
-use crate::error::{Error, Result};
+use crate::error::{first_line, Error, Result};
 
 /// Model hyper-parameters, read from the file's metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +80,7 @@ impl ModelFile {
         }
         reader.seek(SeekFrom::Start(0))?;
         let content = Content::read(reader)
-            .map_err(|e| Error::Model(format!("unreadable GGUF header (truncated or corrupt?): {e}")))?;
+            .map_err(|e| Error::Model(format!("unreadable GGUF header (truncated or corrupt?): {}", first_line(&e))))?;
         let md = Meta(&content.metadata);
         let arch = md.string("general.architecture")?;
         if arch != "llama" {
@@ -132,7 +132,7 @@ impl Meta<'_> {
 }
 
 fn bad(key: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model(format!("metadata key {key}: {e}"))
+    Error::Model(format!("metadata key {key}: {}", first_line(&e)))
 }
 
 fn read_config(md: &Meta) -> Result<Config> {
@@ -221,7 +221,7 @@ fn load<R: Read + Seek>(content: &Content, reader: &mut R, name: &str, shape: &[
     }
     let t = content
         .tensor(reader, name, &Device::Cpu)
-        .map_err(|e| Error::Model(format!("tensor {name}: {e} (file truncated?)")))?;
+        .map_err(|e| Error::Model(format!("tensor {name}: {} (file truncated?)", first_line(&e))))?;
     // GGUF lists dimensions innermost first; candle reverses them into (rows, cols).
     if t.shape().dims() != shape {
         return Err(Error::Model(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape().dims())));

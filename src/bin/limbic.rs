@@ -84,6 +84,7 @@ impl Chat {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 struct GenerateArgs {
     #[arg(long)]
     prompt: String,
