@@ -51,14 +51,9 @@ def load_jsonl(path, problems):
 
 
 def load_emotions(data):
-    """Catalogue from data/emotions.json, overlaid by data/forbidden/<slug>.json drafts if any."""
-    path = os.path.join(data, "emotions.json")
-    emotions = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else []
-    by_name = {e["name"]: e for e in emotions}
-    for f in sorted(glob.glob(os.path.join(data, "forbidden", "*.json"))):
-        entry = json.load(open(f, encoding="utf-8"))
-        by_name.setdefault(entry["name"], {"name": entry["name"]})["forbidden"] = entry["forbidden"]
-    return emotions, by_name
+    """The catalogue data/emotions.json, as a list and by name."""
+    emotions = json.load(open(os.path.join(data, "emotions.json"), encoding="utf-8"))
+    return emotions, {e["name"]: e for e in emotions}
 
 
 class Report:
@@ -85,7 +80,7 @@ def main():
 
     emotions, by_name = load_emotions(args.data)
     topics = json.load(open(os.path.join(args.data, "corpus", "topics.json"), encoding="utf-8"))
-    names = [e["name"] for e in emotions] or list(by_name)
+    names = [e["name"] for e in emotions]
     only = set(args.emotion) or set(names)
 
     cat = []
