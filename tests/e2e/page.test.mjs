@@ -1,0 +1,68 @@
+// The page end to end in Debian's Chromium (playwright-core, never a downloaded browser):
+// the model loads from the local server, text streams, Stop stops.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chromium } from "playwright-core";
+
+const PORT = 18000 + Math.floor(Math.random() * 1000);
+const URL_ = `http://127.0.0.1:${PORT}/`;
+let server, browser, page;
+
+before(async () => {
+  server = spawn("python3", ["scripts/serve.py", "--port", String(PORT)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((ok, fail) => {
+    server.stdout.on("data", (d) => String(d).includes("serving") && ok());
+    server.on("exit", (code) => fail(new Error(`server exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+  page = await browser.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(URL_);
+  await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+test("the model loads and the badge names the CPU backend", async () => {
+  assert.match(await page.getByTestId("backend-badge").textContent(), /CPU/);
+  assert.equal(await page.getByTestId("model-progress").evaluate((p) => p.value), 1);
+});
+
+test("generation streams text into the output", async () => {
+  await page.fill("#max-tokens", "12");
+  await page.getByTestId("prompt-input").fill("Name three rivers in Europe.");
+  await page.getByTestId("generate-button").click();
+  await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 120_000 });
+  const text = await page.getByTestId("output-text").textContent();
+  assert.ok(text.trim().split(/\s+/).length >= 3, `too little text: ${JSON.stringify(text)}`);
+  assert.match(await page.locator("#speed").textContent(), /^12 tokens, [\d.]+ tokens\/s$/);
+});
+
+test("Stop ends a long generation early", async () => {
+  await page.fill("#max-tokens", "500");
+  await page.getByTestId("prompt-input").fill("Write a long story about the sea.");
+  await page.getByTestId("generate-button").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=output-text]").textContent.length > 10);
+  await page.getByTestId("stop-button").click();
+  await page.locator("#speed", { hasText: "stopped" }).waitFor({ timeout: 30_000 });
+  const n = Number((await page.locator("#speed").textContent()).split(" ")[0]);
+  assert.ok(n > 0 && n < 500, `stopped after ${n} tokens`);
+});
+
+test("prompt text is shown as text, never run as HTML", async () => {
+  const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
+  await page.fill("#max-tokens", "2");
+  await page.getByTestId("prompt-input").fill(evil);
+  await page.getByTestId("generate-button").click();
+  await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator("#output img").count(), 0);
+});

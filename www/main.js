@@ -1,0 +1,59 @@
+// The page: UI only. The engine lives in worker.js; messages follow protocol.js.
+import { MODEL_URL } from "./protocol.js";
+
+const $ = (id) => document.getElementById(id);
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+let started = 0;
+let tokens = 0;
+
+function busy(on) {
+  $("generate").disabled = on;
+  $("stop").disabled = !on;
+}
+
+worker.onmessage = (e) => {
+  const m = e.data;
+  if (m.type === "progress") {
+    $("progress").value = m.total ? m.loaded / m.total : 0;
+    const mb = (n) => (n / 1e6).toFixed(1);
+    $("status").textContent = m.cached
+      ? "loading the model from this browser's cache…"
+      : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB`;
+  } else if (m.type === "ready") {
+    $("progress").value = 1;
+    $("status").textContent = `model ready (${m.nLayer} layers, d = ${m.dModel})`;
+    $("backend").textContent = m.backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+    busy(false);
+  } else if (m.type === "token") {
+    tokens += 1;
+    $("output").textContent += m.text;
+    const s = (performance.now() - started) / 1000;
+    $("speed").textContent = `${tokens} tokens, ${(tokens / s).toFixed(1)} tokens/s`;
+  } else if (m.type === "done") {
+    busy(false);
+    if (m.reason === "cancelled") $("speed").textContent += " (stopped)";
+  } else if (m.type === "error") {
+    $("status").textContent = `error: ${m.message}`;
+    busy(false);
+  }
+};
+
+$("generate").addEventListener("click", () => {
+  $("output").textContent = "";
+  $("speed").textContent = "";
+  tokens = 0;
+  started = performance.now();
+  busy(true);
+  worker.postMessage({
+    type: "generate",
+    prompt: $("prompt").value,
+    chat: true,
+    maxTokens: Number($("max-tokens").value) || 128,
+    temperature: Number($("temperature").value) || 0,
+    topP: 1,
+    seed: Number($("seed").value) || 0,
+  });
+});
+$("stop").addEventListener("click", () => worker.postMessage({ type: "cancel" }));
+
+worker.postMessage({ type: "load", modelUrl: MODEL_URL });
