@@ -55,7 +55,7 @@ pub struct RawBlock {
 
 /// All weights as stored. The embedding table doubles as the output matrix (tied).
 pub struct RawWeights {
-    pub token_embd: QTensor,  // (vocab, d) Q8_0
+    pub token_embd: QTensor,   // (vocab, d) Q8_0
     pub output_norm: Vec<f32>, // (d)
     pub blocks: Vec<RawBlock>,
 }
@@ -79,12 +79,18 @@ impl ModelFile {
             return Err(Error::Model("not a GGUF file (bad magic bytes)".into()));
         }
         reader.seek(SeekFrom::Start(0))?;
-        let content = Content::read(reader)
-            .map_err(|e| Error::Model(format!("unreadable GGUF header (truncated or corrupt?): {}", first_line(&e))))?;
+        let content = Content::read(reader).map_err(|e| {
+            Error::Model(format!(
+                "unreadable GGUF header (truncated or corrupt?): {}",
+                first_line(&e)
+            ))
+        })?;
         let md = Meta(&content.metadata);
         let arch = md.string("general.architecture")?;
         if arch != "llama" {
-            return Err(Error::Model(format!("architecture is {arch:?}, limbic runs llama models")));
+            return Err(Error::Model(format!(
+                "architecture is {arch:?}, limbic runs llama models"
+            )));
         }
         let config = read_config(&md)?;
         let vocab = read_vocab(&md)?;
@@ -96,7 +102,11 @@ impl ModelFile {
             )));
         }
         let weights = read_weights(&content, reader, &config)?;
-        Ok(Self { config, vocab, weights })
+        Ok(Self {
+            config,
+            vocab,
+            weights,
+        })
     }
 
     /// Reads a model from bytes held in memory (the browser's path).
@@ -109,7 +119,9 @@ struct Meta<'a>(&'a HashMap<String, Value>);
 
 impl Meta<'_> {
     fn get(&self, key: &str) -> Result<&Value> {
-        self.0.get(key).ok_or_else(|| Error::Model(format!("metadata key {key} is missing")))
+        self.0
+            .get(key)
+            .ok_or_else(|| Error::Model(format!("metadata key {key} is missing")))
     }
     fn string(&self, key: &str) -> Result<String> {
         Ok(self.get(key)?.to_string().map_err(|e| bad(key, e))?.clone())
@@ -127,7 +139,9 @@ impl Meta<'_> {
     }
     fn strings(&self, key: &str) -> Result<Vec<String>> {
         let list = self.get(key)?.to_vec().map_err(|e| bad(key, e))?;
-        list.iter().map(|v| v.to_string().cloned().map_err(|e| bad(key, e))).collect()
+        list.iter()
+            .map(|v| v.to_string().cloned().map_err(|e| bad(key, e)))
+            .collect()
     }
 }
 
@@ -140,12 +154,16 @@ fn read_config(md: &Meta) -> Result<Config> {
     let n_head = md.usize("llama.attention.head_count")?;
     let n_kv_head = md.usize("llama.attention.head_count_kv")?;
     if n_head == 0 || n_kv_head == 0 || d_model % n_head != 0 || n_head % n_kv_head != 0 {
-        return Err(Error::Model(format!("inconsistent heads: d {d_model}, heads {n_head}, kv heads {n_kv_head}")));
+        return Err(Error::Model(format!(
+            "inconsistent heads: d {d_model}, heads {n_head}, kv heads {n_kv_head}"
+        )));
     }
     let head_dim = d_model / n_head;
     if let Ok(rope_dim) = md.usize("llama.rope.dimension_count") {
         if rope_dim != head_dim {
-            return Err(Error::Model(format!("partial rope ({rope_dim} of {head_dim}) is not supported")));
+            return Err(Error::Model(format!(
+                "partial rope ({rope_dim} of {head_dim}) is not supported"
+            )));
         }
     }
     let vocab = md.strings("tokenizer.ggml.tokens")?.len();
@@ -166,11 +184,16 @@ fn read_config(md: &Meta) -> Result<Config> {
 fn read_vocab(md: &Meta) -> Result<Vocab> {
     let model = md.string("tokenizer.ggml.model")?;
     if model != "gpt2" {
-        return Err(Error::Model(format!("tokenizer type {model:?}: limbic reads byte-level BPE (gpt2) only")));
+        return Err(Error::Model(format!(
+            "tokenizer type {model:?}: limbic reads byte-level BPE (gpt2) only"
+        )));
     }
     let tokens = md.strings("tokenizer.ggml.tokens")?;
     let merges = md.strings("tokenizer.ggml.merges")?;
-    let types = md.get("tokenizer.ggml.token_type")?.to_vec().map_err(|e| bad("tokenizer.ggml.token_type", e))?;
+    let types = md
+        .get("tokenizer.ggml.token_type")?
+        .to_vec()
+        .map_err(|e| bad("tokenizer.ggml.token_type", e))?;
     // GGUF token type 3 is "control".
     let control = types
         .iter()
@@ -181,17 +204,36 @@ fn read_vocab(md: &Meta) -> Result<Vocab> {
     let id = |key: &str| -> Result<u32> {
         let id = md.usize(key)?;
         if id >= tokens.len() {
-            return Err(Error::Model(format!("{key} = {id} is outside the vocabulary")));
+            return Err(Error::Model(format!(
+                "{key} = {id} is outside the vocabulary"
+            )));
         }
         Ok(id as u32)
     };
-    Ok(Vocab { bos: id("tokenizer.ggml.bos_token_id")?, eos: id("tokenizer.ggml.eos_token_id")?, tokens, merges, control })
+    Ok(Vocab {
+        bos: id("tokenizer.ggml.bos_token_id")?,
+        eos: id("tokenizer.ggml.eos_token_id")?,
+        tokens,
+        merges,
+        control,
+    })
 }
 
-fn read_weights<R: Read + Seek>(content: &Content, reader: &mut R, c: &Config) -> Result<RawWeights> {
-    let (d, q, kv, ff) = (c.d_model, c.n_head * c.head_dim, c.n_kv_head * c.head_dim, c.d_ff);
+fn read_weights<R: Read + Seek>(
+    content: &Content,
+    reader: &mut R,
+    c: &Config,
+) -> Result<RawWeights> {
+    let (d, q, kv, ff) = (
+        c.d_model,
+        c.n_head * c.head_dim,
+        c.n_kv_head * c.head_dim,
+        c.d_ff,
+    );
     if content.tensor_infos.contains_key("output.weight") {
-        return Err(Error::Model("untied output.weight found: limbic expects tied embeddings".into()));
+        return Err(Error::Model(
+            "untied output.weight found: limbic expects tied embeddings".into(),
+        ));
     }
     let mut blocks = Vec::with_capacity(c.n_layer);
     for l in 0..c.n_layer {
@@ -215,24 +257,43 @@ fn read_weights<R: Read + Seek>(content: &Content, reader: &mut R, c: &Config) -
     })
 }
 
-fn load<R: Read + Seek>(content: &Content, reader: &mut R, name: &str, shape: &[usize]) -> Result<QTensor> {
+fn load<R: Read + Seek>(
+    content: &Content,
+    reader: &mut R,
+    name: &str,
+    shape: &[usize],
+) -> Result<QTensor> {
     if !content.tensor_infos.contains_key(name) {
         return Err(Error::Model(format!("tensor {name} is missing")));
     }
-    let t = content
-        .tensor(reader, name, &Device::Cpu)
-        .map_err(|e| Error::Model(format!("tensor {name}: {} (file truncated?)", first_line(&e))))?;
+    let t = content.tensor(reader, name, &Device::Cpu).map_err(|e| {
+        Error::Model(format!(
+            "tensor {name}: {} (file truncated?)",
+            first_line(&e)
+        ))
+    })?;
     // GGUF lists dimensions innermost first; candle reverses them into (rows, cols).
     if t.shape().dims() != shape {
-        return Err(Error::Model(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape().dims())));
+        return Err(Error::Model(format!(
+            "tensor {name} has shape {:?}, expected {shape:?}",
+            t.shape().dims()
+        )));
     }
     Ok(t)
 }
 
-fn load_vector<R: Read + Seek>(content: &Content, reader: &mut R, name: &str, d: usize) -> Result<Vec<f32>> {
+fn load_vector<R: Read + Seek>(
+    content: &Content,
+    reader: &mut R,
+    name: &str,
+    d: usize,
+) -> Result<Vec<f32>> {
     let t = load(content, reader, name, &[d])?;
     if t.dtype() != GgmlDType::F32 {
-        return Err(Error::Model(format!("tensor {name} should be f32, is {:?}", t.dtype())));
+        return Err(Error::Model(format!(
+            "tensor {name} should be f32, is {:?}",
+            t.dtype()
+        )));
     }
     Ok(t.dequantize(&Device::Cpu)?.to_vec1()?)
 }

@@ -35,7 +35,11 @@ impl HookPoint {
 
     /// Parses a TransformerLens-style name.
     pub fn parse(name: &str) -> Result<Self> {
-        let err = || Error::Hook(format!("unknown hook {name:?} (want blocks.L.hook_resid_pre or blocks.L.hook_resid_post)"));
+        let err = || {
+            Error::Hook(format!(
+                "unknown hook {name:?} (want blocks.L.hook_resid_pre or blocks.L.hook_resid_post)"
+            ))
+        };
         let rest = name.strip_prefix("blocks.").ok_or_else(err)?;
         let (l, site) = rest.split_once('.').ok_or_else(err)?;
         let l: usize = l.parse().map_err(|_| err())?;
@@ -82,24 +86,42 @@ impl HookSet {
     pub fn validate(&self, n_layer: usize, d_model: usize) -> Result<()> {
         for (point, what) in &self.hooks {
             if point.layer() >= n_layer {
-                return Err(Error::Hook(format!("{}: the model has layers 0..{}", point.name(), n_layer - 1)));
+                return Err(Error::Hook(format!(
+                    "{}: the model has layers 0..{}",
+                    point.name(),
+                    n_layer - 1
+                )));
             }
             match what {
                 Intervention::Capture => {}
                 Intervention::Add { vector, alpha } => {
                     if vector.len() != d_model {
-                        return Err(Error::Hook(format!("{}: vector has {} values, want {d_model}", point.name(), vector.len())));
+                        return Err(Error::Hook(format!(
+                            "{}: vector has {} values, want {d_model}",
+                            point.name(),
+                            vector.len()
+                        )));
                     }
                     if !alpha.is_finite() || vector.iter().any(|v| !v.is_finite()) {
-                        return Err(Error::Hook(format!("{}: steering vector or strength is not finite", point.name())));
+                        return Err(Error::Hook(format!(
+                            "{}: steering vector or strength is not finite",
+                            point.name()
+                        )));
                     }
                 }
                 Intervention::Project { basis, n } => {
                     if *n == 0 || basis.len() != n * d_model {
-                        return Err(Error::Hook(format!("{}: basis has {} values, want {n}×{d_model}", point.name(), basis.len())));
+                        return Err(Error::Hook(format!(
+                            "{}: basis has {} values, want {n}×{d_model}",
+                            point.name(),
+                            basis.len()
+                        )));
                     }
                     if basis.iter().any(|v| !v.is_finite()) {
-                        return Err(Error::Hook(format!("{}: basis is not finite", point.name())));
+                        return Err(Error::Hook(format!(
+                            "{}: basis is not finite",
+                            point.name()
+                        )));
                     }
                 }
             }

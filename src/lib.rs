@@ -37,8 +37,12 @@ pub fn load_cpu(bytes: &[u8]) -> Result<Engine<Cpu>> {
 /// Loads a model file from disk onto the CPU backend.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
-    let mut f = std::fs::File::open(path)
-        .map_err(|e| Error::Model(format!("cannot open {}: {e} (run `make model`?)", path.display())))?;
+    let mut f = std::fs::File::open(path).map_err(|e| {
+        Error::Model(format!(
+            "cannot open {}: {e} (run `make model`?)",
+            path.display()
+        ))
+    })?;
     let file = ModelFile::read(&mut f)?;
     let backend = Cpu::new(&file.config)?;
     Engine::new(file, backend)

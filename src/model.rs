@@ -21,7 +21,7 @@ struct Block<B: Backend> {
 /// A hook made ready on the device.
 enum Ready<B: Backend> {
     Capture,
-    Add { vector: B::Tensor, alpha: f32 }, // vector (1, d)
+    Add { vector: B::Tensor, alpha: f32 },  // vector (1, d)
     Project { basis: B::Tensor, n: usize }, // basis (n, d)
 }
 
@@ -29,10 +29,10 @@ enum Ready<B: Backend> {
 pub struct Llama<B: Backend> {
     pub config: Config,
     pub backend: B,
-    embd: B::Matrix,          // (vocab, d), also the output matrix (tied)
-    output_norm: B::Tensor,   // (1, d)
+    embd: B::Matrix,        // (vocab, d), also the output matrix (tied)
+    output_norm: B::Tensor, // (1, d)
     blocks: Vec<Block<B>>,
-    caches: Vec<B::Cache>,    // one per block
+    caches: Vec<B::Cache>, // one per block
     hooks: Vec<(HookPoint, Ready<B>)>,
 }
 
@@ -64,7 +64,9 @@ impl<B: Backend> Llama<B> {
                 w_down: backend.matrix(b.w_down)?,
             });
         }
-        let caches = (0..c.n_layer).map(|_| backend.cache()).collect::<Result<_>>()?;
+        let caches = (0..c.n_layer)
+            .map(|_| backend.cache())
+            .collect::<Result<_>>()?;
         Ok(Self {
             embd: backend.matrix(w.token_embd)?,
             output_norm: backend.tensor(&w.output_norm, 1, d)?,
@@ -83,7 +85,9 @@ impl<B: Backend> Llama<B> {
 
     /// Empties the key/value caches: the next forward starts a new sequence.
     pub fn reset(&mut self) -> Result<()> {
-        self.caches = (0..self.config.n_layer).map(|_| self.backend.cache()).collect::<Result<_>>()?;
+        self.caches = (0..self.config.n_layer)
+            .map(|_| self.backend.cache())
+            .collect::<Result<_>>()?;
         Ok(())
     }
 
@@ -98,12 +102,14 @@ impl<B: Backend> Llama<B> {
                 *point,
                 match what {
                     Intervention::Capture => Ready::Capture,
-                    Intervention::Add { vector, alpha } => {
-                        Ready::Add { vector: self.backend.tensor(vector, 1, d)?, alpha: *alpha }
-                    }
-                    Intervention::Project { basis, n } => {
-                        Ready::Project { basis: self.backend.tensor(basis, *n, d)?, n: *n }
-                    }
+                    Intervention::Add { vector, alpha } => Ready::Add {
+                        vector: self.backend.tensor(vector, 1, d)?,
+                        alpha: *alpha,
+                    },
+                    Intervention::Project { basis, n } => Ready::Project {
+                        basis: self.backend.tensor(basis, *n, d)?,
+                        n: *n,
+                    },
                 },
             ));
         }
@@ -119,7 +125,10 @@ impl<B: Backend> Llama<B> {
             return Err(Error::Prompt("nothing to run: no tokens".into()));
         }
         if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
-            return Err(Error::Prompt(format!("token id {bad} is outside the vocabulary ({})", c.vocab)));
+            return Err(Error::Prompt(format!(
+                "token id {bad} is outside the vocabulary ({})",
+                c.vocab
+            )));
         }
         let pos = self.pos();
         if pos + ids.len() > c.context {
@@ -133,7 +142,14 @@ impl<B: Backend> Llama<B> {
         let mut captures = Captures::default();
         let mut x = be.embed(&self.embd, ids)?; // (T, d)
         for (l, blk) in self.blocks.iter().enumerate() {
-            x = apply_hooks(be, &self.hooks, HookPoint::ResidPre(l), x, c.d_model, &mut captures)?;
+            x = apply_hooks(
+                be,
+                &self.hooks,
+                HookPoint::ResidPre(l),
+                x,
+                c.d_model,
+                &mut captures,
+            )?;
             let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
             let q = be.rope(&be.qmatmul(&h, &blk.wq)?, c.n_head, pos)?;
             let k = be.rope(&be.qmatmul(&h, &blk.wk)?, c.n_kv_head, pos)?;
@@ -143,7 +159,14 @@ impl<B: Backend> Llama<B> {
             let h = be.rms_norm(&x, &blk.ffn_norm, c.rms_eps)?;
             let ff = be.silu_mul(&be.qmatmul(&h, &blk.w_gate)?, &be.qmatmul(&h, &blk.w_up)?)?;
             x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
-            x = apply_hooks(be, &self.hooks, HookPoint::ResidPost(l), x, c.d_model, &mut captures)?;
+            x = apply_hooks(
+                be,
+                &self.hooks,
+                HookPoint::ResidPost(l),
+                x,
+                c.d_model,
+                &mut captures,
+            )?;
         }
         let last = be.rms_norm(&be.last_row(&x)?, &self.output_norm, c.rms_eps)?;
         let logits = be.read(&be.qmatmul(&last, &self.embd)?)?;
@@ -163,12 +186,20 @@ fn apply_hooks<B: Backend>(
     for (_, what) in hooks.iter().filter(|(p, _)| *p == point) {
         match what {
             Ready::Capture => {
-                captures.entries.push(Capture { point, cols: d, values: be.read(&x)? });
+                captures.entries.push(Capture {
+                    point,
+                    cols: d,
+                    values: be.read(&x)?,
+                });
             }
             Ready::Add { vector, alpha } => x = be.add_scaled(&x, vector, *alpha)?,
             Ready::Project { basis, n } => {
                 let values = be.read(&be.project(&x, basis)?)?;
-                captures.entries.push(Capture { point, cols: *n, values });
+                captures.entries.push(Capture {
+                    point,
+                    cols: *n,
+                    values,
+                });
             }
         }
     }

@@ -29,7 +29,13 @@ pub struct Sampler {
 
 impl Default for Sampler {
     fn default() -> Self {
-        Self { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, repeat_last_n: 64, seed: 299792458 }
+        Self {
+            temperature: 0.0,
+            top_p: 1.0,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 299792458,
+        }
     }
 }
 
@@ -37,13 +43,22 @@ impl Sampler {
     /// Checks the numbers a person typed.
     pub fn validate(&self) -> Result<()> {
         if !self.temperature.is_finite() || self.temperature < 0.0 {
-            return Err(Error::Sampling(format!("temperature must be ≥ 0, got {}", self.temperature)));
+            return Err(Error::Sampling(format!(
+                "temperature must be ≥ 0, got {}",
+                self.temperature
+            )));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(Error::Sampling(format!("top-p must be in (0, 1], got {}", self.top_p)));
+            return Err(Error::Sampling(format!(
+                "top-p must be in (0, 1], got {}",
+                self.top_p
+            )));
         }
         if !self.repeat_penalty.is_finite() || self.repeat_penalty <= 0.0 {
-            return Err(Error::Sampling(format!("repeat penalty must be > 0, got {}", self.repeat_penalty)));
+            return Err(Error::Sampling(format!(
+                "repeat penalty must be > 0, got {}",
+                self.repeat_penalty
+            )));
         }
         Ok(())
     }
@@ -52,9 +67,14 @@ impl Sampler {
         let sampling = if self.temperature == 0.0 {
             Sampling::ArgMax
         } else if self.top_p < 1.0 {
-            Sampling::TopP { p: self.top_p, temperature: self.temperature }
+            Sampling::TopP {
+                p: self.top_p,
+                temperature: self.temperature,
+            }
         } else {
-            Sampling::All { temperature: self.temperature }
+            Sampling::All {
+                temperature: self.temperature,
+            }
         };
         LogitsProcessor::from_sampling(self.seed, sampling)
     }
@@ -103,7 +123,10 @@ impl<B: Backend> Engine<B> {
     /// Builds the engine from a parsed model file.
     pub fn new(file: ModelFile, backend: B) -> Result<Self> {
         let tokenizer = Tokenizer::new(&file.vocab)?;
-        Ok(Self { model: Llama::new(file, backend)?, tokenizer })
+        Ok(Self {
+            model: Llama::new(file, backend)?,
+            tokenizer,
+        })
     }
 
     /// Tokenizes a prompt and checks it is neither empty nor longer than the context allows.
@@ -114,7 +137,10 @@ impl<B: Backend> Engine<B> {
         let ids = self.tokenizer.encode(text)?;
         let ctx = self.model.config.context;
         if ids.len() >= ctx {
-            return Err(Error::Prompt(format!("the prompt has {} tokens; the context holds {ctx}", ids.len())));
+            return Err(Error::Prompt(format!(
+                "the prompt has {} tokens; the context holds {ctx}",
+                ids.len()
+            )));
         }
         Ok(ids)
     }
@@ -137,7 +163,12 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Starts generating after `prompt` (token ids): processes the prompt in one pass.
-    pub fn start(&mut self, prompt: Vec<u32>, sampler: &Sampler, max_tokens: usize) -> Result<Generation> {
+    pub fn start(
+        &mut self,
+        prompt: Vec<u32>,
+        sampler: &Sampler,
+        max_tokens: usize,
+    ) -> Result<Generation> {
         sampler.validate()?;
         if prompt.is_empty() {
             return Err(Error::Prompt("the prompt is empty".into()));
@@ -158,11 +189,17 @@ impl<B: Backend> Engine<B> {
     /// Samples the next token and runs it through the model. `None` once the reply is over
     /// (end-of-turn token, `max_tokens`, or a full context).
     pub fn step(&mut self, g: &mut Generation) -> Result<Option<Step>> {
-        let Some(logits) = g.next_logits.take() else { return Ok(None) };
+        let Some(logits) = g.next_logits.take() else {
+            return Ok(None);
+        };
         let mut logits = Tensor::from_vec(logits, self.model.config.vocab, &Device::Cpu)?;
         if g.sampler.repeat_penalty != 1.0 {
             let from = g.ids.len().saturating_sub(g.sampler.repeat_last_n);
-            logits = candle_transformers::utils::apply_repeat_penalty(&logits, g.sampler.repeat_penalty, &g.ids[from..])?;
+            logits = candle_transformers::utils::apply_repeat_penalty(
+                &logits,
+                g.sampler.repeat_penalty,
+                &g.ids[from..],
+            )?;
         }
         let id = g.processor.sample(&logits)?;
         if id == self.tokenizer.eos {

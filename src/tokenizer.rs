@@ -4,7 +4,6 @@
 //! own, then applies the GPT-2 split without a prefix space. Built this way the ids
 //! equal llama.cpp's (tested against fixtures made with llama.cpp).
 
-
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -16,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::gguf::Vocab;
 
 /// The model's default system prompt, used when none is given.
-pub const DEFAULT_SYSTEM: &str = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+pub const DEFAULT_SYSTEM: &str =
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
 
 /// Text ⇄ token ids.
 pub struct Tokenizer {
@@ -28,7 +28,12 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Builds the tokenizer from the file's vocabulary; control tokens become special tokens.
     pub fn new(vocab: &Vocab) -> Result<Self> {
-        let ids: tokenizers::models::bpe::Vocab = vocab.tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let ids: tokenizers::models::bpe::Vocab = vocab
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         let merges = vocab
             .merges
             .iter()
@@ -43,24 +48,39 @@ impl Tokenizer {
             .build()
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
-        let pre: Vec<PreTokenizerWrapper> = vec![Digits::new(true).into(), ByteLevel::new(false, true, true).into()];
+        let pre: Vec<PreTokenizerWrapper> = vec![
+            Digits::new(true).into(),
+            ByteLevel::new(false, true, true).into(),
+        ];
         inner.with_pre_tokenizer(Some(Sequence::new(pre)));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
-        let special: Vec<AddedToken> =
-            vocab.control.iter().map(|&i| AddedToken::from(vocab.tokens[i as usize].clone(), true)).collect();
+        let special: Vec<AddedToken> = vocab
+            .control
+            .iter()
+            .map(|&i| AddedToken::from(vocab.tokens[i as usize].clone(), true))
+            .collect();
         inner.add_special_tokens(&special);
-        Ok(Self { inner, bos: vocab.bos, eos: vocab.eos })
+        Ok(Self {
+            inner,
+            bos: vocab.bos,
+            eos: vocab.eos,
+        })
     }
 
     /// Text → ids. Control tokens written in the text (`<|im_start|>`) become their ids; no BOS is added.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// Ids → text, control tokens included as written.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|e| Error::Tokenizer(e.to_string()))
+        self.inner
+            .decode(ids, false)
+            .map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
     /// Each id's own text (a piece of a multi-byte character shows as U+FFFD).

@@ -34,7 +34,11 @@ impl Engine {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<Engine, JsError> {
         console_error_panic_hook::set_once();
-        Ok(Engine { inner: crate::load_cpu(bytes).map_err(js)?, generation: None, hooks: HookSet::new() })
+        Ok(Engine {
+            inner: crate::load_cpu(bytes).map_err(js)?,
+            generation: None,
+            hooks: HookSet::new(),
+        })
     }
 
     /// Which backend runs the model ("cpu").
@@ -57,7 +61,11 @@ impl Engine {
 
     /// Text → token ids; with `chat`, the text is wrapped as one user turn.
     pub fn tokenize(&self, text: &str, chat: bool) -> Result<Vec<u32>, JsError> {
-        let text = if chat { chat_prompt(text, None) } else { text.to_string() };
+        let text = if chat {
+            chat_prompt(text, None)
+        } else {
+            text.to_string()
+        };
         self.inner.tokenizer.encode(&text).map_err(js)
     }
 
@@ -72,9 +80,18 @@ impl Engine {
         seed: u64,
     ) -> Result<usize, JsError> {
         self.generation = None;
-        let sampler = Sampler { temperature, top_p, seed, ..Sampler::default() };
+        let sampler = Sampler {
+            temperature,
+            top_p,
+            seed,
+            ..Sampler::default()
+        };
         sampler.validate().map_err(js)?;
-        let text = if chat { chat_prompt(prompt, None) } else { prompt.to_string() };
+        let text = if chat {
+            chat_prompt(prompt, None)
+        } else {
+            prompt.to_string()
+        };
         let ids = self.inner.encode_prompt(&text).map_err(js)?;
         let g = self.inner.start(ids, &sampler, max_tokens).map_err(js)?;
         let n = g.prompt_len;
@@ -84,9 +101,14 @@ impl Engine {
 
     /// The next token as `{id, text}`, or `null` when the reply is over.
     pub fn step(&mut self) -> Result<JsValue, JsError> {
-        let Some(g) = self.generation.as_mut() else { return Ok(JsValue::NULL) };
+        let Some(g) = self.generation.as_mut() else {
+            return Ok(JsValue::NULL);
+        };
         match self.inner.step(g) {
-            Ok(Some(s)) => Ok(serde_wasm_bindgen::to_value(&JsStep { id: s.id, text: s.text })?),
+            Ok(Some(s)) => Ok(serde_wasm_bindgen::to_value(&JsStep {
+                id: s.id,
+                text: s.text,
+            })?),
             Ok(None) => {
                 self.generation = None;
                 Ok(JsValue::NULL)
@@ -100,13 +122,19 @@ impl Engine {
 
     /// Ids generated so far in the current reply.
     pub fn generated(&self) -> Vec<u32> {
-        self.generation.as_ref().map(|g| g.generated().to_vec()).unwrap_or_default()
+        self.generation
+            .as_ref()
+            .map(|g| g.generated().to_vec())
+            .unwrap_or_default()
     }
 
     /// Adds `alpha * vector` to the output of block `layer` from the next `start` on.
     #[wasm_bindgen(js_name = addSteer)]
     pub fn add_steer(&mut self, layer: usize, vector: Vec<f32>, alpha: f32) -> Result<(), JsError> {
-        self.push_hook(HookPoint::ResidPost(layer), Intervention::Add { vector, alpha })
+        self.push_hook(
+            HookPoint::ResidPost(layer),
+            Intervention::Add { vector, alpha },
+        )
     }
 
     /// Keeps the output of block `layer` for every position from the next `start` on.

@@ -19,7 +19,11 @@ fn model_err(bytes: &[u8]) -> String {
 
 /// A small GGUF file with the given metadata and one f32 tensor.
 fn gguf(metadata: &[(&str, Value)]) -> Vec<u8> {
-    let t = QTensor::quantize(&Tensor::zeros(64, candle_core::DType::F32, &Device::Cpu).unwrap(), candle_core::quantized::GgmlDType::F32).unwrap();
+    let t = QTensor::quantize(
+        &Tensor::zeros(64, candle_core::DType::F32, &Device::Cpu).unwrap(),
+        candle_core::quantized::GgmlDType::F32,
+    )
+    .unwrap();
     let md: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
     let mut out = std::io::Cursor::new(Vec::new());
     gguf_file::write(&mut out, &md, &[("token_embd.weight", &t)]).unwrap();
@@ -34,15 +38,28 @@ fn foreign_truncated_and_corrupt_model_files_are_rejected() {
     let header = model_err(&real[..4096]);
     assert!(header.contains("truncated"), "{header}");
     let half = model_err(&real[..real.len() / 2]);
-    assert!(half.contains("truncated") && half.contains("tensor"), "{half}");
-    let gpt2 = model_err(&gguf(&[("general.architecture", Value::String("gpt2".into()))]));
+    assert!(
+        half.contains("truncated") && half.contains("tensor"),
+        "{half}"
+    );
+    let gpt2 = model_err(&gguf(&[(
+        "general.architecture",
+        Value::String("gpt2".into()),
+    )]));
     assert!(gpt2.contains("architecture is \"gpt2\""), "{gpt2}");
 
     // A llama header whose tensors are missing: copy the real metadata, keep one tensor.
     let content = gguf_file::Content::read(&mut std::io::Cursor::new(&real)).unwrap();
-    let md: Vec<(&str, Value)> = content.metadata.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let md: Vec<(&str, Value)> = content
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
     let missing = model_err(&gguf(&md));
-    assert!(missing.contains("missing") || missing.contains("shape"), "{missing}");
+    assert!(
+        missing.contains("missing") || missing.contains("shape"),
+        "{missing}"
+    );
     for msg in [header, half, gpt2, missing] {
         assert!(!msg.contains('\n'), "error is not one line: {msg}");
     }
@@ -60,33 +77,82 @@ fn bad_prompts_sampling_and_hooks_are_errors_and_the_engine_still_works() {
     let err = e.encode_prompt(&long).unwrap_err().to_string();
     assert!(err.contains("8192"), "{err}");
     assert!(e.start(Vec::new(), &Sampler::default(), 4).is_err());
-    assert!(e.model.forward(&[60_000]).is_err(), "token id outside the vocabulary was run");
+    assert!(
+        e.model.forward(&[60_000]).is_err(),
+        "token id outside the vocabulary was run"
+    );
 
     for bad in [
-        Sampler { temperature: -1.0, ..Sampler::default() },
-        Sampler { temperature: f64::NAN, ..Sampler::default() },
-        Sampler { top_p: 0.0, ..Sampler::default() },
-        Sampler { top_p: 1.5, ..Sampler::default() },
-        Sampler { repeat_penalty: f32::INFINITY, ..Sampler::default() },
+        Sampler {
+            temperature: -1.0,
+            ..Sampler::default()
+        },
+        Sampler {
+            temperature: f64::NAN,
+            ..Sampler::default()
+        },
+        Sampler {
+            top_p: 0.0,
+            ..Sampler::default()
+        },
+        Sampler {
+            top_p: 1.5,
+            ..Sampler::default()
+        },
+        Sampler {
+            repeat_penalty: f32::INFINITY,
+            ..Sampler::default()
+        },
     ] {
-        assert!(matches!(e.start(good.clone(), &bad, 4), Err(Error::Sampling(_))), "{bad:?} accepted");
+        assert!(
+            matches!(e.start(good.clone(), &bad, 4), Err(Error::Sampling(_))),
+            "{bad:?} accepted"
+        );
     }
 
     let d = e.model.config.d_model;
     let bad_hooks = [
         (HookPoint::ResidPost(30), Intervention::Capture),
         (HookPoint::ResidPre(99), Intervention::Capture),
-        (HookPoint::ResidPost(5), Intervention::Add { vector: vec![1.0; d], alpha: f32::NAN }),
-        (HookPoint::ResidPost(5), Intervention::Add { vector: vec![1.0; d], alpha: f32::INFINITY }),
-        (HookPoint::ResidPost(5), Intervention::Add { vector: vec![1.0; d - 1], alpha: 1.0 }),
-        (HookPoint::ResidPost(5), Intervention::Project { basis: vec![f32::NAN; d], n: 1 }),
+        (
+            HookPoint::ResidPost(5),
+            Intervention::Add {
+                vector: vec![1.0; d],
+                alpha: f32::NAN,
+            },
+        ),
+        (
+            HookPoint::ResidPost(5),
+            Intervention::Add {
+                vector: vec![1.0; d],
+                alpha: f32::INFINITY,
+            },
+        ),
+        (
+            HookPoint::ResidPost(5),
+            Intervention::Add {
+                vector: vec![1.0; d - 1],
+                alpha: 1.0,
+            },
+        ),
+        (
+            HookPoint::ResidPost(5),
+            Intervention::Project {
+                basis: vec![f32::NAN; d],
+                n: 1,
+            },
+        ),
     ];
     for (point, what) in bad_hooks {
         let mut h = HookSet::new();
         h.push(point, what);
         assert!(matches!(e.model.set_hooks(&h), Err(Error::Hook(_))));
     }
-    assert_eq!(greedy(&mut e, good, 8), reference, "the engine changed after bad inputs");
+    assert_eq!(
+        greedy(&mut e, good, 8),
+        reference,
+        "the engine changed after bad inputs"
+    );
 }
 
 fn cli(args: &[&str]) -> (bool, String, String) {
@@ -95,7 +161,11 @@ fn cli(args: &[&str]) -> (bool, String, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -104,26 +174,55 @@ fn cli_reports_bad_input_in_one_line_with_a_failing_exit() {
     let cases: &[(&[&str], &str)] = &[
         (&["generate", "--prompt", ""], "empty"),
         (&["generate", "--prompt", &long], "context"),
-        (&["generate", "--prompt", "hi", "--temperature", "-1"], "temperature"),
+        (
+            &["generate", "--prompt", "hi", "--temperature", "-1"],
+            "temperature",
+        ),
         (&["generate", "--prompt", "hi", "--top-p", "0"], "top-p"),
         (&["generate", "--prompt", "hi", "--top-p", "1.5"], "top-p"),
-        (&["generate", "--prompt", "hi", "--steer", "happy:nan"], "finite"),
-        (&["generate", "--prompt", "hi", "--steer", "happy:inf"], "finite"),
+        (
+            &["generate", "--prompt", "hi", "--steer", "happy:nan"],
+            "finite",
+        ),
+        (
+            &["generate", "--prompt", "hi", "--steer", "happy:inf"],
+            "finite",
+        ),
         (&["generate", "--prompt", "hi", "--steer", "happy:9"], "±5"),
-        (&["generate", "--prompt", "hi", "--steer", "happy:lots"], "not a number"),
-        (&["generate", "--prompt", "hi", "--steer", "happy", "--layer", "30"], "layer 30"),
-        (&["generate", "--prompt", "hi", "--steer", "happy"], "vectors"),
+        (
+            &["generate", "--prompt", "hi", "--steer", "happy:lots"],
+            "not a number",
+        ),
+        (
+            &[
+                "generate", "--prompt", "hi", "--steer", "happy", "--layer", "30",
+            ],
+            "layer 30",
+        ),
+        (
+            &["generate", "--prompt", "hi", "--steer", "happy"],
+            "vectors",
+        ),
         (&["logits", "--text", ""], "empty"),
     ];
     for (args, needle) in cases {
         let (ok, _, err) = cli(args);
         assert!(!ok, "{args:?} succeeded");
         let err = err.trim_end();
-        assert!(err.starts_with("error: ") && err.contains(needle), "{args:?}: {err:?}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{args:?}: {err:?}"
+        );
         assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_limbic"))
-        .args(["--model", "/nonexistent/model.gguf", "tokenize", "--text", "hi"])
+        .args([
+            "--model",
+            "/nonexistent/model.gguf",
+            "tokenize",
+            "--text",
+            "hi",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -138,7 +237,15 @@ fn cli_json_contracts() {
     assert_eq!(v["ids"], serde_json::json!([19556, 905]));
     assert_eq!(v["tokens"], serde_json::json!(["Hello", " world"]));
 
-    let (ok, out, err) = cli(&["logits", "--text", "The capital of France is", "--top", "3", "--full", "--json"]);
+    let (ok, out, err) = cli(&[
+        "logits",
+        "--text",
+        "The capital of France is",
+        "--top",
+        "3",
+        "--full",
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["top"][0]["token"], " Paris");
@@ -148,11 +255,27 @@ fn cli_json_contracts() {
     let mass: f64 = lp.iter().map(|x| x.as_f64().unwrap().exp()).sum();
     assert!((mass - 1.0).abs() < 1e-3, "probabilities sum to {mass}");
 
-    let (ok, out, err) = cli(&["generate", "--prompt", "What is 2+2?", "--chat", "--max-tokens", "6", "--json"]);
+    let (ok, out, err) = cli(&[
+        "generate",
+        "--prompt",
+        "What is 2+2?",
+        "--chat",
+        "--max-tokens",
+        "6",
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let n = v["ids"].as_array().unwrap().len();
     assert!(n >= 1 && n <= 6);
     assert_eq!(v["tokens"].as_array().unwrap().len(), n);
-    assert_eq!(v["text"].as_str().unwrap(), v["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect::<String>());
+    assert_eq!(
+        v["text"].as_str().unwrap(),
+        v["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect::<String>()
+    );
 }

@@ -9,7 +9,12 @@ const TEXT: &str = "The old lighthouse keeper looked out at the grey sea and";
 
 /// A fixed, irregular unit-ish vector (d) from a seed.
 fn synthetic(d: usize, seed: u32) -> Vec<f32> {
-    (0..d).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 7) % 2000) as f32 / 1000.0 - 1.0).collect()
+    (0..d)
+        .map(|i| {
+            (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 7) % 2000) as f32 / 1000.0
+                - 1.0
+        })
+        .collect()
 }
 
 #[test]
@@ -25,17 +30,31 @@ fn capturing_every_site_leaves_logits_bit_identical() {
         hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
     }
     // Adding a zero vector is also an identity.
-    hooks.push(HookPoint::ResidPost(7), Intervention::Add { vector: vec![0.0; e.model.config.d_model], alpha: 3.0 });
+    hooks.push(
+        HookPoint::ResidPost(7),
+        Intervention::Add {
+            vector: vec![0.0; e.model.config.d_model],
+            alpha: 3.0,
+        },
+    );
     e.model.set_hooks(&hooks).unwrap();
     let hooked = e.run(&ids).unwrap();
-    assert_eq!(plain.logits, hooked.logits, "hooks that change nothing changed the logits");
+    assert_eq!(
+        plain.logits, hooked.logits,
+        "hooks that change nothing changed the logits"
+    );
     assert_eq!(hooked.captures.entries.len(), 2 * n);
     let d = e.model.config.d_model;
     for l in 0..n - 1 {
         let post = hooked.captures.get(HookPoint::ResidPost(l)).unwrap();
         let next_pre = hooked.captures.get(HookPoint::ResidPre(l + 1)).unwrap();
         assert_eq!(post.values.len(), ids.len() * d);
-        assert_eq!(post.values, next_pre.values, "resid_post({l}) != resid_pre({})", l + 1);
+        assert_eq!(
+            post.values,
+            next_pre.values,
+            "resid_post({l}) != resid_pre({})",
+            l + 1
+        );
     }
 }
 
@@ -53,17 +72,36 @@ fn steering_adds_exactly_alpha_v_and_changes_the_output() {
     let base = e.run(&ids).unwrap();
 
     let mut steer = HookSet::new();
-    steer.push(HookPoint::ResidPost(layer), Intervention::Add { vector: v.clone(), alpha });
+    steer.push(
+        HookPoint::ResidPost(layer),
+        Intervention::Add {
+            vector: v.clone(),
+            alpha,
+        },
+    );
     steer.push(HookPoint::ResidPost(layer), Intervention::Capture);
     e.model.set_hooks(&steer).unwrap();
     let steered = e.run(&ids).unwrap();
 
-    let before = &base.captures.get(HookPoint::ResidPost(layer)).unwrap().values;
-    let after = &steered.captures.get(HookPoint::ResidPost(layer)).unwrap().values;
+    let before = &base
+        .captures
+        .get(HookPoint::ResidPost(layer))
+        .unwrap()
+        .values;
+    let after = &steered
+        .captures
+        .get(HookPoint::ResidPost(layer))
+        .unwrap()
+        .values;
     for (i, (a, b)) in after.iter().zip(before).enumerate() {
         assert_eq!(*a, b + v[i % d] * alpha, "position {} dim {}", i / d, i % d);
     }
-    let moved = base.logits.iter().zip(&steered.logits).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let moved = base
+        .logits
+        .iter()
+        .zip(&steered.logits)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(moved > 0.1, "steering moved the logits by only {moved}");
 }
 
@@ -73,7 +111,13 @@ fn steering_is_consistent_with_the_kv_cache() {
     let mut e = engine();
     let d = e.model.config.d_model;
     let mut hooks = HookSet::new();
-    hooks.push(HookPoint::ResidPost(12), Intervention::Add { vector: synthetic(d, 5), alpha: 8.0 });
+    hooks.push(
+        HookPoint::ResidPost(12),
+        Intervention::Add {
+            vector: synthetic(d, 5),
+            alpha: 8.0,
+        },
+    );
     e.model.set_hooks(&hooks).unwrap();
     let prompt = e.tokenizer.encode(TEXT).unwrap();
     let generated = greedy(&mut e, prompt.clone(), 6);
@@ -84,8 +128,15 @@ fn steering_is_consistent_with_the_kv_cache() {
     for &t in &generated[..5] {
         inc = e.model.forward(&[t]).unwrap().logits;
     }
-    let worst = once.iter().zip(&inc).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    assert!(worst < 0.05, "incremental and one-pass steered logits differ by {worst}");
+    let worst = once
+        .iter()
+        .zip(&inc)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 0.05,
+        "incremental and one-pass steered logits differ by {worst}"
+    );
     let argmax = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
     assert_eq!(argmax(&once), generated[5] as usize);
 }
@@ -98,7 +149,13 @@ fn projection_equals_capture_times_basis() {
     let basis: Vec<f32> = (0..n).flat_map(|k| synthetic(d, 100 + k as u32)).collect();
     let mut hooks = HookSet::new();
     hooks.push(HookPoint::ResidPost(3), Intervention::Capture);
-    hooks.push(HookPoint::ResidPost(3), Intervention::Project { basis: basis.clone(), n });
+    hooks.push(
+        HookPoint::ResidPost(3),
+        Intervention::Project {
+            basis: basis.clone(),
+            n,
+        },
+    );
     e.model.set_hooks(&hooks).unwrap();
     let ids = e.tokenizer.encode(TEXT).unwrap();
     let out = e.run(&ids).unwrap();
@@ -109,7 +166,10 @@ fn projection_equals_capture_times_basis() {
         for k in 0..n {
             let want: f32 = (0..d).map(|j| x[t * d + j] * basis[k * d + j]).sum();
             let got = scores.values[t * n + k];
-            assert!((want - got).abs() <= 1e-3 * want.abs().max(1.0), "t {t} k {k}: {got} vs {want}");
+            assert!(
+                (want - got).abs() <= 1e-3 * want.abs().max(1.0),
+                "t {t} k {k}: {got} vs {want}"
+            );
         }
     }
 }
@@ -129,12 +189,22 @@ fn seeded_sampling_is_reproducible() {
     let mut e = engine();
     let prompt = e.tokenizer.encode(TEXT).unwrap();
     let sample = |e: &mut limbic::Engine<limbic::Cpu>, seed| {
-        let s = limbic::Sampler { temperature: 0.9, top_p: 0.95, repeat_penalty: 1.1, seed, ..Default::default() };
+        let s = limbic::Sampler {
+            temperature: 0.9,
+            top_p: 0.95,
+            repeat_penalty: 1.1,
+            seed,
+            ..Default::default()
+        };
         let mut g = e.start(prompt.clone(), &s, 24).unwrap();
         while e.step(&mut g).unwrap().is_some() {}
         g.generated().to_vec()
     };
     let a = sample(&mut e, 1);
     assert_eq!(a, sample(&mut e, 1), "same seed, different tokens");
-    assert_ne!(a, sample(&mut e, 2), "different seeds gave the same 24 sampled tokens");
+    assert_ne!(
+        a,
+        sample(&mut e, 2),
+        "different seeds gave the same 24 sampled tokens"
+    );
 }

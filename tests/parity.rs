@@ -8,11 +8,19 @@ use common::*;
 fn token_ids_equal_llama_cpp() {
     let engine = engine();
     let reference = fixture("reference.json");
-    let cases = reference["tokenize"].as_array().unwrap().iter().chain(reference["prompts"].as_array().unwrap());
+    let cases = reference["tokenize"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(reference["prompts"].as_array().unwrap());
     let mut n = 0;
     for case in cases {
         let text = case["text"].as_str().unwrap();
-        assert_eq!(engine.tokenizer.encode(text).unwrap(), ids(&case["ids"]), "ids differ for {text:?}");
+        assert_eq!(
+            engine.tokenizer.encode(text).unwrap(),
+            ids(&case["ids"]),
+            "ids differ for {text:?}"
+        );
         n += 1;
     }
     assert!(n >= 20, "only {n} tokenizer cases");
@@ -24,8 +32,15 @@ fn last_position_logprobs_match_llama_cpp() {
     let reference = fixture("reference.json");
     let vocab = reference["vocab"].as_u64().unwrap() as usize;
     assert_eq!(vocab, engine.model.config.vocab);
-    let bin = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reference_logprobs.bin")).unwrap();
-    let rows: Vec<f32> = bin.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let bin = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/reference_logprobs.bin"
+    ))
+    .unwrap();
+    let rows: Vec<f32> = bin
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     let prompts = reference["prompts"].as_array().unwrap();
     assert_eq!(rows.len(), prompts.len() * vocab);
     let mut kls = Vec::new();
@@ -34,9 +49,18 @@ fn last_position_logprobs_match_llama_cpp() {
         let got = log_softmax(&engine.run(&ids(&p["ids"])).unwrap().logits);
         let argmax = |v: &[f64]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
         let want64: Vec<f64> = want.iter().map(|&x| x as f64).collect();
-        assert_eq!(argmax(&got), argmax(&want64), "top-1 differs for prompt {}", p["name"]);
+        assert_eq!(
+            argmax(&got),
+            argmax(&want64),
+            "top-1 differs for prompt {}",
+            p["name"]
+        );
         // KL(llama.cpp ‖ limbic) over the whole vocabulary.
-        let kl: f64 = want64.iter().zip(&got).map(|(&w, &g)| w.exp() * (w - g)).sum();
+        let kl: f64 = want64
+            .iter()
+            .zip(&got)
+            .map(|(&w, &g)| w.exp() * (w - g))
+            .sum();
         eprintln!("{:>8}: KL {kl:.5}", p["name"].as_str().unwrap());
         kls.push(kl);
     }
@@ -52,10 +76,17 @@ fn golden_greedy_tokens() {
     let cases = golden.as_array().unwrap();
     assert_eq!(cases.len(), 2);
     for case in cases {
-        let prompt = engine.encode_prompt(case["text"].as_str().unwrap()).unwrap();
+        let prompt = engine
+            .encode_prompt(case["text"].as_str().unwrap())
+            .unwrap();
         let want = ids(&case["ids"]);
         assert_eq!(want.len(), 32);
-        assert_eq!(greedy(&mut engine, prompt, 32), want, "greedy tokens changed for {}", case["text"]);
+        assert_eq!(
+            greedy(&mut engine, prompt, 32),
+            want,
+            "greedy tokens changed for {}",
+            case["text"]
+        );
     }
 }
 
@@ -70,7 +101,9 @@ fn llama_cpp_greedy_path_is_our_choice_or_a_near_tie() {
         let mut logits = engine.run(&ids(&p["ids"])).unwrap().logits;
         for &want in &ids(&p["greedy"]) {
             let lp = log_softmax(&logits);
-            let best = (0..lp.len()).max_by(|&a, &b| lp[a].total_cmp(&lp[b])).unwrap();
+            let best = (0..lp.len())
+                .max_by(|&a, &b| lp[a].total_cmp(&lp[b]))
+                .unwrap();
             let gap = lp[best] - lp[want as usize];
             assert!(gap < 0.5, "prompt {} step {steps}: llama.cpp's token {want} is {gap:.3} nats below ours {best}", p["name"]);
             same += (best == want as usize) as usize;
@@ -79,5 +112,8 @@ fn llama_cpp_greedy_path_is_our_choice_or_a_near_tie() {
         }
     }
     eprintln!("{same}/{steps} teacher-forced steps pick llama.cpp's greedy token");
-    assert!(same * 10 >= steps * 9, "only {same}/{steps} steps agree with llama.cpp");
+    assert!(
+        same * 10 >= steps * 9,
+        "only {same}/{steps} steps agree with llama.cpp"
+    );
 }

@@ -12,7 +12,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Fetches a file served from the crate root by the test runner.
 async fn fetch(url: &str) -> Vec<u8> {
     let window = web_sys::window().expect("window");
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.expect("fetch").dyn_into().unwrap();
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .expect("fetch")
+        .dyn_into()
+        .unwrap();
     assert!(resp.ok(), "GET {url}: {}", resp.status());
     let buf = JsFuture::from(resp.array_buffer().unwrap()).await.unwrap();
     js_sys::Uint8Array::new(&buf).to_vec()
@@ -34,14 +38,24 @@ fn greedy(e: &mut Engine, prompt: &str, n: usize) -> Vec<u32> {
 async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     assert!(Engine::new(b"not a model").is_err());
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
-    let golden: serde_json::Value = serde_json::from_slice(&fetch("/tests/fixtures/golden.json").await).unwrap();
+    let golden: serde_json::Value =
+        serde_json::from_slice(&fetch("/tests/fixtures/golden.json").await).unwrap();
     let case = &golden[1];
     let prompt = case["text"].as_str().unwrap();
-    let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+    let want: Vec<u32> = case["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
 
     let mut e = Engine::new(&model).ok().expect("load");
     assert_eq!(e.backend(), "cpu");
-    assert_eq!(greedy(&mut e, prompt, 32), want, "wasm greedy tokens differ from native");
+    assert_eq!(
+        greedy(&mut e, prompt, 32),
+        want,
+        "wasm greedy tokens differ from native"
+    );
 
     assert!(e.start("", false, 4, 0.0, 1.0, 0).is_err());
     assert!(e.start("hi", false, 4, -1.0, 1.0, 0).is_err());
@@ -50,5 +64,9 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     assert!(e.add_steer(10, vec![0.0; 576], f32::NAN).is_err());
     assert!(e.add_steer(10, vec![0.0; 3], 1.0).is_err());
     assert!(e.add_capture(30).is_err());
-    assert_eq!(greedy(&mut e, prompt, 8), want[..8].to_vec(), "engine changed after bad input");
+    assert_eq!(
+        greedy(&mut e, prompt, 8),
+        want[..8].to_vec(),
+        "engine changed after bad input"
+    );
 }

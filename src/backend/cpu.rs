@@ -78,13 +78,20 @@ impl Backend for Cpu {
         // Each position is its own "batch" so the flat (T, heads*hd) layout needs no copy.
         let cos = self.cos.narrow(0, pos, t)?.reshape((t, 1, half))?;
         let sin = self.sin.narrow(0, pos, t)?.reshape((t, 1, half))?;
-        let y = candle_nn::rotary_emb::rope_i(&x.reshape((t, heads, 1, self.head_dim))?, &cos, &sin)?;
+        let y =
+            candle_nn::rotary_emb::rope_i(&x.reshape((t, heads, 1, self.head_dim))?, &cos, &sin)?;
         Ok(y.reshape((t, heads * self.head_dim))?)
     }
 
     fn attention(&self, q: &Tensor, k: &Tensor, v: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let (t, hd, kv, rep) = (q.dim(0)?, self.head_dim, self.n_kv_head, self.n_head / self.n_kv_head);
-        let heads_first = |x: &Tensor, h: usize| x.reshape((t, h, hd))?.transpose(0, 1)?.contiguous();
+        let (t, hd, kv, rep) = (
+            q.dim(0)?,
+            self.head_dim,
+            self.n_kv_head,
+            self.n_head / self.n_kv_head,
+        );
+        let heads_first =
+            |x: &Tensor, h: usize| x.reshape((t, h, hd))?.transpose(0, 1)?.contiguous();
         let (k_all, v_all) = cache.append(&heads_first(k, kv)?, &heads_first(v, kv)?)?;
         let s = k_all.dim(1)?;
         let pos = s - t;
@@ -93,16 +100,23 @@ impl Backend for Cpu {
         let scores = (q.matmul(&k_all.t()?)? / (hd as f64).sqrt())?; // (kv, rep*t, s)
         let scores = if t > 1 {
             let mask: Vec<f32> = (0..t)
-                .flat_map(|i| (0..s).map(move |j| if j <= pos + i { 0.0 } else { f32::NEG_INFINITY }))
+                .flat_map(|i| {
+                    (0..s).map(move |j| if j <= pos + i { 0.0 } else { f32::NEG_INFINITY })
+                })
                 .collect();
             let mask = Tensor::from_vec(mask, (t, s), &Device::Cpu)?;
-            scores.reshape((kv, rep, t, s))?.broadcast_add(&mask)?.reshape((kv, rep * t, s))?
+            scores
+                .reshape((kv, rep, t, s))?
+                .broadcast_add(&mask)?
+                .reshape((kv, rep * t, s))?
         } else {
             scores
         };
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let y = probs.matmul(&v_all.contiguous()?)?; // (kv, rep*t, hd)
-        Ok(y.reshape((self.n_head, t, hd))?.transpose(0, 1)?.reshape((t, self.n_head * hd))?)
+        Ok(y.reshape((self.n_head, t, hd))?
+            .transpose(0, 1)?
+            .reshape((t, self.n_head * hd))?)
     }
 
     fn silu_mul(&self, gate: &Tensor, up: &Tensor) -> Result<Tensor> {

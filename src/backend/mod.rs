@@ -40,8 +40,13 @@ pub trait Backend {
     fn rope(&self, x: &Self::Tensor, heads: usize, pos: usize) -> Result<Self::Tensor>;
     /// Causal grouped-query attention of `q (T, n_head*hd)` over the cache after appending
     /// `k, v (T, n_kv_head*hd)`; returns `(T, n_head*hd)`.
-    fn attention(&self, q: &Self::Tensor, k: &Self::Tensor, v: &Self::Tensor, cache: &mut Self::Cache)
-        -> Result<Self::Tensor>;
+    fn attention(
+        &self,
+        q: &Self::Tensor,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        cache: &mut Self::Cache,
+    ) -> Result<Self::Tensor>;
     /// `silu(gate) * up`, both `(T, d_ff)`.
     fn silu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
     /// `a + b`, same shape.

@@ -9,12 +9,16 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use limbic::tokenizer::chat_prompt;
 use limbic::backend::Backend;
+use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, Error, Result, Sampler};
 
 #[derive(Parser)]
-#[command(name = "limbic", version, about = "SmolLM2-135M-Instruct with readable, steerable emotion representations")]
+#[command(
+    name = "limbic",
+    version,
+    about = "SmolLM2-135M-Instruct with readable, steerable emotion representations"
+)]
 struct Cli {
     /// Model file (GGUF).
     #[arg(long, global = true, default_value = limbic::DEFAULT_MODEL)]
@@ -132,7 +136,9 @@ fn main() -> ExitCode {
 
 fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
     if backend == BackendKind::Gpu {
-        return Err(Error::Model("the GPU backend is not built into this limbic yet; use --backend cpu".into()));
+        return Err(Error::Model(
+            "the GPU backend is not built into this limbic yet; use --backend cpu".into(),
+        ));
     }
     limbic::load_cpu_path(path)
 }
@@ -151,7 +157,13 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Verb::Logits { text, chat, top, full, json } => {
+        Verb::Logits {
+            text,
+            chat,
+            top,
+            full,
+            json,
+        } => {
             let mut engine = load(&cli.model, BackendKind::Cpu)?;
             let ids = engine.encode_prompt(&chat.wrap(&text))?;
             let logprobs = log_softmax(&engine.run(&ids)?.logits);
@@ -169,12 +181,21 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{out}");
             } else {
                 for t in out["top"].as_array().into_iter().flatten() {
-                    println!("{:>8.4}  {}  {:?}", t["logprob"].as_f64().unwrap_or(f64::NAN), t["id"], t["token"]);
+                    println!(
+                        "{:>8.4}  {}  {:?}",
+                        t["logprob"].as_f64().unwrap_or(f64::NAN),
+                        t["id"],
+                        t["token"]
+                    );
                 }
             }
         }
         Verb::Generate(a) => generate(&cli.model, a)?,
-        Verb::Bench { backend, tokens, json } => bench(&cli.model, backend, tokens, json)?,
+        Verb::Bench {
+            backend,
+            tokens,
+            json,
+        } => bench(&cli.model, backend, tokens, json)?,
     }
     Ok(())
 }
@@ -183,14 +204,19 @@ fn run(cli: Cli) -> Result<()> {
 fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
     let (name, strength) = match spec.rsplit_once(':') {
         Some((n, s)) => {
-            let v: f32 = s.trim().parse().map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
+            let v: f32 = s
+                .trim()
+                .parse()
+                .map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
             (n, Some(v))
         }
         None => (spec, None),
     };
     if let Some(v) = strength {
         if !v.is_finite() || v.abs() > 5.0 {
-            return Err(Error::Steer(format!("strength {v} for {name:?} must be a finite number within ±5")));
+            return Err(Error::Steer(format!(
+                "strength {v} for {name:?} must be a finite number within ±5"
+            )));
         }
     }
     if name.trim().is_empty() {
@@ -208,12 +234,19 @@ fn generate(model: &Path, a: GenerateArgs) -> Result<()> {
         ..Sampler::default()
     };
     sampler.validate()?;
-    let steers = a.steer.iter().map(|s| parse_steer(s)).collect::<Result<Vec<_>>>()?;
+    let steers = a
+        .steer
+        .iter()
+        .map(|s| parse_steer(s))
+        .collect::<Result<Vec<_>>>()?;
     let mut engine = load(model, a.backend)?;
     let n_layer = engine.model.config.n_layer;
     if let Some(l) = a.layer {
         if l >= n_layer {
-            return Err(Error::Steer(format!("layer {l} does not exist: the model has layers 0..{}", n_layer - 1)));
+            return Err(Error::Steer(format!(
+                "layer {l} does not exist: the model has layers 0..{}",
+                n_layer - 1
+            )));
         }
     }
     if !steers.is_empty() {
@@ -235,7 +268,10 @@ fn generate(model: &Path, a: GenerateArgs) -> Result<()> {
     }
     if a.json {
         let ids = g.generated().to_vec();
-        println!("{}", json!({ "text": text, "tokens": engine.tokenizer.pieces(&ids)?, "ids": ids }));
+        println!(
+            "{}",
+            json!({ "text": text, "tokens": engine.tokenizer.pieces(&ids)?, "ids": ids })
+        );
     } else {
         println!();
     }
@@ -261,7 +297,11 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
         n += 1;
     }
     let decode_s = t2.elapsed().as_secs_f64();
-    let decode_tps = if n > 1 && decode_s > 0.0 { (n - 1) as f64 / decode_s } else { 0.0 };
+    let decode_tps = if n > 1 && decode_s > 0.0 {
+        (n - 1) as f64 / decode_s
+    } else {
+        0.0
+    };
     let report = json!({
         "backend": engine.model.backend.name(),
         "load_s": load_s,
@@ -283,6 +323,11 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
 
 fn log_softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let lse = max + logits.iter().map(|&l| ((l - max) as f64).exp()).sum::<f64>().ln() as f32;
+    let lse = max
+        + logits
+            .iter()
+            .map(|&l| ((l - max) as f64).exp())
+            .sum::<f64>()
+            .ln() as f32;
     logits.iter().map(|&l| l - lse).collect()
 }

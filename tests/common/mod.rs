@@ -18,23 +18,37 @@ pub fn engine() -> limbic::Engine<limbic::Cpu> {
 }
 
 pub fn fixture(name: &str) -> serde_json::Value {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("read fixture")).expect("fixture is JSON")
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).expect("read fixture"))
+        .expect("fixture is JSON")
 }
 
 pub fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array().expect("array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_u64().expect("id") as u32)
+        .collect()
 }
 
 pub fn log_softmax(logits: &[f32]) -> Vec<f64> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let lse = max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
+    let lse = max
+        + logits
+            .iter()
+            .map(|&l| (l as f64 - max).exp())
+            .sum::<f64>()
+            .ln();
     logits.iter().map(|&l| l as f64 - lse).collect()
 }
 
 /// Greedy ids after `prompt` (token ids), at most `n`.
 pub fn greedy(engine: &mut limbic::Engine<limbic::Cpu>, prompt: Vec<u32>, n: usize) -> Vec<u32> {
-    let mut g = engine.start(prompt, &limbic::Sampler::default(), n).expect("start");
+    let mut g = engine
+        .start(prompt, &limbic::Sampler::default(), n)
+        .expect("start");
     while engine.step(&mut g).expect("step").is_some() {}
     g.generated().to_vec()
 }
