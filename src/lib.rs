@@ -3,10 +3,16 @@
 //!
 //! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids,
 //! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
-//! [`backend`] the ops it runs on, [`session`] generation, [`error`] the one error type.
+//! [`backend`] the ops it runs on, [`session`] generation, [`error`] the one error type;
+//! [`emotions`] the emotion vectors and their file, [`extract`] the paper's method,
+//! [`calibrate`] runs it over the corpus (native only).
 
 pub mod backend;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod calibrate;
+pub mod emotions;
 pub mod error;
+pub mod extract;
 pub mod gguf;
 pub mod hooks;
 pub mod model;

@@ -38,7 +38,7 @@ pub struct Llama<B: Backend> {
 
 /// What one forward call returns.
 pub struct Forward {
-    /// Logits of the last position, `(vocab)`.
+    /// Logits of the last position `(vocab)`, or of every position `(T, vocab)` when asked.
     pub logits: Vec<f32>,
     /// What the hooks kept, each `(T, cols)`.
     pub captures: Captures,
@@ -120,6 +120,11 @@ impl<B: Backend> Llama<B> {
     /// Runs `ids` (T ≥ 1) after the cached positions; returns the last position's logits and
     /// what the hooks kept.
     pub fn forward(&mut self, ids: &[u32]) -> Result<Forward> {
+        self.forward_with(ids, false)
+    }
+
+    /// Like [`Llama::forward`], with the logits of every position `(T, vocab)` when `all_logits`.
+    pub fn forward_with(&mut self, ids: &[u32], all_logits: bool) -> Result<Forward> {
         let c = &self.config;
         if ids.is_empty() {
             return Err(Error::Prompt("nothing to run: no tokens".into()));
@@ -168,9 +173,21 @@ impl<B: Backend> Llama<B> {
                 &mut captures,
             )?;
         }
-        let last = be.rms_norm(&be.last_row(&x)?, &self.output_norm, c.rms_eps)?;
+        let rows = if all_logits { x } else { be.last_row(&x)? };
+        let last = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
         let logits = be.read(&be.qmatmul(&last, &self.embd)?)?;
         Ok(Forward { logits, captures })
+    }
+}
+
+impl<B: Backend> Llama<B> {
+    /// Logit lens of a direction `v (d)`: `E · (γ ⊙ v)` over the vocabulary, where `γ` is the
+    /// final norm's weight and `E` the tied embedding; what the direction promotes if read out.
+    pub fn logit_lens(&self, v: &[f32]) -> Result<Vec<f32>> {
+        let be = &self.backend;
+        let gamma = be.read(&self.output_norm)?;
+        let scaled: Vec<f32> = v.iter().zip(&gamma).map(|(a, g)| a * g).collect();
+        be.read(&be.qmatmul(&be.tensor(&scaled, 1, self.config.d_model)?, &self.embd)?)
     }
 }
 

@@ -199,10 +199,13 @@ fn cli_reports_bad_input_in_one_line_with_a_failing_exit() {
             ],
             "layer 30",
         ),
+        (&["generate", "--prompt", "hi", "--steer", "hapy"], "closest: happy"),
         (
-            &["generate", "--prompt", "hi", "--steer", "happy"],
-            "vectors",
+            &["generate", "--prompt", "hi", "--steer", "happy", "--vectors", "/nonexistent.safetensors"],
+            "emotion vectors",
         ),
+        (&["next", "--text", "hi", "--prob-of", " happy", "--layer", "31"], "layer 31"),
+        (&["probe", "--input", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
         (&["logits", "--text", ""], "empty"),
     ];
     for (args, needle) in cases {

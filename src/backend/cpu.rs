@@ -13,6 +13,8 @@ const CACHE_CHUNK: usize = 512;
 
 /// candle on the host CPU.
 pub struct Cpu {
+    /// Keep weights as f32 instead of quantized blocks: more memory, faster batched passes.
+    dequantize: bool,
     cos: Tensor, // (context, head_dim/2)
     sin: Tensor, // (context, head_dim/2)
     n_head: usize,
@@ -21,10 +23,22 @@ pub struct Cpu {
 }
 
 impl Cpu {
+    /// Quantized weights, read as stored (the interactive path).
     pub fn new(cfg: &Config) -> Result<Self> {
+        Self::build(cfg, false)
+    }
+
+    /// Weights dequantized to f32 once: ~4× the memory, but long prompts run through f32 matrix
+    /// products, several times faster than candle's Q4_1 path (used for corpus extraction).
+    pub fn new_f32(cfg: &Config) -> Result<Self> {
+        Self::build(cfg, true)
+    }
+
+    fn build(cfg: &Config, dequantize: bool) -> Result<Self> {
         let half = cfg.head_dim / 2;
         let (cos, sin) = rope_tables(cfg);
         Ok(Self {
+            dequantize,
             cos: Tensor::from_vec(cos, (cfg.context, half), &Device::Cpu)?,
             sin: Tensor::from_vec(sin, (cfg.context, half), &Device::Cpu)?,
             n_head: cfg.n_head,
@@ -44,6 +58,9 @@ impl Backend for Cpu {
     }
 
     fn matrix(&self, w: QTensor) -> Result<QMatMul> {
+        if self.dequantize {
+            return Ok(QMatMul::Tensor(w.dequantize(&Device::Cpu)?));
+        }
         Ok(QMatMul::from_qtensor(w)?)
     }
 

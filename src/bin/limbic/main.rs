@@ -1,5 +1,10 @@
-//! The `limbic` command line: tokenize, logits, generate, bench. Output contracts are in
-//! each verb's help; `--json` output is one JSON object on stdout.
+//! The `limbic` command line: tokenize, logits, generate, bench, and the emotion verbs
+//! (extract, probe, next, export; in `emotion.rs`). Output contracts are in each verb's help;
+//! `--json` output is one JSON object on stdout.
+
+mod emotion;
+mod svg;
+mod validate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +16,7 @@ use serde_json::json;
 
 use limbic::backend::Backend;
 use limbic::tokenizer::chat_prompt;
+use limbic::emotions::EmotionSet;
 use limbic::{Cpu, Engine, Error, Result, Sampler};
 
 #[derive(Parser)]
@@ -23,12 +29,87 @@ struct Cli {
     /// Model file (GGUF).
     #[arg(long, global = true, default_value = limbic::DEFAULT_MODEL)]
     model: PathBuf,
+    /// Emotion vectors file (made by `limbic extract`).
+    #[arg(long, global = true, default_value = limbic::DEFAULT_VECTORS)]
+    vectors: PathBuf,
     #[command(subcommand)]
     verb: Verb,
 }
 
 #[derive(Subcommand)]
 enum Verb {
+    /// Reads the story corpus and writes the emotion vectors (the paper's method), with a report.
+    Extract {
+        #[arg(long, default_value = "data/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value = limbic::DEFAULT_VECTORS)]
+        out: PathBuf,
+        /// How offset and layer were chosen: dev accuracy per layer, neutral PCs, norms.
+        #[arg(long, default_value = "data/vectors/extract_report.json")]
+        report: PathBuf,
+    },
+    /// Emotion scores of texts: each input line {"id","text"} → one JSON line
+    /// {"id","n_tokens","layer","mean":{emotion:score},"last":{..},"tokens":[..],"per_token"?}
+    Probe {
+        #[arg(long)]
+        input: PathBuf,
+        /// Wrap each text as a user turn and open the assistant's turn (`last` is then the Assistant's state).
+        #[arg(long)]
+        chat: bool,
+        #[arg(long)]
+        layer: Option<usize>,
+        /// Also print (T, n_emotions) scores per token.
+        #[arg(long)]
+        per_token: bool,
+    },
+    /// Next-token probabilities of words, optionally steered: {"prob_of":{WORD:p},"top":[{"id","token","p"}]}
+    Next {
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        chat: Chat,
+        #[arg(long)]
+        steer: Vec<String>,
+        #[arg(long)]
+        layer: Option<usize>,
+        /// Comma-separated words; p is that of each word's first token as written (leading space included).
+        #[arg(long, value_delimiter = ',')]
+        prob_of: Vec<String>,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs the paper's checks on the vectors and writes report.md, report.json and SVG plots.
+    Validate {
+        #[arg(long, default_value = "docs/validation")]
+        out: PathBuf,
+        /// The report `limbic extract` wrote (dev accuracy per layer).
+        #[arg(long, default_value = "data/vectors/extract_report.json")]
+        extract_report: PathBuf,
+        /// CSV emotion,valence,arousal (scripts/validation_data.py norms).
+        #[arg(long)]
+        norms: Option<PathBuf>,
+        /// Sentences, "book<TAB>sentence" per line (scripts/validation_data.py austen).
+        #[arg(long)]
+        austen: Option<PathBuf>,
+        /// How many of those sentences to read.
+        #[arg(long, default_value_t = 1500)]
+        austen_sample: usize,
+    },
+    /// Writes steering vectors for other tools: a llama.cpp control vector (GGUF) or JSON for the web.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Block range A-B (inclusive), numbered from 0 like the hook names.
+        #[arg(long)]
+        layers: String,
+        /// Emotions for the llama.cpp format: NAME[:STRENGTH], repeatable.
+        #[arg(long)]
+        steer: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Text → token ids: {"ids":[..],"tokens":[..]}
     Tokenize {
         #[arg(long)]
@@ -118,6 +199,12 @@ struct GenerateArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ExportFormat {
+    LlamaCpp,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum BackendKind {
     Cpu,
     Gpu,
@@ -141,6 +228,13 @@ fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
         ));
     }
     limbic::load_cpu_path(path)
+}
+
+/// The engine and the emotion vectors made for this very model file.
+fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, EmotionSet)> {
+    let (bytes, sha) = emotion::model_bytes(model)?;
+    let set = emotion::load_set(vectors, &sha)?;
+    Ok((limbic::load_cpu(&bytes)?, set))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -190,7 +284,53 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Verb::Generate(a) => generate(&cli.model, a)?,
+        Verb::Generate(a) => generate(&cli.model, &cli.vectors, a)?,
+        Verb::Extract { corpus, out, report } => {
+            // Each extraction worker runs its matrix products on one thread (see calibrate.rs).
+            std::env::set_var("RAYON_NUM_THREADS", "1");
+            emotion::run_extract(&cli.model, &corpus, &out, &report)?
+        }
+        Verb::Probe { input, chat, layer, per_token } => {
+            let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
+            emotion::run_probe(&mut engine, &set, emotion::ProbeArgs { input: &input, chat, layer, per_token })?
+        }
+        Verb::Next { text, chat, steer, layer, prob_of, top, json } => {
+            let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
+            emotion::check_layer(layer, engine.model.config.n_layer)?;
+            let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer)?;
+            let out = emotion::run_next(&mut engine, &chat.wrap(&text), &hooks, &prob_of, top)?;
+            if json {
+                println!("{out}");
+            } else {
+                for (w, p) in out["prob_of"].as_object().into_iter().flatten() {
+                    println!("p({w:?}) = {p}");
+                }
+            }
+        }
+        Verb::Validate { out, extract_report, norms, austen, austen_sample } => validate::run(
+            &cli.model,
+            &cli.vectors,
+            validate::Args { out, extract_report, norms, austen, austen_sample },
+        )?,
+        Verb::Export { format, layers, steer, out } => {
+            let (_, sha) = emotion::model_bytes(&cli.model)?;
+            let set = emotion::load_set(&cli.vectors, &sha)?;
+            let layers = emotion::parse_layers(&layers, set.n_layer())?;
+            match format {
+                ExportFormat::Json => emotion::export_json(&set, &layers, &out)?,
+                ExportFormat::LlamaCpp => {
+                    let steers = steer
+                        .iter()
+                        .map(|s| {
+                            let (name, strength) = emotion::parse_steer(s)?;
+                            Ok((set.index(&name)?, strength.unwrap_or(set.default_strength)))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    emotion::export_llama_cpp(&set, &steers, &layers, &out)?
+                }
+            }
+            eprintln!("wrote {}", out.display());
+        }
         Verb::Bench {
             backend,
             tokens,
@@ -200,32 +340,7 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// Parses `NAME[:STRENGTH]`; the strength must be a finite number within ±5.
-fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
-    let (name, strength) = match spec.rsplit_once(':') {
-        Some((n, s)) => {
-            let v: f32 = s
-                .trim()
-                .parse()
-                .map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
-            (n, Some(v))
-        }
-        None => (spec, None),
-    };
-    if let Some(v) = strength {
-        if !v.is_finite() || v.abs() > 5.0 {
-            return Err(Error::Steer(format!(
-                "strength {v} for {name:?} must be a finite number within ±5"
-            )));
-        }
-    }
-    if name.trim().is_empty() {
-        return Err(Error::Steer(format!("{spec:?} names no emotion")));
-    }
-    Ok((name.trim().to_string(), strength))
-}
-
-fn generate(model: &Path, a: GenerateArgs) -> Result<()> {
+fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     let sampler = Sampler {
         temperature: a.temperature,
         top_p: a.top_p,
@@ -234,26 +349,16 @@ fn generate(model: &Path, a: GenerateArgs) -> Result<()> {
         ..Sampler::default()
     };
     sampler.validate()?;
-    let steers = a
-        .steer
-        .iter()
-        .map(|s| parse_steer(s))
-        .collect::<Result<Vec<_>>>()?;
-    let mut engine = load(model, a.backend)?;
-    let n_layer = engine.model.config.n_layer;
-    if let Some(l) = a.layer {
-        if l >= n_layer {
-            return Err(Error::Steer(format!(
-                "layer {l} does not exist: the model has layers 0..{}",
-                n_layer - 1
-            )));
-        }
+    for spec in &a.steer {
+        emotion::parse_steer(spec)?;
     }
-    if !steers.is_empty() {
-        return Err(Error::Steer(format!(
-            "no emotion vectors yet: {} does not exist (it is made by `limbic extract`)",
-            limbic::DEFAULT_VECTORS
-        )));
+    let mut engine = load(model, a.backend)?;
+    emotion::check_layer(a.layer, engine.model.config.n_layer)?;
+    if !a.steer.is_empty() {
+        let (_, sha) = emotion::model_bytes(model)?;
+        let set = emotion::load_set(vectors, &sha)?;
+        let (hooks, _) = emotion::steer_hooks(Some(&set), &a.steer, a.layer)?;
+        engine.model.set_hooks(&hooks)?;
     }
     let prompt = engine.encode_prompt(&a.chat.wrap(&a.prompt))?;
     let mut g = engine.start(prompt, &sampler, a.max_tokens)?;

@@ -1,0 +1,255 @@
+//! `EmotionSet`: the emotion names, one unit vector per emotion and layer, the per-layer
+//! centre and mean residual norm; the vectors file format; readout and steering maths.
+//!
+//! Readout score of a residual vector `x` at layer `l` for emotion `e`:
+//! `(x − centre_l) · v̂_{l,e}` — a projection onto unit vectors after centring, so scores are
+//! comparable across emotions and layers scale with the residual stream itself.
+//! Steering toward `e` with strength `s` adds `s · resid_norm_l · v̂_{l,e}` (the paper's unit:
+//! a fraction of the mean residual norm at that layer).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::error::{Error, Result};
+
+/// The hook site the vectors were read at and are added to.
+pub const HOOK: &str = "resid_post";
+
+/// Emotion directions for every layer of one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmotionSet {
+    pub names: Vec<String>,
+    pub d_model: usize,
+    /// Per layer: unit vectors `(n_emotions, d_model)` row-major.
+    pub vectors: Vec<Vec<f32>>,
+    /// Per layer: the mean residual vector of the corpus `(d_model)`, subtracted before projecting.
+    pub centres: Vec<Vec<f32>>,
+    /// Per layer: mean L2 norm of the residual stream over the corpus.
+    pub resid_norm: Vec<f32>,
+    pub default_layer: usize,
+    /// Tokens skipped at the start of each story before averaging.
+    pub token_offset: usize,
+    /// Per layer: how many neutral principal components were projected out.
+    pub neutral_pcs: Vec<usize>,
+    pub model_sha256: String,
+    pub method: String,
+    /// Default steering strength (fraction of the mean residual norm) for `--steer NAME`.
+    pub default_strength: f32,
+}
+
+/// Largest steering strength accepted, in units of the mean residual norm.
+pub const MAX_STRENGTH: f32 = 5.0;
+
+impl EmotionSet {
+    pub fn n_layer(&self) -> usize {
+        self.vectors.len()
+    }
+
+    /// Unit vector of emotion `e` at `layer`, `(d_model)`.
+    pub fn vector(&self, layer: usize, e: usize) -> &[f32] {
+        &self.vectors[layer][e * self.d_model..(e + 1) * self.d_model]
+    }
+
+    /// Index of an emotion by name; an unknown name is an error that suggests the closest names.
+    pub fn index(&self, name: &str) -> Result<usize> {
+        let want = name.trim().to_lowercase();
+        if let Some(i) = self.names.iter().position(|n| *n == want) {
+            return Ok(i);
+        }
+        let mut near: Vec<(usize, &String)> = self.names.iter().map(|n| (edit_distance(&want, n), n)).collect();
+        near.sort();
+        let near: Vec<&str> = near.iter().take(3).map(|(_, n)| n.as_str()).collect();
+        Err(Error::Steer(format!("unknown emotion {name:?}; closest: {}", near.join(", "))))
+    }
+
+    /// Checks a layer number.
+    pub fn check_layer(&self, layer: usize) -> Result<()> {
+        if layer >= self.n_layer() {
+            return Err(Error::Steer(format!("layer {layer} does not exist: the vectors cover layers 0..{}", self.n_layer() - 1)));
+        }
+        Ok(())
+    }
+
+    /// The basis `(n_emotions, d)` and per-emotion offsets `centre · v̂` for a readout at `layer`:
+    /// `score = x · v̂ − offset`.
+    pub fn readout(&self, layer: usize) -> (Vec<f32>, Vec<f32>) {
+        let offsets = (0..self.names.len()).map(|e| dot(self.vector(layer, e), &self.centres[layer])).collect();
+        (self.vectors[layer].clone(), offsets)
+    }
+
+    /// Scores `(n_emotions)` of one residual vector `x (d)` at `layer`.
+    pub fn scores(&self, layer: usize, x: &[f32]) -> Vec<f32> {
+        let c = &self.centres[layer];
+        (0..self.names.len())
+            .map(|e| self.vector(layer, e).iter().zip(x.iter().zip(c)).map(|(v, (x, c))| v * (x - c)).sum())
+            .collect()
+    }
+
+    /// The vector to add at `layer` for steering toward `(emotion, strength)` pairs; strength is a
+    /// fraction of the mean residual norm there and must be finite and within ±[`MAX_STRENGTH`].
+    pub fn steering(&self, layer: usize, steers: &[(usize, f32)]) -> Result<Vec<f32>> {
+        self.check_layer(layer)?;
+        let mut v = vec![0.0f32; self.d_model];
+        for &(e, s) in steers {
+            check_strength(s)?;
+            let scale = s * self.resid_norm[layer];
+            for (acc, x) in v.iter_mut().zip(self.vector(layer, e)) {
+                *acc += scale * x;
+            }
+        }
+        Ok(v)
+    }
+
+    /// Writes the set as safetensors: `layer.{l}` (n, d) and `centre.{l}` (d) f32, metadata as
+    /// JSON strings. Written to a temporary file and renamed, so a failure leaves nothing half-written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let n = self.names.len();
+        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = (0..self.n_layer())
+            .flat_map(|l| {
+                [
+                    (format!("layer.{l}"), le_bytes(&self.vectors[l]), vec![n, self.d_model]),
+                    (format!("centre.{l}"), le_bytes(&self.centres[l]), vec![self.d_model]),
+                ]
+            })
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(name, b, shape)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), b)?)))
+            .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
+            .map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
+        let json = |v: serde_json::Value| v.to_string();
+        let metadata: HashMap<String, String> = [
+            ("emotions", json(serde_json::json!(self.names))),
+            ("default_layer", self.default_layer.to_string()),
+            ("resid_norm", json(serde_json::json!(self.resid_norm))),
+            ("hook", HOOK.to_string()),
+            ("token_offset", self.token_offset.to_string()),
+            ("neutral_pcs", json(serde_json::json!(self.neutral_pcs))),
+            ("model_sha256", self.model_sha256.clone()),
+            ("method", self.method.clone()),
+            ("default_strength", self.default_strength.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let out = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
+        write_atomic(path, &out)
+    }
+
+    /// Reads a vectors file; `model_sha256`, when given, must match the file's.
+    pub fn load(path: &Path, model_sha256: Option<&str>) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Steer(format!("cannot read emotion vectors {}: {e} (made by `limbic extract`)", path.display()))
+        })?;
+        let set = Self::from_bytes(&bytes)?;
+        if let Some(want) = model_sha256 {
+            if set.model_sha256 != want {
+                return Err(Error::Steer(format!(
+                    "{} was made for another model (sha256 {}…, this model is {}…)",
+                    path.display(),
+                    &set.model_sha256.get(..12).unwrap_or(&set.model_sha256),
+                    &want.get(..12).unwrap_or(want)
+                )));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Parses a vectors file held in memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let bad = |m: String| Error::Steer(format!("malformed vectors file: {m}"));
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let md = meta.metadata().clone().ok_or_else(|| bad("no metadata".into()))?;
+        let get = |k: &str| md.get(k).cloned().ok_or_else(|| bad(format!("metadata {k} is missing")));
+        let parse = |k: &str| -> Result<serde_json::Value> { serde_json::from_str(&get(k)?).map_err(|e| bad(format!("{k}: {e}"))) };
+        let names: Vec<String> = serde_json::from_value(parse("emotions")?).map_err(|e| bad(e.to_string()))?;
+        let resid_norm: Vec<f32> = serde_json::from_value(parse("resid_norm")?).map_err(|e| bad(e.to_string()))?;
+        let neutral_pcs: Vec<usize> = serde_json::from_value(parse("neutral_pcs")?).map_err(|e| bad(e.to_string()))?;
+        let num = |k: &str| -> Result<f64> { get(k)?.parse::<f64>().map_err(|e| bad(format!("{k}: {e}"))) };
+        let n_layer = resid_norm.len();
+        let (mut vectors, mut centres) = (Vec::new(), Vec::new());
+        let mut d_model = 0;
+        for l in 0..n_layer {
+            let t = st.tensor(&format!("layer.{l}")).map_err(|e| bad(e.to_string()))?;
+            let c = st.tensor(&format!("centre.{l}")).map_err(|e| bad(e.to_string()))?;
+            if t.dtype() != Dtype::F32 || c.dtype() != Dtype::F32 || t.shape().len() != 2 || t.shape()[0] != names.len() {
+                return Err(bad(format!("layer.{l} has shape {:?}, want ({}, d) f32", t.shape(), names.len())));
+            }
+            d_model = t.shape()[1];
+            if c.shape() != [d_model] {
+                return Err(bad(format!("centre.{l} has shape {:?}, want ({d_model})", c.shape())));
+            }
+            vectors.push(from_le_bytes(t.data()));
+            centres.push(from_le_bytes(c.data()));
+        }
+        let set = Self {
+            names,
+            d_model,
+            vectors,
+            centres,
+            resid_norm,
+            default_layer: num("default_layer")? as usize,
+            token_offset: num("token_offset")? as usize,
+            neutral_pcs,
+            model_sha256: get("model_sha256")?,
+            method: get("method")?,
+            default_strength: num("default_strength")? as f32,
+        };
+        if n_layer == 0 || set.default_layer >= n_layer || set.neutral_pcs.len() != n_layer {
+            return Err(bad("layer counts disagree".into()));
+        }
+        if set.vectors.iter().chain(&set.centres).flatten().any(|x| !x.is_finite()) {
+            return Err(bad("non-finite values".into()));
+        }
+        Ok(set)
+    }
+}
+
+/// A steering strength must be a finite number within ±[`MAX_STRENGTH`].
+pub fn check_strength(s: f32) -> Result<()> {
+    if !s.is_finite() || s.abs() > MAX_STRENGTH {
+        return Err(Error::Steer(format!("strength {s} must be a finite number within ±{MAX_STRENGTH}")));
+    }
+    Ok(())
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn le_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn from_le_bytes(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != *cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

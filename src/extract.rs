@@ -1,0 +1,298 @@
+//! Corpus → emotion vectors, the paper's method, and the dev-split accuracy that picks the
+//! token offset and the default layer.
+//!
+//! Per layer `l`: each story's residual stream (`hook_resid_post`) is averaged over its tokens
+//! from an offset on; per emotion, the mean over its `train` stories minus the mean over all
+//! emotions; then the top principal components of the neutral dialogues' token activations
+//! (explaining 50 % of their variance) are projected out, and each vector is scaled to unit
+//! length. Orientation is fixed by construction (emotion minus the grand mean), so no PCA sign
+//! ambiguity reaches the vectors.
+
+use std::path::Path;
+
+use nalgebra::{DMatrix, SymmetricEigen};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Token offsets tried on the dev split (the paper uses the 50th token).
+pub const OFFSETS: [usize; 4] = [0, 10, 25, 50];
+/// Share of the neutral dialogues' variance whose components are projected out.
+pub const NEUTRAL_VARIANCE: f64 = 0.5;
+
+/// One story of the corpus.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Story {
+    pub id: String,
+    pub emotion: String,
+    pub text: String,
+    pub split: String,
+}
+
+/// One neutral Human/Assistant dialogue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dialogue {
+    pub id: String,
+    pub turns: Vec<Turn>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Turn {
+    pub role: String,
+    pub text: String,
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    name: String,
+}
+
+/// The corpus as read from `data/`: emotion names in catalogue order, stories, dialogues.
+pub struct Corpus {
+    pub names: Vec<String>,
+    pub stories: Vec<Story>,
+    pub dialogues: Vec<Dialogue>,
+}
+
+impl Corpus {
+    /// Reads `emotions.json` beside the corpus folder and every `.jsonl` under it.
+    pub fn load(corpus: &Path) -> Result<Self> {
+        let cat_path = corpus.parent().unwrap_or(Path::new(".")).join("emotions.json");
+        let cat: Vec<Catalogue> = serde_json::from_str(&read(&cat_path)?)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", cat_path.display()))))?;
+        let names: Vec<String> = cat.into_iter().map(|c| c.name).collect();
+        let stories: Vec<Story> = read_jsonl(&corpus.join("stories"))?;
+        let dialogues: Vec<Dialogue> = read_jsonl(&corpus.join("neutral"))?;
+        if let Some(s) = stories.iter().find(|s| !names.contains(&s.emotion)) {
+            return Err(Error::Io(std::io::Error::other(format!("story {} has unknown emotion {:?}", s.id, s.emotion))));
+        }
+        if stories.is_empty() || dialogues.is_empty() {
+            return Err(Error::Io(std::io::Error::other(format!("no stories or dialogues under {}", corpus.display()))));
+        }
+        Ok(Self { names, stories, dialogues })
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", path.display()))))
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", dir.display()))))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        for (i, line) in read(&f)?.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            out.push(serde_json::from_str(line).map_err(|e| {
+                Error::Io(std::io::Error::other(format!("{}:{}: {e}", f.display(), i + 1)))
+            })?);
+        }
+    }
+    Ok(out)
+}
+
+/// A dialogue as the model sees it: ChatML turns, no system prompt.
+pub fn dialogue_text(d: &Dialogue) -> String {
+    d.turns
+        .iter()
+        .map(|t| format!("<|im_start|>{}\n{}<|im_end|>\n", if t.role == "human" { "user" } else { "assistant" }, t.text))
+        .collect()
+}
+
+/// What one story leaves behind: per layer and per offset segment, sums of residual vectors
+/// and of their norms. Segment `k` covers tokens `OFFSETS[k]..OFFSETS[k+1]` (the last to the end).
+#[derive(Debug, Clone)]
+pub struct StoryStats {
+    pub emotion: usize,
+    pub dev: bool,
+    pub n_tokens: usize,
+    /// `(n_layer, OFFSETS.len(), d)` row-major.
+    pub sums: Vec<f32>,
+    /// `(n_layer, OFFSETS.len())`.
+    pub norm_sums: Vec<f32>,
+    /// Tokens per segment.
+    pub counts: [usize; OFFSETS.len()],
+}
+
+impl StoryStats {
+    /// From per-layer captures `(T, d)` of one story.
+    pub fn new(emotion: usize, dev: bool, layers: &[&[f32]], d: usize) -> Self {
+        let k = OFFSETS.len();
+        let t_len = layers.first().map_or(0, |x| x.len() / d);
+        let seg = |t: usize| OFFSETS.iter().rposition(|&o| t >= o).unwrap_or(0);
+        let mut sums = vec![0.0f32; layers.len() * k * d];
+        let mut norm_sums = vec![0.0f32; layers.len() * k];
+        let mut counts = [0usize; OFFSETS.len()];
+        for t in 0..t_len {
+            counts[seg(t)] += 1;
+        }
+        for (l, x) in layers.iter().enumerate() {
+            for t in 0..t_len {
+                let s = seg(t);
+                let row = &x[t * d..(t + 1) * d];
+                let acc = &mut sums[(l * k + s) * d..(l * k + s + 1) * d];
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
+                norm_sums[l * k + s] += row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            }
+        }
+        Self { emotion, dev, n_tokens: t_len, sums, norm_sums, counts }
+    }
+
+    /// Mean residual vector at `layer` over tokens from `OFFSETS[offset]` on (all tokens when the
+    /// story is shorter), `(d)`.
+    pub fn mean(&self, layer: usize, offset: usize, d: usize) -> Vec<f32> {
+        let k = OFFSETS.len();
+        let from = if self.counts[offset..].iter().sum::<usize>() == 0 { 0 } else { offset };
+        let n: usize = self.counts[from..].iter().sum();
+        let mut m = vec![0.0f32; d];
+        for s in from..k {
+            for (a, v) in m.iter_mut().zip(&self.sums[(layer * k + s) * d..(layer * k + s + 1) * d]) {
+                *a += v;
+            }
+        }
+        m.iter_mut().for_each(|a| *a /= n.max(1) as f32);
+        m
+    }
+
+    /// (sum of token norms, tokens) at `layer` from `OFFSETS[offset]` on.
+    pub fn norms(&self, layer: usize, offset: usize) -> (f32, usize) {
+        let k = OFFSETS.len();
+        (self.norm_sums[layer * k + offset..layer * k + k].iter().sum(), self.counts[offset..].iter().sum())
+    }
+}
+
+/// Running mean and second moment of token activations, per layer (for the neutral PCs).
+#[derive(Debug, Clone)]
+pub struct Moments {
+    pub d: usize,
+    pub n: usize,
+    /// `(n_layer, d)`.
+    pub sum: Vec<f64>,
+    /// `(n_layer, d, d)`: Σ x xᵀ.
+    pub outer: Vec<f64>,
+}
+
+impl Moments {
+    pub fn new(n_layer: usize, d: usize) -> Self {
+        Self { d, n: 0, sum: vec![0.0; n_layer * d], outer: vec![0.0; n_layer * d * d] }
+    }
+
+    /// Adds the rows of `x (T, d)` at `layer`; `xtx` is `xᵀx (d, d)` computed by the caller
+    /// (a matrix product on the backend). Call `count` once per batch of layers.
+    pub fn add(&mut self, layer: usize, x: &[f32], xtx: &[f32]) {
+        let d = self.d;
+        for row in x.chunks_exact(d) {
+            for (a, v) in self.sum[layer * d..(layer + 1) * d].iter_mut().zip(row) {
+                *a += *v as f64;
+            }
+        }
+        for (a, v) in self.outer[layer * d * d..(layer + 1) * d * d].iter_mut().zip(xtx) {
+            *a += *v as f64;
+        }
+    }
+
+    pub fn count(&mut self, tokens: usize) {
+        self.n += tokens;
+    }
+
+    pub fn merge(&mut self, other: &Moments) {
+        self.n += other.n;
+        self.sum.iter_mut().zip(&other.sum).for_each(|(a, b)| *a += b);
+        self.outer.iter_mut().zip(&other.outer).for_each(|(a, b)| *a += b);
+    }
+
+    /// Covariance `(d, d)` at `layer`.
+    pub fn covariance(&self, layer: usize) -> Vec<f64> {
+        let (d, n) = (self.d, self.n.max(1) as f64);
+        let mean: Vec<f64> = self.sum[layer * d..(layer + 1) * d].iter().map(|s| s / n).collect();
+        let mut cov = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                cov[i * d + j] = self.outer[layer * d * d + i * d + j] / n - mean[i] * mean[j];
+            }
+        }
+        cov
+    }
+}
+
+/// The fewest leading principal components of a covariance `(d, d)` that explain at least
+/// `frac` of its variance: orthonormal rows `(k, d)`, and the share each explains.
+pub fn principal_components(cov: &[f64], d: usize, frac: f64) -> (Vec<Vec<f32>>, Vec<f64>) {
+    let eig = SymmetricEigen::new(DMatrix::from_row_slice(d, d, cov));
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+    let total: f64 = eig.eigenvalues.iter().map(|v| v.max(0.0)).sum();
+    let (mut basis, mut shares, mut acc) = (Vec::new(), Vec::new(), 0.0);
+    for i in order {
+        if acc >= frac || total <= 0.0 {
+            break;
+        }
+        let share = eig.eigenvalues[i].max(0.0) / total;
+        acc += share;
+        shares.push(share);
+        basis.push(eig.eigenvectors.column(i).iter().map(|&v| v as f32).collect());
+    }
+    (basis, shares)
+}
+
+/// Emotion directions `(n, d)`: the mean of each emotion's story means minus the mean over
+/// emotions. `story_means` pairs an emotion index with one story's mean `(d)`.
+pub fn emotion_directions(story_means: &[(usize, Vec<f32>)], n: usize, d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    let mut sums = vec![0.0f64; n * d];
+    let mut counts = vec![0usize; n];
+    for (e, m) in story_means {
+        counts[*e] += 1;
+        for (a, v) in sums[e * d..(e + 1) * d].iter_mut().zip(m) {
+            *a += *v as f64;
+        }
+    }
+    if let Some(e) = counts.iter().position(|&c| c == 0) {
+        return Err(Error::Io(std::io::Error::other(format!("emotion #{e} has no training story"))));
+    }
+    let means: Vec<f64> = sums.chunks_exact(d).zip(&counts).flat_map(|(s, &c)| s.iter().map(move |v| v / c as f64)).collect();
+    let grand: Vec<f64> = (0..d).map(|j| (0..n).map(|e| means[e * d + j]).sum::<f64>() / n as f64).collect();
+    let dirs = means.iter().enumerate().map(|(i, m)| (m - grand[i % d]) as f32).collect();
+    Ok((dirs, grand.iter().map(|&g| g as f32).collect()))
+}
+
+/// Removes the span of orthonormal `basis` rows from every row of `rows (n, d)`.
+pub fn project_out(rows: &mut [f32], d: usize, basis: &[Vec<f32>]) {
+    for row in rows.chunks_exact_mut(d) {
+        for b in basis {
+            let c: f32 = row.iter().zip(b).map(|(x, y)| x * y).sum();
+            row.iter_mut().zip(b).for_each(|(x, y)| *x -= c * y);
+        }
+    }
+}
+
+/// Scales every row of `rows (n, d)` to unit length (a zero row stays zero).
+pub fn normalise_rows(rows: &mut [f32], d: usize) {
+    for row in rows.chunks_exact_mut(d) {
+        let n = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if n > 0.0 {
+            row.iter_mut().for_each(|x| *x /= n);
+        }
+    }
+}
+
+/// Top-1 and top-5 accuracy of ranking each `(emotion, x)` among `n` unit directions by
+/// `(x − centre) · v`.
+pub fn rank_accuracy(samples: &[(usize, Vec<f32>)], dirs: &[f32], centre: &[f32], d: usize) -> (f64, f64) {
+    let n = dirs.len() / d;
+    let (mut top1, mut top5) = (0usize, 0usize);
+    for (e, x) in samples {
+        let xc: Vec<f32> = x.iter().zip(centre).map(|(a, c)| a - c).collect();
+        let scores: Vec<f32> = (0..n).map(|k| dirs[k * d..(k + 1) * d].iter().zip(&xc).map(|(v, x)| v * x).sum()).collect();
+        let better = scores.iter().filter(|&&s| s > scores[*e]).count();
+        top1 += (better == 0) as usize;
+        top5 += (better < 5) as usize;
+    }
+    let m = samples.len().max(1) as f64;
+    (top1 as f64 / m, top5 as f64 / m)
+}

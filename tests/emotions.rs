@@ -1,0 +1,232 @@
+//! Extraction maths on synthetic activations (planted directions are recovered, a planted
+//! nuisance direction is removed), the vectors file, and the llama.cpp control-vector export.
+
+mod common;
+
+use std::process::Command;
+
+use limbic::emotions::EmotionSet;
+use limbic::extract::{
+    emotion_directions, normalise_rows, principal_components, project_out, rank_accuracy, Moments, StoryStats, OFFSETS,
+};
+
+/// Deterministic pseudo-random numbers in [-1, 1).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, d: usize, scale: f32) -> Vec<f32> {
+        (0..d).map(|_| self.next() * scale).collect()
+    }
+}
+
+fn cos(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (n(a) * n(b))
+}
+
+const D: usize = 48;
+const N: usize = 6;
+
+/// Story means: a shared base, a planted direction per emotion, a strong nuisance direction
+/// with a random weight per story, and noise.
+fn synthetic(rng: &mut Rng, planted: &[Vec<f32>], nuisance: &[f32]) -> Vec<(usize, Vec<f32>)> {
+    let base = rng.vec(D, 5.0);
+    let mut out = Vec::new();
+    for (e, u) in planted.iter().enumerate() {
+        for _ in 0..20 {
+            // Each emotion's stories also lean along the nuisance by a different amount.
+            let w = (e as f32 - 2.5) * 4.0 + rng.next() * 10.0;
+            let noise = rng.vec(D, 0.3);
+            out.push((e, (0..D).map(|j| base[j] + 2.0 * u[j] + w * nuisance[j] + noise[j]).collect()));
+        }
+    }
+    out
+}
+
+#[test]
+fn planted_directions_are_recovered_and_a_nuisance_direction_is_projected_out() {
+    let mut rng = Rng(42);
+    let planted: Vec<Vec<f32>> = (0..N).map(|_| rng.vec(D, 1.0)).collect();
+    let mut nuisance = rng.vec(D, 1.0);
+    normalise_rows(&mut nuisance, D);
+    let stories = synthetic(&mut rng, &planted, &nuisance);
+
+    // Neutral "token activations": most variance along the nuisance direction.
+    let mut moments = Moments::new(1, D);
+    for _ in 0..50 {
+        let mut x = Vec::with_capacity(8 * D);
+        for _ in 0..8 {
+            let w = rng.next() * 20.0;
+            let noise = rng.vec(D, 0.1);
+            x.extend((0..D).map(|j| w * nuisance[j] + noise[j]));
+        }
+        let mut xtx = vec![0.0f32; D * D];
+        for row in x.chunks_exact(D) {
+            for i in 0..D {
+                for j in 0..D {
+                    xtx[i * D + j] += row[i] * row[j];
+                }
+            }
+        }
+        moments.add(0, &x, &xtx);
+        moments.count(8);
+    }
+    let (basis, shares) = principal_components(&moments.covariance(0), D, 0.5);
+    assert_eq!(basis.len(), 1, "one component should explain half the neutral variance: {shares:?}");
+    assert!(cos(&basis[0], &nuisance).abs() > 0.99);
+
+    let (raw, _) = emotion_directions(&stories, N, D).unwrap();
+    let mut dirs = raw.clone();
+    project_out(&mut dirs, D, &basis);
+    normalise_rows(&mut dirs, D);
+    for e in 0..N {
+        let v = &dirs[e * D..(e + 1) * D];
+        let r = &raw[e * D..(e + 1) * D];
+        assert!(cos(v, &basis[0]).abs() < 1e-4, "emotion {e}: the neutral component was not projected out");
+        assert!(
+            cos(r, &nuisance).abs() > 0.2 && cos(v, &nuisance).abs() < 0.02,
+            "emotion {e}: nuisance cos {} before, {} after",
+            cos(r, &nuisance),
+            cos(v, &nuisance)
+        );
+        // The planted direction minus the mean of planted directions, nuisance removed, is what should come back.
+        let mean_u: Vec<f32> = (0..D).map(|j| planted.iter().map(|u| u[j]).sum::<f32>() / N as f32).collect();
+        let mut want: Vec<f32> = (0..D).map(|j| planted[e][j] - mean_u[j]).collect();
+        project_out(&mut want, D, &basis);
+        assert!(cos(v, &want) > 0.97, "emotion {e}: cos {}", cos(v, &want));
+        // Without the projection the nuisance would pull every direction away from the planted one.
+        assert!(cos(r, &want) < cos(v, &want));
+    }
+    let centre: Vec<f32> = (0..D).map(|j| stories.iter().map(|s| s.1[j]).sum::<f32>() / stories.len() as f32).collect();
+    let (top1, top5) = rank_accuracy(&stories, &dirs, &centre, D);
+    assert!(top1 > 0.9 && top5 == 1.0, "top-1 {top1}, top-5 {top5}");
+}
+
+#[test]
+fn story_means_start_at_the_offset_and_short_stories_use_every_token() {
+    let mut rng = Rng(7);
+    let t = 60;
+    let layers: Vec<Vec<f32>> = (0..2).map(|_| rng.vec(t * D, 1.0)).collect();
+    let refs: Vec<&[f32]> = layers.iter().map(|l| l.as_slice()).collect();
+    let s = StoryStats::new(3, false, &refs, D);
+    for (o, &from) in OFFSETS.iter().enumerate() {
+        let m = s.mean(1, o, D);
+        for j in 0..D {
+            let want = (from..t).map(|r| layers[1][r * D + j]).sum::<f32>() / (t - from) as f32;
+            assert!((m[j] - want).abs() < 1e-4);
+        }
+    }
+    let short: Vec<f32> = rng.vec(5 * D, 1.0);
+    let s = StoryStats::new(0, true, &[&short], D);
+    let m = s.mean(0, OFFSETS.len() - 1, D);
+    let want: f32 = (0..5).map(|r| short[r * D]).sum::<f32>() / 5.0;
+    assert!((m[0] - want).abs() < 1e-5, "a story shorter than the offset must average all its tokens");
+}
+
+/// A small synthetic set made for the real model file (so the CLI accepts it).
+fn small_set(sha: &str) -> EmotionSet {
+    let mut rng = Rng(3);
+    let (n_layer, d, names) = (30, 576, vec!["happy".to_string(), "sad".to_string(), "calm".to_string()]);
+    let vectors = (0..n_layer)
+        .map(|_| {
+            let mut v = rng.vec(names.len() * d, 1.0);
+            normalise_rows(&mut v, d);
+            v
+        })
+        .collect();
+    EmotionSet {
+        names,
+        d_model: d,
+        vectors,
+        centres: (0..n_layer).map(|_| rng.vec(d, 3.0)).collect(),
+        resid_norm: (0..n_layer).map(|l| 10.0 + l as f32).collect(),
+        default_layer: 20,
+        token_offset: 10,
+        neutral_pcs: vec![4; n_layer],
+        model_sha256: sha.to_string(),
+        method: "synthetic".into(),
+        default_strength: 0.15,
+    }
+}
+
+#[test]
+fn vectors_file_round_trips_and_rejects_bad_input() {
+    let dir = std::env::temp_dir().join(format!("limbic-test-{}", std::process::id()));
+    let path = dir.join("v.safetensors");
+    let set = small_set("ab".repeat(32).as_str());
+    set.save(&path).unwrap();
+    assert!(!dir.join("v.partial").exists(), "temporary file left behind");
+    let back = EmotionSet::load(&path, Some(&"ab".repeat(32))).unwrap();
+    assert_eq!(back, set);
+
+    let other = EmotionSet::load(&path, Some(&"cd".repeat(32))).unwrap_err().to_string();
+    assert!(other.contains("another model"), "{other}");
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(EmotionSet::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err().to_string().contains("malformed"));
+    assert!(EmotionSet::from_bytes(b"garbage").is_err());
+
+    let unknown = set.index("hapy").unwrap_err().to_string();
+    assert!(unknown.contains("unknown emotion") && unknown.contains("happy"), "{unknown}");
+    assert_eq!(set.index(" Sad ").unwrap(), 1);
+    for bad in [f32::NAN, f32::INFINITY, 5.5, -7.0] {
+        assert!(set.steering(20, &[(0, bad)]).is_err(), "strength {bad} accepted");
+    }
+    assert!(set.steering(30, &[(0, 0.1)]).is_err());
+    let v = set.steering(20, &[(0, 0.5), (2, -0.25)]).unwrap();
+    for j in 0..576 {
+        let want = 0.5 * 30.0 * set.vector(20, 0)[j] - 0.25 * 30.0 * set.vector(20, 2)[j];
+        assert!((v[j] - want).abs() < 1e-5);
+    }
+    let x: Vec<f32> = (0..576).map(|j| set.centres[20][j] + 2.0 * set.vector(20, 1)[j]).collect();
+    let s = set.scores(20, &x);
+    assert!((s[1] - 2.0).abs() < 1e-4, "score along its own unit vector should be 2, got {}", s[1]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn llama_cpp_control_vector_export_reads_back_with_our_layer_mapping() {
+    use candle_core::quantized::gguf_file;
+    let bytes = common::model_bytes();
+    let sha = limbic::calibrate::sha256_hex(&bytes);
+    let dir = std::env::temp_dir().join(format!("limbic-cv-{}", std::process::id()));
+    let vectors = dir.join("v.safetensors");
+    let set = small_set(&sha);
+    set.save(&vectors).unwrap();
+    let out = dir.join("happy.gguf");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_limbic"))
+            .args(["--model", common::model_path().to_str().unwrap(), "--vectors", vectors.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["export", "--format", "llama-cpp", "--layers", "18-22", "--steer", "happy:0.4", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut f = std::fs::File::open(&out).unwrap();
+    let content = gguf_file::Content::read(&mut f).unwrap();
+    assert_eq!(content.metadata["general.architecture"].to_string().unwrap(), "controlvector");
+    assert_eq!(content.metadata["controlvector.layer_count"].to_u32().unwrap(), 5);
+    for l in 18..=22 {
+        let t = content.tensor(&mut f, &format!("direction.{l}"), &candle_core::Device::Cpu).unwrap();
+        let got: Vec<f32> = t.dequantize(&candle_core::Device::Cpu).unwrap().to_vec1().unwrap();
+        // direction.{l} is what limbic adds at blocks.{l}.hook_resid_post.
+        assert_eq!(got, set.steering(l, &[(0, 0.4)]).unwrap(), "direction.{l}");
+    }
+    assert!(content.tensor_infos.get("direction.17").is_none());
+
+    let zero = run(&["export", "--format", "llama-cpp", "--layers", "0-3", "--steer", "happy", "--out", out.to_str().unwrap()]);
+    assert!(!zero.status.success() && String::from_utf8_lossy(&zero.stderr).contains("block 0"));
+    let json_out = dir.join("web.json");
+    let o = run(&["export", "--format", "json", "--layers", "20", "--out", json_out.to_str().unwrap()]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
+    assert_eq!(v["emotions"][2], "calm");
+    assert_eq!(v["layers"]["20"]["vectors"].as_array().unwrap().len(), 3);
+    let bad = run(&["export", "--format", "json", "--layers", "25-40", "--out", json_out.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    std::fs::remove_dir_all(dir).ok();
+}
