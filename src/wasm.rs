@@ -4,7 +4,8 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::hooks::{HookPoint, HookSet, Intervention};
+use crate::emotions::EmotionSet;
+use crate::hooks::{Captures, HookPoint, HookSet, Intervention};
 use crate::session::{Generation, Sampler};
 use crate::tokenizer::chat_prompt;
 use crate::Cpu;
@@ -13,11 +14,31 @@ fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
 
-/// One generated token as JavaScript sees it: `{id, text}`.
+/// One generated token as JavaScript sees it: `{id, text, scores}`; `scores` are the emotion
+/// readout at this token (`n_emotions` values) when a readout is set and the token was run.
 #[derive(Serialize)]
 struct JsStep {
     id: u32,
     text: String,
+    scores: Option<Vec<f32>>,
+}
+
+/// What the page needs to know about loaded emotion vectors.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsEmotions {
+    names: Vec<String>,
+    default_layer: usize,
+    n_layer: usize,
+    default_strength: f32,
+    token_offset: usize,
+}
+
+/// The emotion readout: scores = x · basisᵀ − offsets at `layer`.
+struct Readout {
+    layer: usize,
+    basis: Vec<f32>,
+    offsets: Vec<f32>,
 }
 
 /// The model in a browser tab: load from bytes, generate step by step, capture or steer.
@@ -25,7 +46,10 @@ struct JsStep {
 pub struct Engine {
     inner: crate::Engine<Cpu>,
     generation: Option<Generation>,
+    /// Captures and steers set by the page; the readout's projection is added after them.
     hooks: HookSet,
+    emotions: Option<EmotionSet>,
+    readout: Option<Readout>,
 }
 
 #[wasm_bindgen]
@@ -38,6 +62,8 @@ impl Engine {
             inner: crate::load_cpu(bytes).map_err(js)?,
             generation: None,
             hooks: HookSet::new(),
+            emotions: None,
+            readout: None,
         })
     }
 
@@ -99,16 +125,16 @@ impl Engine {
         Ok(n)
     }
 
-    /// The next token as `{id, text}`, or `null` when the reply is over.
+    /// The next token as `{id, text, scores}`, or `null` when the reply is over.
     pub fn step(&mut self) -> Result<JsValue, JsError> {
         let Some(g) = self.generation.as_mut() else {
             return Ok(JsValue::NULL);
         };
         match self.inner.step(g) {
-            Ok(Some(s)) => Ok(serde_wasm_bindgen::to_value(&JsStep {
-                id: s.id,
-                text: s.text,
-            })?),
+            Ok(Some(s)) => {
+                let scores = self.readout.as_ref().and_then(|r| scores_of(r, &s.captures));
+                Ok(serde_wasm_bindgen::to_value(&JsStep { id: s.id, text: s.text, scores })?)
+            }
             Ok(None) => {
                 self.generation = None;
                 Ok(JsValue::NULL)
@@ -143,11 +169,10 @@ impl Engine {
         self.push_hook(HookPoint::ResidPost(layer), Intervention::Capture)
     }
 
-    /// Removes every hook.
+    /// Removes every capture and steer (the emotion readout stays).
     #[wasm_bindgen(js_name = clearHooks)]
     pub fn clear_hooks(&mut self) -> Result<(), JsError> {
-        self.hooks = HookSet::new();
-        self.inner.model.set_hooks(&self.hooks).map_err(js)
+        self.apply_hooks(HookSet::new())
     }
 
     /// The prompt's capture at block `layer`'s output, `(prompt_len, d)` row-major (empty if none).
@@ -160,11 +185,82 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// Loads emotion vectors (the safetensors file `limbic extract` writes) and reads out at
+    /// their default layer from the next `start` on. Returns `{names, defaultLayer, nLayer,
+    /// defaultStrength, tokenOffset}`.
+    #[wasm_bindgen(js_name = loadEmotions)]
+    pub fn load_emotions(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let set = EmotionSet::from_bytes(bytes).map_err(js)?;
+        if set.d_model != self.inner.model.config.d_model || set.n_layer() != self.inner.model.config.n_layer {
+            return Err(JsError::new("these emotion vectors were made for another model"));
+        }
+        let info = JsEmotions {
+            names: set.names.clone(),
+            default_layer: set.default_layer,
+            n_layer: set.n_layer(),
+            default_strength: set.default_strength,
+            token_offset: set.token_offset,
+        };
+        let layer = set.default_layer;
+        self.emotions = Some(set);
+        self.set_readout(layer)?;
+        Ok(serde_wasm_bindgen::to_value(&info)?)
+    }
+
+    /// Reads the emotions out at `layer` from the next `start` on.
+    #[wasm_bindgen(js_name = setReadout)]
+    pub fn set_readout(&mut self, layer: usize) -> Result<(), JsError> {
+        let set = self.emotions.as_ref().ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
+        set.check_layer(layer).map_err(js)?;
+        let (basis, offsets) = set.readout(layer);
+        let old = self.readout.replace(Readout { layer, basis, offsets });
+        if let Err(e) = self.apply_hooks(self.hooks.clone()) {
+            self.readout = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Steers toward `name` with `strength` (a fraction of the mean residual norm) at `layer`
+    /// (the vectors' default when undefined), from the next `start` on; adds to earlier steers.
+    pub fn steer(&mut self, name: &str, strength: f32, layer: Option<usize>) -> Result<(), JsError> {
+        let set = self.emotions.as_ref().ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
+        let layer = layer.unwrap_or(set.default_layer);
+        let vector = set.steering(layer, &[(set.index(name).map_err(js)?, strength)]).map_err(js)?;
+        self.push_hook(HookPoint::ResidPost(layer), Intervention::Add { vector, alpha: 1.0 })
+    }
+
+    /// The readout over the prompt of the current reply, `(prompt_len, n_emotions)` row-major.
+    #[wasm_bindgen(js_name = promptScores)]
+    pub fn prompt_scores(&self) -> Vec<f32> {
+        match (&self.generation, &self.readout) {
+            (Some(g), Some(r)) => scores_of(r, &g.prompt_captures).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
     fn push_hook(&mut self, point: HookPoint, what: Intervention) -> Result<(), JsError> {
         let mut next = self.hooks.clone();
         next.push(point, what);
-        self.inner.model.set_hooks(&next).map_err(js)?;
-        self.hooks = next;
+        self.apply_hooks(next)
+    }
+
+    /// Sets `hooks` plus the readout's projection on the model; on error nothing changes.
+    fn apply_hooks(&mut self, hooks: HookSet) -> Result<(), JsError> {
+        let mut all = hooks.clone();
+        if let Some(r) = &self.readout {
+            let n = r.offsets.len();
+            all.push(HookPoint::ResidPost(r.layer), Intervention::Project { basis: r.basis.clone(), n });
+        }
+        self.inner.model.set_hooks(&all).map_err(js)?;
+        self.hooks = hooks;
         Ok(())
     }
+}
+
+/// Readout scores from a forward pass's captures: the projection at the readout layer minus offsets.
+fn scores_of(r: &Readout, captures: &Captures) -> Option<Vec<f32>> {
+    let n = r.offsets.len();
+    let c = captures.entries.iter().rev().find(|c| c.point == HookPoint::ResidPost(r.layer) && c.cols == n)?;
+    Some(c.values.chunks_exact(n).flat_map(|row| row.iter().zip(&r.offsets).map(|(s, o)| s - o)).collect())
 }

@@ -155,18 +155,6 @@ fn bad_prompts_sampling_and_hooks_are_errors_and_the_engine_still_works() {
     );
 }
 
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_limbic"))
-        .args(["--model", model_path().to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 #[test]
 fn cli_reports_bad_input_in_one_line_with_a_failing_exit() {

@@ -2,17 +2,7 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_limbic"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["--model", model_path().to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
 
 #[test]
 fn committed_vectors_match_the_model_and_the_catalogue() {

@@ -1,10 +1,20 @@
 // The page: UI only. The engine lives in worker.js; messages follow protocol.js.
-import { MODEL_URL } from "./protocol.js";
+import { EMOTIONS_URL, MODEL_URL } from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 let started = 0;
 let tokens = 0;
+
+// Shows the top emotions of one token, as text (numbers, never colour alone).
+function showReadout(top) {
+  const list = $("readout");
+  list.replaceChildren(...top.map(([name, score]) => {
+    const li = document.createElement("li");
+    li.textContent = `${name} ${score.toFixed(2)}`;
+    return li;
+  }));
+}
 
 function busy(on) {
   $("generate").disabled = on;
@@ -23,13 +33,31 @@ worker.onmessage = (e) => {
     $("progress").value = 1;
     $("status").textContent = `model ready (${m.nLayer} layers, d = ${m.dModel})`;
     $("backend").textContent = m.backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+    $("layer").textContent = String(m.emotions.defaultLayer);
+    const strength = m.emotions.defaultStrength.toFixed(2);
+    $("steer-strength").value = strength;
+    $("steer-strength-value").textContent = strength;
+    for (const name of m.emotions.names) {
+      const opt = document.createElement("option");
+      opt.value = name;
+      opt.textContent = name;
+      $("steer-emotion").append(opt);
+    }
     busy(false);
   } else if (m.type === "token") {
     tokens += 1;
-    $("output").textContent += m.text;
+    const span = document.createElement("span");
+    span.textContent = m.text;
+    span.tabIndex = 0;
+    span.title = m.top.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(", ");
+    span.addEventListener("mouseenter", () => showReadout(m.top));
+    span.addEventListener("focus", () => showReadout(m.top));
+    $("output").append(span);
+    if (m.top.length) showReadout(m.top);
     const s = (performance.now() - started) / 1000;
     $("speed").textContent = `${tokens} tokens, ${(tokens / s).toFixed(1)} tokens/s`;
   } else if (m.type === "done") {
+    $("speed").dataset.stats = JSON.stringify(m.stats);
     busy(false);
     if (m.reason === "cancelled") $("speed").textContent += " (stopped)";
   } else if (m.type === "error") {
@@ -52,8 +80,14 @@ $("generate").addEventListener("click", () => {
     temperature: Number($("temperature").value) || 0,
     topP: 1,
     seed: Number($("seed").value) || 0,
+    steer: $("steer-emotion").value
+      ? [{ name: $("steer-emotion").value, strength: Number($("steer-strength").value) }]
+      : [],
   });
 });
 $("stop").addEventListener("click", () => worker.postMessage({ type: "cancel" }));
+$("steer-strength").addEventListener("input", () => {
+  $("steer-strength-value").textContent = $("steer-strength").value;
+});
 
-worker.postMessage({ type: "load", modelUrl: MODEL_URL });
+worker.postMessage({ type: "load", modelUrl: MODEL_URL, emotionsUrl: EMOTIONS_URL });

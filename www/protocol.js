@@ -1,14 +1,16 @@
 // The one message protocol between the page and the engine's worker.
 //
 // page → worker
-//   {type: "load", modelUrl}                         fetch (or take from cache) and load the model
-//   {type: "generate", prompt, chat, maxTokens, temperature, topP, seed}
+//   {type: "load", modelUrl, emotionsUrl}            fetch (or take from cache) and load model and vectors
+//   {type: "generate", prompt, chat, maxTokens, temperature, topP, seed, steer: [{name, strength}]}
 //   {type: "cancel"}                                 stop the generation under way after this step
 // worker → page
 //   {type: "progress", loaded, total, cached}        model bytes so far (total 0 if unknown)
-//   {type: "ready", backend, nLayer, dModel}
-//   {type: "token", id, text}
-//   {type: "done", reason}                           reason: "end" | "cancelled"
+//   {type: "ready", backend, nLayer, dModel, emotions: {names, defaultLayer, defaultStrength, ...}}
+//   {type: "token", id, text, top: [[emotion, score], ...]}   top: the 5 highest readout scores, or []
+//   {type: "done", reason, stats}                    reason: "end" | "cancelled";
+//                                                    stats: {promptTokens, promptMs, tokens, decodeMs}
 //   {type: "error", message}
 export const MODEL_URL = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+export const EMOTIONS_URL = "data/vectors/smollm2-135m-instruct.safetensors";
 export const MODEL_CACHE = "limbic-model-v1";

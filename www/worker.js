@@ -3,8 +3,15 @@ import init, { Engine } from "../pkg/limbic.js";
 import { MODEL_CACHE } from "./protocol.js";
 
 let engine = null;
+let emotions = null;
 let cancelled = false;
 const post = (msg) => self.postMessage(msg);
+
+// The 5 highest readout scores as [name, score] pairs.
+function top5(scores) {
+  if (!scores || !emotions) return [];
+  return Array.from(scores, (s, i) => [emotions.names[i], s]).sort((a, b) => b[1] - a[1]).slice(0, 5);
+}
 
 // Streams the model with progress; keeps a copy in the Cache API when the browser allows it.
 async function fetchModel(url) {
@@ -45,14 +52,25 @@ async function fetchModel(url) {
 
 async function generate(m) {
   cancelled = false;
-  engine.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
+  engine.clearHooks();
+  for (const s of m.steer || []) engine.steer(s.name, s.strength, undefined);
+  const t0 = performance.now();
+  const promptTokens = engine.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
+  const t1 = performance.now();
+  let tokens = 0;
+  let decodeMs = 0;
+  // The first token comes from the prompt pass; decode time is that of the steps after it.
+  const stats = () => ({ promptTokens, promptMs: t1 - t0, tokens, decodeMs });
   for (;;) {
     // Let a waiting "cancel" message in between steps.
     await new Promise((r) => setTimeout(r, 0));
-    if (cancelled) return post({ type: "done", reason: "cancelled" });
+    if (cancelled) return post({ type: "done", reason: "cancelled", stats: stats() });
+    const ts = performance.now();
     const step = engine.step();
-    if (step === null) return post({ type: "done", reason: "end" });
-    post({ type: "token", id: step.id, text: step.text });
+    if (step === null) return post({ type: "done", reason: "end", stats: stats() });
+    tokens += 1;
+    if (tokens > 1) decodeMs += performance.now() - ts;
+    post({ type: "token", id: step.id, text: step.text, top: top5(step.scores) });
   }
 }
 
@@ -63,7 +81,10 @@ self.onmessage = async (e) => {
       await init();
       const bytes = await fetchModel(m.modelUrl);
       engine = new Engine(bytes);
-      post({ type: "ready", backend: engine.backend(), nLayer: engine.nLayer(), dModel: engine.dModel() });
+      const resp = await fetch(m.emotionsUrl);
+      if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${m.emotionsUrl}`);
+      emotions = engine.loadEmotions(new Uint8Array(await resp.arrayBuffer()));
+      post({ type: "ready", backend: engine.backend(), nLayer: engine.nLayer(), dModel: engine.dModel(), emotions });
     } else if (m.type === "generate") {
       if (!engine) throw new Error("the model is not loaded yet");
       await generate(m);

@@ -52,3 +52,14 @@ pub fn greedy(engine: &mut limbic::Engine<limbic::Cpu>, prompt: Vec<u32>, n: usi
     while engine.step(&mut g).expect("step").is_some() {}
     g.generated().to_vec()
 }
+
+/// Runs the `limbic` binary on the real model from the crate root: (success, stdout, stderr).
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_limbic"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--model", model_path().to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}

@@ -66,3 +66,33 @@ test("prompt text is shown as text, never run as HTML", async () => {
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.locator("#output img").count(), 0);
 });
+
+test("the emotion readout lists the top emotions of the current token with numbers", async () => {
+  await page.fill("#max-tokens", "6");
+  await page.getByTestId("prompt-input").fill("My dog died this morning.");
+  await page.getByTestId("generate-button").click();
+  await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
+  const items = await page.getByTestId("emotion-readout").locator("li").allTextContents();
+  assert.equal(items.length, 5);
+  for (const it of items) assert.match(it, /^[a-z -]+ -?\d+\.\d\d$/);
+  assert.equal(await page.locator("[data-testid=steer-emotion] option").count(), 172);
+});
+
+test("steering toward an emotion changes the greedy reply", async () => {
+  const reply = async () => {
+    await page.getByTestId("generate-button").click();
+    await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
+    return page.getByTestId("output-text").textContent();
+  };
+  await page.fill("#max-tokens", "10");
+  await page.fill("#temperature", "0");
+  await page.getByTestId("prompt-input").fill("Tell me about your weekend.");
+  await page.getByTestId("steer-emotion").selectOption("");
+  const plain = await reply();
+  assert.equal(await reply(), plain, "greedy replies differ without steering");
+  await page.getByTestId("steer-emotion").selectOption("sad");
+  await page.getByTestId("steer-strength").fill("0.3");
+  const steered = await reply();
+  assert.notEqual(steered, plain);
+  await page.getByTestId("steer-emotion").selectOption("");
+});

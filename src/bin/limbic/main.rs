@@ -143,6 +143,10 @@ enum Verb {
         /// Tokens to generate (greedy); decode speed counts all but the first.
         #[arg(long, default_value_t = 128)]
         tokens: usize,
+        /// Instead: decode speed with no hooks, with the 171-emotion readout, and with readout plus
+        /// a steer, alternating over 5 runs; prints medians and overheads.
+        #[arg(long)]
+        hooks: bool,
         #[arg(long)]
         json: bool,
     },
@@ -331,11 +335,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             eprintln!("wrote {}", out.display());
         }
-        Verb::Bench {
-            backend,
-            tokens,
-            json,
-        } => bench(&cli.model, backend, tokens, json)?,
+        Verb::Bench { backend, tokens, hooks: true, .. } => bench_hooks(&cli.model, &cli.vectors, backend, tokens)?,
+        Verb::Bench { backend, tokens, json, .. } => bench(&cli.model, backend, tokens, json)?,
     }
     Ok(())
 }
@@ -390,23 +391,7 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
     let t0 = Instant::now();
     let mut engine = load(model, backend)?;
     let load_s = t0.elapsed().as_secs_f64();
-    let prompt = engine.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
-    let n_prompt = prompt.len();
-    let t1 = Instant::now();
-    let mut g = engine.start(prompt, &Sampler::default(), tokens)?;
-    let prompt_s = t1.elapsed().as_secs_f64();
-    // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
-    let t2 = Instant::now();
-    let mut n = 0usize;
-    while engine.step(&mut g)?.is_some() {
-        n += 1;
-    }
-    let decode_s = t2.elapsed().as_secs_f64();
-    let decode_tps = if n > 1 && decode_s > 0.0 {
-        (n - 1) as f64 / decode_s
-    } else {
-        0.0
-    };
+    let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut engine, tokens)?;
     let report = json!({
         "backend": engine.model.backend.name(),
         "load_s": load_s,
@@ -423,6 +408,58 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
             n_prompt as f64 / prompt_s
         );
     }
+    Ok(())
+}
+
+/// One timed generation of the bench prompt: (prompt tokens, prompt seconds, generated, decode tok/s).
+fn timed_run(engine: &mut Engine<Cpu>, tokens: usize) -> Result<(usize, f64, usize, f64)> {
+    let prompt = engine.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
+    let n_prompt = prompt.len();
+    let t1 = Instant::now();
+    let mut g = engine.start(prompt, &Sampler::default(), tokens)?;
+    let prompt_s = t1.elapsed().as_secs_f64();
+    // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
+    let t2 = Instant::now();
+    let mut n = 0usize;
+    while engine.step(&mut g)?.is_some() {
+        n += 1;
+    }
+    let decode_s = t2.elapsed().as_secs_f64();
+    let decode_tps = if n > 1 && decode_s > 0.0 { (n - 1) as f64 / decode_s } else { 0.0 };
+    Ok((n_prompt, prompt_s, n, decode_tps))
+}
+
+/// Decode speed without hooks, with the readout, and with readout + steer, in the same run.
+fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize) -> Result<()> {
+    let (mut engine, set) = load_with_vectors(model, vectors)?;
+    if backend == BackendKind::Gpu {
+        return Err(Error::Model("the GPU backend is not built into this limbic yet; use --backend cpu".into()));
+    }
+    let l = set.default_layer;
+    let (basis, _) = set.readout(l);
+    let mut probe = limbic::HookSet::new();
+    probe.push(limbic::HookPoint::ResidPost(l), limbic::Intervention::Project { basis, n: set.names.len() });
+    let (mut both, _) = emotion::steer_hooks(Some(&set), &["happy".to_string()], Some(l))?;
+    both.hooks.extend(probe.hooks.clone());
+    let configs = [("none", limbic::HookSet::new()), ("probe", probe), ("steer+probe", both)];
+    let mut tps: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    for _ in 0..5 {
+        for (i, (_, hooks)) in configs.iter().enumerate() {
+            engine.model.set_hooks(hooks)?;
+            tps[i].push(timed_run(&mut engine, tokens)?.3);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let med: Vec<f64> = tps.iter_mut().map(median).collect();
+    let out: serde_json::Map<String, serde_json::Value> = configs
+        .iter()
+        .zip(&med)
+        .map(|((name, _), m)| (name.to_string(), json!({"decode_tps": m, "overhead_pct": 100.0 * (med[0] / m - 1.0)})))
+        .collect();
+    println!("{}", serde_json::Value::Object(out));
     Ok(())
 }
 

@@ -22,6 +22,8 @@ pub struct Args {
     pub austen_sample: usize,
 }
 
+/// Shortest Austen sentence, in tokens, that is ranked.
+const MIN_TOKENS: usize = 15;
 const STEER_EMOTIONS: [&str; 5] = ["happy", "sad", "calm", "desperate", "angry"];
 const STRENGTHS: [f32; 7] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5];
 const STEER_PROMPTS: [&str; 2] = ["Tell me about your weekend.", "Describe the street you live on."];
@@ -63,6 +65,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     } else {
         md += "\n## 6. Top-activating passages\n\nNot run: no `--austen` file (see `make validate`).\n";
     }
+    md += &differences(&report, &set);
     let body = format!("# limbic validation report\n\nModel sha256 `{sha}`; vectors `{}`; default layer {}; token offset {}.\n{md}", vectors.display(), set.default_layer, set.token_offset);
     write_atomic(&a.out.join("report.md"), body.as_bytes())?;
     write_atomic(&a.out.join("report.json"), serde_json::to_string_pretty(&report).unwrap_or_default().as_bytes())?;
@@ -95,7 +98,7 @@ fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Result
         Offsets tried: {:?}; the table in report.json has every layer.\n",
         ex["dev"], set.names.len(), set.token_offset, 100.0 * best as f64 / set.n_layer() as f64,
         100.0 * top1.get(best).unwrap_or(&0.0), 100.0 * top5.get(best).unwrap_or(&0.0), 100.0 / n, 500.0 / n, OFFSETS);
-    let _ = writeln!(md, "\n| layer | {} |\n|---|{}|\n| top-1 % | {} |\n| top-5 % | {} |",
+    let _ = writeln!(md, "\n| layer | {} |\n|---|{}\n| top-1 % | {} |\n| top-5 % | {} |",
         (0..top1.len()).map(|l| l.to_string()).collect::<Vec<_>>().join(" | "), "---|".repeat(top1.len()),
         top1.iter().map(|v| format!("{:.0}", 100.0 * v)).collect::<Vec<_>>().join(" | "),
         top5.iter().map(|v| format!("{:.0}", 100.0 * v)).collect::<Vec<_>>().join(" | "));
@@ -252,19 +255,23 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
 fn logit_lens(engine: &Engine<Cpu>, set: &EmotionSet, md: &mut String) -> Result<Value> {
     let l = set.default_layer;
     let mut all = serde_json::Map::new();
+    let mut own_ranks = Vec::new();
     md.push_str(&format!("\n## 3. Logit lens\n\nTokens each vector (layer {l}) promotes most through the unembedding, `E·(γ⊙v̂)` (the paper: *desperate* → \"desperate, urgent, bankrupt\").\n\n| emotion | top tokens |\n|---|---|\n"));
     for (e, name) in set.names.iter().enumerate() {
         let logits = engine.model.logit_lens(set.vector(l, e))?;
         let mut order: Vec<usize> = (0..logits.len()).collect();
         order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
         let top: Vec<String> = order.iter().take(8).map(|&i| engine.tokenizer.decode(&[i as u32])).collect::<Result<_>>()?;
+        let own = engine.tokenizer.encode(&format!(" {name}"))?.first().map(|&t| order.iter().position(|&i| i == t as usize).unwrap_or(usize::MAX));
+        own_ranks.push(own.unwrap_or(usize::MAX));
         if ["happy", "sad", "afraid", "angry", "calm", "desperate", "proud", "disgusted", "grateful", "lonely", "nostalgic", "bored"].contains(&name.as_str()) {
             let _ = writeln!(md, "| {name} | {} |", top.iter().map(|t| format!("`{}`", t.trim().replace('|', "\\|"))).collect::<Vec<_>>().join(" "));
         }
         all.insert(name.clone(), json!(top));
     }
-    md.push_str("\nAll 171 are in report.json.\n");
-    Ok(Value::Object(all))
+    let in_top100 = own_ranks.iter().filter(|&&r| r < 100).count();
+    let _ = write!(md, "\nAll 171 are in report.json. The first token of the emotion's own word (\" name\") is among the top 100 of its vector's logit lens for {in_top100} of {} emotions.\n", set.names.len());
+    Ok(json!({"top_tokens": Value::Object(all), "own_word_rank": own_ranks, "own_word_in_top100": in_top100}))
 }
 
 fn dose(engine: &mut Engine<Cpu>, set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
@@ -358,7 +365,7 @@ fn steering(engine: &mut Engine<Cpu>, set: &EmotionSet, out: &Path, md: &mut Str
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
     md.push_str(&format!("\n## 5. Steering\n\nGreedy replies (40 tokens) to {} neutral prompts, steered at layer {l} by `strength × resid_norm[{l}] × v̂` (resid_norm = {:.1}). \
-        Sentiment: VADER compound {}; fluency: perplexity of the steered reply under the unsteered model.\n\n| emotion | {} |\n|---|{}|\n",
+        Sentiment: VADER compound {}; fluency: perplexity of the steered reply under the unsteered model.\n\n| emotion | {} |\n|---|{}\n",
         STEER_PROMPTS.len(), set.resid_norm[l], if vader.is_some() { "(−1 … +1)" } else { "(not available: scripts/validation_data.py sentiment failed)" },
         STRENGTHS.iter().map(|s| format!("{s}")).collect::<Vec<_>>().join(" | "), "---|".repeat(STRENGTHS.len())));
     for emo in STEER_EMOTIONS {
@@ -368,8 +375,9 @@ fn steering(engine: &mut Engine<Cpu>, set: &EmotionSet, out: &Path, md: &mut Str
     let series: Vec<(String, Vec<(f64, f64)>)> = STEER_EMOTIONS.iter().map(|e| (e.to_string(), STRENGTHS.iter().map(|&s| (s as f64, mean(e, s, "sentiment"))).collect())).collect();
     write_svg(out, "steering.svg", svg::lines("VADER sentiment of steered replies", "strength (fraction of residual norm)", "compound", &series, &[]))?;
     md.push_str("\n![steering](steering.svg)\n\nSamples (first prompt):\n\n");
-    for r in rows.iter().filter(|r| r["prompt"] == STEER_PROMPTS[0] && [0.0, 0.15, 0.3].contains(&r["strength"].as_f64().unwrap_or(-1.0))) {
-        let _ = writeln!(md, "- *{}* at {}: {}", r["emotion"].as_str().unwrap_or(""), r["strength"], r["text"].as_str().unwrap_or("").replace('\n', " "));
+    let shown = |r: &Value| [0.0, 0.15, 0.3].iter().any(|s| (r["strength"].as_f64().unwrap_or(-1.0) - s).abs() < 1e-6);
+    for r in rows.iter().filter(|r| r["prompt"] == STEER_PROMPTS[0] && shown(r)) {
+        let _ = writeln!(md, "- *{}* at {:.2}: {}", r["emotion"].as_str().unwrap_or(""), r["strength"].as_f64().unwrap_or(0.0), r["text"].as_str().unwrap_or("").replace('\n', " "));
     }
 
     // The paper's check: steering with E raises p("E") after "How does he feel? He feels".
@@ -396,6 +404,11 @@ fn austen(engine: &mut Engine<Cpu>, set: &EmotionSet, path: &Path, sample: usize
     let picked: Vec<&(&str, &str)> = lines.iter().step_by(step).take(sample).collect();
     let (l, n) = (set.default_layer, set.names.len());
     let mut means: Vec<Vec<f32>> = Vec::new();
+    // Short sentences give noisy means: rank only sentences of at least MIN_TOKENS tokens.
+    let picked: Vec<&(&str, &str)> = picked
+        .into_iter()
+        .filter(|(_, s)| engine.tokenizer.encode(s).map(|ids| ids.len() >= MIN_TOKENS).unwrap_or(false))
+        .collect();
     for (_, s) in &picked {
         let ids = engine.encode_prompt(s)?;
         let scores = token_scores(engine, set, &ids, l, &HookSet::new())?;
@@ -403,7 +416,7 @@ fn austen(engine: &mut Engine<Cpu>, set: &EmotionSet, path: &Path, sample: usize
         means.push((0..n).map(|e| (from..ids.len()).map(|t| scores[t * n + e]).sum::<f32>() / (ids.len() - from) as f32).collect());
     }
     let mut top = serde_json::Map::new();
-    let _ = write!(md, "\n## 6. Top-activating passages\n\n{} sentences sampled evenly from Jane Austen's six novels; per emotion, the 3 with the highest mean score (layer {l}). A selection:\n\n", picked.len());
+    let _ = write!(md, "\n## 6. Top-activating passages\n\n{} sentences (of at least {MIN_TOKENS} tokens) sampled evenly from Jane Austen's six novels; per emotion, the 3 with the highest mean score (layer {l}). A selection:\n\n", picked.len());
     for (e, name) in set.names.iter().enumerate() {
         let mut order: Vec<usize> = (0..picked.len()).collect();
         order.sort_by(|&a, &b| means[b][e].total_cmp(&means[a][e]));
@@ -414,4 +427,57 @@ fn austen(engine: &mut Engine<Cpu>, set: &EmotionSet, path: &Path, sample: usize
         top.insert(name.clone(), json!(best));
     }
     Ok(json!({"sentences": picked.len(), "top": top}))
+}
+
+/// Section 7: where this 135M model differs from the paper's, from this run's numbers.
+fn differences(r: &Value, set: &EmotionSet) -> String {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let l = set.default_layer;
+    let top1 = f(&r["accuracy"]["top1"][l]);
+    let top5 = f(&r["accuracy"]["top5"][l]);
+    let best = |key: &str| -> (usize, f64) {
+        (0..3).map(|k| (k + 1, f(&r["geometry"]["correlations"][key][k]))).max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap_or((0, f64::NAN))
+    };
+    let ((vk, vr), (ak, ar)) = (best("pc_valence_r"), best("pc_arousal_r"));
+    let dose = r["dose"].as_array().cloned().unwrap_or_default();
+    let rising = dose.iter().filter(|d| f(&d["spearman_afraid"]) > 0.5).count();
+    let falling = dose.iter().filter(|d| f(&d["spearman_calm"]) < -0.5).count();
+    let tyl = dose.iter().find(|d| d["name"] == "tylenol");
+    let feel = r["steering"]["feel"].as_array().cloned().unwrap_or_default();
+    let raised = feel.iter().filter(|e| f(&e["p"][2]) > 2.0 * f(&e["p"][0])).count();
+    let mut s = String::from("\n## 7. Differences from the paper\n\n");
+    s += &format!(
+        "- **Where emotion lives.** Dev accuracy peaks at layer {l} of {} ({:.0}% of depth; the paper reads about two-thirds up): \
+         top-1 {:.0}% and top-5 {:.0}% among 171 (chance 0.6% / 2.9%). Even the embedding layer is far above chance, because the \
+         stories' words carry their emotion without naming it; the middle layers add most of what is specific.\n",
+        set.n_layer(), 100.0 * l as f64 / set.n_layer() as f64, 100.0 * top1, 100.0 * top5
+    );
+    s += &format!(
+        "- **Geometry.** The strongest valence correlation is on PC{vk} (r = {vr:+.2}) and the strongest arousal one on PC{ak} (r = {ar:+.2}), \
+         against the paper's 0.81 and 0.66 on its leading components: in a 135M model the main axes of the emotion space are \
+         not valence and arousal (the clusters mix positive and negative emotions of similar intensity or situation).\n"
+    );
+    if let Some(t) = tyl {
+        s += &format!(
+            "- **Danger.** Tylenol dose vs *afraid* ρ = {:+.2}, vs *calm* ρ = {:+.2} (the paper: afraid rises, calm falls). Over all {} templates, \
+             afraid rises (ρ > 0.5) in {rising} and calm falls (ρ < −0.5) in {falling}: this model does not consistently know that larger \
+             numbers mean more danger, which the page should say plainly.\n",
+            f(&t["spearman_afraid"]), f(&t["spearman_calm"]), dose.len()
+        );
+    }
+    s += &format!(
+        "- **Steering.** Adding an emotion's vector at layer {l} raises p(\" emotion\") after \"How does he feel? He feels\" more than \
+         twofold at strength 0.2 for {raised} of {} emotions tested, as in the paper. Replies stay fluent up to about 0.2 of the residual \
+         norm and degrade beyond 0.3 (perplexity above); the outside sentiment lexicon moves less than the paper's measures, so the \
+         default strength is {}: strong enough to shift the next-word distribution, small enough to keep the text fluent.\n",
+        feel.len(), set.default_strength
+    );
+    s += &format!(
+        "- **Logit lens.** The paper's vectors promote their own emotion words; here the own word is in the top 100 for {} of 171, and the \
+         top tokens are mostly unrelated word pieces: at layer {l} of a small model the direction is not yet aligned with the output vocabulary.\n",
+        r["logit_lens"]["own_word_in_top100"]
+    );
+    s += "- **Scale of the corpus.** 12 stories per emotion (10 for training) instead of about a thousand; the dev split has 2 per emotion, \
+          so each accuracy above rests on 342 stories.\n";
+    s
 }
