@@ -6,7 +6,8 @@ SHELL := /bin/bash
 PORT ?= 8080
 MODEL := models/SmolLM2-135M-Instruct.Q4_1.gguf
 WASM_BINDGEN_VERSION := 0.2.130
-WASM := target/wasm32-unknown-unknown/release/limbic.wasm
+CARGO_TARGET_DIR ?= target
+WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
@@ -70,7 +71,7 @@ reference: model
 	python3 scripts/reference.py
 
 bench: build model
-	target/release/limbic bench --json
+	$(CARGO_TARGET_DIR)/release/limbic bench --json
 bench-peer: build model
 	python3 scripts/bench_peer.py
 bench-web: model wasm node_modules setup-browser
@@ -78,8 +79,8 @@ bench-web: model wasm node_modules setup-browser
 
 ## The emotion vectors (committed) and their validation report (docs/validation/).
 vectors: build model
-	target/release/limbic extract
+	$(CARGO_TARGET_DIR)/release/limbic extract
 validate: build model
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
 	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
-	target/release/limbic validate --out docs/validation --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt
+	$(CARGO_TARGET_DIR)/release/limbic validate --out docs/validation --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt
