@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 use crate::extract::{
-    dialogue_text, emotion_directions, normalise_rows, principal_components, project_out, rank_accuracy, Corpus, Moments,
-    StoryStats, NEUTRAL_VARIANCE, OFFSETS,
+    dialogue_text, emotion_directions, normalise_rows, principal_components, project_out,
+    rank_accuracy, Corpus, Moments, StoryStats, NEUTRAL_VARIANCE, OFFSETS,
 };
 use crate::hooks::{HookPoint, HookSet, Intervention};
 use crate::{Cpu, Engine, ModelFile};
@@ -34,7 +34,10 @@ pub struct Extraction {
 
 /// SHA-256 of a file's bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 enum Job<'a> {
@@ -50,15 +53,33 @@ enum Done {
 
 /// Reads every story and neutral dialogue; `tick` is called once per finished item.
 pub fn extract(model: &Path, corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Extraction> {
-    let bytes = std::fs::read(model).map_err(|e| Error::Model(format!("cannot open {}: {e}", model.display())))?;
+    let bytes = std::fs::read(model)
+        .map_err(|e| Error::Model(format!("cannot open {}: {e}", model.display())))?;
     let model_sha256 = sha256_hex(&bytes);
-    let mut jobs: Vec<Job> = corpus.stories.iter().enumerate().map(|(i, s)| Job::Story(i, &s.text)).collect();
-    jobs.extend(corpus.dialogues.iter().map(|d| Job::Dialogue(dialogue_text(d))));
+    let mut jobs: Vec<Job> = corpus
+        .stories
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Job::Story(i, &s.text))
+        .collect();
+    jobs.extend(
+        corpus
+            .dialogues
+            .iter()
+            .map(|d| Job::Dialogue(dialogue_text(d))),
+    );
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Result<Done>>();
-    let emotion_of = |i: usize| corpus.names.iter().position(|n| *n == corpus.stories[i].emotion).unwrap_or(0);
+    let emotion_of = |i: usize| {
+        corpus
+            .names
+            .iter()
+            .position(|n| *n == corpus.stories[i].emotion)
+            .unwrap_or(0)
+    };
 
-    let (mut stats, mut moments): (Vec<Option<StoryStats>>, Option<Moments>) = (vec![None; corpus.stories.len()], None);
+    let (mut stats, mut moments): (Vec<Option<StoryStats>>, Option<Moments>) =
+        (vec![None; corpus.stories.len()], None);
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..WORKERS {
             let (tx, jobs, next, bytes) = (tx.clone(), &jobs, &next, &bytes);
@@ -81,9 +102,17 @@ pub fn extract(model: &Path, corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Resul
                         match job {
                             Job::Story(k, text) => {
                                 let fwd = engine.run(&engine.encode_prompt(text)?)?;
-                                let layers: Vec<&[f32]> = fwd.captures.entries.iter().map(|c| c.values.as_slice()).collect();
+                                let layers: Vec<&[f32]> = fwd
+                                    .captures
+                                    .entries
+                                    .iter()
+                                    .map(|c| c.values.as_slice())
+                                    .collect();
                                 let dev = corpus.stories[*k].split == "dev";
-                                let _ = tx.send(Ok(Done::Story(*k, StoryStats::new(emotion_of(*k), dev, &layers, d))));
+                                let _ = tx.send(Ok(Done::Story(
+                                    *k,
+                                    StoryStats::new(emotion_of(*k), dev, &layers, d),
+                                )));
                             }
                             Job::Dialogue(text) => {
                                 let fwd = engine.run(&engine.encode_prompt(text)?)?;
@@ -91,7 +120,8 @@ pub fn extract(model: &Path, corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Resul
                                     // Position 0 carries the model's attention-sink activation, not content.
                                     let x = &c.values[d.min(c.values.len())..];
                                     let t = Tensor::from_slice(x, (x.len() / d, d), &Device::Cpu)?;
-                                    let xtx: Vec<f32> = t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
+                                    let xtx: Vec<f32> =
+                                        t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
                                     mom.add(l, x, &xtx);
                                 }
                                 mom.count(fwd.captures.entries[0].values.len() / d - 1);
@@ -123,21 +153,34 @@ pub fn extract(model: &Path, corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Resul
         }
         Ok(())
     })?;
-    let stats: Vec<StoryStats> = stats.into_iter().collect::<Option<_>>().ok_or_else(|| Error::Model("a story was not read".into()))?;
+    let stats: Vec<StoryStats> = stats
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::Model("a story was not read".into()))?;
     let moments = moments.ok_or_else(|| Error::Model("no neutral dialogue was read".into()))?;
     build(corpus, &stats, &moments, model_sha256)
 }
 
 /// Chooses the offset and default layer on the dev split and assembles the vectors.
-pub fn build(corpus: &Corpus, stats: &[StoryStats], moments: &Moments, model_sha256: String) -> Result<Extraction> {
+pub fn build(
+    corpus: &Corpus,
+    stats: &[StoryStats],
+    moments: &Moments,
+    model_sha256: String,
+) -> Result<Extraction> {
     let (n, d) = (corpus.names.len(), moments.d);
     let n_layer = moments.sum.len() / d;
-    let pcs: Vec<(Vec<Vec<f32>>, Vec<f64>)> =
-        (0..n_layer).map(|l| principal_components(&moments.covariance(l), d, NEUTRAL_VARIANCE)).collect();
+    let pcs: Vec<(Vec<Vec<f32>>, Vec<f64>)> = (0..n_layer)
+        .map(|l| principal_components(&moments.covariance(l), d, NEUTRAL_VARIANCE))
+        .collect();
 
     // Vectors from the train split at (offset, layer): unit directions and the centre.
     let vectors_at = |offset: usize, l: usize| -> Result<(Vec<f32>, Vec<f32>)> {
-        let train: Vec<(usize, Vec<f32>)> = stats.iter().filter(|s| !s.dev).map(|s| (s.emotion, s.mean(l, offset, d))).collect();
+        let train: Vec<(usize, Vec<f32>)> = stats
+            .iter()
+            .filter(|s| !s.dev)
+            .map(|s| (s.emotion, s.mean(l, offset, d)))
+            .collect();
         let (mut dirs, centre) = emotion_directions(&train, n, d)?;
         project_out(&mut dirs, d, &pcs[l].0);
         normalise_rows(&mut dirs, d);
@@ -147,7 +190,11 @@ pub fn build(corpus: &Corpus, stats: &[StoryStats], moments: &Moments, model_sha
     for (o, acc_o) in accuracy.iter_mut().enumerate() {
         for (l, acc) in acc_o.iter_mut().enumerate() {
             let (dirs, centre) = vectors_at(o, l)?;
-            let dev: Vec<(usize, Vec<f32>)> = stats.iter().filter(|s| s.dev).map(|s| (s.emotion, s.mean(l, o, d))).collect();
+            let dev: Vec<(usize, Vec<f32>)> = stats
+                .iter()
+                .filter(|s| s.dev)
+                .map(|s| (s.emotion, s.mean(l, o, d)))
+                .collect();
             *acc = rank_accuracy(&dev, &dirs, &centre, d);
         }
     }
@@ -163,7 +210,10 @@ pub fn build(corpus: &Corpus, stats: &[StoryStats], moments: &Moments, model_sha
         let (dirs, centre) = vectors_at(offset, l)?;
         vectors.push(dirs);
         centres.push(centre);
-        let (sum, count) = stats.iter().map(|s| s.norms(l, offset)).fold((0.0f64, 0usize), |a, b| (a.0 + b.0 as f64, a.1 + b.1));
+        let (sum, count) = stats
+            .iter()
+            .map(|s| s.norms(l, offset))
+            .fold((0.0f64, 0usize), |a, b| (a.0 + b.0 as f64, a.1 + b.1));
         resid_norm.push((sum / count.max(1) as f64) as f32);
     }
     let set = EmotionSet {

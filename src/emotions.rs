@@ -58,16 +58,26 @@ impl EmotionSet {
         if let Some(i) = self.names.iter().position(|n| *n == want) {
             return Ok(i);
         }
-        let mut near: Vec<(usize, &String)> = self.names.iter().map(|n| (edit_distance(&want, n), n)).collect();
+        let mut near: Vec<(usize, &String)> = self
+            .names
+            .iter()
+            .map(|n| (edit_distance(&want, n), n))
+            .collect();
         near.sort();
         let near: Vec<&str> = near.iter().take(3).map(|(_, n)| n.as_str()).collect();
-        Err(Error::Steer(format!("unknown emotion {name:?}; closest: {}", near.join(", "))))
+        Err(Error::Steer(format!(
+            "unknown emotion {name:?}; closest: {}",
+            near.join(", ")
+        )))
     }
 
     /// Checks a layer number.
     pub fn check_layer(&self, layer: usize) -> Result<()> {
         if layer >= self.n_layer() {
-            return Err(Error::Steer(format!("layer {layer} does not exist: the vectors cover layers 0..{}", self.n_layer() - 1)));
+            return Err(Error::Steer(format!(
+                "layer {layer} does not exist: the vectors cover layers 0..{}",
+                self.n_layer() - 1
+            )));
         }
         Ok(())
     }
@@ -75,7 +85,9 @@ impl EmotionSet {
     /// The basis `(n_emotions, d)` and per-emotion offsets `centre · v̂` for a readout at `layer`:
     /// `score = x · v̂ − offset`.
     pub fn readout(&self, layer: usize) -> (Vec<f32>, Vec<f32>) {
-        let offsets = (0..self.names.len()).map(|e| dot(self.vector(layer, e), &self.centres[layer])).collect();
+        let offsets = (0..self.names.len())
+            .map(|e| dot(self.vector(layer, e), &self.centres[layer]))
+            .collect();
         (self.vectors[layer].clone(), offsets)
     }
 
@@ -83,7 +95,13 @@ impl EmotionSet {
     pub fn scores(&self, layer: usize, x: &[f32]) -> Vec<f32> {
         let c = &self.centres[layer];
         (0..self.names.len())
-            .map(|e| self.vector(layer, e).iter().zip(x.iter().zip(c)).map(|(v, (x, c))| v * (x - c)).sum())
+            .map(|e| {
+                self.vector(layer, e)
+                    .iter()
+                    .zip(x.iter().zip(c))
+                    .map(|(v, (x, c))| v * (x - c))
+                    .sum()
+            })
             .collect()
     }
 
@@ -109,14 +127,24 @@ impl EmotionSet {
         let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = (0..self.n_layer())
             .flat_map(|l| {
                 [
-                    (format!("layer.{l}"), le_bytes(&self.vectors[l]), vec![n, self.d_model]),
-                    (format!("centre.{l}"), le_bytes(&self.centres[l]), vec![self.d_model]),
+                    (
+                        format!("layer.{l}"),
+                        le_bytes(&self.vectors[l]),
+                        vec![n, self.d_model],
+                    ),
+                    (
+                        format!("centre.{l}"),
+                        le_bytes(&self.centres[l]),
+                        vec![self.d_model],
+                    ),
                 ]
             })
             .collect();
         let views = bytes
             .iter()
-            .map(|(name, b, shape)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), b)?)))
+            .map(|(name, b, shape)| {
+                Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), b)?))
+            })
             .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
             .map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
         let json = |v: serde_json::Value| v.to_string();
@@ -134,14 +162,18 @@ impl EmotionSet {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let out = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
+        let out = safetensors::serialize(views, Some(metadata))
+            .map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
         write_atomic(path, &out)
     }
 
     /// Reads a vectors file; `model_sha256`, when given, must match the file's.
     pub fn load(path: &Path, model_sha256: Option<&str>) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| {
-            Error::Steer(format!("cannot read emotion vectors {}: {e} (made by `limbic extract`)", path.display()))
+            Error::Steer(format!(
+                "cannot read emotion vectors {}: {e} (made by `limbic extract`)",
+                path.display()
+            ))
         })?;
         let set = Self::from_bytes(&bytes)?;
         if let Some(want) = model_sha256 {
@@ -162,25 +194,54 @@ impl EmotionSet {
         let bad = |m: String| Error::Steer(format!("malformed vectors file: {m}"));
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let md = meta.metadata().clone().ok_or_else(|| bad("no metadata".into()))?;
-        let get = |k: &str| md.get(k).cloned().ok_or_else(|| bad(format!("metadata {k} is missing")));
-        let parse = |k: &str| -> Result<serde_json::Value> { serde_json::from_str(&get(k)?).map_err(|e| bad(format!("{k}: {e}"))) };
-        let names: Vec<String> = serde_json::from_value(parse("emotions")?).map_err(|e| bad(e.to_string()))?;
-        let resid_norm: Vec<f32> = serde_json::from_value(parse("resid_norm")?).map_err(|e| bad(e.to_string()))?;
-        let neutral_pcs: Vec<usize> = serde_json::from_value(parse("neutral_pcs")?).map_err(|e| bad(e.to_string()))?;
-        let num = |k: &str| -> Result<f64> { get(k)?.parse::<f64>().map_err(|e| bad(format!("{k}: {e}"))) };
+        let md = meta
+            .metadata()
+            .clone()
+            .ok_or_else(|| bad("no metadata".into()))?;
+        let get = |k: &str| {
+            md.get(k)
+                .cloned()
+                .ok_or_else(|| bad(format!("metadata {k} is missing")))
+        };
+        let parse = |k: &str| -> Result<serde_json::Value> {
+            serde_json::from_str(&get(k)?).map_err(|e| bad(format!("{k}: {e}")))
+        };
+        let names: Vec<String> =
+            serde_json::from_value(parse("emotions")?).map_err(|e| bad(e.to_string()))?;
+        let resid_norm: Vec<f32> =
+            serde_json::from_value(parse("resid_norm")?).map_err(|e| bad(e.to_string()))?;
+        let neutral_pcs: Vec<usize> =
+            serde_json::from_value(parse("neutral_pcs")?).map_err(|e| bad(e.to_string()))?;
+        let num = |k: &str| -> Result<f64> {
+            get(k)?.parse::<f64>().map_err(|e| bad(format!("{k}: {e}")))
+        };
         let n_layer = resid_norm.len();
         let (mut vectors, mut centres) = (Vec::new(), Vec::new());
         let mut d_model = 0;
         for l in 0..n_layer {
-            let t = st.tensor(&format!("layer.{l}")).map_err(|e| bad(e.to_string()))?;
-            let c = st.tensor(&format!("centre.{l}")).map_err(|e| bad(e.to_string()))?;
-            if t.dtype() != Dtype::F32 || c.dtype() != Dtype::F32 || t.shape().len() != 2 || t.shape()[0] != names.len() {
-                return Err(bad(format!("layer.{l} has shape {:?}, want ({}, d) f32", t.shape(), names.len())));
+            let t = st
+                .tensor(&format!("layer.{l}"))
+                .map_err(|e| bad(e.to_string()))?;
+            let c = st
+                .tensor(&format!("centre.{l}"))
+                .map_err(|e| bad(e.to_string()))?;
+            if t.dtype() != Dtype::F32
+                || c.dtype() != Dtype::F32
+                || t.shape().len() != 2
+                || t.shape()[0] != names.len()
+            {
+                return Err(bad(format!(
+                    "layer.{l} has shape {:?}, want ({}, d) f32",
+                    t.shape(),
+                    names.len()
+                )));
             }
             d_model = t.shape()[1];
             if c.shape() != [d_model] {
-                return Err(bad(format!("centre.{l} has shape {:?}, want ({d_model})", c.shape())));
+                return Err(bad(format!(
+                    "centre.{l} has shape {:?}, want ({d_model})",
+                    c.shape()
+                )));
             }
             vectors.push(from_le_bytes(t.data()));
             centres.push(from_le_bytes(c.data()));
@@ -201,7 +262,13 @@ impl EmotionSet {
         if n_layer == 0 || set.default_layer >= n_layer || set.neutral_pcs.len() != n_layer {
             return Err(bad("layer counts disagree".into()));
         }
-        if set.vectors.iter().chain(&set.centres).flatten().any(|x| !x.is_finite()) {
+        if set
+            .vectors
+            .iter()
+            .chain(&set.centres)
+            .flatten()
+            .any(|x| !x.is_finite())
+        {
             return Err(bad("non-finite values".into()));
         }
         Ok(set)
@@ -211,7 +278,9 @@ impl EmotionSet {
 /// A steering strength must be a finite number within ±[`MAX_STRENGTH`].
 pub fn check_strength(s: f32) -> Result<()> {
     if !s.is_finite() || s.abs() > MAX_STRENGTH {
-        return Err(Error::Steer(format!("strength {s} must be a finite number within ±{MAX_STRENGTH}")));
+        return Err(Error::Steer(format!(
+            "strength {s} must be a finite number within ±{MAX_STRENGTH}"
+        )));
     }
     Ok(())
 }
@@ -225,7 +294,9 @@ fn le_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 fn from_le_bytes(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.

@@ -57,24 +57,42 @@ pub struct Corpus {
 impl Corpus {
     /// Reads `emotions.json` beside the corpus folder and every `.jsonl` under it.
     pub fn load(corpus: &Path) -> Result<Self> {
-        let cat_path = corpus.parent().unwrap_or(Path::new(".")).join("emotions.json");
-        let cat: Vec<Catalogue> = serde_json::from_str(&read(&cat_path)?)
-            .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", cat_path.display()))))?;
+        let cat_path = corpus
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("emotions.json");
+        let cat: Vec<Catalogue> = serde_json::from_str(&read(&cat_path)?).map_err(|e| {
+            Error::Io(std::io::Error::other(format!(
+                "{}: {e}",
+                cat_path.display()
+            )))
+        })?;
         let names: Vec<String> = cat.into_iter().map(|c| c.name).collect();
         let stories: Vec<Story> = read_jsonl(&corpus.join("stories"))?;
         let dialogues: Vec<Dialogue> = read_jsonl(&corpus.join("neutral"))?;
         if let Some(s) = stories.iter().find(|s| !names.contains(&s.emotion)) {
-            return Err(Error::Io(std::io::Error::other(format!("story {} has unknown emotion {:?}", s.id, s.emotion))));
+            return Err(Error::Io(std::io::Error::other(format!(
+                "story {} has unknown emotion {:?}",
+                s.id, s.emotion
+            ))));
         }
         if stories.is_empty() || dialogues.is_empty() {
-            return Err(Error::Io(std::io::Error::other(format!("no stories or dialogues under {}", corpus.display()))));
+            return Err(Error::Io(std::io::Error::other(format!(
+                "no stories or dialogues under {}",
+                corpus.display()
+            ))));
         }
-        Ok(Self { names, stories, dialogues })
+        Ok(Self {
+            names,
+            stories,
+            dialogues,
+        })
     }
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", path.display()))))
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", path.display()))))
 }
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
@@ -86,9 +104,17 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        for (i, line) in read(&f)?.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in read(&f)?
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             out.push(serde_json::from_str(line).map_err(|e| {
-                Error::Io(std::io::Error::other(format!("{}:{}: {e}", f.display(), i + 1)))
+                Error::Io(std::io::Error::other(format!(
+                    "{}:{}: {e}",
+                    f.display(),
+                    i + 1
+                )))
             })?);
         }
     }
@@ -99,7 +125,17 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
 pub fn dialogue_text(d: &Dialogue) -> String {
     d.turns
         .iter()
-        .map(|t| format!("<|im_start|>{}\n{}<|im_end|>\n", if t.role == "human" { "user" } else { "assistant" }, t.text))
+        .map(|t| {
+            format!(
+                "<|im_start|>{}\n{}<|im_end|>\n",
+                if t.role == "human" {
+                    "user"
+                } else {
+                    "assistant"
+                },
+                t.text
+            )
+        })
         .collect()
 }
 
@@ -141,18 +177,32 @@ impl StoryStats {
                 norm_sums[l * k + s] += row.iter().map(|v| v * v).sum::<f32>().sqrt();
             }
         }
-        Self { emotion, dev, n_tokens: t_len, sums, norm_sums, counts }
+        Self {
+            emotion,
+            dev,
+            n_tokens: t_len,
+            sums,
+            norm_sums,
+            counts,
+        }
     }
 
     /// Mean residual vector at `layer` over tokens from `OFFSETS[offset]` on (all tokens when the
     /// story is shorter), `(d)`.
     pub fn mean(&self, layer: usize, offset: usize, d: usize) -> Vec<f32> {
         let k = OFFSETS.len();
-        let from = if self.counts[offset..].iter().sum::<usize>() == 0 { 0 } else { offset };
+        let from = if self.counts[offset..].iter().sum::<usize>() == 0 {
+            0
+        } else {
+            offset
+        };
         let n: usize = self.counts[from..].iter().sum();
         let mut m = vec![0.0f32; d];
         for s in from..k {
-            for (a, v) in m.iter_mut().zip(&self.sums[(layer * k + s) * d..(layer * k + s + 1) * d]) {
+            for (a, v) in m
+                .iter_mut()
+                .zip(&self.sums[(layer * k + s) * d..(layer * k + s + 1) * d])
+            {
                 *a += v;
             }
         }
@@ -163,7 +213,12 @@ impl StoryStats {
     /// (sum of token norms, tokens) at `layer` from `OFFSETS[offset]` on.
     pub fn norms(&self, layer: usize, offset: usize) -> (f32, usize) {
         let k = OFFSETS.len();
-        (self.norm_sums[layer * k + offset..layer * k + k].iter().sum(), self.counts[offset..].iter().sum())
+        (
+            self.norm_sums[layer * k + offset..layer * k + k]
+                .iter()
+                .sum(),
+            self.counts[offset..].iter().sum(),
+        )
     }
 }
 
@@ -180,7 +235,12 @@ pub struct Moments {
 
 impl Moments {
     pub fn new(n_layer: usize, d: usize) -> Self {
-        Self { d, n: 0, sum: vec![0.0; n_layer * d], outer: vec![0.0; n_layer * d * d] }
+        Self {
+            d,
+            n: 0,
+            sum: vec![0.0; n_layer * d],
+            outer: vec![0.0; n_layer * d * d],
+        }
     }
 
     /// Adds the rows of `x (T, d)` at `layer`; `xtx` is `xᵀx (d, d)` computed by the caller
@@ -192,7 +252,10 @@ impl Moments {
                 *a += *v as f64;
             }
         }
-        for (a, v) in self.outer[layer * d * d..(layer + 1) * d * d].iter_mut().zip(xtx) {
+        for (a, v) in self.outer[layer * d * d..(layer + 1) * d * d]
+            .iter_mut()
+            .zip(xtx)
+        {
             *a += *v as f64;
         }
     }
@@ -203,14 +266,23 @@ impl Moments {
 
     pub fn merge(&mut self, other: &Moments) {
         self.n += other.n;
-        self.sum.iter_mut().zip(&other.sum).for_each(|(a, b)| *a += b);
-        self.outer.iter_mut().zip(&other.outer).for_each(|(a, b)| *a += b);
+        self.sum
+            .iter_mut()
+            .zip(&other.sum)
+            .for_each(|(a, b)| *a += b);
+        self.outer
+            .iter_mut()
+            .zip(&other.outer)
+            .for_each(|(a, b)| *a += b);
     }
 
     /// Covariance `(d, d)` at `layer`.
     pub fn covariance(&self, layer: usize) -> Vec<f64> {
         let (d, n) = (self.d, self.n.max(1) as f64);
-        let mean: Vec<f64> = self.sum[layer * d..(layer + 1) * d].iter().map(|s| s / n).collect();
+        let mean: Vec<f64> = self.sum[layer * d..(layer + 1) * d]
+            .iter()
+            .map(|s| s / n)
+            .collect();
         let mut cov = vec![0.0; d * d];
         for i in 0..d {
             for j in 0..d {
@@ -236,14 +308,24 @@ pub fn principal_components(cov: &[f64], d: usize, frac: f64) -> (Vec<Vec<f32>>,
         let share = eig.eigenvalues[i].max(0.0) / total;
         acc += share;
         shares.push(share);
-        basis.push(eig.eigenvectors.column(i).iter().map(|&v| v as f32).collect());
+        basis.push(
+            eig.eigenvectors
+                .column(i)
+                .iter()
+                .map(|&v| v as f32)
+                .collect(),
+        );
     }
     (basis, shares)
 }
 
 /// Emotion directions `(n, d)`: the mean of each emotion's story means minus the mean over
 /// emotions. `story_means` pairs an emotion index with one story's mean `(d)`.
-pub fn emotion_directions(story_means: &[(usize, Vec<f32>)], n: usize, d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+pub fn emotion_directions(
+    story_means: &[(usize, Vec<f32>)],
+    n: usize,
+    d: usize,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let mut sums = vec![0.0f64; n * d];
     let mut counts = vec![0usize; n];
     for (e, m) in story_means {
@@ -253,11 +335,23 @@ pub fn emotion_directions(story_means: &[(usize, Vec<f32>)], n: usize, d: usize)
         }
     }
     if let Some(e) = counts.iter().position(|&c| c == 0) {
-        return Err(Error::Io(std::io::Error::other(format!("emotion #{e} has no training story"))));
+        return Err(Error::Io(std::io::Error::other(format!(
+            "emotion #{e} has no training story"
+        ))));
     }
-    let means: Vec<f64> = sums.chunks_exact(d).zip(&counts).flat_map(|(s, &c)| s.iter().map(move |v| v / c as f64)).collect();
-    let grand: Vec<f64> = (0..d).map(|j| (0..n).map(|e| means[e * d + j]).sum::<f64>() / n as f64).collect();
-    let dirs = means.iter().enumerate().map(|(i, m)| (m - grand[i % d]) as f32).collect();
+    let means: Vec<f64> = sums
+        .chunks_exact(d)
+        .zip(&counts)
+        .flat_map(|(s, &c)| s.iter().map(move |v| v / c as f64))
+        .collect();
+    let grand: Vec<f64> = (0..d)
+        .map(|j| (0..n).map(|e| means[e * d + j]).sum::<f64>() / n as f64)
+        .collect();
+    let dirs = means
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m - grand[i % d]) as f32)
+        .collect();
     Ok((dirs, grand.iter().map(|&g| g as f32).collect()))
 }
 
@@ -283,12 +377,25 @@ pub fn normalise_rows(rows: &mut [f32], d: usize) {
 
 /// Top-1 and top-5 accuracy of ranking each `(emotion, x)` among `n` unit directions by
 /// `(x − centre) · v`.
-pub fn rank_accuracy(samples: &[(usize, Vec<f32>)], dirs: &[f32], centre: &[f32], d: usize) -> (f64, f64) {
+pub fn rank_accuracy(
+    samples: &[(usize, Vec<f32>)],
+    dirs: &[f32],
+    centre: &[f32],
+    d: usize,
+) -> (f64, f64) {
     let n = dirs.len() / d;
     let (mut top1, mut top5) = (0usize, 0usize);
     for (e, x) in samples {
         let xc: Vec<f32> = x.iter().zip(centre).map(|(a, c)| a - c).collect();
-        let scores: Vec<f32> = (0..n).map(|k| dirs[k * d..(k + 1) * d].iter().zip(&xc).map(|(v, x)| v * x).sum()).collect();
+        let scores: Vec<f32> = (0..n)
+            .map(|k| {
+                dirs[k * d..(k + 1) * d]
+                    .iter()
+                    .zip(&xc)
+                    .map(|(v, x)| v * x)
+                    .sum()
+            })
+            .collect();
         let better = scores.iter().filter(|&&s| s > scores[*e]).count();
         top1 += (better == 0) as usize;
         top5 += (better < 5) as usize;

@@ -145,16 +145,11 @@ impl<B: Backend> Llama<B> {
         }
         let be = &self.backend;
         let mut captures = Captures::default();
+        let hook =
+            |point, x, caps: &mut Captures| apply_hooks(be, &self.hooks, point, x, c.d_model, caps);
         let mut x = be.embed(&self.embd, ids)?; // (T, d)
         for (l, blk) in self.blocks.iter().enumerate() {
-            x = apply_hooks(
-                be,
-                &self.hooks,
-                HookPoint::ResidPre(l),
-                x,
-                c.d_model,
-                &mut captures,
-            )?;
+            x = hook(HookPoint::ResidPre(l), x, &mut captures)?;
             let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
             let q = be.rope(&be.qmatmul(&h, &blk.wq)?, c.n_head, pos)?;
             let k = be.rope(&be.qmatmul(&h, &blk.wk)?, c.n_kv_head, pos)?;
@@ -164,18 +159,11 @@ impl<B: Backend> Llama<B> {
             let h = be.rms_norm(&x, &blk.ffn_norm, c.rms_eps)?;
             let ff = be.silu_mul(&be.qmatmul(&h, &blk.w_gate)?, &be.qmatmul(&h, &blk.w_up)?)?;
             x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
-            x = apply_hooks(
-                be,
-                &self.hooks,
-                HookPoint::ResidPost(l),
-                x,
-                c.d_model,
-                &mut captures,
-            )?;
+            x = hook(HookPoint::ResidPost(l), x, &mut captures)?;
         }
         let rows = if all_logits { x } else { be.last_row(&x)? };
-        let last = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
-        let logits = be.read(&be.qmatmul(&last, &self.embd)?)?;
+        let normed = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
+        let logits = be.read(&be.qmatmul(&normed, &self.embd)?)?;
         Ok(Forward { logits, captures })
     }
 }

@@ -132,8 +132,15 @@ impl Engine {
         };
         match self.inner.step(g) {
             Ok(Some(s)) => {
-                let scores = self.readout.as_ref().and_then(|r| scores_of(r, &s.captures));
-                Ok(serde_wasm_bindgen::to_value(&JsStep { id: s.id, text: s.text, scores })?)
+                let scores = self
+                    .readout
+                    .as_ref()
+                    .and_then(|r| scores_of(r, &s.captures));
+                Ok(serde_wasm_bindgen::to_value(&JsStep {
+                    id: s.id,
+                    text: s.text,
+                    scores,
+                })?)
             }
             Ok(None) => {
                 self.generation = None;
@@ -191,8 +198,12 @@ impl Engine {
     #[wasm_bindgen(js_name = loadEmotions)]
     pub fn load_emotions(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let set = EmotionSet::from_bytes(bytes).map_err(js)?;
-        if set.d_model != self.inner.model.config.d_model || set.n_layer() != self.inner.model.config.n_layer {
-            return Err(JsError::new("these emotion vectors were made for another model"));
+        if set.d_model != self.inner.model.config.d_model
+            || set.n_layer() != self.inner.model.config.n_layer
+        {
+            return Err(JsError::new(
+                "these emotion vectors were made for another model",
+            ));
         }
         let info = JsEmotions {
             names: set.names.clone(),
@@ -210,10 +221,17 @@ impl Engine {
     /// Reads the emotions out at `layer` from the next `start` on.
     #[wasm_bindgen(js_name = setReadout)]
     pub fn set_readout(&mut self, layer: usize) -> Result<(), JsError> {
-        let set = self.emotions.as_ref().ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
+        let set = self
+            .emotions
+            .as_ref()
+            .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
         set.check_layer(layer).map_err(js)?;
         let (basis, offsets) = set.readout(layer);
-        let old = self.readout.replace(Readout { layer, basis, offsets });
+        let old = self.readout.replace(Readout {
+            layer,
+            basis,
+            offsets,
+        });
         if let Err(e) = self.apply_hooks(self.hooks.clone()) {
             self.readout = old;
             return Err(e);
@@ -223,11 +241,24 @@ impl Engine {
 
     /// Steers toward `name` with `strength` (a fraction of the mean residual norm) at `layer`
     /// (the vectors' default when undefined), from the next `start` on; adds to earlier steers.
-    pub fn steer(&mut self, name: &str, strength: f32, layer: Option<usize>) -> Result<(), JsError> {
-        let set = self.emotions.as_ref().ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
+    pub fn steer(
+        &mut self,
+        name: &str,
+        strength: f32,
+        layer: Option<usize>,
+    ) -> Result<(), JsError> {
+        let set = self
+            .emotions
+            .as_ref()
+            .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
         let layer = layer.unwrap_or(set.default_layer);
-        let vector = set.steering(layer, &[(set.index(name).map_err(js)?, strength)]).map_err(js)?;
-        self.push_hook(HookPoint::ResidPost(layer), Intervention::Add { vector, alpha: 1.0 })
+        let vector = set
+            .steering(layer, &[(set.index(name).map_err(js)?, strength)])
+            .map_err(js)?;
+        self.push_hook(
+            HookPoint::ResidPost(layer),
+            Intervention::Add { vector, alpha: 1.0 },
+        )
     }
 
     /// The readout over the prompt of the current reply, `(prompt_len, n_emotions)` row-major.
@@ -250,7 +281,13 @@ impl Engine {
         let mut all = hooks.clone();
         if let Some(r) = &self.readout {
             let n = r.offsets.len();
-            all.push(HookPoint::ResidPost(r.layer), Intervention::Project { basis: r.basis.clone(), n });
+            all.push(
+                HookPoint::ResidPost(r.layer),
+                Intervention::Project {
+                    basis: r.basis.clone(),
+                    n,
+                },
+            );
         }
         self.inner.model.set_hooks(&all).map_err(js)?;
         self.hooks = hooks;
@@ -261,6 +298,15 @@ impl Engine {
 /// Readout scores from a forward pass's captures: the projection at the readout layer minus offsets.
 fn scores_of(r: &Readout, captures: &Captures) -> Option<Vec<f32>> {
     let n = r.offsets.len();
-    let c = captures.entries.iter().rev().find(|c| c.point == HookPoint::ResidPost(r.layer) && c.cols == n)?;
-    Some(c.values.chunks_exact(n).flat_map(|row| row.iter().zip(&r.offsets).map(|(s, o)| s - o)).collect())
+    let c = captures
+        .entries
+        .iter()
+        .rev()
+        .find(|c| c.point == HookPoint::ResidPost(r.layer) && c.cols == n)?;
+    Some(
+        c.values
+            .chunks_exact(n)
+            .flat_map(|row| row.iter().zip(&r.offsets).map(|(s, o)| s - o))
+            .collect(),
+    )
 }

@@ -155,7 +155,6 @@ fn bad_prompts_sampling_and_hooks_are_errors_and_the_engine_still_works() {
     );
 }
 
-
 #[test]
 fn cli_reports_bad_input_in_one_line_with_a_failing_exit() {
     let long = "word ".repeat(9000);
@@ -187,13 +186,38 @@ fn cli_reports_bad_input_in_one_line_with_a_failing_exit() {
             ],
             "layer 30",
         ),
-        (&["generate", "--prompt", "hi", "--steer", "hapy"], "closest: happy"),
         (
-            &["generate", "--prompt", "hi", "--steer", "happy", "--vectors", "/nonexistent.safetensors"],
+            &["generate", "--prompt", "hi", "--steer", "hapy"],
+            "closest: happy",
+        ),
+        (
+            &[
+                "generate",
+                "--prompt",
+                "hi",
+                "--steer",
+                "happy",
+                "--vectors",
+                "/nonexistent.safetensors",
+            ],
             "emotion vectors",
         ),
-        (&["next", "--text", "hi", "--prob-of", " happy", "--layer", "31"], "layer 31"),
-        (&["probe", "--input", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
+        (
+            &[
+                "next",
+                "--text",
+                "hi",
+                "--prob-of",
+                " happy",
+                "--layer",
+                "31",
+            ],
+            "layer 31",
+        ),
+        (
+            &["probe", "--input", "/nonexistent.jsonl"],
+            "/nonexistent.jsonl",
+        ),
         (&["logits", "--text", ""], "empty"),
     ];
     for (args, needle) in cases {
@@ -258,7 +282,7 @@ fn cli_json_contracts() {
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let n = v["ids"].as_array().unwrap().len();
-    assert!(n >= 1 && n <= 6);
+    assert!((1..=6).contains(&n));
     assert_eq!(v["tokens"].as_array().unwrap().len(), n);
     assert_eq!(
         v["text"].as_str().unwrap(),

@@ -7,14 +7,18 @@ use std::process::Command;
 
 use limbic::emotions::EmotionSet;
 use limbic::extract::{
-    emotion_directions, normalise_rows, principal_components, project_out, rank_accuracy, Moments, StoryStats, OFFSETS,
+    emotion_directions, normalise_rows, principal_components, project_out, rank_accuracy, Moments,
+    StoryStats, OFFSETS,
 };
 
 /// Deterministic pseudo-random numbers in [-1, 1).
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
     fn vec(&mut self, d: usize, scale: f32) -> Vec<f32> {
@@ -41,7 +45,12 @@ fn synthetic(rng: &mut Rng, planted: &[Vec<f32>], nuisance: &[f32]) -> Vec<(usiz
             // Each emotion's stories also lean along the nuisance by a different amount.
             let w = (e as f32 - 2.5) * 4.0 + rng.next() * 10.0;
             let noise = rng.vec(D, 0.3);
-            out.push((e, (0..D).map(|j| base[j] + 2.0 * u[j] + w * nuisance[j] + noise[j]).collect()));
+            out.push((
+                e,
+                (0..D)
+                    .map(|j| base[j] + 2.0 * u[j] + w * nuisance[j] + noise[j])
+                    .collect(),
+            ));
         }
     }
     out
@@ -76,7 +85,11 @@ fn planted_directions_are_recovered_and_a_nuisance_direction_is_projected_out() 
         moments.count(8);
     }
     let (basis, shares) = principal_components(&moments.covariance(0), D, 0.5);
-    assert_eq!(basis.len(), 1, "one component should explain half the neutral variance: {shares:?}");
+    assert_eq!(
+        basis.len(),
+        1,
+        "one component should explain half the neutral variance: {shares:?}"
+    );
     assert!(cos(&basis[0], &nuisance).abs() > 0.99);
 
     let (raw, _) = emotion_directions(&stories, N, D).unwrap();
@@ -86,7 +99,10 @@ fn planted_directions_are_recovered_and_a_nuisance_direction_is_projected_out() 
     for e in 0..N {
         let v = &dirs[e * D..(e + 1) * D];
         let r = &raw[e * D..(e + 1) * D];
-        assert!(cos(v, &basis[0]).abs() < 1e-4, "emotion {e}: the neutral component was not projected out");
+        assert!(
+            cos(v, &basis[0]).abs() < 1e-4,
+            "emotion {e}: the neutral component was not projected out"
+        );
         assert!(
             cos(r, &nuisance).abs() > 0.2 && cos(v, &nuisance).abs() < 0.02,
             "emotion {e}: nuisance cos {} before, {} after",
@@ -94,14 +110,18 @@ fn planted_directions_are_recovered_and_a_nuisance_direction_is_projected_out() 
             cos(v, &nuisance)
         );
         // The planted direction minus the mean of planted directions, nuisance removed, is what should come back.
-        let mean_u: Vec<f32> = (0..D).map(|j| planted.iter().map(|u| u[j]).sum::<f32>() / N as f32).collect();
+        let mean_u: Vec<f32> = (0..D)
+            .map(|j| planted.iter().map(|u| u[j]).sum::<f32>() / N as f32)
+            .collect();
         let mut want: Vec<f32> = (0..D).map(|j| planted[e][j] - mean_u[j]).collect();
         project_out(&mut want, D, &basis);
         assert!(cos(v, &want) > 0.97, "emotion {e}: cos {}", cos(v, &want));
         // Without the projection the nuisance would pull every direction away from the planted one.
         assert!(cos(r, &want) < cos(v, &want));
     }
-    let centre: Vec<f32> = (0..D).map(|j| stories.iter().map(|s| s.1[j]).sum::<f32>() / stories.len() as f32).collect();
+    let centre: Vec<f32> = (0..D)
+        .map(|j| stories.iter().map(|s| s.1[j]).sum::<f32>() / stories.len() as f32)
+        .collect();
     let (top1, top5) = rank_accuracy(&stories, &dirs, &centre, D);
     assert!(top1 > 0.9 && top5 == 1.0, "top-1 {top1}, top-5 {top5}");
 }
@@ -124,13 +144,20 @@ fn story_means_start_at_the_offset_and_short_stories_use_every_token() {
     let s = StoryStats::new(0, true, &[&short], D);
     let m = s.mean(0, OFFSETS.len() - 1, D);
     let want: f32 = (0..5).map(|r| short[r * D]).sum::<f32>() / 5.0;
-    assert!((m[0] - want).abs() < 1e-5, "a story shorter than the offset must average all its tokens");
+    assert!(
+        (m[0] - want).abs() < 1e-5,
+        "a story shorter than the offset must average all its tokens"
+    );
 }
 
 /// A small synthetic set made for the real model file (so the CLI accepts it).
 fn small_set(sha: &str) -> EmotionSet {
     let mut rng = Rng(3);
-    let (n_layer, d, names) = (30, 576, vec!["happy".to_string(), "sad".to_string(), "calm".to_string()]);
+    let (n_layer, d, names) = (
+        30,
+        576,
+        vec!["happy".to_string(), "sad".to_string(), "calm".to_string()],
+    );
     let vectors = (0..n_layer)
         .map(|_| {
             let mut v = rng.vec(names.len() * d, 1.0);
@@ -159,31 +186,51 @@ fn vectors_file_round_trips_and_rejects_bad_input() {
     let path = dir.join("v.safetensors");
     let set = small_set("ab".repeat(32).as_str());
     set.save(&path).unwrap();
-    assert!(!dir.join("v.partial").exists(), "temporary file left behind");
+    assert!(
+        !dir.join("v.partial").exists(),
+        "temporary file left behind"
+    );
     let back = EmotionSet::load(&path, Some(&"ab".repeat(32))).unwrap();
     assert_eq!(back, set);
 
-    let other = EmotionSet::load(&path, Some(&"cd".repeat(32))).unwrap_err().to_string();
+    let other = EmotionSet::load(&path, Some(&"cd".repeat(32)))
+        .unwrap_err()
+        .to_string();
     assert!(other.contains("another model"), "{other}");
     let bytes = std::fs::read(&path).unwrap();
-    assert!(EmotionSet::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err().to_string().contains("malformed"));
+    assert!(EmotionSet::from_bytes(&bytes[..bytes.len() / 2])
+        .unwrap_err()
+        .to_string()
+        .contains("malformed"));
     assert!(EmotionSet::from_bytes(b"garbage").is_err());
 
     let unknown = set.index("hapy").unwrap_err().to_string();
-    assert!(unknown.contains("unknown emotion") && unknown.contains("happy"), "{unknown}");
+    assert!(
+        unknown.contains("unknown emotion") && unknown.contains("happy"),
+        "{unknown}"
+    );
     assert_eq!(set.index(" Sad ").unwrap(), 1);
     for bad in [f32::NAN, f32::INFINITY, 5.5, -7.0] {
-        assert!(set.steering(20, &[(0, bad)]).is_err(), "strength {bad} accepted");
+        assert!(
+            set.steering(20, &[(0, bad)]).is_err(),
+            "strength {bad} accepted"
+        );
     }
     assert!(set.steering(30, &[(0, 0.1)]).is_err());
     let v = set.steering(20, &[(0, 0.5), (2, -0.25)]).unwrap();
-    for j in 0..576 {
+    for (j, got) in v.iter().enumerate() {
         let want = 0.5 * 30.0 * set.vector(20, 0)[j] - 0.25 * 30.0 * set.vector(20, 2)[j];
-        assert!((v[j] - want).abs() < 1e-5);
+        assert!((got - want).abs() < 1e-5);
     }
-    let x: Vec<f32> = (0..576).map(|j| set.centres[20][j] + 2.0 * set.vector(20, 1)[j]).collect();
+    let x: Vec<f32> = (0..576)
+        .map(|j| set.centres[20][j] + 2.0 * set.vector(20, 1)[j])
+        .collect();
     let s = set.scores(20, &x);
-    assert!((s[1] - 2.0).abs() < 1e-4, "score along its own unit vector should be 2, got {}", s[1]);
+    assert!(
+        (s[1] - 2.0).abs() < 1e-4,
+        "score along its own unit vector should be 2, got {}",
+        s[1]
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -199,34 +246,91 @@ fn llama_cpp_control_vector_export_reads_back_with_our_layer_mapping() {
     let out = dir.join("happy.gguf");
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_limbic"))
-            .args(["--model", common::model_path().to_str().unwrap(), "--vectors", vectors.to_str().unwrap()])
+            .args([
+                "--model",
+                common::model_path().to_str().unwrap(),
+                "--vectors",
+                vectors.to_str().unwrap(),
+            ])
             .args(args)
             .output()
             .unwrap()
     };
-    let o = run(&["export", "--format", "llama-cpp", "--layers", "18-22", "--steer", "happy:0.4", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "export",
+        "--format",
+        "llama-cpp",
+        "--layers",
+        "18-22",
+        "--steer",
+        "happy:0.4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut f = std::fs::File::open(&out).unwrap();
     let content = gguf_file::Content::read(&mut f).unwrap();
-    assert_eq!(content.metadata["general.architecture"].to_string().unwrap(), "controlvector");
-    assert_eq!(content.metadata["controlvector.layer_count"].to_u32().unwrap(), 5);
+    assert_eq!(
+        content.metadata["general.architecture"]
+            .to_string()
+            .unwrap(),
+        "controlvector"
+    );
+    assert_eq!(
+        content.metadata["controlvector.layer_count"]
+            .to_u32()
+            .unwrap(),
+        5
+    );
     for l in 18..=22 {
-        let t = content.tensor(&mut f, &format!("direction.{l}"), &candle_core::Device::Cpu).unwrap();
-        let got: Vec<f32> = t.dequantize(&candle_core::Device::Cpu).unwrap().to_vec1().unwrap();
+        let t = content
+            .tensor(&mut f, &format!("direction.{l}"), &candle_core::Device::Cpu)
+            .unwrap();
+        let got: Vec<f32> = t
+            .dequantize(&candle_core::Device::Cpu)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         // direction.{l} is what limbic adds at blocks.{l}.hook_resid_post.
         assert_eq!(got, set.steering(l, &[(0, 0.4)]).unwrap(), "direction.{l}");
     }
-    assert!(content.tensor_infos.get("direction.17").is_none());
+    assert!(!content.tensor_infos.contains_key("direction.17"));
 
-    let zero = run(&["export", "--format", "llama-cpp", "--layers", "0-3", "--steer", "happy", "--out", out.to_str().unwrap()]);
+    let zero = run(&[
+        "export",
+        "--format",
+        "llama-cpp",
+        "--layers",
+        "0-3",
+        "--steer",
+        "happy",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!zero.status.success() && String::from_utf8_lossy(&zero.stderr).contains("block 0"));
     let json_out = dir.join("web.json");
-    let o = run(&["export", "--format", "json", "--layers", "20", "--out", json_out.to_str().unwrap()]);
+    let o = run(&[
+        "export",
+        "--format",
+        "json",
+        "--layers",
+        "20",
+        "--out",
+        json_out.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
     assert_eq!(v["emotions"][2], "calm");
     assert_eq!(v["layers"]["20"]["vectors"].as_array().unwrap().len(), 3);
-    let bad = run(&["export", "--format", "json", "--layers", "25-40", "--out", json_out.to_str().unwrap()]);
+    let bad = run(&[
+        "export",
+        "--format",
+        "json",
+        "--layers",
+        "25-40",
+        "--out",
+        json_out.to_str().unwrap(),
+    ]);
     assert!(!bad.status.success());
     std::fs::remove_dir_all(dir).ok();
 }

@@ -3,16 +3,23 @@
 mod common;
 use common::*;
 
-
 #[test]
 fn committed_vectors_match_the_model_and_the_catalogue() {
     let sha = limbic::calibrate::sha256_hex(&model_bytes());
     let set = limbic::emotions::EmotionSet::load(
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/vectors/smollm2-135m-instruct.safetensors")),
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/vectors/smollm2-135m-instruct.safetensors"
+        )),
         Some(&sha),
     )
     .unwrap();
-    let catalogue: Vec<String> = fixture("../../data/emotions.json").as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
+    let catalogue: Vec<String> = fixture("../../data/emotions.json")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(set.names, catalogue);
     assert_eq!((set.n_layer(), set.d_model), (30, 576));
     for l in 0..30 {
@@ -35,7 +42,10 @@ fn probe_scores_a_frightening_text_as_more_afraid_than_a_calm_one() {
     )).unwrap();
     let (ok, out, err) = cli(&["probe", "--input", input.to_str().unwrap(), "--per-token"]);
     assert!(ok, "{err}");
-    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 2);
     for r in &rows {
         let n = r["n_tokens"].as_u64().unwrap() as usize;
@@ -45,8 +55,13 @@ fn probe_scores_a_frightening_text_as_more_afraid_than_a_calm_one() {
         assert_eq!(r["mean"].as_object().unwrap().len(), 171);
     }
     let s = |r: &serde_json::Value, e: &str| r["mean"][e].as_f64().unwrap();
-    let margin = |e1: &str, e2: &str| (s(&rows[0], e1) - s(&rows[0], e2)) - (s(&rows[1], e1) - s(&rows[1], e2));
-    assert!(margin("afraid", "calm") > 0.0, "fear text is not more afraid-than-calm than the calm text");
+    let margin = |e1: &str, e2: &str| {
+        (s(&rows[0], e1) - s(&rows[0], e2)) - (s(&rows[1], e1) - s(&rows[1], e2))
+    };
+    assert!(
+        margin("afraid", "calm") > 0.0,
+        "fear text is not more afraid-than-calm than the calm text"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -58,17 +73,37 @@ fn steering_toward_an_emotion_raises_its_word_and_changes_the_reply() {
         args.extend_from_slice(extra);
         let (ok, out, err) = cli(&args);
         assert!(ok, "{err}");
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()["prob_of"][" happy"].as_f64().unwrap()
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["prob_of"][" happy"]
+            .as_f64()
+            .unwrap()
     };
     let (base, steered) = (p(&[]), p(&["--steer", "happy:0.3"]));
-    assert!(steered > base, "p(' happy') {base} → {steered} when steered toward happy");
+    assert!(
+        steered > base,
+        "p(' happy') {base} → {steered} when steered toward happy"
+    );
 
     let gen = |extra: &[&str]| {
-        let mut args = vec!["generate", "--chat", "--prompt", "Tell me about your weekend.", "--max-tokens", "16", "--json"];
+        let mut args = vec![
+            "generate",
+            "--chat",
+            "--prompt",
+            "Tell me about your weekend.",
+            "--max-tokens",
+            "16",
+            "--json",
+        ];
         args.extend_from_slice(extra);
         let (ok, out, err) = cli(&args);
         assert!(ok, "{err}");
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()["text"].as_str().unwrap().to_string()
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
-    assert_ne!(gen(&[]), gen(&["--steer", "sad:0.3"]), "steering changed nothing");
+    assert_ne!(
+        gen(&[]),
+        gen(&["--steer", "sad:0.3"]),
+        "steering changed nothing"
+    );
 }

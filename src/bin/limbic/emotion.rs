@@ -15,7 +15,10 @@ use limbic::{Cpu, Engine, Error, HookPoint, HookSet, Intervention, Result};
 pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
     let (name, strength) = match spec.rsplit_once(':') {
         Some((n, s)) => {
-            let v: f32 = s.trim().parse().map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
+            let v: f32 = s
+                .trim()
+                .parse()
+                .map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
             check_strength(v).map_err(|e| Error::Steer(format!("{n:?}: {e}")))?;
             (n, Some(v))
         }
@@ -29,37 +32,52 @@ pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
 
 /// The model's bytes and their SHA-256.
 pub fn model_bytes(model: &Path) -> Result<(Vec<u8>, String)> {
-    let bytes = std::fs::read(model)
-        .map_err(|e| Error::Model(format!("cannot open {}: {e} (run `make model`?)", model.display())))?;
+    let bytes = std::fs::read(model).map_err(|e| {
+        Error::Model(format!(
+            "cannot open {}: {e} (run `make model`?)",
+            model.display()
+        ))
+    })?;
     let sha = sha256_hex(&bytes);
     Ok((bytes, sha))
 }
 
-/// Loads the vectors for the model whose SHA-256 is `model_sha`.
-pub fn load_set(vectors: &Path, model_sha: &str) -> Result<EmotionSet> {
-    EmotionSet::load(vectors, Some(model_sha))
-}
-
 /// Hooks for `--steer` specs at `layer` (default: the file's); empty when there are none.
-pub fn steer_hooks(set: Option<&EmotionSet>, specs: &[String], layer: Option<usize>) -> Result<(HookSet, Option<usize>)> {
-    let parsed = specs.iter().map(|s| parse_steer(s)).collect::<Result<Vec<_>>>()?;
+pub fn steer_hooks(
+    set: Option<&EmotionSet>,
+    specs: &[String],
+    layer: Option<usize>,
+) -> Result<(HookSet, Option<usize>)> {
+    let parsed = specs
+        .iter()
+        .map(|s| parse_steer(s))
+        .collect::<Result<Vec<_>>>()?;
     let mut hooks = HookSet::new();
-    let Some(set) = set.filter(|_| !parsed.is_empty()) else { return Ok((hooks, layer)) };
+    let Some(set) = set.filter(|_| !parsed.is_empty()) else {
+        return Ok((hooks, layer));
+    };
     let layer = layer.unwrap_or(set.default_layer);
     let steers = parsed
         .iter()
         .map(|(name, s)| Ok((set.index(name)?, s.unwrap_or(set.default_strength))))
         .collect::<Result<Vec<_>>>()?;
-    hooks.push(HookPoint::ResidPost(layer), Intervention::Add { vector: set.steering(layer, &steers)?, alpha: 1.0 });
+    hooks.push(
+        HookPoint::ResidPost(layer),
+        Intervention::Add {
+            vector: set.steering(layer, &steers)?,
+            alpha: 1.0,
+        },
+    );
     Ok((hooks, Some(layer)))
 }
 
 /// Checks `--layer` against the model before anything is loaded.
 pub fn check_layer(layer: Option<usize>, n_layer: usize) -> Result<()> {
     match layer {
-        Some(l) if l >= n_layer => {
-            Err(Error::Steer(format!("layer {l} does not exist: the model has layers 0..{}", n_layer - 1)))
-        }
+        Some(l) if l >= n_layer => Err(Error::Steer(format!(
+            "layer {l} does not exist: the model has layers 0..{}",
+            n_layer - 1
+        ))),
         _ => Ok(()),
     }
 }
@@ -77,7 +95,12 @@ pub fn run_extract(model: &Path, corpus: &Path, out: &Path, report: &Path) -> Re
     let mut report_json = ex.report;
     report_json["seconds"] = json!(t0.elapsed().as_secs_f64());
     ex.set.save(out)?;
-    write_atomic(report, serde_json::to_string_pretty(&report_json).unwrap_or_default().as_bytes())?;
+    write_atomic(
+        report,
+        serde_json::to_string_pretty(&report_json)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
     eprintln!(
         "wrote {} ({} emotions × {} layers); default layer {}, token offset {}, dev top-1 {:.3} (chance {:.4}) in {:.0} s",
         out.display(),
@@ -96,20 +119,42 @@ pub fn run_extract(model: &Path, corpus: &Path, out: &Path, report: &Path) -> Re
 }
 
 /// Per-token emotion scores `(T, n)` of `ids` at `layer`.
-pub fn token_scores(engine: &mut Engine<Cpu>, set: &EmotionSet, ids: &[u32], layer: usize, extra: &HookSet) -> Result<Vec<f32>> {
+pub fn token_scores(
+    engine: &mut Engine<Cpu>,
+    set: &EmotionSet,
+    ids: &[u32],
+    layer: usize,
+    extra: &HookSet,
+) -> Result<Vec<f32>> {
     let (basis, offsets) = set.readout(layer);
     let n = set.names.len();
     let mut hooks = extra.clone();
-    hooks.push(HookPoint::ResidPost(layer), Intervention::Project { basis, n });
+    hooks.push(
+        HookPoint::ResidPost(layer),
+        Intervention::Project { basis, n },
+    );
     engine.model.set_hooks(&hooks)?;
     let fwd = engine.run(ids)?;
     // Hooks run in order, so a steer at the same layer is already in what is projected.
-    let cap = fwd.captures.get(HookPoint::ResidPost(layer)).ok_or_else(|| Error::Hook("no projection came back".into()))?;
-    Ok(cap.values.chunks_exact(n).flat_map(|row| row.iter().zip(&offsets).map(|(s, o)| s - o)).collect())
+    let cap = fwd
+        .captures
+        .get(HookPoint::ResidPost(layer))
+        .ok_or_else(|| Error::Hook("no projection came back".into()))?;
+    Ok(cap
+        .values
+        .chunks_exact(n)
+        .flat_map(|row| row.iter().zip(&offsets).map(|(s, o)| s - o))
+        .collect())
 }
 
 fn named(names: &[String], scores: &[f32]) -> Value {
-    Value::Object(names.iter().zip(scores).map(|(n, s)| (n.clone(), json!(s))).collect::<Map<_, _>>())
+    Value::Object(
+        names
+            .iter()
+            .zip(scores)
+            .map(|(n, s)| (n.clone(), json!(s)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 pub struct ProbeArgs<'a> {
@@ -122,7 +167,8 @@ pub struct ProbeArgs<'a> {
 pub fn run_probe(engine: &mut Engine<Cpu>, set: &EmotionSet, a: ProbeArgs) -> Result<()> {
     let layer = a.layer.unwrap_or(set.default_layer);
     set.check_layer(layer)?;
-    let file = std::fs::File::open(a.input).map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", a.input.display()))))?;
+    let file = std::fs::File::open(a.input)
+        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", a.input.display()))))?;
     let n = set.names.len();
     let mut out = std::io::stdout().lock();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -133,13 +179,22 @@ pub fn run_probe(engine: &mut Engine<Cpu>, set: &EmotionSet, a: ProbeArgs) -> Re
         let bad = |m: &str| Error::Prompt(format!("{}:{}: {m}", a.input.display(), i + 1));
         let v: Value = serde_json::from_str(&line).map_err(|e| bad(&e.to_string()))?;
         let text = v["text"].as_str().ok_or_else(|| bad("no \"text\""))?;
-        let text = if a.chat { limbic::tokenizer::chat_prompt(text, None) } else { text.to_string() };
+        let text = if a.chat {
+            limbic::tokenizer::chat_prompt(text, None)
+        } else {
+            text.to_string()
+        };
         let ids = engine.encode_prompt(&text)?;
         let scores = token_scores(engine, set, &ids, layer, &HookSet::new())?;
         let t = ids.len();
-        let from = if t > set.token_offset { set.token_offset } else { 0 };
-        let mean: Vec<f32> =
-            (0..n).map(|e| (from..t).map(|r| scores[r * n + e]).sum::<f32>() / (t - from) as f32).collect();
+        let from = if t > set.token_offset {
+            set.token_offset
+        } else {
+            0
+        };
+        let mean: Vec<f32> = (0..n)
+            .map(|e| (from..t).map(|r| scores[r * n + e]).sum::<f32>() / (t - from) as f32)
+            .collect();
         let mut row = json!({
             "id": v["id"],
             "n_tokens": t,
@@ -157,7 +212,13 @@ pub fn run_probe(engine: &mut Engine<Cpu>, set: &EmotionSet, a: ProbeArgs) -> Re
 }
 
 /// Probabilities that the next token is the first token of each word, plus the top tokens.
-pub fn run_next(engine: &mut Engine<Cpu>, text: &str, hooks: &HookSet, words: &[String], top: usize) -> Result<Value> {
+pub fn run_next(
+    engine: &mut Engine<Cpu>,
+    text: &str,
+    hooks: &HookSet,
+    words: &[String],
+    top: usize,
+) -> Result<Value> {
     let ids = engine.encode_prompt(text)?;
     engine.model.set_hooks(hooks)?;
     let logits = engine.run(&ids)?.logits;
@@ -184,9 +245,16 @@ pub fn run_next(engine: &mut Engine<Cpu>, text: &str, hooks: &HookSet, words: &[
 
 /// Parses `A-B` (inclusive) or a single layer.
 pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
-    let bad = || Error::Steer(format!("layers {spec:?}: want A-B with 0 ≤ A ≤ B < {n_layer}"));
+    let bad = || {
+        Error::Steer(format!(
+            "layers {spec:?}: want A-B with 0 ≤ A ≤ B < {n_layer}"
+        ))
+    };
     let (a, b) = spec.split_once('-').unwrap_or((spec, spec));
-    let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    let (a, b): (usize, usize) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
     if a > b || b >= n_layer {
         return Err(bad());
     }
@@ -195,20 +263,32 @@ pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
 
 /// llama.cpp control vector: `direction.{l}` is added to the output of block `l` (our
 /// `blocks.{l}.hook_resid_post`); llama.cpp has no `direction.0`, so block 0 cannot be exported.
-pub fn export_llama_cpp(set: &EmotionSet, steers: &[(usize, f32)], layers: &[usize], out: &Path) -> Result<()> {
+pub fn export_llama_cpp(
+    set: &EmotionSet,
+    steers: &[(usize, f32)],
+    layers: &[usize],
+    out: &Path,
+) -> Result<()> {
     use candle_core::quantized::gguf_file::{self, Value as G};
     use candle_core::quantized::{GgmlDType, QTensor};
     if layers.contains(&0) {
-        return Err(Error::Steer("llama.cpp control vectors cannot address block 0; start the range at 1".into()));
+        return Err(Error::Steer(
+            "llama.cpp control vectors cannot address block 0; start the range at 1".into(),
+        ));
     }
     if steers.is_empty() {
-        return Err(Error::Steer("name the emotion(s) to export with --steer NAME[:STRENGTH]".into()));
+        return Err(Error::Steer(
+            "name the emotion(s) to export with --steer NAME[:STRENGTH]".into(),
+        ));
     }
     let mut tensors = Vec::new();
     for &l in layers {
         let v = set.steering(l, steers)?;
         let t = candle_core::Tensor::from_vec(v, set.d_model, &candle_core::Device::Cpu)?;
-        tensors.push((format!("direction.{l}"), QTensor::quantize(&t, GgmlDType::F32)?));
+        tensors.push((
+            format!("direction.{l}"),
+            QTensor::quantize(&t, GgmlDType::F32)?,
+        ));
     }
     let md = [
         ("general.architecture", G::String("controlvector".into())),
@@ -228,7 +308,10 @@ pub fn export_json(set: &EmotionSet, layers: &[usize], out: &Path) -> Result<()>
         .iter()
         .map(|&l| {
             let vecs: Vec<&[f32]> = set.vectors[l].chunks_exact(set.d_model).collect();
-            (l.to_string(), json!({"vectors": vecs, "centre": set.centres[l]}))
+            (
+                l.to_string(),
+                json!({"vectors": vecs, "centre": set.centres[l]}),
+            )
         })
         .collect();
     let v = json!({

@@ -15,8 +15,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use limbic::backend::Backend;
-use limbic::tokenizer::chat_prompt;
 use limbic::emotions::EmotionSet;
+use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, Error, Result, Sampler};
 
 #[derive(Parser)]
@@ -225,19 +225,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
+/// Only the CPU backend exists so far (WebGPU is issue 5).
+fn cpu_only(backend: BackendKind) -> Result<()> {
     if backend == BackendKind::Gpu {
         return Err(Error::Model(
             "the GPU backend is not built into this limbic yet; use --backend cpu".into(),
         ));
     }
+    Ok(())
+}
+
+fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
+    cpu_only(backend)?;
     limbic::load_cpu_path(path)
 }
 
 /// The engine and the emotion vectors made for this very model file.
 fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, EmotionSet)> {
     let (bytes, sha) = emotion::model_bytes(model)?;
-    let set = emotion::load_set(vectors, &sha)?;
+    let set = EmotionSet::load(vectors, Some(&sha))?;
     Ok((limbic::load_cpu(&bytes)?, set))
 }
 
@@ -289,16 +295,42 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Verb::Generate(a) => generate(&cli.model, &cli.vectors, a)?,
-        Verb::Extract { corpus, out, report } => {
+        Verb::Extract {
+            corpus,
+            out,
+            report,
+        } => {
             // Each extraction worker runs its matrix products on one thread (see calibrate.rs).
             std::env::set_var("RAYON_NUM_THREADS", "1");
             emotion::run_extract(&cli.model, &corpus, &out, &report)?
         }
-        Verb::Probe { input, chat, layer, per_token } => {
+        Verb::Probe {
+            input,
+            chat,
+            layer,
+            per_token,
+        } => {
             let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
-            emotion::run_probe(&mut engine, &set, emotion::ProbeArgs { input: &input, chat, layer, per_token })?
+            emotion::run_probe(
+                &mut engine,
+                &set,
+                emotion::ProbeArgs {
+                    input: &input,
+                    chat,
+                    layer,
+                    per_token,
+                },
+            )?
         }
-        Verb::Next { text, chat, steer, layer, prob_of, top, json } => {
+        Verb::Next {
+            text,
+            chat,
+            steer,
+            layer,
+            prob_of,
+            top,
+            json,
+        } => {
             let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
             emotion::check_layer(layer, engine.model.config.n_layer)?;
             let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer)?;
@@ -311,14 +343,31 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Verb::Validate { out, extract_report, norms, austen, austen_sample } => validate::run(
+        Verb::Validate {
+            out,
+            extract_report,
+            norms,
+            austen,
+            austen_sample,
+        } => validate::run(
             &cli.model,
             &cli.vectors,
-            validate::Args { out, extract_report, norms, austen, austen_sample },
+            validate::Args {
+                out,
+                extract_report,
+                norms,
+                austen,
+                austen_sample,
+            },
         )?,
-        Verb::Export { format, layers, steer, out } => {
+        Verb::Export {
+            format,
+            layers,
+            steer,
+            out,
+        } => {
             let (_, sha) = emotion::model_bytes(&cli.model)?;
-            let set = emotion::load_set(&cli.vectors, &sha)?;
+            let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
             let layers = emotion::parse_layers(&layers, set.n_layer())?;
             match format {
                 ExportFormat::Json => emotion::export_json(&set, &layers, &out)?,
@@ -335,8 +384,18 @@ fn run(cli: Cli) -> Result<()> {
             }
             eprintln!("wrote {}", out.display());
         }
-        Verb::Bench { backend, tokens, hooks: true, .. } => bench_hooks(&cli.model, &cli.vectors, backend, tokens)?,
-        Verb::Bench { backend, tokens, json, .. } => bench(&cli.model, backend, tokens, json)?,
+        Verb::Bench {
+            backend,
+            tokens,
+            hooks: true,
+            ..
+        } => bench_hooks(&cli.model, &cli.vectors, backend, tokens)?,
+        Verb::Bench {
+            backend,
+            tokens,
+            json,
+            ..
+        } => bench(&cli.model, backend, tokens, json)?,
     }
     Ok(())
 }
@@ -357,7 +416,7 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     emotion::check_layer(a.layer, engine.model.config.n_layer)?;
     if !a.steer.is_empty() {
         let (_, sha) = emotion::model_bytes(model)?;
-        let set = emotion::load_set(vectors, &sha)?;
+        let set = EmotionSet::load(vectors, Some(&sha))?;
         let (hooks, _) = emotion::steer_hooks(Some(&set), &a.steer, a.layer)?;
         engine.model.set_hooks(&hooks)?;
     }
@@ -425,23 +484,35 @@ fn timed_run(engine: &mut Engine<Cpu>, tokens: usize) -> Result<(usize, f64, usi
         n += 1;
     }
     let decode_s = t2.elapsed().as_secs_f64();
-    let decode_tps = if n > 1 && decode_s > 0.0 { (n - 1) as f64 / decode_s } else { 0.0 };
+    let decode_tps = if n > 1 && decode_s > 0.0 {
+        (n - 1) as f64 / decode_s
+    } else {
+        0.0
+    };
     Ok((n_prompt, prompt_s, n, decode_tps))
 }
 
 /// Decode speed without hooks, with the readout, and with readout + steer, in the same run.
 fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize) -> Result<()> {
+    cpu_only(backend)?;
     let (mut engine, set) = load_with_vectors(model, vectors)?;
-    if backend == BackendKind::Gpu {
-        return Err(Error::Model("the GPU backend is not built into this limbic yet; use --backend cpu".into()));
-    }
     let l = set.default_layer;
     let (basis, _) = set.readout(l);
     let mut probe = limbic::HookSet::new();
-    probe.push(limbic::HookPoint::ResidPost(l), limbic::Intervention::Project { basis, n: set.names.len() });
+    probe.push(
+        limbic::HookPoint::ResidPost(l),
+        limbic::Intervention::Project {
+            basis,
+            n: set.names.len(),
+        },
+    );
     let (mut both, _) = emotion::steer_hooks(Some(&set), &["happy".to_string()], Some(l))?;
     both.hooks.extend(probe.hooks.clone());
-    let configs = [("none", limbic::HookSet::new()), ("probe", probe), ("steer+probe", both)];
+    let configs = [
+        ("none", limbic::HookSet::new()),
+        ("probe", probe),
+        ("steer+probe", both),
+    ];
     let mut tps: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     for _ in 0..5 {
         for (i, (_, hooks)) in configs.iter().enumerate() {
@@ -457,7 +528,12 @@ fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize
     let out: serde_json::Map<String, serde_json::Value> = configs
         .iter()
         .zip(&med)
-        .map(|((name, _), m)| (name.to_string(), json!({"decode_tps": m, "overhead_pct": 100.0 * (med[0] / m - 1.0)})))
+        .map(|((name, _), m)| {
+            (
+                name.to_string(),
+                json!({"decode_tps": m, "overhead_pct": 100.0 * (med[0] / m - 1.0)}),
+            )
+        })
         .collect();
     println!("{}", serde_json::Value::Object(out));
     Ok(())

@@ -6,11 +6,16 @@ const W: f64 = 640.0;
 const H: f64 = 400.0;
 const PAD: f64 = 50.0;
 /// Colour-blind-safe palette (Okabe–Ito, then Tol's muted).
-pub const COLOURS: [&str; 12] =
-    ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#882255", "#44AA99", "#999933", "#AA4499"];
+pub const COLOURS: [&str; 12] = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+    "#882255", "#44AA99", "#999933", "#AA4499",
+];
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn head(w: f64, h: f64, title: &str) -> String {
@@ -60,7 +65,10 @@ fn axes(x: &Scale, y: &Scale, x_label: &str, y_label: &str) -> String {
         esc(y_label)
     );
     for i in 0..=4 {
-        let (xv, yv) = (x.lo + (x.hi - x.lo) * i as f64 / 4.0, y.lo + (y.hi - y.lo) * i as f64 / 4.0);
+        let (xv, yv) = (
+            x.lo + (x.hi - x.lo) * i as f64 / 4.0,
+            y.lo + (y.hi - y.lo) * i as f64 / 4.0,
+        );
         s += &format!(
             "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
             x.at(xv),
@@ -83,9 +91,18 @@ fn short(v: f64) -> String {
 }
 
 /// Line chart of named series `(x, y)`, with optional dashed horizontal reference lines.
-pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)], refs: &[(String, f64)]) -> String {
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    refs: &[(String, f64)],
+) -> String {
     let xs = series.iter().flat_map(|s| s.1.iter().map(|p| p.0));
-    let ys = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(refs.iter().map(|r| r.1));
+    let ys = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .chain(refs.iter().map(|r| r.1));
     let (x, y) = (Scale::new(xs, PAD, W - PAD), Scale::new(ys, H - PAD, PAD));
     let mut s = head(W, H, title) + &axes(&x, &y, x_label, y_label);
     for (name, v) in refs {
@@ -99,19 +116,38 @@ pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(
     }
     for (i, (name, pts)) in series.iter().enumerate() {
         let c = COLOURS[i % COLOURS.len()];
-        let path: Vec<String> = pts.iter().map(|(a, b)| format!("{:.1},{:.1}", x.at(*a), y.at(*b))).collect();
-        s += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n", path.join(" "));
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(a, b)| format!("{:.1},{:.1}", x.at(*a), y.at(*b)))
+            .collect();
+        s += &format!(
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            path.join(" ")
+        );
         for (a, b) in pts {
             s += &format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{c}\"><title>{} {}: {}</title></circle>", x.at(*a), y.at(*b), esc(name), short(*a), short(*b));
         }
-        s += &format!("<text x=\"{}\" y=\"{}\" fill=\"{c}\">{}</text>\n", PAD + 10.0, PAD + 14.0 * (i as f64 + 1.0), esc(name));
+        s += &format!(
+            "<text x=\"{}\" y=\"{}\" fill=\"{c}\">{}</text>\n",
+            PAD + 10.0,
+            PAD + 14.0 * (i as f64 + 1.0),
+            esc(name)
+        );
     }
     s + "</svg>\n"
 }
 
 /// Scatter of labelled points, coloured by group.
-pub fn scatter(title: &str, x_label: &str, y_label: &str, points: &[(f64, f64, String, usize)]) -> String {
-    let (x, y) = (Scale::new(points.iter().map(|p| p.0), PAD, W - PAD), Scale::new(points.iter().map(|p| p.1), H - PAD, PAD));
+pub fn scatter(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64, String, usize)],
+) -> String {
+    let (x, y) = (
+        Scale::new(points.iter().map(|p| p.0), PAD, W - PAD),
+        Scale::new(points.iter().map(|p| p.1), H - PAD, PAD),
+    );
     let mut s = head(W, H, title) + &axes(&x, &y, x_label, y_label);
     for (a, b, label, g) in points {
         let c = COLOURS[g % COLOURS.len()];
