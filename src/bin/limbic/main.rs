@@ -3,8 +3,10 @@
 //! `--json` output is one JSON object on stdout.
 
 mod emotion;
+mod stats;
 mod svg;
 mod validate;
+mod validate_text;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::emotion::{model_bytes, steer_hooks, token_scores};
+use crate::emotion::{model_bytes, token_scores};
+use crate::stats::{kmeans, pearson, read_norms, spearman};
 use crate::svg;
+use crate::validate_text;
 use limbic::emotions::{write_atomic, EmotionSet};
-use limbic::extract::{normalise_rows, principal_components, OFFSETS};
+use limbic::extract::{principal_components, OFFSETS};
 use limbic::tokenizer::chat_prompt;
-use limbic::{Cpu, Engine, Error, HookSet, ModelFile, Result, Sampler};
+use limbic::{Cpu, Engine, Error, HookSet, ModelFile, Result};
 
 pub struct Args {
     pub out: PathBuf,
@@ -22,14 +24,6 @@ pub struct Args {
     pub austen_sample: usize,
 }
 
-/// Shortest Austen sentence, in tokens, that is ranked.
-const MIN_TOKENS: usize = 15;
-const STEER_EMOTIONS: [&str; 5] = ["happy", "sad", "calm", "desperate", "angry"];
-const STRENGTHS: [f32; 7] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5];
-const STEER_PROMPTS: [&str; 2] = [
-    "Tell me about your weekend.",
-    "Describe the street you live on.",
-];
 const DOSES: [(&str, &str, &[f64]); 5] = [
     (
         "tylenol",
@@ -83,17 +77,17 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     section("dose");
     report["dose"] = dose(&mut engine, &set, &a.out, &mut md)?;
     section("steering");
-    report["steering"] = steering(&mut engine, &set, &a.out, &mut md)?;
+    report["steering"] = validate_text::steering(&mut engine, &set, &a.out, &mut md)?;
     if let Some(path) = &a.austen {
         section("austen");
         let file = ModelFile::from_bytes(&bytes)?;
         let backend = Cpu::new_f32(&file.config)?;
         let mut fast = Engine::new(file, backend)?;
-        report["austen"] = austen(&mut fast, &set, path, a.austen_sample, &mut md)?;
+        report["austen"] = validate_text::austen(&mut fast, &set, path, a.austen_sample, &mut md)?;
     } else {
         md += "\n## 6. Top-activating passages\n\nNot run: no `--austen` file (see `make validate`).\n";
     }
-    md += &differences(&report, &set);
+    md += &validate_text::differences(&report, &set);
     let body = format!("# limbic validation report\n\nModel sha256 `{sha}`; vectors `{}`; default layer {}; token offset {}.\n{md}", vectors.display(), set.default_layer, set.token_offset);
     write_atomic(&a.out.join("report.md"), body.as_bytes())?;
     write_atomic(
@@ -106,7 +100,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     Ok(())
 }
 
-fn write_svg(out: &Path, name: &str, svg: String) -> Result<()> {
+pub fn write_svg(out: &Path, name: &str, svg: String) -> Result<()> {
     write_atomic(&out.join(name), svg.as_bytes())
 }
 
@@ -181,95 +175,6 @@ fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Result
     Ok(
         json!({ "offset": set.token_offset, "top1": top1, "top5": top5, "chance_top1": 1.0 / n, "chance_top5": 5.0 / n, "all_offsets": {"top1": ex["dev_top1"], "top5": ex["dev_top5"]} }),
     )
-}
-
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().max(1) as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt().max(1e-12)
-}
-
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        for k in i..=j {
-            r[idx[k]] = (i + j) as f64 / 2.0;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    pearson(&ranks(a), &ranks(b))
-}
-
-/// Deterministic spherical k-means on unit rows; returns the cluster of each row.
-fn kmeans(rows: &[f32], d: usize, k: usize) -> Vec<usize> {
-    let n = rows.len() / d;
-    let row = |i: usize| &rows[i * d..(i + 1) * d];
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-    // Farthest-point initialisation from row 0.
-    let mut centres: Vec<Vec<f32>> = vec![row(0).to_vec()];
-    while centres.len() < k {
-        let far = (0..n)
-            .min_by(|&a, &b| {
-                let best = |i| {
-                    centres
-                        .iter()
-                        .map(|c| dot(row(i), c))
-                        .fold(f32::MIN, f32::max)
-                };
-                best(a).total_cmp(&best(b))
-            })
-            .unwrap_or(0);
-        centres.push(row(far).to_vec());
-    }
-    let mut assign = vec![0; n];
-    for _ in 0..50 {
-        for (i, a) in assign.iter_mut().enumerate() {
-            *a = (0..k)
-                .max_by(|&x, &y| dot(row(i), &centres[x]).total_cmp(&dot(row(i), &centres[y])))
-                .unwrap_or(0);
-        }
-        for (c, centre) in centres.iter_mut().enumerate() {
-            let mut m = vec![0.0f32; d];
-            for i in (0..n).filter(|&i| assign[i] == c) {
-                m.iter_mut().zip(row(i)).for_each(|(a, b)| *a += b);
-            }
-            normalise_rows(&mut m, d);
-            if m.iter().any(|v| *v != 0.0) {
-                *centre = m;
-            }
-        }
-    }
-    assign
-}
-
-fn read_norms(path: &Path) -> Result<Vec<(String, f64, f64)>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            Some((
-                f.first()?.to_string(),
-                f.get(1)?.parse().ok()?,
-                f.get(2)?.parse().ok()?,
-            ))
-        })
-        .collect())
 }
 
 fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String) -> Result<Value> {
@@ -517,329 +422,4 @@ fn dose(engine: &mut Engine<Cpu>, set: &EmotionSet, out: &Path, md: &mut String)
     );
     md.push_str("; the Tylenol one:\n\n![tylenol](dose-tylenol.svg)\n");
     Ok(json!(results))
-}
-
-/// Mean log-probability per token of `ids[from..]` under the unhooked model.
-fn perplexity(engine: &mut Engine<Cpu>, ids: &[u32], from: usize) -> Result<f64> {
-    engine.model.set_hooks(&HookSet::new())?;
-    engine.model.reset()?;
-    let v = engine.model.config.vocab;
-    let logits = engine.model.forward_with(ids, true)?.logits;
-    let mut nll = 0.0;
-    for t in from..ids.len() {
-        let row = &logits[(t - 1) * v..t * v];
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let lse = max
-            + row
-                .iter()
-                .map(|&x| (x as f64 - max).exp())
-                .sum::<f64>()
-                .ln();
-        nll += lse - row[ids[t] as usize] as f64;
-    }
-    Ok((nll / (ids.len() - from).max(1) as f64).exp())
-}
-
-fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {
-    let (inp, res) = (
-        out.join(".sentiment-in.json"),
-        out.join(".sentiment-out.json"),
-    );
-    std::fs::write(&inp, serde_json::to_string(texts).ok()?).ok()?;
-    let ok = std::process::Command::new("python3")
-        .args(["scripts/validation_data.py", "sentiment", "--in"])
-        .arg(&inp)
-        .arg("--out")
-        .arg(&res)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    let scores = ok
-        .then(|| {
-            std::fs::read_to_string(&res)
-                .ok()
-                .and_then(|s| serde_json::from_str(&s).ok())
-        })
-        .flatten();
-    std::fs::remove_file(&inp).ok();
-    std::fs::remove_file(&res).ok();
-    scores
-}
-
-fn steering(
-    engine: &mut Engine<Cpu>,
-    set: &EmotionSet,
-    out: &Path,
-    md: &mut String,
-) -> Result<Value> {
-    let l = set.default_layer;
-    let mut rows = Vec::new();
-    for emo in STEER_EMOTIONS {
-        for &s in &STRENGTHS {
-            for prompt in STEER_PROMPTS {
-                let (hooks, _) = steer_hooks(Some(set), &[format!("{emo}:{s}")], Some(l))?;
-                engine.model.set_hooks(&hooks)?;
-                let ids = engine.encode_prompt(&chat_prompt(prompt, None))?;
-                let mut g = engine.start(ids.clone(), &Sampler::default(), 40)?;
-                let mut text = String::new();
-                while let Some(step) = engine.step(&mut g)? {
-                    text += &step.text;
-                }
-                let all = g.ids.clone();
-                let ppl = if all.len() > ids.len() {
-                    perplexity(engine, &all, ids.len())?
-                } else {
-                    f64::NAN
-                };
-                rows.push(json!({"emotion": emo, "strength": s, "prompt": prompt, "text": text, "perplexity": ppl}));
-            }
-        }
-    }
-    let texts: Vec<String> = rows
-        .iter()
-        .map(|r| r["text"].as_str().unwrap_or("").to_string())
-        .collect();
-    let vader = sentiment(&texts, out);
-    if let Some(v) = &vader {
-        rows.iter_mut()
-            .zip(v)
-            .for_each(|(r, s)| r["sentiment"] = json!(s));
-    }
-    let mean = |emo: &str, s: f32, key: &str| -> f64 {
-        let v: Vec<f64> = rows
-            .iter()
-            .filter(|r| r["emotion"] == emo && r["strength"].as_f64() == Some(s as f64))
-            .filter_map(|r| r[key].as_f64())
-            .collect();
-        v.iter().sum::<f64>() / v.len().max(1) as f64
-    };
-    md.push_str(&format!("\n## 5. Steering\n\nGreedy replies (40 tokens) to {} neutral prompts, steered at layer {l} by `strength × resid_norm[{l}] × v̂` (resid_norm = {:.1}). \
-        Sentiment: VADER compound {}; fluency: perplexity of the steered reply under the unsteered model.\n\n| emotion | {} |\n|---|{}\n",
-        STEER_PROMPTS.len(), set.resid_norm[l], if vader.is_some() { "(−1 … +1)" } else { "(not available: scripts/validation_data.py sentiment failed)" },
-        STRENGTHS.iter().map(|s| format!("{s}")).collect::<Vec<_>>().join(" | "), "---|".repeat(STRENGTHS.len())));
-    for emo in STEER_EMOTIONS {
-        let cells: Vec<String> = STRENGTHS
-            .iter()
-            .map(|&s| {
-                format!(
-                    "{:+.2} / {:.1}",
-                    mean(emo, s, "sentiment"),
-                    mean(emo, s, "perplexity")
-                )
-            })
-            .collect();
-        let _ = writeln!(md, "| {emo} (sentiment / ppl) | {} |", cells.join(" | "));
-    }
-    let series: Vec<(String, Vec<(f64, f64)>)> = STEER_EMOTIONS
-        .iter()
-        .map(|e| {
-            (
-                e.to_string(),
-                STRENGTHS
-                    .iter()
-                    .map(|&s| (s as f64, mean(e, s, "sentiment")))
-                    .collect(),
-            )
-        })
-        .collect();
-    write_svg(
-        out,
-        "steering.svg",
-        svg::lines(
-            "VADER sentiment of steered replies",
-            "strength (fraction of residual norm)",
-            "compound",
-            &series,
-            &[],
-        ),
-    )?;
-    md.push_str("\n![steering](steering.svg)\n\nSamples (first prompt):\n\n");
-    let shown = |r: &Value| {
-        [0.0, 0.15, 0.3]
-            .iter()
-            .any(|s| (r["strength"].as_f64().unwrap_or(-1.0) - s).abs() < 1e-6)
-    };
-    for r in rows
-        .iter()
-        .filter(|r| r["prompt"] == STEER_PROMPTS[0] && shown(r))
-    {
-        let _ = writeln!(
-            md,
-            "- *{}* at {:.2}: {}",
-            r["emotion"].as_str().unwrap_or(""),
-            r["strength"].as_f64().unwrap_or(0.0),
-            r["text"].as_str().unwrap_or("").replace('\n', " ")
-        );
-    }
-
-    // The paper's check: steering with E raises p("E") after "How does he feel? He feels".
-    let mut feel = Vec::new();
-    md.push_str("\np(next token = \" E\") after \"How does he feel? He feels\", steered with E:\n\n| emotion | 0 | 0.1 | 0.2 | 0.3 |\n|---|---|---|---|---|\n");
-    for emo in STEER_EMOTIONS {
-        let mut ps = Vec::new();
-        for s in [0.0f32, 0.1, 0.2, 0.3] {
-            let (hooks, _) = steer_hooks(Some(set), &[format!("{emo}:{s}")], Some(l))?;
-            let v = crate::emotion::run_next(
-                engine,
-                "How does he feel? He feels",
-                &hooks,
-                &[format!(" {emo}")],
-                0,
-            )?;
-            ps.push(v["prob_of"][format!(" {emo}")].as_f64().unwrap_or(f64::NAN));
-        }
-        let _ = writeln!(
-            md,
-            "| {emo} | {} |",
-            ps.iter()
-                .map(|p| format!("{p:.4}"))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
-        feel.push(json!({"emotion": emo, "strengths": [0.0, 0.1, 0.2, 0.3], "p": ps}));
-    }
-    engine.model.set_hooks(&HookSet::new())?;
-    Ok(json!({"layer": l, "strengths": STRENGTHS, "runs": rows, "feel": feel}))
-}
-
-fn austen(
-    engine: &mut Engine<Cpu>,
-    set: &EmotionSet,
-    path: &Path,
-    sample: usize,
-    md: &mut String,
-) -> Result<Value> {
-    let text = std::fs::read_to_string(path)?;
-    let lines: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('\t')).collect();
-    let step = (lines.len() / sample.max(1)).max(1);
-    let picked: Vec<&(&str, &str)> = lines.iter().step_by(step).take(sample).collect();
-    let (l, n) = (set.default_layer, set.names.len());
-    let mut means: Vec<Vec<f32>> = Vec::new();
-    // Short sentences give noisy means: rank only sentences of at least MIN_TOKENS tokens.
-    let picked: Vec<&(&str, &str)> = picked
-        .into_iter()
-        .filter(|(_, s)| {
-            engine
-                .tokenizer
-                .encode(s)
-                .map(|ids| ids.len() >= MIN_TOKENS)
-                .unwrap_or(false)
-        })
-        .collect();
-    for (_, s) in &picked {
-        let ids = engine.encode_prompt(s)?;
-        let scores = token_scores(engine, set, &ids, l, &HookSet::new())?;
-        let from = if ids.len() > set.token_offset {
-            set.token_offset
-        } else {
-            0
-        };
-        means.push(
-            (0..n)
-                .map(|e| {
-                    (from..ids.len()).map(|t| scores[t * n + e]).sum::<f32>()
-                        / (ids.len() - from) as f32
-                })
-                .collect(),
-        );
-    }
-    let mut top = serde_json::Map::new();
-    let _ = write!(md, "\n## 6. Top-activating passages\n\n{} sentences (of at least {MIN_TOKENS} tokens) sampled evenly from Jane Austen's six novels; per emotion, the 3 with the highest mean score (layer {l}). A selection:\n\n", picked.len());
-    for (e, name) in set.names.iter().enumerate() {
-        let mut order: Vec<usize> = (0..picked.len()).collect();
-        order.sort_by(|&a, &b| means[b][e].total_cmp(&means[a][e]));
-        let best: Vec<Value> = order
-            .iter()
-            .take(3)
-            .map(|&i| json!({"book": picked[i].0, "sentence": picked[i].1, "score": means[i][e]}))
-            .collect();
-        if [
-            "happy", "sad", "afraid", "angry", "grateful", "ashamed", "jealous", "proud",
-        ]
-        .contains(&name.as_str())
-        {
-            let _ = writeln!(
-                md,
-                "- **{name}**: {}",
-                best.iter()
-                    .map(|b| format!(
-                        "“{}” (*{}*)",
-                        b["sentence"].as_str().unwrap_or(""),
-                        b["book"].as_str().unwrap_or("")
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" · ")
-            );
-        }
-        top.insert(name.clone(), json!(best));
-    }
-    Ok(json!({"sentences": picked.len(), "top": top}))
-}
-
-/// Section 7: where this 135M model differs from the paper's, from this run's numbers.
-fn differences(r: &Value, set: &EmotionSet) -> String {
-    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    let l = set.default_layer;
-    let top1 = f(&r["accuracy"]["top1"][l]);
-    let top5 = f(&r["accuracy"]["top5"][l]);
-    let best = |key: &str| -> (usize, f64) {
-        (0..3)
-            .map(|k| (k + 1, f(&r["geometry"]["correlations"][key][k])))
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-            .unwrap_or((0, f64::NAN))
-    };
-    let ((vk, vr), (ak, ar)) = (best("pc_valence_r"), best("pc_arousal_r"));
-    let dose = r["dose"].as_array().cloned().unwrap_or_default();
-    let rising = dose
-        .iter()
-        .filter(|d| f(&d["spearman_afraid"]) > 0.5)
-        .count();
-    let falling = dose
-        .iter()
-        .filter(|d| f(&d["spearman_calm"]) < -0.5)
-        .count();
-    let tyl = dose.iter().find(|d| d["name"] == "tylenol");
-    let feel = r["steering"]["feel"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let raised = feel
-        .iter()
-        .filter(|e| f(&e["p"][2]) > 2.0 * f(&e["p"][0]))
-        .count();
-    let mut s = String::from("\n## 7. Differences from the paper\n\n");
-    s += &format!(
-        "- **Where emotion lives.** Dev accuracy peaks at layer {l} of {} ({:.0}% of depth; the paper reads about two-thirds up): \
-         top-1 {:.0}% and top-5 {:.0}% among 171 (chance 0.6% / 2.9%). Even the embedding layer is far above chance, because the \
-         stories' words carry their emotion without naming it; the middle layers add most of what is specific.\n",
-        set.n_layer(), 100.0 * l as f64 / set.n_layer() as f64, 100.0 * top1, 100.0 * top5
-    );
-    s += &format!(
-        "- **Geometry.** The strongest valence correlation is on PC{vk} (r = {vr:+.2}) and the strongest arousal one on PC{ak} (r = {ar:+.2}), \
-         against the paper's 0.81 and 0.66 on its leading components: in a 135M model the main axes of the emotion space are \
-         not valence and arousal (the clusters mix positive and negative emotions of similar intensity or situation).\n"
-    );
-    if let Some(t) = tyl {
-        s += &format!(
-            "- **Danger.** Tylenol dose vs *afraid* ρ = {:+.2}, vs *calm* ρ = {:+.2} (the paper: afraid rises, calm falls). Over all {} templates, \
-             afraid rises (ρ > 0.5) in {rising} and calm falls (ρ < −0.5) in {falling}: this model does not consistently know that larger \
-             numbers mean more danger, which the page should say plainly.\n",
-            f(&t["spearman_afraid"]), f(&t["spearman_calm"]), dose.len()
-        );
-    }
-    s += &format!(
-        "- **Steering.** Adding an emotion's vector at layer {l} raises p(\" emotion\") after \"How does he feel? He feels\" more than \
-         twofold at strength 0.2 for {raised} of {} emotions tested, as in the paper. Replies stay fluent up to about 0.2 of the residual \
-         norm and degrade beyond 0.3 (perplexity above); the outside sentiment lexicon moves less than the paper's measures, so the \
-         default strength is {}: strong enough to shift the next-word distribution, small enough to keep the text fluent.\n",
-        feel.len(), set.default_strength
-    );
-    s += &format!(
-        "- **Logit lens.** The paper's vectors promote their own emotion words; here the own word is in the top 100 for {} of 171, and the \
-         top tokens are mostly unrelated word pieces: at layer {l} of a small model the direction is not yet aligned with the output vocabulary.\n",
-        r["logit_lens"]["own_word_in_top100"]
-    );
-    s += "- **Scale of the corpus.** 12 stories per emotion (10 for training) instead of about a thousand; the dev split has 2 per emotion, \
-          so each accuracy above rests on 342 stories.\n";
-    s
 }
