@@ -193,7 +193,8 @@ impl Engine {
     }
 
     /// Loads emotion vectors (the safetensors file `limbic extract` writes) and reads out at
-    /// their default layer from the next `start` on. Returns `{names, defaultLayer, nLayer,
+    /// their default layer from the next `start` on. Only the shape is checked here (hashing
+    /// the 98 MB model in the tab would cost a second); the page serves the file made for its model. Returns `{names, defaultLayer, nLayer,
     /// defaultStrength, tokenOffset}`.
     #[wasm_bindgen(js_name = loadEmotions)]
     pub fn load_emotions(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {

@@ -57,7 +57,12 @@ worker.onmessage = (e) => {
     const s = (performance.now() - started) / 1000;
     $("speed").textContent = `${tokens} tokens, ${(tokens / s).toFixed(1)} tokens/s`;
   } else if (m.type === "done") {
-    $("speed").dataset.stats = JSON.stringify(m.stats);
+    const st = m.stats;
+    $("speed").dataset.stats = JSON.stringify(st);
+    if (st.tokens > 1) {
+      const rate = (n, ms) => (n / (ms / 1000)).toFixed(1);
+      $("speed").textContent += ` (prompt ${rate(st.promptTokens, st.promptMs)}, reply ${rate(st.tokens - 1, st.decodeMs)} tokens/s)`;
+    }
     busy(false);
     if (m.reason === "cancelled") $("speed").textContent += " (stopped)";
   } else if (m.type === "error") {

@@ -43,7 +43,7 @@ test("generation streams text into the output", async () => {
   await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 120_000 });
   const text = await page.getByTestId("output-text").textContent();
   assert.ok(text.trim().split(/\s+/).length >= 3, `too little text: ${JSON.stringify(text)}`);
-  assert.match(await page.locator("#speed").textContent(), /^12 tokens, [\d.]+ tokens\/s$/);
+  assert.match(await page.locator("#speed").textContent(), /^12 tokens, [\d.]+ tokens\/s \(prompt [\d.]+, reply [\d.]+ tokens\/s\)$/);
 });
 
 test("Stop ends a long generation early", async () => {
