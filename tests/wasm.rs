@@ -70,3 +70,27 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
         "engine changed after bad input"
     );
 }
+
+#[wasm_bindgen_test]
+fn simd128_block_dot_equals_the_scalar_reference() {
+    use limbic::backend::quant::simd;
+    let mut s = 1u64;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 56) as u8
+    };
+    for _ in 0..2000 {
+        let w: Vec<u8> = (0..16).map(|_| next()).collect();
+        let x: Vec<i8> = (0..32).map(|_| (next() as i8).max(-127)).collect();
+        assert_eq!(simd::dot_q4(&w, &x), simd::dot_q4_scalar(&w, &x));
+    }
+    let x: Vec<i8> = (0..32)
+        .map(|i| if i % 2 == 0 { 127 } else { -127 })
+        .collect();
+    assert_eq!(
+        simd::dot_q4(&[0xFF; 16], &x),
+        simd::dot_q4_scalar(&[0xFF; 16], &x)
+    );
+}

@@ -4,6 +4,7 @@
 //! supplies the ops below. Activations are row-major matrices `(T, cols)` of f32.
 
 pub mod cpu;
+pub mod quant;
 
 use candle_core::quantized::QTensor;
 
