@@ -184,7 +184,10 @@ pub fn run_probe(engine: &mut Engine<Cpu>, set: &EmotionSet, a: ProbeArgs) -> Re
         } else {
             text.to_string()
         };
-        let ids = engine.encode_prompt(&text)?;
+        let ids = engine.encode_prompt(&text).map_err(|e| match e {
+            Error::Prompt(m) => bad(&m),
+            other => other,
+        })?;
         let scores = token_scores(engine, set, &ids, layer, &HookSet::new())?;
         let t = ids.len();
         let from = if t > set.token_offset {
