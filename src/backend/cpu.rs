@@ -50,12 +50,12 @@ impl Cpu {
     }
 }
 
-/// A weight matrix: left to candle, or (Q4_1 in the browser) also repacked for our kernel.
+/// A weight matrix: left to candle, or (Q4_1 in the browser) repacked for our kernel.
 pub enum Weight {
     Candle(QMatMul),
-    /// Ours for one position at a time (decode: candle's wasm build has no SIMD Q4_1 kernel);
-    /// candle for longer inputs, whose f32 path keeps prompt activations unquantized.
-    Both(QMatrix, QMatMul),
+    /// Candle's wasm build has no SIMD Q4_1 kernel and, like ours, quantizes activations to
+    /// Q8_1 for every product there; ours keeps the Q8_1 scales in f32 instead of f16.
+    Ours(QMatrix),
 }
 
 impl Backend for Cpu {
@@ -71,11 +71,12 @@ impl Backend for Cpu {
         if self.dequantize {
             return Ok(Weight::Candle(QMatMul::Tensor(w.dequantize(&Device::Cpu)?)));
         }
-        // Natively candle's AVX kernels already beat ours end to end (measured: decode 57 vs
-        // 54 tok/s), so only the browser build uses ours.
-        if cfg!(target_arch = "wasm32") && w.dtype() == candle_core::quantized::GgmlDType::Q4_1 {
+        // Natively candle is as fast end to end (decode 57 vs 54 tok/s) and its x86 repacked
+        // path keeps prompt activations in f32 (closer to exact logits), so only the browser
+        // build uses ours.
+        if cfg!(target_arch = "wasm32") {
             if let Some(q) = QMatrix::new(&w)? {
-                return Ok(Weight::Both(q, QMatMul::from_qtensor(w)?));
+                return Ok(Weight::Ours(q));
             }
         }
         Ok(Weight::Candle(QMatMul::from_qtensor(w)?))
@@ -95,8 +96,15 @@ impl Backend for Cpu {
 
     fn embed(&self, table: &Weight, ids: &[u32]) -> Result<Tensor> {
         match table {
-            Weight::Candle(m) | Weight::Both(_, m) => {
+            Weight::Candle(m) => {
                 Ok(m.embedding(&Tensor::from_slice(ids, ids.len(), &Device::Cpu)?)?)
+            }
+            Weight::Ours(q) => {
+                let rows: Vec<f32> = ids
+                    .iter()
+                    .flat_map(|&i| q.dequantize_row(i as usize))
+                    .collect();
+                Ok(Tensor::from_vec(rows, (ids.len(), q.cols), &Device::Cpu)?)
             }
         }
     }
@@ -107,15 +115,16 @@ impl Backend for Cpu {
 
     fn qmatmul(&self, x: &Tensor, w: &Weight) -> Result<Tensor> {
         match w {
-            Weight::Both(q, _) if x.dim(0)? == 1 => {
+            Weight::Ours(q) => {
+                let t = x.dim(0)?;
                 let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
                 Ok(Tensor::from_vec(
-                    q.matmul(&xs, 1),
-                    (1, q.rows),
+                    q.matmul(&xs, t),
+                    (t, q.rows),
                     &Device::Cpu,
                 )?)
             }
-            Weight::Candle(m) | Weight::Both(_, m) => Ok(m.forward(x)?),
+            Weight::Candle(m) => Ok(m.forward(x)?),
         }
     }
 
