@@ -5,6 +5,66 @@ const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 let started = 0;
 let tokens = 0;
+let names = [];
+// Steers from a shared link beyond the one the form shows: [{name, strength}].
+let extraSteers = [];
+
+// "sad:0.5,calm:0.2" → [{name, strength}]; unknown names or strengths outside ±5 are dropped
+// with a message, never run.
+function parseSteer(text) {
+  const out = [];
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [name, value] = part.split(":");
+    const strength = value === undefined ? null : Number(value);
+    if (!names.includes(name) || (strength !== null && !(Math.abs(strength) <= 5))) {
+      $("link-note").textContent = `ignored steer "${part}" from the link: unknown emotion or strength outside ±5`;
+      continue;
+    }
+    out.push({ name, strength });
+  }
+  return out;
+}
+
+function formSteers() {
+  const first = $("steer-emotion").value
+    ? [{ name: $("steer-emotion").value, strength: Number($("steer-strength").value) }]
+    : [];
+  return first.concat(extraSteers);
+}
+
+// Fills the form from the page's URL (prompt, steer, seed, temperature, max); runs if autorun=1.
+function applyUrl() {
+  const q = new URLSearchParams(location.search);
+  if (q.has("prompt")) $("prompt").value = q.get("prompt");
+  for (const [key, id] of [["seed", "seed"], ["temperature", "temperature"], ["max", "max-tokens"]]) {
+    if (q.has(key) && Number.isFinite(Number(q.get(key)))) $(id).value = q.get(key);
+  }
+  const steers = parseSteer(q.get("steer") || "");
+  if (steers.length) {
+    $("steer-emotion").value = steers[0].name;
+    if (steers[0].strength !== null) $("steer-strength").value = String(steers[0].strength);
+    $("steer-strength-value").textContent = $("steer-strength").value;
+    extraSteers = steers.slice(1).map((s) => ({ name: s.name, strength: s.strength ?? Number($("steer-strength").value) }));
+    $("more-steers").textContent = extraSteers.length
+      ? `also steering: ${extraSteers.map((s) => `${s.name} ${s.strength}`).join(", ")}`
+      : "";
+  }
+  if (q.get("autorun") === "1") $("generate").click();
+}
+
+// A link that reproduces the current form.
+function shareUrl() {
+  const q = new URLSearchParams({
+    prompt: $("prompt").value,
+    seed: $("seed").value,
+    temperature: $("temperature").value,
+    max: $("max-tokens").value,
+  });
+  const steers = formSteers();
+  if (steers.length) q.set("steer", steers.map((s) => `${s.name}:${s.strength}`).join(","));
+  q.set("autorun", "1");
+  return `${location.origin}${location.pathname}?${q}`;
+}
 
 // Shows the top emotions of one token, as text (numbers, never colour alone).
 function showReadout(top) {
@@ -37,13 +97,15 @@ worker.onmessage = (e) => {
     const strength = m.emotions.defaultStrength.toFixed(2);
     $("steer-strength").value = strength;
     $("steer-strength-value").textContent = strength;
-    for (const name of m.emotions.names) {
+    names = m.emotions.names;
+    for (const name of names) {
       const opt = document.createElement("option");
       opt.value = name;
       opt.textContent = name;
       $("steer-emotion").append(opt);
     }
     busy(false);
+    applyUrl();
   } else if (m.type === "token") {
     tokens += 1;
     const span = document.createElement("span");
@@ -85,10 +147,21 @@ $("generate").addEventListener("click", () => {
     temperature: Number($("temperature").value) || 0,
     topP: 1,
     seed: Number($("seed").value) || 0,
-    steer: $("steer-emotion").value
-      ? [{ name: $("steer-emotion").value, strength: Number($("steer-strength").value) }]
-      : [],
+    steer: formSteers(),
   });
+});
+$("copy-link").addEventListener("click", async () => {
+  const url = shareUrl();
+  $("share-url").value = url;
+  try {
+    await navigator.clipboard.writeText(url);
+  } catch (_) {
+    $("share-url").select(); // no clipboard permission: the link is selected to copy by hand
+  }
+});
+$("steer-emotion").addEventListener("change", () => {
+  extraSteers = [];
+  $("more-steers").textContent = "";
 });
 $("stop").addEventListener("click", () => worker.postMessage({ type: "cancel" }));
 $("steer-strength").addEventListener("input", () => {

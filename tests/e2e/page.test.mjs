@@ -96,3 +96,41 @@ test("steering toward an emotion changes the greedy reply", async () => {
   assert.notEqual(steered, plain);
   await page.getByTestId("steer-emotion").selectOption("");
 });
+
+test("a shared link reproduces a steered run, and Copy link makes such a link", async () => {
+  // The steered reply from the form...
+  await page.fill("#max-tokens", "8");
+  await page.fill("#temperature", "0");
+  await page.getByTestId("prompt-input").fill("Describe your morning.");
+  await page.getByTestId("steer-emotion").selectOption("calm");
+  await page.getByTestId("steer-strength").fill("0.3");
+  await page.getByTestId("generate-button").click();
+  await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
+  const fromForm = await page.getByTestId("output-text").textContent();
+  await page.getByTestId("copy-link").click();
+  const link = await page.locator("#share-url").inputValue();
+  assert.match(link, /steer=calm%3A0\.3/);
+  assert.match(link, /autorun=1/);
+  // ...equals the reply a fresh page makes from the link alone.
+  const other = await browser.newPage();
+  await other.goto(link);
+  await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  await other.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 60_000 });
+  await other.getByTestId("generate-button").and(other.locator(":enabled")).waitFor({ timeout: 60_000 });
+  assert.equal(await other.getByTestId("output-text").textContent(), fromForm);
+  await other.close();
+  await page.getByTestId("steer-emotion").selectOption("");
+});
+
+test("HTML in a linked prompt is shown as text and runs nothing", async () => {
+  const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
+  const other = await browser.newPage();
+  await other.goto(`${URL_}?prompt=${encodeURIComponent(evil)}&max=2&autorun=1&steer=${encodeURIComponent("<b>x</b>:1")}`);
+  await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  await other.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 60_000 });
+  assert.equal(await other.getByTestId("prompt-input").inputValue(), evil);
+  assert.equal(await other.evaluate(() => window.__pwned), undefined);
+  assert.equal(await other.locator("img, b").count(), 0);
+  assert.match(await other.locator("#link-note").textContent(), /ignored steer "<b>x<\/b>:1"/);
+  await other.close();
+});
