@@ -106,6 +106,10 @@ worker.onmessage = (e) => {
     }
     busy(false);
     applyUrl();
+  } else if (m.type === "token" && m.run === "baseline") {
+    const span = document.createElement("span");
+    span.textContent = m.text;
+    $("baseline").append(span);
   } else if (m.type === "token") {
     tokens += 1;
     const span = document.createElement("span");
@@ -121,7 +125,7 @@ worker.onmessage = (e) => {
   } else if (m.type === "done") {
     const st = m.stats;
     $("speed").dataset.stats = JSON.stringify(st);
-    if (st.tokens > 1) {
+    if (st && st.tokens > 1) {
       const rate = (n, ms) => (n / (ms / 1000)).toFixed(1);
       $("speed").textContent += ` (prompt ${rate(st.promptTokens, st.promptMs)}, reply ${rate(st.tokens - 1, st.decodeMs)} tokens/s)`;
     }
@@ -134,6 +138,9 @@ worker.onmessage = (e) => {
 };
 
 $("generate").addEventListener("click", () => {
+  const compare = $("compare").checked && formSteers().length > 0;
+  $("replies").classList.toggle("compare", compare);
+  $("baseline").textContent = "";
   $("output").textContent = "";
   $("speed").textContent = "";
   tokens = 0;
@@ -148,6 +155,7 @@ $("generate").addEventListener("click", () => {
     topP: 1,
     seed: Number($("seed").value) || 0,
     steer: formSteers(),
+    compare,
   });
 });
 $("copy-link").addEventListener("click", async () => {

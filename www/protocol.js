@@ -2,14 +2,16 @@
 //
 // page → worker
 //   {type: "load", modelUrl, emotionsUrl}            fetch (or take from cache) and load model and vectors
-//   {type: "generate", prompt, chat, maxTokens, temperature, topP, seed, steer: [{name, strength}]}
+//   {type: "generate", prompt, chat, maxTokens, temperature, topP, seed, steer: [{name, strength}], compare}
+//                                                    compare: with a steer, first the unsteered reply (same seed)
 //   {type: "cancel"}                                 stop the generation under way after this step
 // worker → page
 //   {type: "progress", loaded, total, cached}        model bytes so far (total 0 if unknown)
 //   {type: "ready", backend, nLayer, dModel, emotions: {names, defaultLayer, defaultStrength, ...}}
-//   {type: "token", id, text, top: [[emotion, score], ...]}   top: the 5 highest readout scores, or []
+//   {type: "token", run, id, text, top: [[emotion, score], ...]}   run: "baseline" | "main";
+//                                                    top: the 5 highest readout scores, or []
 //   {type: "done", reason, stats}                    reason: "end" | "cancelled";
-//                                                    stats: {promptTokens, promptMs, tokens, decodeMs}
+//                                                    stats (main run): {promptTokens, promptMs, tokens, decodeMs} or null
 //   {type: "error", message}
 export const MODEL_URL = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 export const EMOTIONS_URL = "data/vectors/smollm2-135m-instruct.safetensors";

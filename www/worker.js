@@ -50,28 +50,38 @@ async function fetchModel(url) {
   return bytes;
 }
 
-async function generate(m) {
-  cancelled = false;
+// One reply; tokens are labelled with `run`. Returns its stats, or null when cancelled.
+async function runOnce(m, steer, run) {
   engine.clearHooks();
-  for (const s of m.steer || []) engine.steer(s.name, s.strength, undefined);
+  for (const s of steer) engine.steer(s.name, s.strength, undefined);
   const t0 = performance.now();
   const promptTokens = engine.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
   const t1 = performance.now();
   let tokens = 0;
   let decodeMs = 0;
-  // The first token comes from the prompt pass; decode time is that of the steps after it.
-  const stats = () => ({ promptTokens, promptMs: t1 - t0, tokens, decodeMs });
   for (;;) {
     // Let a waiting "cancel" message in between steps.
     await new Promise((r) => setTimeout(r, 0));
-    if (cancelled) return post({ type: "done", reason: "cancelled", stats: stats() });
+    if (cancelled) return null;
     const ts = performance.now();
     const step = engine.step();
-    if (step === null) return post({ type: "done", reason: "end", stats: stats() });
+    // The first token comes from the prompt pass; decode time is that of the steps after it.
+    if (step === null) return { promptTokens, promptMs: t1 - t0, tokens, decodeMs };
     tokens += 1;
     if (tokens > 1) decodeMs += performance.now() - ts;
-    post({ type: "token", id: step.id, text: step.text, top: top5(step.scores) });
+    post({ type: "token", run, id: step.id, text: step.text, top: top5(step.scores) });
   }
+}
+
+// With `compare` and a steer, the unsteered reply (same seed) streams first, then the steered one.
+async function generate(m) {
+  cancelled = false;
+  const steer = m.steer || [];
+  if (m.compare && steer.length && (await runOnce(m, [], "baseline")) === null) {
+    return post({ type: "done", reason: "cancelled", stats: null });
+  }
+  const stats = await runOnce(m, steer, "main");
+  post({ type: "done", reason: stats ? "end" : "cancelled", stats });
 }
 
 self.onmessage = async (e) => {

@@ -94,6 +94,9 @@ test("steering toward an emotion changes the greedy reply", async () => {
   await page.getByTestId("steer-strength").fill("0.3");
   const steered = await reply();
   assert.notEqual(steered, plain);
+  // Side by side: the unsteered reply with the same seed streams first, beside the steered one.
+  assert.equal(await page.getByTestId("baseline-text").textContent(), plain);
+  assert.ok(await page.getByTestId("baseline-text").isVisible());
   await page.getByTestId("steer-emotion").selectOption("");
 });
 
