@@ -32,6 +32,18 @@ pub struct Extraction {
     pub report: serde_json::Value,
 }
 
+/// A model file's bytes and their SHA-256 (hex), with a clear error when it cannot be read.
+pub fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Model(format!(
+            "cannot open {}: {e} (run `make model`?)",
+            path.display()
+        ))
+    })?;
+    let sha = sha256_hex(&bytes);
+    Ok((bytes, sha))
+}
+
 /// SHA-256 of a file's bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -53,9 +65,7 @@ enum Done {
 
 /// Reads every story and neutral dialogue; `tick` is called once per finished item.
 pub fn extract(model: &Path, corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Extraction> {
-    let bytes = std::fs::read(model)
-        .map_err(|e| Error::Model(format!("cannot open {}: {e}", model.display())))?;
-    let model_sha256 = sha256_hex(&bytes);
+    let (bytes, model_sha256) = read_model(model)?;
     let mut jobs: Vec<Job> = corpus
         .stories
         .iter()

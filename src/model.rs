@@ -166,9 +166,7 @@ impl<B: Backend> Llama<B> {
         let logits = be.read(&be.qmatmul(&normed, &self.embd)?)?;
         Ok(Forward { logits, captures })
     }
-}
 
-impl<B: Backend> Llama<B> {
     /// Logit lens of a direction `v (d)`: `E · (γ ⊙ v)` over the vocabulary, where `γ` is the
     /// final norm's weight and `E` the tied embedding; what the direction promotes if read out.
     pub fn logit_lens(&self, v: &[f32]) -> Result<Vec<f32>> {

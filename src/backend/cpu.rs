@@ -1,5 +1,5 @@
-//! The CPU backend: candle tensors for activations; our own Q4_1/Q8_0 matrix products
-//! ([`super::quant`]) for the stored weights, candle's for anything else and for the f32 mode.
+//! The CPU backend: candle tensors for activations; candle's quantized matrix products, except
+//! Q4_1 in the browser build, which uses ours ([`super::quant`]).
 
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};

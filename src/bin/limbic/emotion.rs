@@ -6,7 +6,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
 
-use limbic::calibrate::{extract, sha256_hex};
+use limbic::calibrate::extract;
 use limbic::emotions::{check_strength, write_atomic, EmotionSet};
 use limbic::extract::Corpus;
 use limbic::{Cpu, Engine, Error, HookPoint, HookSet, Intervention, Result};
@@ -28,18 +28,6 @@ pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
         return Err(Error::Steer(format!("{spec:?} names no emotion")));
     }
     Ok((name.trim().to_string(), strength))
-}
-
-/// The model's bytes and their SHA-256.
-pub fn model_bytes(model: &Path) -> Result<(Vec<u8>, String)> {
-    let bytes = std::fs::read(model).map_err(|e| {
-        Error::Model(format!(
-            "cannot open {}: {e} (run `make model`?)",
-            model.display()
-        ))
-    })?;
-    let sha = sha256_hex(&bytes);
-    Ok((bytes, sha))
 }
 
 /// Hooks for `--steer` specs at `layer` (default: the file's); empty when there are none.

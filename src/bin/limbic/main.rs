@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use limbic::backend::Backend;
+use limbic::calibrate::read_model;
 use limbic::emotions::EmotionSet;
 use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, Error, Result, Sampler};
@@ -244,7 +245,7 @@ fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
 
 /// The engine and the emotion vectors made for this very model file.
 fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, EmotionSet)> {
-    let (bytes, sha) = emotion::model_bytes(model)?;
+    let (bytes, sha) = read_model(model)?;
     let set = EmotionSet::load(vectors, Some(&sha))?;
     Ok((limbic::load_cpu(&bytes)?, set))
 }
@@ -368,7 +369,7 @@ fn run(cli: Cli) -> Result<()> {
             steer,
             out,
         } => {
-            let (_, sha) = emotion::model_bytes(&cli.model)?;
+            let (_, sha) = read_model(&cli.model)?;
             let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
             let layers = emotion::parse_layers(&layers, set.n_layer())?;
             match format {
@@ -414,14 +415,19 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     for spec in &a.steer {
         emotion::parse_steer(spec)?;
     }
-    let mut engine = load(model, a.backend)?;
-    emotion::check_layer(a.layer, engine.model.config.n_layer)?;
-    if !a.steer.is_empty() {
-        let (_, sha) = emotion::model_bytes(model)?;
-        let set = EmotionSet::load(vectors, Some(&sha))?;
+    // One read of the model file: with steers it is hashed to match the vectors file.
+    let mut engine = if a.steer.is_empty() {
+        let engine = load(model, a.backend)?;
+        emotion::check_layer(a.layer, engine.model.config.n_layer)?;
+        engine
+    } else {
+        cpu_only(a.backend)?;
+        let (mut engine, set) = load_with_vectors(model, vectors)?;
+        emotion::check_layer(a.layer, engine.model.config.n_layer)?;
         let (hooks, _) = emotion::steer_hooks(Some(&set), &a.steer, a.layer)?;
         engine.model.set_hooks(&hooks)?;
-    }
+        engine
+    };
     let prompt = engine.encode_prompt(&a.chat.wrap(&a.prompt))?;
     let mut g = engine.start(prompt, &sampler, a.max_tokens)?;
     let mut text = String::new();

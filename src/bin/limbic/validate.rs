@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::emotion::{model_bytes, token_scores};
+use crate::emotion::token_scores;
 use crate::stats::{kmeans, pearson, read_norms, spearman};
 use crate::svg;
 use crate::validate_text;
+use limbic::calibrate::read_model;
 use limbic::emotions::{write_atomic, EmotionSet};
 use limbic::extract::{principal_components, OFFSETS};
 use limbic::tokenizer::chat_prompt;
@@ -53,7 +54,7 @@ const DOSES: [(&str, &str, &[f64]); 5] = [
 ];
 
 pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
-    let (bytes, sha) = model_bytes(model)?;
+    let (bytes, sha) = read_model(model)?;
     let set = EmotionSet::load(vectors, Some(&sha))?;
     let mut engine = limbic::load_cpu(&bytes)?;
     std::fs::create_dir_all(&a.out)?;
