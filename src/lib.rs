@@ -3,7 +3,8 @@
 //!
 //! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids,
 //! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
-//! [`backend`] the ops it runs on, [`session`] generation, [`error`] the one error type;
+//! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature), [`session`]
+//! generation, [`runner`] generation on the GPU with a CPU fallback, [`error`] the one error type;
 //! [`emotions`] the emotion vectors and their file, [`extract`] the paper's method,
 //! [`calibrate`] runs it over the corpus (native only).
 
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod gguf;
 pub mod hooks;
 pub mod model;
+pub mod runner;
 pub mod session;
 pub mod tokenizer;
 
@@ -23,6 +25,8 @@ pub mod tokenizer;
 pub mod wasm;
 
 pub use backend::cpu::Cpu;
+#[cfg(feature = "gpu")]
+pub use backend::gpu::Gpu;
 pub use error::{Error, Result};
 pub use gguf::{Config, ModelFile};
 pub use hooks::{Captures, HookPoint, HookSet, Intervention};
@@ -51,5 +55,20 @@ pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
     })?;
     let file = ModelFile::read(&mut f)?;
     let backend = Cpu::new(&file.config)?;
+    Engine::new(file, backend)
+}
+
+/// Loads a model file from disk onto the GPU backend (an [`Error::Gpu`] when there is no usable
+/// adapter).
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub fn load_gpu_path(path: &std::path::Path) -> Result<Engine<Gpu>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Model(format!(
+            "cannot open {}: {e} (run `make model`?)",
+            path.display()
+        ))
+    })?;
+    let file = ModelFile::from_bytes(&bytes)?;
+    let backend = Gpu::new(&file.config)?;
     Engine::new(file, backend)
 }

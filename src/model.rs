@@ -36,6 +36,13 @@ pub struct Llama<B: Backend> {
     hooks: Vec<(HookPoint, Ready<B>)>,
 }
 
+/// A forward pass recorded with its reads under way (see [`Llama::record`]).
+pub struct Recorded<B: Backend> {
+    logits: B::Pending,
+    /// What the hooks read: point, columns, the read.
+    reads: Vec<(HookPoint, usize, B::Pending)>,
+}
+
 /// What one forward call returns.
 pub struct Forward {
     /// Logits of the last position `(vocab)`, or of every position `(T, vocab)` when asked.
@@ -125,6 +132,14 @@ impl<B: Backend> Llama<B> {
 
     /// Like [`Llama::forward`], with the logits of every position `(T, vocab)` when `all_logits`.
     pub fn forward_with(&mut self, ids: &[u32], all_logits: bool) -> Result<Forward> {
+        let rec = self.record(ids, all_logits)?;
+        self.finish(rec)
+    }
+
+    /// Records a forward pass of `ids` (T ≥ 1) after the cached positions, its reads started
+    /// but not finished: on the GPU nothing has run yet. Passes recorded one after another
+    /// extend the cache in order; [`Llama::finish`] each in the same order.
+    pub fn record(&mut self, ids: &[u32], all_logits: bool) -> Result<Recorded<B>> {
         let c = &self.config;
         if ids.is_empty() {
             return Err(Error::Prompt("nothing to run: no tokens".into()));
@@ -144,12 +159,12 @@ impl<B: Backend> Llama<B> {
             )));
         }
         let be = &self.backend;
-        let mut captures = Captures::default();
+        let mut reads = Vec::new();
         let hook =
-            |point, x, caps: &mut Captures| apply_hooks(be, &self.hooks, point, x, c.d_model, caps);
+            |point, x, reads: &mut Vec<_>| apply_hooks(be, &self.hooks, point, x, c.d_model, reads);
         let mut x = be.embed(&self.embd, ids)?; // (T, d)
         for (l, blk) in self.blocks.iter().enumerate() {
-            x = hook(HookPoint::ResidPre(l), x, &mut captures)?;
+            x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
             let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
             let q = be.rope(&be.qmatmul(&h, &blk.wq)?, c.n_head, pos)?;
             let k = be.rope(&be.qmatmul(&h, &blk.wk)?, c.n_kv_head, pos)?;
@@ -159,11 +174,25 @@ impl<B: Backend> Llama<B> {
             let h = be.rms_norm(&x, &blk.ffn_norm, c.rms_eps)?;
             let ff = be.silu_mul(&be.qmatmul(&h, &blk.w_gate)?, &be.qmatmul(&h, &blk.w_up)?)?;
             x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
-            x = hook(HookPoint::ResidPost(l), x, &mut captures)?;
+            x = hook(HookPoint::ResidPost(l), x, &mut reads)?;
         }
         let rows = if all_logits { x } else { be.last_row(&x)? };
         let normed = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
-        let logits = be.read(&be.qmatmul(&normed, &self.embd)?)?;
+        let logits = be.read_start(&be.qmatmul(&normed, &self.embd)?)?;
+        Ok(Recorded { logits, reads })
+    }
+
+    /// Finishes the reads of a recorded pass (on the GPU: submits and waits if still needed).
+    pub fn finish(&self, rec: Recorded<B>) -> Result<Forward> {
+        let mut captures = Captures::default();
+        for (point, cols, pending) in rec.reads {
+            captures.entries.push(Capture {
+                point,
+                cols,
+                values: self.backend.read_finish(pending)?,
+            });
+        }
+        let logits = self.backend.read_finish(rec.logits)?;
         Ok(Forward { logits, captures })
     }
 
@@ -178,31 +207,21 @@ impl<B: Backend> Llama<B> {
 }
 
 /// Applies every hook at `point` to `x (T, d)` in order; with no hooks there, `x` is untouched.
+/// Captures and projections start reads, kept in `reads`.
 fn apply_hooks<B: Backend>(
     be: &B,
     hooks: &[(HookPoint, Ready<B>)],
     point: HookPoint,
     mut x: B::Tensor,
     d: usize,
-    captures: &mut Captures,
+    reads: &mut Vec<(HookPoint, usize, B::Pending)>,
 ) -> Result<B::Tensor> {
     for (_, what) in hooks.iter().filter(|(p, _)| *p == point) {
         match what {
-            Ready::Capture => {
-                captures.entries.push(Capture {
-                    point,
-                    cols: d,
-                    values: be.read(&x)?,
-                });
-            }
+            Ready::Capture => reads.push((point, d, be.read_start(&x)?)),
             Ready::Add { vector, alpha } => x = be.add_scaled(&x, vector, *alpha)?,
             Ready::Project { basis, n } => {
-                let values = be.read(&be.project(&x, basis)?)?;
-                captures.entries.push(Capture {
-                    point,
-                    cols: *n,
-                    values,
-                });
+                reads.push((point, *n, be.read_start(&be.project(&x, basis)?)?))
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::gguf::ModelFile;
 use crate::hooks::Captures;
-use crate::model::{Forward, Llama};
+use crate::model::{Forward, Llama, Recorded};
 
 /// Longest slice of a prompt run in one forward call (bounds the attention matrix).
 const PREFILL_CHUNK: usize = 512;
@@ -103,13 +103,36 @@ pub struct Generation {
     /// What the hooks kept over the prompt, `(prompt_len, cols)` each.
     pub prompt_captures: Captures,
     max_tokens: usize,
-    next_logits: Option<Vec<f32>>,
+    /// Logits for the next token; `None` once no further token will be sampled.
+    pub next_logits: Option<Vec<f32>>,
     processor: LogitsProcessor,
     sampler: Sampler,
     stream: TextStream,
+    /// Whether the context has room after the last token.
+    room: bool,
 }
 
 impl Generation {
+    /// A generation whose prompt `ids` gave `prompt` (its last logits and captures).
+    pub fn new(ids: Vec<u32>, prompt: Forward, sampler: &Sampler, max_tokens: usize) -> Self {
+        Self {
+            prompt_len: ids.len(),
+            ids,
+            prompt_captures: prompt.captures,
+            max_tokens,
+            next_logits: (max_tokens > 0).then_some(prompt.logits),
+            processor: sampler.processor(),
+            sampler: sampler.clone(),
+            stream: TextStream::default(),
+            room: true,
+        }
+    }
+
+    /// Whether the token just sampled must run through the model (more tokens will follow).
+    pub fn wants_forward(&self) -> bool {
+        self.generated().len() < self.max_tokens && self.room
+    }
+
     /// Tokens generated so far.
     pub fn generated(&self) -> &[u32] {
         &self.ids[self.prompt_len..]
@@ -148,16 +171,30 @@ impl<B: Backend> Engine<B> {
     /// Runs the whole of `ids` from an empty cache, in chunks so attention stays small;
     /// returns the last position's logits and the captures of every position.
     pub fn run(&mut self, ids: &[u32]) -> Result<Forward> {
+        let recorded = self.prefill(ids)?;
+        self.prefilled(recorded)
+    }
+
+    /// Records the passes of [`Engine::run`] without waiting for their results (on the GPU
+    /// nothing has run yet): the chunks extend the cache in order, so no chunk waits for one.
+    pub fn prefill(&mut self, ids: &[u32]) -> Result<Vec<Recorded<B>>> {
+        if ids.is_empty() {
+            return Err(Error::Prompt("nothing to run: no tokens".into()));
+        }
         self.model.reset()?;
+        ids.chunks(PREFILL_CHUNK)
+            .map(|chunk| self.model.record(chunk, false))
+            .collect()
+    }
+
+    /// The results of [`Engine::prefill`]: the last logits, every position's captures.
+    pub fn prefilled(&self, recorded: Vec<Recorded<B>>) -> Result<Forward> {
         let mut captures = Captures::default();
         let mut logits = Vec::new();
-        for chunk in ids.chunks(PREFILL_CHUNK) {
-            let fwd = self.model.forward(chunk)?;
+        for rec in recorded {
+            let fwd = self.model.finish(rec)?;
             captures.append(fwd.captures);
             logits = fwd.logits;
-        }
-        if logits.is_empty() {
-            return Err(Error::Prompt("nothing to run: no tokens".into()));
         }
         Ok(Forward { logits, captures })
     }
@@ -170,25 +207,29 @@ impl<B: Backend> Engine<B> {
         max_tokens: usize,
     ) -> Result<Generation> {
         sampler.validate()?;
-        if prompt.is_empty() {
-            return Err(Error::Prompt("the prompt is empty".into()));
-        }
         let fwd = self.run(&prompt)?;
-        Ok(Generation {
-            prompt_len: prompt.len(),
-            ids: prompt,
-            prompt_captures: fwd.captures,
-            max_tokens,
-            next_logits: (max_tokens > 0).then_some(fwd.logits),
-            processor: sampler.processor(),
-            sampler: sampler.clone(),
-            stream: TextStream::default(),
-        })
+        Ok(Generation::new(prompt, fwd, sampler, max_tokens))
     }
 
     /// Samples the next token and runs it through the model. `None` once the reply is over
     /// (end-of-turn token, `max_tokens`, or a full context).
     pub fn step(&mut self, g: &mut Generation) -> Result<Option<Step>> {
+        let Some((id, text)) = self.sample(g)? else {
+            return Ok(None);
+        };
+        let mut captures = Captures::default();
+        if g.wants_forward() {
+            let rec = self.model.record(&[id], false)?;
+            let fwd = self.model.finish(rec)?;
+            g.next_logits = Some(fwd.logits);
+            captures = fwd.captures;
+        }
+        Ok(Some(Step { id, text, captures }))
+    }
+
+    /// Samples the next token and appends it: `(id, its text)`, or `None` once the reply is
+    /// over. The token still has to run through the model when [`Generation::wants_forward`].
+    pub fn sample(&mut self, g: &mut Generation) -> Result<Option<(u32, String)>> {
         let Some(logits) = g.next_logits.take() else {
             return Ok(None);
         };
@@ -207,13 +248,7 @@ impl<B: Backend> Engine<B> {
         }
         g.ids.push(id);
         let text = g.stream.push(&self.tokenizer, id)?;
-        let room = g.ids.len() < self.model.config.context;
-        let mut captures = Captures::default();
-        if g.generated().len() < g.max_tokens && room {
-            let fwd = self.model.forward(&[id])?;
-            g.next_logits = Some(fwd.logits);
-            captures = fwd.captures;
-        }
-        Ok(Some(Step { id, text, captures }))
+        g.room = g.ids.len() < self.model.config.context;
+        Ok(Some((id, text)))
     }
 }

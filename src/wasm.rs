@@ -6,9 +6,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::emotions::EmotionSet;
 use crate::hooks::{Captures, HookPoint, HookSet, Intervention};
-use crate::session::{Generation, Sampler};
+use crate::runner::Runner;
+use crate::session::Sampler;
 use crate::tokenizer::chat_prompt;
-use crate::Cpu;
 
 fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
@@ -42,10 +42,11 @@ struct Readout {
 }
 
 /// The model in a browser tab: load from bytes, generate step by step, capture or steer.
+/// A reply runs as `start`, then `await ready()`, `finish()`; then per token `step()`,
+/// `await ready()`, `finish()` — so on WebGPU the worker awaits the device instead of blocking.
 #[wasm_bindgen]
 pub struct Engine {
-    inner: crate::Engine<Cpu>,
-    generation: Option<Generation>,
+    runner: Runner,
     /// Captures and steers set by the page; the readout's projection is added after them.
     hooks: HookSet,
     emotions: Option<EmotionSet>,
@@ -54,35 +55,65 @@ pub struct Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Parses a GGUF model held in memory.
+    /// Parses a GGUF model held in memory, on the CPU.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<Engine, JsError> {
         console_error_panic_hook::set_once();
-        Ok(Engine {
-            inner: crate::load_cpu(bytes).map_err(js)?,
-            generation: None,
+        Ok(Self::with(Runner::cpu(bytes).map_err(js)?))
+    }
+
+    /// Parses a GGUF model on `backend` ("webgpu" or "cpu"). Asked for WebGPU without a
+    /// usable adapter, it runs on the CPU and `fallback()` says why.
+    pub async fn create(bytes: Vec<u8>, backend: String) -> Result<Engine, JsError> {
+        console_error_panic_hook::set_once();
+        #[cfg(feature = "gpu")]
+        if backend == "webgpu" {
+            let file = crate::ModelFile::from_bytes(&bytes).map_err(js)?;
+            let gpu = crate::Gpu::create(&file.config).await;
+            return Ok(Self::with(Runner::gpu(file, bytes, gpu).map_err(js)?));
+        }
+        let _ = backend;
+        Ok(Self::with(Runner::cpu(&bytes).map_err(js)?))
+    }
+
+    fn with(runner: Runner) -> Engine {
+        Engine {
+            runner,
             hooks: HookSet::new(),
             emotions: None,
             readout: None,
-        })
+        }
     }
 
-    /// Which backend runs the model ("cpu").
+    /// Which backend runs the model: "webgpu" or "cpu".
     pub fn backend(&self) -> String {
-        use crate::backend::Backend;
-        self.inner.model.backend.name().to_string()
+        self.runner.name().to_string()
+    }
+
+    /// Why WebGPU was left for the CPU (at load or mid-reply), or undefined.
+    pub fn fallback(&self) -> Option<String> {
+        self.runner.fallback.clone()
+    }
+
+    /// Destroys the WebGPU device as a lost one would be: the next step moves to the CPU.
+    #[wasm_bindgen(js_name = loseDevice)]
+    pub fn lose_device(&self) {
+        #[cfg(feature = "gpu")]
+        if let crate::runner::Model::Gpu(e) = &self.runner.model {
+            e.model.backend.destroy();
+        }
     }
 
     /// Number of blocks (layers) in the model.
     #[wasm_bindgen(js_name = nLayer)]
     pub fn n_layer(&self) -> usize {
-        self.inner.model.config.n_layer
+        self.runner.config().n_layer
     }
 
     /// Width of the residual stream.
     #[wasm_bindgen(js_name = dModel)]
     pub fn d_model(&self) -> usize {
-        self.inner.model.config.d_model
+        self.runner.config().d_model
     }
 
     /// Text → token ids; with `chat`, the text is wrapped as one user turn.
@@ -92,10 +123,11 @@ impl Engine {
         } else {
             text.to_string()
         };
-        self.inner.tokenizer.encode(&text).map_err(js)
+        self.runner.tokenizer().encode(&text).map_err(js)
     }
 
-    /// Starts a reply to `prompt`; returns the number of prompt tokens.
+    /// Starts a reply to `prompt` (records the prompt's passes); returns the number of prompt
+    /// tokens. Then `await ready()` and `finish()`.
     pub fn start(
         &mut self,
         prompt: &str,
@@ -105,7 +137,6 @@ impl Engine {
         top_p: f64,
         seed: u64,
     ) -> Result<usize, JsError> {
-        self.generation = None;
         let sampler = Sampler {
             temperature,
             top_p,
@@ -118,20 +149,32 @@ impl Engine {
         } else {
             prompt.to_string()
         };
-        let ids = self.inner.encode_prompt(&text).map_err(js)?;
-        let g = self.inner.start(ids, &sampler, max_tokens).map_err(js)?;
-        let n = g.prompt_len;
-        self.generation = Some(g);
+        let ids = self.runner.encode_prompt(&text).map_err(js)?;
+        let n = ids.len();
+        self.runner.start(ids, &sampler, max_tokens).map_err(js)?;
         Ok(n)
     }
 
-    /// The next token as `{id, text, scores}`, or `null` when the reply is over.
-    pub fn step(&mut self) -> Result<JsValue, JsError> {
-        let Some(g) = self.generation.as_mut() else {
-            return Ok(JsValue::NULL);
-        };
-        match self.inner.step(g) {
-            Ok(Some(s)) => {
+    /// Samples the next token and records its pass; `false` once the reply is over.
+    pub fn step(&mut self) -> Result<bool, JsError> {
+        self.runner.step().map_err(js)
+    }
+
+    /// Resolves when `finish()` can read the recorded work without waiting.
+    pub fn ready(&self) -> js_sys::Promise {
+        let ready = self.runner.when_ready();
+        wasm_bindgen_futures::future_to_promise(async move {
+            ready.await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Reads what `start` or `step` recorded: `null` after `start`, the token as
+    /// `{id, text, scores}` after `step` (`scores`: the readout at this token, if it ran).
+    pub fn finish(&mut self) -> Result<JsValue, JsError> {
+        match self.runner.finish().map_err(js)? {
+            None => Ok(JsValue::NULL),
+            Some(s) => {
                 let scores = self
                     .readout
                     .as_ref()
@@ -142,20 +185,13 @@ impl Engine {
                     scores,
                 })?)
             }
-            Ok(None) => {
-                self.generation = None;
-                Ok(JsValue::NULL)
-            }
-            Err(e) => {
-                self.generation = None;
-                Err(js(e))
-            }
         }
     }
 
     /// Ids generated so far in the current reply.
     pub fn generated(&self) -> Vec<u32> {
-        self.generation
+        self.runner
+            .generation
             .as_ref()
             .map(|g| g.generated().to_vec())
             .unwrap_or_default()
@@ -185,7 +221,8 @@ impl Engine {
     /// The prompt's capture at block `layer`'s output, `(prompt_len, d)` row-major (empty if none).
     #[wasm_bindgen(js_name = promptCapture)]
     pub fn prompt_capture(&self, layer: usize) -> Vec<f32> {
-        self.generation
+        self.runner
+            .generation
             .as_ref()
             .and_then(|g| g.prompt_captures.get(HookPoint::ResidPost(layer)))
             .map(|c| c.values.clone())
@@ -199,8 +236,8 @@ impl Engine {
     #[wasm_bindgen(js_name = loadEmotions)]
     pub fn load_emotions(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let set = EmotionSet::from_bytes(bytes).map_err(js)?;
-        if set.d_model != self.inner.model.config.d_model
-            || set.n_layer() != self.inner.model.config.n_layer
+        if set.d_model != self.runner.config().d_model
+            || set.n_layer() != self.runner.config().n_layer
         {
             return Err(JsError::new(
                 "these emotion vectors were made for another model",
@@ -265,7 +302,7 @@ impl Engine {
     /// The readout over the prompt of the current reply, `(prompt_len, n_emotions)` row-major.
     #[wasm_bindgen(js_name = promptScores)]
     pub fn prompt_scores(&self) -> Vec<f32> {
-        match (&self.generation, &self.readout) {
+        match (&self.runner.generation, &self.readout) {
             (Some(g), Some(r)) => scores_of(r, &g.prompt_captures).unwrap_or_default(),
             _ => Vec::new(),
         }
@@ -290,7 +327,7 @@ impl Engine {
                 },
             );
         }
-        self.inner.model.set_hooks(&all).map_err(js)?;
+        self.runner.set_hooks(all).map_err(js)?;
         self.hooks = hooks;
         Ok(())
     }

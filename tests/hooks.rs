@@ -128,14 +128,14 @@ fn steering_is_consistent_with_the_kv_cache() {
     for &t in &generated[..5] {
         inc = e.model.forward(&[t]).unwrap().logits;
     }
-    let worst = once
-        .iter()
-        .zip(&inc)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    // Activations are rounded to 8 bits before each product, and one value rounded the other
+    // way moves the logits a little: held to a small KL divergence (a stale or unsteered
+    // cache gives far more) and the same top token below.
+    let (p, q) = (log_softmax(&once), log_softmax(&inc));
+    let kl: f64 = p.iter().zip(&q).map(|(p, q)| p.exp() * (p - q)).sum();
     assert!(
-        worst < 0.05,
-        "incremental and one-pass steered logits differ by {worst}"
+        kl < 0.01,
+        "incremental and one-pass steered logits: KL {kl}"
     );
     let argmax = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
     assert_eq!(argmax(&once), generated[5] as usize);

@@ -89,10 +89,12 @@ worker.onmessage = (e) => {
     $("status").textContent = m.cached
       ? "loading the model from this browser's cache…"
       : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB`;
+  } else if (m.type === "backend") {
+    showBackend(m);
   } else if (m.type === "ready") {
     $("progress").value = 1;
     $("status").textContent = `model ready (${m.nLayer} layers, d = ${m.dModel})`;
-    $("backend").textContent = m.backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+    showBackend(m);
     $("layer").textContent = String(m.emotions.defaultLayer);
     const strength = m.emotions.defaultStrength.toFixed(2);
     $("steer-strength").value = strength;
@@ -176,4 +178,13 @@ $("steer-strength").addEventListener("input", () => {
   $("steer-strength-value").textContent = $("steer-strength").value;
 });
 
-worker.postMessage({ type: "load", modelUrl: MODEL_URL, emotionsUrl: EMOTIONS_URL });
+// The badge names the backend running the model, and why WebGPU was left if it was.
+function showBackend(m) {
+  $("backend").textContent = m.backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+  $("backend").title = m.fallback ? `WebGPU unavailable: ${m.fallback}` : "";
+  $("fallback").textContent = m.fallback ? `Running on the CPU: ${m.fallback}` : "";
+}
+
+// ?backend=cpu|webgpu forces one; otherwise WebGPU when the browser offers an adapter.
+const wantedBackend = new URLSearchParams(location.search).get("backend") || undefined;
+worker.postMessage({ type: "load", modelUrl: MODEL_URL, emotionsUrl: EMOTIONS_URL, backend: wantedBackend });

@@ -5,6 +5,26 @@ import { MODEL_CACHE } from "./protocol.js";
 let engine = null;
 let emotions = null;
 let cancelled = false;
+let shownFallback;
+
+// Tells the page when the engine left WebGPU for the CPU (at load or mid-reply).
+function reportBackend() {
+  const fallback = engine.fallback();
+  if (fallback !== shownFallback) {
+    shownFallback = fallback;
+    post({ type: "backend", backend: engine.backend(), fallback });
+  }
+}
+
+// "webgpu" when asked for, or when asked for nothing and the browser offers an adapter.
+async function pickBackend(wanted) {
+  if (wanted === "cpu" || wanted === "webgpu") return wanted;
+  try {
+    return navigator.gpu && (await navigator.gpu.requestAdapter()) ? "webgpu" : "cpu";
+  } catch (_) {
+    return "cpu";
+  }
+}
 const post = (msg) => self.postMessage(msg);
 
 // The 5 highest readout scores as [name, score] pairs.
@@ -55,7 +75,10 @@ async function runOnce(m, steer, run) {
   engine.clearHooks();
   for (const s of steer) engine.steer(s.name, s.strength, undefined);
   const t0 = performance.now();
+  // Each call records work; on WebGPU the worker awaits the device before reading it back.
   const promptTokens = engine.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
+  await engine.ready();
+  engine.finish();
   const t1 = performance.now();
   let tokens = 0;
   let decodeMs = 0;
@@ -64,12 +87,14 @@ async function runOnce(m, steer, run) {
     await new Promise((r) => setTimeout(r, 0));
     if (cancelled) return null;
     const ts = performance.now();
-    const step = engine.step();
     // The first token comes from the prompt pass; decode time is that of the steps after it.
-    if (step === null) return { promptTokens, promptMs: t1 - t0, tokens, decodeMs };
+    if (!engine.step()) return { promptTokens, promptMs: t1 - t0, tokens, decodeMs };
+    await engine.ready();
+    const step = engine.finish();
     tokens += 1;
     if (tokens > 1) decodeMs += performance.now() - ts;
     post({ type: "token", run, id: step.id, text: step.text, top: top5(step.scores) });
+    reportBackend();
   }
 }
 
@@ -90,16 +115,19 @@ self.onmessage = async (e) => {
     if (m.type === "load") {
       await init();
       const bytes = await fetchModel(m.modelUrl);
-      engine = new Engine(bytes);
+      engine = await Engine.create(bytes, await pickBackend(m.backend));
+      shownFallback = engine.fallback();
       const resp = await fetch(m.emotionsUrl);
       if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${m.emotionsUrl}`);
       emotions = engine.loadEmotions(new Uint8Array(await resp.arrayBuffer()));
-      post({ type: "ready", backend: engine.backend(), nLayer: engine.nLayer(), dModel: engine.dModel(), emotions });
+      post({ type: "ready", backend: engine.backend(), fallback: engine.fallback(), nLayer: engine.nLayer(), dModel: engine.dModel(), emotions });
     } else if (m.type === "generate") {
       if (!engine) throw new Error("the model is not loaded yet");
       await generate(m);
     } else if (m.type === "cancel") {
       cancelled = true;
+    } else if (m.type === "lose-device") {
+      engine?.loseDevice();
     }
   } catch (err) {
     post({ type: "error", message: String(err && err.message ? err.message : err) });

@@ -4,6 +4,8 @@
 //! supplies the ops below. Activations are row-major matrices `(T, cols)` of f32.
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod quant;
 
 use candle_core::quantized::QTensor;
@@ -19,6 +21,8 @@ pub trait Backend {
     type Matrix;
     /// One block's key/value cache.
     type Cache;
+    /// A read from the device under way (see [`Backend::read_start`]).
+    type Pending;
 
     /// Short name shown to people ("cpu", "webgpu").
     fn name(&self) -> &'static str;
@@ -58,8 +62,16 @@ pub trait Backend {
     fn project(&self, x: &Self::Tensor, basis: &Self::Tensor) -> Result<Self::Tensor>;
     /// The last row of `x (T, c)` → `(1, c)`.
     fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Starts copying `x` back to the host. Reads started in one forward pass finish
+    /// together, so a GPU pass is submitted and read back once.
+    fn read_start(&self, x: &Self::Tensor) -> Result<Self::Pending>;
+    /// The values of a started read, row-major (waits for the device where it must).
+    fn read_finish(&self, pending: Self::Pending) -> Result<Vec<f32>>;
     /// Copies `x` back to the host, row-major.
-    fn read(&self, x: &Self::Tensor) -> Result<Vec<f32>>;
+    fn read(&self, x: &Self::Tensor) -> Result<Vec<f32>> {
+        let pending = self.read_start(x)?;
+        self.read_finish(pending)
+    }
 }
 
 /// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them.

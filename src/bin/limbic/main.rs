@@ -16,9 +16,9 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use limbic::backend::Backend;
 use limbic::calibrate::read_model;
 use limbic::emotions::EmotionSet;
+use limbic::runner::Runner;
 use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, Error, Result, Sampler};
 
@@ -228,19 +228,34 @@ fn main() -> ExitCode {
     }
 }
 
-/// Only the CPU backend exists so far (WebGPU is issue 5).
-fn cpu_only(backend: BackendKind) -> Result<()> {
-    if backend == BackendKind::Gpu {
-        return Err(Error::Model(
-            "the GPU backend is not built into this limbic yet; use --backend cpu".into(),
-        ));
-    }
-    Ok(())
+fn load(path: &Path) -> Result<Engine<Cpu>> {
+    limbic::load_cpu_path(path)
 }
 
-fn load(path: &Path, backend: BackendKind) -> Result<Engine<Cpu>> {
-    cpu_only(backend)?;
-    limbic::load_cpu_path(path)
+/// The model on the chosen backend. Asked for the GPU and none works, it runs on the CPU and
+/// says why on stderr.
+fn load_runner(bytes: Vec<u8>, backend: BackendKind) -> Result<Runner> {
+    let runner = match backend {
+        BackendKind::Cpu => Runner::cpu(&bytes)?,
+        BackendKind::Gpu => Runner::gpu_native(bytes)?,
+    };
+    report_fallback(&runner);
+    Ok(runner)
+}
+
+fn report_fallback(runner: &Runner) {
+    if let Some(why) = &runner.fallback {
+        eprintln!("note: {why}; running on the CPU");
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        Error::Model(format!(
+            "cannot open {}: {e} (run `make model`?)",
+            path.display()
+        ))
+    })
 }
 
 /// The engine and the emotion vectors made for this very model file.
@@ -253,7 +268,7 @@ fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, Emoti
 fn run(cli: Cli) -> Result<()> {
     match cli.verb {
         Verb::Tokenize { text, chat, json } => {
-            let engine = load(&cli.model, BackendKind::Cpu)?;
+            let engine = load(&cli.model)?;
             let ids = engine.tokenizer.encode(&chat.wrap(&text))?;
             let tokens = engine.tokenizer.pieces(&ids)?;
             if json {
@@ -271,7 +286,7 @@ fn run(cli: Cli) -> Result<()> {
             full,
             json,
         } => {
-            let mut engine = load(&cli.model, BackendKind::Cpu)?;
+            let mut engine = load(&cli.model)?;
             let ids = engine.encode_prompt(&chat.wrap(&text))?;
             let logprobs = log_softmax(&engine.run(&ids)?.logits);
             let mut order: Vec<usize> = (0..logprobs.len()).collect();
@@ -416,37 +431,44 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
         emotion::parse_steer(spec)?;
     }
     // One read of the model file: with steers it is hashed to match the vectors file.
-    let mut engine = if a.steer.is_empty() {
-        let engine = load(model, a.backend)?;
-        emotion::check_layer(a.layer, engine.model.config.n_layer)?;
-        engine
+    let (bytes, set) = if a.steer.is_empty() {
+        (read_bytes(model)?, None)
     } else {
-        cpu_only(a.backend)?;
-        let (mut engine, set) = load_with_vectors(model, vectors)?;
-        emotion::check_layer(a.layer, engine.model.config.n_layer)?;
-        let (hooks, _) = emotion::steer_hooks(Some(&set), &a.steer, a.layer)?;
-        engine.model.set_hooks(&hooks)?;
-        engine
+        let (bytes, sha) = read_model(model)?;
+        (bytes, Some(EmotionSet::load(vectors, Some(&sha))?))
     };
-    let prompt = engine.encode_prompt(&a.chat.wrap(&a.prompt))?;
-    let mut g = engine.start(prompt, &sampler, a.max_tokens)?;
+    let mut runner = load_runner(bytes, a.backend)?;
+    emotion::check_layer(a.layer, runner.config().n_layer)?;
+    if let Some(set) = &set {
+        let (hooks, _) = emotion::steer_hooks(Some(set), &a.steer, a.layer)?;
+        runner.set_hooks(hooks)?;
+    }
+    let prompt = runner.encode_prompt(&a.chat.wrap(&a.prompt))?;
+    runner.start_now(prompt, &sampler, a.max_tokens)?;
     let mut text = String::new();
     let mut out = std::io::stdout();
-    while let Some(step) = engine.step(&mut g)? {
+    while let Some(step) = runner.step_now()? {
         if !a.json {
             print!("{}", step.text);
             out.flush()?;
         }
         text.push_str(&step.text);
     }
+    let ids = runner
+        .generation
+        .as_ref()
+        .map(|g| g.generated().to_vec())
+        .unwrap_or_default();
     if a.json {
-        let ids = g.generated().to_vec();
         println!(
             "{}",
-            json!({ "text": text, "tokens": engine.tokenizer.pieces(&ids)?, "ids": ids })
+            json!({ "text": text, "tokens": runner.tokenizer().pieces(&ids)?, "ids": ids, "backend": runner.name() })
         );
     } else {
         println!();
+    }
+    if runner.fallback.is_some() {
+        report_fallback(&runner);
     }
     Ok(())
 }
@@ -456,11 +478,11 @@ const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
 
 fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Result<()> {
     let t0 = Instant::now();
-    let mut engine = load(model, backend)?;
+    let mut runner = load_runner(read_bytes(model)?, backend)?;
     let load_s = t0.elapsed().as_secs_f64();
-    let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut engine, tokens)?;
+    let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut runner, tokens)?;
     let report = json!({
-        "backend": engine.model.backend.name(),
+        "backend": runner.name(),
         "load_s": load_s,
         "prompt_tokens": n_prompt,
         "prompt_tps": n_prompt as f64 / prompt_s,
@@ -479,16 +501,16 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
 }
 
 /// One timed generation of the bench prompt: (prompt tokens, prompt seconds, generated, decode tok/s).
-fn timed_run(engine: &mut Engine<Cpu>, tokens: usize) -> Result<(usize, f64, usize, f64)> {
-    let prompt = engine.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
+fn timed_run(runner: &mut Runner, tokens: usize) -> Result<(usize, f64, usize, f64)> {
+    let prompt = runner.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
     let n_prompt = prompt.len();
     let t1 = Instant::now();
-    let mut g = engine.start(prompt, &Sampler::default(), tokens)?;
+    runner.start_now(prompt, &Sampler::default(), tokens)?;
     let prompt_s = t1.elapsed().as_secs_f64();
     // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
     let t2 = Instant::now();
     let mut n = 0usize;
-    while engine.step(&mut g)?.is_some() {
+    while runner.step_now()?.is_some() {
         n += 1;
     }
     let decode_s = t2.elapsed().as_secs_f64();
@@ -502,8 +524,9 @@ fn timed_run(engine: &mut Engine<Cpu>, tokens: usize) -> Result<(usize, f64, usi
 
 /// Decode speed without hooks, with the readout, and with readout + steer, in the same run.
 fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize) -> Result<()> {
-    cpu_only(backend)?;
-    let (mut engine, set) = load_with_vectors(model, vectors)?;
+    let (bytes, sha) = read_model(model)?;
+    let set = EmotionSet::load(vectors, Some(&sha))?;
+    let mut runner = load_runner(bytes, backend)?;
     let l = set.default_layer;
     let (basis, _) = set.readout(l);
     let mut probe = limbic::HookSet::new();
@@ -524,8 +547,8 @@ fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize
     let mut tps: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     for _ in 0..5 {
         for (i, (_, hooks)) in configs.iter().enumerate() {
-            engine.model.set_hooks(hooks)?;
-            tps[i].push(timed_run(&mut engine, tokens)?.3);
+            runner.set_hooks(hooks.clone())?;
+            tps[i].push(timed_run(&mut runner, tokens)?.3);
         }
     }
     let median = |v: &mut Vec<f64>| {

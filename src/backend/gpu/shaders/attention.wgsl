@@ -1,0 +1,78 @@
+// attention: causal grouped-query attention of every query head over the key/value cache,
+// all heads and tokens in one dispatch. Query head h reads kv head h / (n_head / n_kv_head);
+// row t (position pos + t) sees cache positions 0..=pos + t. Online softmax per invocation,
+// merged across the workgroup.
+//   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale = 1/sqrt(head_dim))
+//   q   (T, n_head*64) f32, as vec4
+//   k   (capacity, n_kv_head*64) f32, as vec4 — the cache, rows 0..pos+T filled
+//   v   (capacity, n_kv_head*64) f32, as vec4
+//   y   (T, n_head*64) f32, written
+// Dispatch: (n_head, T, 1) workgroups of 32; head_dim is 64 (checked on the host).
+const HD4: u32 = 16u; // head_dim / 4
+const WG: u32 = 32u;
+struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+var<workgroup> w_max: array<f32, 32>;
+var<workgroup> w_sum: array<f32, 32>;
+var<workgroup> w_acc: array<vec4<f32>, 512>; // (WG, HD4)
+
+@compute @workgroup_size(32)
+fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let h = wg.x;
+    let t = wg.y;
+    let kv_head = h / (p.n_head / p.n_kv_head);
+    let kv_row = p.n_kv_head * HD4;
+    let q_at = (t * p.n_head + h) * HD4;
+    var qv: array<vec4<f32>, 16>;
+    for (var i = 0u; i < HD4; i++) {
+        qv[i] = q[q_at + i];
+    }
+    var m = -3.0e38;
+    var l = 0.0;
+    var acc: array<vec4<f32>, 16>;
+    let last = p.pos + t;
+    for (var j = li; j <= last; j += WG) {
+        let at = j * kv_row + kv_head * HD4;
+        var s = 0.0;
+        for (var i = 0u; i < HD4; i++) {
+            s += dot(qv[i], k[at + i]);
+        }
+        s *= p.scale;
+        let m_new = max(m, s);
+        let fade = exp(m - m_new);
+        let w = exp(s - m_new);
+        l = l * fade + w;
+        for (var i = 0u; i < HD4; i++) {
+            acc[i] = acc[i] * fade + w * v[at + i];
+        }
+        m = m_new;
+    }
+    w_max[li] = m;
+    workgroupBarrier();
+    var m_all = -3.0e38;
+    for (var i = 0u; i < WG; i++) {
+        m_all = max(m_all, w_max[i]);
+    }
+    let f = exp(m - m_all);
+    w_sum[li] = l * f;
+    for (var i = 0u; i < HD4; i++) {
+        w_acc[li * HD4 + i] = acc[i] * f;
+    }
+    workgroupBarrier();
+    // Invocation li finishes values 2li and 2li+1 of the head.
+    var total = 0.0;
+    var out = vec2<f32>(0.0);
+    for (var i = 0u; i < WG; i++) {
+        total += w_sum[i];
+        let a = w_acc[i * HD4 + li / 2u];
+        out += select(a.xy, a.zw, li % 2u == 1u);
+    }
+    let y_at = (t * p.n_head + h) * HD4 * 4u + li * 2u;
+    y[y_at] = out.x / total;
+    y[y_at + 1u] = out.y / total;
+}

@@ -1,0 +1,21 @@
+// silu_mul: y = silu(gate) · up, elementwise.
+//   p.n  number of values
+//   gate, up  (n) f32
+//   y         (n) f32, written
+// Dispatch: (gx, gy, 1) workgroups of 64 covering n (gx ≤ 65535; value i = (wg.y·gx + wg.x)·64 + li).
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> gate: array<f32>;
+@group(0) @binding(2) var<storage, read> up: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(64)
+fn silu_mul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+            @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    if (i >= p.n) {
+        return;
+    }
+    let g = gate[i];
+    y[i] = g / (1.0 + exp(-g)) * up[i];
+}
