@@ -185,6 +185,9 @@ function showBackend(m) {
   $("fallback").textContent = m.fallback ? `Running on the CPU: ${m.fallback}` : "";
 }
 
+// For tests and demonstrations: destroy the WebGPU device as a lost one would be.
+window.limbic = { loseDevice: () => worker.postMessage({ type: "lose-device" }) };
+
 // ?backend=cpu|webgpu forces one; otherwise WebGPU when the browser offers an adapter.
 const wantedBackend = new URLSearchParams(location.search).get("backend") || undefined;
 worker.postMessage({ type: "load", modelUrl: MODEL_URL, emotionsUrl: EMOTIONS_URL, backend: wantedBackend });

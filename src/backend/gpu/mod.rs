@@ -33,6 +33,8 @@ const SLOT: u64 = 256;
 const SLOTS: u64 = 2048;
 /// Positions a key/value cache grows by.
 const CACHE_CHUNK: usize = 512;
+/// Bind groups kept for reuse; past this many the cache starts over.
+const BIND_GROUPS: usize = 4096;
 /// Smallest staging buffer for reads.
 const STAGING_CHUNK: u64 = 1 << 20;
 /// The attention kernel is written for this head width.
@@ -118,6 +120,8 @@ enum Phase {
 }
 
 struct State {
+    /// The open compute pass: dispatches share it until a copy needs the encoder.
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: Option<wgpu::CommandEncoder>,
     /// Parameter bytes of the slots used since the last submit.
     params: Vec<u8>,
@@ -151,7 +155,13 @@ pub struct Gpu {
     cos: wgpu::Buffer,    // (context, head_dim/2) f32
     sin: wgpu::Buffer,    // (context, head_dim/2) f32
     pool: Pool,
+    /// The last activations quantized for a product: (source, as Q8_0?, xq, xs). q, k and v
+    /// (and gate and up) multiply the same input, which is quantized once for them.
+    quantized: RefCell<Option<(GpuTensor, bool, GpuTensor, GpuTensor)>>,
     state: RefCell<State>,
+    /// Bind groups by (kernel, buffers): a decode step binds the same pooled buffers to the
+    /// same kernels as the step before, so after the first token none is made.
+    bind_groups: RefCell<HashMap<(usize, Vec<wgpu::Buffer>), wgpu::BindGroup>>,
     fault: Fault,
     /// The maps of the current flush, shared with their callbacks.
     maps: Arc<Mutex<Maps>>,
@@ -238,7 +248,10 @@ impl Gpu {
             adapter: adapter_name,
             kernels,
             pool: Pool::default(),
+            quantized: RefCell::default(),
+            bind_groups: RefCell::default(),
             state: RefCell::new(State {
+                pass: None,
                 encoder: None,
                 params: Vec::new(),
                 staging: Vec::new(),
@@ -324,8 +337,10 @@ impl Gpu {
         })
     }
 
-    /// Starts recording if needed: after mapped reads, unmaps them and opens a new pass.
+    /// The encoder, for a copy: ends the open compute pass; after mapped reads, unmaps them
+    /// and starts a new recording.
     fn recording<'a>(&self, st: &'a mut State) -> &'a mut wgpu::CommandEncoder {
+        st.pass = None;
         if st.phase != Phase::Recording {
             for (b, used) in &mut st.staging {
                 if *used > 0 && st.phase == Phase::Mapped {
@@ -342,8 +357,21 @@ impl Gpu {
         })
     }
 
+    /// The open compute pass, begun if needed.
+    fn pass<'a>(&self, st: &'a mut State) -> &'a mut wgpu::ComputePass<'static> {
+        let pass = match st.pass.take() {
+            Some(pass) => pass,
+            None => self
+                .recording(st)
+                .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
+                .forget_lifetime(),
+        };
+        st.pass.insert(pass)
+    }
+
     /// Submits what was recorded, with its parameter slots.
     fn submit(&self, st: &mut State) {
+        st.pass = None;
         if let Some(enc) = st.encoder.take() {
             if !st.params.is_empty() {
                 self.queue.write_buffer(&self.params, 0, &st.params);
@@ -370,27 +398,36 @@ impl Gpu {
     fn dispatch(&self, k: &Kernel, params: &[u8], bufs: &[&wgpu::Buffer], groups: (u32, u32)) {
         let mut st = self.state.borrow_mut();
         let at = self.slots(&mut st, params);
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.params,
-                offset: 0,
-                size: wgpu::BufferSize::new(SLOT),
-            }),
-        }];
-        entries.extend(bufs.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32 + 1,
-            resource: b.as_entire_binding(),
-        }));
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &k.layout,
-            entries: &entries,
+        let key = (
+            k as *const Kernel as usize,
+            bufs.iter().map(|&b| b.clone()).collect(),
+        );
+        let mut cache = self.bind_groups.borrow_mut();
+        if cache.len() >= BIND_GROUPS {
+            cache.clear();
+        }
+        let bind = cache.entry(key).or_insert_with(|| {
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &self.params,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(SLOT),
+                }),
+            }];
+            entries.extend(bufs.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            }));
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &k.layout,
+                entries: &entries,
+            })
         });
-        let enc = self.recording(&mut st);
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        let pass = self.pass(&mut st);
         pass.set_pipeline(&k.pipeline);
-        pass.set_bind_group(0, &bind, &[at as u32]);
+        pass.set_bind_group(0, &*bind, &[at as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, 1);
     }
 
@@ -482,6 +519,26 @@ impl Gpu {
             return Err(Error::Gpu("results read before the device finished".into()));
         }
         Ok(())
+    }
+}
+
+impl Gpu {
+    /// `x (T, cols)` rounded to 8 bits per 32-value block as the CPU backend does before a
+    /// product: `(xq (T, cols/4) u32, xs (T, cols/32) (d, s))`; reused while `x` is the input.
+    fn quantize(&self, x: &GpuTensor, q8_0: bool) -> Result<(GpuTensor, GpuTensor)> {
+        if let Some((src, kind, xq, xs)) = &*self.quantized.borrow() {
+            if Rc::ptr_eq(&src.buf, &x.buf) && *kind == q8_0 {
+                return Ok((xq.clone(), xs.clone()));
+            }
+        }
+        let blocks = x.rows * x.cols / 32;
+        let xq = self.alloc(blocks, 8)?;
+        let xs = self.alloc(blocks, 2)?;
+        let p = words(&[blocks as u32, q8_0 as u32]);
+        let b = [&x.buf.buffer, &xq.buf.buffer, &xs.buf.buffer];
+        self.dispatch(&self.kernels.quantize, &p, &b, Self::grid(blocks));
+        *self.quantized.borrow_mut() = Some((x.clone(), q8_0, xq.clone(), xs.clone()));
+        Ok((xq, xs))
     }
 }
 
@@ -643,8 +700,7 @@ impl Backend for Gpu {
                 },
             ],
         });
-        let enc = self.recording(&mut st);
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        let pass = self.pass(&mut st);
         pass.set_pipeline(&k.pipeline);
         pass.set_bind_group(0, &bind, &[at as u32]);
         pass.dispatch_workgroups(d.div_ceil(64) as u32, t as u32, 1);
@@ -682,17 +738,10 @@ impl Backend for Gpu {
                 "Q4_1 rows of {cols} values; the kernel takes 2048"
             )));
         }
-        // The activations are quantized first, as the CPU backend does, so both backends
-        // compute the same products up to the order of a float sum.
-        let blocks = x.rows * cols / 32;
-        let xq = self.alloc(blocks, 8)?; // (T, cols/4) u32
-        let xs = self.alloc(blocks, 2)?; // (T, cols/32) (d, s)
-        let p = words(&[blocks as u32, q8_0 as u32]);
-        let b = [&x.buf.buffer, &xq.buf.buffer, &xs.buf.buffer];
-        self.dispatch(&self.kernels.quantize, &p, &b, Self::grid(blocks));
+        let (xq, xs) = self.quantize(x, q8_0)?;
         let y = self.alloc(x.rows, rows)?;
         let p = words(&[x.rows as u32, cols as u32, rows as u32]);
-        let groups = (rows.div_ceil(4) as u32, x.rows.div_ceil(4) as u32);
+        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
         let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
         self.dispatch(k, &p, &b, groups);
         Ok(y)

@@ -1,16 +1,14 @@
 // qmatmul_q8_0: y = x · Wᵀ with W stored as Q8_0 blocks (the tied embedding/output matrix),
 // read directly, against x quantized by quantize.wgsl (Q8_0). Each 32-value block adds
-// (d_w·d_x)·Σ q_w q_x with an exact integer sum, as the CPU backend does.
+// (d_w·d_x)·Σ q_w q_x with an exact integer sum; blocks are summed in order. One invocation
+// per output row and four tokens, no workgroup memory and no barriers.
 //   p.t, p.n_in, p.n_out  tokens, input width (a multiple of 32), output width
 //   xq    (T, n_in/4) u32 — int8 activations, four to a word
 //   xs    (T, n_in/32) vec2<f32> — (d, unused) per activation block
 //   qs    (n_out, n_in/4) u32 — the stored int8 weights, four to a word
 //   scale (n_out, n_in/32) f32
 //   y     (T, n_out) f32, written
-// Dispatch: (ceil(n_out/4), ceil(T/4), 1) workgroups of 64: 4 rows × 16 lanes, a lane per
-// block, 4 tokens per workgroup.
-const LANES: u32 = 16u;
-const ROWS: u32 = 4u;
+// Dispatch: (ceil(n_out/64), ceil(T/4), 1) workgroups of 64.
 const TOKS: u32 = 4u;
 struct Params { t: u32, n_in: u32, n_out: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,8 +17,6 @@ struct Params { t: u32, n_in: u32, n_out: u32 }
 @group(0) @binding(3) var<storage, read> qs: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> scale: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
-
-var<workgroup> part: array<f32, 256>; // (TOKS, 64)
 
 fn i8x4(w: u32) -> vec4<i32> {
     let v = bitcast<i32>(w);
@@ -34,45 +30,26 @@ fn dot16(a: vec4<u32>, b: vec4<u32>) -> i32 {
 }
 
 @compute @workgroup_size(64)
-fn qmatmul_q8_0(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let lane = li % LANES;
-    let row = wg.x * ROWS + li / LANES;
-    let t0 = wg.y * TOKS;
+fn qmatmul_q8_0(@builtin(global_invocation_id) g: vec3<u32>) {
+    let row = g.x;
+    let t0 = g.y * TOKS;
+    if (row >= p.n_out) {
+        return;
+    }
+    let toks = min(TOKS, p.t - t0);
+    let nb = p.n_in / 32u;
     var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-    if (row < p.n_out) {
-        let nb = p.n_in / 32u;
-        for (var b = lane; b < nb; b += LANES) {
-            let w0 = qs[(row * nb + b) * 2u];
-            let w1 = qs[(row * nb + b) * 2u + 1u];
-            let d = scale[row * nb + b];
-            for (var k = 0u; k < TOKS; k++) {
-                let t = t0 + k;
-                if (t < p.t) {
-                    let xb = t * nb + b;
-                    let isum = dot16(w0, xq[xb * 2u]) + dot16(w1, xq[xb * 2u + 1u]);
-                    acc[k] += d * xs[xb].x * f32(isum);
-                }
-            }
+    for (var b = 0u; b < nb; b++) {
+        let w0 = qs[(row * nb + b) * 2u];
+        let w1 = qs[(row * nb + b) * 2u + 1u];
+        let d = scale[row * nb + b];
+        for (var k = 0u; k < toks; k++) {
+            let xb = (t0 + k) * nb + b;
+            let isum = dot16(w0, xq[xb * 2u]) + dot16(w1, xq[xb * 2u + 1u]);
+            acc[k] += d * xs[xb].x * f32(isum);
         }
     }
-    for (var k = 0u; k < TOKS; k++) {
-        part[k * 64u + li] = acc[k];
-    }
-    workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
-            for (var k = 0u; k < TOKS; k++) {
-                part[k * 64u + li] += part[k * 64u + li + s];
-            }
-        }
-        workgroupBarrier();
-    }
-    if (lane == 0u && row < p.n_out) {
-        for (var k = 0u; k < TOKS; k++) {
-            let t = t0 + k;
-            if (t < p.t) {
-                y[t * p.n_out + row] = part[k * 64u + li];
-            }
-        }
+    for (var k = 0u; k < toks; k++) {
+        y[(t0 + k) * p.n_out + row] = acc[k];
     }
 }
