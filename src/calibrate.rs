@@ -34,12 +34,7 @@ pub struct Extraction {
 
 /// A model file's bytes and their SHA-256 (hex), with a clear error when it cannot be read.
 pub fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::Model(format!(
-            "cannot open {}: {e} (run `make model`?)",
-            path.display()
-        ))
-    })?;
+    let bytes = crate::read_model_file(path)?;
     let sha = sha256_hex(&bytes);
     Ok((bytes, sha))
 }

@@ -47,12 +47,7 @@ pub fn load_cpu(bytes: &[u8]) -> Result<Engine<Cpu>> {
 /// Loads a model file from disk onto the CPU backend.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
-    let mut f = std::fs::File::open(path).map_err(|e| {
-        Error::Model(format!(
-            "cannot open {}: {e} (run `make model`?)",
-            path.display()
-        ))
-    })?;
+    let mut f = std::fs::File::open(path).map_err(|e| cannot_open(path, e))?;
     let file = ModelFile::read(&mut f)?;
     let backend = Cpu::new(&file.config)?;
     Engine::new(file, backend)
@@ -62,13 +57,21 @@ pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
 /// adapter).
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub fn load_gpu_path(path: &std::path::Path) -> Result<Engine<Gpu>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::Model(format!(
-            "cannot open {}: {e} (run `make model`?)",
-            path.display()
-        ))
-    })?;
-    let file = ModelFile::from_bytes(&bytes)?;
+    let file = ModelFile::from_bytes(&read_model_file(path)?)?;
     let backend = Gpu::new(&file.config)?;
     Engine::new(file, backend)
+}
+
+/// The bytes of a model file on disk, with a message that says how to get it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_model_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| cannot_open(path, e))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn cannot_open(path: &std::path::Path, e: std::io::Error) -> Error {
+    Error::Model(format!(
+        "cannot open {}: {e} (run `make model`?)",
+        path.display()
+    ))
 }

@@ -331,23 +331,6 @@ fn whole_model_matches_the_cpu_at_every_layer() {
     assert!(kl <= 0.01, "KL(cpu ‖ gpu) = {kl}");
 }
 
-/// Greedy ids after `ids` with the CPU's logits at every step.
-fn greedy_with_logits(
-    cpu: &mut limbic::Engine<Cpu>,
-    ids: Vec<u32>,
-    n: usize,
-) -> (Vec<u32>, Vec<Vec<f32>>) {
-    let mut g = cpu.start(ids, &Sampler::default(), n).unwrap();
-    let mut logits = Vec::new();
-    while let Some(l) = g.next_logits.clone() {
-        logits.push(l);
-        if cpu.step(&mut g).unwrap().is_none() {
-            break;
-        }
-    }
-    (g.generated().to_vec(), logits)
-}
-
 #[test]
 fn greedy_tokens_follow_the_cpu() {
     // Both backends round activations to 8 bits before each product with the same arithmetic,

@@ -3,24 +3,15 @@
 // text, and a device lost mid-reply finishes the reply on the CPU and says so.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { chromium } from "playwright-core";
+import { startServer, launch } from "./server.mjs";
 
 const PORT = 19000 + Math.floor(Math.random() * 1000);
 const URL_ = `http://127.0.0.1:${PORT}/`;
 let server, browser;
 
 before(async () => {
-  server = spawn("python3", ["scripts/serve.py", "--port", String(PORT)], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((ok, fail) => {
-    server.stdout.on("data", (d) => String(d).includes("serving") && ok());
-    server.on("exit", (code) => fail(new Error(`server exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--enable-unsafe-webgpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
+  server = await startServer(PORT);
+  browser = await launch(["--enable-unsafe-webgpu"]);
 });
 
 after(async () => {

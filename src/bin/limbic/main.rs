@@ -20,7 +20,7 @@ use limbic::calibrate::read_model;
 use limbic::emotions::EmotionSet;
 use limbic::runner::Runner;
 use limbic::tokenizer::chat_prompt;
-use limbic::{Cpu, Engine, Error, Result, Sampler};
+use limbic::{Cpu, Engine, Result, Sampler};
 
 #[derive(Parser)]
 #[command(
@@ -249,15 +249,6 @@ fn report_fallback(runner: &Runner) {
     }
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        Error::Model(format!(
-            "cannot open {}: {e} (run `make model`?)",
-            path.display()
-        ))
-    })
-}
-
 /// The engine and the emotion vectors made for this very model file.
 fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, EmotionSet)> {
     let (bytes, sha) = read_model(model)?;
@@ -432,7 +423,7 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     }
     // One read of the model file: with steers it is hashed to match the vectors file.
     let (bytes, set) = if a.steer.is_empty() {
-        (read_bytes(model)?, None)
+        (limbic::read_model_file(model)?, None)
     } else {
         let (bytes, sha) = read_model(model)?;
         (bytes, Some(EmotionSet::load(vectors, Some(&sha))?))
@@ -478,7 +469,7 @@ const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
 
 fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Result<()> {
     let t0 = Instant::now();
-    let mut runner = load_runner(read_bytes(model)?, backend)?;
+    let mut runner = load_runner(limbic::read_model_file(model)?, backend)?;
     let load_s = t0.elapsed().as_secs_f64();
     let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut runner, tokens)?;
     let report = json!({

@@ -1,0 +1,22 @@
+// Shared by the page tests: scripts/serve.py on a free-ish port, and Debian's Chromium.
+import { spawn } from "node:child_process";
+import { chromium } from "playwright-core";
+
+// Starts the page server on `port`; resolves to the process once it serves.
+export async function startServer(port) {
+  const server = spawn("python3", ["scripts/serve.py", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((ok, fail) => {
+    server.stdout.on("data", (d) => String(d).includes("serving") && ok());
+    server.on("exit", (code) => fail(new Error(`server exited with ${code}`)));
+  });
+  return server;
+}
+
+// Debian's Chromium, headless, quiet on the network; `extra` adds flags (e.g. WebGPU).
+export function launch(extra) {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", ...extra, "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+}
