@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates tests/fixtures/golden.json: 32 greedy tokens for three prompts, from our own CLI
+"""Regenerates tests/fixtures/golden.json: 32 greedy tokens for four prompts, from our own CLI
 (the CPU backend; the wasm tests hold the browser's CPU and WebGPU paths to these).
 
 Run only when a change is meant to alter greedy output, and say why in the commit.
@@ -13,6 +13,7 @@ PROMPTS = [
     "<|im_start|>assistant\n",
     "Once upon a time, in a small village by the sea,",
     "How does he feel? He feels",
+    "My favourite season is autumn because",
 ]
 
 cases = []

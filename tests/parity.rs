@@ -74,7 +74,7 @@ fn golden_greedy_tokens() {
     let mut engine = engine();
     let golden = fixture("golden.json");
     let cases = golden.as_array().unwrap();
-    assert_eq!(cases.len(), 3);
+    assert_eq!(cases.len(), 4);
     for case in cases {
         let prompt = engine
             .encode_prompt(case["text"].as_str().unwrap())

@@ -104,17 +104,17 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
 async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     assert!(Engine::new(b"not a model").is_err());
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
-    // The browser and native builds part at near ties (their exp differs in the last bit,
+    // The browser and native builds can part at near ties (their exp differs in the last bit,
     // and activations are rounded to 8 bits after it): golden case 1 after 5 tokens, case 2
-    // after 18 (the browser's CPU and WebGPU agree there); the first 16 of case 2 must match.
-    let (prompt, want) = golden(2).await;
+    // after 18; case 3 (like llama.cpp's "tylenol" and "unicode" prompts) has none in 32.
+    let (prompt, want) = golden(3).await;
     let prompt = prompt.as_str();
 
     let mut e = Engine::new(&model).ok().expect("load");
     assert_eq!(e.backend(), "cpu");
     assert_eq!(
-        greedy(&mut e, prompt, 16).await,
-        want[..16].to_vec(),
+        greedy(&mut e, prompt, 32).await,
+        want,
         "wasm greedy tokens differ from native"
     );
 
