@@ -1,5 +1,5 @@
 // The page: UI only. The engine lives in worker.js; messages follow protocol.js.
-import { EMOTIONS_URL, MODEL_URL } from "./protocol.js";
+import { EMOTIONS_URL, MODEL_CACHE, MODEL_URL } from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
@@ -89,6 +89,8 @@ worker.onmessage = (e) => {
     $("status").textContent = m.cached
       ? "loading the model from this browser's cache…"
       : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB`;
+  } else if (m.type === "notice") {
+    $("notice").textContent = m.message;
   } else if (m.type === "backend") {
     showBackend(m);
   } else if (m.type === "ready") {
@@ -135,6 +137,7 @@ worker.onmessage = (e) => {
     if (m.reason === "cancelled") $("speed").textContent += " (stopped)";
   } else if (m.type === "error") {
     $("status").textContent = `error: ${m.message}`;
+    if (!names.length) $("notice").textContent = "Reload to try again, or clear the cache if this persists.";
     busy(false);
   }
 };
@@ -184,6 +187,12 @@ function showBackend(m) {
   $("backend").title = m.fallback ? `WebGPU unavailable: ${m.fallback}` : "";
   $("fallback").textContent = m.fallback ? `Running on the CPU: ${m.fallback}` : "";
 }
+
+// Deletes the model kept in this browser (a damaged copy, or to free the space) and reloads.
+$("clear-cache").addEventListener("click", async () => {
+  await caches.delete(MODEL_CACHE);
+  location.reload();
+});
 
 // For tests and demonstrations: destroy the WebGPU device as a lost one would be.
 window.limbic = { loseDevice: () => worker.postMessage({ type: "lose-device" }) };

@@ -10,6 +10,8 @@
 //   {type: "lose-device"}                            destroy the WebGPU device (shows the CPU fallback)
 // worker → page
 //   {type: "progress", loaded, total, cached}        model bytes so far (total 0 if unknown)
+//   {type: "notice", message}                        something the page should say (a damaged cached
+//                                                    copy was dropped, the cache is full, ...)
 //   {type: "ready", backend, fallback, nLayer, dModel, emotions: {names, defaultLayer, defaultStrength, ...}}
 //                                                    backend: "webgpu" | "cpu"; fallback: why WebGPU was
 //                                                    left for the CPU, or undefined
@@ -22,3 +24,5 @@
 export const MODEL_URL = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 export const EMOTIONS_URL = "data/vectors/smollm2-135m-instruct.safetensors";
 export const MODEL_CACHE = "limbic-model-v1";
+// SHA-256 of the model file (models.sha256); a cached or downloaded copy must match it.
+export const MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";

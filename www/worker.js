@@ -1,6 +1,6 @@
 // The worker owns the wasm engine; the page only talks to it through protocol.js messages.
 import init, { Engine } from "../pkg/limbic.js";
-import { MODEL_CACHE } from "./protocol.js";
+import { MODEL_CACHE, MODEL_SHA256 } from "./protocol.js";
 
 let engine = null;
 let emotions = null;
@@ -33,7 +33,14 @@ function top5(scores) {
   return Array.from(scores, (s, i) => [emotions.names[i], s]).sort((a, b) => b[1] - a[1]).slice(0, 5);
 }
 
-// Streams the model with progress; keeps a copy in the Cache API when the browser allows it.
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The model's bytes, checked against MODEL_SHA256: from the Cache API when a good copy is
+// there (a damaged one is dropped and downloaded again), else streamed with progress and
+// cached when the browser has room.
 async function fetchModel(url) {
   let cache = null;
   try {
@@ -42,11 +49,29 @@ async function fetchModel(url) {
     if (hit) {
       const bytes = new Uint8Array(await hit.arrayBuffer());
       post({ type: "progress", loaded: bytes.length, total: bytes.length, cached: true });
-      return bytes;
+      if ((await sha256(bytes)) === MODEL_SHA256) return bytes;
+      await cache.delete(url);
+      post({ type: "notice", message: "the cached model was damaged (SHA-256 mismatch): downloading it again" });
     }
   } catch (_) {
     cache = null; // no Cache API (e.g. an opaque origin): download every time
   }
+  const bytes = await download(url);
+  if ((await sha256(bytes)) !== MODEL_SHA256) {
+    throw new Error("the downloaded model does not match its SHA-256: the server sent another or a damaged file");
+  }
+  if (cache) {
+    try {
+      await cache.put(url, new Response(bytes));
+    } catch (_) {
+      post({ type: "notice", message: "no room to keep the model in this browser: it will be downloaded again next time" });
+    }
+  }
+  return bytes;
+}
+
+// Streams `url` with progress; an interrupted download is an error the page can retry.
+async function download(url) {
   const resp = await fetch(url);
   if (!resp.ok) throw new Error(`model download failed: HTTP ${resp.status} for ${url}`);
   const total = Number(resp.headers.get("content-length")) || 0;
@@ -64,9 +89,6 @@ async function fetchModel(url) {
   const bytes = new Uint8Array(loaded);
   let at = 0;
   for (const c of chunks) { bytes.set(c, at); at += c.length; }
-  if (cache) {
-    try { await cache.put(url, new Response(bytes)); } catch (_) { /* full quota: run uncached */ }
-  }
   return bytes;
 }
 

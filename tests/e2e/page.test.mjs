@@ -128,3 +128,25 @@ test("HTML in a linked prompt is shown as text and runs nothing", async () => {
   assert.match(await other.locator("#link-note").textContent(), /ignored steer "<b>x<\/b>:1"/);
   await other.close();
 });
+
+test("a damaged cached model is dropped and downloaded again; Clear cache empties the cache", async () => {
+  const other = await browser.newPage();
+  await other.goto(URL_);
+  await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  // As a half-finished earlier download would leave it: a short copy under the model's key.
+  await other.evaluate(async () => {
+    const c = await caches.open("limbic-model-v1");
+    await c.put("models/SmolLM2-135M-Instruct.Q4_1.gguf", new Response(new Uint8Array(1000)));
+  });
+  await other.reload();
+  await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  assert.match(await other.locator("#notice").textContent(), /damaged/);
+  // The good copy is cached again: the next load takes it without a notice.
+  await other.reload();
+  await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  assert.equal(await other.locator("#notice").textContent(), "");
+  await other.getByTestId("clear-cache").click();
+  await other.waitForLoadState("load");
+  await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  await other.close();
+});
