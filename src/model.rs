@@ -170,9 +170,9 @@ impl<B: Backend> Llama<B> {
             let k = be.rope(&be.qmatmul(&h, &blk.wk)?, c.n_kv_head, pos)?;
             let v = be.qmatmul(&h, &blk.wv)?;
             let att = be.attention(&q, &k, &v, &mut self.caches[l])?;
-            x = be.add(&x, &be.qmatmul(&att, &blk.wo)?)?;
-            let h = be.rms_norm(&x, &blk.ffn_norm, c.rms_eps)?;
-            let ff = be.silu_mul(&be.qmatmul(&h, &blk.w_gate)?, &be.qmatmul(&h, &blk.w_up)?)?;
+            let h;
+            (x, h) = be.add_rms_norm(&x, &be.qmatmul(&att, &blk.wo)?, &blk.ffn_norm, c.rms_eps)?;
+            let ff = be.swiglu(&h, &blk.w_gate, &blk.w_up)?;
             x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
             x = hook(HookPoint::ResidPost(l), x, &mut reads)?;
         }

@@ -256,6 +256,36 @@ fn quantized_products_match_the_cpu_and_dequantized_f32() {
 }
 
 #[test]
+fn fused_swiglu_equals_the_three_ops() {
+    let (cpu, gpu) = backends();
+    for t in [1, 6] {
+        let x = rand(t * 160, 40 + t as u64, 2.0);
+        let w = |seed| qtensor(224, 160, GgmlDType::Q4_1, seed);
+        let (xc, xg) = (
+            cpu.tensor(&x, t, 160).unwrap(),
+            gpu.tensor(&x, t, 160).unwrap(),
+        );
+        let (gc, uc) = (cpu.matrix(w(1)).unwrap(), cpu.matrix(w(2)).unwrap());
+        let (gg, ug) = (gpu.matrix(w(1)).unwrap(), gpu.matrix(w(2)).unwrap());
+        let fused = gpu.read(&gpu.swiglu(&xg, &gg, &ug).unwrap()).unwrap();
+        let unfused = gpu
+            .silu_mul(
+                &gpu.qmatmul(&xg, &gg).unwrap(),
+                &gpu.qmatmul(&xg, &ug).unwrap(),
+            )
+            .unwrap();
+        close(
+            &format!("swiglu T={t} vs the GPU's three ops"),
+            &fused,
+            &gpu.read(&unfused).unwrap(),
+            1e-6,
+        );
+        let want = cpu.read(&cpu.swiglu(&xc, &gc, &uc).unwrap()).unwrap();
+        close(&format!("swiglu T={t} vs cpu"), &fused, &want, 1e-4);
+    }
+}
+
+#[test]
 fn embedding_rows_match_the_cpu() {
     let (cpu, gpu) = backends();
     let ids = [0u32, 49, 7, 7, 23];

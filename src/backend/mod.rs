@@ -39,6 +39,19 @@ pub trait Backend {
     fn embed(&self, table: &Self::Matrix, ids: &[u32]) -> Result<Self::Tensor>;
     /// `x (T, d)` scaled to unit RMS, times `w (1, d)`.
     fn rms_norm(&self, x: &Self::Tensor, w: &Self::Tensor, eps: f32) -> Result<Self::Tensor>;
+    /// The residual add and the next norm: `(a + b, rms_norm(a + b) · w)`. A backend may fuse
+    /// it; the results must equal the two ops'.
+    fn add_rms_norm(
+        &self,
+        a: &Self::Tensor,
+        b: &Self::Tensor,
+        w: &Self::Tensor,
+        eps: f32,
+    ) -> Result<(Self::Tensor, Self::Tensor)> {
+        let sum = self.add(a, b)?;
+        let normed = self.rms_norm(&sum, w, eps)?;
+        Ok((sum, normed))
+    }
     /// `x (T, in) · wᵀ` → `(T, out)`.
     fn qmatmul(&self, x: &Self::Tensor, w: &Self::Matrix) -> Result<Self::Tensor>;
     /// Rotary position embedding of `x (T, heads*head_dim)`; row `t` is at position `pos + t`.
@@ -54,6 +67,16 @@ pub trait Backend {
     ) -> Result<Self::Tensor>;
     /// `silu(gate) * up`, both `(T, d_ff)`.
     fn silu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// The FFN's input half: `silu(h · gateᵀ) * (h · upᵀ)`, `h (T, d)` → `(T, d_ff)`. A
+    /// backend may fuse it; the result must equal the three ops'.
+    fn swiglu(
+        &self,
+        h: &Self::Tensor,
+        gate: &Self::Matrix,
+        up: &Self::Matrix,
+    ) -> Result<Self::Tensor> {
+        self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?)
+    }
     /// `a + b`, same shape.
     fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// `x (T, d) + alpha * v (1, d)` on every row.

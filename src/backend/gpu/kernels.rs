@@ -5,9 +5,15 @@ use crate::error::{Error, Result};
 
 /// Every kernel: (entry point = file name, WGSL source, read-only inputs, outputs), the
 /// inputs bound from 1 after the parameters, then the outputs.
-pub const SOURCES: [(&str, &str, u32, u32); 11] = [
+pub const SOURCES: [(&str, &str, u32, u32); 13] = [
     ("embed", include_str!("shaders/embed.wgsl"), 3, 1),
     ("rms_norm", include_str!("shaders/rms_norm.wgsl"), 2, 1),
+    (
+        "add_rms_norm",
+        include_str!("shaders/add_rms_norm.wgsl"),
+        3,
+        2,
+    ),
     ("quantize", include_str!("shaders/quantize.wgsl"), 1, 2),
     (
         "qmatmul_q4_1",
@@ -24,6 +30,7 @@ pub const SOURCES: [(&str, &str, u32, u32); 11] = [
     ("rope", include_str!("shaders/rope.wgsl"), 3, 1),
     ("attention", include_str!("shaders/attention.wgsl"), 3, 1),
     ("silu_mul", include_str!("shaders/silu_mul.wgsl"), 2, 1),
+    ("swiglu", include_str!("shaders/swiglu.wgsl"), 6, 1),
     ("add", include_str!("shaders/add.wgsl"), 2, 1),
     ("add_scaled", include_str!("shaders/add_scaled.wgsl"), 2, 1),
     ("project", include_str!("shaders/project.wgsl"), 2, 1),
@@ -39,12 +46,14 @@ pub struct Kernel {
 pub struct Kernels {
     pub embed: Kernel,
     pub rms_norm: Kernel,
+    pub add_rms_norm: Kernel,
     pub quantize: Kernel,
     pub q4_1: Kernel,
     pub q8_0: Kernel,
     pub rope: Kernel,
     pub attention: Kernel,
     pub silu_mul: Kernel,
+    pub swiglu: Kernel,
     pub add: Kernel,
     pub add_scaled: Kernel,
     pub project: Kernel,
@@ -113,12 +122,14 @@ impl Kernels {
         let kernels = Kernels {
             embed: next()?,
             rms_norm: next()?,
+            add_rms_norm: next()?,
             quantize: next()?,
             q4_1: next()?,
             q8_0: next()?,
             rope: next()?,
             attention: next()?,
             silu_mul: next()?,
+            swiglu: next()?,
             add: next()?,
             add_scaled: next()?,
             project: next()?,

@@ -836,6 +836,72 @@ impl Backend for Gpu {
         Ok(y)
     }
 
+    fn add_rms_norm(
+        &self,
+        a: &GpuTensor,
+        b: &GpuTensor,
+        w: &GpuTensor,
+        eps: f32,
+    ) -> Result<(GpuTensor, GpuTensor)> {
+        if a.cols > 1024 {
+            let sum = self.add(a, b)?;
+            let normed = self.rms_norm(&sum, w, eps)?;
+            return Ok((sum, normed));
+        }
+        let (s, y) = (self.alloc(a.rows, a.cols)?, self.alloc(a.rows, a.cols)?);
+        let p = words(&[a.cols as u32, eps.to_bits()]);
+        let bufs = [
+            &a.buf.buffer,
+            &b.buf.buffer,
+            &w.buf.buffer,
+            &s.buf.buffer,
+            &y.buf.buffer,
+        ];
+        self.dispatch(&self.kernels.add_rms_norm, &p, &bufs, (a.rows as u32, 1));
+        Ok((s, y))
+    }
+
+    fn swiglu(&self, h: &GpuTensor, gate: &GpuMatrix, up: &GpuMatrix) -> Result<GpuTensor> {
+        let (
+            GpuMatrix::Q4_1 {
+                qs: gq,
+                dm: gdm,
+                rows,
+                cols,
+            },
+            GpuMatrix::Q4_1 {
+                qs: uq,
+                dm: udm,
+                rows: up_rows,
+                cols: up_cols,
+            },
+        ) = (gate, up)
+        else {
+            return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
+        };
+        if (rows, cols) != (up_rows, up_cols) || h.cols != *cols {
+            return Err(Error::Tensor(format!(
+                "({}, {}) through gate ({rows}, {cols}) and up ({up_rows}, {up_cols})",
+                h.rows, h.cols
+            )));
+        }
+        let (xq, xs) = self.quantize(h, false)?;
+        let y = self.alloc(h.rows, *rows)?;
+        let p = words(&[h.rows as u32, *cols as u32, *rows as u32]);
+        let b = [
+            &xq.buf.buffer,
+            &xs.buf.buffer,
+            gq,
+            gdm,
+            uq,
+            udm,
+            &y.buf.buffer,
+        ];
+        let groups = (rows.div_ceil(64) as u32, h.rows.div_ceil(4) as u32);
+        self.dispatch(&self.kernels.swiglu, &p, &b, groups);
+        Ok(y)
+    }
+
     fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
         let y = self.alloc(a.rows, a.cols)?;
         let n = a.rows * a.cols;

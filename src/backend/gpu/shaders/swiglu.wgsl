@@ -1,0 +1,72 @@
+// swiglu: y = silu(x · Gᵀ) · (x · Uᵀ), the FFN's gate and up products and their SiLU·mul in
+// one dispatch, with G and U stored as Q4_1 blocks against x quantized by quantize.wgsl
+// (Q8_1). Each product is the arithmetic of qmatmul_q4_1.wgsl (block terms summed in order)
+// and the product of the two that of silu_mul.wgsl, so the result is the same as the three
+// kernels' with two dispatches fewer.
+//   p.t, p.n_in, p.n_out  tokens, input width (a multiple of 32), output width (d_ff)
+//   xq  (T, n_in/4) u32 — int8 activations, four to a word
+//   xs  (T, n_in/32) vec2<f32> — (d, s) per activation block
+//   gq, uq  (n_out, n_in/8) u32 — gate and up nibbles as stored (see qmatmul_q4_1.wgsl)
+//   gdm, udm  (n_out, n_in/32) vec2<f32> — (d, m) per weight block
+//   y   (T, n_out) f32, written
+// Dispatch: (ceil(n_out/64), ceil(T/4), 1) workgroups of 64; one invocation per output row
+// and four tokens.
+const TOKS: u32 = 4u;
+struct Params { t: u32, n_in: u32, n_out: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> xq: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> xs: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> gq: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> gdm: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> uq: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read> udm: array<vec2<f32>>;
+@group(0) @binding(7) var<storage, read_write> y: array<f32>;
+
+fn i8x4(w: u32) -> vec4<i32> {
+    let v = bitcast<i32>(w);
+    return vec4<i32>(extractBits(v, 0u, 8u), extractBits(v, 8u, 8u),
+                     extractBits(v, 16u, 8u), extractBits(v, 24u, 8u));
+}
+
+fn nibbles(w: u32, shift: u32) -> vec4<i32> {
+    return vec4<i32>((vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) >> vec4<u32>(shift)) & vec4<u32>(15u));
+}
+
+// Σ q_w q_x over one block: w the block's 16 nibble bytes, lo/hi its 32 int8 activations.
+fn block_dot(w: vec4<u32>, lo: vec4<u32>, hi: vec4<u32>) -> i32 {
+    return dot(nibbles(w.x, 0u), i8x4(lo.x)) + dot(nibbles(w.y, 0u), i8x4(lo.y))
+         + dot(nibbles(w.z, 0u), i8x4(lo.z)) + dot(nibbles(w.w, 0u), i8x4(lo.w))
+         + dot(nibbles(w.x, 4u), i8x4(hi.x)) + dot(nibbles(w.y, 4u), i8x4(hi.y))
+         + dot(nibbles(w.z, 4u), i8x4(hi.z)) + dot(nibbles(w.w, 4u), i8x4(hi.w));
+}
+
+@compute @workgroup_size(64)
+fn swiglu(@builtin(global_invocation_id) g: vec3<u32>) {
+    let row = g.x;
+    let t0 = g.y * TOKS;
+    if (row >= p.n_out) {
+        return;
+    }
+    let toks = min(TOKS, p.t - t0);
+    let nb = p.n_in / 32u;
+    var gate = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    var up = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    for (var b = 0u; b < nb; b++) {
+        let gw = gq[row * nb + b];
+        let gs = gdm[row * nb + b];
+        let uw = uq[row * nb + b];
+        let us = udm[row * nb + b];
+        for (var k = 0u; k < toks; k++) {
+            let xb = (t0 + k) * nb + b;
+            let lo = xq[xb * 2u];
+            let hi = xq[xb * 2u + 1u];
+            let a = xs[xb];
+            gate[k] += gs.x * a.x * f32(block_dot(gw, lo, hi)) + gs.y * a.y;
+            up[k] += us.x * a.x * f32(block_dot(uw, lo, hi)) + us.y * a.y;
+        }
+    }
+    for (var k = 0u; k < toks; k++) {
+        let v = gate[k];
+        y[(t0 + k) * p.n_out + row] = v / (1.0 + exp(-v)) * up[k];
+    }
+}
