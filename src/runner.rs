@@ -174,17 +174,8 @@ impl Runner {
         Ok(true)
     }
 
-    /// Whether [`Runner::finish`] can run without waiting for the device.
-    pub fn ready(&mut self) -> bool {
-        #[cfg(feature = "gpu")]
-        if let Model::Gpu(e) = &self.model {
-            // A failed map counts as ready: finish then moves to the CPU.
-            return e.model.backend.ready().unwrap_or(true);
-        }
-        true
-    }
-
-    /// Resolves when [`Runner::ready`]; borrows nothing, so the browser can await it.
+    /// Resolves when [`Runner::finish`] can read without waiting for the device (or a map
+    /// failed, and `finish` moves to the CPU); borrows nothing, so the browser can await it.
     pub fn when_ready(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
         #[cfg(feature = "gpu")]
         if let Model::Gpu(e) = &self.model {
@@ -205,13 +196,8 @@ impl Runner {
                 work,
             } => {
                 let fwd = match self.read(work) {
-                    Ok(f) => f,
-                    Err(e @ Error::Gpu(_)) => {
-                        self.move_to_cpu(e)?;
-                        let work = self.prefill(&ids)?;
-                        self.read(work)?
-                    }
-                    Err(e) => return Err(e),
+                    Err(e @ Error::Gpu(_)) => self.rerun_on_cpu(e, &ids)?,
+                    other => other?,
                 };
                 self.generation = Some(Generation::new(ids, fwd, &sampler, max_tokens));
                 Ok(None)
@@ -220,17 +206,14 @@ impl Runner {
                 let mut captures = Captures::default();
                 if let Some(work) = work {
                     let fwd = match self.read(work) {
-                        Ok(f) => f,
                         Err(e @ Error::Gpu(_)) => {
                             // The whole sequence so far, on the CPU: its last position is ours.
-                            self.move_to_cpu(e)?;
                             let ids = self.generation.as_ref().map(|g| g.ids.clone());
-                            let work = self.prefill(&ids.unwrap_or_default())?;
-                            let mut f = self.read(work)?;
+                            let mut f = self.rerun_on_cpu(e, &ids.unwrap_or_default())?;
                             f.captures = last_rows(f.captures);
                             f
                         }
-                        Err(e) => return Err(e),
+                        other => other?,
                     };
                     if let Some(g) = self.generation.as_mut() {
                         g.next_logits = Some(fwd.logits);
@@ -299,6 +282,13 @@ impl Runner {
             #[cfg(feature = "gpu")]
             _ => Err(Error::Gpu("work recorded on another backend".into())),
         }
+    }
+
+    /// After `why`, moves to the CPU and runs `ids` there from an empty cache.
+    fn rerun_on_cpu(&mut self, why: Error, ids: &[u32]) -> Result<crate::model::Forward> {
+        self.move_to_cpu(why)?;
+        let work = self.prefill(ids)?;
+        self.read(work)
     }
 
     /// Rebuilds the engine on the CPU after `why`, with the same hooks.

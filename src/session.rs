@@ -219,8 +219,7 @@ impl<B: Backend> Engine<B> {
         };
         let mut captures = Captures::default();
         if g.wants_forward() {
-            let rec = self.model.record(&[id], false)?;
-            let fwd = self.model.finish(rec)?;
+            let fwd = self.model.forward(&[id])?;
             g.next_logits = Some(fwd.logits);
             captures = fwd.captures;
         }

@@ -407,14 +407,7 @@ impl Gpu {
             cache.clear();
         }
         let bind = cache.entry(key).or_insert_with(|| {
-            let mut entries = vec![wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &self.params,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(SLOT),
-                }),
-            }];
+            let mut entries = vec![self.params_entry()];
             entries.extend(bufs.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: b.as_entire_binding(),
@@ -425,9 +418,33 @@ impl Gpu {
                 entries: &entries,
             })
         });
-        let pass = self.pass(&mut st);
+        self.record_dispatch(&mut st, k, bind, at, groups);
+    }
+
+    /// Binding 0 of every kernel: one parameter slot, placed by the dynamic offset.
+    fn params_entry(&self) -> wgpu::BindGroupEntry<'_> {
+        wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.params,
+                offset: 0,
+                size: wgpu::BufferSize::new(SLOT),
+            }),
+        }
+    }
+
+    /// Records `k` over `groups` in the open compute pass, its parameters at byte `at`.
+    fn record_dispatch(
+        &self,
+        st: &mut State,
+        k: &Kernel,
+        bind: &wgpu::BindGroup,
+        at: u64,
+        groups: (u32, u32),
+    ) {
+        let pass = self.pass(st);
         pass.set_pipeline(&k.pipeline);
-        pass.set_bind_group(0, &*bind, &[at as u32]);
+        pass.set_bind_group(0, bind, &[at as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, 1);
     }
 
@@ -670,14 +687,7 @@ impl Backend for Gpu {
             label: None,
             layout: &k.layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &self.params,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(SLOT),
-                    }),
-                },
+                self.params_entry(),
                 wgpu::BindGroupEntry {
                     binding: 1,
                     resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -700,10 +710,8 @@ impl Backend for Gpu {
                 },
             ],
         });
-        let pass = self.pass(&mut st);
-        pass.set_pipeline(&k.pipeline);
-        pass.set_bind_group(0, &bind, &[at as u32]);
-        pass.dispatch_workgroups(d.div_ceil(64) as u32, t as u32, 1);
+        let groups = (d.div_ceil(64) as u32, t as u32);
+        self.record_dispatch(&mut st, k, &bind, at, groups);
         Ok(x)
     }
 

@@ -228,10 +228,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &Path) -> Result<Engine<Cpu>> {
-    limbic::load_cpu_path(path)
-}
-
 /// The model on the chosen backend. Asked for the GPU and none works, it runs on the CPU and
 /// says why on stderr.
 fn load_runner(bytes: Vec<u8>, backend: BackendKind) -> Result<Runner> {
@@ -239,14 +235,10 @@ fn load_runner(bytes: Vec<u8>, backend: BackendKind) -> Result<Runner> {
         BackendKind::Cpu => Runner::cpu(&bytes)?,
         BackendKind::Gpu => Runner::gpu_native(bytes)?,
     };
-    report_fallback(&runner);
-    Ok(runner)
-}
-
-fn report_fallback(runner: &Runner) {
     if let Some(why) = &runner.fallback {
         eprintln!("note: {why}; running on the CPU");
     }
+    Ok(runner)
 }
 
 /// The engine and the emotion vectors made for this very model file.
@@ -259,7 +251,7 @@ fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, Emoti
 fn run(cli: Cli) -> Result<()> {
     match cli.verb {
         Verb::Tokenize { text, chat, json } => {
-            let engine = load(&cli.model)?;
+            let engine = limbic::load_cpu_path(&cli.model)?;
             let ids = engine.tokenizer.encode(&chat.wrap(&text))?;
             let tokens = engine.tokenizer.pieces(&ids)?;
             if json {
@@ -277,7 +269,7 @@ fn run(cli: Cli) -> Result<()> {
             full,
             json,
         } => {
-            let mut engine = load(&cli.model)?;
+            let mut engine = limbic::load_cpu_path(&cli.model)?;
             let ids = engine.encode_prompt(&chat.wrap(&text))?;
             let logprobs = log_softmax(&engine.run(&ids)?.logits);
             let mut order: Vec<usize> = (0..logprobs.len()).collect();
@@ -429,6 +421,7 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
         (bytes, Some(EmotionSet::load(vectors, Some(&sha))?))
     };
     let mut runner = load_runner(bytes, a.backend)?;
+    let fallback_at_load = runner.fallback.clone();
     emotion::check_layer(a.layer, runner.config().n_layer)?;
     if let Some(set) = &set {
         let (hooks, _) = emotion::steer_hooks(Some(set), &a.steer, a.layer)?;
@@ -458,8 +451,13 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     } else {
         println!();
     }
-    if runner.fallback.is_some() {
-        report_fallback(&runner);
+    // A device lost mid-reply ("…; finishing on the CPU"), said after the text.
+    if let Some(why) = runner
+        .fallback
+        .as_ref()
+        .filter(|&f| Some(f) != fallback_at_load.as_ref())
+    {
+        eprintln!("note: {why}");
     }
     Ok(())
 }
