@@ -108,7 +108,7 @@ fn elementwise_norm_rope_and_projection_match_the_cpu() {
         let (yc, yg) = (cpu.tensor(&y, t, d).unwrap(), gpu.tensor(&y, t, d).unwrap());
         let (vc, vg) = (cpu.tensor(&v, 1, d).unwrap(), gpu.tensor(&v, 1, d).unwrap());
         let (wc, wg) = (cpu.tensor(&w, 1, d).unwrap(), gpu.tensor(&w, 1, d).unwrap());
-        let both = |what: &str, c: candle_core::Tensor, g, tol| {
+        let both = |what: &str, c: limbic::backend::cpu::Rows, g, tol| {
             close(
                 &format!("{what} T={t}"),
                 &gpu.read(&g).unwrap(),
@@ -418,14 +418,15 @@ fn greedy_tokens_follow_the_cpu() {
     // Both backends round activations to 8 bits before each product with the same arithmetic,
     // but exp (attention, SiLU) and some sums differ in the last bit, which can round one
     // value the other way; the logits then move a little and a long free-running reply can
-    // part at a near tie. So: one golden prompt must give the CPU's 32 tokens exactly; on the
+    // part at a near tie. So: one golden prompt (3, the one the browser's WebGPU test holds too)
+    // must give the CPU's 32 tokens exactly; on the
     // CPU's greedy path over ten prompts (teacher forcing, as the llama.cpp parity test) the
     // GPU must pick the CPU's token at ≥ 90 % of steps, never put it more than 1.1 nats below
     // its own choice, and give all 32 of the CPU's tokens on at least three prompts.
     let mut cpu = engine();
     let mut gpu = limbic::load_gpu_path(&model_path()).expect("gpu");
     let golden = fixture("golden.json");
-    let anchor = &golden[2];
+    let anchor = &golden[3];
     let ids_anchor = cpu
         .tokenizer
         .encode(anchor["text"].as_str().unwrap())
@@ -435,7 +436,7 @@ fn greedy_tokens_follow_the_cpu() {
     assert_eq!(
         g.generated(),
         ids(&anchor["ids"]),
-        "golden prompt 2 on the GPU"
+        "golden prompt 3 on the GPU"
     );
 
     let mut texts: Vec<String> = golden

@@ -1,92 +1,141 @@
-//! Our Q4_1 kernel: SIMD equals the scalar reference bit for bit; the quantized product is
-//! within a stated tolerance of dequantize + f32 matmul on the model's own weights.
+//! Our quantized products (Q4_1 and Q8_0): every SIMD kernel equals the scalar reference bit for
+//! bit; the product is within a stated tolerance of dequantize + f32 matmul on the model's own
+//! weights; rows dequantize exactly as candle does.
 
 mod common;
 
 use candle_core::quantized::gguf_file::Content;
-use candle_core::Device;
-use limbic::backend::quant::{simd, QMatrix, Q8};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use limbic::backend::quant::{Kernel, QMatrix, Q8};
 
-/// Deterministic pseudo-random bytes.
-fn bytes(n: usize, seed: u64) -> Vec<u8> {
+/// Deterministic values in [-1, 1), every 13th one 8× larger (residual streams have outliers).
+fn values(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..n)
-        .map(|_| {
+        .map(|i| {
             s = s
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            (s >> 56) as u8
+            let v = (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0;
+            if i % 13 == 0 {
+                v * 8.0
+            } else {
+                v
+            }
         })
         .collect()
 }
 
+fn quantized(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {
+    let t = Tensor::from_vec(values(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
+    QTensor::quantize(&t, dtype).unwrap()
+}
+
 #[test]
-fn simd_block_dot_equals_the_scalar_reference() {
-    for seed in 0..2000u64 {
-        let w = bytes(16, seed);
-        let mut x: Vec<i8> = bytes(32, seed + 7)
-            .iter()
-            .map(|&b| (b as i8).max(-127))
-            .collect();
-        if seed % 10 == 0 {
-            // Extremes: every nibble 15 against ±127.
-            let w = vec![0xFFu8; 16];
-            x.iter_mut()
-                .enumerate()
-                .for_each(|(i, v)| *v = if i % 2 == 0 { 127 } else { -127 });
-            assert_eq!(simd::dot_q4(&w, &x), simd::dot_q4_scalar(&w, &x));
+fn every_kernel_equals_the_scalar_reference_bit_for_bit() {
+    let kernels = Kernel::available();
+    eprintln!("kernels here: {kernels:?}");
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+        // Row counts that are not multiples of the 8-row groups; widths of 1 to 18 blocks.
+        for (rows, cols, seed) in [(37, 96, 1), (8, 32, 2), (203, 576, 3), (5, 160, 4)] {
+            let w = QMatrix::new(&quantized(rows, cols, dtype, seed))
+                .unwrap()
+                .unwrap();
+            for xs in [values(cols, seed + 100), vec![0.0; cols]] {
+                let x = Q8::new(&xs);
+                for (from, to) in [(0, rows), (rows / 3, rows - rows / 4), (rows - 1, rows)] {
+                    let mut want = vec![0.0f32; to - from];
+                    w.rows_with(Kernel::Reference, &x, from, &mut want);
+                    for &k in kernels {
+                        let mut got = vec![f32::NAN; to - from];
+                        w.rows_with(k, &x, from, &mut got);
+                        for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                            assert_eq!(
+                                g.to_bits(),
+                                r.to_bits(),
+                                "{dtype:?} {rows}x{cols} {k:?} row {}: {g} vs {r}",
+                                from + i
+                            );
+                        }
+                    }
+                }
+            }
         }
-        assert_eq!(
-            simd::dot_q4(&w, &x),
-            simd::dot_q4_scalar(&w, &x),
-            "seed {seed}"
-        );
     }
 }
 
 #[test]
-fn q4_1_product_matches_dequantized_f32_and_the_reference_bit_for_bit() {
+fn extreme_blocks_do_not_overflow_any_kernel() {
+    // Weights at both ends of their range (nibbles 0 and 15; ±127) against activations of
+    // ±127 with matching signs: the integer sums are at their largest, where an i16
+    // intermediate would saturate. Row r is (±1, ∓1, ...), x the same pattern: w·x = ±cols.
+    let (rows, cols) = (16, 64);
+    let alt = |c: usize| if c.is_multiple_of(2) { 1.0f32 } else { -1.0 };
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+        let w: Vec<f32> = (0..rows * cols)
+            .map(|i| alt(i % cols) * alt(i / cols))
+            .collect();
+        let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+        let q = QMatrix::new(&QTensor::quantize(&t, dtype).unwrap())
+            .unwrap()
+            .unwrap();
+        for sign in [1.0f32, -1.0] {
+            let xs: Vec<f32> = (0..cols).map(|c| sign * alt(c)).collect();
+            let x = Q8::new(&xs);
+            for &k in Kernel::available() {
+                let mut got = vec![0.0f32; rows];
+                q.rows_with(k, &x, 0, &mut got);
+                for (r, g) in got.iter().enumerate() {
+                    let want = sign * alt(r) * cols as f32;
+                    assert!(
+                        (g - want).abs() < 1e-2 * cols as f32,
+                        "{dtype:?} {k:?} row {r}: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn products_on_the_model_weights_match_dequantized_f32() {
     let bytes = common::model_bytes();
     let mut cur = std::io::Cursor::new(&bytes);
     let content = Content::read(&mut cur).unwrap();
-    for name in ["blk.3.attn_k.weight", "blk.17.ffn_down.weight"] {
+    for (name, rows) in [
+        ("blk.3.attn_k.weight", usize::MAX),
+        ("blk.17.ffn_down.weight", usize::MAX),
+        ("token_embd.weight", 600), // Q8_0; its first 600 rows
+    ] {
         let qt = content.tensor(&mut cur, name, &Device::Cpu).unwrap();
-        let q = QMatrix::new(&qt).unwrap().expect("Q4_1");
+        let q = QMatrix::new(&qt).unwrap().expect("Q4_1 or Q8_0");
+        let rows = rows.min(q.rows);
         let exact_w: Vec<f32> = qt
             .dequantize(&Device::Cpu)
+            .unwrap()
+            .narrow(0, 0, rows)
             .unwrap()
             .flatten_all()
             .unwrap()
             .to_vec1()
             .unwrap();
         for t in [1usize, 3] {
-            // Irregular activations with a few large entries, as residual streams have.
-            let x: Vec<f32> = (0..t * q.cols)
-                .map(|i| {
-                    ((i * 7919 % 1013) as f32 / 506.0 - 1.0) * if i % 97 == 0 { 6.0 } else { 1.0 }
-                })
-                .collect();
+            let x: Vec<f32> = values(t * q.cols, t as u64);
             let got = q.matmul(&x, t);
             assert_eq!(got.len(), t * q.rows);
             let (mut worst, mut worst_at) = (0.0f64, 0);
             for ti in 0..t {
                 let xr = &x[ti * q.cols..(ti + 1) * q.cols];
-                let xq = Q8::new(xr);
                 let norm: f64 = xr.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
-                for r in 0..q.rows {
-                    let i = ti * q.rows + r;
-                    assert_eq!(
-                        got[i].to_bits(),
-                        q.dot_row_reference(r, &xq).to_bits(),
-                        "{name} t {ti} row {r}"
-                    );
+                for r in 0..rows {
                     let w = &exact_w[r * q.cols..(r + 1) * q.cols];
                     let want: f64 = w.iter().zip(xr).map(|(a, b)| *a as f64 * *b as f64).sum();
                     let wn: f64 = w.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
                     // Activation quantization error, relative to |w|·|x| (Cauchy–Schwarz scale).
-                    let e = (got[i] as f64 - want).abs() / (wn * norm);
+                    let e = (got[ti * q.rows + r] as f64 - want).abs() / (wn * norm);
                     if e > worst {
-                        (worst, worst_at) = (e, i);
+                        (worst, worst_at) = (e, ti * q.rows + r);
                     }
                 }
             }
@@ -95,9 +144,12 @@ fn q4_1_product_matches_dequantized_f32_and_the_reference_bit_for_bit() {
                 "{name} T={t}: worst relative error {worst:.2e} at index {worst_at}"
             );
         }
-        assert_eq!(
-            q.dequantize_row(5),
-            exact_w[5 * q.cols..6 * q.cols].to_vec()
-        );
+        for r in [0, 5, rows - 1] {
+            assert_eq!(
+                q.dequantize_row(r),
+                exact_w[r * q.cols..(r + 1) * q.cols].to_vec(),
+                "{name} row {r}"
+            );
+        }
     }
 }

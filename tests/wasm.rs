@@ -50,7 +50,8 @@ async fn golden(i: usize) -> (String, Vec<u32>) {
 #[wasm_bindgen_test]
 async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_lost() {
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
-    let (prompt, want) = golden(2).await;
+    // Golden case 3: the one without a near tie in its first 32 tokens (see below).
+    let (prompt, want) = golden(3).await;
     let mut e = Engine::create(model.clone(), "webgpu".into())
         .await
         .ok()
@@ -63,8 +64,8 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
     );
     let got = greedy(&mut e, &prompt, 24).await;
     assert_eq!(
-        got[..16],
-        want[..16],
+        got,
+        want[..24],
         "WebGPU greedy tokens differ from native CPU"
     );
     let mut cpu = Engine::new(&model).ok().expect("load on the CPU");
@@ -133,25 +134,34 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
 }
 
 #[wasm_bindgen_test]
-fn simd128_block_dot_equals_the_scalar_reference() {
-    use limbic::backend::quant::simd;
+fn simd128_products_equal_the_scalar_reference() {
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    use limbic::backend::quant::{Kernel, QMatrix, Q8};
     let mut s = 1u64;
-    let mut next = || {
+    let mut next = move || {
         s = s
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        (s >> 56) as u8
+        (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     };
-    for _ in 0..2000 {
-        let w: Vec<u8> = (0..16).map(|_| next()).collect();
-        let x: Vec<i8> = (0..32).map(|_| (next() as i8).max(-127)).collect();
-        assert_eq!(simd::dot_q4(&w, &x), simd::dot_q4_scalar(&w, &x));
+    assert!(Kernel::available().contains(&Kernel::Simd128));
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+        for (rows, cols) in [(37, 96), (203, 576)] {
+            let w: Vec<f32> = (0..rows * cols).map(|_| next()).collect();
+            let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+            let q = QMatrix::new(&QTensor::quantize(&t, dtype).unwrap())
+                .unwrap()
+                .unwrap();
+            let xs: Vec<f32> = (0..cols)
+                .map(|i| next() * if i % 13 == 0 { 8.0 } else { 1.0 })
+                .collect();
+            let x = Q8::new(&xs);
+            let (mut want, mut got) = (vec![0.0f32; rows - 3], vec![0.0f32; rows - 3]);
+            q.rows_with(Kernel::Reference, &x, 3, &mut want);
+            q.rows_with(Kernel::Simd128, &x, 3, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{dtype:?} {rows}x{cols}");
+        }
     }
-    let x: Vec<i8> = (0..32)
-        .map(|i| if i % 2 == 0 { 127 } else { -127 })
-        .collect();
-    assert_eq!(
-        simd::dot_q4(&[0xFF; 16], &x),
-        simd::dot_q4_scalar(&[0xFF; 16], &x)
-    );
 }

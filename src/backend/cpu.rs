@@ -1,24 +1,77 @@
-//! The CPU backend: candle tensors for activations; our Q4_1 matrix product
-//! ([`super::quant`]) and candle's for the Q8_0 token table.
+//! The CPU backend: activations are plain f32 rows, every op is ours (a few lines each, no
+//! allocation beyond its output), and the quantized products are [`super::quant`]'s kernels.
+//! candle stays for reading the file and for the f32 matrix product of [`Cpu::new_f32`].
+//!
+//! candle's tensor ops cost a few microseconds each in bookkeeping; a decode step runs ~500
+//! small ops, so with candle they took more time than the matrix products themselves. The ops
+//! here do the same arithmetic as candle's in the same order (RMSNorm, RoPE, SiLU), except
+//! attention, whose dot products and sums run in our own fixed order.
 
-use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::kv_cache::KvCache;
+use candle_core::quantized::QTensor;
+use candle_core::{Device, Tensor};
 
-use super::quant::QMatrix;
+use super::quant::{QMatrix, Q8};
 use super::{rope_tables, Backend};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gguf::Config;
 
-/// Positions a cache grows by; it starts this large and grows as needed up to the context.
+/// Positions a cache has room for from the start (it grows as needed up to the context).
 const CACHE_CHUNK: usize = 512;
 
-/// candle on the host CPU.
+/// Activations `(rows, cols)`, row-major.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    pub data: Vec<f32>,
+    pub cols: usize,
+}
+
+impl Rows {
+    fn n(&self) -> usize {
+        self.data.len() / self.cols.max(1)
+    }
+
+    fn map2(&self, other: &Rows, f: impl Fn(f32, f32) -> f32) -> Result<Rows> {
+        if self.data.len() != other.data.len() {
+            return Err(Error::Tensor(format!(
+                "shapes differ: {} vs {} values",
+                self.data.len(),
+                other.data.len()
+            )));
+        }
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(&a, &b)| f(a, b))
+            .collect();
+        Ok(Rows {
+            data,
+            cols: self.cols,
+        })
+    }
+}
+
+/// A weight matrix: quantized blocks read by our kernels, or f32 (dequantized; any other format).
+pub enum Weight {
+    Quant(QMatrix),
+    /// `(out, in)` f32 through candle's matrix product.
+    F32(Tensor),
+}
+
+/// One block's keys and values, `(positions, n_kv_head·head_dim)` each.
+pub struct KvCache {
+    k: Vec<f32>,
+    v: Vec<f32>,
+    width: usize,
+}
+
+/// Our ops on the host CPU.
 pub struct Cpu {
     /// Keep weights as f32 instead of quantized blocks: more memory, faster batched passes.
     dequantize: bool,
-    cos: Tensor, // (context, head_dim/2)
-    sin: Tensor, // (context, head_dim/2)
+    cos: Vec<f32>, // (context, head_dim/2)
+    sin: Vec<f32>, // (context, head_dim/2)
+    context: usize,
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
@@ -31,37 +84,89 @@ impl Cpu {
     }
 
     /// Weights dequantized to f32 once: ~4× the memory, but long prompts run through f32 matrix
-    /// products, several times faster than candle's Q4_1 path (used for corpus extraction).
+    /// products, several times faster than quantized ones (used for corpus extraction).
     pub fn new_f32(cfg: &Config) -> Result<Self> {
         Self::build(cfg, true)
     }
 
     fn build(cfg: &Config, dequantize: bool) -> Result<Self> {
-        let half = cfg.head_dim / 2;
         let (cos, sin) = rope_tables(cfg);
         Ok(Self {
             dequantize,
-            cos: Tensor::from_vec(cos, (cfg.context, half), &Device::Cpu)?,
-            sin: Tensor::from_vec(sin, (cfg.context, half), &Device::Cpu)?,
+            cos,
+            sin,
+            context: cfg.context,
             n_head: cfg.n_head,
             n_kv_head: cfg.n_kv_head,
             head_dim: cfg.head_dim,
         })
     }
+
+    /// Attention of query row `i` (at position `pos`), head `h`, over cached positions `..=pos`,
+    /// written to `out (head_dim)`; `scores` is scratch.
+    fn attend(
+        &self,
+        q: &[f32],
+        cache: &KvCache,
+        pos: usize,
+        h: usize,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let hd = self.head_dim;
+        let g = h / (self.n_head / self.n_kv_head);
+        let scale = 1.0 / (hd as f32).sqrt();
+        scores.clear();
+        scores
+            .extend((0..=pos).map(|j| dot(q, &cache.k[j * cache.width + g * hd..][..hd]) * scale));
+        let max = scores.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let mut sum = 0.0f32;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        out.fill(0.0);
+        for (j, &e) in scores.iter().enumerate() {
+            let p = e / sum;
+            let v = &cache.v[j * cache.width + g * hd..][..hd];
+            for (o, &vi) in out.iter_mut().zip(v) {
+                *o += p * vi;
+            }
+        }
+    }
 }
 
-/// A weight matrix: left to candle, or (Q4_1 in the browser) repacked for our kernel.
-pub enum Weight {
-    Candle(QMatMul),
-    /// Candle's wasm build has no SIMD Q4_1 kernel and, like ours, quantizes activations to
-    /// Q8_1 for every product there; ours keeps the Q8_1 scales in f32 instead of f16.
-    Ours(QMatrix),
+/// Σ a_i b_i in eight interleaved partial sums (vectorizes; the same order on every target).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+fn silu(v: f32) -> f32 {
+    v / (1.0 + (-v).exp())
+}
+
+fn quantize(x: &Rows) -> Vec<Q8> {
+    x.data.chunks_exact(x.cols).map(Q8::new).collect()
 }
 
 impl Backend for Cpu {
-    type Tensor = Tensor;
+    type Tensor = Rows;
     type Matrix = Weight;
-    type Cache = KvCache; // k, v: (n_kv_head, positions, head_dim)
+    type Cache = KvCache;
     type Pending = Vec<f32>; // nothing to wait for on the host
 
     fn name(&self) -> &'static str {
@@ -69,136 +174,227 @@ impl Backend for Cpu {
     }
 
     fn matrix(&self, w: QTensor) -> Result<Weight> {
-        if self.dequantize {
-            return Ok(Weight::Candle(QMatMul::Tensor(w.dequantize(&Device::Cpu)?)));
+        if !self.dequantize {
+            if let Some(q) = QMatrix::new(&w)? {
+                return Ok(Weight::Quant(q));
+            }
         }
-        // Ours everywhere: bit-identical on every CPU and in the browser, and the GPU kernels
-        // do the same arithmetic, so all backends pick the same greedy tokens.
-        if let Some(q) = QMatrix::new(&w)? {
-            return Ok(Weight::Ours(q));
-        }
-        Ok(Weight::Candle(QMatMul::from_qtensor(w)?))
+        Ok(Weight::F32(w.dequantize(&Device::Cpu)?))
     }
 
-    fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Tensor> {
-        Ok(Tensor::from_slice(values, (rows, cols), &Device::Cpu)?)
+    fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Rows> {
+        if cols == 0 || values.len() != rows * cols {
+            return Err(Error::Tensor(format!(
+                "{} values do not make a ({rows}, {cols}) matrix",
+                values.len()
+            )));
+        }
+        Ok(Rows {
+            data: values.to_vec(),
+            cols,
+        })
     }
 
     fn cache(&self) -> Result<KvCache> {
-        Ok(KvCache::new(1, CACHE_CHUNK))
+        let width = self.n_kv_head * self.head_dim;
+        Ok(KvCache {
+            k: Vec::with_capacity(CACHE_CHUNK * width),
+            v: Vec::with_capacity(CACHE_CHUNK * width),
+            width,
+        })
     }
 
     fn cache_len(&self, cache: &KvCache) -> usize {
-        cache.current_seq_len()
+        cache.k.len() / cache.width
     }
 
-    fn embed(&self, table: &Weight, ids: &[u32]) -> Result<Tensor> {
+    fn embed(&self, table: &Weight, ids: &[u32]) -> Result<Rows> {
         match table {
-            Weight::Candle(m) => {
-                Ok(m.embedding(&Tensor::from_slice(ids, ids.len(), &Device::Cpu)?)?)
-            }
-            Weight::Ours(q) => {
-                let rows: Vec<f32> = ids
+            Weight::Quant(q) => Ok(Rows {
+                data: ids
                     .iter()
                     .flat_map(|&i| q.dequantize_row(i as usize))
-                    .collect();
-                Ok(Tensor::from_vec(rows, (ids.len(), q.cols), &Device::Cpu)?)
-            }
-        }
-    }
-
-    fn rms_norm(&self, x: &Tensor, w: &Tensor, eps: f32) -> Result<Tensor> {
-        Ok(candle_nn::ops::rms_norm(x, &w.flatten_all()?, eps)?)
-    }
-
-    fn qmatmul(&self, x: &Tensor, w: &Weight) -> Result<Tensor> {
-        match w {
-            Weight::Ours(q) => {
-                let t = x.dim(0)?;
-                let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
-                Ok(Tensor::from_vec(
-                    q.matmul(&xs, t),
-                    (t, q.rows),
-                    &Device::Cpu,
-                )?)
-            }
-            Weight::Candle(m) => Ok(m.forward(x)?),
-        }
-    }
-
-    fn rope(&self, x: &Tensor, heads: usize, pos: usize) -> Result<Tensor> {
-        let t = x.dim(0)?;
-        let half = self.head_dim / 2;
-        // Each position is its own "batch" so the flat (T, heads*hd) layout needs no copy.
-        let cos = self.cos.narrow(0, pos, t)?.reshape((t, 1, half))?;
-        let sin = self.sin.narrow(0, pos, t)?.reshape((t, 1, half))?;
-        let y =
-            candle_nn::rotary_emb::rope_i(&x.reshape((t, heads, 1, self.head_dim))?, &cos, &sin)?;
-        Ok(y.reshape((t, heads * self.head_dim))?)
-    }
-
-    fn attention(&self, q: &Tensor, k: &Tensor, v: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let (t, hd, kv, rep) = (
-            q.dim(0)?,
-            self.head_dim,
-            self.n_kv_head,
-            self.n_head / self.n_kv_head,
-        );
-        let heads_first =
-            |x: &Tensor, h: usize| x.reshape((t, h, hd))?.transpose(0, 1)?.contiguous();
-        let (k_all, v_all) = cache.append(&heads_first(k, kv)?, &heads_first(v, kv)?)?;
-        let s = k_all.dim(1)?;
-        let pos = s - t;
-        // Query heads h = g*rep + r share kv head g: group them so no key or value is copied.
-        let q = heads_first(q, self.n_head)?.reshape((kv, rep * t, hd))?;
-        let scores = (q.matmul(&k_all.t()?)? / (hd as f64).sqrt())?; // (kv, rep*t, s)
-        let scores = if t > 1 {
-            let mask: Vec<f32> = (0..t)
-                .flat_map(|i| {
-                    (0..s).map(move |j| if j <= pos + i { 0.0 } else { f32::NEG_INFINITY })
+                    .collect(),
+                cols: q.cols,
+            }),
+            Weight::F32(w) => {
+                let rows = w.embedding(&Tensor::from_slice(ids, ids.len(), &Device::Cpu)?)?;
+                let cols = rows.dim(1)?;
+                Ok(Rows {
+                    data: rows.flatten_all()?.to_vec1()?,
+                    cols,
                 })
-                .collect();
-            let mask = Tensor::from_vec(mask, (t, s), &Device::Cpu)?;
-            scores
-                .reshape((kv, rep, t, s))?
-                .broadcast_add(&mask)?
-                .reshape((kv, rep * t, s))?
-        } else {
-            scores
+            }
+        }
+    }
+
+    fn rms_norm(&self, x: &Rows, w: &Rows, eps: f32) -> Result<Rows> {
+        let mut data = Vec::with_capacity(x.data.len());
+        for row in x.data.chunks_exact(x.cols) {
+            let sum2 = row.iter().map(|v| v * v).sum::<f32>();
+            let m = (sum2 / x.cols as f32 + eps).sqrt();
+            data.extend(row.iter().zip(&w.data).map(|(v, g)| v / m * g));
+        }
+        Ok(Rows { data, cols: x.cols })
+    }
+
+    fn qmatmul(&self, x: &Rows, w: &Weight) -> Result<Rows> {
+        match w {
+            Weight::Quant(q) => Ok(Rows {
+                data: q.matmul_q8(&quantize(x)),
+                cols: q.rows,
+            }),
+            Weight::F32(w) => {
+                let xt = Tensor::from_slice(&x.data, (x.n(), x.cols), &Device::Cpu)?;
+                let y = xt.matmul(&w.t()?)?;
+                let cols = y.dim(1)?;
+                Ok(Rows {
+                    data: y.flatten_all()?.to_vec1()?,
+                    cols,
+                })
+            }
+        }
+    }
+
+    fn swiglu(&self, h: &Rows, gate: &Weight, up: &Weight) -> Result<Rows> {
+        let (Weight::Quant(g), Weight::Quant(u)) = (gate, up) else {
+            return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
         };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = probs.matmul(&v_all.contiguous()?)?; // (kv, rep*t, hd)
-        Ok(y.reshape((self.n_head, t, hd))?
-            .transpose(0, 1)?
-            .reshape((t, self.n_head * hd))?)
+        let hq = quantize(h); // once for both products
+        let cols = g.rows;
+        let (g, u) = (g.matmul_q8(&hq), u.matmul_q8(&hq));
+        let data = g.iter().zip(&u).map(|(&a, &b)| silu(a) * b).collect();
+        Ok(Rows { data, cols })
     }
 
-    fn silu_mul(&self, gate: &Tensor, up: &Tensor) -> Result<Tensor> {
-        Ok((gate.silu()? * up)?)
+    fn rope(&self, x: &Rows, heads: usize, pos: usize) -> Result<Rows> {
+        let (t, half) = (x.n(), self.head_dim / 2);
+        if pos + t > self.context {
+            return Err(Error::Prompt(format!(
+                "positions {pos}..{} pass the context of {} tokens",
+                pos + t,
+                self.context
+            )));
+        }
+        let mut data = x.data.clone();
+        for (i, row) in data.chunks_exact_mut(x.cols).enumerate() {
+            let at = (pos + i) * half;
+            let (cos, sin) = (&self.cos[at..at + half], &self.sin[at..at + half]);
+            for head in row.chunks_exact_mut(self.head_dim).take(heads) {
+                for (p, (c, s)) in head.chunks_exact_mut(2).zip(cos.iter().zip(sin)) {
+                    let (a, b) = (p[0], p[1]);
+                    p[0] = a * c - b * s;
+                    p[1] = a * s + b * c;
+                }
+            }
+        }
+        Ok(Rows { data, cols: x.cols })
     }
 
-    fn add(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        Ok((a + b)?)
+    fn attention(&self, q: &Rows, k: &Rows, v: &Rows, cache: &mut KvCache) -> Result<Rows> {
+        let (t, hd) = (q.n(), self.head_dim);
+        if k.cols != cache.width || v.cols != cache.width || q.cols != self.n_head * hd {
+            return Err(Error::Tensor(
+                "attention: q, k, v widths do not fit the model".into(),
+            ));
+        }
+        cache.k.extend_from_slice(&k.data);
+        cache.v.extend_from_slice(&v.data);
+        let pos = self.cache_len(cache) - t;
+        let mut out = vec![0.0f32; t * q.cols];
+        let cache = &*cache;
+        let head = |(h, o): (usize, &mut [f32])| {
+            // o: (t, hd) for head h
+            let mut scores = Vec::with_capacity(pos + t);
+            for (i, oi) in o.chunks_exact_mut(hd).enumerate() {
+                let qi = &q.data[i * q.cols + h * hd..][..hd];
+                self.attend(qi, cache, pos + i, h, &mut scores, oi);
+            }
+        };
+        // Heads are computed into (n_head, t, hd), then laid out as (t, n_head·hd).
+        let mut by_head = vec![0.0f32; t * q.cols];
+        each_chunk(&mut by_head, t * hd, t > 1, head);
+        for (h, src) in by_head.chunks_exact(t * hd).enumerate() {
+            for (i, s) in src.chunks_exact(hd).enumerate() {
+                out[i * q.cols + h * hd..][..hd].copy_from_slice(s);
+            }
+        }
+        Ok(Rows {
+            data: out,
+            cols: q.cols,
+        })
     }
 
-    fn add_scaled(&self, x: &Tensor, v: &Tensor, alpha: f32) -> Result<Tensor> {
-        Ok(x.broadcast_add(&(v * alpha as f64)?)?)
+    fn silu_mul(&self, gate: &Rows, up: &Rows) -> Result<Rows> {
+        gate.map2(up, |g, u| silu(g) * u)
     }
 
-    fn project(&self, x: &Tensor, basis: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&basis.t()?)?)
+    fn add(&self, a: &Rows, b: &Rows) -> Result<Rows> {
+        a.map2(b, |x, y| x + y)
     }
 
-    fn last_row(&self, x: &Tensor) -> Result<Tensor> {
-        let t = x.dim(0)?;
-        Ok(x.narrow(0, t - 1, 1)?)
+    fn add_scaled(&self, x: &Rows, v: &Rows, alpha: f32) -> Result<Rows> {
+        if v.data.len() != x.cols {
+            return Err(Error::Tensor(
+                "add_scaled: the vector's width is not the rows'".into(),
+            ));
+        }
+        let mut data = x.data.clone();
+        for row in data.chunks_exact_mut(x.cols) {
+            for (a, b) in row.iter_mut().zip(&v.data) {
+                *a += b * alpha;
+            }
+        }
+        Ok(Rows { data, cols: x.cols })
     }
 
-    fn read_start(&self, x: &Tensor) -> Result<Vec<f32>> {
-        Ok(x.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?)
+    fn project(&self, x: &Rows, basis: &Rows) -> Result<Rows> {
+        if basis.cols != x.cols {
+            return Err(Error::Tensor(
+                "project: the basis width is not the rows'".into(),
+            ));
+        }
+        let data = x
+            .data
+            .chunks_exact(x.cols)
+            .flat_map(|r| basis.data.chunks_exact(basis.cols).map(move |b| dot(r, b)))
+            .collect();
+        Ok(Rows {
+            data,
+            cols: basis.n(),
+        })
+    }
+
+    fn last_row(&self, x: &Rows) -> Result<Rows> {
+        let start = x.data.len().saturating_sub(x.cols);
+        Ok(Rows {
+            data: x.data[start..].to_vec(),
+            cols: x.cols,
+        })
+    }
+
+    fn read_start(&self, x: &Rows) -> Result<Vec<f32>> {
+        Ok(x.data.clone())
     }
 
     fn read_finish(&self, pending: Vec<f32>) -> Result<Vec<f32>> {
         Ok(pending)
     }
+}
+
+/// Runs `f` on each `size`-long chunk of `buf` with its index; natively over rayon's pool
+/// when `parallel`.
+fn each_chunk(
+    buf: &mut [f32],
+    size: usize,
+    parallel: bool,
+    f: impl Fn((usize, &mut [f32])) + Sync + Send,
+) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if parallel {
+        use rayon::prelude::*;
+        return buf.par_chunks_mut(size).enumerate().for_each(f);
+    }
+    let _ = parallel;
+    buf.chunks_mut(size).enumerate().for_each(f);
 }

@@ -1,33 +1,116 @@
-//! Our Q4_1 matrix product: Q4_1 weights times activations quantized on the fly to 8-bit blocks
-//! with their sums (Q8_1, as llama.cpp and candle's generic path do). The browser build uses it
-//! for every Q4_1 product, where candle's wasm build has no SIMD Q4_1 kernel (3× faster decode,
-//! 4.5× faster prompts there); natively candle is as fast end to end and keeps prompt
-//! activations in f32, so native keeps candle's.
+//! Our quantized matrix products: Q4_1 and Q8_0 weights (the model file's two formats) times
+//! activations quantized on the fly to 8-bit blocks (Q8_1 with f32 scale and sum for Q4_1, as
+//! llama.cpp and candle's generic path do; for Q8_0 the block scale is rounded to f16 as both
+//! do). Used for every product on the CPU backend, natively and in the browser.
 //!
-//! Each 32-element block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`. The integer sum is exact,
-//! so the SIMD paths (AVX2, simd128) only speed it up; the per-block float work and the
-//! accumulation over blocks are the same scalar operations in the same order on every path,
-//! so results are bit-identical to the scalar reference (tested natively and in the browser).
+//! A Q4_1 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block `d_w·d_x·Σ q_w q_x`.
+//! The integer sum is exact, so the SIMD kernels (AVX-512 VNNI, AVX2, simd128) only speed it
+//! up; the per-block float work and the accumulation over blocks are the same operations in
+//! the same order on every path, so results are bit-identical to the scalar reference (tested
+//! natively and in the browser). The GPU kernels do the same arithmetic.
+//!
+//! Layout (made at load time): rows are interleaved in groups of 8, block by block, so one
+//! pass over a block of `x` serves 8 rows. The 8 integer sums are reduced together and the
+//! float work runs on 8 lanes at once: a few instructions per row and block instead of ~20.
+//! Per group and block: the 8 rows' quants (row order), then 8 scales and (Q4_1) 8 minimums
+//! in *lane order* ([`LANES_Q4`] or [`LANES_Q8`]: the order the SIMD reduction leaves the
+//! rows in). Q8_0 quants are stored offset by 128 as unsigned bytes (`vpdpbusd` multiplies
+//! u8 × i8); `Σ(w+128)x − 128·Σx` is still exact.
 
 use candle_core::quantized::{GgmlDType, QTensor};
 
 use crate::error::{Error, Result};
 
 const QK: usize = 32;
-/// Outputs computed together on one thread.
+/// Rows interleaved and computed together.
+const G: usize = 8;
+/// Outputs given to one thread at a time in a prompt.
+#[cfg(not(target_arch = "wasm32"))]
 const RUN: usize = 32;
-/// Bytes of one stored Q4_1 block: f16 scale, f16 minimum, 16 bytes of nibbles.
-const BLOCK_BYTES: usize = 20;
+/// Which row of a group each lane holds, per format.
+pub const LANES_Q4: [usize; G] = [0, 2, 4, 6, 1, 3, 5, 7];
+pub const LANES_Q8: [usize; G] = [0, 1, 2, 3, 4, 5, 6, 7];
 
-/// A Q4_1 weight matrix `(rows, cols)` repacked at load time into flat arrays.
+/// The stored block formats we read directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// f16 scale, f16 minimum, 16 bytes of nibbles (elements j and j+16 in byte j).
+    Q4_1,
+    /// f16 scale, 32 signed bytes.
+    Q8_0,
+}
+
+impl Format {
+    /// Bytes of one stored block and of its quants (the tail of the block).
+    fn sizes(self) -> (usize, usize) {
+        match self {
+            Format::Q4_1 => (20, 16),
+            Format::Q8_0 => (34, 32),
+        }
+    }
+
+    fn lanes(self) -> [usize; G] {
+        match self {
+            Format::Q4_1 => LANES_Q4,
+            Format::Q8_0 => LANES_Q8,
+        }
+    }
+}
+
+/// The integer kernels a matrix product can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Plain scalar Rust: the reference.
+    Reference,
+    /// wasm simd128.
+    Simd128,
+    Avx2,
+    /// AVX-512 VNNI (with VL, on 256-bit registers).
+    Vnni,
+}
+
+impl Kernel {
+    /// Every kernel this machine can run, the reference first (checked once).
+    pub fn available() -> &'static [Kernel] {
+        static ALL: std::sync::OnceLock<Vec<Kernel>> = std::sync::OnceLock::new();
+        ALL.get_or_init(Self::detect)
+    }
+
+    fn detect() -> Vec<Kernel> {
+        let mut all = vec![Kernel::Reference];
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        all.push(Kernel::Simd128);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                all.push(Kernel::Avx2);
+            }
+            if std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512vnni")
+            {
+                all.push(Kernel::Vnni);
+            }
+        }
+        all
+    }
+
+    /// The fastest kernel here.
+    pub fn best() -> Kernel {
+        *Kernel::available().last().unwrap_or(&Kernel::Reference)
+    }
+}
+
+/// A quantized weight matrix `(rows, cols)` repacked at load time (see the module doc).
 #[derive(Debug, Clone)]
 pub struct QMatrix {
     pub rows: usize,
     pub cols: usize,
-    d: Vec<f32>, // (rows, cols/32) block scales
-    m: Vec<f32>, // (rows, cols/32) block minimums
-    /// `(rows, cols/32, 16)`: byte `j` of a block holds element `j` (low nibble) and `j+16` (high).
-    q: Vec<u8>,
+    pub format: Format,
+    d: Vec<f32>, // (groups, blocks, G) in lane order
+    m: Vec<f32>, // (groups, blocks, G) in lane order; Q4_1 only
+    q: Vec<u8>,  // (groups, blocks, G rows, 16 or 32)
 }
 
 fn f16(b: &[u8]) -> f32 {
@@ -35,114 +118,210 @@ fn f16(b: &[u8]) -> f32 {
 }
 
 impl QMatrix {
-    /// Repacks a Q4_1 tensor `(rows, cols)`; `None` for any other format.
+    /// Repacks a Q4_1 or Q8_0 tensor `(rows, cols)`; `None` for any other format.
     pub fn new(t: &QTensor) -> Result<Option<Self>> {
-        if t.dtype() != GgmlDType::Q4_1 {
-            return Ok(None);
-        }
+        let format = match t.dtype() {
+            GgmlDType::Q4_1 => Format::Q4_1,
+            GgmlDType::Q8_0 => Format::Q8_0,
+            _ => return Ok(None),
+        };
         let (rows, cols) = t.shape().dims2()?;
-        if cols % QK != 0 {
+        if cols % QK != 0 || cols == 0 {
             return Err(Error::Model(format!(
-                "Q4_1 matrix width {cols} is not a multiple of {QK}"
+                "{format:?} matrix width {cols} is not a positive multiple of {QK}"
             )));
         }
         let raw = t.data()?;
-        let nb = rows * cols / QK;
-        if raw.len() != nb * BLOCK_BYTES {
+        let (block, quants) = format.sizes();
+        let nb = cols / QK;
+        if raw.len() != rows * nb * block {
             return Err(Error::Model(format!(
-                "Q4_1 matrix has {} bytes, want {}",
+                "{format:?} matrix has {} bytes, want {}",
                 raw.len(),
-                nb * BLOCK_BYTES
+                rows * nb * block
             )));
         }
-        let (mut d, mut m, mut q) = (
-            Vec::with_capacity(nb),
-            Vec::with_capacity(nb),
-            Vec::with_capacity(nb * 16),
-        );
-        for blk in raw.chunks_exact(BLOCK_BYTES) {
-            d.push(f16(&blk[0..2]));
-            m.push(f16(&blk[2..4]));
-            q.extend_from_slice(&blk[4..20]);
+        let groups = rows.div_ceil(G);
+        let lanes = format.lanes();
+        let mut d = vec![0.0f32; groups * nb * G];
+        let mut m = vec![0.0f32; if format == Format::Q4_1 { d.len() } else { 0 }];
+        // Padding rows (past `rows`) stay zero: their outputs are computed and dropped.
+        let pad = if format == Format::Q8_0 { 128 } else { 0 };
+        let mut q = vec![pad; groups * nb * G * quants];
+        for g in 0..groups {
+            for b in 0..nb {
+                let at = (g * nb + b) * G;
+                for (lane, &i) in lanes.iter().enumerate() {
+                    let r = g * G + i;
+                    if r >= rows {
+                        continue;
+                    }
+                    let blk = &raw[(r * nb + b) * block..][..block];
+                    d[at + lane] = f16(&blk[0..2]);
+                    if format == Format::Q4_1 {
+                        m[at + lane] = f16(&blk[2..4]);
+                    }
+                    let dst = &mut q[(at + i) * quants..][..quants];
+                    dst.copy_from_slice(&blk[block - quants..]);
+                    if format == Format::Q8_0 {
+                        dst.iter_mut().for_each(|v| *v ^= 0x80); // i8 + 128 as u8
+                    }
+                }
+            }
         }
         Ok(Some(Self {
             rows,
             cols,
+            format,
             d,
             m,
             q,
         }))
     }
 
-    /// `x (t, cols) · selfᵀ` → `(t, rows)`, row-major. Natively, with more than one row of
-    /// `x` (a prompt), the outputs are split in runs of 32 over rayon's pool (threads made
-    /// once, not per call): prompts ran 1.4× faster on 2 cores, while one decode row ran
-    /// 18 % slower that way, so it stays on one thread. Every output is the same sum either
-    /// way, so the bits do not depend on the thread count.
+    /// `x (t, cols) · selfᵀ` → `(t, rows)`, row-major.
     pub fn matmul(&self, x: &[f32], t: usize) -> Vec<f32> {
         let xq: Vec<Q8> = x.chunks_exact(self.cols).take(t).map(Q8::new).collect();
+        self.matmul_q8(&xq)
+    }
+
+    /// The product with activation rows already quantized. Natively, with more than one row
+    /// (a prompt), runs of 32 outputs are spread over rayon's pool (threads made once, not
+    /// per call). Every output is the same sum either way, so the bits do not depend on the
+    /// thread count.
+    pub fn matmul_q8(&self, xq: &[Q8]) -> Vec<f32> {
         let mut out = vec![0.0f32; xq.len() * self.rows];
-        let fill = |(chunk, o): (usize, &mut [f32])| {
-            for (i, v) in o.iter_mut().enumerate() {
-                let at = chunk * RUN + i;
-                *v = self.dot_row(at % self.rows, &xq[at / self.rows]);
-            }
-        };
         #[cfg(not(target_arch = "wasm32"))]
         if xq.len() > 1 {
             use rayon::prelude::*;
-            out.par_chunks_mut(RUN).enumerate().for_each(fill);
+            out.par_chunks_mut(self.rows).zip(xq).for_each(|(o, x)| {
+                o.par_chunks_mut(RUN)
+                    .enumerate()
+                    .for_each(|(i, o)| self.rows_into(x, i * RUN, o))
+            });
             return out;
         }
-        out.chunks_mut(RUN).enumerate().for_each(fill);
+        for (o, x) in out.chunks_mut(self.rows).zip(xq) {
+            self.rows_into(x, 0, o);
+        }
         out
+    }
+
+    /// Outputs `row0 .. row0 + out.len()` for one quantized activation row, on the fastest
+    /// kernel here.
+    pub fn rows_into(&self, x: &Q8, row0: usize, out: &mut [f32]) {
+        self.rows_with(Kernel::best(), x, row0, out)
+    }
+
+    /// The same outputs on a chosen kernel (it must be one of [`Kernel::available`]).
+    pub fn rows_with(&self, kernel: Kernel, x: &Q8, row0: usize, out: &mut [f32]) {
+        assert!(
+            Kernel::available().contains(&kernel),
+            "kernel {kernel:?} is not available on this machine"
+        );
+        assert!(row0 + out.len() <= self.rows && x.q.len() == self.cols);
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the kernel's CPU features were checked above.
+            Kernel::Vnni => unsafe { self.groups_vnni(x, row0, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Kernel::Avx2 => unsafe { self.groups_avx2(x, row0, out) },
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Simd128 => self.groups(x, row0, out, wasm::group),
+            _ => self.groups(x, row0, out, reference::group),
+        }
     }
 
     /// Dot product of weight row `r` with one quantized activation row.
     pub fn dot_row(&self, r: usize, x: &Q8) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected at run time.
-            return unsafe { self.dot_row_avx2(r, x) };
-        }
-        self.dot_row_with(r, x, simd::dot_q4)
+        let mut out = [0.0];
+        self.rows_into(x, r, &mut out);
+        out[0]
     }
 
-    /// The same sum with the scalar integer kernel: the reference every SIMD path must equal.
-    pub fn dot_row_reference(&self, r: usize, x: &Q8) -> f32 {
-        self.dot_row_with(r, x, simd::dot_q4_scalar)
-    }
-
-    /// The row loop compiled with AVX2 enabled, so the block kernel inlines into it.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn dot_row_avx2(&self, r: usize, x: &Q8) -> f32 {
-        // SAFETY: the caller checked AVX2; dot_row_with passes whole blocks.
-        self.dot_row_with(r, x, |w, x| unsafe { simd::avx2::dot_q4(w, x) })
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    unsafe fn groups_vnni(&self, x: &Q8, row0: usize, out: &mut [f32]) {
+        // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
+        self.groups(x, row0, out, |w, x, g| unsafe {
+            x86::group::<true>(w, x, g)
+        })
     }
 
-    /// Σ over blocks, in block order, of `d_w·d_x·isum + m_w·s_x`; `q4` gives the exact
-    /// integer sum of a block, so every choice of it yields the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn groups_avx2(&self, x: &Q8, row0: usize, out: &mut [f32]) {
+        // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
+        self.groups(x, row0, out, |w, x, g| unsafe {
+            x86::group::<false>(w, x, g)
+        })
+    }
+
+    /// Runs `group` over every group of 8 rows that `row0 .. row0 + out.len()` touches, keeping
+    /// the wanted rows.
     #[inline(always)]
-    fn dot_row_with(&self, r: usize, x: &Q8, q4: impl Fn(&[u8], &[i8]) -> i32) -> f32 {
-        let nb = self.cols / QK;
-        let (d, m) = (&self.d[r * nb..(r + 1) * nb], &self.m[r * nb..(r + 1) * nb]);
-        let q = &self.q[r * nb * 16..(r + 1) * nb * 16];
-        let mut acc = 0.0f32;
-        for (b, (wq, xq)) in q.chunks_exact(16).zip(x.q.chunks_exact(QK)).enumerate() {
-            acc += d[b] * x.d[b] * q4(wq, xq) as f32 + m[b] * x.s[b];
+    fn groups(
+        &self,
+        x: &Q8,
+        row0: usize,
+        out: &mut [f32],
+        group: impl Fn(&QMatrix, &Q8, usize) -> [f32; G],
+    ) {
+        let end = row0 + out.len();
+        let mut r = row0;
+        while r < end {
+            let g = r / G;
+            let lanes = group(self, x, g);
+            let mut rows = [0.0f32; G];
+            for (lane, &i) in self.format.lanes().iter().enumerate() {
+                rows[i] = lanes[lane];
+            }
+            let (from, to) = (r - g * G, (end - g * G).min(G));
+            out[r - row0..r - row0 + to - from].copy_from_slice(&rows[from..to]);
+            r = g * G + to;
         }
-        acc
+    }
+
+    /// Group `g`'s scales, minimums (empty for Q8_0) and quants, each `blocks` long.
+    fn group_data(&self, g: usize) -> (&[f32], &[f32], &[u8]) {
+        let nb = self.cols / QK;
+        let (_, quants) = self.format.sizes();
+        let d = &self.d[g * nb * G..(g + 1) * nb * G];
+        let m = if self.m.is_empty() {
+            &[][..]
+        } else {
+            &self.m[g * nb * G..(g + 1) * nb * G]
+        };
+        (
+            d,
+            m,
+            &self.q[g * nb * G * quants..(g + 1) * nb * G * quants],
+        )
     }
 
     /// Weight row `r` as f32 `(cols)`.
     pub fn dequantize_row(&self, r: usize) -> Vec<f32> {
-        let nb = self.cols / QK;
+        let (g, i) = (r / G, r % G);
+        let lane = self
+            .format
+            .lanes()
+            .iter()
+            .position(|&v| v == i)
+            .unwrap_or(0);
+        let (d, m, q) = self.group_data(g);
+        let (_, quants) = self.format.sizes();
         let mut out = Vec::with_capacity(self.cols);
-        for blk in r * nb..(r + 1) * nb {
-            let qs = &self.q[blk * 16..blk * 16 + 16];
-            let nibbles = qs.iter().map(|v| v & 0x0F).chain(qs.iter().map(|v| v >> 4));
-            out.extend(nibbles.map(|v| self.d[blk] * v as f32 + self.m[blk]));
+        for b in 0..self.cols / QK {
+            let qs = &q[(b * G + i) * quants..][..quants];
+            let (db, at) = (d[b * G + lane], b * G + lane);
+            match self.format {
+                Format::Q4_1 => {
+                    let nibbles = qs.iter().map(|v| v & 0x0F).chain(qs.iter().map(|v| v >> 4));
+                    out.extend(nibbles.map(|v| db * v as f32 + m[at]));
+                }
+                Format::Q8_0 => out.extend(qs.iter().map(|&v| db * (v ^ 0x80) as i8 as f32)),
+            }
         }
         out
     }
@@ -151,16 +330,20 @@ impl QMatrix {
 /// One activation row quantized to 8 bits per 32-element block, with each block's sum.
 #[derive(Debug, Clone)]
 pub struct Q8 {
-    d: Vec<f32>, // per block: scale
-    s: Vec<f32>, // per block: scale · Σq
-    q: Vec<i8>,  // (cols)
+    d: Vec<f32>,   // per block: scale
+    d16: Vec<f32>, // per block: the scale rounded to f16 (for Q8_0 weights)
+    s: Vec<f32>,   // per block: scale · Σq
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    sq: Vec<i32>, // per block: Σq (the VNNI path's offset correction)
+    q: Vec<i8>,    // (cols)
 }
 
 impl Q8 {
     /// Quantizes `x (cols)`, `cols` a multiple of 32.
     pub fn new(x: &[f32]) -> Self {
         let nb = x.len() / QK;
-        let (mut d, mut s, mut q) = (
+        let (mut d, mut s, mut sq, mut q) = (
+            Vec::with_capacity(nb),
             Vec::with_capacity(nb),
             Vec::with_capacity(nb),
             Vec::with_capacity(x.len()),
@@ -171,97 +354,273 @@ impl Q8 {
             let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
             let start = q.len();
             q.extend(blk.iter().map(|v| (v * inv).round() as i8));
+            let sum = q[start..].iter().map(|&v| v as i32).sum::<i32>();
             d.push(scale);
-            s.push(scale * q[start..].iter().map(|&v| v as i32).sum::<i32>() as f32);
+            s.push(scale * sum as f32);
+            sq.push(sum);
         }
-        Self { d, s, q }
+        let d16 = d.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
+        Self { d, d16, s, sq, q }
     }
 }
 
-/// Integer block dot products: a scalar reference and SIMD versions that must equal it.
-pub mod simd {
-    /// Σ w_i x_i over one block: `w` 16 bytes of nibbles (elements j and j+16), `x` 32 values.
-    pub fn dot_q4_scalar(w: &[u8], x: &[i8]) -> i32 {
-        (0..16)
-            .map(|j| (w[j] & 0x0F) as i32 * x[j] as i32 + (w[j] >> 4) as i32 * x[j + 16] as i32)
-            .sum()
-    }
+/// The scalar reference: lane by lane, block by block, the arithmetic every kernel must equal.
+mod reference {
+    use super::{Format, QMatrix, G, Q8, QK};
 
-    /// The fastest kernel this machine has.
-    #[cfg(target_arch = "x86_64")]
-    pub fn dot_q4(w: &[u8], x: &[i8]) -> i32 {
-        if std::is_x86_feature_detected!("avx2") && w.len() >= 16 && x.len() >= 32 {
-            // SAFETY: AVX2 was detected at run time and the lengths were checked.
-            unsafe { avx2::dot_q4(w, x) }
+    pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
+        let (d, m, q) = w.group_data(g);
+        let lanes = w.format.lanes();
+        let mut acc = [0.0f32; G];
+        for b in 0..w.cols / QK {
+            let xq = &x.q[b * QK..][..QK];
+            for (lane, &i) in lanes.iter().enumerate() {
+                let at = b * G + lane;
+                match w.format {
+                    Format::Q4_1 => {
+                        let wq = &q[(b * G + i) * 16..][..16];
+                        let isum: i32 = (0..16)
+                            .map(|j| {
+                                (wq[j] & 0x0F) as i32 * xq[j] as i32
+                                    + (wq[j] >> 4) as i32 * xq[j + 16] as i32
+                            })
+                            .sum();
+                        acc[lane] += d[at] * x.d[b] * isum as f32 + m[at] * x.s[b];
+                    }
+                    Format::Q8_0 => {
+                        let wq = &q[(b * G + i) * QK..][..QK];
+                        let isum: i32 = (0..QK).map(|j| (wq[j] as i32 - 128) * xq[j] as i32).sum();
+                        acc[lane] += d[at] * x.d16[b] * isum as f32;
+                    }
+                }
+            }
+        }
+        acc
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Format, QMatrix, G, Q8, QK};
+    use std::arch::x86_64::*;
+
+    /// `Σ u8 × i8` in groups of four added to `acc`'s i32 lanes: one `vpdpbusd` with VNNI,
+    /// else `vpmaddubsw` + `vpmaddwd` (pairs fit i16 here: at most 2·15·127 for nibbles; Q8_0
+    /// takes the VNNI path or the sign trick below).
+    #[inline(always)]
+    unsafe fn dp<const VNNI: bool>(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        if VNNI {
+            _mm256_dpbusd_epi32(acc, u, s)
         } else {
-            dot_q4_scalar(w, x)
+            _mm256_add_epi32(
+                acc,
+                _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)),
+            )
         }
     }
 
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    pub use wasm::dot_q4;
-
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        all(target_arch = "wasm32", target_feature = "simd128")
-    )))]
-    pub use dot_q4_scalar as dot_q4;
-
-    #[cfg(target_arch = "x86_64")]
-    pub mod avx2 {
-        use std::arch::x86_64::*;
-
-        /// # Safety
-        /// Needs AVX2; `w` ≥ 16 bytes, `x` ≥ 32 values.
-        #[inline]
-        #[target_feature(enable = "avx2")]
-        pub unsafe fn dot_q4(w: &[u8], x: &[i8]) -> i32 {
-            let packed = _mm_loadu_si128(w.as_ptr() as *const __m128i);
-            let mask = _mm_set1_epi8(0x0F);
-            let lo = _mm_and_si128(packed, mask);
-            let hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-            let wv = _mm256_set_m128i(hi, lo); // elements 0..15, then 16..31, each 0..15
-            let xv = _mm256_loadu_si256(x.as_ptr() as *const __m256i);
-            // u8 × i8 pairs summed to i16 (at most 2·15·127, no saturation), then to i32.
-            let v = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, xv), _mm256_set1_epi16(1));
-            let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-            let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-            _mm_cvtsi128_si32(s)
+    /// The float work of one block on 8 lanes: `acc + ((d·dx)·isum + m·s)`, as the reference.
+    #[inline(always)]
+    unsafe fn fold(
+        acc: __m256,
+        d: *const f32,
+        dx: f32,
+        isum: __m256i,
+        m: Option<(*const f32, f32)>,
+    ) -> __m256 {
+        let mut t = _mm256_mul_ps(
+            _mm256_mul_ps(_mm256_loadu_ps(d), _mm256_set1_ps(dx)),
+            _mm256_cvtepi32_ps(isum),
+        );
+        if let Some((m, s)) = m {
+            t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_loadu_ps(m), _mm256_set1_ps(s)));
         }
+        _mm256_add_ps(acc, t)
     }
 
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    mod wasm {
-        use std::arch::wasm32::*;
+    /// One group of 8 rows, lanes in the format's lane order.
+    ///
+    /// # Safety
+    /// Needs AVX2 (and AVX-512 F, VL, VNNI when `VNNI`); `g` a group of `w`, `x` as wide as `w`.
+    #[inline(always)]
+    pub unsafe fn group<const VNNI: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
+        let (d, m, q) = w.group_data(g);
+        let mut acc = _mm256_setzero_ps();
+        let mask = _mm256_set1_epi8(0x0F);
+        for b in 0..w.cols / QK {
+            let xp = x.q.as_ptr().add(b * QK);
+            match w.format {
+                Format::Q4_1 => {
+                    // x[0..16] and x[16..32], each in both 128-bit halves.
+                    let xlo = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp as *const __m128i));
+                    let xhi =
+                        _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16) as *const __m128i));
+                    let qp = q.as_ptr().add(b * G * 16) as *const __m256i;
+                    // Rows 2p and 2p+1 in the two halves; four i32 partial sums each.
+                    let pair = |p: usize| {
+                        let v = _mm256_loadu_si256(qp.add(p));
+                        let lo = _mm256_and_si256(v, mask);
+                        let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+                        dp::<VNNI>(dp::<VNNI>(_mm256_setzero_si256(), lo, xlo), hi, xhi)
+                    };
+                    let h01 = _mm256_hadd_epi32(pair(0), pair(1));
+                    let h23 = _mm256_hadd_epi32(pair(2), pair(3));
+                    let isum = _mm256_hadd_epi32(h01, h23); // rows 0 2 4 6 | 1 3 5 7
+                    acc = fold(
+                        acc,
+                        d.as_ptr().add(b * G),
+                        x.d[b],
+                        isum,
+                        Some((m.as_ptr().add(b * G), x.s[b])),
+                    );
+                }
+                Format::Q8_0 => {
+                    let xv = _mm256_loadu_si256(xp as *const __m256i);
+                    let qp = q.as_ptr().add(b * G * QK) as *const __m256i;
+                    let row = |i: usize| {
+                        let u = _mm256_loadu_si256(qp.add(i)); // w + 128
+                        if VNNI {
+                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, xv)
+                        } else {
+                            // |w| × (x·sign w): pairs at most 2·128·127 < 2¹⁵ (x is never −128).
+                            let wv = _mm256_xor_si256(u, _mm256_set1_epi8(-128));
+                            let p = _mm256_maddubs_epi16(
+                                _mm256_sign_epi8(wv, wv),
+                                _mm256_sign_epi8(xv, wv),
+                            );
+                            _mm256_madd_epi16(p, _mm256_set1_epi16(1))
+                        }
+                    };
+                    let a = _mm256_hadd_epi32(
+                        _mm256_hadd_epi32(row(0), row(1)),
+                        _mm256_hadd_epi32(row(2), row(3)),
+                    );
+                    let c = _mm256_hadd_epi32(
+                        _mm256_hadd_epi32(row(4), row(5)),
+                        _mm256_hadd_epi32(row(6), row(7)),
+                    );
+                    // a = rows 0..4 (first halves) | 0..4 (second halves); c likewise for 4..8.
+                    let mut isum = _mm256_add_epi32(
+                        _mm256_permute2x128_si256(a, c, 0x20),
+                        _mm256_permute2x128_si256(a, c, 0x31),
+                    );
+                    if VNNI {
+                        isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(128 * x.sq[b]));
+                    }
+                    acc = fold(acc, d.as_ptr().add(b * G), x.d16[b], isum, None);
+                }
+            }
+        }
+        let mut out = [0.0f32; G];
+        _mm256_storeu_ps(out.as_mut_ptr(), acc);
+        out
+    }
+}
 
-        /// simd128 version of [`super::dot_q4_scalar`].
-        pub fn dot_q4(w: &[u8], x: &[i8]) -> i32 {
-            assert!(
-                w.len() >= 16 && x.len() >= 32,
-                "a Q4_1 block is 16 bytes against 32 values"
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::{Format, QMatrix, G, Q8, QK};
+    use std::arch::wasm32::*;
+
+    /// Four i32x4 partial sums → their four totals, in order.
+    fn reduce4(a: v128, b: v128, c: v128, d: v128) -> v128 {
+        let ab = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(a, b),
+            i32x4_shuffle::<2, 6, 3, 7>(a, b),
+        );
+        let cd = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(c, d),
+            i32x4_shuffle::<2, 6, 3, 7>(c, d),
+        );
+        i32x4_add(
+            i32x4_shuffle::<0, 1, 4, 5>(ab, cd),
+            i32x4_shuffle::<2, 3, 6, 7>(ab, cd),
+        )
+    }
+
+    /// `acc + ((d·dx)·isum + m·s)` on four lanes, as the reference.
+    fn fold(acc: v128, d: &[f32], dx: f32, isum: v128, m: Option<(&[f32], f32)>) -> v128 {
+        // SAFETY: callers pass four-lane slices; wasm loads need no alignment.
+        let ld = |p: &[f32]| unsafe { v128_load(p.as_ptr() as *const v128) };
+        let mut t = f32x4_mul(f32x4_mul(ld(d), f32x4_splat(dx)), f32x4_convert_i32x4(isum));
+        if let Some((m, s)) = m {
+            t = f32x4_add(t, f32x4_mul(ld(m), f32x4_splat(s)));
+        }
+        f32x4_add(acc, t)
+    }
+
+    /// One group of 8 rows, lanes in the format's lane order.
+    pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
+        let (d, m, q) = w.group_data(g);
+        let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        // SAFETY: every load below reads inside `q` or `x.q` (whole blocks of a whole group).
+        let ld = |p: *const u8| unsafe { v128_load(p as *const v128) };
+        for b in 0..w.cols / QK {
+            let xb = &x.q[b * QK..][..QK];
+            let (x0, x1) = (
+                ld(xb.as_ptr() as *const u8),
+                ld(xb[16..].as_ptr() as *const u8),
             );
-            // SAFETY: the lengths are checked above; wasm loads need no alignment.
-            let (packed, x0, x1) = unsafe {
-                (
-                    v128_load(w.as_ptr() as *const v128),
-                    v128_load(x.as_ptr() as *const v128),
-                    v128_load(x.as_ptr().add(16) as *const v128),
-                )
-            };
-            let lo = v128_and(packed, u8x16_splat(0x0F));
-            let hi = u8x16_shr(packed, 4);
-            let dot = |w: v128, x: v128| {
+            let xs = [
+                i16x8_extend_low_i8x16(x0),
+                i16x8_extend_high_i8x16(x0),
+                i16x8_extend_low_i8x16(x1),
+                i16x8_extend_high_i8x16(x1),
+            ];
+            let dot = |ws: [v128; 4]| {
                 i32x4_add(
-                    i32x4_dot_i16x8(u16x8_extend_low_u8x16(w), i16x8_extend_low_i8x16(x)),
-                    i32x4_dot_i16x8(u16x8_extend_high_u8x16(w), i16x8_extend_high_i8x16(x)),
+                    i32x4_add(i32x4_dot_i16x8(ws[0], xs[0]), i32x4_dot_i16x8(ws[1], xs[1])),
+                    i32x4_add(i32x4_dot_i16x8(ws[2], xs[2]), i32x4_dot_i16x8(ws[3], xs[3])),
                 )
             };
-            let v = i32x4_add(dot(lo, x0), dot(hi, x1));
-            i32x4_extract_lane::<0>(v)
-                + i32x4_extract_lane::<1>(v)
-                + i32x4_extract_lane::<2>(v)
-                + i32x4_extract_lane::<3>(v)
+            let mut rows = [i32x4_splat(0); G];
+            match w.format {
+                Format::Q4_1 => {
+                    for (i, r) in rows.iter_mut().enumerate() {
+                        let v = ld(q[(b * G + i) * 16..].as_ptr());
+                        let (lo, hi) = (v128_and(v, u8x16_splat(0x0F)), u8x16_shr(v, 4));
+                        *r = dot([
+                            u16x8_extend_low_u8x16(lo),
+                            u16x8_extend_high_u8x16(lo),
+                            u16x8_extend_low_u8x16(hi),
+                            u16x8_extend_high_u8x16(hi),
+                        ]);
+                    }
+                    let at = b * G;
+                    let s0 = reduce4(rows[0], rows[2], rows[4], rows[6]);
+                    let s1 = reduce4(rows[1], rows[3], rows[5], rows[7]);
+                    acc0 = fold(acc0, &d[at..], x.d[b], s0, Some((&m[at..], x.s[b])));
+                    acc1 = fold(acc1, &d[at + 4..], x.d[b], s1, Some((&m[at + 4..], x.s[b])));
+                }
+                Format::Q8_0 => {
+                    for (i, r) in rows.iter_mut().enumerate() {
+                        let at = (b * G + i) * QK;
+                        let flip = i8x16_splat(-128);
+                        let (v0, v1) = (
+                            v128_xor(ld(q[at..].as_ptr()), flip),
+                            v128_xor(ld(q[at + 16..].as_ptr()), flip),
+                        );
+                        *r = dot([
+                            i16x8_extend_low_i8x16(v0),
+                            i16x8_extend_high_i8x16(v0),
+                            i16x8_extend_low_i8x16(v1),
+                            i16x8_extend_high_i8x16(v1),
+                        ]);
+                    }
+                    let at = b * G;
+                    let s0 = reduce4(rows[0], rows[1], rows[2], rows[3]);
+                    let s1 = reduce4(rows[4], rows[5], rows[6], rows[7]);
+                    acc0 = fold(acc0, &d[at..], x.d16[b], s0, None);
+                    acc1 = fold(acc1, &d[at + 4..], x.d16[b], s1, None);
+                }
+            }
         }
+        let mut out = [0.0f32; G];
+        // SAFETY: `out` holds 8 f32; wasm stores need no alignment.
+        unsafe {
+            v128_store(out.as_mut_ptr() as *mut v128, acc0);
+            v128_store(out.as_mut_ptr().add(4) as *mut v128, acc1);
+        }
+        out
     }
 }
