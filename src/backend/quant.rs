@@ -14,8 +14,8 @@
 //! float work runs on 8 lanes at once: a few instructions per row and block instead of ~20.
 //! Per group and block: the 8 rows' quants (row order), then 8 scales and (Q4_1) 8 minimums
 //! in *lane order* ([`LANES_Q4`] or [`LANES_Q8`]: the order the SIMD reduction leaves the
-//! rows in). Q8_0 quants are stored offset by 128 as unsigned bytes (`vpdpbusd` multiplies
-//! u8 × i8); `Σ(w+128)x − 128·Σx` is still exact.
+//! rows in). On x86 Q8_0 quants are stored offset by 128 as unsigned bytes (`vpdpbusd`
+//! multiplies u8 × i8; `Σ(w+128)x − 128·Σx` is still exact); elsewhere as they are.
 
 use candle_core::quantized::{GgmlDType, QTensor};
 
@@ -30,6 +30,12 @@ const RUN: usize = 32;
 /// Which row of a group each lane holds, per format.
 pub const LANES_Q4: [usize; G] = [0, 2, 4, 6, 1, 3, 5, 7];
 pub const LANES_Q8: [usize; G] = [0, 1, 2, 3, 4, 5, 6, 7];
+/// XOR-ed into stored Q8_0 quants: `0x80` turns i8 `w` into u8 `w + 128`.
+const OFFSET: u8 = if cfg!(target_arch = "x86_64") {
+    0x80
+} else {
+    0
+};
 
 /// The stored block formats we read directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +152,7 @@ impl QMatrix {
         let mut d = vec![0.0f32; groups * nb * G];
         let mut m = vec![0.0f32; if format == Format::Q4_1 { d.len() } else { 0 }];
         // Padding rows (past `rows`) stay zero: their outputs are computed and dropped.
-        let pad = if format == Format::Q8_0 { 128 } else { 0 };
+        let pad = if format == Format::Q8_0 { OFFSET } else { 0 };
         let mut q = vec![pad; groups * nb * G * quants];
         for g in 0..groups {
             for b in 0..nb {
@@ -164,7 +170,7 @@ impl QMatrix {
                     let dst = &mut q[(at + i) * quants..][..quants];
                     dst.copy_from_slice(&blk[block - quants..]);
                     if format == Format::Q8_0 {
-                        dst.iter_mut().for_each(|v| *v ^= 0x80); // i8 + 128 as u8
+                        dst.iter_mut().for_each(|v| *v ^= OFFSET);
                     }
                 }
             }
@@ -320,7 +326,7 @@ impl QMatrix {
                     let nibbles = qs.iter().map(|v| v & 0x0F).chain(qs.iter().map(|v| v >> 4));
                     out.extend(nibbles.map(|v| db * v as f32 + m[at]));
                 }
-                Format::Q8_0 => out.extend(qs.iter().map(|&v| db * (v ^ 0x80) as i8 as f32)),
+                Format::Q8_0 => out.extend(qs.iter().map(|&v| db * (v ^ OFFSET) as i8 as f32)),
             }
         }
         out
@@ -366,7 +372,7 @@ impl Q8 {
 
 /// The scalar reference: lane by lane, block by block, the arithmetic every kernel must equal.
 mod reference {
-    use super::{Format, QMatrix, G, Q8, QK};
+    use super::{Format, QMatrix, G, OFFSET, Q8, QK};
 
     pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
         let (d, m, q) = w.group_data(g);
@@ -389,7 +395,9 @@ mod reference {
                     }
                     Format::Q8_0 => {
                         let wq = &q[(b * G + i) * QK..][..QK];
-                        let isum: i32 = (0..QK).map(|j| (wq[j] as i32 - 128) * xq[j] as i32).sum();
+                        let isum: i32 = (0..QK)
+                            .map(|j| (wq[j] ^ OFFSET) as i8 as i32 * xq[j] as i32)
+                            .sum();
                         acc[lane] += d[at] * x.d16[b] * isum as f32;
                     }
                 }
@@ -549,7 +557,8 @@ mod wasm {
         f32x4_add(acc, t)
     }
 
-    /// One group of 8 rows, lanes in the format's lane order.
+    /// One group of 8 rows, lanes in the format's lane order. Products of i8 pairs are
+    /// widened to i16 (`extmul`), summed while they fit i16, then pairwise into i32 lanes.
     pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
         let (d, m, q) = w.group_data(g);
         let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
@@ -561,32 +570,26 @@ mod wasm {
                 ld(xb.as_ptr() as *const u8),
                 ld(xb[16..].as_ptr() as *const u8),
             );
-            let xs = [
-                i16x8_extend_low_i8x16(x0),
-                i16x8_extend_high_i8x16(x0),
-                i16x8_extend_low_i8x16(x1),
-                i16x8_extend_high_i8x16(x1),
-            ];
-            let dot = |ws: [v128; 4]| {
-                i32x4_add(
-                    i32x4_add(i32x4_dot_i16x8(ws[0], xs[0]), i32x4_dot_i16x8(ws[1], xs[1])),
-                    i32x4_add(i32x4_dot_i16x8(ws[2], xs[2]), i32x4_dot_i16x8(ws[3], xs[3])),
-                )
-            };
             let mut rows = [i32x4_splat(0); G];
+            let at = b * G;
             match w.format {
                 Format::Q4_1 => {
                     for (i, r) in rows.iter_mut().enumerate() {
-                        let v = ld(q[(b * G + i) * 16..].as_ptr());
+                        let v = ld(q[(at + i) * 16..].as_ptr());
+                        // Nibbles 0..15 are valid i8; four products sum to at most 4·15·127.
                         let (lo, hi) = (v128_and(v, u8x16_splat(0x0F)), u8x16_shr(v, 4));
-                        *r = dot([
-                            u16x8_extend_low_u8x16(lo),
-                            u16x8_extend_high_u8x16(lo),
-                            u16x8_extend_low_u8x16(hi),
-                            u16x8_extend_high_u8x16(hi),
-                        ]);
+                        let s = i16x8_add(
+                            i16x8_add(
+                                i16x8_extmul_low_i8x16(lo, x0),
+                                i16x8_extmul_high_i8x16(lo, x0),
+                            ),
+                            i16x8_add(
+                                i16x8_extmul_low_i8x16(hi, x1),
+                                i16x8_extmul_high_i8x16(hi, x1),
+                            ),
+                        );
+                        *r = i32x4_extadd_pairwise_i16x8(s);
                     }
-                    let at = b * G;
                     let s0 = reduce4(rows[0], rows[2], rows[4], rows[6]);
                     let s1 = reduce4(rows[1], rows[3], rows[5], rows[7]);
                     acc0 = fold(acc0, &d[at..], x.d[b], s0, Some((&m[at..], x.s[b])));
@@ -594,20 +597,17 @@ mod wasm {
                 }
                 Format::Q8_0 => {
                     for (i, r) in rows.iter_mut().enumerate() {
-                        let at = (b * G + i) * QK;
-                        let flip = i8x16_splat(-128);
-                        let (v0, v1) = (
-                            v128_xor(ld(q[at..].as_ptr()), flip),
-                            v128_xor(ld(q[at + 16..].as_ptr()), flip),
-                        );
-                        *r = dot([
-                            i16x8_extend_low_i8x16(v0),
-                            i16x8_extend_high_i8x16(v0),
-                            i16x8_extend_low_i8x16(v1),
-                            i16x8_extend_high_i8x16(v1),
-                        ]);
+                        let p = (at + i) * QK;
+                        let (w0, w1) = (ld(q[p..].as_ptr()), ld(q[p + 16..].as_ptr()));
+                        // Two products sum to at most 2·128·127 < 2¹⁵ (x is never −128).
+                        let pair = |w: v128, x: v128| {
+                            i32x4_extadd_pairwise_i16x8(i16x8_add(
+                                i16x8_extmul_low_i8x16(w, x),
+                                i16x8_extmul_high_i8x16(w, x),
+                            ))
+                        };
+                        *r = i32x4_add(pair(w0, x0), pair(w1, x1));
                     }
-                    let at = b * G;
                     let s0 = reduce4(rows[0], rows[1], rows[2], rows[3]);
                     let s1 = reduce4(rows[4], rows[5], rows[6], rows[7]);
                     acc0 = fold(acc0, &d[at..], x.d16[b], s0, None);
