@@ -140,6 +140,26 @@ impl Generation {
     pub fn is_done(&self) -> bool {
         self.next_logits.is_none()
     }
+
+    /// The probability (softmax at temperature 1, whatever the sampler's) of each of `ids` being
+    /// the next token: after the prompt or a step, before the next token is sampled.
+    pub fn next_probs(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let logits = self.next_logits.as_ref().ok_or_else(|| {
+            Error::Prompt(
+                "no next-token logits: the reply is over or was asked for 0 tokens".into(),
+            )
+        })?;
+        let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let z: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
+        ids.iter()
+            .map(|&id| match logits.get(id as usize) {
+                Some(&l) => Ok((((l - max) as f64).exp() / z) as f32),
+                None => Err(Error::Prompt(format!(
+                    "token id {id} is outside the vocabulary"
+                ))),
+            })
+            .collect()
+    }
 }
 
 impl<B: Backend> Engine<B> {

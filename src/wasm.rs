@@ -299,6 +299,40 @@ impl Engine {
         )
     }
 
+    /// After `start` (and `finish`), before the first `step`: the probability of each of
+    /// `words` being the reply's next token (a word's first token when it spans several),
+    /// under the current steering; softmax at temperature 1.
+    #[wasm_bindgen(js_name = nextProbs)]
+    pub fn next_probs(&self, words: Vec<String>) -> Result<Vec<f32>, JsError> {
+        let g = self
+            .runner
+            .generation
+            .as_ref()
+            .ok_or_else(|| JsError::new("no reply started"))?;
+        let mut ids = Vec::with_capacity(words.len());
+        for w in &words {
+            let t = self.runner.tokenizer().encode(w).map_err(js)?;
+            ids.push(
+                *t.first()
+                    .ok_or_else(|| JsError::new(&format!("{w:?} has no tokens")))?,
+            );
+        }
+        g.next_probs(&ids).map_err(js)
+    }
+
+    /// The emotion vectors at `layer`, `(n_emotions, d)` row-major, unit length.
+    #[wasm_bindgen(js_name = emotionVectors)]
+    pub fn emotion_vectors(&self, layer: usize) -> Result<Vec<f32>, JsError> {
+        let set = self
+            .emotions
+            .as_ref()
+            .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
+        set.check_layer(layer).map_err(js)?;
+        Ok((0..set.names.len())
+            .flat_map(|e| set.vector(layer, e).iter().copied())
+            .collect())
+    }
+
     /// The readout over the prompt of the current reply, `(prompt_len, n_emotions)` row-major.
     #[wasm_bindgen(js_name = promptScores)]
     pub fn prompt_scores(&self) -> Vec<f32> {

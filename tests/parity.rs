@@ -119,3 +119,46 @@ fn llama_cpp_greedy_path_is_our_choice_or_a_near_tie() {
         "only {same}/{steps} steps agree with llama.cpp"
     );
 }
+
+#[test]
+fn next_token_probabilities_are_the_softmax_of_the_logits() {
+    let mut e = engine();
+    let ids = e.tokenizer.encode("How does he feel? He feels").unwrap();
+    let g = e
+        .start(ids, &limbic::Sampler::default(), 1)
+        .expect("prompt");
+    let logits = g.next_logits.clone().expect("logits");
+    let best = (0..logits.len())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap() as u32;
+    let words: Vec<u32> = [" happy", " sad", " angry"]
+        .iter()
+        .map(|w| e.tokenizer.encode(w).unwrap()[0])
+        .collect();
+    let mut all: Vec<u32> = words.clone();
+    all.push(best);
+    let p = g.next_probs(&all).unwrap();
+    let lse = {
+        let m = logits.iter().cloned().fold(f32::MIN, f32::max) as f64;
+        m + logits
+            .iter()
+            .map(|&l| (l as f64 - m).exp())
+            .sum::<f64>()
+            .ln()
+    };
+    for (id, pi) in all.iter().zip(&p) {
+        let want = (logits[*id as usize] as f64 - lse).exp();
+        assert!(
+            (*pi as f64 - want).abs() < 1e-6,
+            "token {id}: {pi} vs {want}"
+        );
+    }
+    assert!(
+        p[3] >= p[0].max(p[1]).max(p[2]),
+        "the greedy token is the likeliest"
+    );
+    assert!(
+        g.next_probs(&[u32::MAX]).is_err(),
+        "an id outside the vocabulary"
+    );
+}
