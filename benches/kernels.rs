@@ -38,7 +38,7 @@ fn matvec(c: &mut Criterion) {
                 |b, x| {
                     b.iter(|| {
                         let mut out = vec![0.0f32; rows];
-                        ours.rows_with(k, &Q8::new(x), 0, &mut out);
+                        ours.rows_with(k, &[Q8::new(x)], 0, &mut out);
                         out
                     })
                 },

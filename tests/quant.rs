@@ -46,10 +46,10 @@ fn every_kernel_equals_the_scalar_reference_bit_for_bit() {
                 let x = Q8::new(&xs);
                 for (from, to) in [(0, rows), (rows / 3, rows - rows / 4), (rows - 1, rows)] {
                     let mut want = vec![0.0f32; to - from];
-                    w.rows_with(Kernel::Reference, &x, from, &mut want);
+                    w.rows_with(Kernel::Reference, std::slice::from_ref(&x), from, &mut want);
                     for &k in kernels {
                         let mut got = vec![f32::NAN; to - from];
-                        w.rows_with(k, &x, from, &mut got);
+                        w.rows_with(k, std::slice::from_ref(&x), from, &mut got);
                         for (i, (g, r)) in got.iter().zip(&want).enumerate() {
                             assert_eq!(
                                 g.to_bits(),
@@ -60,6 +60,45 @@ fn every_kernel_equals_the_scalar_reference_bit_for_bit() {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn batched_tokens_give_the_bits_of_one_token_at_a_time() {
+    // A prompt's product serves several activation rows per pass over the weights; every
+    // output must be the one-row reference's, whatever the batch (7 rows: a full batch of 4
+    // and a partial one).
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+        let (rows, cols) = (45, 192);
+        let w = QMatrix::new(&quantized(rows, cols, dtype, 9))
+            .unwrap()
+            .unwrap();
+        let xs: Vec<Q8> = (0..7).map(|t| Q8::new(&values(cols, 50 + t))).collect();
+        let (from, len) = (5, 33);
+        for &k in Kernel::available() {
+            let mut got = vec![f32::NAN; xs.len() * len];
+            w.rows_with(k, &xs, from, &mut got);
+            for (t, x) in xs.iter().enumerate() {
+                let mut want = vec![0.0f32; len];
+                w.rows_with(Kernel::Reference, std::slice::from_ref(x), from, &mut want);
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got[t * len..][..len]),
+                    bits(&want),
+                    "{dtype:?} {k:?} token {t}"
+                );
+            }
+            let whole = w.matmul_q8(&xs);
+            for (t, x) in xs.iter().enumerate() {
+                let mut want = vec![0.0f32; rows];
+                w.rows_with(Kernel::Reference, std::slice::from_ref(x), 0, &mut want);
+                assert_eq!(
+                    &whole[t * rows..][..rows],
+                    &want[..],
+                    "{dtype:?} matmul token {t}"
+                );
             }
         }
     }
@@ -85,7 +124,7 @@ fn extreme_blocks_do_not_overflow_any_kernel() {
             let x = Q8::new(&xs);
             for &k in Kernel::available() {
                 let mut got = vec![0.0f32; rows];
-                q.rows_with(k, &x, 0, &mut got);
+                q.rows_with(k, std::slice::from_ref(&x), 0, &mut got);
                 for (r, g) in got.iter().enumerate() {
                     let want = sign * alt(r) * cols as f32;
                     assert!(

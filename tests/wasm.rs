@@ -158,8 +158,8 @@ fn simd128_products_equal_the_scalar_reference() {
                 .collect();
             let x = Q8::new(&xs);
             let (mut want, mut got) = (vec![0.0f32; rows - 3], vec![0.0f32; rows - 3]);
-            q.rows_with(Kernel::Reference, &x, 3, &mut want);
-            q.rows_with(Kernel::Simd128, &x, 3, &mut got);
+            q.rows_with(Kernel::Reference, std::slice::from_ref(&x), 3, &mut want);
+            q.rows_with(Kernel::Simd128, std::slice::from_ref(&x), 3, &mut got);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "{dtype:?} {rows}x{cols}");
         }

@@ -313,7 +313,12 @@ impl Backend for Cpu {
         };
         // Heads are computed into (n_head, t, hd), then laid out as (t, n_head·hd).
         let mut by_head = vec![0.0f32; t * q.cols];
-        each_chunk(&mut by_head, t * hd, t > 1, head);
+        // Natively, a prompt or a long cache is worth spreading over the pool.
+        #[cfg(not(target_arch = "wasm32"))]
+        let parallel = t > 1 || (pos > 64 && super::decode_threads() > 1);
+        #[cfg(target_arch = "wasm32")]
+        let parallel = false;
+        each_chunk(&mut by_head, t * hd, parallel, head);
         for (h, src) in by_head.chunks_exact(t * hd).enumerate() {
             for (i, s) in src.chunks_exact(hd).enumerate() {
                 out[i * q.cols + h * hd..][..hd].copy_from_slice(s);

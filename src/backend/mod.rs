@@ -97,6 +97,20 @@ pub trait Backend {
     }
 }
 
+/// Threads a single decode row's work is split over natively: rayon's pool size, or
+/// `LIMBIC_THREADS` when set (1 keeps decode on the calling thread). Read once.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn decode_threads() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("LIMBIC_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(rayon::current_num_threads)
+            .clamp(1, 64)
+    })
+}
+
 /// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them.
 pub fn rope_tables(cfg: &Config) -> (Vec<f32>, Vec<f32>) {
     let half = cfg.head_dim / 2;

@@ -25,8 +25,12 @@ const QK: usize = 32;
 /// Rows interleaved and computed together.
 const G: usize = 8;
 /// Outputs given to one thread at a time in a prompt.
-#[cfg(not(target_arch = "wasm32"))]
 const RUN: usize = 32;
+/// Activation rows served by one pass over a group's weights.
+pub const TOKENS: usize = 4;
+/// Weights (rows × cols) from which a single-row product is split over threads.
+#[cfg(not(target_arch = "wasm32"))]
+const SPLIT_MIN: usize = 64 * 1024;
 /// Which row of a group each lane holds, per format.
 pub const LANES_Q4: [usize; G] = [0, 2, 4, 6, 1, 3, 5, 7];
 pub const LANES_Q8: [usize; G] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -191,100 +195,141 @@ impl QMatrix {
         self.matmul_q8(&xq)
     }
 
-    /// The product with activation rows already quantized. Natively, with more than one row
-    /// (a prompt), runs of 32 outputs are spread over rayon's pool (threads made once, not
-    /// per call). Every output is the same sum either way, so the bits do not depend on the
-    /// thread count.
+    /// The product with activation rows already quantized. A prompt runs as a matrix–matrix
+    /// product: each pass over a group's weights serves [`TOKENS`] rows of `x`; natively, runs
+    /// of 32 outputs are spread over rayon's pool (threads made once, not per call). A single
+    /// row (decode) is split in [`crate::backend::decode_threads`] parts natively. Every output
+    /// is the same sum either way, so the bits depend neither on the thread count nor on how
+    /// tokens are batched.
     pub fn matmul_q8(&self, xq: &[Q8]) -> Vec<f32> {
-        let mut out = vec![0.0f32; xq.len() * self.rows];
-        #[cfg(not(target_arch = "wasm32"))]
-        if xq.len() > 1 {
-            use rayon::prelude::*;
-            out.par_chunks_mut(self.rows).zip(xq).for_each(|(o, x)| {
-                o.par_chunks_mut(RUN)
-                    .enumerate()
-                    .for_each(|(i, o)| self.rows_into(x, i * RUN, o))
-            });
+        let (t, rows) = (xq.len(), self.rows);
+        let mut out = vec![0.0f32; t * rows];
+        if t > 1 {
+            // Each run of rows for every token, (t, len), then laid out as (t, rows).
+            let run = |i: usize| {
+                let len = RUN.min(rows - i * RUN);
+                let mut o = vec![0.0f32; t * len];
+                self.rows_into(xq, i * RUN, &mut o);
+                o
+            };
+            let n = rows.div_ceil(RUN);
+            #[cfg(not(target_arch = "wasm32"))]
+            let runs: Vec<Vec<f32>> = {
+                use rayon::prelude::*;
+                (0..n).into_par_iter().map(run).collect()
+            };
+            #[cfg(target_arch = "wasm32")]
+            let runs: Vec<Vec<f32>> = (0..n).map(run).collect();
+            for (i, o) in runs.iter().enumerate() {
+                let len = o.len() / t;
+                for (tt, src) in o.chunks_exact(len).enumerate() {
+                    out[tt * rows + i * RUN..][..len].copy_from_slice(src);
+                }
+            }
             return out;
         }
-        for (o, x) in out.chunks_mut(self.rows).zip(xq) {
-            self.rows_into(x, 0, o);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let parts = crate::backend::decode_threads();
+            if parts > 1 && rows * self.cols >= SPLIT_MIN {
+                use rayon::prelude::*;
+                let chunk = rows.div_ceil(parts).div_ceil(G) * G;
+                out.par_chunks_mut(chunk)
+                    .enumerate()
+                    .for_each(|(i, o)| self.rows_into(xq, i * chunk, o));
+                return out;
+            }
         }
+        self.rows_into(xq, 0, &mut out);
         out
     }
 
-    /// Outputs `row0 .. row0 + out.len()` for one quantized activation row, on the fastest
-    /// kernel here.
-    pub fn rows_into(&self, x: &Q8, row0: usize, out: &mut [f32]) {
-        self.rows_with(Kernel::best(), x, row0, out)
+    /// Outputs `row0 .. row0 + len` for each quantized activation row of `xs`, into `out
+    /// (xs.len(), len)`, on the fastest kernel here.
+    pub fn rows_into(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
+        self.rows_with(Kernel::best(), xs, row0, out)
     }
 
     /// The same outputs on a chosen kernel (it must be one of [`Kernel::available`]).
-    pub fn rows_with(&self, kernel: Kernel, x: &Q8, row0: usize, out: &mut [f32]) {
+    pub fn rows_with(&self, kernel: Kernel, xs: &[Q8], row0: usize, out: &mut [f32]) {
         assert!(
             Kernel::available().contains(&kernel),
             "kernel {kernel:?} is not available on this machine"
         );
-        assert!(row0 + out.len() <= self.rows && x.q.len() == self.cols);
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the kernel's CPU features were checked above.
-            Kernel::Vnni => unsafe { self.groups_vnni(x, row0, out) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            Kernel::Avx2 => unsafe { self.groups_avx2(x, row0, out) },
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            Kernel::Simd128 => self.groups(x, row0, out, wasm::group),
-            _ => self.groups(x, row0, out, reference::group),
+        let len = out.len() / xs.len().max(1);
+        assert!(
+            row0 + len <= self.rows
+                && len * xs.len() == out.len()
+                && xs.iter().all(|x| x.q.len() == self.cols),
+            "rows {row0}..+{len} of {} for {} inputs of width {}",
+            self.rows,
+            xs.len(),
+            self.cols
+        );
+        for (xs, out) in xs.chunks(TOKENS).zip(out.chunks_mut(TOKENS * len.max(1))) {
+            match kernel {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the kernel's CPU features were checked above.
+                Kernel::Vnni => unsafe { self.groups_vnni(xs, row0, out) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Kernel::Avx2 => unsafe { self.groups_avx2(xs, row0, out) },
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                Kernel::Simd128 => self.groups(xs, row0, out, per_token(wasm::group)),
+                _ => self.groups(xs, row0, out, per_token(reference::group)),
+            }
         }
     }
 
     /// Dot product of weight row `r` with one quantized activation row.
     pub fn dot_row(&self, r: usize, x: &Q8) -> f32 {
         let mut out = [0.0];
-        self.rows_into(x, r, &mut out);
+        self.rows_into(std::slice::from_ref(x), r, &mut out);
         out[0]
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
-    unsafe fn groups_vnni(&self, x: &Q8, row0: usize, out: &mut [f32]) {
+    unsafe fn groups_vnni(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
         // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
-        self.groups(x, row0, out, |w, x, g| unsafe {
-            x86::group::<true>(w, x, g)
+        self.groups(xs, row0, out, |w, xs, g| unsafe {
+            x86::group::<true>(w, xs, g)
         })
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn groups_avx2(&self, x: &Q8, row0: usize, out: &mut [f32]) {
+    unsafe fn groups_avx2(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
         // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
-        self.groups(x, row0, out, |w, x, g| unsafe {
-            x86::group::<false>(w, x, g)
+        self.groups(xs, row0, out, |w, xs, g| unsafe {
+            x86::group::<false>(w, xs, g)
         })
     }
 
-    /// Runs `group` over every group of 8 rows that `row0 .. row0 + out.len()` touches, keeping
-    /// the wanted rows.
+    /// Runs `group` over every group of 8 rows that `row0 .. row0 + len` touches for the (at
+    /// most [`TOKENS`]) rows of `xs`, keeping the wanted rows in `out (xs.len(), len)`.
     #[inline(always)]
     fn groups(
         &self,
-        x: &Q8,
+        xs: &[Q8],
         row0: usize,
         out: &mut [f32],
-        group: impl Fn(&QMatrix, &Q8, usize) -> [f32; G],
+        group: impl Fn(&QMatrix, &[Q8], usize) -> [[f32; G]; TOKENS],
     ) {
-        let end = row0 + out.len();
+        let len = out.len() / xs.len();
+        let end = row0 + len;
         let mut r = row0;
         while r < end {
             let g = r / G;
-            let lanes = group(self, x, g);
-            let mut rows = [0.0f32; G];
-            for (lane, &i) in self.format.lanes().iter().enumerate() {
-                rows[i] = lanes[lane];
-            }
+            let lanes = group(self, xs, g);
             let (from, to) = (r - g * G, (end - g * G).min(G));
-            out[r - row0..r - row0 + to - from].copy_from_slice(&rows[from..to]);
+            for (t, lanes) in lanes.iter().take(xs.len()).enumerate() {
+                let mut rows = [0.0f32; G];
+                for (lane, &i) in self.format.lanes().iter().enumerate() {
+                    rows[i] = lanes[lane];
+                }
+                out[t * len + r - row0..][..to - from].copy_from_slice(&rows[from..to]);
+            }
             r = g * G + to;
         }
     }
@@ -328,6 +373,19 @@ impl QMatrix {
                 }
                 Format::Q8_0 => out.extend(qs.iter().map(|&v| db * (v ^ OFFSET) as i8 as f32)),
             }
+        }
+        out
+    }
+}
+
+/// A one-token group kernel run for each row of `xs` (kernels that gain nothing from batching).
+fn per_token(
+    group: impl Fn(&QMatrix, &Q8, usize) -> [f32; G],
+) -> impl Fn(&QMatrix, &[Q8], usize) -> [[f32; G]; TOKENS] {
+    move |w, xs, g| {
+        let mut out = [[0.0f32; G]; TOKENS];
+        for (o, x) in out.iter_mut().zip(xs) {
+            *o = group(w, x, g);
         }
         out
     }
@@ -409,7 +467,7 @@ mod reference {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Format, QMatrix, G, Q8, QK};
+    use super::{Format, QMatrix, G, Q8, QK, TOKENS};
     use std::arch::x86_64::*;
 
     /// `Σ u8 × i8` in groups of four added to `acc`'s i32 lanes: one `vpdpbusd` with VNNI,
@@ -446,81 +504,93 @@ mod x86 {
         _mm256_add_ps(acc, t)
     }
 
-    /// One group of 8 rows, lanes in the format's lane order.
+    /// One group of 8 rows for each of up to [`TOKENS`] activation rows, lanes in the format's
+    /// lane order: each block's weights are loaded (and unpacked) once for all of them.
     ///
     /// # Safety
-    /// Needs AVX2 (and AVX-512 F, VL, VNNI when `VNNI`); `g` a group of `w`, `x` as wide as `w`.
+    /// Needs AVX2 (and AVX-512 F, VL, VNNI when `VNNI`); `g` a group of `w`, `xs` as wide as `w`.
     #[inline(always)]
-    pub unsafe fn group<const VNNI: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
+    pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32; G]; TOKENS] {
         let (d, m, q) = w.group_data(g);
-        let mut acc = _mm256_setzero_ps();
+        let xs = &xs[..xs.len().min(TOKENS)];
+        let mut acc = [_mm256_setzero_ps(); TOKENS];
         let mask = _mm256_set1_epi8(0x0F);
+        let zero = _mm256_setzero_si256();
         for b in 0..w.cols / QK {
-            let xp = x.q.as_ptr().add(b * QK);
+            let (db, mb) = (d.as_ptr().add(b * G), m.as_ptr().wrapping_add(b * G));
             match w.format {
                 Format::Q4_1 => {
-                    // x[0..16] and x[16..32], each in both 128-bit halves.
-                    let xlo = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp as *const __m128i));
-                    let xhi =
-                        _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16) as *const __m128i));
+                    // Rows 2p and 2p+1 in the two 128-bit halves, nibbles split in lo and hi.
                     let qp = q.as_ptr().add(b * G * 16) as *const __m256i;
-                    // Rows 2p and 2p+1 in the two halves; four i32 partial sums each.
-                    let pair = |p: usize| {
+                    let mut lo = [zero; 4];
+                    let mut hi = [zero; 4];
+                    for p in 0..4 {
                         let v = _mm256_loadu_si256(qp.add(p));
-                        let lo = _mm256_and_si256(v, mask);
-                        let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-                        dp::<VNNI>(dp::<VNNI>(_mm256_setzero_si256(), lo, xlo), hi, xhi)
-                    };
-                    let h01 = _mm256_hadd_epi32(pair(0), pair(1));
-                    let h23 = _mm256_hadd_epi32(pair(2), pair(3));
-                    let isum = _mm256_hadd_epi32(h01, h23); // rows 0 2 4 6 | 1 3 5 7
-                    acc = fold(
-                        acc,
-                        d.as_ptr().add(b * G),
-                        x.d[b],
-                        isum,
-                        Some((m.as_ptr().add(b * G), x.s[b])),
-                    );
+                        lo[p] = _mm256_and_si256(v, mask);
+                        hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+                    }
+                    for (a, x) in acc.iter_mut().zip(xs) {
+                        // x[0..16] and x[16..32], each in both halves.
+                        let xp = x.q.as_ptr().add(b * QK);
+                        let xlo =
+                            _mm256_broadcastsi128_si256(_mm_loadu_si128(xp as *const __m128i));
+                        let xhi = _mm256_broadcastsi128_si256(_mm_loadu_si128(
+                            xp.add(16) as *const __m128i
+                        ));
+                        // Four i32 partial sums per row.
+                        let pair = |p: usize| dp::<VNNI>(dp::<VNNI>(zero, lo[p], xlo), hi[p], xhi);
+                        let h01 = _mm256_hadd_epi32(pair(0), pair(1));
+                        let h23 = _mm256_hadd_epi32(pair(2), pair(3));
+                        let isum = _mm256_hadd_epi32(h01, h23); // rows 0 2 4 6 | 1 3 5 7
+                        *a = fold(*a, db, x.d[b], isum, Some((mb, x.s[b])));
+                    }
                 }
                 Format::Q8_0 => {
-                    let xv = _mm256_loadu_si256(xp as *const __m256i);
                     let qp = q.as_ptr().add(b * G * QK) as *const __m256i;
-                    let row = |i: usize| {
-                        let u = _mm256_loadu_si256(qp.add(i)); // w + 128
-                        if VNNI {
-                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, xv)
-                        } else {
-                            // |w| × (x·sign w): pairs at most 2·128·127 < 2¹⁵ (x is never −128).
-                            let wv = _mm256_xor_si256(u, _mm256_set1_epi8(-128));
-                            let p = _mm256_maddubs_epi16(
-                                _mm256_sign_epi8(wv, wv),
-                                _mm256_sign_epi8(xv, wv),
-                            );
-                            _mm256_madd_epi16(p, _mm256_set1_epi16(1))
-                        }
-                    };
-                    let a = _mm256_hadd_epi32(
-                        _mm256_hadd_epi32(row(0), row(1)),
-                        _mm256_hadd_epi32(row(2), row(3)),
-                    );
-                    let c = _mm256_hadd_epi32(
-                        _mm256_hadd_epi32(row(4), row(5)),
-                        _mm256_hadd_epi32(row(6), row(7)),
-                    );
-                    // a = rows 0..4 (first halves) | 0..4 (second halves); c likewise for 4..8.
-                    let mut isum = _mm256_add_epi32(
-                        _mm256_permute2x128_si256(a, c, 0x20),
-                        _mm256_permute2x128_si256(a, c, 0x31),
-                    );
-                    if VNNI {
-                        isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(128 * x.sq[b]));
+                    let mut u = [zero; G];
+                    for (i, u) in u.iter_mut().enumerate() {
+                        *u = _mm256_loadu_si256(qp.add(i)); // w + 128
                     }
-                    acc = fold(acc, d.as_ptr().add(b * G), x.d16[b], isum, None);
+                    for (a, x) in acc.iter_mut().zip(xs) {
+                        let xv = _mm256_loadu_si256(x.q.as_ptr().add(b * QK) as *const __m256i);
+                        let row = |i: usize| {
+                            if VNNI {
+                                _mm256_dpbusd_epi32(zero, u[i], xv)
+                            } else {
+                                // |w| × (x·sign w): pairs at most 2·128·127 < 2¹⁵ (x is never −128).
+                                let wv = _mm256_xor_si256(u[i], _mm256_set1_epi8(-128));
+                                let p = _mm256_maddubs_epi16(
+                                    _mm256_sign_epi8(wv, wv),
+                                    _mm256_sign_epi8(xv, wv),
+                                );
+                                _mm256_madd_epi16(p, _mm256_set1_epi16(1))
+                            }
+                        };
+                        let h = _mm256_hadd_epi32(
+                            _mm256_hadd_epi32(row(0), row(1)),
+                            _mm256_hadd_epi32(row(2), row(3)),
+                        );
+                        let c = _mm256_hadd_epi32(
+                            _mm256_hadd_epi32(row(4), row(5)),
+                            _mm256_hadd_epi32(row(6), row(7)),
+                        );
+                        // h = rows 0..4 (first halves) | 0..4 (second halves); c for 4..8.
+                        let mut isum = _mm256_add_epi32(
+                            _mm256_permute2x128_si256(h, c, 0x20),
+                            _mm256_permute2x128_si256(h, c, 0x31),
+                        );
+                        if VNNI {
+                            isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(128 * x.sq[b]));
+                        }
+                        *a = fold(*a, db, x.d16[b], isum, None);
+                    }
                 }
             }
         }
-        let mut out = [0.0f32; G];
-        _mm256_storeu_ps(out.as_mut_ptr(), acc);
+        let mut out = [[0.0f32; G]; TOKENS];
+        for (o, a) in out.iter_mut().zip(&acc) {
+            _mm256_storeu_ps(o.as_mut_ptr(), *a);
+        }
         out
     }
 }
