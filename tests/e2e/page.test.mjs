@@ -119,7 +119,8 @@ test("tokens are reachable by keyboard: one tab stop, arrow keys move, focus sho
   const firstText = await first.textContent();
   await page.locator("#readout-token", { hasText: JSON.stringify(firstText) }).waitFor();
   await page.keyboard.press("ArrowRight");
-  const second = await page.locator("[data-testid=output-text] .tok").nth(1).textContent();
+  // The next token with text of its own (a piece of a multi-byte character has none and is skipped).
+  const second = (await page.locator("[data-testid=output-text] .tok").allTextContents()).slice(1).find((t) => t !== "");
   assert.equal(await page.evaluate(() => document.activeElement.textContent), second);
   await page.locator("#readout-token", { hasText: JSON.stringify(second) }).waitFor();
   assert.equal(await page.locator("[data-testid=output-text] .tok[tabindex='0']").count(), 1);

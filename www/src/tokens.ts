@@ -90,17 +90,20 @@ export class TokenStream {
     this.current = -1;
   }
 
-  /** Arrow keys, Home and End move focus between tokens (one tab stop for the stream). */
+  /** Arrow keys, Home and End move focus between tokens (one tab stop for the stream); tokens
+   * with no text of their own (a piece of a multi-byte character) are skipped. */
   private key(e: KeyboardEvent) {
+    const stops = this.spans.map((_, i) => i).filter((i) => this.tokens[i]!.text !== "");
+    const at = stops.indexOf(this.current);
     const moves: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
     let next: number;
-    if (e.key in moves) next = Math.max(0, Math.min(this.spans.length - 1, this.current + moves[e.key]!));
+    if (e.key in moves) next = Math.max(0, Math.min(stops.length - 1, at + moves[e.key]!));
     else if (e.key === "Home") next = 0;
-    else if (e.key === "End") next = this.spans.length - 1;
+    else if (e.key === "End") next = stops.length - 1;
     else return;
     e.preventDefault();
     for (const s of this.spans) s.tabIndex = -1;
-    const span = this.spans[next];
+    const span = this.spans[stops[next] ?? -1];
     if (span) { span.tabIndex = 0; span.focus(); }
   }
 }
