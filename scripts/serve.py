@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Serves the limbic page on localhost: www/ at /, the wasm engine at /pkg/, the model at /models/.
+"""Serves the limbic page on localhost: the built site (www/dist/, `make site`) at /, the model at
+/models/, the vectors at /data/, and the wasm engine also at /pkg/ (the site bundles its own copy).
 
-Sends cross-origin isolation headers (for wasm threads later) and no-cache for the page code.
+Sends cross-origin isolation headers (for wasm threads later), a CSP, and no-cache for the page code.
 """
 import argparse
 import http.server
@@ -46,10 +47,10 @@ def main():
     ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)))
     ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args()
-    for need in ("pkg/limbic.js", "models/SmolLM2-135M-Instruct.Q4_1.gguf"):
+    for need in ("www/dist/index.html", "models/SmolLM2-135M-Instruct.Q4_1.gguf"):
         if not os.path.exists(os.path.join(ROOT, need)):
             sys.exit(f"{need} is missing: run `make demo` (it builds and fetches everything)")
-    handler = lambda *a, **k: Handler(*a, directory=os.path.join(ROOT, "www"), **k)
+    handler = lambda *a, **k: Handler(*a, directory=os.path.join(ROOT, "www", "dist"), **k)
     server = http.server.ThreadingHTTPServer((args.host, args.port), handler)
     print(f"limbic is serving http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
     try:

@@ -1,5 +1,6 @@
 // The page end to end in Debian's Chromium (playwright-core, never a downloaded browser):
-// the model loads from the local server, text streams, Stop stops.
+// the model loads from the local server, text streams, Stop stops, the readout and steering
+// views work, links reproduce views and runs, and nothing breaks the CSP.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launch } from "./server.mjs";
@@ -11,11 +12,40 @@ let server, browser, page;
 before(async () => {
   server = await startServer(PORT);
   browser = await launch(["--disable-gpu"]);
-  page = await browser.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e.message));
+  page = await newPage();
   await page.goto(URL_);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
 });
+
+// A page that records page errors and CSP violations (window.__csp) for `clean` to check.
+async function newPage() {
+  const p = await browser.newPage();
+  p.on("pageerror", (e) => console.error("page error:", e.message));
+  await p.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return p;
+}
+
+// No CSP violation so far (Plot's charts, inline styles, scripts).
+async function clean(p) {
+  assert.deepEqual(await p.evaluate(() => window.__csp), []);
+}
+
+// Opens `query` in a fresh page and waits for the model.
+async function open(query) {
+  const p = await newPage();
+  await p.goto(`${URL_}?${query}`);
+  await p.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  return p;
+}
+
+// Waits for the reply under way (started by a click or autorun) to finish.
+async function finished(p) {
+  await p.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 120_000 });
+  await p.getByTestId("generate-button").and(p.locator(":enabled")).waitFor({ timeout: 120_000 });
+}
 
 after(async () => {
   await browser?.close();
@@ -58,15 +88,42 @@ test("prompt text is shown as text, never run as HTML", async () => {
   assert.equal(await page.locator("#output img").count(), 0);
 });
 
-test("the emotion readout lists the top emotions of the current token with numbers", async () => {
+test("the emotion readout lists the top 10 emotions of the current token with numbers", async () => {
   await page.fill("#max-tokens", "6");
   await page.getByTestId("prompt-input").fill("My dog died this morning.");
   await page.getByTestId("generate-button").click();
   await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
   const items = await page.getByTestId("emotion-readout").locator("li").allTextContents();
-  assert.equal(items.length, 5);
+  assert.equal(items.length, 10);
   for (const it of items) assert.match(it, /^[a-z -]+ -?\d+\.\d\d$/);
-  assert.equal(await page.locator("[data-testid=steer-emotion] option").count(), 172);
+  // The bar chart shows the same ten, with their numbers.
+  const label = await page.locator(".readout svg").getAttribute("aria-label");
+  for (const it of items) assert.ok(label.includes(it), `${it} missing from the chart: ${label}`);
+  // Prompt and reply tokens are coloured (top emotion per token) and carry their numbers.
+  const promptTokens = page.locator(".bubble.user .tok.prompt");
+  assert.equal((await promptTokens.allTextContents()).join(""), "My dog died this morning.");
+  const bg = await promptTokens.first().evaluate((e) => e.style.backgroundColor);
+  assert.match(bg, /^rgba\(/);
+  assert.match(await promptTokens.first().getAttribute("title"), /^[a-z -]+ -?\d+\.\d\d, /);
+  // Hovering a prompt token shows its own readout.
+  await promptTokens.nth(1).hover();
+  await page.locator("#readout-token", { hasText: '" dog" (prompt' }).waitFor();
+  // The trajectory chart draws three emotions across the prompt's and reply's tokens.
+  assert.match(await page.locator(".trajectory svg").getAttribute("aria-label"), /^trajectory across \d+ tokens of [a-z ]+, [a-z ]+, [a-z ]+$/);
+  await clean(page);
+});
+
+test("tokens are reachable by keyboard: one tab stop, arrow keys move, focus shows the readout", async () => {
+  const first = page.locator("[data-testid=output-text] .tok").first();
+  await first.focus();
+  const firstText = await first.textContent();
+  await page.locator("#readout-token", { hasText: JSON.stringify(firstText) }).waitFor();
+  await page.keyboard.press("ArrowRight");
+  // The next token with text of its own (a piece of a multi-byte character has none and is skipped).
+  const second = (await page.locator("[data-testid=output-text] .tok").allTextContents()).slice(1).find((t) => t !== "");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), second);
+  await page.locator("#readout-token", { hasText: JSON.stringify(second) }).waitFor();
+  assert.equal(await page.locator("[data-testid=output-text] .tok[tabindex='0']").count(), 1);
 });
 
 test("steering toward an emotion changes the greedy reply", async () => {
@@ -75,6 +132,9 @@ test("steering toward an emotion changes the greedy reply", async () => {
     await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
     return page.getByTestId("output-text").textContent();
   };
+  await page.getByRole("link", { name: "Steer" }).click();
+  assert.match(page.url(), /view=steer/);
+  assert.equal(await page.locator("[data-testid=steer-emotion] option").count(), 172);
   await page.fill("#max-tokens", "10");
   await page.fill("#temperature", "0");
   await page.getByTestId("prompt-input").fill("Tell me about your weekend.");
@@ -88,7 +148,15 @@ test("steering toward an emotion changes the greedy reply", async () => {
   // Side by side: the unsteered reply with the same seed streams first, beside the steered one.
   assert.equal(await page.getByTestId("baseline-text").textContent(), plain);
   assert.ok(await page.getByTestId("baseline-text").isVisible());
-  await page.getByTestId("steer-emotion").selectOption("");
+  // The steered run's readout: its tokens are coloured and its top 10 are listed.
+  assert.match(await page.locator("[data-testid=output-text] .tok").first().evaluate((e) => e.style.backgroundColor), /^rgba\(/);
+  assert.equal(await page.getByTestId("emotion-readout").locator("li").count(), 10);
+  assert.match(await page.locator(".steered-title").textContent(), /steered: sad 0\.3/);
+  // One click resets every row.
+  await page.getByTestId("steer-reset").click();
+  assert.equal(await page.getByTestId("steer-emotion").inputValue(), "");
+  await page.waitForFunction(() => !location.search.includes("steer="));
+  await clean(page);
 });
 
 test("a shared link reproduces a steered run, and Copy link makes such a link", async () => {
@@ -104,9 +172,10 @@ test("a shared link reproduces a steered run, and Copy link makes such a link", 
   await page.getByTestId("copy-link").click();
   const link = await page.locator("#share-url").inputValue();
   assert.match(link, /steer=calm%3A0\.3/);
+  assert.match(link, /view=steer/);
   assert.match(link, /autorun=1/);
   // ...equals the reply a fresh page makes from the link alone.
-  const other = await browser.newPage();
+  const other = await newPage();
   await other.goto(link);
   await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
   await other.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 60_000 });
@@ -118,7 +187,7 @@ test("a shared link reproduces a steered run, and Copy link makes such a link", 
 
 test("HTML in a linked prompt is shown as text and runs nothing", async () => {
   const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
-  const other = await browser.newPage();
+  const other = await newPage();
   await other.goto(`${URL_}?prompt=${encodeURIComponent(evil)}&max=2&autorun=1&steer=${encodeURIComponent("<b>x</b>:1")}`);
   await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
   await other.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 60_000 });
@@ -130,7 +199,7 @@ test("HTML in a linked prompt is shown as text and runs nothing", async () => {
 });
 
 test("a damaged cached model is dropped and downloaded again; Clear cache empties the cache", async () => {
-  const other = await browser.newPage();
+  const other = await newPage();
   await other.goto(URL_);
   await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
   // As a half-finished earlier download would leave it: a short copy under the model's key.
@@ -149,4 +218,63 @@ test("a damaged cached model is dropped and downloaded again; Clear cache emptie
   await other.waitForLoadState("load");
   await other.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
   await other.close();
+});
+
+test("a link with three steers opens the Steer view with all three rows and runs them", async () => {
+  const p = await open(`view=steer&prompt=${encodeURIComponent("Describe your morning.")}&steer=sad:0.1,calm:0.2,happy:0.3&max=4&temperature=0&autorun=1`);
+  await finished(p);
+  assert.equal(await p.getByRole("link", { name: "Steer" }).getAttribute("aria-current"), "page");
+  const rows = [["steer-emotion", "steer-strength", "sad", "0.1"], ["steer-emotion-2", "steer-strength-2", "calm", "0.2"],
+    ["steer-emotion-3", "steer-strength-3", "happy", "0.3"]];
+  for (const [emotion, strength, name, value] of rows) {
+    assert.equal(await p.getByTestId(emotion).inputValue(), name);
+    assert.equal(await p.getByTestId(strength).inputValue(), value);
+  }
+  assert.equal(await p.locator(".steered-title").textContent(), "steered: sad 0.1, calm 0.2, happy 0.3");
+  assert.ok((await p.getByTestId("baseline-text").textContent()).length > 0);
+  assert.equal(await p.locator("#link-note").textContent(), "");
+  // Copy link gives back the same three.
+  await p.getByTestId("copy-link").click();
+  assert.match(await p.locator("#share-url").inputValue(), /steer=sad%3A0\.1%2Ccalm%3A0\.2%2Chappy%3A0\.3/);
+  await clean(p);
+  await p.close();
+});
+
+test("view=steer opens Steer; navigating keeps the state; bad values in a link are named", async () => {
+  const p = await open("view=steer&steer=sad:7,nope:0.1&seed=abc");
+  assert.equal(await p.getByTestId("steer-emotion").inputValue(), "sad");
+  assert.equal(await p.getByTestId("steer-strength").inputValue(), "0.5");
+  const note = await p.locator("#link-note").textContent();
+  assert.match(note, /clamped to 0\.5/);
+  assert.match(note, /ignored steer "nope:0\.1"/);
+  assert.match(note, /ignored seed="abc"/);
+  await p.getByRole("link", { name: "About" }).click();
+  await p.getByRole("heading", { name: "What this shows, and what it does not" }).waitFor();
+  assert.match(p.url(), /view=about.*steer=sad%3A0\.5/);
+  await p.goBack();
+  await p.getByTestId("steer-emotion").waitFor();
+  assert.equal(await p.getByTestId("steer-emotion").inputValue(), "sad");
+  await p.close();
+});
+
+test("layer and emotion from a link take effect: the readout is read at that layer, tokens coloured by that emotion", async () => {
+  const prompt = encodeURIComponent("My dog died this morning.");
+  const p = await open(`prompt=${prompt}&layer=12&emotion=sad&max=3&temperature=0&autorun=1`);
+  await finished(p);
+  assert.equal(await p.getByTestId("layer-select").inputValue(), "12");
+  assert.equal(await p.getByTestId("colour-emotion").inputValue(), "sad");
+  assert.match(await p.locator("#readout-token").textContent(), /layer 12\)/);
+  assert.match(await p.locator(".legend").textContent(), /sad −\d+\.\d\d \(blue, low\)sad \+\d+\.\d\d \(orange, high\)/);
+  assert.match(await p.locator(".trajectory svg").getAttribute("aria-label"), /of sad$/);
+  const at12 = await p.getByTestId("emotion-readout").textContent();
+  const textAt12 = await p.getByTestId("output-text").textContent();
+  // Changing the layer reads the same reply again at the new layer: same tokens, other scores.
+  await p.getByTestId("layer-select").selectOption("21");
+  await p.locator("#readout-token", { hasText: "layer 21)" }).waitFor({ timeout: 60_000 });
+  await p.getByTestId("generate-button").and(p.locator(":enabled")).waitFor({ timeout: 60_000 });
+  assert.equal(await p.getByTestId("output-text").textContent(), textAt12);
+  assert.notEqual(await p.getByTestId("emotion-readout").textContent(), at12);
+  await p.waitForFunction(() => !location.search.includes("layer=")); // 21 is the default
+  await clean(p);
+  await p.close();
 });

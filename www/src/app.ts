@@ -1,0 +1,145 @@
+//! The page's one source of truth: the URL state, the engine's worker, the loaded emotion
+//! names, the replies so far, and a listener list the shell and views subscribe to.
+
+import { EMOTIONS_URL, MODEL_URL } from "./config";
+import type { EmotionInfo, FromWorker, RunId, Steer, ToWorker } from "./protocol";
+import { addToRun, newRun, type Run } from "./run-data";
+import { type AppState, toQuery } from "./url-state";
+
+/** Events views hear: every worker message, plus the page's own changes. */
+export type AppEvent =
+  | FromWorker
+  | { type: "busy"; busy: boolean }
+  | { type: "state" }
+  | { type: "generate-start" };
+
+export type Listener = (e: AppEvent) => void;
+
+export interface Scope {
+  on(l: Listener): void;
+  dispose(): void;
+}
+
+/** A view on the page: `dispose` tears it down; `generate`, if the view runs replies, is
+ * what a link's autorun=1 starts. */
+export interface Mounted {
+  dispose(): void;
+  generate?(): void;
+}
+
+/** One view of the page. A file under views/ that exports `view` is a view; nothing else to
+ * register. `mount` builds it under `root`. */
+export interface ViewDef {
+  id: string;
+  title: string;
+  /** Position in the navigation, low first. */
+  order: number;
+  mount(root: HTMLElement, app: App): Mounted;
+}
+
+export class App {
+  emotions: EmotionInfo | null = null;
+  runs: Partial<Record<RunId, Run>> = {};
+  busy = false;
+  ready = false;
+  private listeners = new Set<Listener>();
+  private urlTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly worker: Worker;
+
+  constructor(public state: AppState) {
+    this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+  }
+
+  /** Asks the worker to load the model and vectors (URLs resolved against the page). */
+  load() {
+    const abs = (u: string) => new URL(u, document.baseURI).href;
+    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined });
+  }
+
+  post(m: ToWorker) {
+    this.worker.postMessage(m);
+  }
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /** Subscriptions that end together, when a view is torn down. */
+  scope(): Scope {
+    const offs: (() => void)[] = [];
+    return { on: (l) => { offs.push(this.on(l)); }, dispose: () => offs.splice(0).forEach((off) => off()) };
+  }
+
+  emit(e: AppEvent) {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  /** The layer the readout uses now. */
+  layer(): number {
+    return this.state.layer ?? this.emotions?.defaultLayer ?? 0;
+  }
+
+  /** Changes the state, mirrors it in the address bar (without autorun), and tells the views. */
+  update(change: Partial<AppState>) {
+    Object.assign(this.state, change);
+    // Browsers throttle frequent history writes (a dragged slider): write once it settles.
+    clearTimeout(this.urlTimer);
+    this.urlTimer = setTimeout(() => history.replaceState(history.state, "", `?${toQuery({ ...this.state, autorun: false })}`), 120);
+    this.emit({ type: "state" });
+  }
+
+  /** A link that reproduces the current view and run. */
+  shareUrl(): string {
+    return `${location.origin}${location.pathname}?${toQuery({ ...this.state, autorun: true })}`;
+  }
+
+  /** Runs the prompt with `steer`; with `compare` and a steer, the unsteered reply first. */
+  generate(steer: Steer[], compare: boolean) {
+    if (!this.ready || this.busy) return;
+    const s = this.state;
+    this.runs = {};
+    this.setBusy(true);
+    this.emit({ type: "generate-start" });
+    this.post({
+      type: "generate", prompt: s.prompt, chat: true, maxTokens: s.maxTokens, temperature: s.temperature,
+      topP: 1, seed: s.seed, steer, compare: compare && steer.length > 0, layer: this.layer(),
+    });
+  }
+
+  stop() {
+    this.post({ type: "cancel" });
+  }
+
+  /** Reads out at `layer` (null: the vectors' default) from the next reply on. */
+  setLayer(layer: number | null) {
+    this.update({ layer });
+    this.post({ type: "set-layer", layer: this.layer() });
+  }
+
+  private setBusy(busy: boolean) {
+    this.busy = busy;
+    this.emit({ type: "busy", busy });
+  }
+
+  private receive(m: FromWorker) {
+    const n = this.emotions?.names.length ?? 0;
+    if (m.type === "ready") {
+      this.emotions = m.emotions;
+      this.ready = true;
+    } else if (m.type === "run-start") {
+      this.runs[m.run] = newRun(m.run, m.steer, m.layer);
+    } else if (m.type === "prompt" || m.type === "token") {
+      const run = this.runs[m.run];
+      if (run) addToRun(run, m, n);
+    }
+    this.emit(m);
+    if (m.type === "done") {
+      for (const r of Object.values(this.runs)) r.done = true;
+      this.setBusy(false);
+    } else if (m.type === "error") {
+      this.setBusy(false);
+    }
+  }
+}

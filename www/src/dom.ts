@@ -1,0 +1,46 @@
+//! Building DOM safely: text goes in as text (textContent), never as HTML.
+
+type Attrs = Record<string, string | number | boolean | undefined>;
+
+/** `<tag attrs>children</tag>`: strings become text nodes; attributes with `false` or
+ * `undefined` are left out. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string | null | undefined)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) el.append(c);
+  return el;
+}
+
+/** An `<option>` whose label is text. */
+export function option(value: string, label: string, selected = false): HTMLOptionElement {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = label;
+  o.selected = selected;
+  return o;
+}
+
+/** Calls `fn` at most once per animation frame, after the last request. */
+export function frameThrottle(fn: () => void): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
+
+/** True when the visitor asked for less motion. */
+export function reducedMotion(): boolean {
+  return window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
+}

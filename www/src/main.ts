@@ -1,0 +1,124 @@
+//! The page's shell: model status and backend badge, the view navigation (`?view=`), Copy
+//! link, and the messages from links; each view under views/ fills <main>.
+
+import "./style.css";
+import { App, type Mounted, type ViewDef } from "./app";
+import { MODEL_CACHE } from "./config";
+import { h } from "./dom";
+import { checkNames, parseUrl, toQuery } from "./url-state";
+
+const $ = (id: string) => document.getElementById(id)!;
+
+/** Every module in views/ that exports `view`, in navigation order. */
+const VIEWS: ViewDef[] = Object.values(
+  import.meta.glob<{ view?: ViewDef }>(["./views/*.ts", "!./views/*.test.ts"], { eager: true }),
+).flatMap((m) => (m.view ? [m.view] : [])).sort((a, b) => a.order - b.order);
+
+const parsed = parseUrl(location.search, VIEWS.map((v) => v.id));
+const app = new App(parsed.state);
+const notes: string[] = [...parsed.warnings];
+const showNotes = () => { $("link-note").textContent = notes.join("; "); };
+showNotes();
+
+// Navigation: links carry the whole state, so they also work opened in a new tab.
+const nav = $("views");
+const links = new Map<string, HTMLAnchorElement>();
+for (const v of VIEWS) {
+  const a = h("a", { href: "?", "data-view": v.id }, v.title);
+  a.addEventListener("click", (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    show(v.id, true);
+  });
+  links.set(v.id, a);
+  nav.append(h("li", {}, a));
+}
+function refreshLinks() {
+  for (const [id, a] of links) {
+    a.href = `?${toQuery({ ...app.state, view: id, autorun: false })}`;
+    if (id === app.state.view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+let mounted: Mounted | null = null;
+let mountedId = "";
+function show(id: string, push: boolean) {
+  const def = VIEWS.find((v) => v.id === id) ?? VIEWS[0]!;
+  if (push && def.id !== app.state.view) history.pushState(null, "", `?${toQuery({ ...app.state, view: def.id, autorun: false })}`);
+  app.state.view = def.id;
+  if (mountedId !== def.id) {
+    mounted?.dispose();
+    const root = $("view");
+    root.replaceChildren();
+    mounted = def.mount(root, app);
+    mountedId = def.id;
+    document.title = `limbic — ${def.title}`;
+  }
+  app.update({});
+}
+app.on((e) => { if (e.type === "state") refreshLinks(); });
+window.addEventListener("popstate", () => {
+  const view = new URLSearchParams(location.search).get("view");
+  show(view ?? "readout", false);
+});
+
+// Status, progress, notices and the backend badge.
+app.on((m) => {
+  if (m.type === "progress") {
+    ($("progress") as HTMLProgressElement).value = m.total ? m.loaded / m.total : 0;
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    $("status").textContent = m.cached
+      ? "loading the model from this browser's cache…"
+      : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB (${m.total ? Math.round((100 * m.loaded) / m.total) : "?"} %)`;
+  } else if (m.type === "notice") {
+    $("notice").textContent = m.message;
+  } else if (m.type === "backend") {
+    showBackend(m.backend, m.fallback);
+  } else if (m.type === "ready") {
+    ($("progress") as HTMLProgressElement).value = 1;
+    $("status").textContent = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
+    showBackend(m.backend, m.fallback);
+    const checked = checkNames(app.state, parsed.steerText, m.emotions.names, m.nLayer, m.emotions.defaultStrength);
+    notes.push(...checked.warnings);
+    showNotes();
+    if (checked.state.layer !== null) app.post({ type: "set-layer", layer: checked.state.layer });
+    app.update(checked.state);
+    if (parsed.state.autorun) mounted?.generate?.();
+  } else if (m.type === "error") {
+    $("status").textContent = `error: ${m.message}`;
+    if (!app.ready) $("notice").textContent = "Reload to try again, or clear the cache if this persists.";
+  }
+});
+
+/** The badge names the backend running the model, and why WebGPU was left if it was. */
+function showBackend(backend: string, fallback: string | undefined) {
+  $("backend").textContent = backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+  $("backend").title = fallback ? `WebGPU unavailable: ${fallback}` : "";
+  $("fallback").textContent = fallback ? `Running on the CPU: ${fallback}` : "";
+}
+
+$("copy-link").addEventListener("click", async () => {
+  const url = app.shareUrl();
+  const field = $("share-url") as HTMLInputElement;
+  field.value = url;
+  try {
+    await navigator.clipboard.writeText(url);
+    $("copy-note").textContent = "copied";
+  } catch {
+    field.select(); // no clipboard permission: the link is selected to copy by hand
+    $("copy-note").textContent = "select and copy the link";
+  }
+});
+
+// Deletes the model kept in this browser (a damaged copy, or to free the space) and reloads.
+$("clear-cache").addEventListener("click", async () => {
+  await caches.delete(MODEL_CACHE);
+  location.reload();
+});
+
+// For tests and demonstrations: destroy the WebGPU device as a lost one would be.
+(window as unknown as { limbic: object }).limbic = { loseDevice: () => app.post({ type: "lose-device" }) };
+
+show(app.state.view, false);
+app.load();

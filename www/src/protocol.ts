@@ -1,0 +1,106 @@
+//! The one message protocol between the page and the engine's worker, typed both ways, and
+//! the small pure helpers both sides use on its payloads.
+//!
+//! A reply runs as: `run-start`, `prompt` (the prompt's tokens and their readout), `token`
+//! per generated token, then `done` after the last run. With `compare`, the unsteered
+//! "baseline" run streams first, then the steered "main" run, same seed.
+
+export type Backend = "webgpu" | "cpu";
+export type RunId = "baseline" | "main";
+
+/** One steering term: add `strength × resid_norm × v̂(name)` at the vectors' default layer. */
+export interface Steer {
+  name: string;
+  strength: number;
+}
+
+/** What the engine says about the loaded emotion vectors. */
+export interface EmotionInfo {
+  names: string[];
+  defaultLayer: number;
+  nLayer: number;
+  defaultStrength: number;
+  tokenOffset: number;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  chat: boolean;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  steer: Steer[];
+  /** With steers: first the unsteered reply, same seed. */
+  compare: boolean;
+  /** Readout layer for this reply. */
+  layer: number;
+}
+
+export interface RunStats {
+  promptTokens: number;
+  promptMs: number;
+  tokens: number;
+  decodeMs: number;
+}
+
+/** page → worker */
+export type ToWorker =
+  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend }
+  | ({ type: "generate" } & GenerateRequest)
+  | { type: "set-layer"; layer: number }
+  | { type: "cancel" }
+  | { type: "lose-device" };
+
+/** worker → page */
+export type FromWorker =
+  | { type: "progress"; loaded: number; total: number; cached: boolean }
+  | { type: "notice"; message: string }
+  | { type: "ready"; backend: Backend; fallback?: string; nLayer: number; dModel: number; emotions: EmotionInfo }
+  | { type: "backend"; backend: Backend; fallback?: string }
+  | { type: "layer"; layer: number }
+  | { type: "run-start"; run: RunId; steer: Steer[]; layer: number }
+  /** texts: one per prompt token; scores: (texts.length, n_emotions) row-major, or empty;
+   * [userStart, userEnd): the tokens of the user's own text inside the chat template. */
+  | { type: "prompt"; run: RunId; texts: string[]; scores: Float32Array; userStart: number; userEnd: number }
+  /** scores: the readout at this token (n_emotions), or null when none ran. */
+  | { type: "token"; run: RunId; id: number; text: string; scores: Float32Array | null }
+  | { type: "done"; reason: "end" | "cancelled"; stats: RunStats | null }
+  | { type: "error"; message: string };
+
+/** The `k` highest scores as [name, score] pairs, highest first. */
+export function topK(scores: ArrayLike<number>, names: readonly string[], k: number): [string, number][] {
+  const idx = Array.from({ length: Math.min(scores.length, names.length) }, (_, i) => i);
+  idx.sort((a, b) => scores[b]! - scores[a]!);
+  return idx.slice(0, k).map((i) => [names[i]!, scores[i]!]);
+}
+
+/** Row `row` of a row-major (rows, cols) matrix. */
+export function row(matrix: Float32Array, cols: number, row: number): Float32Array {
+  return matrix.subarray(row * cols, (row + 1) * cols);
+}
+
+/** Where `needle` last occurs in `hay` as a contiguous run; -1 if never. */
+export function findLast(hay: ArrayLike<number>, needle: ArrayLike<number>): number {
+  if (needle.length === 0) return -1;
+  outer: for (let i = hay.length - needle.length; i >= 0; i--) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Lower-case hex of a digest. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** "12 tokens, 30.1 tokens/s (prompt 60.2, reply 38.0 tokens/s)": the form bench_web and tests read. */
+export function speedText(tokens: number, elapsedMs: number, stats: RunStats | null): string {
+  let s = `${tokens} tokens, ${(tokens / Math.max(elapsedMs / 1000, 1e-3)).toFixed(1)} tokens/s`;
+  if (stats && stats.tokens > 1) {
+    const rate = (n: number, ms: number) => (n / (ms / 1000)).toFixed(1);
+    s += ` (prompt ${rate(stats.promptTokens, stats.promptMs)}, reply ${rate(stats.tokens - 1, stats.decodeMs)} tokens/s)`;
+  }
+  return s;
+}

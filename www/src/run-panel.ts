@@ -1,0 +1,79 @@
+//! The prompt and run settings both Readout and Steer use: prompt, max tokens, temperature,
+//! seed, Generate / Stop and the speed line. Values live in the app state (and so in the URL).
+
+import type { App, Scope } from "./app";
+import { h } from "./dom";
+import { speedText } from "./protocol";
+import { MAX_PROMPT_CHARS } from "./url-state";
+
+/** Builds the panel; `onGenerate` runs the view's kind of reply. Returns it and its teardown. */
+export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLElement {
+  const s = app.state;
+  const prompt = h("textarea", { id: "prompt", "data-testid": "prompt-input", rows: 3, maxlength: MAX_PROMPT_CHARS });
+  prompt.value = s.prompt;
+  const max = h("input", { id: "max-tokens", type: "number", min: 1, max: 1024, value: s.maxTokens });
+  const temperature = h("input", { id: "temperature", type: "number", min: 0, max: 2, step: 0.1, value: s.temperature });
+  const seed = h("input", { id: "seed", type: "number", min: 0, max: 4294967295, value: s.seed });
+  const generate = h("button", { id: "generate", type: "button", "data-testid": "generate-button", class: "primary" }, "Generate");
+  const stop = h("button", { id: "stop", type: "button", "data-testid": "stop-button" }, "Stop");
+  const speed = h("p", { id: "speed", class: "meta", role: "status" });
+
+  prompt.addEventListener("input", () => app.update({ prompt: prompt.value }));
+  // Numbers outside their range are clamped, so the state (and a link) never holds one.
+  const numeric = (el: HTMLInputElement, key: "maxTokens" | "temperature" | "seed", int: boolean) =>
+    el.addEventListener("change", () => {
+      let v = Number(el.value);
+      if (!Number.isFinite(v) || el.value.trim() === "") v = s[key];
+      v = Math.min(Number(el.max), Math.max(Number(el.min), int ? Math.round(v) : v));
+      el.value = String(v);
+      app.update({ [key]: v } as Partial<typeof s>);
+    });
+  numeric(max, "maxTokens", true);
+  numeric(temperature, "temperature", false);
+  numeric(seed, "seed", true);
+  // Ctrl/Cmd+Enter in the prompt generates.
+  prompt.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); generate.click(); }
+  });
+  generate.addEventListener("click", () => {
+    // A typed number not yet committed with Enter/blur counts too.
+    for (const el of [max, temperature, seed]) el.dispatchEvent(new Event("change"));
+    speed.textContent = "";
+    onGenerate();
+  });
+  stop.addEventListener("click", () => app.stop());
+
+  const buttons = () => {
+    generate.disabled = !app.ready || app.busy;
+    stop.disabled = !app.busy;
+  };
+  buttons();
+  let started = 0;
+  let tokens = 0;
+  scope.on((e) => {
+    if (e.type === "busy" || e.type === "ready") buttons();
+    else if (e.type === "run-start" && e.run === "main") { started = performance.now(); tokens = 0; }
+    else if (e.type === "token" && e.run === "main") {
+      tokens += 1;
+      speed.textContent = speedText(tokens, performance.now() - started, null);
+    } else if (e.type === "done") {
+      speed.dataset.stats = JSON.stringify(e.stats);
+      speed.textContent = speedText(tokens, performance.now() - started, e.stats) + (e.reason === "cancelled" ? " (stopped)" : "");
+    }
+  });
+
+  const el = h("section", { class: "run", "aria-label": "prompt and settings" },
+    h("label", { for: "prompt" }, "Prompt"),
+    prompt,
+    h("div", { class: "controls" },
+      h("label", {}, "max tokens ", max),
+      h("label", {}, "temperature ", temperature),
+      h("label", {}, "seed ", seed),
+      generate,
+      stop,
+      h("span", { class: "meta" }, "Ctrl+Enter generates"),
+    ),
+    speed,
+  );
+  return el;
+}

@@ -1,0 +1,135 @@
+//! Readout (the default view): the prompt and the reply, every token coloured by its emotion
+//! readout; hover or focus a token for its top 10; a trajectory of chosen emotions across
+//! tokens; the readout layer.
+
+import type { App, ViewDef } from "../app";
+import { trajectoryChart, type Series } from "../charts";
+import { frameThrottle, h, option } from "../dom";
+import type { Token } from "../run-data";
+import { formatStrength } from "../steer";
+import { colouring, renderLegend, TokenStream } from "../tokens";
+import { MAX_TRACKED, TOP } from "../url-state";
+import { colourBySelect, layerSelect, TokenReadout } from "../widgets";
+import { runPanel } from "../run-panel";
+
+/** The emotions the trajectory draws: those chosen, else the colour-by emotion, else the 3
+ * highest on average over `tokens`. */
+export function trackedEmotions(tokens: readonly Token[], chosen: readonly string[], emotion: string, names: readonly string[]): string[] {
+  if (chosen.length) return [...chosen];
+  if (emotion !== TOP) return [emotion];
+  const sums = new Float64Array(names.length);
+  for (const t of tokens) if (t.scores) t.scores.forEach((s, i) => { sums[i] = (sums[i] ?? 0) + s; });
+  return Array.from(sums, (s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([, i]) => names[i]!);
+}
+
+function mount(root: HTMLElement, app: App) {
+  const scope = app.scope();
+  const readout = new TokenReadout(app);
+  let picked = false;
+  const pick = (t: Token) => { picked = true; readout.show(t); };
+  const promptBox = h("div", { class: "tokens hide-template", "aria-label": "prompt tokens; arrow keys move between tokens", role: "group" });
+  const replyBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", "aria-label": "reply tokens; arrow keys move between tokens", role: "group", "aria-live": "polite" });
+  const promptStream = new TokenStream(promptBox, ["template", "prompt"], pick);
+  const replyStream = new TokenStream(replyBox, ["reply"], pick);
+  const legend = h("ul", { class: "legend", "aria-label": "colour legend" });
+  const steerNote = h("p", { class: "meta", id: "steer-note" });
+  const layerNote = h("p", { class: "meta", role: "status" });
+  const chart = h("div", { class: "trajectory" });
+  const chips = h("ul", { class: "chips", "aria-label": "emotions in the trajectory" });
+  const addTrack = h("select", { id: "track-add", "aria-label": "add an emotion to the trajectory" });
+  const showTemplate = h("input", { type: "checkbox", id: "show-template" });
+
+  const generate = () => app.generate(app.state.steer, false);
+  const layer = layerSelect(app, scope, () => {
+    // The readout changes only on the next pass: read the last reply again (same seed, same tokens).
+    if (app.runs.main && !app.busy) {
+      layerNote.textContent = `reading the last reply again at layer ${app.layer()}…`;
+      generate();
+    } else {
+      layerNote.textContent = `layer ${app.layer()} applies from the next reply`;
+    }
+  });
+  showTemplate.addEventListener("change", () => { promptBox.classList.toggle("hide-template", !showTemplate.checked); draw(); });
+  addTrack.addEventListener("change", () => {
+    if (addTrack.value && !app.state.track.includes(addTrack.value)) {
+      app.update({ track: [...app.state.track, addTrack.value].slice(-MAX_TRACKED) });
+    }
+    addTrack.value = "";
+  });
+
+  /** Everything that depends on the reply and the state, once per frame at most. */
+  const draw = frameThrottle(() => {
+    const names = app.emotions?.names ?? [];
+    const run = app.runs.main;
+    const tokens = (run?.tokens ?? []).filter((t) => t.kind !== "template" || showTemplate.checked);
+    const colours = colouring(tokens, app.state.emotion, names);
+    promptStream.sync(run?.tokens ?? [], colours, names);
+    replyStream.sync(run?.tokens ?? [], colours, names);
+    renderLegend(legend, colours);
+    const last = [...tokens].reverse().find((t) => t.scores);
+    if (!picked && last) readout.show(last);
+    steerNote.textContent = app.state.steer.length
+      ? `Steering: ${app.state.steer.map((s) => `${s.name} ${formatStrength(s.strength)}`).join(", ")} (change it in the Steer view).`
+      : "";
+    const track = trackedEmotions(tokens.filter((t) => t.kind === "reply"), app.state.track, app.state.emotion, names);
+    chips.replaceChildren(...app.state.track.map((n) => {
+      const b = h("button", { type: "button", "aria-label": `remove ${n} from the trajectory` }, `${n} ×`);
+      b.addEventListener("click", () => app.update({ track: app.state.track.filter((x) => x !== n) }));
+      return h("li", {}, b);
+    }));
+    if (addTrack.options.length !== names.length + 1) {
+      addTrack.replaceChildren(option("", "add an emotion…"), ...names.map((n) => option(n, n)));
+    }
+    const scored = tokens.filter((t) => t.scores);
+    if (scored.length && track.length) {
+      const series: Series[] = track.map((name) => {
+        const i = names.indexOf(name);
+        return { name, values: scored.map((t) => t.scores![i] ?? 0) };
+      });
+      const replyStart = scored.findIndex((t) => t.kind === "reply");
+      chart.replaceChildren(trajectoryChart(series, replyStart, Math.max(320, chart.clientWidth || 720)));
+    } else {
+      chart.replaceChildren(h("p", { class: "meta" }, "Generate a reply to see the trajectory."));
+    }
+  });
+
+  scope.on((e) => {
+    if (e.type === "generate-start") {
+      picked = false;
+      promptStream.clear();
+      replyStream.clear();
+    }
+    if (e.type === "layer" || e.type === "done") layerNote.textContent = "";
+    if (["prompt", "token", "state", "ready", "generate-start"].includes(e.type)) draw();
+  });
+
+  root.append(
+    h("h2", { class: "visually-hidden" }, "Readout"),
+    runPanel(app, scope, generate),
+    steerNote,
+    h("div", { class: "controls" },
+      h("label", {}, "colour tokens by ", colourBySelect(app, scope)),
+      h("label", {}, "readout layer ", layer),
+      h("label", {}, showTemplate, " show the chat template"),
+    ),
+    layerNote,
+    legend,
+    h("div", { class: "chat-readout" },
+      h("div", { class: "conversation" },
+        h("section", { class: "bubble user", "aria-label": "prompt" }, h("h3", {}, "You"), promptBox),
+        h("section", { class: "bubble model", "aria-label": "reply" }, h("h3", {}, "SmolLM2"), replyBox),
+      ),
+      readout.el,
+    ),
+    h("section", { class: "track", "aria-label": "trajectory" },
+      h("h2", {}, "Emotions across the tokens"),
+      h("p", { class: "meta" }, "Each chosen emotion's score at every token of the prompt and the reply (the paper's “desperate rises as the deadline nears”). With none chosen: the three highest on average over the reply."),
+      h("div", { class: "controls" }, addTrack, chips),
+      chart,
+    ),
+  );
+  draw();
+  return { dispose: () => scope.dispose(), generate };
+}
+
+export const view: ViewDef = { id: "readout", title: "Readout", order: 0, mount };

@@ -1,0 +1,122 @@
+//! Steer: up to three emotions with strength sliders (fraction of the residual norm), the
+//! unsteered and steered replies side by side (same seed, streaming), both with their readout.
+
+import type { App, ViewDef } from "../app";
+import { frameThrottle, h, option } from "../dom";
+import type { Steer } from "../protocol";
+import type { Token } from "../run-data";
+import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../steer";
+import { colouring, renderLegend, TokenStream } from "../tokens";
+import { colourBySelect, TokenReadout } from "../widgets";
+import { runPanel } from "../run-panel";
+
+/** Test ids: the first row keeps the plain names the outside tests know. */
+const testId = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
+
+interface Row {
+  name: HTMLSelectElement;
+  strength: HTMLInputElement;
+  value: HTMLOutputElement;
+}
+
+function mount(root: HTMLElement, app: App) {
+  const scope = app.scope();
+  const readout = new TokenReadout(app);
+  let picked = false;
+  const pick = (t: Token) => { picked = true; readout.show(t); };
+  const defaultStrength = () => app.emotions?.defaultStrength ?? DEFAULT_STRENGTH;
+
+  const rows: Row[] = Array.from({ length: MAX_STEERS }, (_, i) => ({
+    name: h("select", { id: `steer-emotion-${i + 1}`, "data-testid": testId("steer-emotion", i) }),
+    strength: h("input", {
+      id: `steer-strength-${i + 1}`, "data-testid": testId("steer-strength", i), type: "range",
+      min: -STRENGTH_LIMIT, max: STRENGTH_LIMIT, step: 0.01, value: DEFAULT_STRENGTH,
+    }),
+    value: h("output", { for: `steer-strength-${i + 1}` }, String(DEFAULT_STRENGTH)),
+  }));
+
+  /** The rows as steers (rows without an emotion are left out). */
+  const steers = (): Steer[] => rows.filter((r) => r.name.value).map((r) => ({ name: r.name.value, strength: Number(r.strength.value) }));
+  const commit = () => app.update({ steer: steers() });
+  /** Rows from the state: names and strengths of its steers, the rest empty. */
+  const fromState = () => {
+    const names = app.emotions?.names ?? [];
+    rows.forEach((r, i) => {
+      if (r.name.options.length !== names.length + 1) r.name.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)));
+      const s = app.state.steer[i];
+      r.name.value = s?.name ?? "";
+      if (s) r.strength.value = String(s.strength);
+      r.value.textContent = formatStrength(Number(r.strength.value));
+    });
+  };
+  for (const r of rows) {
+    r.name.addEventListener("change", commit);
+    r.strength.addEventListener("input", () => { r.value.textContent = formatStrength(Number(r.strength.value)); commit(); });
+  }
+
+  const reset = h("button", { type: "button", id: "steer-reset", "data-testid": "steer-reset" }, "Reset");
+  reset.addEventListener("click", () => {
+    for (const r of rows) {
+      r.name.value = "";
+      r.strength.value = String(defaultStrength());
+      r.value.textContent = formatStrength(defaultStrength());
+    }
+    commit();
+  });
+
+  const baseBox = h("div", { class: "tokens", id: "baseline", "data-testid": "baseline-text", role: "group", "aria-label": "unsteered reply tokens; arrow keys move between tokens" });
+  const mainBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", role: "group", "aria-label": "steered reply tokens; arrow keys move between tokens", "aria-live": "polite" });
+  const baseStream = new TokenStream(baseBox, ["reply"], pick);
+  const mainStream = new TokenStream(mainBox, ["reply"], pick);
+  const mainTitle = h("h3", { class: "steered-title" }, "steered");
+  const legend = h("ul", { class: "legend", "aria-label": "colour legend" });
+
+  const draw = frameThrottle(() => {
+    const names = app.emotions?.names ?? [];
+    const base = app.runs.baseline?.tokens ?? [];
+    const main = app.runs.main?.tokens ?? [];
+    // One scale for both replies, so equal colours mean equal scores.
+    const colours = colouring([...base, ...main].filter((t) => t.kind === "reply"), app.state.emotion, names);
+    baseStream.sync(base, colours, names);
+    mainStream.sync(main, colours, names);
+    renderLegend(legend, colours);
+    const run = app.runs.main;
+    mainTitle.textContent = run?.steer.length
+      ? `steered: ${run.steer.map((s) => `${s.name} ${formatStrength(s.strength)}`).join(", ")}`
+      : run ? "no steering (choose an emotion above)" : "steered";
+    const last = [...main].reverse().find((t) => t.kind === "reply" && t.scores);
+    if (!picked && last) readout.show(last);
+  });
+
+  scope.on((e) => {
+    if (e.type === "ready" || e.type === "state") fromState();
+    if (e.type === "generate-start") { picked = false; baseStream.clear(); mainStream.clear(); }
+    if (["token", "prompt", "state", "ready", "generate-start"].includes(e.type)) draw();
+  });
+
+  const generate = () => app.generate(steers(), true);
+  root.append(
+    h("h2", { class: "visually-hidden" }, "Steer"),
+    runPanel(app, scope, generate),
+    h("fieldset", { class: "steers" },
+      h("legend", {}, `Steer toward up to ${MAX_STEERS} emotions (strength: a fraction of the residual norm at the vectors' layer)`),
+      ...rows.map((r, i) => h("div", { class: "steer-row" },
+        h("label", { for: r.name.id }, `emotion ${i + 1} `), r.name,
+        h("label", { for: r.strength.id }, " strength "), r.strength, r.value)),
+      h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies.`),
+      reset,
+    ),
+    h("div", { class: "controls" }, h("label", {}, "colour tokens by ", colourBySelect(app, scope))),
+    legend,
+    h("div", { id: "replies", class: "compare" },
+      h("section", { class: "pane baseline-pane", "aria-label": "unsteered reply" }, h("h3", {}, "without steering"), baseBox),
+      h("section", { class: "pane", "aria-label": "steered reply" }, mainTitle, mainBox),
+    ),
+    readout.el,
+  );
+  fromState();
+  draw();
+  return { dispose: () => scope.dispose(), generate };
+}
+
+export const view: ViewDef = { id: "steer", title: "Steer", order: 1, mount };

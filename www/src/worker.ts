@@ -1,0 +1,209 @@
+//! The engine's worker: owns the wasm engine (bundled from pkg/ by Vite, loaded once), the
+//! model download and its cache, and runs replies step by step so a `cancel` gets in between
+//! steps. Talks to the page only through protocol.ts messages.
+
+import init, { Engine } from "../../pkg/limbic.js";
+import { MODEL_CACHE, MODEL_SHA256 } from "./config";
+import type { Backend, EmotionInfo, FromWorker, GenerateRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
+import { findLast, hex } from "./protocol";
+import { ggufStrings, Vocab } from "./vocab";
+
+interface WorkerScope {
+  postMessage(message: FromWorker): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+const post = (msg: FromWorker) => scope.postMessage(msg);
+
+let engine: Engine | null = null;
+let emotions: EmotionInfo | null = null;
+let vocab: Vocab | null = null;
+let layer = 0;
+let running = false;
+let cancelled = false;
+let shownFallback: string | undefined;
+
+/** Tells the page when the engine left WebGPU for the CPU (at load or mid-reply). */
+function reportBackend(e: Engine) {
+  const fallback = e.fallback();
+  if (fallback !== shownFallback) {
+    shownFallback = fallback;
+    post({ type: "backend", backend: e.backend() as Backend, fallback });
+  }
+}
+
+/** "webgpu" when asked for, or when asked for nothing and the browser offers an adapter. */
+async function pickBackend(wanted: Backend | undefined): Promise<Backend> {
+  if (wanted) return wanted;
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  try {
+    return gpu && (await gpu.requestAdapter()) ? "webgpu" : "cpu";
+  } catch {
+    return "cpu";
+  }
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+}
+
+/** The model's bytes, checked against MODEL_SHA256: from the Cache API when a good copy is
+ * there (a damaged one is dropped and downloaded again), else streamed with progress and
+ * cached when the browser has room. */
+async function fetchModel(url: string): Promise<Uint8Array> {
+  let cache: Cache | null = null;
+  try {
+    cache = await caches.open(MODEL_CACHE);
+    const hit = await cache.match(url);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      post({ type: "progress", loaded: bytes.length, total: bytes.length, cached: true });
+      if ((await sha256(bytes)) === MODEL_SHA256) return bytes;
+      await cache.delete(url);
+      post({ type: "notice", message: "the cached model was damaged (SHA-256 mismatch): downloading it again" });
+    }
+  } catch {
+    cache = null; // no Cache API (e.g. an opaque origin): download every time
+  }
+  const bytes = await download(url);
+  if ((await sha256(bytes)) !== MODEL_SHA256) {
+    throw new Error("the downloaded model does not match its SHA-256: the server sent another or a damaged file");
+  }
+  if (cache) {
+    try {
+      await cache.put(url, new Response(bytes as Uint8Array<ArrayBuffer>));
+    } catch {
+      post({ type: "notice", message: "no room to keep the model in this browser: it will be downloaded again next time" });
+    }
+  }
+  return bytes;
+}
+
+/** Streams `url` with progress; an interrupted download is an error the page can retry. */
+async function download(url: string): Promise<Uint8Array> {
+  const resp = await fetch(url);
+  if (!resp.ok || !resp.body) throw new Error(`model download failed: HTTP ${resp.status} for ${url}`);
+  const total = Number(resp.headers.get("content-length")) || 0;
+  const reader = resp.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    post({ type: "progress", loaded, total, cached: false });
+  }
+  if (total && loaded !== total) throw new Error(`model download stopped at ${loaded} of ${total} bytes`);
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) { bytes.set(c, at); at += c.length; }
+  return bytes;
+}
+
+async function load(m: Extract<ToWorker, { type: "load" }>) {
+  await init();
+  const bytes = await fetchModel(m.modelUrl);
+  const pieces = ggufStrings(bytes, "tokenizer.ggml.tokens");
+  vocab = pieces ? new Vocab(pieces) : null;
+  const e = await Engine.create(bytes, await pickBackend(m.backend));
+  shownFallback = e.fallback();
+  const resp = await fetch(m.emotionsUrl);
+  if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${m.emotionsUrl}`);
+  emotions = e.loadEmotions(new Uint8Array(await resp.arrayBuffer())) as EmotionInfo;
+  layer = emotions.defaultLayer;
+  engine = e;
+  post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), nLayer: e.nLayer(), dModel: e.dModel(), emotions });
+}
+
+function setLayer(e: Engine, wanted: number) {
+  if (wanted === layer) return;
+  e.setReadout(wanted);
+  layer = wanted;
+  post({ type: "layer", layer });
+}
+
+/** The prompt's tokens as text, their readout rows, and where the user's own text sits. */
+function sendPrompt(e: Engine, m: GenerateRequest, run: RunId) {
+  const ids = e.tokenize(m.prompt, m.chat);
+  const scores = e.promptScores();
+  const user = m.chat ? e.tokenize(m.prompt, false) : ids;
+  const userStart = m.chat ? findLast(ids, user) : 0;
+  post({
+    type: "prompt",
+    run,
+    texts: Array.from(ids, (id) => (vocab ? vocab.text(id) : `#${id}`)),
+    scores,
+    userStart: Math.max(0, userStart),
+    userEnd: userStart < 0 ? ids.length : userStart + user.length,
+  });
+}
+
+/** One reply, its tokens labelled with `run`. Returns its stats, or null when cancelled. */
+async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId): Promise<RunStats | null> {
+  e.clearHooks();
+  for (const s of steer) e.steer(s.name, s.strength, undefined);
+  post({ type: "run-start", run, steer, layer });
+  const t0 = performance.now();
+  // Each call records work; on WebGPU the worker awaits the device before reading it back.
+  const promptTokens = e.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
+  await e.ready();
+  e.finish();
+  const t1 = performance.now();
+  sendPrompt(e, m, run);
+  let tokens = 0;
+  let decodeMs = 0;
+  for (;;) {
+    // Let a waiting "cancel" message in between steps.
+    await new Promise((r) => setTimeout(r, 0));
+    if (cancelled) return null;
+    const ts = performance.now();
+    // The first token comes from the prompt pass; decode time is that of the steps after it.
+    if (!e.step()) return { promptTokens, promptMs: t1 - t0, tokens, decodeMs };
+    await e.ready();
+    const step = e.finish() as { id: number; text: string; scores?: number[] | Float32Array | null };
+    tokens += 1;
+    if (tokens > 1) decodeMs += performance.now() - ts;
+    post({ type: "token", run, id: step.id, text: step.text, scores: step.scores ? Float32Array.from(step.scores) : null });
+    reportBackend(e);
+  }
+}
+
+/** With `compare` and a steer, the unsteered reply (same seed) streams first, then the steered one. */
+async function generate(e: Engine, m: GenerateRequest) {
+  cancelled = false;
+  running = true;
+  try {
+    setLayer(e, m.layer);
+    if (m.compare && m.steer.length && (await runOnce(e, m, [], "baseline")) === null) {
+      post({ type: "done", reason: "cancelled", stats: null });
+      return;
+    }
+    const stats = await runOnce(e, m, m.steer, "main");
+    post({ type: "done", reason: stats ? "end" : "cancelled", stats });
+  } finally {
+    running = false;
+  }
+}
+
+scope.onmessage = async (ev) => {
+  const m = ev.data;
+  try {
+    if (m.type === "load") {
+      await load(m);
+    } else if (m.type === "generate") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      if (running) throw new Error("a reply is already running");
+      await generate(engine, m);
+    } else if (m.type === "set-layer") {
+      // Mid-reply the hooks must not change; the next reply carries its layer anyway.
+      if (engine && !running) setLayer(engine, m.layer);
+    } else if (m.type === "cancel") {
+      cancelled = true;
+    } else if (m.type === "lose-device") {
+      engine?.loseDevice();
+    }
+  } catch (err) {
+    post({ type: "error", message: err instanceof Error ? err.message : String(err) });
+  }
+};
