@@ -77,6 +77,13 @@ impl HookSet {
         self.hooks.is_empty()
     }
 
+    /// Whether some hook reads the stream (a capture or a projection).
+    pub fn reads(&self) -> bool {
+        self.hooks
+            .iter()
+            .any(|(_, w)| !matches!(w, Intervention::Add { .. }))
+    }
+
     pub fn push(&mut self, point: HookPoint, what: Intervention) -> &mut Self {
         self.hooks.push((point, what));
         self

@@ -44,6 +44,8 @@ enum Pending {
         id: u32,
         text: String,
         work: Option<Work>,
+        /// Whether more tokens follow (the pass's logits are kept for them).
+        more: bool,
     },
 }
 
@@ -160,7 +162,9 @@ impl Runner {
             return Ok(false);
         };
         let sampled = with_engine!(&mut self.model, e => e.sample(&mut g));
-        let wants = g.wants_forward();
+        let more = g.wants_forward();
+        // The last token runs too when hooks read the stream, so it has its readout.
+        let wants = more || (self.hooks.reads() && g.has_room());
         self.generation = Some(g);
         let Some((id, text)) = sampled? else {
             return Ok(false);
@@ -170,7 +174,12 @@ impl Runner {
         } else {
             None
         };
-        self.pending = Pending::Token { id, text, work };
+        self.pending = Pending::Token {
+            id,
+            text,
+            work,
+            more,
+        };
         Ok(true)
     }
 
@@ -202,7 +211,12 @@ impl Runner {
                 self.generation = Some(Generation::new(ids, fwd, &sampler, max_tokens));
                 Ok(None)
             }
-            Pending::Token { id, text, work } => {
+            Pending::Token {
+                id,
+                text,
+                work,
+                more,
+            } => {
                 let mut captures = Captures::default();
                 if let Some(work) = work {
                     let fwd = match self.read(work) {
@@ -215,7 +229,7 @@ impl Runner {
                         }
                         other => other?,
                     };
-                    if let Some(g) = self.generation.as_mut() {
+                    if let Some(g) = self.generation.as_mut().filter(|_| more) {
                         g.next_logits = Some(fwd.logits);
                     }
                     captures = fwd.captures;

@@ -133,6 +133,11 @@ impl Generation {
         self.generated().len() < self.max_tokens && self.room
     }
 
+    /// Whether the context has room for the token just sampled to run through the model.
+    pub fn has_room(&self) -> bool {
+        self.room
+    }
+
     /// Tokens generated so far.
     pub fn generated(&self) -> &[u32] {
         &self.ids[self.prompt_len..]

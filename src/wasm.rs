@@ -126,6 +126,18 @@ impl Engine {
         self.runner.tokenizer().encode(&text).map_err(js)
     }
 
+    /// Each id's own text (a piece of a multi-byte character shows as U+FFFD).
+    #[wasm_bindgen(js_name = tokenTexts)]
+    pub fn token_texts(&self, ids: Vec<u32>) -> Result<Vec<String>, JsError> {
+        let vocab = self.runner.config().vocab;
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= vocab) {
+            return Err(JsError::new(&format!(
+                "token id {bad} is outside the vocabulary ({vocab})"
+            )));
+        }
+        self.runner.tokenizer().pieces(&ids).map_err(js)
+    }
+
     /// Starts a reply to `prompt` (records the prompt's passes); returns the number of prompt
     /// tokens. Then `await ready()` and `finish()`.
     pub fn start(

@@ -208,3 +208,37 @@ fn seeded_sampling_is_reproducible() {
         "different seeds gave the same 24 sampled tokens"
     );
 }
+
+#[test]
+fn every_generated_token_has_its_capture_including_the_last() {
+    // The last token is not needed for sampling, but a reading hook still sees it.
+    let mut r = limbic::runner::Runner::cpu(&model_bytes()).unwrap();
+    let mut hooks = HookSet::new();
+    hooks.push(HookPoint::ResidPost(21), Intervention::Capture);
+    r.set_hooks(hooks).unwrap();
+    let ids = r.tokenizer().encode(TEXT).unwrap();
+    r.start_now(ids.clone(), &limbic::Sampler::default(), 5)
+        .unwrap();
+    let mut steps = Vec::new();
+    while let Some(s) = r.step_now().unwrap() {
+        steps.push(s);
+    }
+    assert_eq!(steps.len(), 5);
+    for (i, s) in steps.iter().enumerate() {
+        let c = s.captures.get(HookPoint::ResidPost(21));
+        assert!(
+            c.is_some_and(|c| c.values.len() == 576),
+            "token {i} has no capture"
+        );
+    }
+    // The extra pass changes nothing: the same tokens as without hooks.
+    let mut plain = limbic::runner::Runner::cpu(&model_bytes()).unwrap();
+    plain
+        .start_now(ids, &limbic::Sampler::default(), 5)
+        .unwrap();
+    let mut want = Vec::new();
+    while let Some(s) = plain.step_now().unwrap() {
+        want.push(s.id);
+    }
+    assert_eq!(steps.iter().map(|s| s.id).collect::<Vec<_>>(), want);
+}
