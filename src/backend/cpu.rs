@@ -102,57 +102,112 @@ impl Cpu {
         })
     }
 
-    /// Attention of query row `i` (at position `pos`), head `h`, over cached positions `..=pos`,
-    /// written to `out (head_dim)`; `scores` is scratch.
-    fn attend(
+    /// Attention of one query row's heads of kv group `g` (`q`, `out`: (rep, head_dim), the
+    /// query heads sharing that key/value head) over cached positions `..=last`; each key and
+    /// value is loaded once for all of them. `scores` is scratch.
+    fn attend_group(
         &self,
         q: &[f32],
         cache: &KvCache,
-        pos: usize,
-        h: usize,
+        last: usize,
+        g: usize,
         scores: &mut Vec<f32>,
         out: &mut [f32],
     ) {
-        let hd = self.head_dim;
-        let g = h / (self.n_head / self.n_kv_head);
+        let (hd, n) = (self.head_dim, last + 1);
+        let rep = self.n_head / self.n_kv_head;
         let scale = 1.0 / (hd as f32).sqrt();
+        let at = |j: usize| j * cache.width + g * hd;
         scores.clear();
-        scores
-            .extend((0..=pos).map(|j| dot(q, &cache.k[j * cache.width + g * hd..][..hd]) * scale));
-        let max = scores.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-        let mut sum = 0.0f32;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
+        scores.resize(rep * n, 0.0);
+        for j in 0..n {
+            let k = &cache.k[at(j)..][..hd];
+            for (r, qr) in q.chunks_exact(hd).enumerate() {
+                scores[r * n + j] = dot(qr, k) * scale;
+            }
+        }
+        let mut sums = vec![0.0f32; rep];
+        for (row, sum) in scores.chunks_exact_mut(n).zip(sums.iter_mut()) {
+            let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            for s in row.iter_mut() {
+                *s = (*s - max).exp();
+                *sum += *s;
+            }
         }
         out.fill(0.0);
-        for (j, &e) in scores.iter().enumerate() {
-            let p = e / sum;
-            let v = &cache.v[j * cache.width + g * hd..][..hd];
-            for (o, &vi) in out.iter_mut().zip(v) {
-                *o += p * vi;
+        for j in 0..n {
+            let v = &cache.v[at(j)..][..hd];
+            for (r, o) in out.chunks_exact_mut(hd).enumerate() {
+                let p = scores[r * n + j] / sums[r];
+                for (o, &vi) in o.iter_mut().zip(v) {
+                    *o += p * vi;
+                }
             }
         }
     }
 }
 
-/// Σ a_i b_i in eight interleaved partial sums (vectorizes; the same order on every target).
+/// Σ a_i b_i in eight interleaved partial sums, added up in a fixed tree: the same bits on
+/// every target. x86 and wasm spell the eight lanes out (the compiler's own vectorization of
+/// the portable loop shuffled lanes around and ran at a fraction of the speed).
 #[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let ((ca, ra), (cb, rb)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
+    let acc = lanes8(ca, cb);
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Lane `i` of the result: Σ over chunks of `x[i]·y[i]`, in chunk order.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+#[inline]
+fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
+    use std::arch::x86_64::*;
+    let mut out = [0.0f32; 8];
+    // SAFETY: AVX is enabled for the whole build; each load reads one whole [f32; 8].
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for (x, y) in ca.iter().zip(cb) {
+            let p = _mm256_mul_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()));
+            acc = _mm256_add_ps(acc, p);
+        }
+        _mm256_storeu_ps(out.as_mut_ptr(), acc);
+    }
+    out
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline]
+fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
+    use std::arch::wasm32::*;
+    let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    let ld = |p: &[f32]| f32x4(p[0], p[1], p[2], p[3]);
+    for (x, y) in ca.iter().zip(cb) {
+        lo = f32x4_add(lo, f32x4_mul(ld(&x[..4]), ld(&y[..4])));
+        hi = f32x4_add(hi, f32x4_mul(ld(&x[4..]), ld(&y[4..])));
+    }
+    let l = |v: v128, i: usize| match i {
+        0 => f32x4_extract_lane::<0>(v),
+        1 => f32x4_extract_lane::<1>(v),
+        2 => f32x4_extract_lane::<2>(v),
+        _ => f32x4_extract_lane::<3>(v),
+    };
+    std::array::from_fn(|i| if i < 4 { l(lo, i) } else { l(hi, i - 4) })
+}
+
+#[cfg(not(any(
+    all(target_arch = "x86_64", target_feature = "avx"),
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
+#[inline]
+fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
     let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
+    for (x, y) in ca.iter().zip(cb) {
         for i in 0..8 {
             acc[i] += x[i] * y[i];
         }
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    acc
 }
 
 fn silu(v: f32) -> f32 {
@@ -303,27 +358,20 @@ impl Backend for Cpu {
         let pos = self.cache_len(cache) - t;
         let mut out = vec![0.0f32; t * q.cols];
         let cache = &*cache;
-        let head = |(h, o): (usize, &mut [f32])| {
-            // o: (t, hd) for head h
-            let mut scores = Vec::with_capacity(pos + t);
-            for (i, oi) in o.chunks_exact_mut(hd).enumerate() {
-                let qi = &q.data[i * q.cols + h * hd..][..hd];
-                self.attend(qi, cache, pos + i, h, &mut scores, oi);
+        let width = (self.n_head / self.n_kv_head) * hd; // one kv group's query heads
+        let row = |(i, o): (usize, &mut [f32])| {
+            let mut scores = Vec::new();
+            let qi = &q.data[i * q.cols..][..q.cols];
+            for (g, (qg, og)) in qi
+                .chunks_exact(width)
+                .zip(o.chunks_exact_mut(width))
+                .enumerate()
+            {
+                self.attend_group(qg, cache, pos + i, g, &mut scores, og);
             }
         };
-        // Heads are computed into (n_head, t, hd), then laid out as (t, n_head·hd).
-        let mut by_head = vec![0.0f32; t * q.cols];
-        // Natively, a prompt or a long cache is worth spreading over the pool.
-        #[cfg(not(target_arch = "wasm32"))]
-        let parallel = t > 1 || (pos > 64 && super::decode_threads() > 1);
-        #[cfg(target_arch = "wasm32")]
-        let parallel = false;
-        each_chunk(&mut by_head, t * hd, parallel, head);
-        for (h, src) in by_head.chunks_exact(t * hd).enumerate() {
-            for (i, s) in src.chunks_exact(hd).enumerate() {
-                out[i * q.cols + h * hd..][..hd].copy_from_slice(s);
-            }
-        }
+        // Natively, a prompt's rows are spread over the pool.
+        each_chunk(&mut out, q.cols, t > 1, row);
         Ok(Rows {
             data: out,
             cols: q.cols,
