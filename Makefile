@@ -93,8 +93,10 @@ bench: build model
 	$(CARGO_TARGET_DIR)/release/limbic bench --json
 bench-peer: build model
 	python3 scripts/bench_peer.py
+## Browser CPU speed: wllama (llama.cpp in wasm, 2 threads) first, then limbic (last line).
 bench-web: model wasm node_modules setup-browser
 	$(MAKE) --no-print-directory site
+	node scripts/bench_wllama.mjs
 	node scripts/bench_web.mjs
 ## WebGPU speed: native wgpu (lavapipe without a GPU) and Chromium's WebGPU, from built artefacts.
 bench-gpu: build model wasm node_modules setup-browser setup-vulkan
