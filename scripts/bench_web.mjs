@@ -1,7 +1,8 @@
 // Browser speed of the page in headless Chromium (playwright-core, /usr/bin/chromium): the
 // bench prompt, greedy tokens, medians of the runs after one warm-up. Prints, as its last
 // line, {"backend","threads","load_ms","prompt_tps","decode_tps"}.
-// Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs]
+// Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads]
+//   (threads 1 adds ?threads=1: the CPU engine without its co-worker)
 //   (starts scripts/serve.py itself; webgpu adds --enable-unsafe-webgpu and ?backend=webgpu,
 //   which is SwiftShader's CPU emulation on a machine without a GPU)
 import { spawn } from "node:child_process";
@@ -11,6 +12,7 @@ const port = Number(process.argv[2] || 18765);
 const backend = process.argv[3] || "cpu";
 const tokens = String(process.argv[4] || 128);
 const nRuns = Number(process.argv[5] || 4);
+const threads = process.argv[6] === "1" ? "&threads=1" : "";
 const server = spawn("python3", ["scripts/serve.py", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
 await new Promise((ok) => server.stdout.on("data", (d) => String(d).includes("serving") && ok()));
 const browser = await chromium.launch({
@@ -22,7 +24,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   const t0 = Date.now();
-  await page.goto(`http://127.0.0.1:${port}/?backend=${backend}`);
+  await page.goto(`http://127.0.0.1:${port}/?backend=${backend}${threads}`);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 300_000 });
   const loadMs = Date.now() - t0;
   const badge = await page.getByTestId("backend-badge").textContent();
@@ -39,7 +41,7 @@ try {
   const measured = runs.slice(1);
   console.log(JSON.stringify({
     backend,
-    threads: 1,
+    threads: measured[0]?.threads ?? 1,
     load_ms: loadMs,
     prompt_tps: median(measured.map((r) => r.promptTokens / (r.promptMs / 1000))),
     decode_tps: median(measured.map((r) => (r.tokens - 1) / (r.decodeMs / 1000))),

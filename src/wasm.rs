@@ -41,6 +41,58 @@ struct Readout {
     offsets: Vec<f32>,
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's handle on a co-worker thread (www/src/share.ts): `begin(id, x, row0, n)`
+    /// hands it rows `row0 .. row0 + n` of matrix `id` times `x`; `finish(out)` waits for them.
+    pub type CoWorkerHandle;
+    #[wasm_bindgen(method)]
+    fn begin(this: &CoWorkerHandle, id: usize, x: &[f32], row0: usize, n: usize) -> bool;
+    #[wasm_bindgen(method)]
+    fn finish(this: &CoWorkerHandle, out: &mut [f32]) -> bool;
+}
+
+impl crate::backend::share::CoWorker for CoWorkerHandle {
+    fn begin(&self, id: usize, x: &[f32], row0: usize, n: usize) -> bool {
+        CoWorkerHandle::begin(self, id, x, row0, n)
+    }
+    fn finish(&self, out: &mut [f32]) -> bool {
+        CoWorkerHandle::finish(self, out)
+    }
+}
+
+/// The co-worker's own copy of the model's matrices: computes the rows it is handed.
+#[wasm_bindgen]
+pub struct CoWorker {
+    engine: crate::Engine<crate::Cpu>,
+}
+
+#[wasm_bindgen]
+impl CoWorker {
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<CoWorker, JsError> {
+        Ok(CoWorker {
+            engine: crate::load_cpu(bytes).map_err(js)?,
+        })
+    }
+
+    /// Rows `row0 .. row0 + out.len()` of matrix `id` (load order) times `x`, into `out`.
+    pub fn compute(
+        &self,
+        id: usize,
+        x: &[f32],
+        row0: usize,
+        out: &mut [f32],
+    ) -> Result<(), JsError> {
+        self.engine
+            .model
+            .backend
+            .shared
+            .rows(id, x, row0, out)
+            .ok_or_else(|| JsError::new("co-worker: no such matrix or rows"))
+    }
+}
+
 /// The model in a browser tab: load from bytes, generate step by step, capture or steer.
 /// A reply runs as `start`, then `await ready()`, `finish()`; then per token `step()`,
 /// `await ready()`, `finish()` — so on WebGPU the worker awaits the device instead of blocking.
@@ -124,6 +176,22 @@ impl Engine {
             text.to_string()
         };
         self.runner.tokenizer().encode(&text).map_err(js)
+    }
+
+    /// Shares the large single-token products with a co-worker thread (CPU only; `undefined`
+    /// stops sharing). Returns whether the engine is on the CPU and will use it.
+    #[wasm_bindgen(js_name = setCoWorker)]
+    pub fn set_co_worker(&mut self, handle: Option<CoWorkerHandle>) -> bool {
+        match &self.runner.model {
+            crate::runner::Model::Cpu(e) => {
+                let co = handle.map(|h| Box::new(h) as Box<dyn crate::backend::share::CoWorker>);
+                let on = co.is_some();
+                e.model.backend.shared.set(co);
+                on
+            }
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
     }
 
     /// Each id's own text (a piece of a multi-byte character shows as U+FFFD).

@@ -10,7 +10,10 @@
 use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
 
+use std::sync::Arc;
+
 use super::quant::{QMatrix, Q8};
+use super::share::Shared;
 use super::{rope_tables, Backend};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
@@ -53,7 +56,8 @@ impl Rows {
 
 /// A weight matrix: quantized blocks read by our kernels, or f32 (dequantized; any other format).
 pub enum Weight {
-    Quant(QMatrix),
+    /// `id`: the matrix's place in load order (see [`super::share`]).
+    Quant { q: Arc<QMatrix>, id: usize },
     /// `(out, in)` f32 through candle's matrix product.
     F32(Tensor),
 }
@@ -75,6 +79,8 @@ pub struct Cpu {
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
+    /// The matrices by id, and the browser's co-worker.
+    pub shared: Shared,
 }
 
 impl Cpu {
@@ -99,6 +105,7 @@ impl Cpu {
             n_head: cfg.n_head,
             n_kv_head: cfg.n_kv_head,
             head_dim: cfg.head_dim,
+            shared: Shared::default(),
         })
     }
 
@@ -231,7 +238,9 @@ impl Backend for Cpu {
     fn matrix(&self, w: QTensor) -> Result<Weight> {
         if !self.dequantize {
             if let Some(q) = QMatrix::new(&w)? {
-                return Ok(Weight::Quant(q));
+                let q = Arc::new(q);
+                let id = self.shared.register(&q);
+                return Ok(Weight::Quant { q, id });
             }
         }
         Ok(Weight::F32(w.dequantize(&Device::Cpu)?))
@@ -265,7 +274,7 @@ impl Backend for Cpu {
 
     fn embed(&self, table: &Weight, ids: &[u32]) -> Result<Rows> {
         match table {
-            Weight::Quant(q) => Ok(Rows {
+            Weight::Quant { q, .. } => Ok(Rows {
                 data: ids
                     .iter()
                     .flat_map(|&i| q.dequantize_row(i as usize))
@@ -295,8 +304,8 @@ impl Backend for Cpu {
 
     fn qmatmul(&self, x: &Rows, w: &Weight) -> Result<Rows> {
         match w {
-            Weight::Quant(q) => Ok(Rows {
-                data: q.matmul_q8(&quantize(x)),
+            Weight::Quant { q, id } => Ok(Rows {
+                data: self.shared.product(q, *id, &x.data, &quantize(x)),
                 cols: q.rows,
             }),
             Weight::F32(w) => {
@@ -312,12 +321,15 @@ impl Backend for Cpu {
     }
 
     fn swiglu(&self, h: &Rows, gate: &Weight, up: &Weight) -> Result<Rows> {
-        let (Weight::Quant(g), Weight::Quant(u)) = (gate, up) else {
+        let (Weight::Quant { q: g, id: gi }, Weight::Quant { q: u, id: ui }) = (gate, up) else {
             return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
         };
         let hq = quantize(h); // once for both products
         let cols = g.rows;
-        let (g, u) = (g.matmul_q8(&hq), u.matmul_q8(&hq));
+        let (g, u) = (
+            self.shared.product(g, *gi, &h.data, &hq),
+            self.shared.product(u, *ui, &h.data, &hq),
+        );
         let data = g.iter().zip(&u).map(|(&a, &b)| silu(a) * b).collect();
         Ok(Rows { data, cols })
     }
@@ -435,19 +447,25 @@ impl Backend for Cpu {
     }
 }
 
-/// Runs `f` on each `size`-long chunk of `buf` with its index; natively over rayon's pool
-/// when `parallel`.
+/// Runs `f` on each `size`-long chunk of `buf` with its index, over rayon's pool when
+/// `parallel`.
+#[cfg(not(target_arch = "wasm32"))]
 fn each_chunk(
     buf: &mut [f32],
     size: usize,
     parallel: bool,
     f: impl Fn((usize, &mut [f32])) + Sync + Send,
 ) {
-    #[cfg(not(target_arch = "wasm32"))]
+    use rayon::prelude::*;
     if parallel {
-        use rayon::prelude::*;
-        return buf.par_chunks_mut(size).enumerate().for_each(f);
+        buf.par_chunks_mut(size).enumerate().for_each(f);
+    } else {
+        buf.chunks_mut(size).enumerate().for_each(f);
     }
-    let _ = parallel;
+}
+
+/// The browser's build runs every chunk on the calling thread.
+#[cfg(target_arch = "wasm32")]
+fn each_chunk(buf: &mut [f32], size: usize, _parallel: bool, f: impl Fn((usize, &mut [f32]))) {
     buf.chunks_mut(size).enumerate().for_each(f);
 }

@@ -7,6 +7,7 @@ pub mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod quant;
+pub mod share;
 
 use candle_core::quantized::QTensor;
 

@@ -54,7 +54,10 @@ export class App {
   /** Asks the worker to load the model and vectors (URLs resolved against the page). */
   load() {
     const abs = (u: string) => new URL(u, document.baseURI).href;
-    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined });
+    // ?threads=1 keeps the CPU engine on one thread (for comparisons); otherwise it takes a
+    // co-worker where the page is cross-origin isolated.
+    const threads = new URLSearchParams(location.search).get("threads") === "1" ? 1 : undefined;
+    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined, threads });
   }
 
   post(m: ToWorker) {

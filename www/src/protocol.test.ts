@@ -18,8 +18,10 @@ test("row and findLast", () => {
 test("hex and the speed line the tests and bench read", () => {
   expect(hex(new Uint8Array([0, 15, 255]))).toBe("000fff");
   expect(speedText(12, 2000, null)).toBe("12 tokens, 6.0 tokens/s");
-  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100 }))
+  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100, threads: 1 }))
     .toBe("12 tokens, 6.0 tokens/s (prompt 60.0, reply 10.0 tokens/s)");
+  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100, threads: 2 }))
+    .toBe("12 tokens, 6.0 tokens/s (prompt 60.0, reply 10.0 tokens/s, 2 threads)");
 });
 
 test("a run collects prompt rows and reply tokens; the user's tokens are told from the template", () => {

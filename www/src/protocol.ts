@@ -42,11 +42,13 @@ export interface RunStats {
   promptMs: number;
   tokens: number;
   decodeMs: number;
+  /** Threads the engine computed on (2 with a co-worker). */
+  threads: number;
 }
 
 /** page → worker */
 export type ToWorker =
-  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend }
+  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number }
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
   | { type: "cancel" }
@@ -100,7 +102,8 @@ export function speedText(tokens: number, elapsedMs: number, stats: RunStats | n
   let s = `${tokens} tokens, ${(tokens / Math.max(elapsedMs / 1000, 1e-3)).toFixed(1)} tokens/s`;
   if (stats && stats.tokens > 1) {
     const rate = (n: number, ms: number) => (n / (ms / 1000)).toFixed(1);
-    s += ` (prompt ${rate(stats.promptTokens, stats.promptMs)}, reply ${rate(stats.tokens - 1, stats.decodeMs)} tokens/s)`;
+    const on = stats.threads > 1 ? `, ${stats.threads} threads` : "";
+    s += ` (prompt ${rate(stats.promptTokens, stats.promptMs)}, reply ${rate(stats.tokens - 1, stats.decodeMs)} tokens/s${on})`;
   }
   return s;
 }

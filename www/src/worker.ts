@@ -6,6 +6,7 @@ import init, { Engine } from "../../pkg/limbic.js";
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { findLast, hex } from "./protocol";
+import { CoWorkerLink, newShared } from "./share";
 import { ggufStrings, Vocab } from "./vocab";
 
 interface WorkerScope {
@@ -22,6 +23,8 @@ let layer = 0;
 let running = false;
 let cancelled = false;
 let shownFallback: string | undefined;
+let link: CoWorkerLink | null = null;
+let coWorker: Worker | null = null;
 
 /** Tells the page when the engine left WebGPU for the CPU (at load or mid-reply). */
 function reportBackend(e: Engine) {
@@ -108,12 +111,27 @@ async function load(m: Extract<ToWorker, { type: "load" }>) {
   vocab = pieces ? new Vocab(pieces) : null;
   const e = await Engine.create(bytes, await pickBackend(m.backend));
   shownFallback = e.fallback();
+  link = startCoWorker(e, bytes, m.threads);
   const resp = await fetch(m.emotionsUrl);
   if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${m.emotionsUrl}`);
   emotions = e.loadEmotions(new Uint8Array(await resp.arrayBuffer())) as EmotionInfo;
   layer = emotions.defaultLayer;
   engine = e;
   post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), nLayer: e.nLayer(), dModel: e.dModel(), emotions });
+}
+
+/** On the CPU in a cross-origin isolated page with two or more cores, a second wasm instance
+ * in its own worker takes half of each large product (src/backend/share.rs); it joins once it
+ * has loaded the model (the bytes move to it). */
+function startCoWorker(e: Engine, bytes: Uint8Array, wanted: number | undefined): CoWorkerLink | null {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  if (wanted === 1 || e.backend() !== "cpu" || !self.crossOriginIsolated || cores < 2) return null;
+  const sab = newShared();
+  coWorker?.terminate();
+  coWorker = new Worker(new URL("./co-worker.ts", import.meta.url), { type: "module" });
+  coWorker.postMessage({ bytes, sab }, [bytes.buffer]);
+  const l = new CoWorkerLink(sab);
+  return e.setCoWorker(l) ? l : null;
 }
 
 function setLayer(e: Engine, wanted: number) {
@@ -144,6 +162,7 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
   e.clearHooks();
   for (const s of steer) e.steer(s.name, s.strength, undefined);
   post({ type: "run-start", run, steer, layer });
+  const shared0 = link?.shared ?? 0;
   const t0 = performance.now();
   // Each call records work; on WebGPU the worker awaits the device before reading it back.
   const promptTokens = e.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
@@ -159,7 +178,11 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
     if (cancelled) return null;
     const ts = performance.now();
     // The first token comes from the prompt pass; decode time is that of the steps after it.
-    if (!e.step()) return { promptTokens, promptMs: t1 - t0, tokens, decodeMs };
+    if (!e.step()) {
+      // Two threads when the co-worker took a share of this reply's products.
+      const threads = (link?.shared ?? 0) > shared0 ? 2 : 1;
+      return { promptTokens, promptMs: t1 - t0, tokens, decodeMs, threads };
+    }
     await e.ready();
     const step = e.finish() as { id: number; text: string; scores?: number[] | Float32Array | null };
     tokens += 1;

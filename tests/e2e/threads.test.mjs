@@ -1,0 +1,45 @@
+// The CPU engine with its co-worker (a second wasm instance in its own worker taking half of
+// each large product through a SharedArrayBuffer; the page is cross-origin isolated): the
+// greedy reply is the same as on one thread, and the speed line says two threads ran it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launch } from "./server.mjs";
+
+const PORT = 20000 + Math.floor(Math.random() * 1000);
+let server, browser;
+
+before(async () => {
+  server = await startServer(PORT);
+  browser = await launch([]);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+async function reply(query) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(`http://127.0.0.1:${PORT}/?${query}`);
+  await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 180_000 });
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, "the page is cross-origin isolated");
+  // The co-worker loads its own copy of the model after the page is ready: give it time.
+  await page.waitForTimeout(3000);
+  await page.getByTestId("generate-button").click();
+  await page.locator("#speed").filter({ hasText: "tokens/s (" }).waitFor({ timeout: 300_000 });
+  await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 300_000 });
+  const out = { text: await page.getByTestId("output-text").textContent(), speed: await page.locator("#speed").textContent() };
+  await page.close();
+  return out;
+}
+
+test("two threads give the one-thread greedy reply", async () => {
+  const q = `backend=cpu&prompt=${encodeURIComponent("Tell me about the sea.")}&max=24&temperature=0&seed=3`;
+  const two = await reply(q);
+  const one = await reply(`${q}&threads=1`);
+  assert.match(two.speed, /2 threads/, two.speed);
+  assert.doesNotMatch(one.speed, /threads/, one.speed);
+  assert.ok(one.text.length > 20, one.text);
+  assert.equal(two.text, one.text);
+});
