@@ -1,0 +1,126 @@
+//! AVX2 and AVX-512 VNNI group kernels (x86_64).
+
+use super::{Format, QMatrix, G, Q8, QK, TOKENS};
+use std::arch::x86_64::*;
+
+/// `Σ u8 × i8` in groups of four added to `acc`'s i32 lanes: one `vpdpbusd` with VNNI,
+/// else `vpmaddubsw` + `vpmaddwd` (pairs fit i16 here: at most 2·15·127 for nibbles; Q8_0
+/// takes the VNNI path or the sign trick below).
+#[inline(always)]
+unsafe fn dp<const VNNI: bool>(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+    if VNNI {
+        _mm256_dpbusd_epi32(acc, u, s)
+    } else {
+        _mm256_add_epi32(
+            acc,
+            _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)),
+        )
+    }
+}
+
+/// The float work of one block on 8 lanes: `acc + ((d·dx)·isum + m·s)`, as the reference.
+#[inline(always)]
+unsafe fn fold(
+    acc: __m256,
+    d: *const f32,
+    dx: f32,
+    isum: __m256i,
+    m: Option<(*const f32, f32)>,
+) -> __m256 {
+    let mut t = _mm256_mul_ps(
+        _mm256_mul_ps(_mm256_loadu_ps(d), _mm256_set1_ps(dx)),
+        _mm256_cvtepi32_ps(isum),
+    );
+    if let Some((m, s)) = m {
+        t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_loadu_ps(m), _mm256_set1_ps(s)));
+    }
+    _mm256_add_ps(acc, t)
+}
+
+/// One group of 8 rows for each of up to [`TOKENS`] activation rows, lanes in the format's
+/// lane order: each block's weights are loaded (and unpacked) once for all of them.
+///
+/// # Safety
+/// Needs AVX2 (and AVX-512 F, VL, VNNI when `VNNI`); `g` a group of `w`, `xs` as wide as `w`.
+#[inline(always)]
+pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32; G]; TOKENS] {
+    let (d, m, q) = w.group_data(g);
+    let xs = &xs[..xs.len().min(TOKENS)];
+    let mut acc = [_mm256_setzero_ps(); TOKENS];
+    let mask = _mm256_set1_epi8(0x0F);
+    let zero = _mm256_setzero_si256();
+    for b in 0..w.cols / QK {
+        let (db, mb) = (d.as_ptr().add(b * G), m.as_ptr().wrapping_add(b * G));
+        match w.format {
+            Format::Q4_1 => {
+                // Rows 2p and 2p+1 in the two 128-bit halves, nibbles split in lo and hi.
+                let qp = q.as_ptr().add(b * G * 16) as *const __m256i;
+                let mut lo = [zero; 4];
+                let mut hi = [zero; 4];
+                for p in 0..4 {
+                    let v = _mm256_loadu_si256(qp.add(p));
+                    lo[p] = _mm256_and_si256(v, mask);
+                    hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+                }
+                for (a, x) in acc.iter_mut().zip(xs) {
+                    // x[0..16] and x[16..32], each in both halves.
+                    let xp = x.q.as_ptr().add(b * QK);
+                    let xlo = _mm256_broadcastsi128_si256(_mm_loadu_si128(xp as *const __m128i));
+                    let xhi =
+                        _mm256_broadcastsi128_si256(_mm_loadu_si128(xp.add(16) as *const __m128i));
+                    // Four i32 partial sums per row.
+                    let pair = |p: usize| dp::<VNNI>(dp::<VNNI>(zero, lo[p], xlo), hi[p], xhi);
+                    let h01 = _mm256_hadd_epi32(pair(0), pair(1));
+                    let h23 = _mm256_hadd_epi32(pair(2), pair(3));
+                    let isum = _mm256_hadd_epi32(h01, h23); // rows 0 2 4 6 | 1 3 5 7
+                    *a = fold(*a, db, x.d[b], isum, Some((mb, x.s[b])));
+                }
+            }
+            Format::Q8_0 => {
+                let qp = q.as_ptr().add(b * G * QK) as *const __m256i;
+                let mut u = [zero; G];
+                for (i, u) in u.iter_mut().enumerate() {
+                    *u = _mm256_loadu_si256(qp.add(i)); // w + 128
+                }
+                for (a, x) in acc.iter_mut().zip(xs) {
+                    let xv = _mm256_loadu_si256(x.q.as_ptr().add(b * QK) as *const __m256i);
+                    let row = |i: usize| {
+                        if VNNI {
+                            _mm256_dpbusd_epi32(zero, u[i], xv)
+                        } else {
+                            // |w| × (x·sign w): pairs at most 2·128·127 < 2¹⁵ (x is never −128).
+                            let wv = _mm256_xor_si256(u[i], _mm256_set1_epi8(-128));
+                            let p = _mm256_maddubs_epi16(
+                                _mm256_sign_epi8(wv, wv),
+                                _mm256_sign_epi8(xv, wv),
+                            );
+                            _mm256_madd_epi16(p, _mm256_set1_epi16(1))
+                        }
+                    };
+                    let h = _mm256_hadd_epi32(
+                        _mm256_hadd_epi32(row(0), row(1)),
+                        _mm256_hadd_epi32(row(2), row(3)),
+                    );
+                    let c = _mm256_hadd_epi32(
+                        _mm256_hadd_epi32(row(4), row(5)),
+                        _mm256_hadd_epi32(row(6), row(7)),
+                    );
+                    // h = rows 0..4 (first halves) | 0..4 (second halves); c for 4..8.
+                    let mut isum = _mm256_add_epi32(
+                        _mm256_permute2x128_si256(h, c, 0x20),
+                        _mm256_permute2x128_si256(h, c, 0x31),
+                    );
+                    if VNNI {
+                        isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(128 * x.sq[b]));
+                    }
+                    *a = fold(*a, db, x.d16[b], isum, None);
+                }
+            }
+        }
+    }
+    let mut out = [[0.0f32; G]; TOKENS];
+    for (o, a) in out.iter_mut().zip(&acc) {
+        _mm256_storeu_ps(o.as_mut_ptr(), *a);
+    }
+    out
+}
