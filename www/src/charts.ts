@@ -8,7 +8,9 @@ import { CATEGORICAL } from "./colour";
 const NEG = "rgb(33, 102, 172)";
 const POS = "rgb(230, 97, 1)";
 
-function finish(chart: SVGSVGElement | HTMLElement, label: string): Element {
+/** Makes a Plot chart fit the CSP (its `<style>` elements removed) and names it for screen
+ * readers. */
+export function finish(chart: SVGSVGElement | HTMLElement, label: string): Element {
   for (const s of chart.querySelectorAll("style")) s.remove();
   chart.setAttribute("role", "img");
   chart.setAttribute("aria-label", label);

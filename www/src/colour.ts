@@ -7,6 +7,8 @@
 const NEG = [33, 102, 172] as const;
 const POS = [230, 97, 1] as const;
 const MAX_ALPHA = 0.8;
+/** The two ends of the diverging scale as CSS colours, for charts. */
+export const DIVERGING_ENDS = [`rgb(${NEG.join(", ")})`, `rgb(${POS.join(", ")})`] as const;
 
 /** Background for `score` on a symmetric scale ±`maxAbs`: alpha grows with |score| (clamped);
  * 0, NaN or an empty scale give "transparent". */

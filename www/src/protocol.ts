@@ -52,7 +52,9 @@ export type ToWorker =
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
   | { type: "cancel" }
-  | { type: "lose-device" };
+  | { type: "lose-device" }
+  /** The emotion vectors at `layer` (answered with `vectors`). */
+  | { type: "vectors"; layer: number };
 
 /** worker → page */
 export type FromWorker =
@@ -68,6 +70,8 @@ export type FromWorker =
   /** scores: the readout at this token (n_emotions), or null when none ran. */
   | { type: "token"; run: RunId; id: number; text: string; scores: Float32Array | null }
   | { type: "done"; reason: "end" | "cancelled"; stats: RunStats | null }
+  /** data: the emotion vectors at `layer`, (n_emotions, d) row-major, unit rows. */
+  | { type: "vectors"; layer: number; data: Float32Array }
   | { type: "error"; message: string };
 
 /** The `k` highest scores as [name, score] pairs, highest first. */

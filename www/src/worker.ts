@@ -10,7 +10,7 @@ import { CoWorkerLink, newShared } from "./share";
 import { ggufStrings, Vocab } from "./vocab";
 
 interface WorkerScope {
-  postMessage(message: FromWorker): void;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
 }
 const scope = self as unknown as WorkerScope;
@@ -25,6 +25,8 @@ let cancelled = false;
 let shownFallback: string | undefined;
 let link: CoWorkerLink | null = null;
 let coWorker: Worker | null = null;
+/** A `vectors` request that came mid-reply, answered when the reply ends. */
+let vectorsWanted: number | null = null;
 
 /** Tells the page when the engine left WebGPU for the CPU (at load or mid-reply). */
 function reportBackend(e: Engine) {
@@ -206,7 +208,15 @@ async function generate(e: Engine, m: GenerateRequest) {
     post({ type: "done", reason: stats ? "end" : "cancelled", stats });
   } finally {
     running = false;
+    if (vectorsWanted !== null) sendVectors(e, vectorsWanted);
+    vectorsWanted = null;
   }
+}
+
+/** The emotion vectors at `layer`, (n_emotions, d) row-major, moved (not copied) to the page. */
+function sendVectors(e: Engine, layer: number) {
+  const data = e.emotionVectors(layer);
+  scope.postMessage({ type: "vectors", layer, data }, [data.buffer]);
 }
 
 scope.onmessage = async (ev) => {
@@ -223,6 +233,10 @@ scope.onmessage = async (ev) => {
       if (engine && !running) setLayer(engine, m.layer);
     } else if (m.type === "cancel") {
       cancelled = true;
+    } else if (m.type === "vectors") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      if (running) vectorsWanted = m.layer;
+      else sendVectors(engine, m.layer);
     } else if (m.type === "lose-device") {
       engine?.loseDevice();
     }

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import {
+  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringTable, strengthText, strongest,
+} from "./report";
+import text from "../../docs/validation/report.json?raw";
+
+const raw = JSON.parse(text) as Record<string, unknown>;
+
+/** A deep copy of the real report with `path` set to `value` (or deleted when undefined). */
+function edited(path: string, value: unknown): unknown {
+  const copy = structuredClone(raw);
+  const keys = path.split(".");
+  let at = copy as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) at = at[k] as Record<string, unknown>;
+  if (value === undefined) delete at[keys.at(-1)!];
+  else at[keys.at(-1)!] = value;
+  return copy;
+}
+
+describe("parseReport", () => {
+  it("reads the committed report", () => {
+    const r = parseReport(raw);
+    expect(r.default_layer).toBe(raw.default_layer);
+    expect(r.accuracy.top1.length).toBeGreaterThan(r.default_layer);
+    expect(r.dose.map((d) => d.name)).toContain("tylenol");
+    expect(r.geometry.correlations.pc_valence_r.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("names the first field that is missing or of the wrong kind", () => {
+    expect(() => parseReport(edited("accuracy.top1", undefined))).toThrow("accuracy.top1 is missing");
+    expect(() => parseReport(edited("geometry.correlations.pc_valence_r", ["x", 1]))).toThrow("pc_valence_r is not a list");
+    expect(() => parseReport(edited("default_layer", "21"))).toThrow("default_layer is not a number");
+    expect(() => parseReport(null)).toThrow(/validation report: .* is missing/);
+  });
+});
+
+describe("summaries", () => {
+  const r = parseReport(raw);
+
+  it("accuracy at the default layer is the report's entry for that layer", () => {
+    const a = accuracyAt(r);
+    const acc = raw.accuracy as { top1: number[]; top5: number[]; chance_top1: number };
+    expect(a.layer).toBe(raw.default_layer);
+    expect(a.top1).toBe(acc.top1[a.layer]);
+    expect(a.top5).toBe(acc.top5[a.layer]);
+    expect(a.nEmotions).toBe(Math.round(1 / acc.chance_top1));
+    expect(a.nLayers).toBe(acc.top1.length);
+    expect(acc.top1.every((v) => v <= acc.top1[a.bestLayer]!)).toBe(true);
+    expect(() => accuracyAt(r, a.nLayers)).toThrow("no accuracy for layer");
+  });
+
+  it("strongest picks the largest |r|", () => {
+    expect(strongest([0.1, -0.5, 0.3])).toEqual({ pc: 1, r: -0.5 });
+  });
+
+  it("counts dose templates where afraid rises and calm falls", () => {
+    const c = doseCounts(r);
+    expect(c.total).toBe(r.dose.length);
+    expect(c.afraidRises).toBe(r.dose.filter((d) => d.spearman_afraid > 0.5).length);
+    expect(c.calmFalls).toBe(r.dose.filter((d) => d.spearman_calm < -0.5).length);
+  });
+
+  it("feel ratios divide p at a strength by p unsteered; an unknown strength gives null", () => {
+    const f = feelRatios(r, 0.2)!;
+    expect(f.length).toBe(r.steering.feel.length);
+    const first = r.steering.feel[0]!;
+    expect(f[0]!.ratio).toBeCloseTo(first.p[first.strengths.indexOf(0.2)]! / first.p[0]!, 12);
+    expect(feelRatios(r, 0.77)).toBeNull();
+  });
+
+  it("steering table averages over prompts, strengths ascending", () => {
+    const t = steeringTable(r);
+    const emotion = t[0]![0]!.emotion;
+    const runs = r.steering.runs.filter((x) => x.emotion === emotion && x.strength === 0);
+    expect(t[0]![0]!.strength).toBe(0);
+    expect(t[0]![0]!.sentiment).toBeCloseTo(runs.reduce((s, x) => s + x.sentiment, 0) / runs.length, 12);
+    expect(t[0]![0]!.prompts).toBe(runs.length);
+    for (const row of t) for (let i = 1; i < row.length; i++) expect(row[i]!.strength).toBeGreaterThan(row[i - 1]!.strength);
+  });
+
+  it("formats numbers for the page", () => {
+    expect(percent(0.43567)).toBe("43.6 %");
+    expect(signed(-0.8286)).toBe("−0.83");
+    expect(signed(0.39)).toBe("+0.39");
+    expect(signed(-0.001)).toBe("0.00");
+    expect(strengthText(0.15000000596046448)).toBe("0.15");
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+});

@@ -1,0 +1,294 @@
+//! The validation report (docs/validation/report.json, written by `limbic validate`): its
+//! shape as the page uses it, a checked parse, and the summaries About and the map show.
+//! Every number those views print comes from here, so nothing is typed in twice.
+//!
+//! The file is copied into the build as an asset (Vite `?url`) and fetched when a view needs
+//! it: it is 250 kB (mostly Austen passages), too much to put in the page's script.
+
+import reportUrl from "../../docs/validation/report.json?url";
+import { h } from "./dom";
+
+export { reportUrl };
+
+export interface DoseResult {
+  name: string;
+  /** The prompt, with `{X}` where the dose goes. */
+  template: string;
+  x: number[];
+  afraid: number[];
+  calm: number[];
+  spearman_afraid: number;
+  spearman_calm: number;
+}
+
+export interface SteeringRun {
+  emotion: string;
+  prompt: string;
+  strength: number;
+  /** VADER compound, −1 … +1. */
+  sentiment: number;
+  /** Of the steered reply under the unsteered model. */
+  perplexity: number;
+  text: string;
+}
+
+export interface Report {
+  model_sha256: string;
+  default_layer: number;
+  token_offset: number;
+  accuracy: {
+    /** Per layer: share of held-out stories whose emotion ranks first / in the top 5. */
+    top1: number[];
+    top5: number[];
+    chance_top1: number;
+    chance_top5: number;
+    offset: number;
+  };
+  geometry: {
+    layer: number;
+    /** Share of variance per principal component of the vectors. */
+    pc_shares: number[];
+    correlations: {
+      /** Emotion words found in the human norms. */
+      matched: number;
+      /** Pearson r of PC1, PC2, PC3 with human valence / arousal. */
+      pc_valence_r: number[];
+      pc_arousal_r: number[];
+    };
+  };
+  dose: DoseResult[];
+  logit_lens: {
+    own_word_in_top100: number;
+    /** Per emotion: rank of its own word's first token in its vector's logit lens. */
+    own_word_rank: number[];
+    top_tokens: Record<string, string[]>;
+  };
+  steering: {
+    layer: number;
+    strengths: number[];
+    /** p(next token = " emotion") after "How does he feel? He feels", steered with it. */
+    feel: { emotion: string; strengths: number[]; p: number[] }[];
+    runs: SteeringRun[];
+  };
+}
+
+type Json = Record<string, unknown>;
+
+function field(obj: unknown, path: string): unknown {
+  let at: unknown = obj;
+  for (const key of path.split(".")) {
+    if (typeof at !== "object" || at === null || !(key in at)) throw new Error(`validation report: ${path} is missing`);
+    at = (at as Json)[key];
+  }
+  return at;
+}
+
+function number(obj: unknown, path: string): number {
+  const v = field(obj, path);
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`validation report: ${path} is not a number`);
+  return v;
+}
+
+function numbers(obj: unknown, path: string, min = 1): number[] {
+  const v = field(obj, path);
+  if (!Array.isArray(v) || v.length < min || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
+    throw new Error(`validation report: ${path} is not a list of at least ${min} numbers`);
+  }
+  return v as number[];
+}
+
+function list(obj: unknown, path: string): unknown[] {
+  const v = field(obj, path);
+  if (!Array.isArray(v)) throw new Error(`validation report: ${path} is not a list`);
+  return v;
+}
+
+function string(obj: unknown, path: string): string {
+  const v = field(obj, path);
+  if (typeof v !== "string") throw new Error(`validation report: ${path} is not text`);
+  return v;
+}
+
+/** The report from its parsed JSON, checked field by field (a clear error names the first
+ * field that is missing or of the wrong kind). Fields the page does not use are dropped. */
+export function parseReport(raw: unknown): Report {
+  const topTokens = field(raw, "logit_lens.top_tokens");
+  if (typeof topTokens !== "object" || topTokens === null) throw new Error("validation report: logit_lens.top_tokens is not an object");
+  const report: Report = {
+    model_sha256: string(raw, "model_sha256"),
+    default_layer: number(raw, "default_layer"),
+    token_offset: number(raw, "token_offset"),
+    accuracy: {
+      top1: numbers(raw, "accuracy.top1"),
+      top5: numbers(raw, "accuracy.top5"),
+      chance_top1: number(raw, "accuracy.chance_top1"),
+      chance_top5: number(raw, "accuracy.chance_top5"),
+      offset: number(raw, "accuracy.offset"),
+    },
+    geometry: {
+      layer: number(raw, "geometry.layer"),
+      pc_shares: numbers(raw, "geometry.pc_shares"),
+      correlations: {
+        matched: number(raw, "geometry.correlations.matched"),
+        pc_valence_r: numbers(raw, "geometry.correlations.pc_valence_r", 2),
+        pc_arousal_r: numbers(raw, "geometry.correlations.pc_arousal_r", 2),
+      },
+    },
+    dose: list(raw, "dose").map((d) => ({
+      name: string(d, "name"), template: string(d, "template"), x: numbers(d, "x", 2),
+      afraid: numbers(d, "afraid", 2), calm: numbers(d, "calm", 2),
+      spearman_afraid: number(d, "spearman_afraid"), spearman_calm: number(d, "spearman_calm"),
+    })),
+    logit_lens: {
+      own_word_in_top100: number(raw, "logit_lens.own_word_in_top100"),
+      own_word_rank: numbers(raw, "logit_lens.own_word_rank"),
+      top_tokens: Object.fromEntries(Object.entries(topTokens).filter(([, v]) => Array.isArray(v) && v.every((t) => typeof t === "string"))) as Record<string, string[]>,
+    },
+    steering: {
+      layer: number(raw, "steering.layer"),
+      strengths: numbers(raw, "steering.strengths"),
+      feel: list(raw, "steering.feel").map((f) => {
+        const strengths = numbers(f, "strengths", 2);
+        const p = numbers(f, "p", 2);
+        if (p.length !== strengths.length) throw new Error("validation report: steering.feel has p and strengths of different lengths");
+        return { emotion: string(f, "emotion"), strengths, p };
+      }),
+      runs: list(raw, "steering.runs").map((r) => ({
+        emotion: string(r, "emotion"), prompt: string(r, "prompt"), strength: number(r, "strength"),
+        sentiment: number(r, "sentiment"), perplexity: number(r, "perplexity"), text: string(r, "text"),
+      })),
+    },
+  };
+  if (report.accuracy.top1.length !== report.accuracy.top5.length) throw new Error("validation report: accuracy.top1 and top5 differ in length");
+  return report;
+}
+
+let loading: Promise<Report> | null = null;
+
+/** The report, fetched once from the build's copy. */
+export function loadReport(): Promise<Report> {
+  loading ??= fetch(reportUrl).then(async (r) => {
+    if (!r.ok) throw new Error(`validation report: HTTP ${r.status}`);
+    return parseReport(await r.json());
+  });
+  loading.catch(() => { loading = null; });
+  return loading;
+}
+
+/** "43.6 %": a share (0–1) as a percentage with `digits` decimals. */
+export function percent(share: number, digits = 1): string {
+  return `${(100 * share).toFixed(digits)} %`;
+}
+
+/** "+0.39" / "−0.83": a signed number with a real minus sign. */
+export function signed(v: number, digits = 2): string {
+  const s = Math.abs(v).toFixed(digits);
+  return Number(s) === 0 ? s : `${v < 0 ? "−" : "+"}${s}`;
+}
+
+export interface AccuracySummary {
+  layer: number;
+  nLayers: number;
+  /** How many emotions each story is ranked among (1 / chance). */
+  nEmotions: number;
+  top1: number;
+  top5: number;
+  chanceTop1: number;
+  chanceTop5: number;
+  /** The layer with the highest top-1. */
+  bestLayer: number;
+}
+
+/** Held-out accuracy at `layer` (the report's default layer when left out). */
+export function accuracyAt(r: Report, layer = r.default_layer): AccuracySummary {
+  const a = r.accuracy;
+  if (layer < 0 || layer >= a.top1.length) throw new Error(`validation report: no accuracy for layer ${layer}`);
+  let bestLayer = 0;
+  a.top1.forEach((v, l) => { if (v > a.top1[bestLayer]!) bestLayer = l; });
+  return {
+    layer, nLayers: a.top1.length, nEmotions: Math.round(1 / a.chance_top1),
+    top1: a.top1[layer]!, top5: a.top5[layer]!, chanceTop1: a.chance_top1, chanceTop5: a.chance_top5, bestLayer,
+  };
+}
+
+/** The component (0-based) with the largest |r|, and that r. */
+export function strongest(rs: readonly number[]): { pc: number; r: number } {
+  let pc = 0;
+  rs.forEach((r, i) => { if (Math.abs(r) > Math.abs(rs[pc]!)) pc = i; });
+  return { pc, r: rs[pc]! };
+}
+
+/** How many dose templates see afraid rise (ρ > `t`) and calm fall (ρ < −`t`), as the paper's
+ * model does when the danger grows. */
+export function doseCounts(r: Report, t = 0.5): { total: number; afraidRises: number; calmFalls: number } {
+  return {
+    total: r.dose.length,
+    afraidRises: r.dose.filter((d) => d.spearman_afraid > t).length,
+    calmFalls: r.dose.filter((d) => d.spearman_calm < -t).length,
+  };
+}
+
+/** Per emotion of the "How does he feel?" test: p(word) unsteered, p at `strength`, and
+ * the ratio; null where the report has no such strength. */
+export function feelRatios(r: Report, strength: number): { emotion: string; p0: number; p: number; ratio: number }[] | null {
+  const out = [];
+  for (const f of r.steering.feel) {
+    const i = f.strengths.findIndex((s) => Math.abs(s - strength) < 1e-6);
+    const i0 = f.strengths.findIndex((s) => s === 0);
+    if (i < 0 || i0 < 0) return null;
+    out.push({ emotion: f.emotion, p0: f.p[i0]!, p: f.p[i]!, ratio: f.p[i]! / f.p[i0]! });
+  }
+  return out;
+}
+
+export interface SteeringCell {
+  emotion: string;
+  strength: number;
+  /** Means over the report's prompts. */
+  sentiment: number;
+  perplexity: number;
+  prompts: number;
+}
+
+/** Sentiment and perplexity of the steered replies, averaged over prompts, per emotion
+ * (in the report's order) and strength (ascending). */
+export function steeringTable(r: Report): SteeringCell[][] {
+  const emotions = [...new Set(r.steering.runs.map((x) => x.emotion))];
+  return emotions.map((emotion) => {
+    const runs = r.steering.runs.filter((x) => x.emotion === emotion);
+    const strengths = [...new Set(runs.map((x) => x.strength))].sort((a, b) => a - b);
+    return strengths.map((strength) => {
+      const at = runs.filter((x) => x.strength === strength);
+      const mean = (f: (x: SteeringRun) => number) => at.reduce((s, x) => s + f(x), 0) / at.length;
+      return { emotion, strength, sentiment: mean((x) => x.sentiment), perplexity: mean((x) => x.perplexity), prompts: at.length };
+    });
+  });
+}
+
+/** The median of `values` (NaN when empty). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Shares a strength as text ("0.15", "0.3", "0"): floats stored as f32 print cleanly. */
+export function strengthText(s: number): string {
+  return String(Number(s.toFixed(3)));
+}
+
+/** The table of Pearson r between the vectors' PC1..3 and human valence / arousal, with a
+ * caption naming how many emotion words the norms matched. */
+export function correlationTable(r: Report): HTMLTableElement {
+  const c = r.geometry.correlations;
+  const n = Math.min(c.pc_valence_r.length, c.pc_arousal_r.length);
+  const pcs = Array.from({ length: n }, (_, i) => `PC${i + 1}`);
+  return h("table", { class: "numbers", "data-testid": "va-correlations" },
+    h("caption", {}, `Pearson r with human ratings, ${c.matched} emotion words matched, layer ${r.geometry.layer}`),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, ""), ...pcs.map((p) => h("th", { scope: "col" }, p)))),
+    h("tbody", {},
+      h("tr", {}, h("th", { scope: "row" }, "valence"), ...c.pc_valence_r.slice(0, n).map((v) => h("td", {}, signed(v)))),
+      h("tr", {}, h("th", { scope: "row" }, "arousal"), ...c.pc_arousal_r.slice(0, n).map((v) => h("td", {}, signed(v)))),
+    ));
+}
