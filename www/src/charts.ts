@@ -8,7 +8,8 @@ import { CATEGORICAL } from "./colour";
 const NEG = "rgb(33, 102, 172)";
 const POS = "rgb(230, 97, 1)";
 
-function finish(chart: SVGSVGElement | HTMLElement, label: string): Element {
+/** Makes a Plot chart safe under the CSP (its `<style>` removed) and labels it for screen readers. */
+export function finish(chart: SVGSVGElement | HTMLElement, label: string): Element {
   for (const s of chart.querySelectorAll("style")) s.remove();
   chart.setAttribute("role", "img");
   chart.setAttribute("aria-label", label);
