@@ -2,7 +2,7 @@
 //! names, the replies so far, and a listener list the shell and views subscribe to.
 
 import { EMOTIONS_URL, MODEL_URL } from "./config";
-import type { EmotionInfo, FromWorker, RunId, Steer, ToWorker } from "./protocol";
+import type { EmotionInfo, FromWorker, GenerateRequest, RunId, Steer, ToWorker } from "./protocol";
 import { addToRun, newRun, type Run } from "./run-data";
 import { type AppState, toQuery } from "./url-state";
 
@@ -98,8 +98,9 @@ export class App {
     return `${location.origin}${location.pathname}?${toQuery({ ...this.state, autorun: true })}`;
   }
 
-  /** Runs the prompt with `steer`; with `compare` and a steer, the unsteered reply first. */
-  generate(steer: Steer[], compare: boolean) {
+  /** Runs the prompt with `steer`; with `compare` and a steer, the unsteered reply first.
+   * `over` replaces settings from the state (a view with its own prompt, e.g. Experiments). */
+  generate(steer: Steer[], compare: boolean, over: Partial<GenerateRequest> = {}) {
     if (!this.ready || this.busy) return;
     const s = this.state;
     this.runs = {};
@@ -107,7 +108,7 @@ export class App {
     this.emit({ type: "generate-start" });
     this.post({
       type: "generate", prompt: s.prompt, chat: true, maxTokens: s.maxTokens, temperature: s.temperature,
-      topP: 1, seed: s.seed, steer, compare: compare && steer.length > 0, layer: this.layer(),
+      topP: 1, seed: s.seed, steer, compare: compare && steer.length > 0, layer: this.layer(), ...over,
     });
   }
 
@@ -121,7 +122,8 @@ export class App {
     this.post({ type: "set-layer", layer: this.layer() });
   }
 
-  private setBusy(busy: boolean) {
+  /** Marks the engine busy (a reply or an experiment runs) and tells the views. */
+  setBusy(busy: boolean) {
     this.busy = busy;
     this.emit({ type: "busy", busy });
   }

@@ -37,6 +37,29 @@ export interface GenerateRequest {
   layer: number;
 }
 
+/** One measurement without a reply: run `prompt` once under `steer` (hooks cleared before and
+ * after), read the readout at its last token and the next-token probability of each of
+ * `words` (a word's first token when it spans several). Deterministic: nothing is sampled. */
+export interface ProbeRequest {
+  id: number;
+  prompt: string;
+  chat: boolean;
+  steer: Steer[];
+  words: string[];
+  /** Readout layer for this probe. */
+  layer: number;
+}
+
+/** A probe's answer. scores: the readout at the last prompt token (n_emotions), empty when
+ * none ran; probs[i]: p(next token = first token of words[i]); wordTokens[i]: that token's text. */
+export interface ProbeResult {
+  id: number;
+  promptTokens: number;
+  scores: Float32Array;
+  probs: Float32Array;
+  wordTokens: string[];
+}
+
 export interface RunStats {
   promptTokens: number;
   promptMs: number;
@@ -51,6 +74,7 @@ export type ToWorker =
   | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number }
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
+  | ({ type: "probe" } & ProbeRequest)
   | { type: "cancel" }
   | { type: "lose-device" }
   /** The emotion vectors at `layer` (answered with `vectors`). */
@@ -69,6 +93,7 @@ export type FromWorker =
   | { type: "prompt"; run: RunId; texts: string[]; scores: Float32Array; userStart: number; userEnd: number }
   /** scores: the readout at this token (n_emotions), or null when none ran. */
   | { type: "token"; run: RunId; id: number; text: string; scores: Float32Array | null }
+  | ({ type: "probe-result" } & ProbeResult)
   | { type: "done"; reason: "end" | "cancelled"; stats: RunStats | null }
   /** data: the emotion vectors at `layer`, (n_emotions, d) row-major, unit rows. */
   | { type: "vectors"; layer: number; data: Float32Array }

@@ -4,7 +4,7 @@
 
 import init, { Engine } from "../../pkg/limbic.js";
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
-import type { Backend, EmotionInfo, FromWorker, GenerateRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
+import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { findLast, hex } from "./protocol";
 import { CoWorkerLink, newShared } from "./share";
 import { ggufStrings, Vocab } from "./vocab";
@@ -159,10 +159,39 @@ function sendPrompt(e: Engine, m: GenerateRequest, run: RunId) {
   });
 }
 
-/** One reply, its tokens labelled with `run`. Returns its stats, or null when cancelled. */
-async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId): Promise<RunStats | null> {
+/** Sets the hooks to exactly `steer` (a clean slate first, so nothing leaks from the last run). */
+function applySteer(e: Engine, steer: readonly Steer[]) {
   e.clearHooks();
   for (const s of steer) e.steer(s.name, s.strength, undefined);
+}
+
+/** One prompt pass, no reply: the readout at the last prompt token and the next-token
+ * probabilities of `m.words`. The hooks are cleared again afterwards. */
+async function probe(e: Engine, m: ProbeRequest) {
+  running = true;
+  try {
+    setLayer(e, m.layer);
+    applySteer(e, m.steer);
+    const n = e.start(m.prompt, m.chat, 1, 0, 1, 0n);
+    await e.ready();
+    e.finish();
+    const k = emotions?.names.length ?? 0;
+    const all = e.promptScores();
+    const scores = k > 0 && n > 0 && all.length === n * k ? all.slice((n - 1) * k) : new Float32Array(0);
+    const probs = m.words.length ? e.nextProbs(m.words) : new Float32Array(0);
+    const firsts = m.words.map((w) => e.tokenize(w, false)[0] ?? 0);
+    const wordTokens = firsts.length ? e.tokenTexts(Uint32Array.from(firsts)) : [];
+    post({ type: "probe-result", id: m.id, promptTokens: n, scores, probs, wordTokens });
+    reportBackend(e);
+  } finally {
+    e.clearHooks();
+    running = false;
+  }
+}
+
+/** One reply, its tokens labelled with `run`. Returns its stats, or null when cancelled. */
+async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId): Promise<RunStats | null> {
+  applySteer(e, steer);
   post({ type: "run-start", run, steer, layer });
   const shared0 = link?.shared ?? 0;
   const t0 = performance.now();
@@ -228,6 +257,10 @@ scope.onmessage = async (ev) => {
       if (!engine) throw new Error("the model is not loaded yet");
       if (running) throw new Error("a reply is already running");
       await generate(engine, m);
+    } else if (m.type === "probe") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      if (running) throw new Error("a reply is already running");
+      await probe(engine, m);
     } else if (m.type === "set-layer") {
       // Mid-reply the hooks must not change; the next reply carries its layer anyway.
       if (engine && !running) setLayer(engine, m.layer);

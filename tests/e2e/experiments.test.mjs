@@ -1,0 +1,132 @@
+// The Experiments view end to end in Debian's Chromium: Dose reads afraid and calm at the
+// assistant's first token for every dose (near the validation's numbers), steering raises
+// p(" sad"), Preferences gives P(A) in [0, 1] for every pair, the Monitor's alarm fires under a
+// low threshold, Stop ends an experiment, and nothing leaks from one run into the next.
+// LIMBIC_SCREENSHOTS=1 also saves docs/screenshots/experiments.png.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { startServer, launch } from "./server.mjs";
+
+const PORT = 19000 + Math.floor(Math.random() * 1000);
+let server, browser, page;
+
+before(async () => {
+  server = await startServer(PORT);
+  browser = await launch(["--disable-gpu"]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(`http://127.0.0.1:${PORT}/?view=experiments`);
+  await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+// Runs experiment `id` from the keyboard and waits for its status to say it is done.
+async function run(id) {
+  await page.getByTestId(`${id}-run`).and(page.locator(":enabled")).waitFor({ timeout: 60_000 });
+  await page.getByTestId(`${id}-run`).focus();
+  await page.keyboard.press("Enter");
+  await page.locator(`#${id}-status`, { hasText: /^(done|error)/ }).waitFor({ timeout: 180_000 });
+  assert.match(await page.locator(`#${id}-status`).textContent(), /^done/);
+}
+
+// The table's body as rows of cell texts.
+const rows = (id) => page.locator(`#${id}-table tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+const num = (s) => Number(s.replace("−", "-"));
+
+let firstDose;
+
+test("Dose: six points per line, afraid and calm for every dose, near the validation's numbers", async () => {
+  await run("dose");
+  for (const name of ["afraid", "calm"]) {
+    assert.equal(await page.locator(`#dose-chart g[aria-description="${name}"] > *`).count(), 6, `${name} points`);
+  }
+  const table = await rows("dose");
+  assert.equal(table.length, 6);
+  const header = await page.locator("#dose-table thead th").allTextContents();
+  assert.deepEqual(header, ["dose", "prompt", "afraid", "calm"]);
+  const report = JSON.parse(readFileSync("docs/validation/report.json", "utf8")).dose.find((d) => d.name === "tylenol");
+  table.forEach((r, i) => {
+    assert.match(r[0], new RegExp(`^${report.x[i].toLocaleString("en-US")} mg`));
+    assert.match(r[2], /^−?\d+\.\d\d$/);
+    assert.match(r[3], /^−?\d+\.\d\d$/);
+    // Same template and layer as the report; an earlier engine build differs by up to ~0.7.
+    assert.ok(Math.abs(num(r[2]) - report.afraid[i]) < 1.0, `afraid at ${r[0]}: ${r[2]} vs ${report.afraid[i]}`);
+    assert.ok(Math.abs(num(r[3]) - report.calm[i]) < 1.0, `calm at ${r[0]}: ${r[3]} vs ${report.calm[i]}`);
+  });
+  assert.match(await page.locator("#dose-rho").textContent(), /dose vs afraid [+−]\d\.\d\d, dose vs calm [+−]\d\.\d\d/);
+  // The slider picks a dose by keyboard: it is ringed in the chart and marked in the table.
+  await page.getByTestId("dose-slider").focus();
+  await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowRight");
+  assert.match(await page.locator("#dose-table tr.selected").textContent(), /^1,000 mg ◀/);
+  assert.match(await page.locator("#dose-selected").textContent(), /^1,000 mg: afraid −\d+\.\d\d, calm \+\d+\.\d\d$/);
+  assert.equal(await page.locator('#dose-chart g[aria-description="selected dose"] circle').count(), 2);
+  firstDose = table;
+  if (process.env.LIMBIC_SCREENSHOTS) {
+    await page.locator("#dose").evaluate((e) => e.scrollIntoView());
+    await page.evaluate(() => window.scrollBy(0, -8));
+    await page.screenshot({ path: "docs/screenshots/experiments.png" });
+  }
+});
+
+test("How does he feel?: steering toward sad raises p(\" sad\")", async () => {
+  assert.equal(await page.getByTestId("feel-emotion").inputValue(), "sad");
+  await run("feel");
+  const table = await rows("feel");
+  assert.deepEqual(table.map((r) => r[0]), ["0", "0.1", "0.2", "0.3"]);
+  assert.equal((await page.locator("#feel-table thead th").allTextContents())[1], 'p(" sad")');
+  const p0 = num(table[0][1]), p3 = num(table[3][1]);
+  assert.ok(p3 > p0, `p(" sad") ${p0} at 0, ${p3} at 0.3`);
+  // The validation measured 0.0043 → 0.082.
+  assert.ok(p0 > 0.001 && p0 < 0.01 && p3 > 0.04 && p3 < 0.15, `p(" sad") ${p0} → ${p3}`);
+  assert.equal(await page.locator('#feel-chart g[aria-description=" sad"] > *').count(), 4);
+});
+
+test("Preferences: P(A) in [0, 1] for every pair, with and without steering", async () => {
+  await run("pref");
+  const table = await rows("pref");
+  assert.equal(table.length, 5);
+  for (const r of table) {
+    for (const c of [r[3], r[4]]) {
+      const v = num(c);
+      assert.ok(v >= 0 && v <= 1, `P(A) ${c}`);
+    }
+  }
+  assert.equal(await page.locator('#pref-chart [aria-label^="pair "]').count(), 10);
+});
+
+test("Monitor: a very low threshold fires the alarm and marks the tokens", async () => {
+  await page.fill("#monitor-max", "6");
+  await page.getByTestId("monitor-threshold").focus();
+  await page.keyboard.press("Home");
+  assert.equal(await page.getByTestId("monitor-threshold").inputValue(), "-60");
+  await run("monitor");
+  assert.match(await page.getByTestId("monitor-alert").textContent(), /^Alarm: desperate reached −?\d+\.\d\d \(threshold −60\.0\) at reply token 0, /);
+  assert.equal(await page.getByTestId("monitor-alert").getAttribute("aria-live"), "polite");
+  assert.equal(await page.locator("#monitor-reply mark").count(), (await rows("monitor")).length);
+  // Raised above every score, the same reply raises no alarm and marks nothing.
+  await page.getByTestId("monitor-threshold").press("End");
+  assert.match(await page.getByTestId("monitor-alert").textContent(), /^No alarm: desperate stayed under 60\.0/);
+  assert.equal(await page.locator("#monitor-reply mark").count(), 0);
+});
+
+test("Stop ends an experiment early; no steering leaks into the next run", async () => {
+  await page.getByTestId("pref-run").click();
+  await page.locator("#pref-table tbody tr").first().waitFor({ timeout: 60_000 });
+  await page.getByTestId("pref-stop").click();
+  await page.locator("#pref-status", { hasText: "stopped" }).waitFor({ timeout: 60_000 });
+  assert.ok((await rows("pref")).length < 5);
+  // The stopped run was steering toward happy; Dose runs unsteered and gives the same numbers.
+  await run("dose");
+  assert.deepEqual(await rows("dose"), firstDose);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+});
