@@ -56,7 +56,7 @@ serve:
 site: node_modules
 	npx tsc -p .
 	npx vite build --logLevel warn
-	if grep -qiE '<script>|<script [^>]*>[^<]' www/dist/index.html; then echo "inline script in www/dist/index.html (the CSP forbids it)"; exit 1; fi
+	if grep -qiE '<script>|<script [^>]*>[^<]' www/dist/*.html; then echo "inline script in www/dist/ (the CSP forbids it)"; exit 1; fi
 
 ## Unit tests of the page's TypeScript (Vitest).
 unit: node_modules

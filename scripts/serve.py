@@ -3,6 +3,11 @@
 /models/, the vectors at /data/, and the wasm engine also at /pkg/ (the site bundles its own copy).
 
 Sends cross-origin isolation headers (for wasm threads later), a CSP, and no-cache for the page code.
+The page stays cross-origin isolated (COOP same-origin + COEP require-corp). What other sites load
+from us, the embed (embed.html, in an <iframe>) and the <limbic-demo> script (limbic-demo.js), says
+`Cross-Origin-Resource-Policy: cross-origin`, so that a cross-origin-isolated host page (COEP
+require-corp) may load them too; embed.html also sends COEP require-corp, which such a host requires of
+its frames. Everything else is `same-origin`: only our own pages read it.
 """
 import argparse
 import http.server
@@ -12,6 +17,8 @@ from urllib.parse import unquote
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOUNTS = {"/pkg/": "pkg", "/models/": "models", "/data/": "data"}
+# Loaded by other sites' pages: the embed's document and the element's script.
+EMBEDDABLE = {"/embed.html", "/limbic-demo.js"}
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -29,8 +36,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return super().translate_path(path)
 
     def end_headers(self):
+        path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
         self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cross-Origin-Resource-Policy", "cross-origin" if path in EMBEDDABLE else "same-origin")
         self.send_header("Content-Security-Policy",
                          "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
                          "connect-src 'self'; img-src 'self' data:")
@@ -42,6 +51,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A browser that closes a page mid-download resets the connection: not an error here.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)))
@@ -51,7 +67,7 @@ def main():
         if not os.path.exists(os.path.join(ROOT, need)):
             sys.exit(f"{need} is missing: run `make demo` (it builds and fetches everything)")
     handler = lambda *a, **k: Handler(*a, directory=os.path.join(ROOT, "www", "dist"), **k)
-    server = http.server.ThreadingHTTPServer((args.host, args.port), handler)
+    server = Server((args.host, args.port), handler)
     print(f"limbic is serving http://{args.host}:{args.port}/  (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

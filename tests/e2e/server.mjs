@@ -20,3 +20,20 @@ export function launch(extra) {
       "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
   });
 }
+
+// A second, unrelated site for embed tests: serves `pages` (path → HTML) on 127.0.0.1:`port`,
+// cross-origin isolated (COOP same-origin + COEP require-corp, the strictest host an embed meets).
+export async function startHost(port, pages) {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    const html = pages[new URL(req.url, "http://x").pathname];
+    res.writeHead(html === undefined ? 404 : 200, {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cross-Origin-Opener-Policy": "same-origin",
+      "Cross-Origin-Embedder-Policy": "require-corp",
+    });
+    res.end(html ?? "not found");
+  });
+  await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
+  return server;
+}

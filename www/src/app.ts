@@ -42,6 +42,8 @@ export class App {
   runs: Partial<Record<RunId, Run>> = {};
   busy = false;
   ready = false;
+  /** The backend running the model, once loaded. */
+  backend = "";
   private listeners = new Set<Listener>();
   private urlTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly worker: Worker;
@@ -130,6 +132,7 @@ export class App {
 
   private receive(m: FromWorker) {
     const n = this.emotions?.names.length ?? 0;
+    if (m.type === "ready" || m.type === "backend") this.backend = m.backend;
     if (m.type === "ready") {
       this.emotions = m.emotions;
       this.ready = true;

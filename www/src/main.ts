@@ -1,11 +1,17 @@
-//! The page's shell: model status and backend badge, the view navigation (`?view=`), Copy
-//! link, and the messages from links; each view under views/ fills <main>.
+//! The page's shell: model status and backend badge, the precomputed example shown while the
+//! model loads, the view navigation (`?view=`), Copy link and the Embed panel, the messages
+//! from links, and the service worker that keeps the site for offline use; each view under
+//! views/ fills <main>.
 
 import "./style.css";
 import { App, type Mounted, type ViewDef } from "./app";
-import { MODEL_CACHE } from "./config";
+import { EMOTIONS_URL, MODEL_CACHE } from "./config";
 import { h } from "./dom";
-import { checkNames, parseUrl, toQuery } from "./url-state";
+import { embedPanel } from "./embed-panel";
+import { showExample } from "./example";
+import { watchLoading } from "./loading";
+import { registerServiceWorker } from "./sw-register";
+import { parseUrl, toQuery } from "./url-state";
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -63,40 +69,9 @@ window.addEventListener("popstate", () => {
   show(view ?? "readout", false);
 });
 
-// Status, progress, notices and the backend badge.
-app.on((m) => {
-  if (m.type === "progress") {
-    ($("progress") as HTMLProgressElement).value = m.total ? m.loaded / m.total : 0;
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    $("status").textContent = m.cached
-      ? "loading the model from this browser's cache…"
-      : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB (${m.total ? Math.round((100 * m.loaded) / m.total) : "?"} %)`;
-  } else if (m.type === "notice") {
-    $("notice").textContent = m.message;
-  } else if (m.type === "backend") {
-    showBackend(m.backend, m.fallback);
-  } else if (m.type === "ready") {
-    ($("progress") as HTMLProgressElement).value = 1;
-    $("status").textContent = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
-    showBackend(m.backend, m.fallback);
-    const checked = checkNames(app.state, parsed.steerText, m.emotions.names, m.nLayer, m.emotions.defaultStrength);
-    notes.push(...checked.warnings);
-    showNotes();
-    if (checked.state.layer !== null) app.post({ type: "set-layer", layer: checked.state.layer });
-    app.update(checked.state);
-    if (parsed.state.autorun) mounted?.generate?.();
-  } else if (m.type === "error") {
-    $("status").textContent = `error: ${m.message}`;
-    if (!app.ready) $("notice").textContent = "Reload to try again, or clear the cache if this persists.";
-  }
-});
-
-/** The badge names the backend running the model, and why WebGPU was left if it was. */
-function showBackend(backend: string, fallback: string | undefined) {
-  $("backend").textContent = backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
-  $("backend").title = fallback ? `WebGPU unavailable: ${fallback}` : "";
-  $("fallback").textContent = fallback ? `Running on the CPU: ${fallback}` : "";
-}
+watchLoading(app, {
+  status: $("status"), progress: $("progress") as HTMLProgressElement, backend: $("backend"), notice: $("notice"), fallback: $("fallback"),
+}, parsed, (w) => { notes.push(...w); showNotes(); }, () => mounted);
 
 $("copy-link").addEventListener("click", async () => {
   const url = app.shareUrl();
@@ -121,4 +96,7 @@ $("clear-cache").addEventListener("click", async () => {
 (window as unknown as { limbic: object }).limbic = { loseDevice: () => app.post({ type: "lose-device" }) };
 
 show(app.state.view, false);
+showExample($("example"), app);
+embedPanel($("embed-panel"), app);
 app.load();
+registerServiceWorker([new URL(EMOTIONS_URL, document.baseURI).href]);

@@ -11,6 +11,7 @@ import { colouring, renderLegend, TokenStream } from "../tokens";
 import { MAX_TRACKED, TOP } from "../url-state";
 import { colourBySelect, layerSelect, TokenReadout } from "../widgets";
 import { runPanel } from "../run-panel";
+import { exportBar } from "../export-bar";
 
 /** The emotions the trajectory draws: those chosen, else the colour-by emotion, else the 3
  * highest on average over `tokens`. */
@@ -114,6 +115,10 @@ function mount(root: HTMLElement, app: App) {
     ),
     layerNote,
     legend,
+    exportBar(app, scope, [
+      { name: "trajectory", label: "Trajectory", svg: () => chart.querySelector("svg") },
+      { name: "token", label: "Token", svg: () => readout.el.querySelector("svg") },
+    ]),
     h("div", { class: "chat-readout" },
       h("div", { class: "conversation" },
         h("section", { class: "bubble user", "aria-label": "prompt" }, h("h3", {}, "You"), promptBox),

@@ -1,0 +1,49 @@
+//! The model's loading as the page and the embed show it: status line, progress bar, notices,
+//! the backend badge; once ready, the link's names are checked against the vectors and a
+//! link's autorun starts.
+
+import type { App, Mounted } from "./app";
+import { checkNames, type ParsedUrl } from "./url-state";
+
+export interface LoadingElements {
+  status: HTMLElement;
+  progress: HTMLProgressElement;
+  backend: HTMLElement;
+  notice?: HTMLElement | null;
+  fallback?: HTMLElement | null;
+}
+
+/** Shows `app`'s loading in `els`; `warn` hears the link's problems found once the vectors are
+ * known; `mounted` is the view an autorun link starts. */
+export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, warn: (w: string[]) => void, mounted: () => Mounted | null) {
+  const showBackend = (backend: string, fallback: string | undefined) => {
+    els.backend.textContent = backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+    els.backend.title = fallback ? `WebGPU unavailable: ${fallback}` : "";
+    if (els.fallback) els.fallback.textContent = fallback ? `Running on the CPU: ${fallback}` : "";
+  };
+  app.on((m) => {
+    if (m.type === "progress") {
+      els.progress.value = m.total ? m.loaded / m.total : 0;
+      const mb = (n: number) => (n / 1e6).toFixed(1);
+      els.status.textContent = m.cached
+        ? "loading the model from this browser's cache…"
+        : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB (${m.total ? Math.round((100 * m.loaded) / m.total) : "?"} %)`;
+    } else if (m.type === "notice") {
+      if (els.notice) els.notice.textContent = m.message;
+    } else if (m.type === "backend") {
+      showBackend(m.backend, m.fallback);
+    } else if (m.type === "ready") {
+      els.progress.value = 1;
+      els.status.textContent = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
+      showBackend(m.backend, m.fallback);
+      const checked = checkNames(app.state, parsed.steerText, m.emotions.names, m.nLayer, m.emotions.defaultStrength);
+      warn(checked.warnings);
+      if (checked.state.layer !== null) app.post({ type: "set-layer", layer: checked.state.layer });
+      app.update(checked.state);
+      if (parsed.state.autorun) mounted()?.generate?.();
+    } else if (m.type === "error") {
+      els.status.textContent = `error: ${m.message}`;
+      if (!app.ready && els.notice) els.notice.textContent = "Reload to try again, or clear the cache if this persists.";
+    }
+  });
+}
