@@ -7,7 +7,7 @@ test("ranks share ties; spearman matches known values", () => {
   expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1);
   expect(spearman([1, 2], [5, 5])).toBeNaN();
   expect(spearman([1], [1])).toBeNaN();
-  // The validation's Tylenol numbers (docs/validation/report.json) give its ρ = −0.83 and +0.20.
+  // A Tylenol series from an earlier validation run: ρ = −0.83 for afraid, +0.20 for calm.
   const doses = [500, 1000, 2000, 4000, 8000, 16000];
   expect(spearman(doses, [-14.53, -15.07, -15.46, -15.52, -15.32, -15.69])).toBeCloseTo(-0.8286, 3);
   expect(spearman(doses, [9.72, 9.5, 9.32, 9.31, 9.61, 10.1])).toBeCloseTo(0.2, 3);
