@@ -2,7 +2,7 @@
 // bench prompt, greedy tokens, medians of the runs after one warm-up. Prints, as its last
 // line, {"backend","threads","load_ms","prompt_tps","decode_tps"}.
 // Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads]
-//   (threads 1 adds ?threads=1: the CPU engine without its co-worker)
+//   (threads 1 or 2 adds ?threads=: the CPU engine without or with its co-worker)
 //   (starts scripts/serve.py itself; webgpu adds --enable-unsafe-webgpu and ?backend=webgpu,
 //   which is SwiftShader's CPU emulation on a machine without a GPU)
 import { spawn } from "node:child_process";
@@ -12,7 +12,7 @@ const port = Number(process.argv[2] || 18765);
 const backend = process.argv[3] || "cpu";
 const tokens = String(process.argv[4] || 128);
 const nRuns = Number(process.argv[5] || 4);
-const threads = process.argv[6] === "1" ? "&threads=1" : "";
+const threads = process.argv[6] ? `&threads=${process.argv[6]}` : "";
 const server = spawn("python3", ["scripts/serve.py", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
 await new Promise((ok) => server.stdout.on("data", (d) => String(d).includes("serving") && ok()));
 const browser = await chromium.launch({

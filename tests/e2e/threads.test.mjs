@@ -1,6 +1,7 @@
 // The CPU engine with its co-worker (a second wasm instance in its own worker taking half of
 // each large product through a SharedArrayBuffer; the page is cross-origin isolated): the
 // greedy reply is the same as on one thread, and the speed line says two threads ran it.
+// (threads=2 forces it: by default it starts only with 4 or more cores.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launch } from "./server.mjs";
@@ -36,7 +37,7 @@ async function reply(query) {
 
 test("two threads give the one-thread greedy reply", async () => {
   const q = `backend=cpu&prompt=${encodeURIComponent("Tell me about the sea.")}&max=24&temperature=0&seed=3`;
-  const two = await reply(q);
+  const two = await reply(`${q}&threads=2`);
   const one = await reply(`${q}&threads=1`);
   assert.match(two.speed, /2 threads/, two.speed);
   assert.doesNotMatch(one.speed, /threads/, one.speed);

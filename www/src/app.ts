@@ -56,9 +56,10 @@ export class App {
   /** Asks the worker to load the model and vectors (URLs resolved against the page). */
   load() {
     const abs = (u: string) => new URL(u, document.baseURI).href;
-    // ?threads=1 keeps the CPU engine on one thread (for comparisons); otherwise it takes a
-    // co-worker where the page is cross-origin isolated.
-    const threads = new URLSearchParams(location.search).get("threads") === "1" ? 1 : undefined;
+    // ?threads=1 or 2 sets the CPU engine's threads (for comparisons); otherwise the worker
+    // decides from the cores it sees.
+    const t = Number(new URLSearchParams(location.search).get("threads"));
+    const threads = t === 1 || t === 2 ? t : undefined;
     this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined, threads });
   }
 

@@ -27,16 +27,25 @@ export function option(value: string, label: string, selected = false): HTMLOpti
   return o;
 }
 
-/** Calls `fn` at most once per animation frame, after the last request. */
-export function frameThrottle(fn: () => void): () => void {
+/** How often a streaming view redraws at most: its charts re-render whole, and on a small
+ * machine every frame's redraw took CPU from the engine's worker. */
+export const DRAW_MS = 150;
+
+/** Calls `fn` at most once per animation frame and `minMs`, after the last request. */
+export function frameThrottle(fn: () => void, minMs = 0): () => void {
   let pending = false;
+  let last = -Infinity;
+  const run = () => requestAnimationFrame(() => {
+    pending = false;
+    last = performance.now();
+    fn();
+  });
   return () => {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      fn();
-    });
+    const wait = last + minMs - performance.now();
+    if (wait > 0) setTimeout(run, wait);
+    else run();
   };
 }
 

@@ -122,12 +122,15 @@ async function load(m: Extract<ToWorker, { type: "load" }>) {
   post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), nLayer: e.nLayer(), dModel: e.dModel(), emotions });
 }
 
-/** On the CPU in a cross-origin isolated page with two or more cores, a second wasm instance
- * in its own worker takes half of each large product (src/backend/share.rs); it joins once it
- * has loaded the model (the bytes move to it). */
+/** On the CPU in a cross-origin isolated page, a second wasm instance in its own worker takes
+ * half of each large product (src/backend/share.rs); it joins once it has loaded the model
+ * (the bytes move to it). Both threads spin while a reply runs, so it starts only with a core
+ * to spare for the page (4 or more), or when asked for (`wanted` 2): on the 2-core build
+ * machine it made replies slower (BENCHMARKS.md). */
 function startCoWorker(e: Engine, bytes: Uint8Array, wanted: number | undefined): CoWorkerLink | null {
   const cores = navigator.hardwareConcurrency ?? 1;
-  if (wanted === 1 || e.backend() !== "cpu" || !self.crossOriginIsolated || cores < 2) return null;
+  const want = wanted ?? (cores >= 4 ? 2 : 1);
+  if (want !== 2 || e.backend() !== "cpu" || !self.crossOriginIsolated) return null;
   const sab = newShared();
   coWorker?.terminate();
   coWorker = new Worker(new URL("./co-worker.ts", import.meta.url), { type: "module" });

@@ -4,7 +4,7 @@
 
 import type { App, ViewDef } from "../app";
 import { trajectoryChart, type Series } from "../charts";
-import { frameThrottle, h, option } from "../dom";
+import { DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Token } from "../run-data";
 import { formatStrength } from "../steer";
 import { colouring, renderLegend, TokenStream } from "../tokens";
@@ -92,7 +92,7 @@ function mount(root: HTMLElement, app: App) {
     } else {
       chart.replaceChildren(h("p", { class: "meta" }, "Generate a reply to see the trajectory."));
     }
-  });
+  }, DRAW_MS);
 
   scope.on((e) => {
     if (e.type === "generate-start") {

@@ -2,7 +2,7 @@
 //! unsteered and steered replies side by side (same seed, streaming), both with their readout.
 
 import type { App, ViewDef } from "../app";
-import { frameThrottle, h, option } from "../dom";
+import { DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Steer } from "../protocol";
 import type { Token } from "../run-data";
 import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../steer";
@@ -86,7 +86,7 @@ function mount(root: HTMLElement, app: App) {
       : run ? "no steering (choose an emotion above)" : "steered";
     const last = [...main].reverse().find((t) => t.kind === "reply" && t.scores);
     if (!picked && last) readout.show(last);
-  });
+  }, DRAW_MS);
 
   scope.on((e) => {
     if (e.type === "ready" || e.type === "state") fromState();
