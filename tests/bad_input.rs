@@ -300,10 +300,12 @@ fn the_page_checks_the_model_against_the_hash_make_model_checks() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let sums = std::fs::read_to_string(root.join("models.sha256")).unwrap();
     let want = sums.split_whitespace().next().unwrap();
-    let protocol = std::fs::read_to_string(root.join("www/protocol.js")).unwrap();
+    let config = std::fs::read_to_string(root.join("www/src/config.ts")).unwrap();
     assert!(
-        protocol.contains(&format!("MODEL_SHA256 = \"{want}\"")),
-        "www/protocol.js must carry the SHA-256 in models.sha256"
+        config
+            .lines()
+            .any(|l| l.contains("MODEL_SHA256") && l.contains(&format!("\"{want}\""))),
+        "www/src/config.ts must carry the SHA-256 in models.sha256"
     );
     let (_, sha) = limbic::calibrate::read_model(&model_path()).unwrap();
     assert_eq!(sha, want, "the model file on disk");
