@@ -31,21 +31,25 @@ export function option(value: string, label: string, selected = false): HTMLOpti
  * machine every frame's redraw took CPU from the engine's worker. */
 export const DRAW_MS = 150;
 
-/** Calls `fn` at most once per animation frame and `minMs`, after the last request. */
-export function frameThrottle(fn: () => void, minMs = 0): () => void {
-  let pending = false;
+/** Calls `fn` at most once per animation frame and `minMs`, after the last request; called
+ * with `true`, runs `fn` at once (and drops the one pending), e.g. when a reply ends. */
+export function frameThrottle(fn: () => void, minMs = 0): (now?: boolean) => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let frame: number | undefined;
   let last = -Infinity;
-  const run = () => requestAnimationFrame(() => {
-    pending = false;
+  const run = () => {
+    clearTimeout(timer);
+    if (frame !== undefined) cancelAnimationFrame(frame);
+    timer = frame = undefined;
     last = performance.now();
     fn();
-  });
-  return () => {
-    if (pending) return;
-    pending = true;
+  };
+  return (now = false) => {
+    if (now) return run();
+    if (timer !== undefined || frame !== undefined) return;
     const wait = last + minMs - performance.now();
-    if (wait > 0) setTimeout(run, wait);
-    else run();
+    if (wait > 0) timer = setTimeout(() => { timer = undefined; frame = requestAnimationFrame(run); }, wait);
+    else frame = requestAnimationFrame(run);
   };
 }
 

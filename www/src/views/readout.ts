@@ -102,6 +102,7 @@ function mount(root: HTMLElement, app: App) {
     }
     if (e.type === "layer" || e.type === "done") layerNote.textContent = "";
     if (["prompt", "token", "state", "ready", "generate-start"].includes(e.type)) draw();
+    if (e.type === "done") draw(true); // the last tokens now, not a redraw later
   });
 
   root.append(

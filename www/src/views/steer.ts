@@ -92,6 +92,7 @@ function mount(root: HTMLElement, app: App) {
     if (e.type === "ready" || e.type === "state") fromState();
     if (e.type === "generate-start") { picked = false; baseStream.clear(); mainStream.clear(); }
     if (["token", "prompt", "state", "ready", "generate-start"].includes(e.type)) draw();
+    if (e.type === "done") draw(true); // the last tokens now, not a redraw later
   });
 
   const generate = () => app.generate(steers(), true);
