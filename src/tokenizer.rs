@@ -91,8 +91,22 @@ impl Tokenizer {
 
 /// Wraps `user` as one ChatML user turn after a system turn, and opens the assistant's turn.
 pub fn chat_prompt(user: &str, system: Option<&str>) -> String {
+    chat_turns(&[], user, system)
+}
+
+/// A conversation in ChatML: the system turn, the earlier turns (`history` alternates user
+/// and assistant, starting with the user), `user`'s new turn, and the assistant's turn opened.
+pub fn chat_turns(history: &[String], user: &str, system: Option<&str>) -> String {
     let system = system.unwrap_or(DEFAULT_SYSTEM);
-    format!("<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+    let mut text = format!("<|im_start|>system\n{system}<|im_end|>\n");
+    for (i, turn) in history.iter().enumerate() {
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        text.push_str(&format!("<|im_start|>{role}\n{turn}<|im_end|>\n"));
+    }
+    text.push_str(&format!(
+        "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+    ));
+    text
 }
 
 /// Turns ids into text as they arrive, holding back bytes of an unfinished UTF-8 character.

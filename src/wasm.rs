@@ -8,7 +8,7 @@ use crate::emotions::EmotionSet;
 use crate::hooks::{Captures, HookPoint, HookSet, Intervention};
 use crate::runner::Runner;
 use crate::session::Sampler;
-use crate::tokenizer::chat_prompt;
+use crate::tokenizer::chat_turns;
 
 fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
@@ -103,6 +103,8 @@ pub struct Engine {
     hooks: HookSet,
     emotions: Option<EmotionSet>,
     readout: Option<Readout>,
+    /// Earlier turns of the conversation (user, assistant, ...) for chat prompts.
+    history: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -134,6 +136,7 @@ impl Engine {
             hooks: HookSet::new(),
             emotions: None,
             readout: None,
+            history: Vec::new(),
         }
     }
 
@@ -171,7 +174,7 @@ impl Engine {
     /// Text → token ids; with `chat`, the text is wrapped as one user turn.
     pub fn tokenize(&self, text: &str, chat: bool) -> Result<Vec<u32>, JsError> {
         let text = if chat {
-            chat_prompt(text, None)
+            chat_turns(&self.history, text, None)
         } else {
             text.to_string()
         };
@@ -192,6 +195,20 @@ impl Engine {
             #[allow(unreachable_patterns)]
             _ => false,
         }
+    }
+
+    /// The earlier turns of the conversation, alternating user and assistant (an even number,
+    /// user first), that chat prompts of later `start` and `tokenize` calls continue; empty
+    /// starts a new conversation.
+    #[wasm_bindgen(js_name = setHistory)]
+    pub fn set_history(&mut self, turns: Vec<String>) -> Result<(), JsError> {
+        if turns.len() % 2 != 0 {
+            return Err(JsError::new(
+                "chat history: turns come in pairs (user, assistant)",
+            ));
+        }
+        self.history = turns;
+        Ok(())
     }
 
     /// Each id's own text (a piece of a multi-byte character shows as U+FFFD).
@@ -225,7 +242,7 @@ impl Engine {
         };
         sampler.validate().map_err(js)?;
         let text = if chat {
-            chat_prompt(prompt, None)
+            chat_turns(&self.history, prompt, None)
         } else {
             prompt.to_string()
         };

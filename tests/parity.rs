@@ -162,3 +162,24 @@ fn next_token_probabilities_are_the_softmax_of_the_logits() {
         "an id outside the vocabulary"
     );
 }
+
+#[test]
+fn a_conversation_continues_in_chatml() {
+    use limbic::tokenizer::{chat_prompt, chat_turns};
+    assert_eq!(chat_turns(&[], "hi", None), chat_prompt("hi", None));
+    let text = chat_turns(&["hi".into(), "Hello!".into()], "how are you?", Some("S"));
+    assert_eq!(
+        text,
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n\
+         <|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nhow are you?<|im_end|>\n\
+         <|im_start|>assistant\n"
+    );
+    // The control tokens are single tokens: 3 turns + the opened assistant turn.
+    let e = engine();
+    let ids = e.tokenizer.encode(&text).unwrap();
+    assert_eq!(
+        ids.iter().filter(|&&i| i == 1).count(),
+        5,
+        "<|im_start|> ×5"
+    );
+}

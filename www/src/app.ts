@@ -42,6 +42,8 @@ export class App {
   runs: Partial<Record<RunId, Run>> = {};
   busy = false;
   ready = false;
+  /** Earlier turns (user, assistant, …) of the Readout's conversation. */
+  history: string[] = [];
   /** The backend running the model, once loaded. */
   backend = "";
   private listeners = new Set<Listener>();

@@ -35,6 +35,8 @@ export interface GenerateRequest {
   compare: boolean;
   /** Readout layer for this reply. */
   layer: number;
+  /** Earlier turns of the conversation (user, assistant, …) a chat prompt continues. */
+  history?: string[];
 }
 
 /** One measurement without a reply: run `prompt` once under `steer` (hooks cleared before and
@@ -109,6 +111,16 @@ export function topK(scores: ArrayLike<number>, names: readonly string[], k: num
 /** Row `row` of a row-major (rows, cols) matrix. */
 export function row(matrix: Float32Array, cols: number, row: number): Float32Array {
   return matrix.subarray(row * cols, (row + 1) * cols);
+}
+
+/** Where `needle` first occurs in `hay` as a contiguous run; -1 if never. */
+export function findFirst(hay: ArrayLike<number>, needle: ArrayLike<number>): number {
+  if (needle.length === 0) return -1;
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
 }
 
 /** Where `needle` last occurs in `hay` as a contiguous run; -1 if never. */

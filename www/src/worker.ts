@@ -5,7 +5,7 @@
 import init, { Engine } from "../../pkg/limbic.js";
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
-import { findLast, hex } from "./protocol";
+import { findFirst, findLast, hex } from "./protocol";
 import { CoWorkerLink, newShared } from "./share";
 import { ggufStrings, Vocab } from "./vocab";
 
@@ -151,14 +151,17 @@ function sendPrompt(e: Engine, m: GenerateRequest, run: RunId) {
   const ids = e.tokenize(m.prompt, m.chat);
   const scores = e.promptScores();
   const user = m.chat ? e.tokenize(m.prompt, false) : ids;
-  const userStart = m.chat ? findLast(ids, user) : 0;
+  // A continued conversation shows from its first user turn on (the earlier turns are prompt).
+  const first = m.chat && m.history?.length ? findFirst(ids, e.tokenize(m.history[0]!, false)) : -1;
+  const last = m.chat ? findLast(ids, user) : 0;
+  const userStart = first >= 0 ? first : last;
   post({
     type: "prompt",
     run,
     texts: Array.from(ids, (id) => (vocab ? vocab.text(id) : `#${id}`)),
     scores,
     userStart: Math.max(0, userStart),
-    userEnd: userStart < 0 ? ids.length : userStart + user.length,
+    userEnd: last < 0 ? ids.length : last + user.length,
   });
 }
 
@@ -173,6 +176,7 @@ function applySteer(e: Engine, steer: readonly Steer[]) {
 async function probe(e: Engine, m: ProbeRequest) {
   running = true;
   try {
+    e.setHistory([]);
     setLayer(e, m.layer);
     applySteer(e, m.steer);
     const n = e.start(m.prompt, m.chat, 1, 0, 1, 0n);
@@ -231,6 +235,7 @@ async function generate(e: Engine, m: GenerateRequest) {
   cancelled = false;
   running = true;
   try {
+    e.setHistory(m.history ?? []);
     setLayer(e, m.layer);
     if (m.compare && m.steer.length && (await runOnce(e, m, [], "baseline")) === null) {
       post({ type: "done", reason: "cancelled", stats: null });

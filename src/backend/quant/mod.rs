@@ -31,6 +31,10 @@ pub const TOKENS: usize = 4;
 /// Weights (rows × cols) from which a single-row product is split over threads.
 #[cfg(not(target_arch = "wasm32"))]
 const SPLIT_MIN: usize = 64 * 1024;
+/// Weights from which a single-row product is split over the whole pool whatever
+/// [`crate::backend::decode_threads`] says.
+#[cfg(not(target_arch = "wasm32"))]
+const WHOLE_POOL_MIN: usize = 8 << 20;
 /// Which row of a group each lane holds, per format.
 pub const LANES_Q4: [usize; G] = [0, 2, 4, 6, 1, 3, 5, 7];
 pub const LANES_Q8: [usize; G] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -230,7 +234,13 @@ impl QMatrix {
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
-            let parts = crate::backend::decode_threads();
+            // The output matrix (49152 × 576, ~1.3 ms alone) always takes the whole pool: one
+            // hand-off per token is cheap next to it.
+            let parts = if rows * self.cols >= WHOLE_POOL_MIN {
+                rayon::current_num_threads()
+            } else {
+                crate::backend::decode_threads()
+            };
             if parts > 1 && rows * self.cols >= SPLIT_MIN {
                 use rayon::prelude::*;
                 let chunk = rows.div_ceil(parts).div_ceil(G) * G;

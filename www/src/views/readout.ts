@@ -40,12 +40,31 @@ function mount(root: HTMLElement, app: App) {
   const addTrack = h("select", { id: "track-add", "aria-label": "add an emotion to the trajectory" });
   const showTemplate = h("input", { type: "checkbox", id: "show-template" });
 
-  const generate = () => app.generate(app.state.steer, false);
+  // A conversation: with "continue" on, each finished exchange joins the turns the next
+  // message continues (app.history); "New chat" forgets them. Re-reading at another layer
+  // runs the last message again with the turns it had.
+  const continueChat = h("input", { type: "checkbox", id: "continue-chat" });
+  const turnsNote = h("span", { class: "meta", id: "turns", role: "status" });
+  const newChat = h("button", { type: "button", id: "new-chat" }, "New chat");
+  let sent: string[] = [];
+  let rereading = false;
+  const showTurns = () => {
+    const n = app.history.length / 2;
+    turnsNote.textContent = n ? `${n} earlier exchange${n === 1 ? "" : "s"} in this conversation` : "";
+    newChat.disabled = n === 0;
+  };
+  newChat.addEventListener("click", () => { app.history = []; showTurns(); });
+  const send = (reread: boolean) => {
+    if (!reread) sent = continueChat.checked ? [...app.history] : [];
+    rereading = reread;
+    app.generate(app.state.steer, false, { history: sent });
+  };
+  const generate = () => send(false);
   const layer = layerSelect(app, scope, () => {
     // The readout changes only on the next pass: read the last reply again (same seed, same tokens).
     if (app.runs.main && !app.busy) {
       layerNote.textContent = `reading the last reply again at layer ${app.layer()}…`;
-      generate();
+      send(true);
     } else {
       layerNote.textContent = `layer ${app.layer()} applies from the next reply`;
     }
@@ -101,6 +120,11 @@ function mount(root: HTMLElement, app: App) {
       replyStream.clear();
     }
     if (e.type === "layer" || e.type === "done") layerNote.textContent = "";
+    if (e.type === "done" && e.reason === "end" && continueChat.checked && !rereading) {
+      const reply = (app.runs.main?.tokens ?? []).filter((t) => t.kind === "reply").map((t) => t.text).join("");
+      app.history = [...sent, app.state.prompt, reply];
+      showTurns();
+    }
     if (["prompt", "token", "state", "ready", "generate-start"].includes(e.type)) draw();
     if (e.type === "done") draw(true); // the last tokens now, not a redraw later
   });
@@ -113,6 +137,11 @@ function mount(root: HTMLElement, app: App) {
       h("label", {}, "colour tokens by ", colourBySelect(app, scope)),
       h("label", {}, "readout layer ", layer),
       h("label", {}, showTemplate, " show the chat template"),
+    ),
+    h("div", { class: "controls" },
+      h("label", {}, continueChat, " continue the conversation"),
+      newChat,
+      turnsNote,
     ),
     layerNote,
     legend,
@@ -135,6 +164,7 @@ function mount(root: HTMLElement, app: App) {
     ),
   );
   draw();
+  showTurns();
   return { dispose: () => scope.dispose(), generate };
 }
 
