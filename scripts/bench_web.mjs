@@ -1,12 +1,22 @@
 // Browser speed of the page in headless Chromium (playwright-core, /usr/bin/chromium): the
 // bench prompt, greedy tokens, medians of the runs after one warm-up. Prints, as its last
-// line, {"backend","threads","load_ms","prompt_tps","decode_tps"}.
+// line, {"backend","threads","load_ms","prompt_tps","decode_tps"} plus the page's figures:
+// load from cache, first contentful paint, time to first token, the wasm's gzip size.
 // Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads]
 //   (threads 1 or 2 adds ?threads=: the CPU engine without or with its co-worker)
 //   (starts scripts/serve.py itself; webgpu adds --enable-unsafe-webgpu and ?backend=webgpu,
 //   which is SwiftShader's CPU emulation on a machine without a GPU)
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
+
+/** The built engine's size as served compressed (gzip -9). */
+function wasmGzip() {
+  const dir = "www/dist/assets";
+  const f = readdirSync(dir).find((n) => n.endsWith(".wasm"));
+  return f ? gzipSync(readFileSync(`${dir}/${f}`), { level: 9 }).length : null;
+}
 
 const port = Number(process.argv[2] || 18765);
 const backend = process.argv[3] || "cpu";
@@ -27,9 +37,24 @@ try {
   await page.goto(`http://127.0.0.1:${port}/?backend=${backend}${threads}`);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 300_000 });
   const loadMs = Date.now() - t0;
+  const firstPaintMs = await page.evaluate(() =>
+    performance.getEntriesByType("paint").find((e) => e.name === "first-contentful-paint")?.startTime);
+  // Again, now that the model is in the browser's cache (and the site in the service worker's).
+  const t1 = Date.now();
+  await page.reload();
+  await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 300_000 });
+  const cachedLoadMs = Date.now() - t1;
   const badge = await page.getByTestId("backend-badge").textContent();
   if ((backend === "webgpu") !== /WebGPU/.test(badge)) throw new Error(`asked for ${backend}, running on ${badge}`);
   await page.fill("#max-tokens", tokens);
+  // Time to first token as a person sees it: the click to the first reply text on the page.
+  await page.getByTestId("prompt-input").fill("Write a short story about a girl who lost her dog.");
+  const t2 = Date.now();
+  await page.getByTestId("generate-button").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=output-text]")?.textContent?.length > 0,
+    null, { timeout: 300_000, polling: 5 });
+  const firstTokenMs = Date.now() - t2;
+  await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 300_000 });
   await page.getByTestId("prompt-input").fill("Write a short story about a girl who lost her dog.");
   const runs = [];
   for (let i = 0; i < nRuns; i++) {
@@ -43,6 +68,10 @@ try {
     backend,
     threads: measured[0]?.threads ?? 1,
     load_ms: loadMs,
+    load_cached_ms: cachedLoadMs,
+    first_paint_ms: Math.round(firstPaintMs ?? -1),
+    first_token_ms: firstTokenMs,
+    wasm_gzip_bytes: wasmGzip(),
     prompt_tps: median(measured.map((r) => r.promptTokens / (r.promptMs / 1000))),
     decode_tps: median(measured.map((r) => (r.tokens - 1) / (r.decodeMs / 1000))),
   }));
