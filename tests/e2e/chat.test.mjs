@@ -1,22 +1,11 @@
 // A conversation in the Readout view: with "continue the conversation" on, the next message
 // continues the earlier exchange (its turns are part of the prompt, read out like the rest),
 // and "New chat" starts over.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch } from "./server.mjs";
+import { useSite } from "./server.mjs";
 
-const PORT = 21000 + Math.floor(Math.random() * 1000);
-let server, browser;
-
-before(async () => {
-  server = await startServer(PORT);
-  browser = await launch(["--disable-gpu"]);
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const site = useSite(["--disable-gpu"]);
 
 async function send(page, text) {
   await page.getByTestId("prompt-input").fill(text);
@@ -27,9 +16,9 @@ async function send(page, text) {
 }
 
 test("a second message continues the first exchange; New chat forgets it", async () => {
-  const page = await browser.newPage();
+  const page = await site.browser.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(`http://127.0.0.1:${PORT}/?max=8&temperature=0&seed=1&backend=cpu`);
+  await page.goto(`${site.url}?max=8&temperature=0&seed=1&backend=cpu`);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 180_000 });
   await page.locator("#continue-chat").check();
   const first = await send(page, "My name is Ada and I grow tomatoes.");

@@ -6,9 +6,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startServer, launch } from "./server.mjs";
+import { startServer, launch, freePort } from "./server.mjs";
 
-const PORT = 19000 + Math.floor(Math.random() * 1000);
+const PORT = await freePort();
 let server, browser, page;
 
 before(async () => {

@@ -2,36 +2,24 @@
 // draws all emotion vectors in PCA space and their similarity heatmap from the engine's own
 // vectors, choosing an emotion lists its neighbours with cosines, and About shows the numbers
 // of docs/validation/report.json.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startServer, launch } from "./server.mjs";
+import { useSite } from "./server.mjs";
 
-const PORT = 19000 + Math.floor(Math.random() * 1000);
-const URL_ = `http://127.0.0.1:${PORT}/`;
 const report = JSON.parse(readFileSync("docs/validation/report.json", "utf8"));
-let server, browser;
-
-before(async () => {
-  server = await startServer(PORT);
-  browser = await launch(["--disable-gpu"]);
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const site = useSite(["--disable-gpu"]);
 
 // A page that records page errors and CSP violations (window.__csp).
 async function open(query) {
-  const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const p = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
   p.errors = [];
   p.on("pageerror", (e) => p.errors.push(e.message));
   await p.addInitScript(() => {
     window.__csp = [];
     document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  await p.goto(`${URL_}?${query}`);
+  await p.goto(`${site.url}?${query}`);
   return p;
 }
 

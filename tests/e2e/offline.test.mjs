@@ -1,29 +1,17 @@
 // Offline once loaded: the service worker keeps the built site and the emotion vectors, the page
 // keeps the model; with the server gone and the browser offline, a reload still loads the model
 // from the cache and answers.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch } from "./server.mjs";
+import { useSite } from "./server.mjs";
 
-const PORT = 21500 + Math.floor(Math.random() * 1000);
-const URL_ = `http://127.0.0.1:${PORT}/`;
-let server, browser;
-
-before(async () => {
-  server = await startServer(PORT);
-  browser = await launch(["--disable-gpu"]);
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const site = useSite(["--disable-gpu"]);
 
 test("after one visit the page loads and runs with no network and no server", async () => {
-  const context = await browser.newContext();
+  const context = await site.browser.newContext();
   const p = await context.newPage();
   p.on("pageerror", (e) => console.error("page error:", e.message));
-  await p.goto(`${URL_}?max=3&temperature=0`);
+  await p.goto(`${site.url}?max=3&temperature=0`);
   await p.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
   await p.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
   // The site's files and the vectors are in the service worker's caches, the model in the page's.
@@ -37,8 +25,8 @@ test("after one visit the page loads and runs with no network and no server", as
   const caches = await p.evaluate(async () => Object.fromEntries(await Promise.all((await caches.keys()).map(async (n) => [n, (await (await caches.open(n)).keys()).length]))));
   console.log("caches:", JSON.stringify(caches));
 
-  server.kill();
-  await new Promise((ok) => server.once("exit", ok));
+  site.server.kill();
+  await new Promise((ok) => site.server.once("exit", ok));
   await context.setOffline(true);
   await p.reload();
   await p.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
@@ -48,7 +36,7 @@ test("after one visit the page loads and runs with no network and no server", as
   await p.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 60_000 });
   assert.ok((await p.getByTestId("output-text").textContent()).length > 0);
   // The worksheet is there offline too.
-  await p.goto(`${URL_}worksheet.html`);
+  await p.goto(`${site.url}worksheet.html`);
   await p.getByRole("heading", { level: 1 }).waitFor();
   await context.close();
 });

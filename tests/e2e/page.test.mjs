@@ -3,9 +3,9 @@
 // views work, links reproduce views and runs, and nothing breaks the CSP.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch } from "./server.mjs";
+import { startServer, launch, freePort } from "./server.mjs";
 
-const PORT = 18000 + Math.floor(Math.random() * 1000);
+const PORT = await freePort();
 const URL_ = `http://127.0.0.1:${PORT}/`;
 let server, browser, page;
 

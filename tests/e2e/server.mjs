@@ -1,6 +1,34 @@
 // Shared by the page tests: scripts/serve.py on a free-ish port, and Debian's Chromium.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
+
+// A TCP port on 127.0.0.1 that is free now (the OS picks it), so test files never collide.
+export async function freePort() {
+  const probe = createServer();
+  await new Promise((ok) => probe.listen(0, "127.0.0.1", ok));
+  const { port } = probe.address();
+  await new Promise((ok) => probe.close(ok));
+  return port;
+}
+
+// For a test file: the page server and a browser (`flags` added) started before its tests and
+// closed after them. `site.url` is the page's address; `site.browser`, `site.server` the rest.
+export function useSite(flags = ["--disable-gpu"]) {
+  const site = { url: "", port: 0, browser: null, server: null };
+  before(async () => {
+    site.port = await freePort();
+    site.url = `http://127.0.0.1:${site.port}/`;
+    site.server = await startServer(site.port);
+    site.browser = await launch(flags);
+  });
+  after(async () => {
+    await site.browser?.close();
+    site.server?.kill();
+  });
+  return site;
+}
 
 // Starts the page server on `port`; resolves to the process once it serves.
 export async function startServer(port) {

@@ -5,10 +5,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startHost, startServer, launch } from "./server.mjs";
+import { startHost, startServer, launch, freePort } from "./server.mjs";
 
-const PORT = 20000 + Math.floor(Math.random() * 1000);
-const HOST_PORT = PORT + 1000;
+const PORT = await freePort();
+const HOST_PORT = await freePort();
 const SITE = `http://127.0.0.1:${PORT}/`;
 // Another site altogether: "localhost" is another host name than 127.0.0.1, another port too.
 const HOST = `http://localhost:${HOST_PORT}/`;

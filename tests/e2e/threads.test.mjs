@@ -2,27 +2,16 @@
 // each large product through a SharedArrayBuffer; the page is cross-origin isolated): the
 // greedy reply is the same as on one thread, and the speed line says two threads ran it.
 // (threads=2 forces it: by default it starts only with 4 or more cores.)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch } from "./server.mjs";
+import { useSite } from "./server.mjs";
 
-const PORT = 20000 + Math.floor(Math.random() * 1000);
-let server, browser;
-
-before(async () => {
-  server = await startServer(PORT);
-  browser = await launch([]);
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const site = useSite([]);
 
 async function reply(query) {
-  const page = await browser.newPage();
+  const page = await site.browser.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(`http://127.0.0.1:${PORT}/?${query}`);
+  await page.goto(`${site.url}?${query}`);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 180_000 });
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, "the page is cross-origin isolated");
   // The co-worker loads its own copy of the model after the page is ready: give it time.

@@ -1,29 +1,17 @@
 // The page on WebGPU in Debian's Chromium (--enable-unsafe-webgpu: SwiftShader's adapter on a
 // machine without a GPU): the badge says which backend runs, WebGPU gives the CPU's greedy
 // text, and a device lost mid-reply finishes the reply on the CPU and says so.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch } from "./server.mjs";
+import { useSite } from "./server.mjs";
 
-const PORT = 19000 + Math.floor(Math.random() * 1000);
-const URL_ = `http://127.0.0.1:${PORT}/`;
-let server, browser;
-
-before(async () => {
-  server = await startServer(PORT);
-  browser = await launch(["--enable-unsafe-webgpu"]);
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-});
+const site = useSite(["--enable-unsafe-webgpu"]);
 
 // Opens the page with `query`, waits for the model, and returns the page.
 async function open(query) {
-  const page = await browser.newPage();
+  const page = await site.browser.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(`${URL_}?${query}`);
+  await page.goto(`${site.url}?${query}`);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 180_000 });
   return page;
 }
