@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startServer, launch, freePort } from "./server.mjs";
+import { startServer, launch, freePort, recordingPage } from "./server.mjs";
 
 const PORT = await freePort();
 let server, browser, page;
@@ -14,12 +14,7 @@ let server, browser, page;
 before(async () => {
   server = await startServer(PORT);
   browser = await launch(["--disable-gpu"]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  page = await recordingPage(browser, { viewport: { width: 1280, height: 900 } });
   await page.goto(`http://127.0.0.1:${PORT}/?view=experiments`);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
 });

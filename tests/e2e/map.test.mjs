@@ -5,20 +5,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { useSite } from "./server.mjs";
+import { recordingPage, useSite } from "./server.mjs";
 
 const report = JSON.parse(readFileSync("docs/validation/report.json", "utf8"));
 const site = useSite(["--disable-gpu"]);
 
 // A page that records page errors and CSP violations (window.__csp).
 async function open(query) {
-  const p = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
-  p.errors = [];
-  p.on("pageerror", (e) => p.errors.push(e.message));
-  await p.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
+  const p = await recordingPage(site.browser, { viewport: { width: 1280, height: 900 } });
   await p.goto(`${site.url}?${query}`);
   return p;
 }

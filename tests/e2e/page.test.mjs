@@ -3,7 +3,7 @@
 // views work, links reproduce views and runs, and nothing breaks the CSP.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch, freePort } from "./server.mjs";
+import { startServer, launch, freePort, recordingPage } from "./server.mjs";
 
 const PORT = await freePort();
 const URL_ = `http://127.0.0.1:${PORT}/`;
@@ -18,15 +18,7 @@ before(async () => {
 });
 
 // A page that records page errors and CSP violations (window.__csp) for `clean` to check.
-async function newPage() {
-  const p = await browser.newPage();
-  p.on("pageerror", (e) => console.error("page error:", e.message));
-  await p.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return p;
-}
+const newPage = () => recordingPage(browser);
 
 // No CSP violation so far (Plot's charts, inline styles, scripts).
 async function clean(p) {

@@ -40,6 +40,27 @@ export async function startServer(port) {
   return server;
 }
 
+// A page of `browser` that records page errors (`page.errors`, also logged) and CSP violations
+// (`window.__csp`, read back with `cspViolations`).
+export async function recordingPage(browser, options) {
+  const p = await browser.newPage(options);
+  p.errors = [];
+  p.on("pageerror", (e) => {
+    p.errors.push(e.message);
+    console.error("page error:", e.message);
+  });
+  await p.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return p;
+}
+
+// The CSP violations a `recordingPage` saw so far.
+export function cspViolations(p) {
+  return p.evaluate(() => window.__csp);
+}
+
 // Debian's Chromium, headless, quiet on the network; `extra` adds flags (e.g. WebGPU).
 export function launch(extra) {
   return chromium.launch({

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startHost, startServer, launch, freePort } from "./server.mjs";
+import { startHost, startServer, launch, freePort, recordingPage } from "./server.mjs";
 
 const PORT = await freePort();
 const HOST_PORT = await freePort();
@@ -34,15 +34,7 @@ after(async () => {
 });
 
 // A page that records page errors and CSP violations (window.__csp).
-async function newPage() {
-  const p = await browser.newPage();
-  p.on("pageerror", (e) => console.error("page error:", e.message));
-  await p.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return p;
-}
+const newPage = () => recordingPage(browser);
 
 // A minimal RFC 4180 reader: rows of fields.
 function parseCsv(text) {
