@@ -30,6 +30,8 @@ export function option(value: string, label: string, selected = false): HTMLOpti
 /** How often a streaming view redraws at most: its charts re-render whole, and on a small
  * machine every frame's redraw took CPU from the engine's worker. */
 export const DRAW_MS = 150;
+/** How often a streaming view redraws its charts at most. */
+export const CHART_MS = 600;
 
 /** Calls `fn` at most once per animation frame and `minMs`, after the last request; called
  * with `true`, runs `fn` at once (and drops the one pending), e.g. when a reply ends. */

@@ -4,7 +4,7 @@
 
 import type { App, ViewDef } from "../app";
 import { trajectoryChart, type Series } from "../charts";
-import { DRAW_MS, frameThrottle, h, option } from "../dom";
+import { CHART_MS, DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Token } from "../run-data";
 import { formatStrength } from "../steer";
 import { colouring, renderLegend, TokenStream } from "../tokens";
@@ -77,29 +77,16 @@ function mount(root: HTMLElement, app: App) {
     addTrack.value = "";
   });
 
-  /** Everything that depends on the reply and the state, once per frame at most. */
-  const draw = frameThrottle(() => {
+  const shown = () => (app.runs.main?.tokens ?? []).filter((t) => t.kind !== "template" || showTemplate.checked);
+
+  /** The charts (whole Plot redraws): while a reply streams at most every CHART_MS, so the
+   * page leaves the CPU to the engine; at once otherwise. */
+  const drawCharts = frameThrottle(() => {
     const names = app.emotions?.names ?? [];
-    const run = app.runs.main;
-    const tokens = (run?.tokens ?? []).filter((t) => t.kind !== "template" || showTemplate.checked);
-    const colours = colouring(tokens, app.state.emotion, names);
-    promptStream.sync(run?.tokens ?? [], colours, names);
-    replyStream.sync(run?.tokens ?? [], colours, names);
-    renderLegend(legend, colours);
+    const tokens = shown();
     const last = [...tokens].reverse().find((t) => t.scores);
     if (!picked && last) readout.show(last);
-    steerNote.textContent = app.state.steer.length
-      ? `Steering: ${app.state.steer.map((s) => `${s.name} ${formatStrength(s.strength)}`).join(", ")} (change it in the Steer view).`
-      : "";
     const track = trackedEmotions(tokens.filter((t) => t.kind === "reply"), app.state.track, app.state.emotion, names);
-    chips.replaceChildren(...app.state.track.map((n) => {
-      const b = h("button", { type: "button", "aria-label": `remove ${n} from the trajectory` }, `${n} ×`);
-      b.addEventListener("click", () => app.update({ track: app.state.track.filter((x) => x !== n) }));
-      return h("li", {}, b);
-    }));
-    if (addTrack.options.length !== names.length + 1) {
-      addTrack.replaceChildren(option("", "add an emotion…"), ...names.map((n) => option(n, n)));
-    }
     const scored = tokens.filter((t) => t.scores);
     if (scored.length && track.length) {
       const series: Series[] = track.map((name) => {
@@ -111,6 +98,28 @@ function mount(root: HTMLElement, app: App) {
     } else {
       chart.replaceChildren(h("p", { class: "meta" }, "Generate a reply to see the trajectory."));
     }
+  }, CHART_MS);
+
+  /** Everything else that depends on the reply and the state. */
+  const draw = frameThrottle(() => {
+    const names = app.emotions?.names ?? [];
+    const run = app.runs.main;
+    const colours = colouring(shown(), app.state.emotion, names);
+    promptStream.sync(run?.tokens ?? [], colours, names);
+    replyStream.sync(run?.tokens ?? [], colours, names);
+    renderLegend(legend, colours);
+    steerNote.textContent = app.state.steer.length
+      ? `Steering: ${app.state.steer.map((s) => `${s.name} ${formatStrength(s.strength)}`).join(", ")} (change it in the Steer view).`
+      : "";
+    chips.replaceChildren(...app.state.track.map((n) => {
+      const b = h("button", { type: "button", "aria-label": `remove ${n} from the trajectory` }, `${n} ×`);
+      b.addEventListener("click", () => app.update({ track: app.state.track.filter((x) => x !== n) }));
+      return h("li", {}, b);
+    }));
+    if (addTrack.options.length !== names.length + 1) {
+      addTrack.replaceChildren(option("", "add an emotion…"), ...names.map((n) => option(n, n)));
+    }
+    drawCharts(!app.busy);
   }, DRAW_MS);
 
   scope.on((e) => {
@@ -126,7 +135,7 @@ function mount(root: HTMLElement, app: App) {
       showTurns();
     }
     if (["prompt", "token", "state", "ready", "generate-start"].includes(e.type)) draw();
-    if (e.type === "done") draw(true); // the last tokens now, not a redraw later
+    if (e.type === "done") { draw(true); drawCharts(true); } // the last tokens now, not later
   });
 
   root.append(
