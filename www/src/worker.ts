@@ -7,7 +7,6 @@ import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { findFirst, findLast, hex } from "./protocol";
 import { CoWorkerLink, newShared } from "./share";
-import { ggufStrings, Vocab } from "./vocab";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -18,7 +17,6 @@ const post = (msg: FromWorker) => scope.postMessage(msg);
 
 let engine: Engine | null = null;
 let emotions: EmotionInfo | null = null;
-let vocab: Vocab | null = null;
 let layer = 0;
 let running = false;
 let cancelled = false;
@@ -109,8 +107,6 @@ async function download(url: string): Promise<Uint8Array> {
 async function load(m: Extract<ToWorker, { type: "load" }>) {
   await init();
   const bytes = await fetchModel(m.modelUrl);
-  const pieces = ggufStrings(bytes, "tokenizer.ggml.tokens");
-  vocab = pieces ? new Vocab(pieces) : null;
   const e = await Engine.create(bytes, await pickBackend(m.backend));
   shownFallback = e.fallback();
   link = startCoWorker(e, bytes, m.threads);
@@ -158,7 +154,7 @@ function sendPrompt(e: Engine, m: GenerateRequest, run: RunId) {
   post({
     type: "prompt",
     run,
-    texts: Array.from(ids, (id) => (vocab ? vocab.text(id) : `#${id}`)),
+    texts: e.tokenTexts(ids),
     scores,
     userStart: Math.max(0, userStart),
     userEnd: last < 0 ? ids.length : last + user.length,
