@@ -171,14 +171,12 @@ impl Engine {
         self.runner.config().d_model
     }
 
-    /// Text → token ids; with `chat`, the text is wrapped as one user turn.
+    /// Text → token ids; with `chat`, the text is wrapped as the user's turn after the history.
     pub fn tokenize(&self, text: &str, chat: bool) -> Result<Vec<u32>, JsError> {
-        let text = if chat {
-            chat_turns(&self.history, text, None)
-        } else {
-            text.to_string()
-        };
-        self.runner.tokenizer().encode(&text).map_err(js)
+        self.runner
+            .tokenizer()
+            .encode(&self.prompt_text(text, chat))
+            .map_err(js)
     }
 
     /// Shares the large single-token products with a co-worker thread (CPU only; `undefined`
@@ -202,7 +200,7 @@ impl Engine {
     /// starts a new conversation.
     #[wasm_bindgen(js_name = setHistory)]
     pub fn set_history(&mut self, turns: Vec<String>) -> Result<(), JsError> {
-        if turns.len() % 2 != 0 {
+        if !turns.len().is_multiple_of(2) {
             return Err(JsError::new(
                 "chat history: turns come in pairs (user, assistant)",
             ));
@@ -241,12 +239,10 @@ impl Engine {
             ..Sampler::default()
         };
         sampler.validate().map_err(js)?;
-        let text = if chat {
-            chat_turns(&self.history, prompt, None)
-        } else {
-            prompt.to_string()
-        };
-        let ids = self.runner.encode_prompt(&text).map_err(js)?;
+        let ids = self
+            .runner
+            .encode_prompt(&self.prompt_text(prompt, chat))
+            .map_err(js)?;
         let n = ids.len();
         self.runner.start(ids, &sampler, max_tokens).map_err(js)?;
         Ok(n)
@@ -436,6 +432,15 @@ impl Engine {
         match (&self.runner.generation, &self.readout) {
             (Some(g), Some(r)) => scores_of(r, &g.prompt_captures).unwrap_or_default(),
             _ => Vec::new(),
+        }
+    }
+
+    /// `text` as the model reads it: with `chat`, the user's turn after the history's turns.
+    fn prompt_text(&self, text: &str, chat: bool) -> String {
+        if chat {
+            chat_turns(&self.history, text, None)
+        } else {
+            text.to_string()
         }
     }
 

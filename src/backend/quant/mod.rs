@@ -291,13 +291,6 @@ impl QMatrix {
         }
     }
 
-    /// Dot product of weight row `r` with one quantized activation row.
-    pub fn dot_row(&self, r: usize, x: &Q8) -> f32 {
-        let mut out = [0.0];
-        self.rows_into(std::slice::from_ref(x), r, &mut out);
-        out[0]
-    }
-
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
     unsafe fn groups_vnni(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
