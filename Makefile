@@ -45,9 +45,15 @@ setup-vulkan:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
 	fi
 
+## The wasm engine twice: pkg/ with relaxed SIMD (.cargo/config.toml), pkg/plain/ without it
+## (its own target folder, so neither build's flags undo the other's), for browsers that lack it.
 wasm: setup
 	cargo build --release --target wasm32-unknown-unknown --no-default-features --features gpu --lib
 	wasm-bindgen --target web --out-dir pkg $(WASM)
+	RUSTFLAGS="-C target-feature=+simd128" \
+	  cargo build --release --target wasm32-unknown-unknown --no-default-features --features gpu --lib \
+	  --target-dir $(CARGO_TARGET_DIR)/plain
+	wasm-bindgen --target web --out-dir pkg/plain $(CARGO_TARGET_DIR)/plain/wasm32-unknown-unknown/release/limbic.wasm
 
 serve:
 	python3 scripts/serve.py --port $(PORT)

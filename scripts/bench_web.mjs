@@ -1,9 +1,10 @@
 // Browser speed of the page in headless Chromium (playwright-core, /usr/bin/chromium): the
 // bench prompt, greedy tokens, medians of the runs after one warm-up. Prints, as its last
-// line, {"backend","threads","load_ms","prompt_tps","decode_tps"} plus the page's figures:
+// line, {"backend","threads","simd","load_ms","prompt_tps","decode_tps"} plus the page's figures:
 // load from cache, first contentful paint, time to first token, the wasm's gzip size.
-// Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads]
-//   (threads 1 or 2 adds ?threads=: the CPU engine without or with its co-worker)
+// Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads] [plain]
+//   (threads 1 or 2 adds ?threads=: the CPU engine without or with its co-worker; "plain" adds
+//   ?simd=plain: the engine build without relaxed SIMD, as browsers that lack it run)
 //   (starts scripts/serve.py itself; webgpu adds --enable-unsafe-webgpu and ?backend=webgpu,
 //   which is SwiftShader's CPU emulation on a machine without a GPU)
 import { spawn } from "node:child_process";
@@ -11,18 +12,19 @@ import { readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
-/** The built engine's size as served compressed (gzip -9). */
+/** The built engine's size as served compressed (gzip -9): the larger of its two builds. */
 function wasmGzip() {
   const dir = "www/dist/assets";
-  const f = readdirSync(dir).find((n) => n.endsWith(".wasm"));
-  return f ? gzipSync(readFileSync(`${dir}/${f}`), { level: 9 }).length : null;
+  const sizes = readdirSync(dir).filter((n) => n.endsWith(".wasm"))
+    .map((f) => gzipSync(readFileSync(`${dir}/${f}`), { level: 9 }).length);
+  return sizes.length ? Math.max(...sizes) : null;
 }
 
 const port = Number(process.argv[2] || 18765);
 const backend = process.argv[3] || "cpu";
 const tokens = String(process.argv[4] || 128);
 const nRuns = Number(process.argv[5] || 4);
-const threads = process.argv[6] ? `&threads=${process.argv[6]}` : "";
+const threads = (process.argv[6] ? `&threads=${process.argv[6]}` : "") + (process.argv[7] === "plain" ? "&simd=plain" : "");
 const server = spawn("python3", ["scripts/serve.py", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
 await new Promise((ok) => server.stdout.on("data", (d) => String(d).includes("serving") && ok()));
 const browser = await chromium.launch({
@@ -68,6 +70,7 @@ try {
   console.log(JSON.stringify({
     backend,
     threads: measured[0]?.threads ?? 1,
+    simd: measured[0]?.simd,
     load_ms: loadMs,
     load_cached_ms: cachedLoadMs,
     first_paint_ms: Math.round(firstPaintMs ?? -1),

@@ -145,7 +145,9 @@ fn simd128_products_equal_the_scalar_reference() {
             .wrapping_add(1442695040888963407);
         (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     };
+    // The test build has relaxed SIMD (Chromium runs it): both browser kernels are here.
     assert!(Kernel::available().contains(&Kernel::Simd128));
+    assert!(Kernel::available().contains(&Kernel::Relaxed));
     for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
         for (rows, cols) in [(37, 96), (203, 576)] {
             let w: Vec<f32> = (0..rows * cols).map(|_| next()).collect();
@@ -157,11 +159,30 @@ fn simd128_products_equal_the_scalar_reference() {
                 .map(|i| next() * if i % 13 == 0 { 8.0 } else { 1.0 })
                 .collect();
             let x = Q8::new(&xs);
-            let (mut want, mut got) = (vec![0.0f32; rows - 3], vec![0.0f32; rows - 3]);
+            assert_eq!(x, Q8::reference(&xs));
+            let mut want = vec![0.0f32; rows - 3];
             q.rows_with(Kernel::Reference, std::slice::from_ref(&x), 3, &mut want);
-            q.rows_with(Kernel::Simd128, std::slice::from_ref(&x), 3, &mut got);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&got), bits(&want), "{dtype:?} {rows}x{cols}");
+            for k in [Kernel::Simd128, Kernel::Relaxed] {
+                let mut got = vec![0.0f32; rows - 3];
+                q.rows_with(k, std::slice::from_ref(&x), 3, &mut got);
+                assert_eq!(bits(&got), bits(&want), "{k:?} {dtype:?} {rows}x{cols}");
+            }
         }
+    }
+}
+
+#[wasm_bindgen_test]
+fn simd128_quantization_equals_the_scalar_reference() {
+    use limbic::backend::quant::Q8;
+    // Scale 1 (amax 127): exact halves must round away from zero as `f32::round` does.
+    let mut ties: Vec<f32> = (0..32).map(|i| i as f32 - 15.5).collect();
+    ties[31] = 127.0;
+    ties[30] = -126.5;
+    let zero = vec![0.0f32; 32];
+    let tiny: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) * 1e-30).collect();
+    let wide: Vec<f32> = (0..64).map(|i| ((i * 7919) % 101) as f32 * 0.37 - 18.0).collect();
+    for x in [ties, zero, tiny, wide] {
+        assert_eq!(Q8::new(&x), Q8::reference(&x), "{x:?}");
     }
 }

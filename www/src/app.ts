@@ -59,10 +59,12 @@ export class App {
   load() {
     const abs = (u: string) => new URL(u, document.baseURI).href;
     // ?threads=1 or 2 sets the CPU engine's threads (for comparisons); otherwise the worker
-    // decides from the cores it sees.
-    const t = Number(new URLSearchParams(location.search).get("threads"));
+    // decides from the cores it sees. ?simd=plain runs the build without relaxed SIMD.
+    const params = new URLSearchParams(location.search);
+    const t = Number(params.get("threads"));
     const threads = t === 1 || t === 2 ? t : undefined;
-    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined, threads });
+    const simd = params.get("simd") === "plain" ? "plain" : undefined;
+    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined, threads, simd });
   }
 
   post(m: ToWorker) {

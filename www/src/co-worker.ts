@@ -3,15 +3,16 @@
 //! hands it through a SharedArrayBuffer (src/backend/share.rs). It spins on the request word
 //! while requests keep coming, and sleeps in Atomics.wait when they stop.
 
-import init, { CoWorker } from "../../pkg/limbic.js";
+import type { CoWorker } from "../../pkg/limbic.js";
+import { loadEngineBuild, type Simd } from "./engine-build";
 import { CTRL, layout } from "./share";
 
-self.onmessage = async (e: MessageEvent<{ bytes: Uint8Array; sab: SharedArrayBuffer }>) => {
+self.onmessage = async (e: MessageEvent<{ bytes: Uint8Array; sab: SharedArrayBuffer; simd: Simd }>) => {
   const { ctrl, x, out } = layout(e.data.sab);
   let co: CoWorker;
   try {
-    await init();
-    co = new CoWorker(e.data.bytes);
+    const build = await loadEngineBuild(e.data.simd);
+    co = new build.CoWorker(e.data.bytes);
   } catch {
     Atomics.store(ctrl, CTRL.ready, -1);
     return;

@@ -18,9 +18,9 @@ test("row and findLast", () => {
 test("hex and the speed line the tests and bench read", () => {
   expect(hex(new Uint8Array([0, 15, 255]))).toBe("000fff");
   expect(speedText(12, 2000, null)).toBe("12 tokens, 6.0 tokens/s");
-  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100, threads: 1 }))
+  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100, threads: 1, simd: "relaxed" }))
     .toBe("12 tokens, 6.0 tokens/s (prompt 60.0, reply 10.0 tokens/s)");
-  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100, threads: 2 }))
+  expect(speedText(12, 2000, { promptTokens: 30, promptMs: 500, tokens: 12, decodeMs: 1100, threads: 2, simd: "plain" }))
     .toBe("12 tokens, 6.0 tokens/s (prompt 60.0, reply 10.0 tokens/s, 2 threads)");
 });
 

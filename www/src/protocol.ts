@@ -69,11 +69,13 @@ export interface RunStats {
   decodeMs: number;
   /** Threads the engine computed on (2 with a co-worker). */
   threads: number;
+  /** The engine build (engine-build.ts): with relaxed SIMD or without. */
+  simd: "relaxed" | "plain";
 }
 
 /** page → worker */
 export type ToWorker =
-  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number }
+  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number; simd?: "plain" }
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
   | ({ type: "probe" } & ProbeRequest)

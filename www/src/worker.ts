@@ -1,8 +1,9 @@
-//! The engine's worker: owns the wasm engine (bundled from pkg/ by Vite, loaded once), the
+//! The engine's worker: owns the wasm engine (one of the two builds, engine-build.ts), the
 //! model download and its cache, and runs replies step by step so a `cancel` gets in between
 //! steps. Talks to the page only through protocol.ts messages.
 
-import init, { Engine } from "../../pkg/limbic.js";
+import type { Engine } from "../../pkg/limbic.js";
+import { loadEngineBuild, pickSimd, type Simd } from "./engine-build";
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { findFirst, findLast, hex } from "./protocol";
@@ -22,6 +23,8 @@ let running = false;
 let cancelled = false;
 let shownFallback: string | undefined;
 let link: CoWorkerLink | null = null;
+/** The engine build running (the co-worker loads the same). */
+let simd: Simd = "plain";
 let coWorker: Worker | null = null;
 /** A `vectors` request that came mid-reply, answered when the reply ends. */
 let vectorsWanted: number | null = null;
@@ -105,7 +108,8 @@ async function download(url: string): Promise<Uint8Array> {
 }
 
 async function load(m: Extract<ToWorker, { type: "load" }>) {
-  await init();
+  simd = await pickSimd(m.simd);
+  const { Engine } = await loadEngineBuild(simd);
   const bytes = await fetchModel(m.modelUrl);
   const e = await Engine.create(bytes, await pickBackend(m.backend));
   shownFallback = e.fallback();
@@ -130,7 +134,7 @@ function startCoWorker(e: Engine, bytes: Uint8Array, wanted: number | undefined)
   const sab = newShared();
   coWorker?.terminate();
   coWorker = new Worker(new URL("./co-worker.ts", import.meta.url), { type: "module" });
-  coWorker.postMessage({ bytes, sab }, [bytes.buffer]);
+  coWorker.postMessage({ bytes, sab, simd }, [bytes.buffer]);
   const l = new CoWorkerLink(sab);
   return e.setCoWorker(l) ? l : null;
 }
@@ -215,7 +219,7 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
     if (!e.step()) {
       // Two threads when the co-worker took a share of this reply's products.
       const threads = (link?.shared ?? 0) > shared0 ? 2 : 1;
-      return { promptTokens, promptMs: t1 - t0, tokens, decodeMs, threads };
+      return { promptTokens, promptMs: t1 - t0, tokens, decodeMs, threads, simd };
     }
     await e.ready();
     const step = e.finish() as { id: number; text: string; scores?: number[] | Float32Array | null };

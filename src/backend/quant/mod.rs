@@ -78,6 +78,9 @@ pub enum Kernel {
     Reference,
     /// wasm simd128.
     Simd128,
+    /// wasm simd128 with relaxed SIMD's integer dot product (a separate build: modules that
+    /// use it don't load where the browser lacks it).
+    Relaxed,
     Avx2,
     /// AVX-512 VNNI (with VL, on 256-bit registers).
     Vnni,
@@ -94,6 +97,8 @@ impl Kernel {
         let mut all = vec![Kernel::Reference];
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         all.push(Kernel::Simd128);
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        all.push(Kernel::Relaxed);
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") {
@@ -285,7 +290,9 @@ impl QMatrix {
                 // SAFETY: as above.
                 Kernel::Avx2 => unsafe { self.groups_avx2(xs, row0, out) },
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                Kernel::Simd128 => self.groups(xs, row0, out, per_token(simd128::group)),
+                Kernel::Simd128 => self.groups(xs, row0, out, per_token(simd128::group::<false>)),
+                #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+                Kernel::Relaxed => self.groups(xs, row0, out, per_token(simd128::group::<true>)),
                 _ => self.groups(xs, row0, out, per_token(reference::group)),
             }
         }
@@ -331,7 +338,12 @@ impl QMatrix {
                 for (lane, &i) in self.format.lanes().iter().enumerate() {
                     rows[i] = lanes[lane];
                 }
-                out[t * len + r - row0..][..to - from].copy_from_slice(&rows[from..to]);
+                let dst = &mut out[t * len + r - row0..][..to - from];
+                match <&mut [f32; G]>::try_from(&mut *dst) {
+                    // A whole group: a fixed-size copy (wasm's `memory.copy` is a runtime call).
+                    Ok(whole) => *whole = rows,
+                    Err(_) => dst.copy_from_slice(&rows[from..to]),
+                }
             }
             r = g * G + to;
         }
@@ -395,7 +407,7 @@ fn per_token(
 }
 
 /// One activation row quantized to 8 bits per 32-element block, with each block's sum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Q8 {
     d: Vec<f32>,   // per block: scale
     d16: Vec<f32>, // per block: the scale rounded to f16 (for Q8_0 weights)
@@ -406,22 +418,30 @@ pub struct Q8 {
 }
 
 impl Q8 {
-    /// Quantizes `x (cols)`, `cols` a multiple of 32.
+    /// Quantizes `x (cols)`, `cols` a multiple of 32 (SIMD in the browser, bit-identical to
+    /// [`Q8::reference`]).
     pub fn new(x: &[f32]) -> Self {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return Self::with(x, simd128::quantize_block);
+        #[allow(unreachable_code)]
+        Self::with(x, reference::quantize_block)
+    }
+
+    /// The scalar quantization every path must equal.
+    pub fn reference(x: &[f32]) -> Self {
+        Self::with(x, reference::quantize_block)
+    }
+
+    fn with(x: &[f32], block: fn(&[f32], &mut [i8]) -> (f32, i32)) -> Self {
         let nb = x.len() / QK;
-        let (mut d, mut s, mut sq, mut q) = (
+        let (mut d, mut s, mut sq) = (
             Vec::with_capacity(nb),
             Vec::with_capacity(nb),
             Vec::with_capacity(nb),
-            Vec::with_capacity(x.len()),
         );
-        for blk in x.chunks_exact(QK) {
-            let amax = blk.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-            let scale = amax / 127.0;
-            let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
-            let start = q.len();
-            q.extend(blk.iter().map(|v| (v * inv).round() as i8));
-            let sum = q[start..].iter().map(|&v| v as i32).sum::<i32>();
+        let mut q = vec![0i8; nb * QK];
+        for (blk, q) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
+            let (scale, sum) = block(blk, q);
             d.push(scale);
             s.push(scale * sum as f32);
             sq.push(sum);

@@ -33,3 +33,14 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
     }
     acc
 }
+
+/// One block of 32 activations to 8 bits: the scale `amax / 127` and the quants' sum.
+pub fn quantize_block(blk: &[f32], q: &mut [i8]) -> (f32, i32) {
+    let amax = blk.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+    let scale = amax / 127.0;
+    let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+    for (q, v) in q.iter_mut().zip(blk) {
+        *q = (v * inv).round() as i8;
+    }
+    (scale, q.iter().map(|&v| v as i32).sum())
+}

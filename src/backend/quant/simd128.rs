@@ -1,4 +1,5 @@
-//! wasm simd128 group kernel.
+//! wasm simd128 group kernels (plain, and with relaxed SIMD's integer dot product) and the
+//! activation quantization.
 
 use super::{Format, QMatrix, G, Q8, QK};
 use std::arch::wasm32::*;
@@ -32,7 +33,13 @@ fn fold(acc: v128, d: &[f32], dx: f32, isum: v128, m: Option<(&[f32], f32)>) -> 
 
 /// One group of 8 rows, lanes in the format's lane order. Products of i8 pairs are
 /// widened to i16 (`extmul`), summed while they fit i16, then pairwise into i32 lanes.
-pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
+/// `RELAXED` (builds with relaxed SIMD) takes Q4_1's nibbles, which fit 7 bits, through
+/// `i16x8.relaxed_dot_i8x16_i7x16` (`pmaddubsw` on x86): exact there, since the 7-bit
+/// operand never has its top bit set and pairs of products fit i16; one instruction for
+/// two `extmul`s and an add. Q8_0 weights don't fit 7 bits; splitting them into nibbles
+/// measured slower.
+#[inline(always)]
+pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
     let (d, m, q) = w.group_data(g);
     let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
     // SAFETY: every load below reads inside `q` or `x.q` (whole blocks of a whole group).
@@ -51,6 +58,11 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                     let v = ld(q[(at + i) * 16..].as_ptr());
                     // Nibbles 0..15 are valid i8; four products sum to at most 4·15·127.
                     let (lo, hi) = (v128_and(v, u8x16_splat(0x0F)), u8x16_shr(v, 4));
+                    if RELAXED {
+                        let s = i16x8_add(relaxed_dot(x0, lo), relaxed_dot(x1, hi));
+                        *r = i32x4_extadd_pairwise_i16x8(s);
+                        continue;
+                    }
                     let s = i16x8_add(
                         i16x8_add(
                             i16x8_extmul_low_i8x16(lo, x0),
@@ -95,4 +107,53 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
         v128_store(out.as_mut_ptr().add(4) as *mut v128, acc1);
     }
     out
+}
+
+/// `Σ a·b` in pairs of bytes into i16 lanes (`b`'s bytes must be 0..=127; a pair of
+/// nibble products, at most 2·15·127, fits i16).
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+fn relaxed_dot(a: v128, b: v128) -> v128 {
+    i16x8_relaxed_dot_i8x16_i7x16(a, b)
+}
+
+#[cfg(not(target_feature = "relaxed-simd"))]
+#[inline(always)]
+fn relaxed_dot(_: v128, _: v128) -> v128 {
+    unreachable!("the relaxed kernel runs only in builds with relaxed SIMD")
+}
+
+/// One block of 32 activations quantized as [`super::reference::quantize_block`] does, bit
+/// for bit: `amax` by `pmax` (ignores NaN as `f32::max` does), then `round` (half away from
+/// zero) spelled out as truncation plus one where the dropped fraction is at least ½.
+pub fn quantize_block(blk: &[f32], q: &mut [i8]) -> (f32, i32) {
+    // SAFETY: `blk` holds 32 f32 and `q` 32 bytes (checked); wasm loads need no alignment.
+    assert!(blk.len() == QK && q.len() == QK);
+    let v: [v128; 8] =
+        std::array::from_fn(|i| unsafe { v128_load(blk.as_ptr().add(4 * i) as *const v128) });
+    let amax = v.iter().fold(f32x4_splat(0.0), |a, &x| f32x4_pmax(a, f32x4_abs(x)));
+    let amax = f32x4_pmax(amax, i32x4_shuffle::<2, 3, 0, 1>(amax, amax));
+    let amax = f32x4_pmax(amax, i32x4_shuffle::<1, 0, 3, 2>(amax, amax));
+    let scale = f32x4_extract_lane::<0>(amax) / 127.0;
+    let inv = f32x4_splat(if scale != 0.0 { 1.0 / scale } else { 0.0 });
+    let round = |x: v128| {
+        let y = f32x4_mul(x, inv);
+        let t = f32x4_trunc(y);
+        let up = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), f32x4_splat(0.5));
+        let one = v128_or(f32x4_splat(1.0), v128_and(y, u32x4_splat(0x8000_0000)));
+        i32x4_trunc_sat_f32x4(f32x4_add(t, v128_and(up, one)))
+    };
+    let i: [v128; 8] = std::array::from_fn(|k| round(v[k]));
+    let sum = i.iter().fold(i32x4_splat(0), |a, &x| i32x4_add(a, x));
+    let sum = i32x4_add(sum, i32x4_shuffle::<2, 3, 0, 1>(sum, sum));
+    let sum = i32x4_add(sum, i32x4_shuffle::<1, 0, 3, 2>(sum, sum));
+    let narrow = |a, b, c, d| {
+        i8x16_narrow_i16x8(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(c, d))
+    };
+    // SAFETY: `q` holds 32 bytes.
+    unsafe {
+        v128_store(q.as_mut_ptr() as *mut v128, narrow(i[0], i[1], i[2], i[3]));
+        v128_store(q.as_mut_ptr().add(16) as *mut v128, narrow(i[4], i[5], i[6], i[7]));
+    }
+    (scale, i32x4_extract_lane::<0>(sum))
 }
