@@ -148,15 +148,23 @@ fn simd128_products_equal_the_scalar_reference() {
     // The test build has relaxed SIMD (Chromium runs it): both browser kernels are here.
     assert!(Kernel::available().contains(&Kernel::Simd128));
     assert!(Kernel::available().contains(&Kernel::Relaxed));
+    // Extremes too: weights at both ends of their range (nibbles 0 and 15, ±127) against
+    // activations of ±127 with matching signs, where the sums in i16 lanes are largest.
+    let alt = |c: usize| if c.is_multiple_of(2) { 1.0f32 } else { -1.0 };
     for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-        for (rows, cols) in [(37, 96), (203, 576)] {
-            let w: Vec<f32> = (0..rows * cols).map(|_| next()).collect();
+        for (rows, cols, extreme) in [(37, 96, false), (203, 576, false), (16, 64, true)] {
+            let w: Vec<f32> = (0..rows * cols)
+                .map(|i| if extreme { alt(i % cols) * alt(i / cols) } else { next() })
+                .collect();
             let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
             let q = QMatrix::new(&QTensor::quantize(&t, dtype).unwrap())
                 .unwrap()
                 .unwrap();
             let xs: Vec<f32> = (0..cols)
-                .map(|i| next() * if i % 13 == 0 { 8.0 } else { 1.0 })
+                .map(|i| match extreme {
+                    true => alt(i),
+                    false => next() * if i % 13 == 0 { 8.0 } else { 1.0 },
+                })
                 .collect();
             let x = Q8::new(&xs);
             assert_eq!(x, Q8::reference(&xs));

@@ -36,8 +36,8 @@ fn fold(acc: v128, d: &[f32], dx: f32, isum: v128, m: Option<(&[f32], f32)>) -> 
 /// `RELAXED` (builds with relaxed SIMD) takes Q4_1's nibbles, which fit 7 bits, through
 /// `i16x8.relaxed_dot_i8x16_i7x16` (`pmaddubsw` on x86): exact there, since the 7-bit
 /// operand never has its top bit set and pairs of products fit i16; one instruction for
-/// two `extmul`s and an add. Q8_0 weights don't fit 7 bits; splitting them into nibbles
-/// measured slower.
+/// two `extmul`s and an add. For Q8_0 the signed weights take that place, and `x` is split
+/// into two 7-bit parts once per block.
 #[inline(always)]
 pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
     let (d, m, q) = w.group_data(g);
@@ -81,9 +81,21 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                 acc1 = fold(acc1, &d[at + 4..], x.d[b], s1, Some((&m[at + 4..], x.s[b])));
             }
             Format::Q8_0 => {
+                // For the relaxed dot, x = lo − 128·neg with lo = x & 0x7F and neg its sign
+                // bit: both fit 7 bits, and are made once per block for all the rows.
+                let split = |x: v128| (v128_and(x, u8x16_splat(0x7F)), u8x16_shr(x, 7));
+                let ((lo0, neg0), (lo1, neg1)) = (split(x0), split(x1));
                 for (i, r) in rows.iter_mut().enumerate() {
                     let p = (at + i) * QK;
                     let (w0, w1) = (ld(q[p..].as_ptr()), ld(q[p + 16..].as_ptr()));
+                    if RELAXED {
+                        // Pairs: |w·lo| ≤ 2·128·127 and |w·neg| ≤ 4·128 fit i16.
+                        let ext = i32x4_extadd_pairwise_i16x8;
+                        let lo = i32x4_add(ext(relaxed_dot(w0, lo0)), ext(relaxed_dot(w1, lo1)));
+                        let neg = ext(i16x8_add(relaxed_dot(w0, neg0), relaxed_dot(w1, neg1)));
+                        *r = i32x4_sub(lo, i32x4_shl(neg, 7));
+                        continue;
+                    }
                     // Two products sum to at most 2·128·127 < 2¹⁵ (x is never −128).
                     let pair = |w: v128, x: v128| {
                         i32x4_extadd_pairwise_i16x8(i16x8_add(
@@ -109,8 +121,8 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
     out
 }
 
-/// `Σ a·b` in pairs of bytes into i16 lanes (`b`'s bytes must be 0..=127; a pair of
-/// nibble products, at most 2·15·127, fits i16).
+/// `Σ a·b` in pairs of bytes into i16 lanes (`b`'s bytes must be 0..=127, and each pair's
+/// sum must fit i16: callers say why theirs do).
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
 fn relaxed_dot(a: v128, b: v128) -> v128 {
