@@ -154,7 +154,13 @@ fn simd128_products_equal_the_scalar_reference() {
     for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
         for (rows, cols, extreme) in [(37, 96, false), (203, 576, false), (16, 64, true)] {
             let w: Vec<f32> = (0..rows * cols)
-                .map(|i| if extreme { alt(i % cols) * alt(i / cols) } else { next() })
+                .map(|i| {
+                    if extreme {
+                        alt(i % cols) * alt(i / cols)
+                    } else {
+                        next()
+                    }
+                })
                 .collect();
             let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
             let q = QMatrix::new(&QTensor::quantize(&t, dtype).unwrap())
@@ -189,7 +195,9 @@ fn simd128_quantization_equals_the_scalar_reference() {
     ties[30] = -126.5;
     let zero = vec![0.0f32; 32];
     let tiny: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) * 1e-30).collect();
-    let wide: Vec<f32> = (0..64).map(|i| ((i * 7919) % 101) as f32 * 0.37 - 18.0).collect();
+    let wide: Vec<f32> = (0..64)
+        .map(|i| ((i * 7919) % 101) as f32 * 0.37 - 18.0)
+        .collect();
     for x in [ties, zero, tiny, wide] {
         assert_eq!(Q8::new(&x), Q8::reference(&x), "{x:?}");
     }

@@ -4,10 +4,10 @@
 //! do). Used for every product on the CPU backend, natively and in the browser.
 //!
 //! A Q4_1 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block `d_w·d_x·Σ q_w q_x`.
-//! The integer sum is exact, so the SIMD kernels (AVX-512 VNNI, AVX2, simd128) only speed it
-//! up; the per-block float work and the accumulation over blocks are the same operations in
-//! the same order on every path, so results are bit-identical to the scalar reference (tested
-//! natively and in the browser). The GPU kernels do the same arithmetic.
+//! The integer sum is exact, so the SIMD kernels (AVX-512 VNNI, AVX2, simd128, relaxed SIMD)
+//! only speed it up; the per-block float work and the accumulation over blocks are the same
+//! operations in the same order on every path, so results are bit-identical to the scalar
+//! reference (tested natively and in the browser). The GPU kernels do the same arithmetic.
 //!
 //! Layout (made at load time): rows are interleaved in groups of 8, block by block, so one
 //! pass over a block of `x` serves 8 rows. The 8 integer sums are reduced together and the

@@ -143,7 +143,9 @@ pub fn quantize_block(blk: &[f32], q: &mut [i8]) -> (f32, i32) {
     assert!(blk.len() == QK && q.len() == QK);
     let v: [v128; 8] =
         std::array::from_fn(|i| unsafe { v128_load(blk.as_ptr().add(4 * i) as *const v128) });
-    let amax = v.iter().fold(f32x4_splat(0.0), |a, &x| f32x4_pmax(a, f32x4_abs(x)));
+    let amax = v
+        .iter()
+        .fold(f32x4_splat(0.0), |a, &x| f32x4_pmax(a, f32x4_abs(x)));
     let amax = f32x4_pmax(amax, i32x4_shuffle::<2, 3, 0, 1>(amax, amax));
     let amax = f32x4_pmax(amax, i32x4_shuffle::<1, 0, 3, 2>(amax, amax));
     let scale = f32x4_extract_lane::<0>(amax) / 127.0;
@@ -159,13 +161,15 @@ pub fn quantize_block(blk: &[f32], q: &mut [i8]) -> (f32, i32) {
     let sum = i.iter().fold(i32x4_splat(0), |a, &x| i32x4_add(a, x));
     let sum = i32x4_add(sum, i32x4_shuffle::<2, 3, 0, 1>(sum, sum));
     let sum = i32x4_add(sum, i32x4_shuffle::<1, 0, 3, 2>(sum, sum));
-    let narrow = |a, b, c, d| {
-        i8x16_narrow_i16x8(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(c, d))
-    };
+    let narrow =
+        |a, b, c, d| i8x16_narrow_i16x8(i16x8_narrow_i32x4(a, b), i16x8_narrow_i32x4(c, d));
     // SAFETY: `q` holds 32 bytes.
     unsafe {
         v128_store(q.as_mut_ptr() as *mut v128, narrow(i[0], i[1], i[2], i[3]));
-        v128_store(q.as_mut_ptr().add(16) as *mut v128, narrow(i[4], i[5], i[6], i[7]));
+        v128_store(
+            q.as_mut_ptr().add(16) as *mut v128,
+            narrow(i[4], i[5], i[6], i[7]),
+        );
     }
     (scale, i32x4_extract_lane::<0>(sum))
 }
