@@ -256,6 +256,53 @@ fn quantized_products_match_the_cpu_and_dequantized_f32() {
 }
 
 #[test]
+fn q8_0_activation_scales_are_rounded_to_f16_as_on_the_cpu() {
+    // Identity weights make each output one activation quant times its block's scale, so a
+    // scale rounded otherwise than the CPU's f16 (NVIDIA's compiler once folded the shader's
+    // f16 round trip away) shows as a whole block off by up to 2⁻¹¹. Blocks span magnitudes
+    // down to scales below 2⁻¹⁴, where f16 values are subnormal.
+    let (cpu, gpu) = backends();
+    let cols = 192;
+    let mut w = vec![0.0f32; cols * cols];
+    for k in 0..cols {
+        w[k * cols + k] = 1.0;
+    }
+    let q = || {
+        QTensor::quantize(
+            &Tensor::from_vec(w.clone(), (cols, cols), &Device::Cpu).unwrap(),
+            GgmlDType::Q8_0,
+        )
+        .unwrap()
+    };
+    let mags = [3e-6f32, 4e-5, 7e-4, 0.03, 1.7, 90.0];
+    let x: Vec<f32> = rand(cols, 7, 1.0)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * mags[i / 32])
+        .collect();
+    let want = cpu
+        .read(
+            &cpu.qmatmul(&cpu.tensor(&x, 1, cols).unwrap(), &cpu.matrix(q()).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+    let got = gpu
+        .read(
+            &gpu.qmatmul(&gpu.tensor(&x, 1, cols).unwrap(), &gpu.matrix(q()).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        // The scale itself may differ by an f32 ulp or two (WGSL's division), not more.
+        assert!(
+            (g - w).abs() <= 1e-6 * w.abs(),
+            "output {i} (block {}): {g} vs {w}",
+            i / 32
+        );
+    }
+}
+
+#[test]
 fn fused_swiglu_equals_the_three_ops() {
     let (cpu, gpu) = backends();
     for t in [1, 6] {

@@ -15,6 +15,18 @@ struct Params { blocks: u32, f16_scale: u32 }
 @group(0) @binding(2) var<storage, read_write> xq: array<u32>;
 @group(0) @binding(3) var<storage, read_write> xs: array<vec2<f32>>;
 
+// v ≥ 0 rounded to the nearest f16 value, ties to even, as the CPU's f16 conversion (v below
+// 65520). Done with integer operations: NVIDIA's Vulkan compiler folded
+// unpack2x16float(pack2x16float(v)) back into v, leaving Q8_0's scale unrounded there.
+fn round_f16(v: f32) -> f32 {
+    if (v < 6.103515625e-05) {
+        // Below 2⁻¹⁴ f16 values are subnormal, 2⁻²⁴ apart (round() breaks ties to even).
+        return round(v * 16777216.0) * 5.9604644775390625e-08;
+    }
+    let b = bitcast<u32>(v);
+    return bitcast<f32>((b + 0xFFFu + ((b >> 13u) & 1u)) & 0xFFFFE000u);
+}
+
 fn round_away(v: f32) -> f32 {
     let r = trunc(v);
     return select(r, r + sign(v), abs(v - r) >= 0.5);
@@ -44,7 +56,7 @@ fn quantize(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: v
         xq[b * 8u + w] = word;
     }
     if (p.f16_scale == 1u) {
-        xs[b] = vec2<f32>(unpack2x16float(pack2x16float(vec2<f32>(d, 0.0))).x, 0.0);
+        xs[b] = vec2<f32>(round_f16(d), 0.0);
     } else {
         xs[b] = vec2<f32>(d, d * f32(sum));
     }
