@@ -166,9 +166,8 @@ impl<B: Backend> Llama<B> {
         for (l, blk) in self.blocks.iter().enumerate() {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
             let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
-            let q = be.rope(&be.qmatmul(&h, &blk.wq)?, c.n_head, pos)?;
-            let k = be.rope(&be.qmatmul(&h, &blk.wk)?, c.n_kv_head, pos)?;
-            let v = be.qmatmul(&h, &blk.wv)?;
+            let (q, k, v) = be.qkv(&h, [&blk.wq, &blk.wk, &blk.wv])?;
+            let (q, k) = (be.rope(&q, c.n_head, pos)?, be.rope(&k, c.n_kv_head, pos)?);
             let att = be.attention(&q, &k, &v, &mut self.caches[l])?;
             let h;
             (x, h) = be.add_rms_norm(&x, &be.qmatmul(&att, &blk.wo)?, &blk.ffn_norm, c.rms_eps)?;

@@ -320,6 +320,20 @@ impl Backend for Cpu {
         }
     }
 
+    fn qkv(&self, h: &Rows, w: [&Weight; 3]) -> Result<(Rows, Rows, Rows)> {
+        let hq = std::cell::OnceCell::new(); // quantized once for the three products
+        let product = |w: &Weight| match w {
+            Weight::Quant { q, id } => Ok(Rows {
+                data: self
+                    .shared
+                    .product(q, *id, &h.data, hq.get_or_init(|| quantize(h))),
+                cols: q.rows,
+            }),
+            Weight::F32(_) => self.qmatmul(h, w),
+        };
+        Ok((product(w[0])?, product(w[1])?, product(w[2])?))
+    }
+
     fn swiglu(&self, h: &Rows, gate: &Weight, up: &Weight) -> Result<Rows> {
         let (Weight::Quant { q: g, id: gi }, Weight::Quant { q: u, id: ui }) = (gate, up) else {
             return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);

@@ -78,6 +78,19 @@ pub trait Backend {
     ) -> Result<Self::Tensor> {
         self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?)
     }
+    /// The attention's three products of one input: `h · wᵀ` for `w` in `[q, k, v]`. A backend
+    /// may share work between them; the results must equal three `qmatmul`s'.
+    fn qkv(
+        &self,
+        h: &Self::Tensor,
+        w: [&Self::Matrix; 3],
+    ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor)> {
+        Ok((
+            self.qmatmul(h, w[0])?,
+            self.qmatmul(h, w[1])?,
+            self.qmatmul(h, w[2])?,
+        ))
+    }
     /// `a + b`, same shape.
     fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// `x (T, d) + alpha * v (1, d)` on every row.

@@ -33,7 +33,8 @@ test("after one visit the page loads and runs with no network and no server", as
   assert.match(await p.getByTestId("model-status").textContent(), /171 emotions/);
   await p.getByTestId("prompt-input").fill("Hello");
   await p.getByTestId("generate-button").click();
-  await p.locator("#speed").filter({ hasText: "tokens/s" }).waitFor({ timeout: 60_000 });
+  // "tokens/s (" only once the reply is done: the live count shows before the text is drawn.
+  await p.locator("#speed").filter({ hasText: "tokens/s (" }).waitFor({ timeout: 60_000 });
   assert.ok((await p.getByTestId("output-text").textContent()).length > 0);
   // The worksheet is there offline too.
   await p.goto(`${site.url}worksheet.html`);
