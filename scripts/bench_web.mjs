@@ -24,7 +24,7 @@ const port = Number(process.argv[2] || 18765);
 const backend = process.argv[3] || "cpu";
 const tokens = String(process.argv[4] || 128);
 const nRuns = Number(process.argv[5] || 4);
-const threads = (process.argv[6] ? `&threads=${process.argv[6]}` : "") + (process.argv[7] === "plain" ? "&simd=plain" : "");
+const options = (process.argv[6] ? `&threads=${process.argv[6]}` : "") + (process.argv[7] === "plain" ? "&simd=plain" : "");
 const server = spawn("python3", ["scripts/serve.py", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
 await new Promise((ok) => server.stdout.on("data", (d) => String(d).includes("serving") && ok()));
 const browser = await chromium.launch({
@@ -36,7 +36,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   const t0 = Date.now();
-  const url = `http://127.0.0.1:${port}/?backend=${backend}${threads}`;
+  const url = `http://127.0.0.1:${port}/?backend=${backend}${options}`;
   await page.goto(url);
   await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 300_000 });
   const loadMs = Date.now() - t0;

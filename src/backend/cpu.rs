@@ -10,6 +10,7 @@
 use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use super::quant::{QMatrix, Q8};
@@ -146,6 +147,28 @@ impl Cpu {
             weighted_sum(p, values, o);
         }
     }
+
+    /// `x · wᵀ`; `xq` holds `x` quantized, made on first use (f32 weights don't need it), so
+    /// products of the same input can share it.
+    fn product(&self, x: &Rows, w: &Weight, xq: &OnceCell<Vec<Q8>>) -> Result<Rows> {
+        match w {
+            Weight::Quant { q, id } => Ok(Rows {
+                data: self
+                    .shared
+                    .product(q, *id, &x.data, xq.get_or_init(|| quantize(x))),
+                cols: q.rows,
+            }),
+            Weight::F32(w) => {
+                let xt = Tensor::from_slice(&x.data, (x.n(), x.cols), &Device::Cpu)?;
+                let y = xt.matmul(&w.t()?)?;
+                let cols = y.dim(1)?;
+                Ok(Rows {
+                    data: y.flatten_all()?.to_vec1()?,
+                    cols,
+                })
+            }
+        }
+    }
 }
 
 /// `out[j] = dot(q, key(j))` for every `j`.
@@ -243,9 +266,10 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     let ((ca, ra), (cb, rb)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
     let acc = lanes8(ca, cb);
     let tree = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    match ra.is_empty() {
-        true => tree, // as dot4 (wasm) gives it
-        false => tree + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>(),
+    if ra.is_empty() {
+        tree // as dot4 (wasm) gives it
+    } else {
+        tree + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
     }
 }
 
@@ -387,49 +411,21 @@ impl Backend for Cpu {
     }
 
     fn qmatmul(&self, x: &Rows, w: &Weight) -> Result<Rows> {
-        match w {
-            Weight::Quant { q, id } => Ok(Rows {
-                data: self.shared.product(q, *id, &x.data, &quantize(x)),
-                cols: q.rows,
-            }),
-            Weight::F32(w) => {
-                let xt = Tensor::from_slice(&x.data, (x.n(), x.cols), &Device::Cpu)?;
-                let y = xt.matmul(&w.t()?)?;
-                let cols = y.dim(1)?;
-                Ok(Rows {
-                    data: y.flatten_all()?.to_vec1()?,
-                    cols,
-                })
-            }
-        }
+        self.product(x, w, &OnceCell::new())
     }
 
     fn qkv(&self, h: &Rows, w: [&Weight; 3]) -> Result<(Rows, Rows, Rows)> {
-        let hq = std::cell::OnceCell::new(); // quantized once for the three products
-        let product = |w: &Weight| match w {
-            Weight::Quant { q, id } => Ok(Rows {
-                data: self
-                    .shared
-                    .product(q, *id, &h.data, hq.get_or_init(|| quantize(h))),
-                cols: q.rows,
-            }),
-            Weight::F32(_) => self.qmatmul(h, w),
-        };
-        Ok((product(w[0])?, product(w[1])?, product(w[2])?))
+        let hq = OnceCell::new(); // quantized once for the three products
+        Ok((
+            self.product(h, w[0], &hq)?,
+            self.product(h, w[1], &hq)?,
+            self.product(h, w[2], &hq)?,
+        ))
     }
 
     fn swiglu(&self, h: &Rows, gate: &Weight, up: &Weight) -> Result<Rows> {
-        let (Weight::Quant { q: g, id: gi }, Weight::Quant { q: u, id: ui }) = (gate, up) else {
-            return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
-        };
-        let hq = quantize(h); // once for both products
-        let cols = g.rows;
-        let (g, u) = (
-            self.shared.product(g, *gi, &h.data, &hq),
-            self.shared.product(u, *ui, &h.data, &hq),
-        );
-        let data = g.iter().zip(&u).map(|(&a, &b)| silu(a) * b).collect();
-        Ok(Rows { data, cols })
+        let hq = OnceCell::new(); // quantized once for both products
+        self.silu_mul(&self.product(h, gate, &hq)?, &self.product(h, up, &hq)?)
     }
 
     fn rope(&self, x: &Rows, heads: usize, pos: usize) -> Result<Rows> {

@@ -422,9 +422,10 @@ impl Q8 {
     /// [`Q8::reference`]).
     pub fn new(x: &[f32]) -> Self {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return Self::with(x, simd128::quantize_block);
-        #[allow(unreachable_code)]
-        Self::with(x, reference::quantize_block)
+        let block = simd128::quantize_block;
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let block = reference::quantize_block;
+        Self::with(x, block)
     }
 
     /// The scalar quantization every path must equal.
