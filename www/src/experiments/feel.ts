@@ -3,13 +3,13 @@
 //! others'), as the paper does to show that steering is causal.
 
 import type { App, Scope } from "../app";
-import { h, option } from "../dom";
+import { h } from "../dom";
 import { formatStrength } from "../steer";
 import type { Table } from "./analysis";
 import { feelChart } from "./charts";
 import type { Jobs } from "./jobs";
 import { FEEL_PROMPT, FEEL_STRENGTHS, feelToken, feelWords } from "./presets";
-import { paperCite, section, type Section } from "./section";
+import { emotionSelect, paperCite, section, type Section } from "./section";
 
 export interface FeelResult {
   emotion: string;
@@ -29,14 +29,7 @@ export function feelTable(r: FeelResult): Table {
 }
 
 export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
-  const emotion = h("select", { id: "feel-emotion", "data-testid": "feel-emotion" });
-  const fill = () => {
-    const names = app.emotions?.names ?? [];
-    if (emotion.options.length === names.length) return;
-    emotion.replaceChildren(...names.map((n) => option(n, n, n === "sad")));
-  };
-  scope.on((e) => { if (e.type === "ready") fill(); });
-  fill();
+  const emotion = emotionSelect(app, scope, "feel-emotion", "sad");
   let result: FeelResult | null = null;
 
   const draw = () => {

@@ -10,7 +10,7 @@ import { crossings, firstCrossing, formatCell, type Table } from "./analysis";
 import { monitorChart } from "./charts";
 import type { Jobs } from "./jobs";
 import { MONITOR_DEFAULT, MONITOR_PROMPTS } from "./presets";
-import { paperCite, section, type Section } from "./section";
+import { emotionSelect, paperCite, section, type Section } from "./section";
 
 /** The threshold slider's range and default: readout scores at layer 21 lie within about ±50;
  * at 30, desperate fires partway through replies to the distress presets and never for the
@@ -47,14 +47,7 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
   const prompt = h("textarea", { id: "monitor-prompt", "data-testid": "monitor-prompt", rows: 2, maxlength: 1000, "aria-label": "the prompt to monitor" });
   prompt.value = MONITOR_PROMPTS[0]!.prompt;
   preset.addEventListener("change", () => { prompt.value = MONITOR_PROMPTS[Number(preset.value)]?.prompt ?? prompt.value; });
-  const emotion = h("select", { id: "monitor-emotion", "data-testid": "monitor-emotion" });
-  const fill = () => {
-    const names = app.emotions?.names ?? [];
-    if (emotion.options.length === names.length) return;
-    emotion.replaceChildren(...names.map((n) => option(n, n, n === MONITOR_DEFAULT.emotion)));
-  };
-  scope.on((e) => { if (e.type === "ready") fill(); });
-  fill();
+  const emotion = emotionSelect(app, scope, "monitor-emotion", MONITOR_DEFAULT.emotion);
   const threshold = h("input", { type: "range", id: "monitor-threshold", "data-testid": "monitor-threshold", min: THRESHOLD.min, max: THRESHOLD.max, step: THRESHOLD.step, value: THRESHOLD.initial });
   const thresholdOut = h("output", { for: "monitor-threshold" }, formatCell(THRESHOLD.initial, 1));
   const maxTokens = h("input", { type: "number", id: "monitor-max", min: 1, max: 256, value: MONITOR_DEFAULT.maxTokens });

@@ -3,14 +3,14 @@
 //! without steering toward an emotion (the paper's preference experiments, in miniature).
 
 import type { App, Scope } from "../app";
-import { h, option } from "../dom";
+import { h } from "../dom";
 import type { Steer } from "../protocol";
 import { DEFAULT_STRENGTH, formatStrength, STRENGTH_LIMIT } from "../steer";
 import { preferenceShare, type Table } from "./analysis";
 import { preferenceChart, type PreferenceBar } from "./charts";
 import type { Jobs } from "./jobs";
 import { PREFERENCE_DEFAULT, PREFERENCE_LETTERS, PREFERENCE_PAIRS, preferenceQuestion } from "./presets";
-import { paperCite, section, type Section } from "./section";
+import { emotionSelect, paperCite, section, type Section } from "./section";
 
 /** One pair under one condition: the two letters' probabilities. */
 export interface PreferenceCell {
@@ -46,15 +46,8 @@ export function preferenceTable(r: PreferenceResult): Table {
 }
 
 export function preferenceSection(app: App, scope: Scope, jobs: Jobs): Section {
-  const emotion = h("select", { id: "pref-emotion", "data-testid": "pref-emotion" });
+  const emotion = emotionSelect(app, scope, "pref-emotion", PREFERENCE_DEFAULT.emotion);
   const strength = h("input", { type: "number", id: "pref-strength", "data-testid": "pref-strength", min: -STRENGTH_LIMIT, max: STRENGTH_LIMIT, step: 0.05, value: PREFERENCE_DEFAULT.strength });
-  const fill = () => {
-    const names = app.emotions?.names ?? [];
-    if (emotion.options.length === names.length) return;
-    emotion.replaceChildren(...names.map((n) => option(n, n, n === PREFERENCE_DEFAULT.emotion)));
-  };
-  scope.on((e) => { if (e.type === "ready") fill(); });
-  fill();
   let result: PreferenceResult | null = null;
 
   const draw = () => {

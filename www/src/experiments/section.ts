@@ -2,7 +2,7 @@
 //! line read out politely, the chart, the numbers as a table, and a CSV download.
 
 import type { App, Scope } from "../app";
-import { h } from "../dom";
+import { h, option } from "../dom";
 import { formatCell, type Table, toCsv } from "./analysis";
 import type { JobContext, Jobs } from "./jobs";
 
@@ -32,6 +32,20 @@ export interface Section {
 }
 
 /** The paper, cited in every explanation. */
+/** A list of the 171 emotions (its id is also its test id), filled once the model is ready,
+ * with `initial` chosen. */
+export function emotionSelect(app: App, scope: Scope, id: string, initial: string): HTMLSelectElement {
+  const select = h("select", { id, "data-testid": id });
+  const fill = () => {
+    const names = app.emotions?.names ?? [];
+    if (select.options.length === names.length) return;
+    select.replaceChildren(...names.map((n) => option(n, n, n === initial)));
+  };
+  scope.on((e) => { if (e.type === "ready") fill(); });
+  fill();
+  return select;
+}
+
 export function paperCite(): HTMLElement {
   return h("cite", {}, "Emotion Concepts and their Function in a Large Language Model (Anthropic, 2026)");
 }
