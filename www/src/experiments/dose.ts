@@ -73,7 +73,6 @@ export function doseSection(app: App, scope: Scope, jobs: Jobs): Section {
       rho.textContent = "";
       readout.textContent = "";
       slider.disabled = true;
-      s.chart.replaceChildren();
     },
     async job(ctx) {
       const t = template();

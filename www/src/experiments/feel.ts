@@ -54,7 +54,6 @@ export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
     runLabel: "Run How does he feel?",
     reset() {
       result = null;
-      s.chart.replaceChildren();
     },
     async job(ctx) {
       const names = app.emotions?.names ?? [];

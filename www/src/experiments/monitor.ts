@@ -102,7 +102,6 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
       alert.textContent = "";
       alert.classList.remove("fired");
       reply.replaceChildren();
-      s.chart.replaceChildren();
     },
     async job(ctx) {
       const names = app.emotions?.names ?? [];

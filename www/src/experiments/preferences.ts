@@ -73,7 +73,6 @@ export function preferenceSection(app: App, scope: Scope, jobs: Jobs): Section {
     runLabel: "Run Preferences",
     reset() {
       result = null;
-      s.chart.replaceChildren();
     },
     async job(ctx) {
       const names = app.emotions?.names ?? [];

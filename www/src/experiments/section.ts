@@ -14,7 +14,7 @@ export interface SectionOptions {
   runLabel: string;
   /** The experiment itself; results are drawn as they come in. */
   job(ctx: JobContext): Promise<void>;
-  /** Called before the job, to clear the last results. */
+  /** Called before the job, to clear the last results (the section clears its chart and table). */
   reset(): void;
 }
 
@@ -72,6 +72,7 @@ export function section(app: App, scope: Scope, jobs: Jobs, o: SectionOptions): 
     o.reset();
     table = null;
     csv.disabled = true;
+    chart.replaceChildren();
     tableBox.replaceChildren();
     status.textContent = "running…";
     mine = true;
