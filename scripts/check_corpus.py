@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the emotion story corpus and the neutral dialogues (issue 3).
+"""Checks the emotion story corpus, the neutral dialogues and the neutral scenes (issues 3, 13).
 
 Usage: python3 scripts/check_corpus.py [--data data] [--emotion NAME ...]
 
@@ -15,12 +15,18 @@ import os
 import re
 import sys
 
-MIN_STORIES, MIN_TRAIN, MIN_DEV = 12, 10, 2
-MIN_WORDS, MAX_WORDS = 60, 200
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_grid import FORMS_FIRST, FORMS_THIRD, plan  # noqa: E402
+
+MIN_STORIES, MIN_TRAIN, MIN_TEST = 36, 20, 3
+MIN_WORDS, MAX_WORDS = 60, 250
+SLACK_BELOW, SLACK_ABOVE = 10, 20  # words a grid story may fall outside its slot's target
+MIN_SCENES_PER_TOPIC = 5
 SHARED_RUN = 8
 MIN_EXCHANGES, MAX_EXCHANGES = 2, 6
 MIN_NEUTRAL = 200
-STORY_KEYS = {"id", "emotion", "topic", "person", "text", "split"}
+STORY_KEYS = {"id", "emotion", "topic", "person", "form", "text", "split"}
+FORMS = set(FORMS_FIRST) | set(FORMS_THIRD)
 
 
 def slug(name):
@@ -80,6 +86,7 @@ def main():
 
     emotions, by_name = load_emotions(args.data)
     topics = json.load(open(os.path.join(args.data, "corpus", "topics.json"), encoding="utf-8"))
+    grid = json.load(open(os.path.join(args.data, "corpus", "grid.json"), encoding="utf-8"))
     names = [e["name"] for e in emotions]
     only = set(args.emotion) or set(names)
 
@@ -120,7 +127,9 @@ def main():
             problems.append(f"{sid}: topic {s.get('topic')!r} not in topics.json")
         if s.get("person") not in ("first", "third"):
             problems.append(f"{sid}: person {s.get('person')!r}")
-        if s.get("split") not in ("train", "dev"):
+        if s.get("form") not in FORMS:
+            problems.append(f"{sid}: form {s.get('form')!r}")
+        if s.get("split") not in ("train", "dev", "test"):
             problems.append(f"{sid}: split {s.get('split')!r}")
         if not isinstance(s.get("text"), str):
             problems.append(f"{sid}: text is not a string")
@@ -131,19 +140,35 @@ def main():
     per = {}
     for s in mine:
         per.setdefault(s["emotion"], []).append(s)
-    counts = []
+    counts, cells = [], []
     for name in sorted(only):
         ss = per.get(name, [])
-        train = sum(s["split"] == "train" for s in ss)
-        dev = sum(s["split"] == "dev" for s in ss)
+        train = sum(s["split"] in ("train", "dev") for s in ss)
+        test = sum(s["split"] == "test" for s in ss)
         first = sum(s["person"] == "first" for s in ss)
-        if len(ss) < MIN_STORIES or train < MIN_TRAIN or dev < MIN_DEV:
-            counts.append(f"{name}: {len(ss)} stories ({train} train, {dev} dev)")
-        if ss and not (0.3 <= first / len(ss) <= 0.7):
+        if len(ss) < MIN_STORIES or train < MIN_TRAIN or test < MIN_TEST:
+            counts.append(f"{name}: {len(ss)} stories ({train} train or dev, {test} test)")
+        if ss and not (0.4 <= first / len(ss) <= 0.6):
             counts.append(f"{name}: {first}/{len(ss)} first person")
         if len({s["topic"] for s in ss}) != len(ss):
             counts.append(f"{name}: topics repeat")
+        by_id = {s["id"]: s for s in ss}
+        for slot in plan(name):
+            s = by_id.get(slot["id"])
+            if s is None:
+                cells.append(f"{slot['id']}: missing ({slot['topic']})")
+                continue
+            for k in ("topic", "person", "form", "split"):
+                if s.get(k) != slot[k]:
+                    cells.append(f"{slot['id']}: {k} {s.get(k)!r}, the grid says {slot[k]!r}")
+            n = len(s["text"].split())
+            lo, hi = slot["words"]
+            if not lo - SLACK_BELOW <= n <= hi + SLACK_ABOVE:
+                cells.append(f"{slot['id']}: {n} words, its slot asks {lo}-{hi}")
+        extra = [s["id"] for s in ss if s["split"] == "test" and s["id"] not in {p["id"] for p in plan(name)}]
+        cells += [f"{i}: only grid stories may be test" for i in extra]
     r.check(f"counts per emotion and split ({len(only)} emotions)", counts)
+    r.check(f"grid: every emotion x {len(grid)} topics, person/form/length/test split as planned", cells)
 
     bad_words = []
     for s in mine:
@@ -204,6 +229,26 @@ def main():
             for m in every.finditer(t.get("text", "")):
                 leaks.append(f"{d.get('id')}: emotion word {m.group(0)!r}")
     r.check("neutral dialogues use no emotion's forbidden word", leaks)
+
+    scenes, sproblems = [], []
+    spath = os.path.join(args.data, "corpus", "neutral_scenes.jsonl")
+    if os.path.exists(spath):
+        scenes = load_jsonl(spath, sproblems)
+    per_topic = {t: 0 for t in grid}
+    for sc in scenes:
+        if set(sc) != {"id", "topic", "text"} or sc.get("topic") not in per_topic:
+            sproblems.append(f"{sc.get('id')}: keys {sorted(sc)} / topic {sc.get('topic')!r}")
+            continue
+        per_topic[sc["topic"]] += 1
+        n = len(str(sc["text"]).split())
+        if not MIN_WORDS <= n <= MAX_WORDS:
+            sproblems.append(f"{sc['id']}: {n} words")
+        for m in every.finditer(str(sc["text"])):
+            sproblems.append(f"{sc['id']}: emotion word {m.group(0)!r}")
+    sproblems += [f"{t}: {n} neutral scenes, want {MIN_SCENES_PER_TOPIC}" for t, n in per_topic.items()
+                  if n < MIN_SCENES_PER_TOPIC]
+    r.check(f"neutral scenes: >= {MIN_SCENES_PER_TOPIC} per grid topic, flat, no emotion word ({len(scenes)})",
+            sproblems)
 
     print(f"corpus: {r.passed} passed, {r.failed} failed")
     return 1 if r.failed else 0
