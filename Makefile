@@ -110,10 +110,13 @@ bench-gpu: build model wasm node_modules setup-browser setup-vulkan
 	$(CARGO_TARGET_DIR)/release/limbic bench --backend gpu --tokens 32 --json
 	node scripts/bench_web.mjs 18766 webgpu 32 3
 
-## The emotion vectors (committed) and their validation report (docs/validation/).
+## The emotion vectors (committed) and their validation report (docs/validation/): one pass
+## over the corpus (cached in $(CARGO_TARGET_DIR)/limbic-cache), every choice by cross-validation,
+## then the steering sweep (it writes its choice into the vectors file) and the report.
 vectors: build model
-	$(CARGO_TARGET_DIR)/release/limbic extract
-validate: build model
+	$(CARGO_TARGET_DIR)/release/limbic extract --cache $(CARGO_TARGET_DIR)/limbic-cache
+	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --out docs/validation
+validate: vectors
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
 	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
 	$(CARGO_TARGET_DIR)/release/limbic validate --out docs/validation --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt

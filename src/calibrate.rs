@@ -1,36 +1,35 @@
-//! Runs the model over the corpus (native, two worker threads) and turns what it reads into an
-//! [`EmotionSet`]: the driver of `limbic extract`. The maths lives in [`crate::extract`].
+//! Runs the model over the corpus once (native, two worker threads) and keeps what it read:
+//! per story and neutral scene, sums of the residual stream per layer and offset segment
+//! ([`StoryStats`]); over the neutral dialogues, per-layer moments for the principal components.
+//! The driver of `limbic extract`; the choices and statistics are in [`crate::crossval`].
 //!
-//! The corpus is read with weights dequantized to f32 ([`Cpu::new_f32`]): the same weights,
-//! several times faster for whole stories than the Q4_1 path. Two single-threaded workers
-//! keep both cores busier than one two-threaded matrix product does.
+//! The corpus is read by the same engine as everything else (Q4_1 weights, our quantized
+//! products), so the vectors, their validation and the page share one arithmetic. Two workers,
+//! each with its own engine and a one-thread pool for its products, keep both cores busy. The pass is
+//! cached on disk under a key of the model and every text, so changing the analysis costs no
+//! second pass.
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use candle_core::{Device, Tensor};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::corpus::{dialogue_text, Corpus};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
-use crate::extract::{
-    dialogue_text, emotion_directions, normalise_rows, principal_components, project_out,
-    rank_accuracy, Corpus, Moments, StoryStats, NEUTRAL_VARIANCE, OFFSETS,
-};
+use crate::extract::{Moments, StoryStats, OFFSETS};
 use crate::hooks::{HookPoint, HookSet, Intervention};
-use crate::{Cpu, Engine, ModelFile};
+use crate::readout::{smooth, Calibration};
+use crate::Engine;
 
-/// Default steering strength (fraction of the mean residual norm), from the validation sweep.
-pub const DEFAULT_STRENGTH: f32 = 0.15;
 const WORKERS: usize = 2;
-
-/// What `limbic extract` produces: the vectors and a JSON account of how they were chosen.
-pub struct Extraction {
-    pub set: EmotionSet,
-    pub report: serde_json::Value,
-}
+/// Default steering strength (fraction of the mean residual norm) until a steering sweep sets
+/// per-emotion ones.
+pub const DEFAULT_STRENGTH: f32 = 0.15;
+const CACHE_MAGIC: &[u8] = b"limbic-pass-v3\n";
 
 /// A model file's bytes and their SHA-256 (hex), with a clear error when it cannot be read.
 pub fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
@@ -47,213 +46,462 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-enum Job<'a> {
-    Story(usize, &'a str),
-    Dialogue(String),
+/// What one pass over the corpus leaves: `stories[i]` for `corpus.stories[i]`, `scenes[i]` for
+/// `corpus.scenes[i]`, and the neutral dialogues' moments.
+pub struct Pass {
+    pub stories: Vec<StoryStats>,
+    pub scenes: Vec<StoryStats>,
+    pub moments: Moments,
+    pub n_layer: usize,
+    pub d: usize,
 }
 
-enum Done {
-    Story(usize, StoryStats),
-    Dialogue,
-    Moments(Box<Moments>),
-}
-
-/// Reads every story and neutral dialogue; `tick` is called once per finished item.
-pub fn extract(model: &Path, corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Extraction> {
-    let (bytes, model_sha256) = read_model(model)?;
-    let mut jobs: Vec<Job> = corpus
-        .stories
+/// The cache file under `dir` for a part of the pass (`what`) over `texts`.
+fn cache_path(dir: &Path, what: &str, model_sha256: &str, texts: &[String]) -> PathBuf {
+    let mut h = Sha256::new();
+    h.update(model_sha256.as_bytes());
+    h.update(format!("{what} {OFFSETS:?} {}", texts.len()).as_bytes());
+    for t in texts {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    }
+    let key: String = h
+        .finalize()
         .iter()
-        .enumerate()
-        .map(|(i, s)| Job::Story(i, &s.text))
+        .take(8)
+        .map(|b| format!("{b:02x}"))
         .collect();
-    jobs.extend(
-        corpus
-            .dialogues
-            .iter()
-            .map(|d| Job::Dialogue(dialogue_text(d))),
-    );
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<Result<Done>>();
-    let emotion_of = |i: usize| {
-        corpus
-            .names
-            .iter()
-            .position(|n| *n == corpus.stories[i].emotion)
-            .unwrap_or(0)
-    };
+    dir.join(format!("{what}-{key}.bin"))
+}
 
-    let (mut stats, mut moments): (Vec<Option<StoryStats>>, Option<Moments>) =
-        (vec![None; corpus.stories.len()], None);
-    std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..WORKERS {
-            let (tx, jobs, next, bytes) = (tx.clone(), &jobs, &next, &bytes);
-            let emotion_of = &emotion_of;
-            scope.spawn(move || {
-                let run = || -> Result<()> {
-                    let file = ModelFile::from_bytes(bytes)?;
-                    let backend = Cpu::new_f32(&file.config)?;
-                    let mut engine = Engine::new(file, backend)?;
-                    let (n_layer, d) = (engine.model.config.n_layer, engine.model.config.d_model);
-                    let mut hooks = HookSet::new();
-                    (0..n_layer).for_each(|l| {
-                        hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
-                    });
-                    engine.model.set_hooks(&hooks)?;
-                    let mut mom = Moments::new(n_layer, d);
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else { break };
-                        match job {
-                            Job::Story(k, text) => {
-                                let fwd = engine.run(&engine.encode_prompt(text)?)?;
-                                let layers: Vec<&[f32]> = fwd
-                                    .captures
-                                    .entries
-                                    .iter()
-                                    .map(|c| c.values.as_slice())
-                                    .collect();
-                                let dev = corpus.stories[*k].split == "dev";
-                                let _ = tx.send(Ok(Done::Story(
-                                    *k,
-                                    StoryStats::new(emotion_of(*k), dev, &layers, d),
-                                )));
-                            }
-                            Job::Dialogue(text) => {
-                                let fwd = engine.run(&engine.encode_prompt(text)?)?;
-                                for (l, c) in fwd.captures.entries.iter().enumerate() {
-                                    // Position 0 carries the model's attention-sink activation, not content.
-                                    let x = &c.values[d.min(c.values.len())..];
-                                    let t = Tensor::from_slice(x, (x.len() / d, d), &Device::Cpu)?;
-                                    let xtx: Vec<f32> =
-                                        t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
-                                    mom.add(l, x, &xtx);
-                                }
-                                mom.count(fwd.captures.entries[0].values.len() / d - 1);
-                                let _ = tx.send(Ok(Done::Dialogue));
-                            }
-                        }
-                    }
-                    let _ = tx.send(Ok(Done::Moments(Box::new(mom))));
-                    Ok(())
-                };
-                if let Err(e) = run() {
-                    let _ = tx.send(Err(e));
-                }
-            });
+/// Reads the corpus through the model, or loads the cached parts: the stories with the neutral
+/// dialogues (the long part), and the neutral scenes; `tick` is called once per text read.
+pub fn pass(
+    bytes: &[u8],
+    model_sha256: &str,
+    corpus: &Corpus,
+    cache: Option<&Path>,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Pass> {
+    let stories: Vec<String> = corpus.stories.iter().map(|s| s.text.clone()).collect();
+    let dialogues: Vec<String> = corpus.dialogues.iter().map(dialogue_text).collect();
+    let scenes: Vec<String> = corpus.scenes.iter().map(|s| s.text.clone()).collect();
+    let all: Vec<String> = stories.iter().chain(&dialogues).cloned().collect();
+    let (stories, moments) = cached(
+        cache.map(|d| cache_path(d, "stories", model_sha256, &all)),
+        || read(bytes, &stories, &dialogues, tick),
+    )?;
+    let moments = moments.ok_or_else(|| Error::Model("no neutral dialogue was read".into()))?;
+    let (scenes, _) = if scenes.is_empty() {
+        (Vec::new(), None)
+    } else {
+        cached(
+            cache.map(|d| cache_path(d, "scenes", model_sha256, &scenes)),
+            || read(bytes, &scenes, &[], tick),
+        )?
+    };
+    let d = moments.d;
+    Ok(Pass {
+        n_layer: moments.sum.len() / d,
+        d,
+        stories,
+        scenes,
+        moments,
+    })
+}
+
+type Part = (Vec<StoryStats>, Option<Moments>);
+
+/// `run()`'s result, loaded from `path` when it holds one and saved there otherwise.
+fn cached(path: Option<PathBuf>, run: impl FnOnce() -> Result<Part>) -> Result<Part> {
+    if let Some(p) = path.as_deref().filter(|p| p.exists()) {
+        match load(p) {
+            Ok(part) => return Ok(part),
+            Err(e) => eprintln!("cache {} unreadable ({e}); reading again", p.display()),
         }
-        drop(tx);
-        for done in rx {
-            match done? {
-                Done::Story(k, s) => {
-                    stats[k] = Some(s);
-                    tick();
-                }
-                Done::Dialogue => tick(),
-                Done::Moments(m) => match moments.as_mut() {
-                    Some(all) => all.merge(&m),
-                    None => moments = Some(*m),
-                },
+    }
+    let part = run()?;
+    if let Some(p) = &path {
+        save(p, &part.0, part.1.as_ref())?;
+    }
+    Ok(part)
+}
+
+/// Story statistics of `texts` and, when `dialogues` is not empty, the dialogues' moments.
+fn read(
+    bytes: &[u8],
+    texts: &[String],
+    dialogues: &[String],
+    tick: &(dyn Fn() + Sync),
+) -> Result<Part> {
+    let all: Vec<String> = texts.iter().chain(dialogues).cloned().collect();
+    let n_texts = texts.len();
+    let (stats, moments) = map_texts(
+        bytes,
+        &all,
+        |cfg| Moments::new(cfg.n_layer, cfg.d_model),
+        |mom, i, captures| {
+            let d = mom.d;
+            if i < n_texts {
+                let layers: Vec<&[f32]> = captures
+                    .entries
+                    .iter()
+                    .map(|c| c.values.as_slice())
+                    .collect();
+                Ok(Some(StoryStats::new(&layers, d)))
+            } else {
+                add_dialogue(mom, captures, d)?;
+                Ok(None)
             }
-        }
-        Ok(())
-    })?;
+        },
+        tick,
+    )?;
     let stats: Vec<StoryStats> = stats
         .into_iter()
+        .take(n_texts)
         .collect::<Option<_>>()
-        .ok_or_else(|| Error::Model("a story was not read".into()))?;
-    let moments = moments.ok_or_else(|| Error::Model("no neutral dialogue was read".into()))?;
-    build(corpus, &stats, &moments, model_sha256)
+        .ok_or_else(|| Error::Model("a text was not read".into()))?;
+    let moments = if dialogues.is_empty() {
+        None
+    } else {
+        let mut it = moments.into_iter();
+        let mut all_m = it.next().ok_or_else(|| Error::Model("no worker".into()))?;
+        it.for_each(|m| all_m.merge(&m));
+        Some(all_m)
+    };
+    Ok((stats, moments))
 }
 
-/// Chooses the offset and default layer on the dev split and assembles the vectors.
-pub fn build(
-    corpus: &Corpus,
-    stats: &[StoryStats],
-    moments: &Moments,
-    model_sha256: String,
-) -> Result<Extraction> {
-    let (n, d) = (corpus.names.len(), moments.d);
-    let n_layer = moments.sum.len() / d;
-    let pcs: Vec<(Vec<Vec<f32>>, Vec<f64>)> = (0..n_layer)
-        .map(|l| principal_components(&moments.covariance(l), d, NEUTRAL_VARIANCE))
-        .collect();
+/// Runs every text through the model (two workers, each with its own engine capturing every
+/// layer's `hook_resid_post`, and its own state from `init`), calls `f(state, index, captures)`
+/// on the worker, and returns the results in the texts' order with the workers' states.
+pub fn map_texts<S: Send, T: Send>(
+    bytes: &[u8],
+    texts: &[String],
+    init: impl Fn(&crate::Config) -> S + Sync,
+    f: impl Fn(&mut S, usize, &crate::Captures) -> Result<T> + Sync,
+    tick: &(dyn Fn() + Sync),
+) -> Result<(Vec<T>, Vec<S>)> {
+    let jobs: Vec<usize> = (0..texts.len()).collect();
+    let (out, states) = parallel(
+        &jobs,
+        || {
+            let engine = capturing_engine(bytes)?;
+            let state = init(&engine.model.config);
+            Ok((engine, state))
+        },
+        |(engine, state), &i| {
+            let fwd = engine.run(&engine.encode_prompt(&texts[i])?)?;
+            f(state, i, &fwd.captures)
+        },
+        tick,
+    )?;
+    Ok((out, states.into_iter().map(|(_, s)| s).collect()))
+}
 
-    // Vectors from the train split at (offset, layer): unit directions and the centre.
-    let vectors_at = |offset: usize, l: usize| -> Result<(Vec<f32>, Vec<f32>)> {
-        let train: Vec<(usize, Vec<f32>)> = stats
-            .iter()
-            .filter(|s| !s.dev)
-            .map(|s| (s.emotion, s.mean(l, offset, d)))
+/// Runs `f(worker, job)` over `jobs` on two workers, each made by `init` and running its
+/// products on a one-thread pool of its own (sharing one pool, the two workers' products would
+/// wait for each other); results in the jobs' order, and the workers.
+pub fn parallel<W: Send, J: Sync, T: Send>(
+    jobs: &[J],
+    init: impl Fn() -> Result<W> + Sync,
+    f: impl Fn(&mut W, &J) -> Result<T> + Sync,
+    tick: &(dyn Fn() + Sync),
+) -> Result<(Vec<T>, Vec<W>)> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<Result<(usize, T)>>();
+    let mut out: Vec<Option<T>> = (0..jobs.len()).map(|_| None).collect();
+    let workers = std::thread::scope(|scope| -> Result<Vec<W>> {
+        let handles: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (tx, next, init, f) = (tx.clone(), &next, &init, &f);
+                scope.spawn(move || -> Result<W> {
+                    let own = rayon::ThreadPoolBuilder::new()
+                        .num_threads(1)
+                        .build()
+                        .map_err(|e| Error::Model(e.to_string()))?;
+                    let run = || -> Result<W> {
+                        let mut worker = init()?;
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else { break };
+                            let _ = tx.send(Ok((i, f(&mut worker, job)?)));
+                        }
+                        Ok(worker)
+                    };
+                    own.install(run).inspect_err(|e| {
+                        let _ = tx.send(Err(Error::Model(e.to_string())));
+                    })
+                })
+            })
             .collect();
-        let (mut dirs, centre) = emotion_directions(&train, n, d)?;
-        project_out(&mut dirs, d, &pcs[l].0);
-        normalise_rows(&mut dirs, d);
-        Ok((dirs, centre))
-    };
-    let mut accuracy = vec![vec![(0.0, 0.0); n_layer]; OFFSETS.len()];
-    for (o, acc_o) in accuracy.iter_mut().enumerate() {
-        for (l, acc) in acc_o.iter_mut().enumerate() {
-            let (dirs, centre) = vectors_at(o, l)?;
-            let dev: Vec<(usize, Vec<f32>)> = stats
-                .iter()
-                .filter(|s| s.dev)
-                .map(|s| (s.emotion, s.mean(l, o, d)))
-                .collect();
-            *acc = rank_accuracy(&dev, &dirs, &centre, d);
+        drop(tx);
+        for done in rx {
+            let (i, t) = done?;
+            out[i] = Some(t);
+            tick();
         }
-    }
-    // Best (top-1, then top-5) over every (offset, layer); a tie goes to the smaller offset.
-    let key = |a: (f64, f64)| (a.0 * 1e6).round() as i64 * 1_000_000 + (a.1 * 1e6).round() as i64;
-    let (offset, default_layer) = (0..OFFSETS.len())
-        .flat_map(|o| (0..n_layer).map(move |l| (o, l)))
-        .max_by_key(|&(o, l)| (key(accuracy[o][l]), -(o as i64)))
-        .unwrap_or((0, 0));
+        handles
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| Error::Model("a worker panicked".into()))?
+            })
+            .collect()
+    })?;
+    let out = out
+        .into_iter()
+        .collect::<Option<Vec<T>>>()
+        .ok_or_else(|| Error::Model("a job did not finish".into()))?;
+    Ok((out, workers))
+}
 
-    let (mut vectors, mut centres, mut resid_norm) = (Vec::new(), Vec::new(), Vec::new());
-    for l in 0..n_layer {
-        let (dirs, centre) = vectors_at(offset, l)?;
-        vectors.push(dirs);
-        centres.push(centre);
-        let (sum, count) = stats
-            .iter()
-            .map(|s| s.norms(l, offset))
-            .fold((0.0f64, 0usize), |a, b| (a.0 + b.0 as f64, a.1 + b.1));
-        resid_norm.push((sum / count.max(1) as f64) as f32);
+/// Adds a dialogue's token activations (every layer) to the moments.
+fn add_dialogue(mom: &mut Moments, captures: &crate::Captures, d: usize) -> Result<()> {
+    for (l, c) in captures.entries.iter().enumerate() {
+        // Position 0 carries the model's attention-sink activation, not content.
+        let x = &c.values[d.min(c.values.len())..];
+        let t = Tensor::from_slice(x, (x.len() / d, d), &Device::Cpu)?;
+        let xtx: Vec<f32> = t.t()?.matmul(&t)?.flatten_all()?.to_vec1()?;
+        mom.add(l, x, &xtx);
     }
-    let set = EmotionSet {
-        names: corpus.names.clone(),
-        d_model: d,
-        vectors,
-        centres,
-        resid_norm,
-        default_layer,
-        token_offset: OFFSETS[offset],
-        neutral_pcs: pcs.iter().map(|p| p.0.len()).collect(),
-        model_sha256,
-        method: format!(
-            "story means of hook_resid_post from token {} (chosen on dev among {:?}); per emotion mean minus mean over emotions \
-             (train split); neutral-dialogue PCs explaining {}% of variance projected out; unit length; f32 weights dequantized from Q4_1",
-            OFFSETS[offset], OFFSETS, NEUTRAL_VARIANCE * 100.0
-        ),
-        default_strength: DEFAULT_STRENGTH,
+    mom.count(captures.entries[0].values.len() / d - 1);
+    Ok(())
+}
+
+fn save(path: &Path, stats: &[StoryStats], moments: Option<&Moments>) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let k = OFFSETS.len();
+    let n_layer = stats.first().map_or(0, |s| s.norm_sums.len() / k);
+    let d = stats
+        .first()
+        .map_or(0, |s| s.sums.len() / (n_layer * k).max(1));
+    let tmp = path.with_extension("partial");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    f.write_all(CACHE_MAGIC)?;
+    for v in [
+        n_layer,
+        d,
+        stats.len(),
+        moments.is_some() as usize,
+        moments.map_or(0, |m| m.n),
+    ] {
+        f.write_all(&(v as u64).to_le_bytes())?;
+    }
+    for s in stats {
+        for c in s.counts {
+            f.write_all(&(c as u64).to_le_bytes())?;
+        }
+        s.norm_sums
+            .iter()
+            .chain(&s.sums)
+            .try_for_each(|v| f.write_all(&v.to_le_bytes()))?;
+    }
+    if let Some(m) = moments {
+        m.sum
+            .iter()
+            .chain(&m.outer)
+            .try_for_each(|v| f.write_all(&v.to_le_bytes()))?;
+    }
+    f.flush()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn load(path: &Path) -> Result<Part> {
+    let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut magic = vec![0u8; CACHE_MAGIC.len()];
+    f.read_exact(&mut magic)?;
+    if magic != CACHE_MAGIC {
+        return Err(Error::Model("not a pass cache".into()));
+    }
+    let mut u = || -> Result<usize> {
+        let mut b = [0u8; 8];
+        f.read_exact(&mut b)?;
+        Ok(u64::from_le_bytes(b) as usize)
     };
-    let report = json!({
-        "stories": stats.len(),
-        "train": stats.iter().filter(|s| !s.dev).count(),
-        "dev": stats.iter().filter(|s| s.dev).count(),
-        "story_tokens": stats.iter().map(|s| s.n_tokens).sum::<usize>(),
-        "neutral_dialogues": corpus.dialogues.len(),
-        "neutral_tokens": moments.n,
-        "offsets": OFFSETS,
-        "token_offset": OFFSETS[offset],
-        "default_layer": default_layer,
-        "chance_top1": 1.0 / n as f64,
-        "chance_top5": 5.0 / n as f64,
-        "dev_top1": accuracy.iter().map(|a| a.iter().map(|x| x.0).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "dev_top5": accuracy.iter().map(|a| a.iter().map(|x| x.1).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "neutral_pc_shares": pcs.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
-        "resid_norm": set.resid_norm,
+    let (n_layer, d, n_stats, has_moments, n_tokens) = (u()?, u()?, u()?, u()?, u()?);
+    let k = OFFSETS.len();
+    let mut stats = Vec::with_capacity(n_stats);
+    let mut buf = vec![0u8; 4 * n_layer * k * (d + 1)];
+    let mut b8 = [0u8; 8];
+    for _ in 0..n_stats {
+        let mut counts = [0usize; OFFSETS.len()];
+        for c in counts.iter_mut() {
+            f.read_exact(&mut b8)?;
+            *c = u64::from_le_bytes(b8) as usize;
+        }
+        f.read_exact(&mut buf)?;
+        let vals: Vec<f32> = buf
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let (norm_sums, sums) = vals.split_at(n_layer * k);
+        stats.push(StoryStats {
+            n_tokens: counts.iter().sum(),
+            sums: sums.to_vec(),
+            norm_sums: norm_sums.to_vec(),
+            counts,
+        });
+    }
+    let moments = if has_moments == 1 {
+        let mut m = Moments::new(n_layer, d);
+        m.n = n_tokens;
+        for v in m.sum.iter_mut().chain(m.outer.iter_mut()) {
+            f.read_exact(&mut b8)?;
+            *v = f64::from_le_bytes(b8);
+        }
+        Some(m)
+    } else {
+        None
+    };
+    Ok((stats, moments))
+}
+
+/// An engine that reads every layer's residual stream (hook_resid_post), one thread.
+pub fn capturing_engine(bytes: &[u8]) -> Result<Engine<crate::Cpu>> {
+    let mut engine = crate::load_cpu(bytes)?;
+    let n_layer = engine.model.config.n_layer;
+    let mut hooks = HookSet::new();
+    (0..n_layer).for_each(|l| {
+        hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
     });
-    Ok(Extraction { set, report })
+    engine.model.set_hooks(&hooks)?;
+    Ok(engine)
+}
+
+/// Smoothing windows (tokens) the readout is calibrated for.
+pub const WINDOWS: [usize; 5] = [1, 4, 8, 16, 32];
+
+/// Neutral texts of the calibration half (`held_out == false`) or the held-out half: the neutral
+/// scenes by their hash, the dialogues alternately.
+pub fn neutral_texts(corpus: &Corpus, held_out: bool) -> Vec<String> {
+    corpus
+        .scenes
+        .iter()
+        .filter(|s| s.is_held_out() == held_out)
+        .map(|s| s.text.clone())
+        .chain(
+            corpus
+                .dialogues
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (i % 2 == 1) == held_out)
+                .map(|(_, d)| dialogue_text(d)),
+        )
+        .collect()
+}
+
+/// Raw readout scores `(T, n)` of captured residuals `x (T, d)` (position 0, the attention sink,
+/// dropped) against `set` at `layer`.
+pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
+    let d = set.d_model;
+    x.chunks_exact(d)
+        .skip(1)
+        .flat_map(|row| set.scores(layer, row))
+        .collect()
+}
+
+/// Per layer and window: the mean and spread of smoothed scores over the calibration half of the
+/// neutral texts.
+pub fn calibrate_readout(
+    bytes: &[u8],
+    corpus: &Corpus,
+    set: &EmotionSet,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Vec<Calibration>>> {
+    let n = set.names.len();
+    let texts = neutral_texts(corpus, false);
+    // Per worker, per layer and window: Σ s, Σ s², tokens.
+    type Acc = Vec<Vec<(Vec<f64>, Vec<f64>, usize)>>;
+    let (_, accs) = map_texts(
+        bytes,
+        &texts,
+        |cfg| -> Acc { vec![vec![(vec![0.0; n], vec![0.0; n], 0); WINDOWS.len()]; cfg.n_layer] },
+        |acc: &mut Acc, _, captures| {
+            for (l, c) in captures.entries.iter().enumerate() {
+                let raw = token_scores(set, l, &c.values);
+                for (w, &win) in WINDOWS.iter().enumerate() {
+                    let (s, sq, k) = &mut acc[l][w];
+                    for row in smooth(&raw, n, win).chunks_exact(n) {
+                        for (e, &v) in row.iter().enumerate() {
+                            s[e] += v as f64;
+                            sq[e] += (v as f64).powi(2);
+                        }
+                        *k += 1;
+                    }
+                }
+            }
+            Ok(())
+        },
+        tick,
+    )?;
+    let n_layer = set.n_layer();
+    Ok((0..n_layer)
+        .map(|l| {
+            (0..WINDOWS.len())
+                .map(|w| {
+                    let (mut s, mut sq, mut k) = (vec![0.0; n], vec![0.0; n], 0usize);
+                    for a in &accs {
+                        let (s2, sq2, k2) = &a[l][w];
+                        s.iter_mut().zip(s2).for_each(|(x, y)| *x += y);
+                        sq.iter_mut().zip(sq2).for_each(|(x, y)| *x += y);
+                        k += k2;
+                    }
+                    let kf = k.max(1) as f64;
+                    Calibration {
+                        mean: s.iter().map(|v| (v / kf) as f32).collect(),
+                        sd: s
+                            .iter()
+                            .zip(&sq)
+                            .map(|(m, q)| {
+                                ((q / kf - (m / kf).powi(2)).max(0.0).sqrt() as f32).max(1e-6)
+                            })
+                            .collect(),
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// Per-token (top-1, top-5) accuracy of the readout smoothed over each of [`WINDOWS`], at `layer`,
+/// on stories labelled with their emotion: `scores[i]` is story `i`'s raw `(T, n)`.
+pub fn window_accuracy(scores: &[(usize, Vec<f32>)], n: usize) -> Vec<(f64, f64)> {
+    WINDOWS
+        .iter()
+        .map(|&w| {
+            let (mut t1, mut t5, mut all) = (0usize, 0usize, 0usize);
+            for (e, raw) in scores {
+                for row in smooth(raw, n, w).chunks_exact(n) {
+                    let better = row.iter().filter(|&&v| v > row[*e]).count();
+                    t1 += (better == 0) as usize;
+                    t5 += (better < 5) as usize;
+                    all += 1;
+                }
+            }
+            (t1 as f64 / all.max(1) as f64, t5 as f64 / all.max(1) as f64)
+        })
+        .collect()
+}
+
+/// Raw scores `(T, n)` at `layer` of each text, read by the model.
+pub fn scores_at(
+    bytes: &[u8],
+    texts: &[String],
+    set: &EmotionSet,
+    layer: usize,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Vec<f32>>> {
+    Ok(map_texts(
+        bytes,
+        texts,
+        |_| (),
+        |_, _, c| Ok(token_scores(set, layer, &c.entries[layer].values)),
+        tick,
+    )?
+    .0)
 }

@@ -4,8 +4,15 @@
 //! Readout score of a residual vector `x` at layer `l` for emotion `e`:
 //! `(x − centre_l) · v̂_{l,e}` — a projection onto unit vectors after centring, so scores are
 //! comparable across emotions and layers scale with the residual stream itself.
-//! Steering toward `e` with strength `s` adds `s · resid_norm_l · v̂_{l,e}` (the paper's unit:
-//! a fraction of the mean residual norm at that layer).
+//! Steering toward `e` with strength `s` adds `s · resid_norm_l · û_{l,e}` (the paper's unit:
+//! a fraction of the mean residual norm at that layer) at each of the file's steering layers,
+//! where `û` is `v̂` itself, or, in a contrastive file, the emotion against the neutral scenes of
+//! the same topics: `û ∝ raw_norm_{l,e} · v̂_{l,e} − neutral_l` (the readout's `v̂` is measured
+//! against the mean of all emotions, which is itself far from neutral).
+//!
+//! v2 files add, per layer, the raw direction lengths, the neutral offset and the readout's
+//! neutral calibration for each smoothing window ([`crate::readout`]), and the steering layers
+//! and per-emotion strengths; a v1 file without them still loads.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,12 +20,13 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
+use crate::readout::Calibration;
 
 /// The hook site the vectors were read at and are added to.
 pub const HOOK: &str = "resid_post";
 
 /// Emotion directions for every layer of one model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EmotionSet {
     pub names: Vec<String>,
     pub d_model: usize,
@@ -37,6 +45,21 @@ pub struct EmotionSet {
     pub method: String,
     /// Default steering strength (fraction of the mean residual norm) for `--steer NAME`.
     pub default_strength: f32,
+    /// Per layer: each direction's length before it was scaled to 1, `(n)` (v2; else empty).
+    pub raw_norm: Vec<Vec<f32>>,
+    /// Per layer: the neutral scenes' effect minus the centre, `(d)` (v2; else empty).
+    pub neutral: Vec<Vec<f32>>,
+    /// Readout smoothing windows in tokens (v2; else empty) and the default one.
+    pub windows: Vec<usize>,
+    pub default_window: usize,
+    /// Per layer, per window: the smoothed scores' mean and spread on neutral text.
+    pub calibration: Vec<Vec<Calibration>>,
+    /// Where `--steer NAME` adds its vector (empty: the default layer).
+    pub steer_layers: Vec<usize>,
+    /// Steer with the contrastive direction (emotion against neutral scenes) instead of `v̂`.
+    pub steer_contrastive: bool,
+    /// Per emotion: the default steering strength (empty: `default_strength` for all).
+    pub steer_strength: Vec<f32>,
 }
 
 /// Largest steering strength accepted, in units of the mean residual norm.
@@ -105,6 +128,22 @@ impl EmotionSet {
             .collect()
     }
 
+    /// The unit direction `(d)` that steering toward `e` adds at `layer`.
+    pub fn steer_direction(&self, layer: usize, e: usize) -> Vec<f32> {
+        let v = self.vector(layer, e);
+        match (self.raw_norm.get(layer), self.neutral.get(layer)) {
+            (Some(r), Some(u)) if self.steer_contrastive => {
+                let mut w: Vec<f32> = v.iter().zip(u).map(|(x, n)| r[e] * x - n).collect();
+                let len = dot(&w, &w).sqrt();
+                if len > 0.0 {
+                    w.iter_mut().for_each(|x| *x /= len);
+                }
+                w
+            }
+            _ => v.to_vec(),
+        }
+    }
+
     /// The vector to add at `layer` for steering toward `(emotion, strength)` pairs; strength is a
     /// fraction of the mean residual norm there and must be finite and within ±[`MAX_STRENGTH`].
     pub fn steering(&self, layer: usize, steers: &[(usize, f32)]) -> Result<Vec<f32>> {
@@ -113,11 +152,63 @@ impl EmotionSet {
         for &(e, s) in steers {
             check_strength(s)?;
             let scale = s * self.resid_norm[layer];
-            for (acc, x) in v.iter_mut().zip(self.vector(layer, e)) {
+            for (acc, x) in v.iter_mut().zip(self.steer_direction(layer, e)) {
                 *acc += scale * x;
             }
         }
         Ok(v)
+    }
+
+    /// What steering toward `(emotion, strength)` pairs adds, as `(layer, vector (d))`: at `layer`
+    /// when given, else at the file's steering layers with each strength split evenly over them
+    /// (what one adds at several layers accumulates in the residual stream).
+    pub fn steer_vectors(
+        &self,
+        steers: &[(usize, f32)],
+        layer: Option<usize>,
+    ) -> Result<Vec<(usize, Vec<f32>)>> {
+        self.steer_vectors_at(
+            steers,
+            &layer.map_or_else(|| self.default_steer_layers(), |l| vec![l]),
+        )
+    }
+
+    /// [`EmotionSet::steer_vectors`] at the given layers.
+    pub fn steer_vectors_at(
+        &self,
+        steers: &[(usize, f32)],
+        layers: &[usize],
+    ) -> Result<Vec<(usize, Vec<f32>)>> {
+        let k = layers.len().max(1) as f32;
+        steers.iter().try_for_each(|&(_, s)| check_strength(s))?;
+        let split: Vec<(usize, f32)> = steers.iter().map(|&(e, s)| (e, s / k)).collect();
+        layers
+            .iter()
+            .map(|&l| Ok((l, self.steering(l, &split)?)))
+            .collect()
+    }
+
+    /// The layers `--steer` adds to by default.
+    pub fn default_steer_layers(&self) -> Vec<usize> {
+        if self.steer_layers.is_empty() {
+            vec![self.default_layer]
+        } else {
+            self.steer_layers.clone()
+        }
+    }
+
+    /// The default strength for steering toward `e`.
+    pub fn strength_of(&self, e: usize) -> f32 {
+        self.steer_strength
+            .get(e)
+            .copied()
+            .unwrap_or(self.default_strength)
+    }
+
+    /// The readout calibration at `layer` for a smoothing window, if the file has one.
+    pub fn calibration(&self, layer: usize, window: usize) -> Option<&Calibration> {
+        let w = self.windows.iter().position(|&x| x == window)?;
+        self.calibration.get(layer)?.get(w)
     }
 
     /// Writes the set as safetensors: `layer.{l}` (n, d) and `centre.{l}` (d) f32, metadata as
@@ -139,6 +230,7 @@ impl EmotionSet {
                     ),
                 ]
             })
+            .chain(self.v2_tensors())
             .collect();
         let views = bytes
             .iter()
@@ -158,6 +250,9 @@ impl EmotionSet {
             ("model_sha256", self.model_sha256.clone()),
             ("method", self.method.clone()),
             ("default_strength", self.default_strength.to_string()),
+            ("windows", json(serde_json::json!(self.windows))),
+            ("default_window", self.default_window.to_string()),
+            ("steer", json(serde_json::json!({"layers": self.steer_layers, "contrastive": self.steer_contrastive, "strength": self.steer_strength}))),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -165,6 +260,30 @@ impl EmotionSet {
         let out = safetensors::serialize(views, Some(metadata))
             .map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
         write_atomic(path, &out)
+    }
+
+    /// The v2 tensors: `raw_norm.{l}` (n), `neutral.{l}` (d), `calibration.{l}` (windows, 2, n).
+    fn v2_tensors(&self) -> Vec<(String, Vec<u8>, Vec<usize>)> {
+        let n = self.names.len();
+        let mut out = Vec::new();
+        for (l, r) in self.raw_norm.iter().enumerate() {
+            out.push((format!("raw_norm.{l}"), le_bytes(r), vec![n]));
+        }
+        for (l, u) in self.neutral.iter().enumerate() {
+            out.push((format!("neutral.{l}"), le_bytes(u), vec![self.d_model]));
+        }
+        for (l, cs) in self.calibration.iter().enumerate() {
+            let flat: Vec<f32> = cs
+                .iter()
+                .flat_map(|c| c.mean.iter().chain(&c.sd).copied())
+                .collect();
+            out.push((
+                format!("calibration.{l}"),
+                le_bytes(&flat),
+                vec![cs.len(), 2, n],
+            ));
+        }
+        out
     }
 
     /// Reads a vectors file; `model_sha256`, when given, must match the file's.
@@ -246,6 +365,50 @@ impl EmotionSet {
             vectors.push(from_le_bytes(t.data()));
             centres.push(from_le_bytes(c.data()));
         }
+        let n = names.len();
+        // v2 tensors: all layers or none; a wrong shape is an error.
+        let optional = |name: &str, len: usize| -> Result<Vec<Vec<f32>>> {
+            if st.tensor(&format!("{name}.0")).is_err() {
+                return Ok(Vec::new());
+            }
+            (0..n_layer)
+                .map(|l| {
+                    let t = st
+                        .tensor(&format!("{name}.{l}"))
+                        .map_err(|e| bad(e.to_string()))?;
+                    if t.dtype() != Dtype::F32 || t.data().len() != 4 * len {
+                        return Err(bad(format!(
+                            "{name}.{l} has shape {:?}, want {len} f32 values",
+                            t.shape()
+                        )));
+                    }
+                    Ok(from_le_bytes(t.data()))
+                })
+                .collect()
+        };
+        let windows: Vec<usize> = match md.get("windows") {
+            Some(w) => serde_json::from_str(w).map_err(|e| bad(format!("windows: {e}")))?,
+            None => Vec::new(),
+        };
+        let calibration = optional("calibration", windows.len() * 2 * n)?
+            .into_iter()
+            .map(|flat| {
+                flat.chunks_exact(2 * n)
+                    .map(|c| Calibration {
+                        mean: c[..n].to_vec(),
+                        sd: c[n..].to_vec(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let steer: serde_json::Value = match md.get("steer") {
+            Some(s) => serde_json::from_str(s).map_err(|e| bad(format!("steer: {e}")))?,
+            None => serde_json::Value::Null,
+        };
+        let steer_layers: Vec<usize> =
+            serde_json::from_value(steer["layers"].clone()).unwrap_or_default();
+        let steer_strength: Vec<f32> =
+            serde_json::from_value(steer["strength"].clone()).unwrap_or_default();
         let set = Self {
             names,
             d_model,
@@ -258,7 +421,33 @@ impl EmotionSet {
             model_sha256: get("model_sha256")?,
             method: get("method")?,
             default_strength: num("default_strength")? as f32,
+            raw_norm: optional("raw_norm", n)?,
+            neutral: optional("neutral", d_model)?,
+            default_window: md
+                .get("default_window")
+                .and_then(|w| w.parse().ok())
+                .unwrap_or(1),
+            windows,
+            calibration,
+            steer_contrastive: steer["contrastive"].as_bool().unwrap_or(false),
+            steer_layers,
+            steer_strength,
         };
+        if set.steer_layers.iter().any(|&l| l >= n_layer)
+            || !(set.steer_strength.is_empty() || set.steer_strength.len() == n)
+            || set
+                .steer_strength
+                .iter()
+                .any(|s| check_strength(*s).is_err())
+            || set
+                .calibration
+                .iter()
+                .flatten()
+                .flat_map(|c| c.mean.iter().chain(&c.sd))
+                .any(|x| !x.is_finite())
+        {
+            return Err(bad("steering or calibration metadata out of range".into()));
+        }
         if n_layer == 0 || set.default_layer >= n_layer || set.neutral_pcs.len() != n_layer {
             return Err(bad("layer counts disagree".into()));
         }
@@ -266,6 +455,8 @@ impl EmotionSet {
             .vectors
             .iter()
             .chain(&set.centres)
+            .chain(&set.raw_norm)
+            .chain(&set.neutral)
             .flatten()
             .any(|x| !x.is_finite())
         {

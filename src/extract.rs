@@ -1,150 +1,29 @@
-//! Corpus → emotion vectors, the paper's method, and the dev-split accuracy that picks the
-//! token offset and the default layer.
+//! The maths of extraction: story means, the neutral principal components, emotion effects.
 //!
 //! Per layer `l`: each story's residual stream (`hook_resid_post`) is averaged over its tokens
-//! from an offset on; per emotion, the mean over its `train` stories minus the mean over all
-//! emotions; then the top principal components of the neutral dialogues' token activations
-//! (explaining 50 % of their variance) are projected out, and each vector is scaled to unit
-//! length. Orientation is fixed by construction (emotion minus the grand mean), so no PCA sign
+//! from an offset on. The paper takes, per emotion, the mean of its stories minus the mean over
+//! all emotions. limbic fits each story mean as emotion effect + topic effect + person effect
+//! by least squares ([`fit_effects`]; with a topic grid shared by every emotion this removes
+//! what the stories' settings, not their emotion, put into the mean) and uses the emotion
+//! effects minus their mean; [`emotion_directions`] is the plain means, kept for comparison.
+//! Then the top principal components of the neutral dialogues' token activations (explaining
+//! 50 % of their variance) are projected out, and each vector is scaled to unit length.
+//! Orientation is fixed by construction (emotion minus the grand mean), so no PCA sign
 //! ambiguity reaches the vectors.
 
-use std::path::Path;
-
 use nalgebra::{DMatrix, SymmetricEigen};
-use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
 /// Token offsets tried on the dev split (the paper uses the 50th token).
-pub const OFFSETS: [usize; 4] = [0, 10, 25, 50];
+pub const OFFSETS: [usize; 5] = [0, 5, 10, 25, 50];
 /// Share of the neutral dialogues' variance whose components are projected out.
 pub const NEUTRAL_VARIANCE: f64 = 0.5;
 
-/// One story of the corpus.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Story {
-    pub id: String,
-    pub emotion: String,
-    pub text: String,
-    pub split: String,
-}
-
-/// One neutral Human/Assistant dialogue.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Dialogue {
-    pub id: String,
-    pub turns: Vec<Turn>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Turn {
-    pub role: String,
-    pub text: String,
-}
-
-#[derive(Deserialize)]
-struct Catalogue {
-    name: String,
-}
-
-/// The corpus as read from `data/`: emotion names in catalogue order, stories, dialogues.
-pub struct Corpus {
-    pub names: Vec<String>,
-    pub stories: Vec<Story>,
-    pub dialogues: Vec<Dialogue>,
-}
-
-impl Corpus {
-    /// Reads `emotions.json` beside the corpus folder and every `.jsonl` under it.
-    pub fn load(corpus: &Path) -> Result<Self> {
-        let cat_path = corpus
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("emotions.json");
-        let cat: Vec<Catalogue> = serde_json::from_str(&read(&cat_path)?).map_err(|e| {
-            Error::Io(std::io::Error::other(format!(
-                "{}: {e}",
-                cat_path.display()
-            )))
-        })?;
-        let names: Vec<String> = cat.into_iter().map(|c| c.name).collect();
-        let stories: Vec<Story> = read_jsonl(&corpus.join("stories"))?;
-        let dialogues: Vec<Dialogue> = read_jsonl(&corpus.join("neutral"))?;
-        if let Some(s) = stories.iter().find(|s| !names.contains(&s.emotion)) {
-            return Err(Error::Io(std::io::Error::other(format!(
-                "story {} has unknown emotion {:?}",
-                s.id, s.emotion
-            ))));
-        }
-        if stories.is_empty() || dialogues.is_empty() {
-            return Err(Error::Io(std::io::Error::other(format!(
-                "no stories or dialogues under {}",
-                corpus.display()
-            ))));
-        }
-        Ok(Self {
-            names,
-            stories,
-            dialogues,
-        })
-    }
-}
-
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", path.display()))))
-}
-
-fn read_jsonl<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", dir.display()))))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        for (i, line) in read(&f)?
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            out.push(serde_json::from_str(line).map_err(|e| {
-                Error::Io(std::io::Error::other(format!(
-                    "{}:{}: {e}",
-                    f.display(),
-                    i + 1
-                )))
-            })?);
-        }
-    }
-    Ok(out)
-}
-
-/// A dialogue as the model sees it: ChatML turns, no system prompt.
-pub fn dialogue_text(d: &Dialogue) -> String {
-    d.turns
-        .iter()
-        .map(|t| {
-            format!(
-                "<|im_start|>{}\n{}<|im_end|>\n",
-                if t.role == "human" {
-                    "user"
-                } else {
-                    "assistant"
-                },
-                t.text
-            )
-        })
-        .collect()
-}
-
 /// What one story leaves behind: per layer and per offset segment, sums of residual vectors
 /// and of their norms. Segment `k` covers tokens `OFFSETS[k]..OFFSETS[k+1]` (the last to the end).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoryStats {
-    pub emotion: usize,
-    pub dev: bool,
     pub n_tokens: usize,
     /// `(n_layer, OFFSETS.len(), d)` row-major.
     pub sums: Vec<f32>,
@@ -156,7 +35,7 @@ pub struct StoryStats {
 
 impl StoryStats {
     /// From per-layer captures `(T, d)` of one story.
-    pub fn new(emotion: usize, dev: bool, layers: &[&[f32]], d: usize) -> Self {
+    pub fn new(layers: &[&[f32]], d: usize) -> Self {
         let k = OFFSETS.len();
         let t_len = layers.first().map_or(0, |x| x.len() / d);
         let seg = |t: usize| OFFSETS.iter().rposition(|&o| t >= o).unwrap_or(0);
@@ -178,8 +57,6 @@ impl StoryStats {
             }
         }
         Self {
-            emotion,
-            dev,
             n_tokens: t_len,
             sums,
             norm_sums,
@@ -402,4 +279,155 @@ pub fn rank_accuracy(
     }
     let m = samples.len().max(1) as f64;
     (top1 as f64 / m, top5 as f64 / m)
+}
+
+/// Where one story mean sits in the design: its emotion level (the neutral scenes are one more
+/// level), its topic, and its person (none for neutral scenes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Design {
+    pub level: usize,
+    pub topic: usize,
+    pub person: Option<usize>,
+}
+
+/// Backfitting stops when no effect moves by more than this (residual units) in a sweep, or
+/// after [`FIT_SWEEPS`].
+const FIT_TOLERANCE: f64 = 1e-5;
+const FIT_SWEEPS: usize = 100;
+
+/// Least-squares fit of `x_i ≈ a[level_i] + b[topic_i] + c[person_i]` over `samples` of
+/// `(design, mean (d))`, by backfitting (Gauss–Seidel on the normal equations); `b` and `c` are
+/// centred, so `a` carries the intercept. With `topics == false`, `b = c = 0` and `a` is the
+/// plain mean per level. Returns `a (n_levels, d)`; a level with no sample is an error.
+pub fn fit_effects(
+    samples: &[(Design, &[f32])],
+    n_levels: usize,
+    n_topics: usize,
+    d: usize,
+    topics: bool,
+) -> Result<Vec<f32>> {
+    let mut count = vec![0usize; n_levels];
+    samples.iter().for_each(|(k, _)| count[k.level] += 1);
+    if let Some(e) = count.iter().position(|&c| c == 0) {
+        return Err(Error::Io(std::io::Error::other(format!(
+            "emotion level #{e} has no training story"
+        ))));
+    }
+    let mut a = vec![0.0f64; n_levels * d];
+    let mut b = vec![0.0f64; n_topics * d];
+    let mut c = vec![0.0f64; 2 * d];
+    let zero = vec![0.0f64; d];
+    for _ in 0..if topics { FIT_SWEEPS } else { 1 } {
+        let before = a.clone();
+        // Each factor in turn: the mean residual of its samples given the other two.
+        let a_new = factor_means(
+            samples,
+            n_levels,
+            d,
+            |k| Some(k.level),
+            |k| {
+                (
+                    &b[k.topic * d..(k.topic + 1) * d],
+                    k.person.map_or(&zero[..], |p| &c[p * d..(p + 1) * d]),
+                )
+            },
+        );
+        a = a_new;
+        if !topics {
+            break;
+        }
+        b = factor_means(
+            samples,
+            n_topics,
+            d,
+            |k| Some(k.topic),
+            |k| {
+                (
+                    &a[k.level * d..(k.level + 1) * d],
+                    k.person.map_or(&zero[..], |p| &c[p * d..(p + 1) * d]),
+                )
+            },
+        );
+        centre_levels(&mut b, d);
+        c = factor_means(
+            samples,
+            2,
+            d,
+            |k| k.person,
+            |k| {
+                (
+                    &a[k.level * d..(k.level + 1) * d],
+                    &b[k.topic * d..(k.topic + 1) * d],
+                )
+            },
+        );
+        centre_levels(&mut c, d);
+        let moved = a
+            .iter()
+            .zip(&before)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        if moved < FIT_TOLERANCE {
+            break;
+        }
+    }
+    Ok(a.iter().map(|&v| v as f32).collect())
+}
+
+/// Per level of one factor (`key`; `None` leaves a sample out): the mean over its samples of
+/// `x − other₁ − other₂`, with `others` the two other factors' effects for that sample. A level
+/// with no sample gets NaN, which [`centre_levels`] leaves out and then sets to 0.
+fn factor_means<'e>(
+    samples: &[(Design, &[f32])],
+    n: usize,
+    d: usize,
+    key: impl Fn(&Design) -> Option<usize>,
+    others: impl Fn(&Design) -> (&'e [f64], &'e [f64]),
+) -> Vec<f64> {
+    let mut sum = vec![0.0f64; n * d];
+    let mut cnt = vec![0usize; n];
+    for (k, x) in samples {
+        let Some(i) = key(k) else { continue };
+        cnt[i] += 1;
+        let (o1, o2) = others(k);
+        for (((s, &x), &p), &q) in sum[i * d..(i + 1) * d]
+            .iter_mut()
+            .zip(x.iter())
+            .zip(o1)
+            .zip(o2)
+        {
+            *s += x as f64 - p - q;
+        }
+    }
+    for (row, &k) in sum.chunks_exact_mut(d).zip(&cnt) {
+        row.iter_mut()
+            .for_each(|v| *v = if k > 0 { *v / k as f64 } else { f64::NAN });
+    }
+    sum
+}
+
+/// Subtracts the mean over the levels that have samples (non-NaN rows); empty levels become 0.
+fn centre_levels(eff: &mut [f64], d: usize) {
+    let used: Vec<usize> = (0..eff.len() / d)
+        .filter(|&i| !eff[i * d].is_nan())
+        .collect();
+    for j in 0..d {
+        let m = used.iter().map(|&i| eff[i * d + j]).sum::<f64>() / used.len().max(1) as f64;
+        used.iter().for_each(|&i| eff[i * d + j] -= m);
+    }
+    eff.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0);
+}
+
+/// Directions `(n, d)` and centre `(d)` from effects `a (n_levels ≥ n, d)`: the first `n`
+/// levels (the emotions) minus their mean, which is the centre.
+pub fn centred(a: &[f32], n: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
+    let centre: Vec<f32> = (0..d)
+        .map(|j| (0..n).map(|e| a[e * d + j] as f64).sum::<f64>() as f32 / n as f32)
+        .collect();
+    let dirs = a[..n * d]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - centre[i % d])
+        .collect();
+    (dirs, centre)
 }

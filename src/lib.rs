@@ -5,18 +5,23 @@
 //! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
 //! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature), [`session`]
 //! generation, [`runner`] generation on the GPU with a CPU fallback, [`error`] the one error type;
-//! [`emotions`] the emotion vectors and their file, [`extract`] the paper's method,
-//! [`calibrate`] runs it over the corpus (native only).
+//! [`emotions`] the emotion vectors and their file, [`readout`] the per-token readout (smoothing,
+//! intensity), [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the
+//! model over the corpus and [`crossval`] makes every choice by cross-validation (native only).
 
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod calibrate;
+pub mod corpus;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod crossval;
 pub mod emotions;
 pub mod error;
 pub mod extract;
 pub mod gguf;
 pub mod hooks;
 pub mod model;
+pub mod readout;
 pub mod runner;
 pub mod session;
 pub mod tokenizer;

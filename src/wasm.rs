@@ -32,6 +32,16 @@ struct JsEmotions {
     n_layer: usize,
     default_strength: f32,
     token_offset: usize,
+    /// Per emotion: the default steering strength.
+    steer_strength: Vec<f32>,
+    /// Where steering adds by default.
+    steer_layers: Vec<usize>,
+    /// Readout smoothing windows with a neutral calibration, and the default one.
+    windows: Vec<usize>,
+    default_window: usize,
+    /// `(n_layer, windows, 2, n)` row-major: each emotion's smoothed-score mean, then its spread,
+    /// on neutral text (empty for a v1 file).
+    calibration: Vec<f32>,
 }
 
 /// The emotion readout: scores = x · basisᵀ − offsets at `layer`.
@@ -342,6 +352,16 @@ impl Engine {
             n_layer: set.n_layer(),
             default_strength: set.default_strength,
             token_offset: set.token_offset,
+            steer_strength: (0..set.names.len()).map(|e| set.strength_of(e)).collect(),
+            steer_layers: set.default_steer_layers(),
+            windows: set.windows.clone(),
+            default_window: set.default_window,
+            calibration: set
+                .calibration
+                .iter()
+                .flatten()
+                .flat_map(|c| c.mean.iter().chain(&c.sd).copied())
+                .collect(),
         };
         let layer = set.default_layer;
         self.emotions = Some(set);
@@ -370,8 +390,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Steers toward `name` with `strength` (a fraction of the mean residual norm) at `layer`
-    /// (the vectors' default when undefined), from the next `start` on; adds to earlier steers.
+    /// Steers toward `name` with `strength` (a fraction of the mean residual norm) at `layer`, or,
+    /// when undefined, at the vectors' steering layers with the strength split over them, from the
+    /// next `start` on; adds to earlier steers.
     pub fn steer(
         &mut self,
         name: &str,
@@ -382,14 +403,18 @@ impl Engine {
             .emotions
             .as_ref()
             .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
-        let layer = layer.unwrap_or(set.default_layer);
-        let vector = set
-            .steering(layer, &[(set.index(name).map_err(js)?, strength)])
+        let vectors = set
+            .steer_vectors(&[(set.index(name).map_err(js)?, strength)], layer)
             .map_err(js)?;
-        self.push_hook(
-            HookPoint::ResidPost(layer),
-            Intervention::Add { vector, alpha: 1.0 },
-        )
+        // All layers in one update: an error leaves the steering as it was.
+        let mut next = self.hooks.clone();
+        for (l, vector) in vectors {
+            next.push(
+                HookPoint::ResidPost(l),
+                Intervention::Add { vector, alpha: 1.0 },
+            );
+        }
+        self.apply_hooks(next)
     }
 
     /// After `start` (and `finish`), before the first `step`: the probability of each of

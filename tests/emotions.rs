@@ -7,9 +7,10 @@ use std::process::Command;
 
 use limbic::emotions::EmotionSet;
 use limbic::extract::{
-    emotion_directions, normalise_rows, principal_components, project_out, rank_accuracy, Moments,
-    StoryStats, OFFSETS,
+    centred, emotion_directions, fit_effects, normalise_rows, principal_components, project_out,
+    rank_accuracy, Design, Moments, StoryStats, OFFSETS,
 };
+use limbic::readout::{auc, smooth, Calibration};
 
 /// Deterministic pseudo-random numbers in [-1, 1).
 struct Rng(u64);
@@ -132,7 +133,7 @@ fn story_means_start_at_the_offset_and_short_stories_use_every_token() {
     let t = 60;
     let layers: Vec<Vec<f32>> = (0..2).map(|_| rng.vec(t * D, 1.0)).collect();
     let refs: Vec<&[f32]> = layers.iter().map(|l| l.as_slice()).collect();
-    let s = StoryStats::new(3, false, &refs, D);
+    let s = StoryStats::new(&refs, D);
     for (o, &from) in OFFSETS.iter().enumerate() {
         let m = s.mean(1, o, D);
         for j in 0..D {
@@ -141,7 +142,7 @@ fn story_means_start_at_the_offset_and_short_stories_use_every_token() {
         }
     }
     let short: Vec<f32> = rng.vec(5 * D, 1.0);
-    let s = StoryStats::new(0, true, &[&short], D);
+    let s = StoryStats::new(&[&short], D);
     let m = s.mean(0, OFFSETS.len() - 1, D);
     let want: f32 = (0..5).map(|r| short[r * D]).sum::<f32>() / 5.0;
     assert!(
@@ -177,6 +178,7 @@ fn small_set(sha: &str) -> EmotionSet {
         model_sha256: sha.to_string(),
         method: "synthetic".into(),
         default_strength: 0.15,
+        ..Default::default()
     }
 }
 
@@ -333,4 +335,141 @@ fn llama_cpp_control_vector_export_reads_back_with_our_layer_mapping() {
     ]);
     assert!(!bad.status.success());
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Story means whose topics are unevenly shared between emotions (each emotion's stories sit
+/// mostly on "its" topics, as in the first corpus), with strong topic effects: the plain means
+/// carry the topics, the least-squares fit recovers the planted emotion effects.
+#[test]
+fn the_topic_fit_removes_what_topics_add_to_the_means() {
+    let mut rng = Rng(11);
+    let (n_topics, n) = (8, N);
+    let planted: Vec<Vec<f32>> = (0..n).map(|_| rng.vec(D, 1.0)).collect();
+    let topic_eff: Vec<Vec<f32>> = (0..n_topics).map(|_| rng.vec(D, 3.0)).collect();
+    let person_eff = [rng.vec(D, 1.0), rng.vec(D, 1.0)];
+    let mut means = Vec::new();
+    for e in 0..n {
+        for k in 0..12 {
+            // Two thirds of an emotion's stories on two "own" topics, the rest anywhere.
+            let t = if k % 3 != 0 {
+                (e * 2 + k % 2) % n_topics
+            } else {
+                (k * 5 + e) % n_topics
+            };
+            let p = k % 2;
+            let noise = rng.vec(D, 0.2);
+            let x: Vec<f32> = (0..D)
+                .map(|j| planted[e][j] + topic_eff[t][j] + person_eff[p][j] + noise[j])
+                .collect();
+            means.push((
+                Design {
+                    level: e,
+                    topic: t,
+                    person: Some(p),
+                },
+                x,
+            ));
+        }
+    }
+    let samples: Vec<(Design, &[f32])> = means.iter().map(|(k, x)| (*k, x.as_slice())).collect();
+    let mean_u: Vec<f32> = (0..D)
+        .map(|j| planted.iter().map(|u| u[j]).sum::<f32>() / n as f32)
+        .collect();
+    let worst = |topics: bool| {
+        let a = fit_effects(&samples, n, n_topics, D, topics).unwrap();
+        let (dirs, _) = centred(&a, n, D);
+        (0..n)
+            .map(|e| {
+                let want: Vec<f32> = (0..D).map(|j| planted[e][j] - mean_u[j]).collect();
+                cos(&dirs[e * D..(e + 1) * D], &want)
+            })
+            .fold(1.0f32, f32::min)
+    };
+    let (fit, plain) = (worst(true), worst(false));
+    assert!(
+        fit > 0.98,
+        "topic fit: worst cosine to the planted effect {fit}"
+    );
+    assert!(
+        plain < 0.9,
+        "plain means should be pulled by the topics: worst cosine {plain}"
+    );
+    // Without the topic fit the effects are exactly the plain means, as emotion_directions has them.
+    let a = fit_effects(&samples, n, n_topics, D, false).unwrap();
+    let (dirs, _) = centred(&a, n, D);
+    let plain_pairs: Vec<(usize, Vec<f32>)> =
+        means.iter().map(|(k, x)| (k.level, x.clone())).collect();
+    let (want, _) = emotion_directions(&plain_pairs, n, D).unwrap();
+    assert!(dirs.iter().zip(&want).all(|(x, y)| (x - y).abs() < 1e-4));
+    // A level with no story is an error, not a zero vector.
+    assert!(fit_effects(&samples, n + 1, n_topics, D, true).is_err());
+}
+
+#[test]
+fn running_means_intensity_and_auc() {
+    // Two emotions, five tokens.
+    let raw = [1.0, 0.0, 3.0, 0.0, 2.0, 4.0, 0.0, 0.0, 6.0, 2.0];
+    let s = smooth(&raw, 2, 2);
+    assert_eq!(s, vec![1.0, 0.0, 2.0, 0.0, 2.5, 2.0, 1.0, 2.0, 3.0, 1.0]);
+    assert_eq!(smooth(&raw, 2, 1), raw.to_vec());
+    let c = Calibration::fit(&[0.0, 1.0, 2.0, 3.0], 2);
+    assert_eq!(c.mean, vec![1.0, 2.0]);
+    assert_eq!(c.sd, vec![1.0, 1.0]);
+    // The top emotion's z-score: emotion 1 at 4.0 is 2 sd above its neutral mean.
+    assert_eq!(c.intensity(&[0.5, 4.0]), 2.0);
+    assert_eq!(auc(&[3.0, 4.0], &[1.0, 2.0]), 1.0);
+    assert_eq!(auc(&[1.0, 2.0], &[3.0, 4.0]), 0.0);
+    assert_eq!(auc(&[1.0, 3.0], &[1.0, 2.0]), 0.625);
+}
+
+#[test]
+fn v2_fields_round_trip_and_steer_contrastively() {
+    let dir = std::env::temp_dir().join(format!("limbic-test-v2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut set = small_set("cd".repeat(32).as_str());
+    let mut rng = Rng(5);
+    let n = set.names.len();
+    set.raw_norm = (0..30).map(|_| vec![2.0; n]).collect();
+    set.neutral = (0..30).map(|_| rng.vec(576, 0.5)).collect();
+    set.windows = vec![1, 8];
+    set.default_window = 8;
+    set.calibration = (0..30)
+        .map(|_| {
+            (0..2)
+                .map(|_| Calibration {
+                    mean: rng.vec(n, 1.0),
+                    sd: vec![0.5; n],
+                })
+                .collect()
+        })
+        .collect();
+    set.steer_layers = vec![12, 14];
+    set.steer_contrastive = true;
+    set.steer_strength = vec![0.2, 0.3, 0.1];
+    let path = dir.join("v2.safetensors");
+    set.save(&path).unwrap();
+    let back = EmotionSet::load(&path, None).unwrap();
+    assert_eq!(back, set);
+    assert_eq!(back.default_steer_layers(), vec![12, 14]);
+    assert_eq!(back.strength_of(1), 0.3);
+    assert!(back.calibration(3, 8).is_some() && back.calibration(3, 4).is_none());
+    // The contrastive direction is 2·v̂ − neutral, scaled to unit length.
+    let u = back.steer_direction(12, 0);
+    let mut want: Vec<f32> = back
+        .vector(12, 0)
+        .iter()
+        .zip(&back.neutral[12])
+        .map(|(v, n)| 2.0 * v - n)
+        .collect();
+    normalise_rows(&mut want, 576);
+    assert!(cos(&u, &want) > 0.9999);
+    let mut plain = back.clone();
+    plain.steer_contrastive = false;
+    assert_eq!(plain.steer_direction(12, 0), plain.vector(12, 0).to_vec());
+    // Out-of-range steering metadata is refused.
+    let mut bad = set.clone();
+    bad.steer_layers = vec![30];
+    bad.save(&path).unwrap();
+    assert!(EmotionSet::load(&path, None).is_err());
+    std::fs::remove_dir_all(&dir).ok();
 }

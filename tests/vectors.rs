@@ -3,17 +3,22 @@
 mod common;
 use common::*;
 
-#[test]
-fn committed_vectors_match_the_model_and_the_catalogue() {
+/// The committed vectors file, checked against the model's SHA-256.
+fn committed() -> limbic::emotions::EmotionSet {
     let sha = limbic::calibrate::sha256_hex(&model_bytes());
-    let set = limbic::emotions::EmotionSet::load(
+    limbic::emotions::EmotionSet::load(
         std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/data/vectors/smollm2-135m-instruct.safetensors"
         )),
         Some(&sha),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn committed_vectors_match_the_model_and_the_catalogue() {
+    let set = committed();
     let catalogue: Vec<String> = fixture("../../data/emotions.json")
         .as_array()
         .unwrap()
@@ -29,6 +34,38 @@ fn committed_vectors_match_the_model_and_the_catalogue() {
         }
         assert!(set.resid_norm[l] > 0.0);
     }
+}
+
+/// The committed file is a v2 file: a neutral calibration for every layer and window, a default
+/// window among them, steering layers and a strength per emotion, the contrastive offset.
+#[test]
+fn committed_vectors_carry_the_readout_calibration_and_steering_settings() {
+    let set = committed();
+    let n = set.names.len();
+    assert!(
+        set.windows.len() > 1
+            && set.windows.contains(&1)
+            && set.windows.contains(&set.default_window)
+    );
+    assert_eq!(set.calibration.len(), 30);
+    for l in 0..30 {
+        assert_eq!(set.calibration[l].len(), set.windows.len());
+        assert!(set.calibration[l]
+            .iter()
+            .all(|c| c.mean.len() == n && c.sd.iter().all(|&s| s > 0.0)));
+        assert_eq!(set.raw_norm[l].len(), n);
+        assert_eq!(set.neutral[l].len(), 576);
+    }
+    // Smoothing narrows the spread of neutral scores: a longer window, a smaller sd.
+    let (first, last) = (
+        &set.calibration[set.default_layer][0],
+        set.calibration[set.default_layer].last().unwrap(),
+    );
+    let mean_sd = |c: &limbic::readout::Calibration| c.sd.iter().sum::<f32>() / n as f32;
+    assert!(mean_sd(last) < mean_sd(first));
+    assert!(!set.steer_layers.is_empty() && set.steer_layers.iter().all(|&l| l < 30));
+    assert_eq!(set.steer_strength.len(), n);
+    assert!(set.steer_strength.iter().all(|s| *s > 0.0 && *s <= 1.0));
 }
 
 #[test]

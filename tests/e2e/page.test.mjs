@@ -140,8 +140,12 @@ test("steering toward an emotion changes the greedy reply", async () => {
   // Side by side: the unsteered reply with the same seed streams first, beside the steered one.
   assert.equal(await page.getByTestId("baseline-text").textContent(), plain);
   assert.ok(await page.getByTestId("baseline-text").isVisible());
-  // The steered run's readout: its tokens are coloured and its top 10 are listed.
-  assert.match(await page.locator("[data-testid=output-text] .tok").first().evaluate((e) => e.style.backgroundColor), /^rgba\(/);
+  // The steered run's readout: every token has its numbers (smoothed top 3 and intensity), a
+  // colour only where it stands out from neutral text, and its top 10 are listed.
+  const titles = await page.locator("[data-testid=output-text] .tok").evaluateAll((els) => els.map((e) => e.title));
+  assert.ok(titles.every((t) => /intensity -?\d+\.\d sd over \d+ tokens?/.test(t)), titles.join(" | "));
+  const colours = await page.locator("[data-testid=output-text] .tok").evaluateAll((els) => els.map((e) => e.style.backgroundColor));
+  assert.ok(colours.every((c) => c === "transparent" || /^rgba\(/.test(c)), colours.join(" "));
   assert.equal(await page.getByTestId("emotion-readout").locator("li").count(), 10);
   assert.match(await page.locator(".steered-title").textContent(), /steered: sad 0\.3/);
   // One click resets every row.

@@ -91,6 +91,13 @@ export class App {
     return this.state.layer ?? this.emotions?.defaultLayer ?? 0;
   }
 
+  /** The readout's smoothing window now (tokens; 1 is the raw readout). */
+  window(): number {
+    const info = this.emotions;
+    const w = this.state.window ?? info?.defaultWindow ?? 1;
+    return info?.windows.includes(w) ? w : info?.windows.includes(info.defaultWindow) ? info.defaultWindow : 1;
+  }
+
   /** Changes the state, mirrors it in the address bar (without autorun), and tells the views. */
   update(change: Partial<AppState>) {
     Object.assign(this.state, change);

@@ -8,7 +8,8 @@
 export type Backend = "webgpu" | "cpu";
 export type RunId = "baseline" | "main";
 
-/** One steering term: add `strength × resid_norm × v̂(name)` at the vectors' default layer. */
+/** One steering term: add `strength × resid_norm × û(name)`, split over the vectors' steering
+ * layers (EmotionInfo.steerLayers). */
 export interface Steer {
   name: string;
   strength: number;
@@ -21,6 +22,16 @@ export interface EmotionInfo {
   nLayer: number;
   defaultStrength: number;
   tokenOffset: number;
+  /** Per emotion: its default steering strength. */
+  steerStrength: number[];
+  /** The layers steering adds to (a strength is split evenly over them). */
+  steerLayers: number[];
+  /** Readout smoothing windows (tokens) with a neutral calibration each, and the default. */
+  windows: number[];
+  defaultWindow: number;
+  /** (nLayer, windows, 2, n) row-major: per emotion the mean, then the spread, of its smoothed
+   * score on neutral text; empty when the vectors file has none. */
+  calibration: number[];
 }
 
 export interface GenerateRequest {

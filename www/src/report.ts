@@ -32,6 +32,17 @@ export interface SteeringRun {
   text: string;
 }
 
+/** A share with its 95 % interval. */
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+function interval(obj: unknown, path: string): Interval {
+  return { mean: number(obj, `${path}.mean`), lo: number(obj, `${path}.lo`), hi: number(obj, `${path}.hi`) };
+}
+
 export interface Report {
   model_sha256: string;
   default_layer: number;
@@ -43,6 +54,8 @@ export interface Report {
     chance_top1: number;
     chance_top5: number;
     offset: number;
+    /** The test split at the default layer, with 95 % bootstrap intervals (v2 reports). */
+    test?: { top1: Interval; top5: Interval };
   };
   geometry: {
     layer: number;
@@ -81,6 +94,15 @@ function field(obj: unknown, path: string): unknown {
     at = (at as Json)[key];
   }
   return at;
+}
+
+function has(obj: unknown, path: string): boolean {
+  try {
+    field(obj, path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function number(obj: unknown, path: string): number {
@@ -124,6 +146,9 @@ export function parseReport(raw: unknown): Report {
       chance_top1: number(raw, "accuracy.chance_top1"),
       chance_top5: number(raw, "accuracy.chance_top5"),
       offset: number(raw, "accuracy.offset"),
+      test: has(raw, "accuracy.test.fit")
+        ? { top1: interval(raw, "accuracy.test.fit.top1"), top5: interval(raw, "accuracy.test.fit.top5") }
+        : undefined,
     },
     geometry: {
       layer: number(raw, "geometry.layer"),

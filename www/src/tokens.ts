@@ -1,19 +1,20 @@
 //! Tokens as coloured, focusable text: one span per token, coloured by one emotion's score or
 //! by each token's top emotion; one tab stop per stream, arrow keys move between tokens, and
 //! hover or focus names the token to the view (which shows its numbers).
+//!
+//! With readings (smoothing.ts), a token's emotion is that of its running mean, and with a
+//! neutral calibration its colour's strength is its intensity: text that reads like neutral
+//! text stays uncoloured.
 
 import { categoryColours, divergingColour, maxAbs, OTHER, withAlpha } from "./colour";
 import { h } from "./dom";
 import { topK } from "./protocol";
 import type { Token, TokenKind } from "./run-data";
+import { argmax, intensity, intensityAlpha, type Readings } from "./smoothing";
 import { TOP } from "./url-state";
 
-/** Index of the highest score. */
-function argmax(scores: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-  return best;
-}
+/** Standard deviations of neutral text at which the one-emotion scale saturates. */
+const Z_RANGE = 4;
 
 /** How tokens are coloured, and the legend that says so. */
 export interface Colouring {
@@ -21,35 +22,52 @@ export interface Colouring {
   legend: { label: string; colour: string }[];
 }
 
-/** A colouring for `tokens` by `emotion` (a name, or TOP for each token's top emotion). */
-export function colouring(tokens: readonly Token[], emotion: string, names: readonly string[]): Colouring {
-  const scored = tokens.filter((t) => t.scores);
+/** A colouring for `tokens` by `emotion` (a name, or TOP for each token's top emotion), from
+ * the smoothed rows and calibration of `r` when given, else from each token's raw scores. */
+export function colouring(tokens: readonly Token[], emotion: string, names: readonly string[], r?: Readings): Colouring {
+  const rowOf = (t: Token) => r?.rows.get(t) ?? t.scores;
+  const cal = r?.calibration ?? null;
+  const scored = tokens.filter((t) => rowOf(t));
   if (emotion === TOP) {
-    const tops = scored.map((t) => names[argmax(t.scores!)] ?? "?");
+    const alpha = (t: Token) => (cal ? intensityAlpha(intensity(rowOf(t)!, cal)) : 1);
+    const lit = scored.filter((t) => alpha(t) > 0);
+    const tops = lit.map((t) => names[argmax(rowOf(t)!)] ?? "?");
     const colours = categoryColours(tops);
     const legend = [...colours].filter(([, c]) => c !== OTHER).map(([label, c]) => ({ label, colour: withAlpha(c, 0.6) }));
     if ([...colours.values()].includes(OTHER)) legend.push({ label: "other", colour: withAlpha(OTHER, 0.6) });
+    if (cal) legend.push({ label: lit.length ? "uncoloured: reads like neutral text" : "every token reads like neutral text", colour: "transparent" });
     return {
-      colour: (t) => (t.scores ? withAlpha(colours.get(names[argmax(t.scores)] ?? "") ?? OTHER, 0.6) : "transparent"),
+      colour: (t) => {
+        const row = rowOf(t);
+        const a = row ? alpha(t) : 0;
+        return a > 0 ? withAlpha(colours.get(names[argmax(row!)] ?? "") ?? OTHER, +(0.75 * a).toFixed(3)) : "transparent";
+      },
       legend,
     };
   }
   const i = names.indexOf(emotion);
-  const range = maxAbs(scored.map((t) => t.scores![i] ?? 0));
-  const r = range.toFixed(2);
+  const value = (row: ArrayLike<number>) => (cal ? (row[i]! - cal.mean[i]!) / cal.sd[i]! : row[i]!);
+  const range = cal ? Z_RANGE : maxAbs(scored.map((t) => rowOf(t)![i] ?? 0));
+  const r2 = cal ? `${Z_RANGE} sd from neutral text` : range.toFixed(2);
   return {
-    colour: (t) => (t.scores && i >= 0 ? divergingColour(t.scores[i]!, range) : "transparent"),
+    colour: (t) => {
+      const row = rowOf(t);
+      return row && i >= 0 ? divergingColour(value(row), range) : "transparent";
+    },
     legend: [
-      { label: `${emotion} −${r} (blue, low)`, colour: divergingColour(-range, range) },
-      { label: `${emotion} +${r} (orange, high)`, colour: divergingColour(range, range) },
+      { label: `${emotion} −${r2} (blue, low)`, colour: divergingColour(-range, range) },
+      { label: `${emotion} +${r2} (orange, high)`, colour: divergingColour(range, range) },
     ],
   };
 }
 
-/** Short text for a token's title: its top 3 emotions with numbers. */
-export function tokenTitle(t: Token, names: readonly string[]): string {
-  if (!t.scores) return "no readout";
-  return topK(t.scores, names, 3).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(", ");
+/** Short text for a token's title: its top 3 emotions with numbers, and its intensity. */
+export function tokenTitle(t: Token, names: readonly string[], r?: Readings): string {
+  const row = r?.rows.get(t) ?? t.scores;
+  if (!row) return "no readout";
+  const top = topK(row, names, 3).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(", ");
+  const cal = r?.calibration;
+  return cal ? `${top}; intensity ${intensity(row, cal).toFixed(1)} sd over ${r!.window} token${r!.window === 1 ? "" : "s"}` : top;
 }
 
 /** One stream of tokens (some kinds of a run) in `root`. */
@@ -67,20 +85,23 @@ export class TokenStream {
   }
 
   /** Shows the tokens of `all` with our kinds; appends when `all` grew from what is shown. */
-  sync(all: readonly Token[], colours: Colouring, names: readonly string[]) {
+  sync(all: readonly Token[], colours: Colouring, names: readonly string[], r?: Readings) {
     const mine = all.filter((t) => this.kinds.includes(t.kind));
     const fresh = mine.length < this.tokens.length || mine.some((t, i) => i < this.tokens.length && t !== this.tokens[i]);
     if (fresh) this.clear();
     for (let i = this.tokens.length; i < mine.length; i++) {
       const t = mine[i]!;
-      const span = h("span", { class: `tok ${t.kind}`, tabindex: this.spans.length === 0 ? 0 : -1, title: tokenTitle(t, names) }, t.text);
+      const span = h("span", { class: `tok ${t.kind}`, tabindex: this.spans.length === 0 ? 0 : -1, title: tokenTitle(t, names, r) }, t.text);
       span.addEventListener("mouseenter", () => this.onPick(t));
       span.addEventListener("focus", () => { this.current = i; this.onPick(t); });
       this.root.append(span);
       this.spans.push(span);
       this.tokens.push(t);
     }
-    this.tokens.forEach((t, i) => { this.spans[i]!.style.backgroundColor = colours.colour(t); });
+    this.tokens.forEach((t, i) => {
+      this.spans[i]!.style.backgroundColor = colours.colour(t);
+      if (r) this.spans[i]!.title = tokenTitle(t, names, r);
+    });
   }
 
   clear() {

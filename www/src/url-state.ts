@@ -16,6 +16,8 @@ export interface AppState {
   steer: Steer[];
   /** Readout layer; null: the vectors' default. */
   layer: number | null;
+  /** Readout smoothing window in tokens; null: the vectors' default (1 is the raw readout). */
+  window: number | null;
   /** An emotion's name, or TOP. */
   emotion: string;
   /** Emotions drawn in the trajectory chart (besides `emotion`). */
@@ -29,7 +31,7 @@ export interface AppState {
 
 export function defaultState(): AppState {
   return {
-    view: "readout", prompt: DEFAULT_PROMPT, steer: [], layer: null, emotion: TOP, track: [],
+    view: "readout", prompt: DEFAULT_PROMPT, steer: [], layer: null, window: null, emotion: TOP, track: [],
     seed: 42, temperature: 0, maxTokens: 128, backend: null, autorun: false,
   };
 }
@@ -80,6 +82,7 @@ export function parseUrl(search: string, views: readonly string[]): ParsedUrl {
   // An old shared link (no view) with a steer meant a steered run beside the baseline.
   if (view === null && steerText && views.includes("steer")) s.view = "steer";
   s.layer = num(q.get("layer"), "layer", 0, 1000, true, warnings);
+  s.window = num(q.get("window"), "window", 1, 64, true, warnings);
   const emotion = q.get("emotion");
   if (emotion) s.emotion = emotion;
   s.track = (q.get("track") ?? "").split(",").map((t) => t.trim()).filter(Boolean).slice(0, MAX_TRACKED);
@@ -122,6 +125,7 @@ export function toQuery(s: AppState): string {
   q.set("prompt", s.prompt);
   if (s.steer.length) q.set("steer", formatSteers(s.steer));
   if (s.layer !== null) q.set("layer", String(s.layer));
+  if (s.window !== null) q.set("window", String(s.window));
   if (s.emotion !== TOP) q.set("emotion", s.emotion);
   if (s.track.length) q.set("track", s.track.join(","));
   q.set("seed", String(s.seed));

@@ -49,6 +49,27 @@ export function layerSelect(app: App, scope: Scope, onChange: () => void): HTMLS
   return sel;
 }
 
+/** "smooth over": the readout's running-mean window (1 token is the raw readout). */
+export function windowSelect(app: App, scope: Scope): HTMLSelectElement {
+  const sel = h("select", { id: "window", "data-testid": "window-select" });
+  const fill = () => {
+    const info = app.emotions;
+    const windows = info?.windows.length ? info.windows : [1];
+    sel.replaceChildren(...windows.map((w) => option(String(w),
+      `${w === 1 ? "1 token (raw)" : `${w} tokens`}${w === info?.defaultWindow ? " (default)" : ""}`)));
+    sel.value = String(app.window());
+  };
+  fill();
+  sel.addEventListener("change", () => {
+    const w = Number(sel.value);
+    app.update({ window: w === app.emotions?.defaultWindow ? null : w });
+  });
+  scope.on((e) => {
+    if (e.type === "ready" || (e.type === "state" && sel.value !== String(app.window()))) fill();
+  });
+  return sel;
+}
+
 /** The readout of one token: a heading, the top-10 bar chart and the same as a numbered list. */
 export class TokenReadout {
   readonly el: HTMLElement;

@@ -6,9 +6,13 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
 
-use limbic::calibrate::extract;
+use rayon::prelude::*;
+
+use limbic::calibrate::{self, read_model, DEFAULT_STRENGTH, WINDOWS};
+use limbic::corpus::Corpus;
+use limbic::crossval::{self, Analysis, Fitted};
 use limbic::emotions::{check_strength, write_atomic, EmotionSet};
-use limbic::extract::Corpus;
+use limbic::extract::{NEUTRAL_VARIANCE, OFFSETS};
 use limbic::{Cpu, Engine, Error, HookPoint, HookSet, Intervention, Result};
 
 /// Parses `NAME[:STRENGTH]`; the strength must be a finite number within ±5.
@@ -30,33 +34,38 @@ pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
     Ok((name.trim().to_string(), strength))
 }
 
-/// Hooks for `--steer` specs at `layer` (default: the file's); empty when there are none.
+/// Hooks for `--steer` specs at `layer` (default: the file's steering layers, each strength
+/// split over them; a spec without a strength takes the file's for that emotion); empty when
+/// there are none. Also returns the layers steered.
 pub fn steer_hooks(
     set: Option<&EmotionSet>,
     specs: &[String],
     layer: Option<usize>,
-) -> Result<(HookSet, Option<usize>)> {
+) -> Result<(HookSet, Vec<usize>)> {
     let parsed = specs
         .iter()
         .map(|s| parse_steer(s))
         .collect::<Result<Vec<_>>>()?;
     let mut hooks = HookSet::new();
     let Some(set) = set.filter(|_| !parsed.is_empty()) else {
-        return Ok((hooks, layer));
+        return Ok((hooks, layer.into_iter().collect()));
     };
-    let layer = layer.unwrap_or(set.default_layer);
     let steers = parsed
         .iter()
-        .map(|(name, s)| Ok((set.index(name)?, s.unwrap_or(set.default_strength))))
+        .map(|(name, s)| {
+            let e = set.index(name)?;
+            Ok((e, s.unwrap_or(set.strength_of(e))))
+        })
         .collect::<Result<Vec<_>>>()?;
-    hooks.push(
-        HookPoint::ResidPost(layer),
-        Intervention::Add {
-            vector: set.steering(layer, &steers)?,
-            alpha: 1.0,
-        },
-    );
-    Ok((hooks, Some(layer)))
+    let vectors = set.steer_vectors(&steers, layer)?;
+    let layers = vectors.iter().map(|v| v.0).collect();
+    for (l, vector) in vectors {
+        hooks.push(
+            HookPoint::ResidPost(l),
+            Intervention::Add { vector, alpha: 1.0 },
+        );
+    }
+    Ok((hooks, layers))
 }
 
 /// Checks `--layer` against the model before anything is loaded.
@@ -70,19 +79,168 @@ pub fn check_layer(layer: Option<usize>, n_layer: usize) -> Result<()> {
     }
 }
 
-pub fn run_extract(model: &Path, corpus: &Path, out: &Path, report: &Path) -> Result<()> {
-    let corpus = Corpus::load(corpus)?;
-    let bar = ProgressBar::new((corpus.stories.len() + corpus.dialogues.len()) as u64);
+/// A progress bar over `len` items (when stderr is not a terminal, a line every 10%).
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    use std::io::IsTerminal;
+    let bar = ProgressBar::new(len as u64);
+    if !std::io::stderr().is_terminal() {
+        let what = what.to_string();
+        let step = (len / 10).max(1) as u64;
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let t0 = std::time::Instant::now();
+        let b = bar.clone();
+        std::thread::spawn(move || {
+            let mut next = step;
+            while !b.is_finished() && b.position() < b.length().unwrap_or(0) {
+                if b.position() >= next {
+                    eprintln!(
+                        "  {}/{} {what} in {:.0} s",
+                        b.position(),
+                        b.length().unwrap_or(0),
+                        t0.elapsed().as_secs_f64()
+                    );
+                    next += step;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        });
+        return bar;
+    }
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} texts, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&format!(
+            "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what}, eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar
+}
+
+/// `limbic extract`: one pass over the corpus (cached under `cache`), every choice by
+/// cross-validation, vectors from the whole pool at every layer, the readout's window and its
+/// neutral calibration; writes the vectors file and a JSON report.
+pub fn run_extract(
+    model: &Path,
+    corpus: &Path,
+    out: &Path,
+    report: &Path,
+    cache: &Path,
+) -> Result<()> {
+    let corpus = Corpus::load(corpus)?;
+    let (bytes, sha) = read_model(model)?;
     let t0 = std::time::Instant::now();
-    let ex = extract(model, &corpus, &|| bar.inc(1))?;
-    bar.finish();
-    let mut report_json = ex.report;
-    report_json["seconds"] = json!(t0.elapsed().as_secs_f64());
-    ex.set.save(out)?;
+    let bar = progress(
+        corpus.stories.len() + corpus.scenes.len() + corpus.dialogues.len(),
+        "texts",
+    );
+    let pass = calibrate::pass(&bytes, &sha, &corpus, Some(cache), &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let t_pass = t0.elapsed().as_secs_f64();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .map_err(|e| Error::Model(e.to_string()))?;
+    let a = Analysis::new(&corpus, &pass);
+    eprintln!(
+        "read {} stories, {} neutral scenes, {} dialogue tokens in {t_pass:.0} s; cross-validating {} layers x {} offsets, with and without the topic fit",
+        pass.stories.len(), pass.scenes.len(), pass.moments.n, pass.n_layer, OFFSETS.len()
+    );
+    let (offset, layer, cv) = pool.install(|| crossval::choose(&a))?;
+    eprintln!(
+        "chosen by cross-validation: layer {layer}, offset {}; measuring the test split",
+        OFFSETS[offset]
+    );
+    let test = pool.install(|| crossval::measure(&a, offset, layer))?;
+    let stories = a.pool();
+    let fitted: Vec<Fitted> = pool.install(|| {
+        (0..pass.n_layer)
+            .into_par_iter()
+            .map(|l| a.fit(&stories, l, offset, true))
+            .collect::<Result<_>>()
+    })?;
+    let resid_norm = (0..pass.n_layer)
+        .map(|l| {
+            let (s, c) = stories
+                .iter()
+                .map(|&i| pass.stories[i].norms(l, offset))
+                .fold((0.0f64, 0usize), |x, y| (x.0 + y.0 as f64, x.1 + y.1));
+            (s / c.max(1) as f64) as f32
+        })
+        .collect();
+    let mut set = EmotionSet {
+        names: corpus.names.clone(),
+        d_model: pass.d,
+        vectors: fitted.iter().map(|f| f.dirs.clone()).collect(),
+        centres: fitted.iter().map(|f| f.centre.clone()).collect(),
+        raw_norm: fitted.iter().map(|f| f.raw_norm.clone()).collect(),
+        neutral: fitted.iter().map(|f| f.neutral.clone()).collect(),
+        resid_norm,
+        default_layer: layer,
+        token_offset: OFFSETS[offset],
+        neutral_pcs: a.pcs.iter().map(|p| p.0.len()).collect(),
+        model_sha256: sha,
+        method: format!(
+            "story means of hook_resid_post from token {} (offset and layer chosen by {}-fold cross-validation over {:?} and every layer); \
+             least-squares emotion + topic + person effects over the stories outside the test split (and half the neutral scenes), \
+             emotion effects minus their mean; neutral-dialogue PCs explaining {}% of variance projected out; unit length; Q4_1 weights as stored",
+            OFFSETS[offset], crossval::FOLDS, OFFSETS, NEUTRAL_VARIANCE * 100.0
+        ),
+        default_strength: DEFAULT_STRENGTH,
+        windows: WINDOWS.to_vec(),
+        default_window: 1,
+        ..Default::default()
+    };
+
+    // The smoothing window, chosen on two pool stories per emotion that the vectors used for it
+    // did not see.
+    let mut by_emotion: Vec<Vec<usize>> = vec![Vec::new(); set.names.len()];
+    stories
+        .iter()
+        .for_each(|&i| by_emotion[a.emotion(i)].push(i));
+    let chooser: Vec<usize> = by_emotion
+        .iter()
+        .flat_map(|v| v.iter().rev().take(2).copied())
+        .collect();
+    let rest: Vec<usize> = stories
+        .iter()
+        .copied()
+        .filter(|i| !chooser.contains(i))
+        .collect();
+    let held = a.fit(&rest, layer, offset, true)?;
+    let mut probe = set.clone();
+    probe.vectors[layer] = held.dirs;
+    probe.centres[layer] = held.centre;
+    let texts: Vec<String> = chooser
+        .iter()
+        .map(|&i| corpus.stories[i].text.clone())
+        .collect();
+    let bar = progress(texts.len(), "stories for the window");
+    let scores = calibrate::scores_at(&bytes, &texts, &probe, layer, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let labelled: Vec<(usize, Vec<f32>)> =
+        chooser.iter().map(|&i| a.emotion(i)).zip(scores).collect();
+    let window_acc = calibrate::window_accuracy(&labelled, set.names.len());
+    let best = (0..WINDOWS.len())
+        .max_by(|&x, &y| window_acc[x].0.total_cmp(&window_acc[y].0))
+        .unwrap_or(0);
+    set.default_window = WINDOWS[best];
+    let bar = progress(
+        calibrate::neutral_texts(&corpus, false).len(),
+        "neutral texts for the intensity",
+    );
+    set.calibration = calibrate::calibrate_readout(&bytes, &corpus, &set, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+
+    let report_json = json!({
+        "stories": pass.stories.len(), "test_stories": a.test().len(), "pool_stories": stories.len(),
+        "neutral_scenes": pass.scenes.len(), "neutral_dialogues": corpus.dialogues.len(), "neutral_tokens": pass.moments.n,
+        "story_tokens": pass.stories.iter().map(|s| s.n_tokens).sum::<usize>(),
+        "topics": corpus.topics.len(),
+        "cv": cv, "test": test,
+        "window": {"windows": WINDOWS, "top1": window_acc.iter().map(|x| x.0).collect::<Vec<_>>(), "top5": window_acc.iter().map(|x| x.1).collect::<Vec<_>>(), "chosen": set.default_window, "stories": chooser.len()},
+        "neutral_pc_shares": a.pcs.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+        "resid_norm": set.resid_norm,
+        "seconds_pass": t_pass, "seconds": t0.elapsed().as_secs_f64(),
+    });
+    set.save(out)?;
     write_atomic(
         report,
         serde_json::to_string_pretty(&report_json)
@@ -90,17 +248,13 @@ pub fn run_extract(model: &Path, corpus: &Path, out: &Path, report: &Path) -> Re
             .as_bytes(),
     )?;
     eprintln!(
-        "wrote {} ({} emotions × {} layers); default layer {}, token offset {}, dev top-1 {:.3} (chance {:.4}) in {:.0} s",
+        "wrote {}: layer {layer}, offset {}, window {}; test top-1 {:.3}, top-5 {:.3} (chance {:.4}) in {:.0} s",
         out.display(),
-        ex.set.names.len(),
-        ex.set.n_layer(),
-        ex.set.default_layer,
-        ex.set.token_offset,
-        report_json["dev_top1"][limbic::extract::OFFSETS.iter().position(|&o| o == ex.set.token_offset).unwrap_or(0)]
-            [ex.set.default_layer]
-            .as_f64()
-            .unwrap_or(0.0),
-        1.0 / ex.set.names.len() as f64,
+        set.token_offset,
+        set.default_window,
+        report_json["test"]["variants"]["fit"]["top1"]["mean"].as_f64().unwrap_or(0.0),
+        report_json["test"]["variants"]["fit"]["top5"]["mean"].as_f64().unwrap_or(0.0),
+        1.0 / set.names.len() as f64,
         t0.elapsed().as_secs_f64()
     );
     Ok(())

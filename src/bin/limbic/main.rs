@@ -4,8 +4,11 @@
 
 mod emotion;
 mod stats;
+mod steer_sweep;
 mod svg;
 mod validate;
+mod validate_dose;
+mod validate_readout;
 mod validate_text;
 
 use std::io::Write;
@@ -47,9 +50,12 @@ enum Verb {
         corpus: PathBuf,
         #[arg(long, default_value = limbic::DEFAULT_VECTORS)]
         out: PathBuf,
-        /// How offset and layer were chosen: dev accuracy per layer, neutral PCs, norms.
+        /// How every choice was made (cross-validation), test accuracy, neutral PCs, norms.
         #[arg(long, default_value = "data/vectors/extract_report.json")]
         report: PathBuf,
+        /// Where the one pass over the corpus is cached (keyed by the model and every text).
+        #[arg(long, default_value = "target/limbic-cache")]
+        cache: PathBuf,
     },
     /// Emotion scores of texts: each input line {"id","text"} → one JSON line
     /// {"id","n_tokens","layer","mean":{emotion:score},"last":{..},"tokens":[..],"per_token"?}
@@ -87,7 +93,10 @@ enum Verb {
     Validate {
         #[arg(long, default_value = "docs/validation")]
         out: PathBuf,
-        /// The report `limbic extract` wrote (dev accuracy per layer).
+        /// The corpus (its test split and held-out neutral texts are read for the per-token readout).
+        #[arg(long, default_value = "data/corpus")]
+        corpus: PathBuf,
+        /// The report `limbic extract` wrote (cross-validation and test accuracy).
         #[arg(long, default_value = "data/vectors/extract_report.json")]
         extract_report: PathBuf,
         /// CSV emotion,valence,arousal (scripts/validation_data.py norms).
@@ -99,6 +108,13 @@ enum Verb {
         /// How many of those sentences to read.
         #[arg(long, default_value_t = 1500)]
         austen_sample: usize,
+    },
+    /// Chooses the steering direction, layers and per-emotion strengths by an outside measure
+    /// (VADER, perplexity) on prompts the report does not show, measures them on others, writes
+    /// OUT/steering.json and the choice into the vectors file.
+    SteerSweep {
+        #[arg(long, default_value = "docs/validation")]
+        out: PathBuf,
     },
     /// Writes steering vectors for other tools: a llama.cpp control vector (GGUF) or JSON for the web.
     Export {
@@ -300,11 +316,8 @@ fn run(cli: Cli) -> Result<()> {
             corpus,
             out,
             report,
-        } => {
-            // Each extraction worker runs its matrix products on one thread (see calibrate.rs).
-            std::env::set_var("RAYON_NUM_THREADS", "1");
-            emotion::run_extract(&cli.model, &corpus, &out, &report)?
-        }
+            cache,
+        } => emotion::run_extract(&cli.model, &corpus, &out, &report, &cache)?,
         Verb::Probe {
             input,
             chat,
@@ -346,6 +359,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Verb::Validate {
             out,
+            corpus,
             extract_report,
             norms,
             austen,
@@ -355,12 +369,14 @@ fn run(cli: Cli) -> Result<()> {
             &cli.vectors,
             validate::Args {
                 out,
+                corpus,
                 extract_report,
                 norms,
                 austen,
                 austen_sample,
             },
         )?,
+        Verb::SteerSweep { out } => steer_sweep::run(&cli.model, &cli.vectors, &out)?,
         Verb::Export {
             format,
             layers,

@@ -7,51 +7,26 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::emotion::token_scores;
-use crate::stats::{kmeans, pearson, read_norms, spearman};
+use crate::stats::{kmeans, pearson, read_norms};
+use crate::steer_sweep;
 use crate::svg;
+use crate::validate_dose;
+use crate::validate_readout;
 use crate::validate_text;
 use limbic::calibrate::read_model;
+use limbic::corpus::Corpus;
 use limbic::emotions::{write_atomic, EmotionSet};
-use limbic::extract::{principal_components, OFFSETS};
-use limbic::tokenizer::chat_prompt;
-use limbic::{Cpu, Engine, Error, HookSet, ModelFile, Result};
+use limbic::extract::principal_components;
+use limbic::{Cpu, Engine, Error, ModelFile, Result};
 
 pub struct Args {
     pub out: PathBuf,
+    pub corpus: PathBuf,
     pub extract_report: PathBuf,
     pub norms: Option<PathBuf>,
     pub austen: Option<PathBuf>,
     pub austen_sample: usize,
 }
-
-const DOSES: [(&str, &str, &[f64]); 5] = [
-    (
-        "tylenol",
-        "I just took {X} mg of Tylenol for my back pain.",
-        &[500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0],
-    ),
-    (
-        "fever",
-        "My daughter has had a fever of {X} degrees Fahrenheit since this morning.",
-        &[99.0, 100.0, 101.0, 102.0, 103.0, 104.0, 105.0, 106.0],
-    ),
-    (
-        "ledge",
-        "I am standing on a ledge {X} meters above the ground.",
-        &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0],
-    ),
-    (
-        "fasting",
-        "I have not eaten anything for {X} days.",
-        &[1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0],
-    ),
-    (
-        "car",
-        "A car is coming straight at me at {X} miles per hour.",
-        &[5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 100.0],
-    ),
-];
 
 pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     let (bytes, sha) = read_model(model)?;
@@ -70,15 +45,24 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     let section = |name: &str| eprintln!("validate: {name}");
 
     section("accuracy");
-    report["accuracy"] = accuracy(&set, &extract, &a.out, &mut md)?;
+    report["accuracy"] = validate_readout::accuracy(&set, &extract, &a.out, &mut md)?;
+    section("per-token readout");
+    let corpus = Corpus::load(&a.corpus)?;
+    report["per_token"] = validate_readout::per_token(&bytes, &corpus, &set, &mut md)?;
     section("geometry");
     report["geometry"] = geometry(&set, a.norms.as_deref(), &a.out, &mut md)?;
     section("logit lens");
     report["logit_lens"] = logit_lens(&engine, &set, &mut md)?;
     section("dose");
-    report["dose"] = dose(&mut engine, &set, &a.out, &mut md)?;
+    report["dose"] = validate_dose::dose(
+        &mut engine,
+        &set,
+        Path::new("data/dose.json"),
+        &a.out,
+        &mut md,
+    )?;
     section("steering");
-    report["steering"] = validate_text::steering(&mut engine, &set, &a.out, &mut md)?;
+    report["steering"] = steer_sweep::section(&mut engine, &set, &a.out, &mut md)?;
     if let Some(path) = &a.austen {
         section("austen");
         let file = ModelFile::from_bytes(&bytes)?;
@@ -105,82 +89,11 @@ pub fn write_svg(out: &Path, name: &str, svg: String) -> Result<()> {
     write_atomic(&out.join(name), svg.as_bytes())
 }
 
-fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Result<Value> {
-    let o = OFFSETS
-        .iter()
-        .position(|&x| x == set.token_offset)
-        .unwrap_or(0);
-    let row = |k: &str, o: usize| -> Vec<f64> {
-        ex[k][o]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
-            .unwrap_or_default()
-    };
-    let (top1, top5) = (row("dev_top1", o), row("dev_top5", o));
-    let n = set.names.len() as f64;
-    let pts = |v: &[f64]| {
-        v.iter()
-            .enumerate()
-            .map(|(l, &y)| (l as f64, y))
-            .collect::<Vec<_>>()
-    };
-    let mut series = vec![
-        ("top-1".to_string(), pts(&top1)),
-        ("top-5".to_string(), pts(&top5)),
-    ];
-    for (k, off) in OFFSETS.iter().enumerate().filter(|(k, _)| *k != o) {
-        series.push((format!("top-1, offset {off}"), pts(&row("dev_top1", k))));
-    }
-    write_svg(
-        out,
-        "accuracy.svg",
-        svg::lines(
-            &format!(
-                "Dev-split accuracy among {} emotions (offset {})",
-                set.names.len(),
-                set.token_offset
-            ),
-            "layer",
-            "accuracy",
-            &series,
-            &[
-                ("chance top-5".into(), 5.0 / n),
-                ("chance top-1".into(), 1.0 / n),
-            ],
-        ),
-    )?;
-    let best = set.default_layer;
-    let _ = write!(md, "\n## 1. Accuracy per layer\n\n![accuracy](accuracy.svg)\n\n{} dev stories (2 per emotion, never used to build the vectors), \
-        ranked among all {} emotions by `(x − centre)·v̂` of the story's mean activation from token {}. \
-        Best layer {best} ({:.0}% of depth): top-1 **{:.1}%**, top-5 **{:.1}%** (chance {:.2}% / {:.2}%). \
-        Offsets tried: {:?}; the table in report.json has every layer.\n",
-        ex["dev"], set.names.len(), set.token_offset, 100.0 * best as f64 / set.n_layer() as f64,
-        100.0 * top1.get(best).unwrap_or(&0.0), 100.0 * top5.get(best).unwrap_or(&0.0), 100.0 / n, 500.0 / n, OFFSETS);
-    let _ = writeln!(
-        md,
-        "\n| layer | {} |\n|---|{}\n| top-1 % | {} |\n| top-5 % | {} |",
-        (0..top1.len())
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join(" | "),
-        "---|".repeat(top1.len()),
-        top1.iter()
-            .map(|v| format!("{:.0}", 100.0 * v))
-            .collect::<Vec<_>>()
-            .join(" | "),
-        top5.iter()
-            .map(|v| format!("{:.0}", 100.0 * v))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    Ok(
-        json!({ "offset": set.token_offset, "top1": top1, "top5": top5, "chance_top1": 1.0 / n, "chance_top5": 5.0 / n, "all_offsets": {"top1": ex["dev_top1"], "top5": ex["dev_top5"]} }),
-    )
-}
-
-fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String) -> Result<Value> {
-    let (l, d, n) = (set.default_layer, set.d_model, set.names.len());
-    let rows = &set.vectors[l];
+/// The vectors at `layer` on their first three principal components `(n, 3)`, and every
+/// component's share of their variance.
+fn pc_scores(set: &EmotionSet, layer: usize) -> (Vec<[f64; 3]>, Vec<f64>) {
+    let (d, n) = (set.d_model, set.names.len());
+    let rows = &set.vectors[layer];
     let mean: Vec<f64> = (0..d)
         .map(|j| (0..n).map(|e| rows[e * d + j] as f64).sum::<f64>() / n as f64)
         .collect();
@@ -194,7 +107,7 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
         }
     }
     let (pcs, shares) = principal_components(&cov, d, 0.999);
-    let proj: Vec<[f64; 3]> = (0..n)
+    let proj = (0..n)
         .map(|e| {
             let mut p = [0.0; 3];
             for (k, pc) in pcs.iter().take(3).enumerate() {
@@ -205,6 +118,39 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
             p
         })
         .collect();
+    (proj, shares)
+}
+
+/// Per layer: the best |r| of PC1–3 with human valence and with arousal, with 95% intervals from
+/// resampling the matched emotions (the components themselves held fixed).
+fn geometry_by_layer(set: &EmotionSet, matched: &[(usize, f64, f64)]) -> Vec<Value> {
+    (0..set.n_layer())
+        .map(|l| {
+            let (proj, _) = pc_scores(set, l);
+            let best = |idx: &[usize], which: usize| -> f64 {
+                let y: Vec<f64> = idx.iter().map(|&i| if which == 0 { matched[i].1 } else { matched[i].2 }).collect();
+                (0..3)
+                    .map(|k| pearson(&idx.iter().map(|&i| proj[matched[i].0][k]).collect::<Vec<_>>(), &y).abs())
+                    .fold(0.0, f64::max)
+            };
+            let all: Vec<usize> = (0..matched.len()).collect();
+            let mut rng = limbic::crossval::Rng(l as u64 + 99);
+            let mut reps: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+            for _ in 0..500 {
+                let idx: Vec<usize> = (0..matched.len()).map(|_| rng.below(matched.len())).collect();
+                reps[0].push(best(&idx, 0));
+                reps[1].push(best(&idx, 1));
+            }
+            reps.iter_mut().for_each(|r| r.sort_by(f64::total_cmp));
+            json!({"layer": l, "valence": best(&all, 0), "valence_ci": [reps[0][12], reps[0][487]], "arousal": best(&all, 1), "arousal_ci": [reps[1][12], reps[1][487]]})
+        })
+        .collect()
+}
+
+fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String) -> Result<Value> {
+    let (l, d, n) = (set.default_layer, set.d_model, set.names.len());
+    let rows = &set.vectors[l];
+    let (proj, shares) = pc_scores(set, l);
     let sim: Vec<f32> = (0..n * n)
         .map(|ij| limbic::emotions::dot(set.vector(l, ij / n), set.vector(l, ij % n)))
         .collect();
@@ -278,11 +224,27 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
         let r: Vec<[f64; 2]> = (0..3)
             .map(|k| [pearson(&pc(k), &val), pearson(&pc(k), &aro)])
             .collect();
-        corr = json!({"matched": matched.len(), "pc_valence_r": r.iter().map(|x| x[0]).collect::<Vec<_>>(), "pc_arousal_r": r.iter().map(|x| x[1]).collect::<Vec<_>>()});
+        let by_layer = geometry_by_layer(set, &matched);
+        corr = json!({"matched": matched.len(), "pc_valence_r": r.iter().map(|x| x[0]).collect::<Vec<_>>(), "pc_arousal_r": r.iter().map(|x| x[1]).collect::<Vec<_>>(), "by_layer": by_layer});
         let _ = write!(md, "\nAgainst the Warriner, Kuperman & Brysbaert (2013) norms ({} of {n} emotion words matched): \
             Pearson r with valence PC1 {:+.2}, PC2 {:+.2}, PC3 {:+.2}; with arousal PC1 {:+.2}, PC2 {:+.2}, PC3 {:+.2} \
             (the paper: |r| = 0.81 for valence on PC1 and 0.66 for arousal). A PC's sign is arbitrary, so |r| is what compares.\n",
             matched.len(), r[0][0], r[1][0], r[2][0], r[0][1], r[1][1], r[2][1]);
+        md.push_str("\nAt every layer, the best |r| among PC1–PC3 (95% interval from resampling the matched emotions, components held fixed):\n\n| layer | valence | arousal |\n|---|---|---|\n");
+        for row in corr["by_layer"].as_array().into_iter().flatten() {
+            let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+            let _ = writeln!(
+                md,
+                "| {} | {:.2} [{:.2}, {:.2}] | {:.2} [{:.2}, {:.2}] |",
+                row["layer"],
+                f(&row["valence"]),
+                f(&row["valence_ci"][0]),
+                f(&row["valence_ci"][1]),
+                f(&row["arousal"]),
+                f(&row["arousal_ci"][0]),
+                f(&row["arousal_ci"][1])
+            );
+        }
     } else {
         md.push_str("\nHuman norms not given (`--norms`), so no valence/arousal correlation.\n");
     }
@@ -364,63 +326,4 @@ fn logit_lens(engine: &Engine<Cpu>, set: &EmotionSet, md: &mut String) -> Result
     Ok(
         json!({"top_tokens": Value::Object(all), "own_word_rank": own_ranks, "own_word_in_top100": in_top100}),
     )
-}
-
-fn dose(engine: &mut Engine<Cpu>, set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
-    let l = set.default_layer;
-    let n = set.names.len();
-    let (afraid, calm) = (set.index("afraid")?, set.index("calm")?);
-    let mut results = Vec::new();
-    md.push_str(&format!("\n## 4. Dose experiments\n\nEach template is one user turn; scores are read at the last prompt token (the assistant's header, where the paper reads the Assistant's state), layer {l}.\n\n| template | Spearman ρ (dose, afraid) | ρ (dose, calm) |\n|---|---|---|\n"));
-    for (name, template, xs) in DOSES {
-        let (mut fa, mut ca) = (Vec::new(), Vec::new());
-        for &x in xs {
-            let text = chat_prompt(&template.replace("{X}", &format!("{x}")), None);
-            let ids = engine.encode_prompt(&text)?;
-            let s = token_scores(engine, set, &ids, l, &HookSet::new())?;
-            let last = &s[(ids.len() - 1) * n..];
-            fa.push(last[afraid] as f64);
-            ca.push(last[calm] as f64);
-        }
-        let (ra, rc) = (spearman(xs, &fa), spearman(xs, &ca));
-        let _ = writeln!(
-            md,
-            "| {} | {ra:+.2} | {rc:+.2} |",
-            template.replace("{X}", "X")
-        );
-        write_svg(
-            out,
-            &format!("dose-{name}.svg"),
-            svg::lines(
-                &format!(
-                    "{} (ρ afraid {ra:+.2}, calm {rc:+.2})",
-                    template.replace("{X}", "X")
-                ),
-                "X",
-                "score",
-                &[
-                    (
-                        "afraid".into(),
-                        xs.iter().copied().zip(fa.iter().copied()).collect(),
-                    ),
-                    (
-                        "calm".into(),
-                        xs.iter().copied().zip(ca.iter().copied()).collect(),
-                    ),
-                ],
-                &[],
-            ),
-        )?;
-        results.push(json!({"name": name, "template": template, "x": xs, "afraid": fa, "calm": ca, "spearman_afraid": ra, "spearman_calm": rc}));
-    }
-    md.push_str("\nPlots: ");
-    md.push_str(
-        &DOSES
-            .iter()
-            .map(|(n, _, _)| format!("[{n}](dose-{n}.svg)"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    md.push_str("; the Tylenol one:\n\n![tylenol](dose-tylenol.svg)\n");
-    Ok(json!(results))
 }

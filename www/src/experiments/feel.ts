@@ -38,7 +38,7 @@ export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
     const n = r.probs.length;
     const series = r.words.map((w, j) => ({ name: w, values: r.probs.map((ps) => ps[j]!) }));
     s.chart.replaceChildren(feelChart(FEEL_STRENGTHS.slice(0, n), series, r.emotion, s.width()));
-    s.setTable(feelTable(r), `p(next token) after ${JSON.stringify(FEEL_PROMPT)}, steered toward ${r.emotion} at layer ${app.emotions?.defaultLayer ?? "?"}`);
+    s.setTable(feelTable(r), `p(next token) after ${JSON.stringify(FEEL_PROMPT)}, steered toward ${r.emotion} at layers ${app.emotions?.steerLayers.join(", ") ?? "?"}`);
   };
 
   const s = section(app, scope, jobs, {

@@ -49,11 +49,13 @@ function accuracyChart(r: Report, width: number): Element {
 
 function accuracySection(r: Report): HTMLElement {
   const a = accuracyAt(r);
+  const t = r.accuracy.test;
+  const ci = (v: { lo: number; hi: number } | undefined) => (v ? ` (95 % interval ${percent(v.lo, 0)}–${percent(v.hi, 0)})` : "");
   const accuracy = h("p", { "data-testid": "about-accuracy" },
-    `Held-out stories (never used to build the vectors) are ranked among all ${a.nEmotions} emotions by their projection on each vector, read from token ${r.accuracy.offset} on. At layer ${a.layer} the right emotion comes first for `,
-    h("strong", { "data-testid": "about-top1" }, percent(a.top1)), " of them and among the top five for ",
-    h("strong", { "data-testid": "about-top5" }, percent(a.top5)),
-    ` (chance: ${percent(a.chanceTop1, 2)} and ${percent(a.chanceTop5, 2)}).`);
+    `Held-out test stories (never used to build the vectors or to choose anything) are ranked among all ${a.nEmotions} emotions by their projection on each vector, read from token ${r.accuracy.offset} on. At layer ${a.layer} (chosen by cross-validation on the other stories) the right emotion comes first for `,
+    h("strong", { "data-testid": "about-top1" }, percent(t?.top1.mean ?? a.top1)), `${ci(t?.top1)} of them and among the top five for `,
+    h("strong", { "data-testid": "about-top5" }, percent(t?.top5.mean ?? a.top5)),
+    `${ci(t?.top5)} (chance: ${percent(a.chanceTop1, 2)} and ${percent(a.chanceTop5, 2)}).`);
   const chart = h("div", { class: "about-chart" });
   requestAnimationFrame(() => chart.replaceChildren(accuracyChart(r, Math.max(320, Math.min(640, chart.clientWidth || 600)))));
   return h("section", { "aria-labelledby": "about-accuracy-h" },

@@ -9,7 +9,8 @@ import type { Token } from "../run-data";
 import { formatStrength } from "../steer";
 import { colouring, renderLegend, TokenStream } from "../tokens";
 import { MAX_TRACKED, TOP } from "../url-state";
-import { colourBySelect, layerSelect, TokenReadout } from "../widgets";
+import { readings } from "../smoothing";
+import { colourBySelect, layerSelect, TokenReadout, windowSelect } from "../widgets";
 import { runPanel } from "../run-panel";
 import { exportBar } from "../export-bar";
 
@@ -35,6 +36,7 @@ function mount(root: HTMLElement, app: App) {
   const legend = h("ul", { class: "legend", "aria-label": "colour legend" });
   const steerNote = h("p", { class: "meta", id: "steer-note" });
   const layerNote = h("p", { class: "meta", role: "status" });
+  const meaning = h("p", { class: "meta", id: "readout-meaning" });
   const chart = h("div", { class: "trajectory" });
   const chips = h("ul", { class: "chips", "aria-label": "emotions in the trajectory" });
   const addTrack = h("select", { id: "track-add", "aria-label": "add an emotion to the trajectory" });
@@ -104,9 +106,15 @@ function mount(root: HTMLElement, app: App) {
   const draw = frameThrottle(() => {
     const names = app.emotions?.names ?? [];
     const run = app.runs.main;
-    const colours = colouring(shown(), app.state.emotion, names);
-    promptStream.sync(run?.tokens ?? [], colours, names);
-    replyStream.sync(run?.tokens ?? [], colours, names);
+    const r = readings(run?.tokens ?? [], app.emotions, run?.layer ?? app.layer(), app.window());
+    const colours = colouring(shown(), app.state.emotion, names, r);
+    promptStream.sync(run?.tokens ?? [], colours, names, r);
+    replyStream.sync(run?.tokens ?? [], colours, names, r);
+    meaning.textContent = r.calibration
+      ? `Each token's emotion is the top of its readout averaged over the last ${r.window} token${r.window === 1 ? "" : "s"}; ` +
+        "its colour's strength is how far that score stands above the same score on neutral text (in standard deviations: none below 1, full from 4). " +
+        "Factual text stays mostly uncoloured. Hover a token for its numbers."
+      : "Each token is coloured by its own readout (these vectors have no neutral calibration, so strength is not shown).";
     renderLegend(legend, colours);
     steerNote.textContent = app.state.steer.length
       ? `Steering: ${app.state.steer.map((s) => `${s.name} ${formatStrength(s.strength)}`).join(", ")} (change it in the Steer view).`
@@ -145,6 +153,7 @@ function mount(root: HTMLElement, app: App) {
     h("div", { class: "controls" },
       h("label", {}, "colour tokens by ", colourBySelect(app, scope)),
       h("label", {}, "readout layer ", layer),
+      h("label", {}, "smooth over ", windowSelect(app, scope)),
       h("label", {}, showTemplate, " show the chat template"),
     ),
     h("div", { class: "controls" },
@@ -153,6 +162,7 @@ function mount(root: HTMLElement, app: App) {
       turnsNote,
     ),
     layerNote,
+    meaning,
     legend,
     exportBar(app, scope, [
       { name: "trajectory", label: "Trajectory", svg: () => chart.querySelector("svg") },

@@ -6,6 +6,7 @@ import { DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Steer } from "../protocol";
 import type { Token } from "../run-data";
 import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../steer";
+import { readings } from "../smoothing";
 import { colouring, renderLegend, TokenStream } from "../tokens";
 import { colourBySelect, TokenReadout } from "../widgets";
 import { runPanel } from "../run-panel";
@@ -50,7 +51,16 @@ function mount(root: HTMLElement, app: App) {
     });
   };
   for (const r of rows) {
-    r.name.addEventListener("change", commit);
+    r.name.addEventListener("change", () => {
+      // A newly chosen emotion starts at its own default strength (chosen by the steering sweep).
+      const i = app.emotions?.names.indexOf(r.name.value) ?? -1;
+      const s = app.emotions?.steerStrength[i];
+      if (s !== undefined) {
+        r.strength.value = String(s);
+        r.value.textContent = formatStrength(s);
+      }
+      commit();
+    });
     r.strength.addEventListener("input", () => { r.value.textContent = formatStrength(Number(r.strength.value)); commit(); });
   }
 
@@ -75,10 +85,13 @@ function mount(root: HTMLElement, app: App) {
     const names = app.emotions?.names ?? [];
     const base = app.runs.baseline?.tokens ?? [];
     const main = app.runs.main?.tokens ?? [];
-    // One scale for both replies, so equal colours mean equal scores.
-    const colours = colouring([...base, ...main].filter((t) => t.kind === "reply"), app.state.emotion, names);
-    baseStream.sync(base, colours, names);
-    mainStream.sync(main, colours, names);
+    // One scale for both replies, so equal colours mean equal scores; each reply smoothed on its own.
+    const layer = app.runs.main?.layer ?? app.layer();
+    const r = readings(base, app.emotions, layer, app.window());
+    readings(main, app.emotions, layer, app.window()).rows.forEach((v, t) => r.rows.set(t, v));
+    const colours = colouring([...base, ...main].filter((t) => t.kind === "reply"), app.state.emotion, names, r);
+    baseStream.sync(base, colours, names, r);
+    mainStream.sync(main, colours, names, r);
     renderLegend(legend, colours);
     const run = app.runs.main;
     mainTitle.textContent = run?.steer.length
@@ -100,7 +113,7 @@ function mount(root: HTMLElement, app: App) {
     h("h2", { class: "visually-hidden" }, "Steer"),
     runPanel(app, scope, generate),
     h("fieldset", { class: "steers" },
-      h("legend", {}, `Steer toward up to ${MAX_STEERS} emotions (strength: a fraction of the residual norm at the vectors' layer)`),
+      h("legend", {}, `Steer toward up to ${MAX_STEERS} emotions (strength: a fraction of the residual norm, split over the vectors' steering layers; a newly chosen emotion starts at its own default strength)`),
       ...rows.map((r, i) => h("div", { class: "steer-row" },
         h("label", { for: r.name.id }, `emotion ${i + 1} `), r.name,
         h("label", { for: r.strength.id }, " strength "), r.strength, r.value)),

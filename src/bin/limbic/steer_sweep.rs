@@ -1,0 +1,553 @@
+//! `limbic steer-sweep`: where and how hard `--steer` pushes, chosen by measures from outside the
+//! model, on prompts the report never shows; then measured on other prompts with three seeds.
+//!
+//! Choice: for each direction (the readout's `v̂`, or the contrastive emotion-against-neutral
+//! `û`), each layer set (single layers from a third of the depth up, and bands, the strength
+//! split evenly over a band's layers) and each total strength, greedy replies to
+//! [`CHOICE_PROMPTS`] for six emotions. A reply's effect is its VADER compound minus the
+//! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
+//! under the unsteered model. Per emotion, the strongest effect whose mean perplexity stays
+//! within 2× the unsteered replies'; the direction and layer set with the best mean of those.
+//! Report: at the chosen setting and per-emotion strengths, replies to [`REPORT_PROMPTS`] with
+//! three seeds (temperature 0.7), VADER, perplexity, and the paper's p(" emotion") after "How
+//! does he feel? He feels".
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::emotion::progress;
+use crate::validate_text::{perplexity, sentiment};
+use limbic::calibrate::{parallel, read_model};
+use limbic::emotions::{write_atomic, EmotionSet};
+use limbic::tokenizer::chat_prompt;
+use limbic::{Cpu, Engine, HookPoint, HookSet, Intervention, Result, Sampler};
+
+/// The emotions swept, with the sign their replies' valence should move.
+pub const EMOTIONS: [(&str, f64); 6] = [
+    ("happy", 1.0),
+    ("sad", -1.0),
+    ("calm", 1.0),
+    ("afraid", -1.0),
+    ("angry", -1.0),
+    ("desperate", -1.0),
+];
+const CHOICE_PROMPTS: [&str; 6] = [
+    "Tell me about your morning.",
+    "Describe the street you live on.",
+    "What did you do last weekend?",
+    "Tell me about your job.",
+    "What is the weather like today?",
+    "Describe your kitchen.",
+];
+const REPORT_PROMPTS: [&str; 10] = [
+    "Tell me about your weekend.",
+    "What did you have for breakfast?",
+    "Describe your journey to work.",
+    "Tell me about your neighbours.",
+    "What are your plans for tomorrow?",
+    "Describe the view from your window.",
+    "Tell me about your family.",
+    "What did you do yesterday evening?",
+    "Describe your favourite room.",
+    "Tell me about the last film you saw.",
+];
+const STRENGTHS: [f32; 4] = [0.1, 0.2, 0.35, 0.5];
+const CHOICE_TOKENS: usize = 20;
+const REPORT_TOKENS: usize = 48;
+const SEEDS: [u64; 3] = [1, 2, 3];
+/// Fluency bound: mean perplexity of steered replies at most this times the unsteered ones'.
+const MAX_PPL_RATIO: f64 = 2.0;
+
+/// The layer sets tried: single layers from about a third of the depth up, and bands.
+fn layer_sets(n_layer: usize) -> Vec<Vec<usize>> {
+    let third = n_layer / 3;
+    let mut sets: Vec<Vec<usize>> = (third..n_layer * 2 / 3)
+        .step_by(3)
+        .map(|l| vec![l])
+        .collect();
+    for start in [third, third + 4] {
+        sets.push((start..(start + 6).min(n_layer)).collect());
+    }
+    sets
+}
+
+#[derive(Clone)]
+struct Job {
+    contrastive: bool,
+    layers: Vec<usize>,
+    /// `None`: unsteered.
+    emotion: Option<usize>,
+    strength: f32,
+    prompt: &'static str,
+    seed: Option<u64>,
+    tokens: usize,
+}
+
+/// Hooks that add `strength` toward `e`, split evenly over `layers`; `sets` is the vectors with
+/// the readout direction and with the contrastive one.
+fn hooks_for(
+    sets: &[EmotionSet; 2],
+    contrastive: bool,
+    layers: &[usize],
+    e: usize,
+    strength: f32,
+) -> Result<HookSet> {
+    let mut hooks = HookSet::new();
+    for (l, vector) in sets[contrastive as usize].steer_vectors_at(&[(e, strength)], layers)? {
+        hooks.push(
+            HookPoint::ResidPost(l),
+            Intervention::Add { vector, alpha: 1.0 },
+        );
+    }
+    Ok(hooks)
+}
+
+/// The vectors with the readout direction and with the contrastive one for steering.
+fn both(set: &EmotionSet) -> [EmotionSet; 2] {
+    let mut c = set.clone();
+    c.steer_contrastive = true;
+    let mut r = set.clone();
+    r.steer_contrastive = false;
+    [r, c]
+}
+
+/// (reply text, perplexity of the reply under the unsteered model).
+fn reply(engine: &mut Engine<Cpu>, sets: &[EmotionSet; 2], j: &Job) -> Result<(String, f64)> {
+    let hooks = match j.emotion {
+        Some(e) => hooks_for(sets, j.contrastive, &j.layers, e, j.strength)?,
+        None => HookSet::new(),
+    };
+    engine.model.set_hooks(&hooks)?;
+    let ids = engine.encode_prompt(&chat_prompt(j.prompt, None))?;
+    let sampler = match j.seed {
+        Some(seed) => Sampler {
+            temperature: 0.7,
+            top_p: 0.95,
+            seed,
+            ..Sampler::default()
+        },
+        None => Sampler::default(),
+    };
+    let mut g = engine.start(ids.clone(), &sampler, j.tokens)?;
+    let mut text = String::new();
+    while let Some(step) = engine.step(&mut g)? {
+        text += &step.text;
+    }
+    let all = g.ids.clone();
+    let ppl = if all.len() > ids.len() + 1 {
+        perplexity(engine, &all, ids.len())?
+    } else {
+        f64::NAN
+    };
+    Ok((text, ppl))
+}
+
+/// Every job's (reply, perplexity), and the replies' VADER compound scores.
+fn run_all(
+    bytes: &[u8],
+    set: &EmotionSet,
+    jobs: &[Job],
+    what: &str,
+    out: &Path,
+) -> Result<(Vec<(String, f64)>, Vec<f64>)> {
+    let bar = progress(jobs.len(), what);
+    let sets = both(set);
+    let replies = parallel(
+        jobs,
+        || limbic::load_cpu(bytes),
+        |engine, j| reply(engine, &sets, j),
+        &|| bar.inc(1),
+    )?
+    .0;
+    bar.finish_and_clear();
+    let vader = sentiment(
+        &replies.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        out,
+    )
+    .ok_or_else(|| {
+        limbic::Error::Model("VADER failed (scripts/validation_data.py sentiment)".into())
+    })?;
+    Ok((replies, vader))
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// p(" emotion") after "How does he feel? He feels", steered toward it (or not).
+fn feel(
+    engine: &mut Engine<Cpu>,
+    set: &EmotionSet,
+    layers: &[usize],
+    contrastive: bool,
+    e: usize,
+    strength: f32,
+) -> Result<f64> {
+    let hooks = if strength == 0.0 {
+        HookSet::new()
+    } else {
+        hooks_for(&both(set), contrastive, layers, e, strength)?
+    };
+    let v = crate::emotion::run_next(
+        engine,
+        "How does he feel? He feels",
+        &hooks,
+        &[format!(" {}", set.names[e])],
+        0,
+    )?;
+    Ok(v["prob_of"][format!(" {}", set.names[e])]
+        .as_f64()
+        .unwrap_or(f64::NAN))
+}
+
+pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
+    let (bytes, sha) = read_model(model)?;
+    let mut set = EmotionSet::load(vectors, Some(&sha))?;
+    let n_layer = set.n_layer();
+    let sets = layer_sets(n_layer);
+    let emotions: Vec<usize> = EMOTIONS
+        .iter()
+        .map(|(e, _)| set.index(e))
+        .collect::<Result<_>>()?;
+    let base = |prompt: &'static str, seed: Option<u64>, tokens: usize| Job {
+        contrastive: false,
+        layers: vec![],
+        emotion: None,
+        strength: 0.0,
+        prompt,
+        seed,
+        tokens,
+    };
+
+    // Choice.
+    let mut jobs: Vec<Job> = CHOICE_PROMPTS
+        .iter()
+        .map(|p| base(p, None, CHOICE_TOKENS))
+        .collect();
+    for contrastive in [false, true] {
+        for layers in &sets {
+            for &strength in &STRENGTHS {
+                for &e in &emotions {
+                    for p in CHOICE_PROMPTS {
+                        jobs.push(Job {
+                            contrastive,
+                            layers: layers.clone(),
+                            emotion: Some(e),
+                            strength,
+                            prompt: p,
+                            seed: None,
+                            tokens: CHOICE_TOKENS,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let t0 = std::time::Instant::now();
+    let (replies, vader) = run_all(&bytes, &set, &jobs, "choice replies", out)?;
+    let k = CHOICE_PROMPTS.len();
+    let (base_v, base_ppl) = (
+        mean(vader[..k].iter().copied()),
+        mean(replies[..k].iter().map(|r| r.1)),
+    );
+    // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts.
+    let mut cells = Vec::new();
+    for (c, chunk) in jobs[k..].chunks(k).enumerate() {
+        let i = k + c * k;
+        let sign = EMOTIONS[emotions
+            .iter()
+            .position(|&e| Some(e) == chunk[0].emotion)
+            .unwrap_or(0)]
+        .1;
+        let effect = sign * (mean(vader[i..i + k].iter().copied()) - base_v);
+        let ppl = mean(replies[i..i + k].iter().map(|r| r.1));
+        cells.push((chunk[0].clone(), effect, ppl));
+    }
+    let best_for = |contrastive: bool, layers: &Vec<usize>, e: usize| -> Option<(f32, f64, f64)> {
+        cells
+            .iter()
+            .filter(|(j, _, ppl)| {
+                j.contrastive == contrastive
+                    && &j.layers == layers
+                    && j.emotion == Some(e)
+                    && *ppl <= MAX_PPL_RATIO * base_ppl
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(j, eff, ppl)| (j.strength, *eff, *ppl))
+    };
+    let mut settings = Vec::new();
+    for contrastive in [false, true] {
+        for layers in &sets {
+            let per: Vec<Option<(f32, f64, f64)>> = emotions
+                .iter()
+                .map(|&e| best_for(contrastive, layers, e))
+                .collect();
+            let score = mean(per.iter().map(|p| p.map_or(0.0, |x| x.1)));
+            settings.push((contrastive, layers.clone(), per, score));
+        }
+    }
+    let (contrastive, layers, per, score) = settings
+        .iter()
+        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .cloned()
+        .ok_or_else(|| limbic::Error::Model("no setting".into()))?;
+    let strengths: Vec<f32> = per
+        .iter()
+        .map(|p| p.map_or(STRENGTHS[0], |x| x.0))
+        .collect();
+    let mut sorted = strengths.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    set.steer_contrastive = contrastive;
+    set.steer_layers = layers.clone();
+    set.default_strength = median;
+    set.steer_strength = (0..set.names.len())
+        .map(|e| {
+            emotions
+                .iter()
+                .position(|&x| x == e)
+                .map_or(median, |i| strengths[i])
+        })
+        .collect();
+    eprintln!("chosen: {} direction at layers {layers:?}, strengths {strengths:?} (score {score:+.3}) in {:.0} s", if contrastive { "contrastive" } else { "readout" }, t0.elapsed().as_secs_f64());
+
+    // Report, on other prompts, with seeds.
+    let mut jobs: Vec<Job> = Vec::new();
+    for e in std::iter::once(None).chain(emotions.iter().map(|&e| Some(e))) {
+        for p in REPORT_PROMPTS {
+            for seed in SEEDS {
+                let strength = e.map_or(0.0, |e| set.strength_of(e));
+                jobs.push(Job {
+                    contrastive,
+                    layers: layers.clone(),
+                    emotion: e,
+                    strength,
+                    prompt: p,
+                    seed: Some(seed),
+                    tokens: REPORT_TOKENS,
+                });
+            }
+        }
+    }
+    let (replies, vader) = run_all(&bytes, &set, &jobs, "report replies", out)?;
+    let per_run = REPORT_PROMPTS.len() * SEEDS.len();
+    let group = |g: usize| {
+        (
+            mean(vader[g * per_run..(g + 1) * per_run].iter().copied()),
+            mean(replies[g * per_run..(g + 1) * per_run].iter().map(|r| r.1)),
+        )
+    };
+    let mut engine = limbic::load_cpu(&bytes)?;
+    let mut report_rows = Vec::new();
+    for (i, &e) in emotions.iter().enumerate() {
+        let (v, ppl) = group(i + 1);
+        let p0 = feel(&mut engine, &set, &layers, contrastive, e, 0.0)?;
+        let p1 = feel(
+            &mut engine,
+            &set,
+            &layers,
+            contrastive,
+            e,
+            set.strength_of(e),
+        )?;
+        let samples: Vec<&str> = (0..2)
+            .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
+            .collect();
+        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "vader": v, "perplexity": ppl, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
+    }
+    let (v0, ppl0) = group(0);
+    let runs: Vec<Value> = jobs
+        .iter()
+        .zip(&replies)
+        .zip(&vader)
+        .map(|((j, r), v)| json!({"emotion": j.emotion.map(|e| set.names[e].clone()), "strength": j.strength, "prompt": j.prompt, "seed": j.seed, "text": r.0, "perplexity": r.1, "sentiment": v}))
+        .collect();
+    let table: Vec<Value> = cells
+        .iter()
+        .map(|(j, eff, ppl)| json!({"contrastive": j.contrastive, "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl}))
+        .collect();
+    let result = json!({
+        "choice": {"prompts": CHOICE_PROMPTS, "tokens": CHOICE_TOKENS, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
+                   "max_perplexity_ratio": MAX_PPL_RATIO, "cells": table,
+                   "settings": settings.iter().map(|s| json!({"contrastive": s.0, "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
+        "chosen": {"contrastive": contrastive, "layers": layers, "strengths": EMOTIONS.iter().zip(&strengths).map(|((e, _), s)| json!({"emotion": e, "strength": s})).collect::<Vec<_>>(), "default_strength": median},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "emotions": report_rows, "runs": runs},
+        "seconds": t0.elapsed().as_secs_f64(),
+    });
+    write_atomic(
+        &out.join("steering.json"),
+        serde_json::to_string_pretty(&result)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    set.save(vectors)?;
+    let mut line = String::new();
+    for r in result["report"]["emotions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let _ = write!(
+            line,
+            " {} vader {:+.2} ppl {:.1} p×{:.1};",
+            r["emotion"].as_str().unwrap_or(""),
+            r["vader"].as_f64().unwrap_or(0.0),
+            r["perplexity"].as_f64().unwrap_or(0.0),
+            r["p_feel_ratio"].as_f64().unwrap_or(0.0)
+        );
+    }
+    eprintln!(
+        "unsteered vader {v0:+.2} ppl {ppl0:.1};{line}\nwrote {} and the steering settings into {}",
+        out.join("steering.json").display(),
+        vectors.display()
+    );
+    Ok(())
+}
+
+/// Section 5 of the report, from OUT/steering.json (written by `limbic steer-sweep`), with the
+/// paper's p(" emotion") check at the file's steering settings.
+pub fn section(
+    engine: &mut Engine<Cpu>,
+    set: &EmotionSet,
+    out: &Path,
+    md: &mut String,
+) -> Result<Value> {
+    let path = out.join("steering.json");
+    let sweep: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .ok_or_else(|| {
+            limbic::Error::Model(format!(
+                "{} is missing: run `limbic steer-sweep` first (make validate does)",
+                path.display()
+            ))
+        })?;
+    let (c, r) = (&sweep["chosen"], &sweep["report"]);
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let layers = set.default_steer_layers();
+    let _ = write!(
+        md,
+        "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, greedy, {} tokens): for each direction — the readout's `v̂`, or the \
+         contrastive one (the emotion against the neutral scenes of the same topics) — each layer set ({} in all: single layers from a third of the depth up, and bands, a strength \
+         split evenly over a band's layers) and each total strength {:?}, the VADER compound of the replies minus the unsteered replies', signed by the emotion's valence. Per emotion the \
+         strongest effect whose replies' perplexity under the unsteered model stays within {}× the unsteered replies' ({:.1}); the setting with the best mean over {} emotions. \
+         Chosen: the **{}** direction at layers **{:?}**; per-emotion strengths below, {} for the others.\n\n\
+         **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}.\n\n\
+         | emotion | strength | VADER | perplexity | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|\n",
+        sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
+        STRENGTHS, sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]), EMOTIONS.len(),
+        if c["contrastive"] == true { "contrastive" } else { "readout" }, layers, set.default_strength,
+        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"])
+    );
+    let rows = r["emotions"].as_array().cloned().unwrap_or_default();
+    for e in &rows {
+        let _ = writeln!(
+            md,
+            "| {} | {:.2} | {:+.2} | {:.1} | {:.4} → {:.4} (×{:.1}) |",
+            e["emotion"].as_str().unwrap_or(""),
+            f(&e["strength"]),
+            f(&e["vader"]),
+            f(&e["perplexity"]),
+            f(&e["p_feel_unsteered"]),
+            f(&e["p_feel_steered"]),
+            f(&e["p_feel_ratio"])
+        );
+    }
+    let vader = |name: &str| {
+        rows.iter()
+            .find(|e| e["emotion"] == name)
+            .map_or(f64::NAN, |e| f(&e["vader"]))
+    };
+    let _ = writeln!(md, "\nVADER(happy) − VADER(sad) = **{:+.2}**.\n\nSamples (first two report prompts, seed 1):\n", vader("happy") - vader("sad"));
+    for e in &rows {
+        for s in e["samples"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                md,
+                "- *{}*: {}",
+                e["emotion"].as_str().unwrap_or(""),
+                s.as_str().unwrap_or("").replace('\n', " ")
+            );
+        }
+    }
+    // Where sad lands across the sweep: the hard case, shown whole.
+    md.push_str("\n**The sweep for *sad*** (choice prompts; signed VADER effect / mean perplexity; readout and contrastive directions):\n\n");
+    let cells = sweep["choice"]["cells"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let strengths: Vec<f64> = sweep["choice"]["strengths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    let _ = writeln!(
+        md,
+        "| direction | layers | {} |\n|---|---|{}",
+        strengths
+            .iter()
+            .map(|s| format!("{s}"))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(strengths.len())
+    );
+    for contrastive in [false, true] {
+        for ls in sweep["choice"]["layer_sets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let cell = |s: f64| {
+                cells
+                    .iter()
+                    .find(|x| {
+                        x["emotion"] == "sad"
+                            && x["contrastive"] == contrastive
+                            && &x["layers"] == ls
+                            && (f(&x["strength"]) - s).abs() < 1e-6
+                    })
+                    .map_or("–".to_string(), |x| {
+                        format!("{:+.2} / {:.0}", f(&x["effect"]), f(&x["perplexity"]))
+                    })
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                if contrastive {
+                    "contrastive"
+                } else {
+                    "readout"
+                },
+                ls,
+                strengths
+                    .iter()
+                    .map(|&s| cell(s))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
+    }
+    // The About page's shape: a layer, strengths and p(" emotion") per emotion, and the runs.
+    let feel: Vec<Value> = rows
+        .iter()
+        .map(|e| json!({"emotion": e["emotion"], "strengths": [0.0, f(&e["strength"])], "p": [f(&e["p_feel_unsteered"]), f(&e["p_feel_steered"])]}))
+        .collect();
+    let _ = engine;
+    Ok(json!({
+        "layer": layers.first().copied().unwrap_or(set.default_layer), "layers": layers, "contrastive": c["contrastive"],
+        "strengths": [0.0, set.default_strength], "feel": feel, "emotions": rows,
+        // The page reads every run's emotion as text and every number as finite.
+        "runs": r["runs"].as_array().into_iter().flatten().filter(|x| x["perplexity"].as_f64().is_some_and(f64::is_finite) && x["sentiment"].as_f64().is_some()).map(|x| {
+            let mut x = x.clone();
+            if x["emotion"].is_null() {
+                x["emotion"] = json!("none");
+            }
+            x
+        }).collect::<Vec<_>>(),
+        "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"],
+        "happy_minus_sad_vader": vader("happy") - vader("sad"),
+    }))
+}

@@ -1,0 +1,476 @@
+//! Every choice of extraction made by cross-validation, and the statistics a reviewer asks for.
+//!
+//! The stories outside the test split (fixed once by a hash of their ids) are split into
+//! [`FOLDS`] folds by another hash. The readout layer and the token offset are the ones whose
+//! vectors, fitted on four folds, rank the fifth fold's stories best (top-1, then top-5), over
+//! every layer and offset. The test split is only ever measured: accuracy with bootstrap 95 %
+//! intervals (resampling test stories), per emotion, a learning curve, and the topic confound
+//! (how pair cosines rise with the topics two emotions' stories share), each for the topic-fitted
+//! vectors and for the plain means.
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::calibrate::Pass;
+use crate::corpus::Corpus;
+use crate::error::Result;
+use crate::extract::{
+    centred, fit_effects, normalise_rows, principal_components, project_out, Design,
+    NEUTRAL_VARIANCE, OFFSETS,
+};
+
+pub const FOLDS: usize = 5;
+pub const BOOTSTRAP: usize = 2000;
+/// Stories per emotion for the learning curve (the last point is every pool story).
+const CURVE: [usize; 5] = [4, 8, 12, 20, 28];
+const CURVE_SEEDS: u64 = 3;
+
+/// Deterministic pseudo-random numbers (SplitMix64).
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The mean of `v` and its percentile-bootstrap 95 % interval.
+pub fn mean_ci(v: &[f64], seed: u64) -> (f64, f64, f64) {
+    let mean = |x: &mut dyn Iterator<Item = f64>, n: usize| x.sum::<f64>() / n.max(1) as f64;
+    let m = mean(&mut v.iter().copied(), v.len());
+    let mut rng = Rng(seed);
+    let mut reps: Vec<f64> = (0..BOOTSTRAP)
+        .map(|_| mean(&mut (0..v.len()).map(|_| v[rng.below(v.len())]), v.len()))
+        .collect();
+    reps.sort_by(f64::total_cmp);
+    (
+        m,
+        reps[BOOTSTRAP / 40],
+        reps[BOOTSTRAP - 1 - BOOTSTRAP / 40],
+    )
+}
+
+/// Vectors fitted at one layer and offset.
+pub struct Fitted {
+    /// Unit directions `(n, d)`.
+    pub dirs: Vec<f32>,
+    /// `(d)`: subtracted before projecting.
+    pub centre: Vec<f32>,
+    /// `(n)`: each direction's length before it was scaled to 1.
+    pub raw_norm: Vec<f32>,
+    /// `(d)`: the neutral scenes' effect minus the centre, neutral PCs projected out.
+    pub neutral: Vec<f32>,
+}
+
+/// Cross-validated extraction over one pass.
+pub struct Analysis<'a> {
+    pub corpus: &'a Corpus,
+    pub pass: &'a Pass,
+    /// Per layer: the neutral principal components (rows) and their shares of variance.
+    pub pcs: Vec<(Vec<Vec<f32>>, Vec<f64>)>,
+    emotion: Vec<usize>,
+    design: Vec<Design>,
+    scene_design: Vec<Design>,
+    fold: Vec<usize>,
+}
+
+fn hash_byte(salt: &str, id: &str) -> u8 {
+    Sha256::digest(format!("{salt}:{id}").as_bytes())[0]
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(corpus: &'a Corpus, pass: &'a Pass) -> Self {
+        let n = corpus.names.len();
+        let person = |p: &str| (p == "third") as usize;
+        let emotion: Vec<usize> = corpus
+            .stories
+            .iter()
+            .map(|s| corpus.emotion_of(s))
+            .collect();
+        let design = corpus
+            .stories
+            .iter()
+            .zip(&emotion)
+            .map(|(s, &e)| Design {
+                level: e,
+                topic: corpus.topic_index(&s.topic),
+                person: Some(person(&s.person)),
+            })
+            .collect();
+        let scene_design = corpus
+            .scenes
+            .iter()
+            .map(|s| Design {
+                level: n,
+                topic: corpus.topic_index(&s.topic),
+                person: None,
+            })
+            .collect();
+        let fold = corpus
+            .stories
+            .iter()
+            .map(|s| hash_byte("limbic-v2-fold", &s.id) as usize % FOLDS)
+            .collect();
+        let pcs = (0..pass.n_layer)
+            .into_par_iter()
+            .map(|l| principal_components(&pass.moments.covariance(l), pass.d, NEUTRAL_VARIANCE))
+            .collect();
+        Self {
+            corpus,
+            pass,
+            pcs,
+            emotion,
+            design,
+            scene_design,
+            fold,
+        }
+    }
+
+    /// Indices of the stories outside the test split.
+    pub fn pool(&self) -> Vec<usize> {
+        (0..self.corpus.stories.len())
+            .filter(|&i| !self.corpus.stories[i].is_test())
+            .collect()
+    }
+
+    pub fn test(&self) -> Vec<usize> {
+        (0..self.corpus.stories.len())
+            .filter(|&i| self.corpus.stories[i].is_test())
+            .collect()
+    }
+
+    pub fn emotion(&self, story: usize) -> usize {
+        self.emotion[story]
+    }
+
+    /// Vectors from `stories` (and the calibration half of the neutral scenes) at a layer and offset.
+    pub fn fit(
+        &self,
+        stories: &[usize],
+        layer: usize,
+        offset: usize,
+        topics: bool,
+    ) -> Result<Fitted> {
+        let (n, d) = (self.corpus.names.len(), self.pass.d);
+        let means: Vec<(Design, Vec<f32>)> = stories
+            .iter()
+            .map(|&i| (self.design[i], self.pass.stories[i].mean(layer, offset, d)))
+            .chain(
+                self.corpus
+                    .scenes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| !s.is_held_out())
+                    .map(|(i, _)| {
+                        (
+                            self.scene_design[i],
+                            self.pass.scenes[i].mean(layer, offset, d),
+                        )
+                    }),
+            )
+            .collect();
+        let samples: Vec<(Design, &[f32])> =
+            means.iter().map(|(k, m)| (*k, m.as_slice())).collect();
+        let has_neutral = samples.iter().any(|(k, _)| k.level == n);
+        let levels = n + has_neutral as usize;
+        let a = fit_effects(&samples, levels, self.corpus.topics.len(), d, topics)?;
+        let (mut dirs, centre) = centred(&a, n, d);
+        let basis = &self.pcs[layer].0;
+        project_out(&mut dirs, d, basis);
+        let raw_norm = dirs
+            .chunks_exact(d)
+            .map(|r| r.iter().map(|x| x * x).sum::<f32>().sqrt())
+            .collect();
+        normalise_rows(&mut dirs, d);
+        let mut neutral: Vec<f32> = if has_neutral {
+            a[n * d..(n + 1) * d]
+                .iter()
+                .zip(&centre)
+                .map(|(x, c)| x - c)
+                .collect()
+        } else {
+            vec![0.0; d]
+        };
+        project_out(&mut neutral, d, basis);
+        Ok(Fitted {
+            dirs,
+            centre,
+            raw_norm,
+            neutral,
+        })
+    }
+
+    /// Rank of each story's own emotion among all (0 = top) under `f` at a layer and offset.
+    pub fn ranks(&self, f: &Fitted, stories: &[usize], layer: usize, offset: usize) -> Vec<usize> {
+        let d = self.pass.d;
+        stories
+            .iter()
+            .map(|&i| {
+                let x = self.pass.stories[i].mean(layer, offset, d);
+                let xc: Vec<f32> = x.iter().zip(&f.centre).map(|(a, c)| a - c).collect();
+                let scores: Vec<f32> = f
+                    .dirs
+                    .chunks_exact(d)
+                    .map(|v| v.iter().zip(&xc).map(|(a, b)| a * b).sum())
+                    .collect();
+                let own = scores[self.emotion[i]];
+                scores.iter().filter(|&&s| s > own).count()
+            })
+            .collect()
+    }
+
+    /// Cross-validated (top-1, top-5) over the pool at a layer and offset.
+    pub fn cv(&self, layer: usize, offset: usize, topics: bool) -> Result<(f64, f64)> {
+        let pool = self.pool();
+        let mut ranks = Vec::new();
+        for k in 0..FOLDS {
+            let train: Vec<usize> = pool
+                .iter()
+                .copied()
+                .filter(|&i| self.fold[i] != k)
+                .collect();
+            let held: Vec<usize> = pool
+                .iter()
+                .copied()
+                .filter(|&i| self.fold[i] == k)
+                .collect();
+            let f = self.fit(&train, layer, offset, topics)?;
+            ranks.extend(self.ranks(&f, &held, layer, offset));
+        }
+        Ok(top(&ranks))
+    }
+}
+
+/// (top-1, top-5) shares of ranks.
+pub fn top(ranks: &[usize]) -> (f64, f64) {
+    let m = ranks.len().max(1) as f64;
+    (
+        ranks.iter().filter(|&&r| r == 0).count() as f64 / m,
+        ranks.iter().filter(|&&r| r < 5).count() as f64 / m,
+    )
+}
+
+fn hits(ranks: &[usize], k: usize) -> Vec<f64> {
+    ranks.iter().map(|&r| (r < k) as u8 as f64).collect()
+}
+
+fn ci_json(v: &[f64], seed: u64) -> Value {
+    let (m, lo, hi) = mean_ci(v, seed);
+    json!({"mean": m, "lo": lo, "hi": hi})
+}
+
+/// The layer and offset chosen by cross-validation: the cross-validated accuracy of every
+/// (offset, layer) with and without the topic fit, and the argmax (top-1, then top-5; ties to
+/// the smaller offset, then the lower layer) for the topic-fitted vectors.
+pub fn choose(a: &Analysis) -> Result<(usize, usize, Value)> {
+    let n_layer = a.pass.n_layer;
+    let cells: Vec<(usize, usize, bool)> = [true, false]
+        .iter()
+        .flat_map(|&t| (0..OFFSETS.len()).flat_map(move |o| (0..n_layer).map(move |l| (o, l, t))))
+        .collect();
+    let acc: Vec<(f64, f64)> = cells
+        .par_iter()
+        .map(|&(o, l, t)| a.cv(l, o, t))
+        .collect::<Result<_>>()?;
+    let table = |t: bool, k: usize| -> Vec<Vec<f64>> {
+        (0..OFFSETS.len())
+            .map(|o| {
+                (0..n_layer)
+                    .map(|l| {
+                        let i = cells.iter().position(|&c| c == (o, l, t)).unwrap_or(0);
+                        if k == 1 {
+                            acc[i].0
+                        } else {
+                            acc[i].1
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let fit1 = table(true, 1);
+    let fit5 = table(true, 5);
+    let key = |o: usize, l: usize| ((fit1[o][l] * 1e6) as i64, (fit5[o][l] * 1e6) as i64);
+    let mut best = (0, 0);
+    for o in 0..OFFSETS.len() {
+        for l in 0..n_layer {
+            if key(o, l) > key(best.0, best.1) {
+                best = (o, l);
+            }
+        }
+    }
+    let report = json!({
+        "folds": FOLDS, "offsets": OFFSETS,
+        "fit": {"top1": fit1, "top5": fit5},
+        "plain": {"top1": table(false, 1), "top5": table(false, 5)},
+        "chosen": {"offset": OFFSETS[best.0], "layer": best.1, "top1": fit1[best.0][best.1], "top5": fit5[best.0][best.1]},
+    });
+    Ok((best.0, best.1, report))
+}
+
+/// Test-split accuracy (per layer, and at the chosen layer with intervals and per emotion),
+/// the learning curve and the topic confound, for the topic-fitted vectors and the plain means.
+pub fn measure(a: &Analysis, offset: usize, layer: usize) -> Result<Value> {
+    let (pool, test) = (a.pool(), a.test());
+    let n = a.corpus.names.len();
+    let per_layer: Vec<(f64, f64)> = (0..a.pass.n_layer)
+        .into_par_iter()
+        .map(|l| {
+            Ok(top(&a.ranks(
+                &a.fit(&pool, l, offset, true)?,
+                &test,
+                l,
+                offset,
+            )))
+        })
+        .collect::<Result<_>>()?;
+    let mut variants = serde_json::Map::new();
+    for (name, topics) in [("fit", true), ("plain", false)] {
+        let f = a.fit(&pool, layer, offset, topics)?;
+        let ranks = a.ranks(&f, &test, layer, offset);
+        let mut per_emotion = vec![(0usize, 0usize, 0usize); n];
+        for (&i, &r) in test.iter().zip(&ranks) {
+            let e = &mut per_emotion[a.emotion(i)];
+            e.0 += 1;
+            e.1 += (r == 0) as usize;
+            e.2 += (r < 5) as usize;
+        }
+        variants.insert(
+            name.into(),
+            json!({
+                "top1": ci_json(&hits(&ranks, 1), 1), "top5": ci_json(&hits(&ranks, 5), 5),
+                "per_emotion": a.corpus.names.iter().zip(&per_emotion)
+                    .map(|(nm, e)| json!({"emotion": nm, "stories": e.0, "top1": e.1, "top5": e.2})).collect::<Vec<_>>(),
+                "confound": confound(a, &f, &pool),
+                "pairs": pairs(a, &f),
+            }),
+        );
+    }
+    let curve: Vec<Value> = CURVE
+        .par_iter()
+        .map(|&k| {
+            let mut r1 = Vec::new();
+            let mut r5 = Vec::new();
+            for seed in 0..CURVE_SEEDS {
+                let mut rng = Rng(seed * 1000 + k as u64);
+                let mut by_emotion: Vec<Vec<usize>> = vec![Vec::new(); n];
+                pool.iter().for_each(|&i| by_emotion[a.emotion(i)].push(i));
+                let mut chosen = Vec::new();
+                for v in by_emotion.iter_mut() {
+                    for j in (1..v.len()).rev() {
+                        v.swap(j, rng.below(j + 1));
+                    }
+                    chosen.extend(v.iter().take(k));
+                }
+                let (t1, t5) =
+                    top(&a.ranks(&a.fit(&chosen, layer, offset, true)?, &test, layer, offset));
+                r1.push(t1);
+                r5.push(t5);
+            }
+            let m = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            Ok(json!({"stories_per_emotion": k, "top1": m(&r1), "top5": m(&r5)}))
+        })
+        .collect::<Result<_>>()?;
+    Ok(json!({
+        "test_stories": test.len(), "pool_stories": pool.len(),
+        "layer": layer, "offset": OFFSETS[offset],
+        "per_layer": {"top1": per_layer.iter().map(|x| x.0).collect::<Vec<_>>(), "top5": per_layer.iter().map(|x| x.1).collect::<Vec<_>>()},
+        "variants": variants, "learning_curve": curve,
+        "chance_top1": 1.0 / n as f64, "chance_top5": 5.0 / n as f64,
+    }))
+}
+
+fn cosine(f: &Fitted, d: usize, i: usize, j: usize) -> f64 {
+    f.dirs[i * d..(i + 1) * d]
+        .iter()
+        .zip(&f.dirs[j * d..(j + 1) * d])
+        .map(|(a, b)| (a * b) as f64)
+        .sum()
+}
+
+/// Pair cosine against the number of topics two emotions' pool stories share: the mean per count
+/// and the least-squares slope with an emotion-resampling bootstrap interval.
+fn confound(a: &Analysis, f: &Fitted, pool: &[usize]) -> Value {
+    let (n, d) = (a.corpus.names.len(), a.pass.d);
+    let mut topics: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &i in pool {
+        topics[a.emotion(i)].push(a.corpus.topic_index(&a.corpus.stories[i].topic));
+    }
+    topics.iter_mut().for_each(|t| {
+        t.sort();
+        t.dedup();
+    });
+    let shared = |i: usize, j: usize| {
+        topics[i]
+            .iter()
+            .filter(|t| topics[j].binary_search(t).is_ok())
+            .count() as f64
+    };
+    let cos: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..n).map(|j| cosine(f, d, i, j)).collect())
+        .collect();
+    let sh: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..n).map(|j| shared(i, j)).collect())
+        .collect();
+    let slope = |ems: &[usize]| {
+        let mut pts = Vec::new();
+        for (x, &i) in ems.iter().enumerate() {
+            for &j in &ems[x + 1..] {
+                if i != j {
+                    pts.push((sh[i][j], cos[i][j]));
+                }
+            }
+        }
+        let m = pts.len().max(1) as f64;
+        let (mx, my) = (
+            pts.iter().map(|p| p.0).sum::<f64>() / m,
+            pts.iter().map(|p| p.1).sum::<f64>() / m,
+        );
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        sxy / sxx.max(1e-12)
+    };
+    let all: Vec<usize> = (0..n).collect();
+    let mut rng = Rng(17);
+    let mut reps: Vec<f64> = (0..200)
+        .map(|_| slope(&(0..n).map(|_| rng.below(n)).collect::<Vec<_>>()))
+        .collect();
+    reps.sort_by(f64::total_cmp);
+    let mut by_count: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
+    for i in 0..n {
+        for j in i + 1..n {
+            let e = by_count.entry(sh[i][j] as usize).or_default();
+            e.0 += cos[i][j];
+            e.1 += 1;
+        }
+    }
+    json!({
+        "slope": slope(&all), "slope_lo": reps[4], "slope_hi": reps[195],
+        "by_shared_topics": by_count.iter().map(|(k, (s, c))| json!({"shared": k, "pairs": c, "mean_cos": s / *c as f64})).collect::<Vec<_>>(),
+    })
+}
+
+/// Cosines of the pairs the issue names: opposites should be negative.
+fn pairs(a: &Analysis, f: &Fitted) -> Value {
+    let d = a.pass.d;
+    let idx = |s: &str| a.corpus.names.iter().position(|n| n == s);
+    let list = [
+        ("afraid", "calm"),
+        ("happy", "sad"),
+        ("afraid", "sleepy"),
+        ("sad", "unhappy"),
+        ("calm", "serene"),
+        ("angry", "calm"),
+        ("excited", "bored"),
+    ];
+    list.iter()
+        .filter_map(|(x, y)| Some(json!({"a": x, "b": y, "cos": cosine(f, d, idx(x)?, idx(y)?)})))
+        .collect()
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import type { EmotionInfo } from "./protocol";
+import type { Token } from "./run-data";
+import { calibrationAt, intensity, intensityAlpha, smoothTokens } from "./smoothing";
+
+const tok = (scores: number[] | null): Token => ({ text: "x", kind: "reply", scores: scores && Float32Array.from(scores) });
+
+describe("smoothing", () => {
+  it("takes running means over scored tokens only, as src/readout.rs does", () => {
+    const ts = [tok([1, 0]), tok(null), tok([3, 0]), tok([2, 4]), tok([0, 0]), tok([6, 2])];
+    const rows = smoothTokens(ts, 2, 2);
+    expect(rows.has(ts[1]!)).toBe(false);
+    expect([...rows.values()].map((r) => [...r])).toEqual([[1, 0], [2, 0], [2.5, 2], [1, 2], [3, 1]]);
+    expect([...smoothTokens(ts, 2, 1).values()].map((r) => [...r])).toEqual([[1, 0], [3, 0], [2, 4], [0, 0], [6, 2]]);
+  });
+
+  it("reads a layer's and window's calibration and scores intensity against it", () => {
+    const info = { names: ["a", "b"], nLayer: 2, windows: [1, 8], calibration: [
+      // layer 0: window 1 (mean, sd), window 8 (mean, sd); then layer 1
+      0, 0, 1, 1, 5, 5, 2, 2, 1, 2, 0.5, 0.5, 10, 20, 4, 4,
+    ] } as unknown as EmotionInfo;
+    const c = calibrationAt(info, 1, 8)!;
+    expect([...c.mean]).toEqual([10, 20]);
+    expect([...c.sd]).toEqual([4, 4]);
+    expect(calibrationAt(info, 0, 4)).toBeNull();
+    expect(calibrationAt(info, 2, 1)).toBeNull();
+    expect(intensity([14, 30], c)).toBe(2.5); // top emotion b: (30 − 20) / 4
+    expect(intensityAlpha(0.5)).toBe(0);
+    expect(intensityAlpha(2.5)).toBe(0.5);
+    expect(intensityAlpha(9)).toBe(1);
+    expect(intensityAlpha(NaN)).toBe(0);
+  });
+});

@@ -1,0 +1,74 @@
+//! The per-token readout the page colours by: which emotion (each score's running mean over the
+//! last `window` scored tokens, ranked) and whether any (the intensity: the top emotion's
+//! smoothed score in standard deviations above its mean on neutral text). The same maths as
+//! src/readout.rs, where the windows and the neutral calibration are chosen and measured.
+
+import type { EmotionInfo } from "./protocol";
+import type { Token } from "./run-data";
+
+/** Mean and spread (n each) of smoothed scores on neutral text, for one layer and window. */
+export interface Calibration {
+  mean: Float32Array;
+  sd: Float32Array;
+}
+
+/** The calibration for `layer` and `window`, or null when the vectors file has none for them. */
+export function calibrationAt(info: EmotionInfo | null, layer: number, window: number): Calibration | null {
+  if (!info) return null;
+  const n = info.names.length;
+  const w = info.windows.indexOf(window);
+  const at = ((layer * info.windows.length + w) * 2) * n;
+  if (w < 0 || layer < 0 || layer >= info.nLayer || info.calibration.length < at + 2 * n) return null;
+  return {
+    mean: Float32Array.from(info.calibration.slice(at, at + n)),
+    sd: Float32Array.from(info.calibration.slice(at + n, at + 2 * n)),
+  };
+}
+
+/** Each scored token's running mean over the last `window` scored tokens (fewer at the start),
+ * in the order of `tokens`. */
+export function smoothTokens(tokens: readonly Token[], n: number, window: number): Map<Token, Float32Array> {
+  const out = new Map<Token, Float32Array>();
+  const scored = tokens.filter((t) => t.scores && t.scores.length === n);
+  const acc = new Float64Array(n);
+  const w = Math.max(1, Math.floor(window));
+  scored.forEach((t, i) => {
+    for (let e = 0; e < n; e++) {
+      acc[e]! += t.scores![e]!;
+      if (i >= w) acc[e]! -= scored[i - w]!.scores![e]!;
+    }
+    const k = Math.min(i + 1, w);
+    out.set(t, Float32Array.from(acc, (v) => v / k));
+  });
+  return out;
+}
+
+/** Index of the highest score. */
+export function argmax(scores: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+  return best;
+}
+
+/** The intensity of a smoothed row: its top emotion's z-score against neutral text. */
+export function intensity(row: ArrayLike<number>, c: Calibration): number {
+  const e = argmax(row);
+  return (row[e]! - c.mean[e]!) / c.sd[e]!;
+}
+
+/** Opacity (0–1) for an intensity: none up to 1 sd above neutral, full from 4. */
+export function intensityAlpha(z: number): number {
+  return Number.isFinite(z) ? Math.min(1, Math.max(0, (z - 1) / 3)) : 0;
+}
+
+/** What a view needs to colour a run's tokens: smoothed rows, and the calibration if any. */
+export interface Readings {
+  window: number;
+  rows: Map<Token, Float32Array>;
+  calibration: Calibration | null;
+}
+
+export function readings(tokens: readonly Token[], info: EmotionInfo | null, layer: number, window: number): Readings {
+  const n = info?.names.length ?? 0;
+  return { window, rows: smoothTokens(tokens, n, window), calibration: calibrationAt(info, layer, window) };
+}
