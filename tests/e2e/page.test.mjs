@@ -3,6 +3,7 @@
 // views work, links reproduce views and runs, and nothing breaks the CSP.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { startServer, launch, freePort, recordingPage } from "./server.mjs";
 
 const PORT = await freePort();
@@ -91,11 +92,13 @@ test("the emotion readout lists the top 10 emotions of the current token with nu
   // The bar chart shows the same ten, with their numbers.
   const label = await page.locator(".readout svg").getAttribute("aria-label");
   for (const it of items) assert.ok(label.includes(it), `${it} missing from the chart: ${label}`);
-  // Prompt and reply tokens are coloured (top emotion per token) and carry their numbers.
+  // Prompt and reply tokens carry their numbers, and are coloured only where their intensity
+  // stands out from neutral text (readout.test.mjs checks that a grieving passage lights up; this
+  // five-word prompt, averaged with the chat template before it, does not at the defaults).
   const promptTokens = page.locator(".bubble.user .tok.prompt");
   assert.equal((await promptTokens.allTextContents()).join(""), "My dog died this morning.");
-  const bg = await promptTokens.first().evaluate((e) => e.style.backgroundColor);
-  assert.match(bg, /^rgba\(/);
+  const bgs = await promptTokens.evaluateAll((els) => els.map((e) => e.style.backgroundColor));
+  assert.ok(bgs.every((c) => c === "transparent" || /^rgba\(/.test(c)), bgs.join(" "));
   assert.match(await promptTokens.first().getAttribute("title"), /^[a-z -]+ -?\d+\.\d\d, /);
   // Hovering a prompt token shows its own readout.
   await promptTokens.nth(1).hover();
@@ -260,17 +263,20 @@ test("layer and emotion from a link take effect: the readout is read at that lay
   assert.equal(await p.getByTestId("layer-select").inputValue(), "12");
   assert.equal(await p.getByTestId("colour-emotion").inputValue(), "sad");
   assert.match(await p.locator("#readout-token").textContent(), /layer 12\)/);
-  assert.match(await p.locator(".legend").textContent(), /sad −\d+\.\d\d \(blue, low\)sad \+\d+\.\d\d \(orange, high\)/);
+  // One emotion on a scale in standard deviations from its score on neutral text.
+  assert.match(await p.locator(".legend").textContent(), /sad −4 sd from neutral text \(blue, low\)sad \+4 sd from neutral text \(orange, high\)/);
   assert.match(await p.locator(".trajectory svg").getAttribute("aria-label"), /of sad$/);
   const at12 = await p.getByTestId("emotion-readout").textContent();
   const textAt12 = await p.getByTestId("output-text").textContent();
-  // Changing the layer reads the same reply again at the new layer: same tokens, other scores.
-  await p.getByTestId("layer-select").selectOption("21");
-  await p.locator("#readout-token", { hasText: "layer 21)" }).waitFor({ timeout: 60_000 });
+  // Changing the layer reads the same reply again at the new layer (the vectors' default):
+  // same tokens, other scores.
+  const def = String(JSON.parse(readFileSync("docs/validation/report.json", "utf8")).default_layer);
+  await p.getByTestId("layer-select").selectOption(def);
+  await p.locator("#readout-token", { hasText: `layer ${def})` }).waitFor({ timeout: 60_000 });
   await p.getByTestId("generate-button").and(p.locator(":enabled")).waitFor({ timeout: 60_000 });
   assert.equal(await p.getByTestId("output-text").textContent(), textAt12);
   assert.notEqual(await p.getByTestId("emotion-readout").textContent(), at12);
-  await p.waitForFunction(() => !location.search.includes("layer=")); // 21 is the default
+  await p.waitForFunction(() => !location.search.includes("layer=")); // the default is not in the link
   await clean(p);
   await p.close();
 });

@@ -107,8 +107,9 @@ test("exports: CSV and JSON of the readout, SVG and PNG of the charts; the Embed
   assert.ok(body.some((r) => r[2].includes('"')), "no token with a quote");
 
   const json = JSON.parse((await download(p, "export-json")).bytes.toString("utf8"));
+  const defaultLayer = JSON.parse(readFileSync("docs/validation/report.json", "utf8")).default_layer;
   assert.deepEqual({ ...json.meta, date: undefined, emotions: undefined, backend: undefined }, {
-    model: "SmolLM2-135M-Instruct (Q4_1 GGUF)", layer: 21, seed: 5, temperature: 0, maxTokens: 4, steer: "", steers: [],
+    model: "SmolLM2-135M-Instruct (Q4_1 GGUF)", layer: defaultLayer, seed: 5, temperature: 0, maxTokens: 4, steer: "", steers: [],
     prompt, precision: 4, date: undefined, emotions: undefined, backend: undefined,
   });
   assert.match(json.meta.date, /^\d{4}-\d\d-\d\dT/);

@@ -60,11 +60,13 @@ describe("summaries", () => {
     expect(c.calmFalls).toBe(r.dose.filter((d) => d.spearman_calm < -0.5).length);
   });
 
-  it("feel ratios divide p at a strength by p unsteered; an unknown strength gives null", () => {
-    const f = feelRatios(r, 0.2)!;
+  it("feel ratios divide p steered (at each emotion's own strength, or a given one) by p unsteered; an unknown strength gives null", () => {
+    const f = feelRatios(r)!;
     expect(f.length).toBe(r.steering.feel.length);
     const first = r.steering.feel[0]!;
-    expect(f[0]!.ratio).toBeCloseTo(first.p[first.strengths.indexOf(0.2)]! / first.p[0]!, 12);
+    expect(f[0]!.ratio).toBeCloseTo(first.p.at(-1)! / first.p[0]!, 12);
+    const s = first.strengths.at(-1)!;
+    if (r.steering.feel.every((x) => x.strengths.includes(s))) expect(feelRatios(r, s)![0]!.ratio).toBeCloseTo(f[0]!.ratio, 12);
     expect(feelRatios(r, 0.77)).toBeNull();
   });
 

@@ -255,12 +255,14 @@ export function doseCounts(r: Report, t = 0.5): { total: number; afraidRises: nu
 
 /** Per emotion of the "How does he feel?" test: p(word) unsteered, p at `strength`, and
  * the ratio; null where the report has no such strength. */
-export function feelRatios(r: Report, strength: number): { emotion: string; p0: number; p: number; ratio: number }[] | null {
+/** Per emotion: p(" emotion") steered at `strength` (default: each emotion's own steered
+ * strength, the last it was measured at) over p unsteered; null when one lacks that strength. */
+export function feelRatios(r: Report, strength?: number): { emotion: string; p0: number; p: number; ratio: number }[] | null {
   const out = [];
   for (const f of r.steering.feel) {
-    const i = f.strengths.findIndex((s) => Math.abs(s - strength) < 1e-6);
+    const i = strength === undefined ? f.strengths.length - 1 : f.strengths.findIndex((s) => Math.abs(s - strength) < 1e-6);
     const i0 = f.strengths.findIndex((s) => s === 0);
-    if (i < 0 || i0 < 0) return null;
+    if (i < 0 || i0 < 0 || i === i0) return null;
     out.push({ emotion: f.emotion, p0: f.p[i0]!, p: f.p[i]!, ratio: f.p[i]! / f.p[i0]! });
   }
   return out;

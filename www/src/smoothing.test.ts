@@ -7,9 +7,11 @@ const tok = (scores: number[] | null): Token => ({ text: "x", kind: "reply", sco
 
 describe("smoothing", () => {
   it("takes running means over scored tokens only, as src/readout.rs does", () => {
-    const ts = [tok([1, 0]), tok(null), tok([3, 0]), tok([2, 4]), tok([0, 0]), tok([6, 2])];
+    // The first token (the attention sink) is left out.
+    const ts = [tok([99, 99]), tok([1, 0]), tok(null), tok([3, 0]), tok([2, 4]), tok([0, 0]), tok([6, 2])];
     const rows = smoothTokens(ts, 2, 2);
-    expect(rows.has(ts[1]!)).toBe(false);
+    expect(rows.has(ts[0]!)).toBe(false);
+    expect(rows.has(ts[2]!)).toBe(false);
     expect([...rows.values()].map((r) => [...r])).toEqual([[1, 0], [2, 0], [2.5, 2], [1, 2], [3, 1]]);
     expect([...smoothTokens(ts, 2, 1).values()].map((r) => [...r])).toEqual([[1, 0], [3, 0], [2, 4], [0, 0], [6, 2]]);
   });
@@ -25,8 +27,8 @@ describe("smoothing", () => {
     expect(calibrationAt(info, 0, 4)).toBeNull();
     expect(calibrationAt(info, 2, 1)).toBeNull();
     expect(intensity([14, 30], c)).toBe(2.5); // top emotion b: (30 − 20) / 4
-    expect(intensityAlpha(0.5)).toBe(0);
-    expect(intensityAlpha(2.5)).toBe(0.5);
+    expect(intensityAlpha(1.5)).toBe(0);
+    expect(intensityAlpha(3.5)).toBe(0.5);
     expect(intensityAlpha(9)).toBe(1);
     expect(intensityAlpha(NaN)).toBe(0);
   });

@@ -20,7 +20,6 @@ const LICENCE_URL = "https://www.apache.org/licenses/LICENSE-2.0";
 /** Emotions whose logit-lens tokens are listed (those the report's own table starts with). */
 const LENS_SHOWN = ["afraid", "calm", "desperate", "happy", "sad"];
 /** The strength at which the "How does he feel?" ratios are quoted, as in the report. */
-const FEEL_STRENGTH = 0.2;
 
 const link = (href: string, text: string) => h("a", { href, rel: "noopener" }, text);
 const cell = (text: string, cls?: string) => h("td", cls ? { class: cls } : {}, text);
@@ -106,15 +105,14 @@ function lensSection(r: Report): HTMLElement {
 
 function steeringSection(r: Report): HTMLElement {
   const feel = r.steering.feel;
-  const strengths = feel[0]?.strengths ?? [];
   const table = steeringTable(r);
   const cols = table[0]?.map((c) => c.strength) ?? [];
   const prompts = table[0]?.[0]?.prompts ?? 0;
   return h("section", { "aria-labelledby": "about-steer-h" },
     h("h3", { id: "about-steer-h" }, "Steering"),
-    h("p", {}, `Adding an emotion's vector at layer ${r.steering.layer}, scaled by a strength (a fraction of the mean residual norm there), changes what the model says. The probability that the next word after “How does he feel? He feels” is the emotion's own word:`),
+    h("p", {}, `Adding an emotion's vector at the steering layers (from layer ${r.steering.layer}), scaled by a strength (a fraction of the mean residual norm), changes what the model says. The probability that the next word after “How does he feel? He feels” is the emotion's own word, unsteered and at the emotion's default strength:`),
     h("table", { class: "numbers", "data-testid": "about-feel" },
-      headRow("emotion", ...strengths.map((s) => `strength ${strengthText(s)}`)),
+      headRow("emotion", "unsteered", "steered"),
       h("tbody", {}, ...feel.map((f) => h("tr", {}, cell(f.emotion, "text"), ...f.p.map((p) => cell(p.toFixed(4))))))),
     h("p", {}, `Greedy replies to ${prompts} neutral prompts, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over the prompts:`),
     h("table", { class: "numbers" },
@@ -130,7 +128,7 @@ function differences(r: Report): HTMLElement {
   const ar = strongest(r.geometry.correlations.pc_arousal_r);
   const tylenol = r.dose.find((d) => d.name === "tylenol");
   const dc = doseCounts(r);
-  const ratios = feelRatios(r, FEEL_STRENGTH);
+  const ratios = feelRatios(r);
   const table = steeringTable(r);
   const meanPpl = (i: number) => table.reduce((s, row) => s + (row[i]?.perplexity ?? 0), 0) / Math.max(1, table.length);
   const lastCol = (table[0]?.length ?? 1) - 1;
@@ -143,7 +141,7 @@ function differences(r: Report): HTMLElement {
   }
   if (ratios && table.length) {
     const twofold = ratios.filter((x) => x.ratio > 2).length;
-    items.push(`Steering. Adding an emotion's vector raises p(“emotion”) after “How does he feel? He feels” more than twofold at strength ${strengthText(FEEL_STRENGTH)} for ${twofold} of ${ratios.length} emotions tested, as in the paper. Fluency suffers as the strength grows: the mean perplexity of steered replies goes from ${meanPpl(0).toFixed(1)} unsteered to ${meanPpl(lastCol).toFixed(1)} at strength ${strengthText(table[0]![lastCol]!.strength)}; an outside sentiment lexicon moves less than the paper's measures.`);
+    items.push(`Steering. Adding an emotion's vector raises p(“emotion”) after “How does he feel? He feels” more than twofold at its default strength for ${twofold} of ${ratios.length} emotions tested (the paper: for all). Fluency suffers as the strength grows: the mean perplexity of steered replies goes from ${meanPpl(0).toFixed(1)} unsteered to ${meanPpl(lastCol).toFixed(1)} at strength ${strengthText(table[0]![lastCol]!.strength)}; an outside sentiment lexicon moves less than the paper's measures.`);
   }
   items.push(
     `Logit lens. The paper's vectors promote their own emotion words; here the own word is in the top 100 for ${r.logit_lens.own_word_in_top100} of ${r.logit_lens.own_word_rank.length}: at layer ${r.default_layer} of a small model the direction is not yet aligned with the output vocabulary.`,

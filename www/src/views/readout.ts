@@ -112,7 +112,7 @@ function mount(root: HTMLElement, app: App) {
     replyStream.sync(run?.tokens ?? [], colours, names, r);
     meaning.textContent = r.calibration
       ? `Each token's emotion is the top of its readout averaged over the last ${r.window} token${r.window === 1 ? "" : "s"}; ` +
-        "its colour's strength is how far that score stands above the same score on neutral text (in standard deviations: none below 1, full from 4). " +
+        "its colour's strength is how far that score stands above the same score on neutral text (in standard deviations: none below 2, full from 5). " +
         "Factual text stays mostly uncoloured. Hover a token for its numbers."
       : "Each token is coloured by its own readout (these vectors have no neutral calibration, so strength is not shown).";
     renderLegend(legend, colours);
