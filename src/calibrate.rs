@@ -451,41 +451,34 @@ pub fn calibrate_readout(
                         sq.iter_mut().zip(sq2).for_each(|(x, y)| *x += y);
                         k += k2;
                     }
-                    let kf = k.max(1) as f64;
-                    Calibration {
-                        mean: s.iter().map(|v| (v / kf) as f32).collect(),
-                        sd: s
-                            .iter()
-                            .zip(&sq)
-                            .map(|(m, q)| {
-                                ((q / kf - (m / kf).powi(2)).max(0.0).sqrt() as f32).max(1e-6)
-                            })
-                            .collect(),
-                    }
+                    Calibration::from_sums(&s, &sq, k)
                 })
                 .collect()
         })
         .collect())
 }
 
-/// Per-token (top-1, top-5) accuracy of the readout smoothed over each of [`WINDOWS`], at `layer`,
-/// on stories labelled with their emotion: `scores[i]` is story `i`'s raw `(T, n)`.
+/// Per-token (top-1, top-5) accuracy of the readout smoothed over each of [`WINDOWS`], on
+/// stories labelled with their emotion: `scores[i]` is story `i`'s raw `(T, n)`.
 pub fn window_accuracy(scores: &[(usize, Vec<f32>)], n: usize) -> Vec<(f64, f64)> {
     WINDOWS
         .iter()
-        .map(|&w| {
-            let (mut t1, mut t5, mut all) = (0usize, 0usize, 0usize);
-            for (e, raw) in scores {
-                for row in smooth(raw, n, w).chunks_exact(n) {
-                    let better = row.iter().filter(|&&v| v > row[*e]).count();
-                    t1 += (better == 0) as usize;
-                    t5 += (better < 5) as usize;
-                    all += 1;
-                }
-            }
-            (t1 as f64 / all.max(1) as f64, t5 as f64 / all.max(1) as f64)
-        })
+        .map(|&w| token_accuracy(scores, n, w))
         .collect()
+}
+
+/// Per-token (top-1, top-5) accuracy of the readout smoothed over `w` tokens.
+pub fn token_accuracy(scores: &[(usize, Vec<f32>)], n: usize, w: usize) -> (f64, f64) {
+    let (mut t1, mut t5, mut all) = (0usize, 0usize, 0usize);
+    for (e, raw) in scores {
+        for row in smooth(raw, n, w).chunks_exact(n) {
+            let better = row.iter().filter(|&&v| v > row[*e]).count();
+            t1 += (better == 0) as usize;
+            t5 += (better < 5) as usize;
+            all += 1;
+        }
+    }
+    (t1 as f64 / all.max(1) as f64, t5 as f64 / all.max(1) as f64)
 }
 
 /// Raw scores `(T, n)` at `layer` of each text, read by the model.

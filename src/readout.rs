@@ -48,21 +48,28 @@ pub struct Calibration {
 impl Calibration {
     /// From smoothed scores `(T, n)` of neutral tokens.
     pub fn fit(smoothed: &[f32], n: usize) -> Self {
-        let t = (smoothed.len() / n).max(1) as f64;
-        let mut mean = vec![0.0f64; n];
+        let mut sum = vec![0.0f64; n];
         let mut sq = vec![0.0f64; n];
         for row in smoothed.chunks_exact(n) {
             for (e, &v) in row.iter().enumerate() {
-                mean[e] += v as f64;
+                sum[e] += v as f64;
                 sq[e] += (v as f64).powi(2);
             }
         }
-        let sd = (0..n)
-            .map(|e| ((sq[e] / t - (mean[e] / t).powi(2)).max(0.0).sqrt() as f32).max(1e-6))
-            .collect();
+        Self::from_sums(&sum, &sq, smoothed.len() / n.max(1))
+    }
+
+    /// From per-emotion sums of scores and of their squares over `count` tokens (a spread is
+    /// never below 1e-6, so a z-score stays finite).
+    pub fn from_sums(sum: &[f64], sq: &[f64], count: usize) -> Self {
+        let t = count.max(1) as f64;
         Self {
-            mean: mean.iter().map(|m| (m / t) as f32).collect(),
-            sd,
+            mean: sum.iter().map(|m| (m / t) as f32).collect(),
+            sd: sum
+                .iter()
+                .zip(sq)
+                .map(|(m, q)| ((q / t - (m / t).powi(2)).max(0.0).sqrt() as f32).max(1e-6))
+                .collect(),
         }
     }
 

@@ -407,14 +407,9 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Section 5 of the report, from OUT/steering.json (written by `limbic steer-sweep`), with the
-/// paper's p(" emotion") check at the file's steering settings.
-pub fn section(
-    engine: &mut Engine<Cpu>,
-    set: &EmotionSet,
-    out: &Path,
-    md: &mut String,
-) -> Result<Value> {
+/// Section 5 of the report, from OUT/steering.json (written by `limbic steer-sweep`, which also
+/// measured the paper's p(" emotion") check at the chosen settings).
+pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let path = out.join("steering.json");
     let sweep: Value = std::fs::read_to_string(&path)
         .ok()
@@ -535,7 +530,6 @@ pub fn section(
         .iter()
         .map(|e| json!({"emotion": e["emotion"], "strengths": [0.0, f(&e["strength"])], "p": [f(&e["p_feel_unsteered"]), f(&e["p_feel_steered"])]}))
         .collect();
-    let _ = engine;
     Ok(json!({
         "layer": layers.first().copied().unwrap_or(set.default_layer), "layers": layers, "contrastive": c["contrastive"],
         "strengths": [0.0, set.default_strength], "feel": feel, "emotions": rows,

@@ -62,7 +62,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
         &mut md,
     )?;
     section("steering");
-    report["steering"] = steer_sweep::section(&mut engine, &set, &a.out, &mut md)?;
+    report["steering"] = steer_sweep::section(&set, &a.out, &mut md)?;
     if let Some(path) = &a.austen {
         section("austen");
         let file = ModelFile::from_bytes(&bytes)?;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::svg;
 use crate::validate::write_svg;
-use limbic::calibrate::{neutral_texts, scores_at, window_accuracy, WINDOWS};
+use limbic::calibrate::{neutral_texts, scores_at, token_accuracy, window_accuracy, WINDOWS};
 use limbic::corpus::Corpus;
 use limbic::crossval::mean_ci;
 use limbic::emotions::EmotionSet;
@@ -213,7 +213,7 @@ pub fn per_token(
     let per_story = |w: usize| -> Vec<f64> {
         labelled
             .iter()
-            .map(|x| window_accuracy_one(x, n, w))
+            .map(|x| token_accuracy(std::slice::from_ref(x), n, w).1)
             .collect()
     };
     let w = set.default_window;
@@ -282,9 +282,4 @@ pub fn per_token(
         "auc_top_raw": auc_raw, "auc_intensity_1": auc_1, "auc_intensity": auc_w,
         "neutral_tokens_lit": neutral_lit, "story_tokens_lit": story_lit, "neutral_texts": neutral.len(),
     }))
-}
-
-fn window_accuracy_one(x: &(usize, Vec<f32>), n: usize, w: usize) -> f64 {
-    let i = WINDOWS.iter().position(|&v| v == w).unwrap_or(0);
-    window_accuracy(std::slice::from_ref(x), n)[i].1
 }
