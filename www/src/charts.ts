@@ -9,9 +9,17 @@ const NEG = "rgb(33, 102, 172)";
 const POS = "rgb(230, 97, 1)";
 
 /** Makes a Plot chart fit the CSP (its `<style>` elements removed) and names it for screen
- * readers. */
+ * readers. Plot labels its marks' groups (`aria-label="dot"`) without a role, which ARIA
+ * forbids on a plain element: they become groups (graphics inside an image, so screen readers
+ * read the chart's own label, which carries its numbers). */
 export function finish(chart: SVGSVGElement | HTMLElement, label: string): Element {
   for (const s of chart.querySelectorAll("style")) s.remove();
+  const roles = () => {
+    for (const el of chart.querySelectorAll("[aria-label]:not([role])")) el.setAttribute("role", el.tagName === "g" ? "group" : "img");
+  };
+  roles();
+  // A pointer mark draws its groups again on each move.
+  new MutationObserver(roles).observe(chart, { childList: true, subtree: true });
   chart.setAttribute("role", "img");
   chart.setAttribute("aria-label", label);
   return chart;

@@ -1,9 +1,12 @@
 //! The prompt and run settings both Readout and Steer use: prompt, max tokens, temperature,
 //! seed, Generate / Stop and the speed line. Values live in the app state (and so in the URL).
+//! Screen readers hear a reply once, politely, when it ends (its text and length), not token
+//! by token: the token boxes and the speed line are not live regions, `#announce` is.
 
 import type { App, Scope } from "./app";
 import { h } from "./dom";
 import { speedText } from "./protocol";
+import { replyText } from "./run-data";
 import { MAX_PROMPT_CHARS } from "./url-state";
 
 /** Builds the panel; `onGenerate` runs the view's kind of reply. Returns it and its teardown. */
@@ -16,7 +19,8 @@ export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLEl
   const seed = h("input", { id: "seed", type: "number", min: 0, max: 4294967295, value: s.seed });
   const generate = h("button", { id: "generate", type: "button", "data-testid": "generate-button", class: "primary" }, "Generate");
   const stop = h("button", { id: "stop", type: "button", "data-testid": "stop-button" }, "Stop");
-  const speed = h("p", { id: "speed", class: "meta", role: "status" });
+  const speed = h("p", { id: "speed", class: "meta" });
+  const announce = h("p", { id: "announce", class: "visually-hidden", role: "status", "aria-live": "polite" });
 
   prompt.addEventListener("input", () => app.update({ prompt: prompt.value }));
   // Numbers outside their range are clamped, so the state (and a link) never holds one.
@@ -52,6 +56,7 @@ export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLEl
   let tokens = 0;
   scope.on((e) => {
     if (e.type === "busy" || e.type === "ready") buttons();
+    else if (e.type === "generate-start") announce.textContent = "Generating a reply…";
     else if (e.type === "run-start" && e.run === "main") { started = performance.now(); tokens = 0; }
     else if (e.type === "token" && e.run === "main") {
       tokens += 1;
@@ -59,6 +64,10 @@ export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLEl
     } else if (e.type === "done") {
       speed.dataset.stats = JSON.stringify(e.stats);
       speed.textContent = speedText(tokens, performance.now() - started, e.stats) + (e.reason === "cancelled" ? " (stopped)" : "");
+      const said = app.runs.baseline ? "Steered reply" : "Reply";
+      announce.textContent = `${said} ${e.reason === "cancelled" ? "stopped" : "done"}, ${tokens} tokens: ${replyText(app.runs.main).trim()}`;
+    } else if (e.type === "error") {
+      announce.textContent = `Error: ${e.message}`;
     }
   });
 
@@ -74,6 +83,7 @@ export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLEl
       h("span", { class: "meta" }, "Ctrl+Enter generates"),
     ),
     speed,
+    announce,
   );
   return el;
 }

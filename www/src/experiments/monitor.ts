@@ -53,7 +53,7 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
   const maxTokens = h("input", { type: "number", id: "monitor-max", min: 1, max: 256, value: MONITOR_DEFAULT.maxTokens });
   const steer = h("input", { type: "number", id: "monitor-steer", min: -STRENGTH_LIMIT, max: STRENGTH_LIMIT, step: 0.05, value: 0 });
   const alert = h("p", { class: "alert", id: "monitor-alert", "data-testid": "monitor-alert", "aria-live": "polite" });
-  const reply = h("div", { class: "tokens", id: "monitor-reply", "aria-label": "the reply; tokens at or over the threshold are marked" });
+  const reply = h("div", { class: "tokens", id: "monitor-reply", role: "group", "aria-label": "the reply; tokens at or over the threshold are marked" });
   let result: MonitorResult | null = null;
   let finished = false;
   let fired = false;

@@ -30,7 +30,7 @@ function mount(root: HTMLElement, app: App) {
   let picked = false;
   const pick = (t: Token) => { picked = true; readout.show(t); };
   const promptBox = h("div", { class: "tokens hide-template", "aria-label": "prompt tokens; arrow keys move between tokens", role: "group" });
-  const replyBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", "aria-label": "reply tokens; arrow keys move between tokens", role: "group", "aria-live": "polite" });
+  const replyBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", "aria-label": "reply tokens; arrow keys move between tokens", role: "group" });
   const promptStream = new TokenStream(promptBox, ["template", "prompt"], pick);
   const replyStream = new TokenStream(replyBox, ["reply"], pick);
   const legend = h("ul", { class: "legend", "aria-label": "colour legend" });

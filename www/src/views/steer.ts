@@ -75,7 +75,7 @@ function mount(root: HTMLElement, app: App) {
   });
 
   const baseBox = h("div", { class: "tokens", id: "baseline", "data-testid": "baseline-text", role: "group", "aria-label": "unsteered reply tokens; arrow keys move between tokens" });
-  const mainBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", role: "group", "aria-label": "steered reply tokens; arrow keys move between tokens", "aria-live": "polite" });
+  const mainBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", role: "group", "aria-label": "steered reply tokens; arrow keys move between tokens" });
   const baseStream = new TokenStream(baseBox, ["reply"], pick);
   const mainStream = new TokenStream(mainBox, ["reply"], pick);
   const mainTitle = h("h3", { class: "steered-title" }, "steered");

@@ -1,0 +1,104 @@
+// Accessibility in Debian's Chromium: axe-core (WCAG 2.1 A and AA rules) finds no violation in
+// any of the five views after a reply or a run, nor in the embed, in light and dark colour
+// schemes; the reply is announced once, politely, when it ends (not token by token); focus is
+// visible; reduced motion turns transitions off.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { useSite, recordingPage } from "./server.mjs";
+
+const site = useSite(["--disable-gpu"]);
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+const RUN = `prompt=${encodeURIComponent("How was your day?")}&max=6&temperature=0&seed=1&backend=cpu`;
+
+// axe-core's violations on `page` as "rule: target …" lines (empty when it passes). The script
+// goes in through the DevTools protocol, which the page's CSP does not govern.
+async function violations(page) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } })
+    .then((r) => r.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}×): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ") + (v.id === "color-contrast" ? " " + (n.any[0]?.message ?? "").slice(0, 120) : "")).join(" | ")}`)), TAGS);
+  return found;
+}
+
+async function open(p, query) {
+  await p.goto(`${site.url}${query}`);
+  await p.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 180_000 });
+}
+
+const replied = (p) => p.locator("#speed").filter({ hasText: "tokens/s (" }).waitFor({ timeout: 180_000 });
+
+// The violations in light and in dark colour scheme ("dark: rule …" for the dark ones).
+async function bothSchemes(page) {
+  const light = await violations(page);
+  await page.emulateMedia({ colorScheme: "dark" });
+  const dark = (await violations(page)).map((v) => `dark: ${v}`);
+  await page.emulateMedia({ colorScheme: "light" });
+  return [...light, ...dark];
+}
+
+test("no axe violations in any view or the embed, light or dark; the reply is announced once", async () => {
+  const p = await recordingPage(site.browser, { viewport: { width: 1280, height: 900 }, colorScheme: "light" });
+  const report = {};
+  await open(p, `?${RUN}`);
+  // Count what the live region says while a reply streams: "generating", then the reply.
+  await p.evaluate(() => {
+    window.__said = [];
+    new MutationObserver(() => window.__said.push(document.getElementById("announce").textContent))
+      .observe(document.getElementById("announce"), { childList: true, characterData: true, subtree: true });
+  });
+  await p.getByTestId("generate-button").click();
+  await replied(p);
+  const said = await p.evaluate(() => window.__said);
+  const reply = (await p.getByTestId("output-text").textContent()).trim();
+  assert.equal(said.length, 2, JSON.stringify(said));
+  assert.equal(said[0], "Generating a reply…");
+  assert.equal(said[1], `Reply done, 6 tokens: ${reply}`);
+  assert.equal(await p.locator("[aria-live]:not([aria-live=off]) [data-testid=output-text], [data-testid=output-text][aria-live], #speed[role=status]").count(), 0);
+  report.readout = await bothSchemes(p);
+  await open(p, `?view=steer&steer=calm:0.2&${RUN}&autorun=1`);
+  await replied(p);
+  report.steer = await bothSchemes(p);
+  await open(p, "?view=map");
+  await p.getByTestId("map-scatter").waitFor({ timeout: 60_000 });
+  report.map = await bothSchemes(p);
+  await open(p, "?view=experiments");
+  await p.getByTestId("dose-run").and(p.locator(":enabled")).click();
+  await p.locator("#dose-status", { hasText: /^(done|error)/ }).waitFor({ timeout: 180_000 });
+  report.experiments = await bothSchemes(p);
+  await open(p, "?view=about");
+  await p.getByTestId("about-accuracy").waitFor({ timeout: 60_000 });
+  report.about = await bothSchemes(p);
+  await open(p, `embed.html?${RUN}&autorun=1`);
+  await replied(p);
+  report.embed = await bothSchemes(p);
+  console.log(JSON.stringify(report, null, 1));
+  assert.deepEqual(report, { readout: [], steer: [], map: [], experiments: [], about: [], embed: [] });
+  assert.deepEqual(p.errors, []);
+  await p.close();
+});
+
+test("focus is visible, dark scheme is dark, reduced motion stops transitions", async () => {
+  const p = await recordingPage(site.browser, { colorScheme: "dark", reducedMotion: "reduce" });
+  await p.goto(site.url);
+  // Keyboard focus on the first view link draws the accent outline.
+  await p.locator('nav a[data-view="steer"]').focus();
+  const outline = await p.locator('nav a[data-view="steer"]').evaluate((a) => getComputedStyle(a).outlineStyle + " " + getComputedStyle(a).outlineWidth);
+  assert.equal(outline, "solid 3px");
+  const bg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g).map(Number);
+  assert.ok(r + g + b < 150, `dark background: ${bg}`);
+  const tok = await p.evaluate(() => {
+    const s = document.createElement("span");
+    s.className = "tok";
+    document.body.append(s);
+    return getComputedStyle(s).transitionDuration;
+  });
+  assert.equal(tok, "0s");
+  await p.emulateMedia({ colorScheme: "light", reducedMotion: "no-preference" });
+  const lightBg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  assert.equal(lightBg, "rgb(255, 255, 255)");
+  assert.notEqual(await p.evaluate(() => getComputedStyle(document.querySelector(".tok")).transitionDuration), "0s");
+  await p.close();
+});
