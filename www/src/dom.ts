@@ -59,3 +59,9 @@ export function frameThrottle(fn: () => void, minMs = 0): (now?: boolean) => voi
 export function reducedMotion(): boolean {
   return window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
 }
+
+/** `table` in a box that scrolls sideways on a narrow screen (the page itself never does);
+ * focusable, so the keyboard can scroll it too. */
+export function scrollBox(label: string, table: HTMLElement): HTMLDivElement {
+  return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: 0 }, table);
+}

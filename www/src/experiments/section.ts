@@ -55,7 +55,7 @@ export function section(app: App, scope: Scope, jobs: Jobs, o: SectionOptions): 
   const stop = h("button", { type: "button", id: `${o.id}-stop`, "data-testid": `${o.id}-stop` }, "Stop");
   const status = h("p", { class: "meta exp-status", id: `${o.id}-status`, role: "status", "aria-live": "polite" });
   const chart = h("div", { class: "exp-chart", id: `${o.id}-chart` });
-  const tableBox = h("div", { class: "exp-table", id: `${o.id}-table` });
+  const tableBox = h("div", { class: "exp-table table-scroll", id: `${o.id}-table`, role: "region", "aria-label": `${o.id} table`, tabindex: 0 });
   const csv = h("button", { type: "button", id: `${o.id}-csv`, disabled: true }, "Download CSV");
   const controls = h("div", { class: "controls" });
   let table: Table | null = null;

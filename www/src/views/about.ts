@@ -7,7 +7,7 @@ import * as Plot from "@observablehq/plot";
 import type { ViewDef } from "../app";
 import { finish } from "../charts";
 import { CATEGORICAL } from "../colour";
-import { h } from "../dom";
+import { h, scrollBox } from "../dom";
 import {
   accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, percent, reportUrl, signed, steeringTable,
   strengthText, strongest, type Report,
@@ -68,7 +68,7 @@ function geometrySection(r: Report): HTMLElement {
   return h("section", { "aria-labelledby": "about-geometry-h" },
     h("h3", { id: "about-geometry-h" }, "Valence and arousal"),
     h("p", {}, `At layer ${r.geometry.layer} the first three principal components of the vectors explain ${s1}, ${s2} and ${s3} of their variance. Their correlation with human ratings of valence and arousal (${c.matched} emotion words matched; the ratings themselves are not shipped):`),
-    correlationTable(r),
+    scrollBox("valence and arousal table", correlationTable(r)),
     h("p", { class: "meta" }, "The map view draws the vectors on PC1 and PC2."));
 }
 
@@ -85,10 +85,10 @@ function doseSection(r: Report): HTMLElement {
   return h("section", { "aria-labelledby": "about-dose-h" },
     h("h3", { id: "about-dose-h" }, "Dose: does afraid grow with the danger?"),
     intro,
-    h("table", { class: "numbers" },
+    scrollBox("dose table", h("table", { class: "numbers" },
       headRow("template", "ρ (dose, afraid)", "ρ (dose, calm)"),
       h("tbody", {}, ...r.dose.map((d) => h("tr", {},
-        cell(d.template.replace("{X}", "X"), "text"), cell(signed(d.spearman_afraid)), cell(signed(d.spearman_calm)))))));
+        cell(d.template.replace("{X}", "X"), "text"), cell(signed(d.spearman_afraid)), cell(signed(d.spearman_calm))))))));
 }
 
 function lensSection(r: Report): HTMLElement {
@@ -97,10 +97,10 @@ function lensSection(r: Report): HTMLElement {
   return h("section", { "aria-labelledby": "about-lens-h" },
     h("h3", { id: "about-lens-h" }, "Logit lens"),
     h("p", {}, `Which tokens each vector promotes through the unembedding. The paper's vectors promote their own emotion words; here the emotion's own word is among the top 100 tokens for ${l.own_word_in_top100} of ${l.own_word_rank.length} emotions (median rank ${Math.round(median(l.own_word_rank)).toLocaleString("en")}), and the top tokens are mostly unrelated word pieces:`),
-    h("table", { class: "numbers" },
+    scrollBox("logit lens table", h("table", { class: "numbers" },
       headRow("emotion", "top tokens"),
       h("tbody", {}, ...shown.map((e) => h("tr", {}, cell(e, "text"),
-        h("td", { class: "text" }, ...l.top_tokens[e]!.flatMap((t) => [h("code", {}, JSON.stringify(t)), " "])))))));
+        h("td", { class: "text" }, ...l.top_tokens[e]!.flatMap((t) => [h("code", {}, JSON.stringify(t)), " "]))))))));
 }
 
 function steeringSection(r: Report): HTMLElement {
@@ -111,14 +111,14 @@ function steeringSection(r: Report): HTMLElement {
   return h("section", { "aria-labelledby": "about-steer-h" },
     h("h3", { id: "about-steer-h" }, "Steering"),
     h("p", {}, `Adding an emotion's vector at the steering layers (from layer ${r.steering.layer}), scaled by a strength (a fraction of the mean residual norm), changes what the model says. The probability that the next word after “How does he feel? He feels” is the emotion's own word, unsteered and at the emotion's default strength:`),
-    h("table", { class: "numbers", "data-testid": "about-feel" },
+    scrollBox("how does he feel table", h("table", { class: "numbers", "data-testid": "about-feel" },
       headRow("emotion", "unsteered", "steered"),
-      h("tbody", {}, ...feel.map((f) => h("tr", {}, cell(f.emotion, "text"), ...f.p.map((p) => cell(p.toFixed(4))))))),
+      h("tbody", {}, ...feel.map((f) => h("tr", {}, cell(f.emotion, "text"), ...f.p.map((p) => cell(p.toFixed(4)))))))),
     h("p", {}, `Greedy replies to ${prompts} neutral prompts, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over the prompts:`),
-    h("table", { class: "numbers" },
+    scrollBox("steering table", h("table", { class: "numbers" },
       headRow("emotion", ...cols.map(strengthText)),
       h("tbody", {}, ...table.map((row) => h("tr", {}, cell(row[0]?.emotion ?? "", "text"),
-        ...row.map((c) => cell(`${signed(c.sentiment)} / ${c.perplexity.toFixed(1)}`)))))));
+        ...row.map((c) => cell(`${signed(c.sentiment)} / ${c.perplexity.toFixed(1)}`))))))));
 }
 
 function differences(r: Report): HTMLElement {

@@ -8,7 +8,7 @@
 //! per layer, and are kept for the page's lifetime.
 
 import type { App, ViewDef } from "../app";
-import { frameThrottle, h, option } from "../dom";
+import { frameThrottle, h, scrollBox, option } from "../dom";
 import { analyse, heatmapChart, neighbours, type EmotionGeometry, type Heatmap, type Scatter, scatterChart } from "../map-charts";
 import { correlationTable, loadReport, reportUrl, signed, strongest } from "../report";
 import { layerSelect } from "../widgets";
@@ -165,7 +165,7 @@ function mount(root: HTMLElement, app: App) {
     const a = strongest(c.pc_arousal_r);
     corrBox.replaceChildren(
       h("p", {}, `The paper found that the leading axes of its model's emotion space are human valence (|r| = 0.81 with PC1) and arousal (|r| = 0.66). This small model shows far less: against human ratings of ${c.matched} of the emotion words, the strongest valence correlation is |r| = ${Math.abs(v.r).toFixed(2)} on PC${v.pc + 1} and the strongest arousal one |r| = ${Math.abs(a.r).toFixed(2)} on PC${a.pc + 1} (layer ${r.geometry.layer}). A PC's sign is arbitrary, so |r| is what compares.`),
-      correlationTable(r),
+      scrollBox("valence and arousal table", correlationTable(r)),
       h("p", { class: "meta" }, "The human ratings (Warriner, Kuperman & Brysbaert, 2013) are not shipped with this page: their licence does not allow it. Only the correlations measured with them are shown."),
     );
   }).catch((err: unknown) => {
