@@ -2,6 +2,7 @@
 //! names, the replies so far, and a listener list the shell and views subscribe to.
 
 import { EMOTIONS_URL, MODEL_URL } from "./config";
+import type { Features } from "./features";
 import type { EmotionInfo, FromWorker, GenerateRequest, RunId, Steer, ToWorker } from "./protocol";
 import { addToRun, newRun, type Run } from "./run-data";
 import { type AppState, toQuery } from "./url-state";
@@ -55,16 +56,19 @@ export class App {
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
   }
 
-  /** Asks the worker to load the model and vectors (URLs resolved against the page). */
-  load() {
+  /** Asks the worker to load the model and vectors (URLs resolved against the page), using
+   * only the `features` the page has (the WebGPU adapter and relaxed SIMD the worker checks
+   * again itself). */
+  load(features: Features) {
     const abs = (u: string) => new URL(u, document.baseURI).href;
     // ?threads=1 or 2 sets the CPU engine's threads (for comparisons); otherwise the worker
     // decides from the cores it sees. ?simd=plain runs the build without relaxed SIMD.
     const params = new URLSearchParams(location.search);
     const t = Number(params.get("threads"));
     const threads = t === 1 || t === 2 ? t : undefined;
-    const simd = params.get("simd") === "plain" ? "plain" : undefined;
-    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend: this.state.backend ?? undefined, threads, simd });
+    const simd = params.get("simd") === "plain" || !features.relaxedSimd ? "plain" : undefined;
+    const backend = this.state.backend ?? (features.gpu ? undefined : "cpu");
+    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend, threads, simd, cache: features.cache });
   }
 
   post(m: ToWorker) {

@@ -4,6 +4,7 @@
 
 import "./style.css";
 import { App, type Mounted } from "./app";
+import { detectFeatures, missingNotes } from "./features";
 import { HEIGHT_MESSAGE, isHello, parentOrigin, usableOrigin } from "./embed-parent";
 import { watchLoading } from "./loading";
 import { parseUrl, toQuery } from "./url-state";
@@ -53,4 +54,6 @@ window.addEventListener("message", (e) => {
 new ResizeObserver(postHeight).observe(document.documentElement);
 
 app.update({});
-app.load();
+const features = await detectFeatures();
+$("features").textContent = missingNotes(features).join(" ");
+app.load(features);

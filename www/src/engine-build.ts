@@ -13,9 +13,16 @@ export async function pickSimd(wanted?: Simd): Promise<Simd> {
   return wanted !== "plain" && (await relaxedSimd()) ? "relaxed" : "plain";
 }
 
+let memory: WebAssembly.Memory | null = null;
+
 /** The build for `simd`, its wasm instantiated. */
 export async function loadEngineBuild(simd: Simd): Promise<EngineBuild> {
   const m: EngineBuild = simd === "relaxed" ? await import("../../pkg/limbic.js") : await import("../../pkg/plain/limbic.js");
-  await m.default();
+  memory = (await m.default()).memory;
   return m;
+}
+
+/** The size of this worker's wasm memory in bytes (0 before a build is loaded). */
+export function wasmMemoryBytes(): number {
+  return memory?.buffer.byteLength ?? 0;
 }

@@ -3,6 +3,7 @@
 //! link's autorun starts.
 
 import type { App, Mounted } from "./app";
+import { explainLoadError } from "./features";
 import { checkNames, type ParsedUrl } from "./url-state";
 
 export interface LoadingElements {
@@ -42,7 +43,7 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       app.update(checked.state);
       if (parsed.state.autorun) mounted()?.generate?.();
     } else if (m.type === "error") {
-      els.status.textContent = `error: ${m.message}`;
+      els.status.textContent = `error: ${app.ready ? m.message : explainLoadError(m.message)}`;
       if (!app.ready && els.notice) els.notice.textContent = "Reload to try again, or clear the cache if this persists.";
     }
   });

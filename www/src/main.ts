@@ -8,6 +8,7 @@ import { App, type Mounted, type ViewDef } from "./app";
 import { EMOTIONS_URL, MODEL_CACHE } from "./config";
 import { h } from "./dom";
 import { embedPanel } from "./embed-panel";
+import { detectFeatures, missingNotes } from "./features";
 import { showExample } from "./example";
 import { watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
@@ -92,11 +93,22 @@ $("clear-cache").addEventListener("click", async () => {
   location.reload();
 });
 
-// For tests and demonstrations: destroy the WebGPU device as a lost one would be.
-(window as unknown as { limbic: object }).limbic = { loseDevice: () => app.post({ type: "lose-device" }) };
+// For tests and demonstrations: destroy the WebGPU device as a lost one would be; read the
+// engine's wasm memory size (bytes).
+(window as unknown as { limbic: object }).limbic = {
+  loseDevice: () => app.post({ type: "lose-device" }),
+  wasmMemory: () => new Promise<number>((ok) => {
+    const off = app.on((m) => { if (m.type === "memory") { off(); ok(m.wasmBytes); } });
+    app.post({ type: "memory" });
+  }),
+};
 
 show(app.state.view, false);
 showExample($("example"), app);
 embedPanel($("embed-panel"), app);
-app.load();
+// What this browser lacks, said under the status; the engine is told to do without it.
+const features = await detectFeatures();
+$("features").textContent = missingNotes(features).join(" ");
+$("clear-cache").hidden = !features.cache;
+app.load(features);
 registerServiceWorker([new URL(EMOTIONS_URL, document.baseURI).href]);

@@ -24,8 +24,10 @@ export interface EmotionInfo {
   tokenOffset: number;
   /** Per emotion: its default steering strength. */
   steerStrength: number[];
-  /** The layers steering adds to (a strength is split evenly over them). */
+  /** The layers steering adds to (a strength is split evenly over them), by default and per
+   * emotion (its own where the steering sweep measured it). */
   steerLayers: number[];
+  steerLayersOf: number[][];
   /** Readout smoothing windows (tokens) with a neutral calibration each, and the default. */
   windows: number[];
   defaultWindow: number;
@@ -86,14 +88,17 @@ export interface RunStats {
 
 /** page → worker */
 export type ToWorker =
-  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number; simd?: "plain" }
+  /** cache false: do not use the Cache API (the page has none). */
+  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number; simd?: "plain"; cache?: boolean }
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
   | ({ type: "probe" } & ProbeRequest)
   | { type: "cancel" }
   | { type: "lose-device" }
   /** The emotion vectors at `layer` (answered with `vectors`). */
-  | { type: "vectors"; layer: number };
+  | { type: "vectors"; layer: number }
+  /** The worker's memory now (answered with `memory`). */
+  | { type: "memory" };
 
 /** worker → page */
 export type FromWorker =
@@ -112,6 +117,8 @@ export type FromWorker =
   | { type: "done"; reason: "end" | "cancelled"; stats: RunStats | null }
   /** data: the emotion vectors at `layer`, (n_emotions, d) row-major, unit rows. */
   | { type: "vectors"; layer: number; data: Float32Array }
+  /** wasmBytes: the engine's wasm memory; a reply's buffers grow it, nothing shrinks it. */
+  | { type: "memory"; wasmBytes: number }
   | { type: "error"; message: string };
 
 /** The `k` highest scores as [name, score] pairs, highest first. */

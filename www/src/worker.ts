@@ -3,7 +3,7 @@
 //! steps. Talks to the page only through protocol.ts messages.
 
 import type { Engine } from "../../pkg/limbic.js";
-import { loadEngineBuild, pickSimd, type Simd } from "./engine-build";
+import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./engine-build";
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { findFirst, findLast, hex } from "./protocol";
@@ -55,10 +55,11 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 
 /** The model's bytes, checked against MODEL_SHA256: from the Cache API when a good copy is
  * there (a damaged one is dropped and downloaded again), else streamed with progress and
- * cached when the browser has room. */
-async function fetchModel(url: string): Promise<Uint8Array> {
+ * cached when the browser has room. `useCache` false: the page has no Cache API. */
+async function fetchModel(url: string, useCache: boolean): Promise<Uint8Array> {
   let cache: Cache | null = null;
   try {
+    if (!useCache) throw new Error("no Cache API");
     cache = await caches.open(MODEL_CACHE);
     const hit = await cache.match(url);
     if (hit) {
@@ -87,7 +88,12 @@ async function fetchModel(url: string): Promise<Uint8Array> {
 
 /** Streams `url` with progress; an interrupted download is an error the page can retry. */
 async function download(url: string): Promise<Uint8Array> {
-  const resp = await fetch(url);
+  let resp: Response;
+  try {
+    resp = await fetch(url);
+  } catch (err) {
+    throw new Error(`model download failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (!resp.ok || !resp.body) throw new Error(`model download failed: HTTP ${resp.status} for ${url}`);
   const total = Number(resp.headers.get("content-length")) || 0;
   const reader = resp.body.getReader();
@@ -110,7 +116,7 @@ async function download(url: string): Promise<Uint8Array> {
 async function load(m: Extract<ToWorker, { type: "load" }>) {
   simd = await pickSimd(m.simd);
   const { Engine } = await loadEngineBuild(simd);
-  const bytes = await fetchModel(m.modelUrl);
+  const bytes = await fetchModel(m.modelUrl, m.cache !== false);
   const e = await Engine.create(bytes, await pickBackend(m.backend));
   shownFallback = e.fallback();
   link = startCoWorker(e, bytes, m.threads);
@@ -280,6 +286,8 @@ scope.onmessage = async (ev) => {
       else sendVectors(engine, m.layer);
     } else if (m.type === "lose-device") {
       engine?.loseDevice();
+    } else if (m.type === "memory") {
+      post({ type: "memory", wasmBytes: wasmMemoryBytes() });
     }
   } catch (err) {
     post({ type: "error", message: err instanceof Error ? err.message : String(err) });
