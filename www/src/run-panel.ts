@@ -7,7 +7,7 @@ import type { App, Scope } from "./app";
 import { h } from "./dom";
 import { speedText } from "./protocol";
 import { replyText } from "./run-data";
-import { MAX_PROMPT_CHARS } from "./url-state";
+import { MAX_PROMPT_CHARS, wellFormed } from "./url-state";
 
 /** Builds the panel; `onGenerate` runs the view's kind of reply. Returns it and its teardown. */
 export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLElement {
@@ -22,7 +22,8 @@ export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLEl
   const speed = h("p", { id: "speed", class: "meta" });
   const announce = h("p", { id: "announce", class: "visually-hidden", role: "status", "aria-live": "polite" });
 
-  prompt.addEventListener("input", () => app.update({ prompt: prompt.value }));
+  // The state holds the prompt as a link carries it (lone surrogates made U+FFFD).
+  prompt.addEventListener("input", () => app.update({ prompt: wellFormed(prompt.value) }));
   // Numbers outside their range are clamped, so the state (and a link) never holds one.
   const numeric = (el: HTMLInputElement, key: "maxTokens" | "temperature" | "seed", int: boolean) =>
     el.addEventListener("change", () => {

@@ -135,3 +135,9 @@ export function toQuery(s: AppState): string {
   if (s.autorun) q.set("autorun", "1");
   return q.toString();
 }
+
+/** `text` with each lone UTF-16 surrogate replaced by U+FFFD, as a URL carries it (so the state
+ * and its link hold the same prompt). */
+export function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}

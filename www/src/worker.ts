@@ -7,11 +7,12 @@ import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./engine-
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { findFirst, findLast, hex } from "./protocol";
+import { checkToWorker } from "./protocol-check";
 import { CoWorkerLink, newShared } from "./share";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
-  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  onmessage: ((e: MessageEvent<unknown>) => void) | null;
 }
 const scope = self as unknown as WorkerScope;
 const post = (msg: FromWorker) => scope.postMessage(msg);
@@ -263,7 +264,12 @@ function sendVectors(e: Engine, layer: number) {
 }
 
 scope.onmessage = async (ev) => {
-  const m = ev.data;
+  const checked = checkToWorker(ev.data);
+  if (!checked.ok) {
+    post({ type: "error", message: checked.error });
+    return;
+  }
+  const m = checked.msg;
   try {
     if (m.type === "load") {
       await load(m);
