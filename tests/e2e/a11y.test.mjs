@@ -1,6 +1,7 @@
 // Accessibility in Debian's Chromium: axe-core (WCAG 2.1 A and AA rules) finds no violation in
 // any of the five views after a reply or a run, nor in the embed, in light and dark colour
-// schemes; the reply is announced once, politely, when it ends (not token by token); focus is
+// schemes; every chart is an image labelled with its summary, the main ones with their numbers
+// as a table beside them; the reply is announced once, politely, when it ends (not token by token); focus is
 // visible; reduced motion turns transitions off.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,6 +22,18 @@ async function violations(page) {
     .then((r) => r.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length}×): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ") + (v.id === "color-contrast" ? " " + (n.any[0]?.message ?? "").slice(0, 120) : "")).join(" | ")}`)), TAGS);
   return found;
 }
+
+// Charts with no text alternative: every outermost chart must be an image with a label (its
+// summary); returns the ones that are not.
+function unlabelledCharts(page) {
+  return page.evaluate(() => [...document.querySelectorAll("main svg")]
+    .filter((svg) => !svg.parentElement.closest("svg, [role=img]"))
+    .filter((svg) => svg.getAttribute("role") !== "img" || (svg.getAttribute("aria-label") ?? "").length < 10)
+    .map((svg) => svg.outerHTML.slice(0, 80)));
+}
+
+// The rows of the data table under the chart in `selector`.
+const tableRows = (page, selector) => page.locator(`${selector} details.chart-data tbody tr`).count();
 
 async function open(p, query) {
   await p.goto(`${site.url}${query}`);
@@ -57,19 +70,26 @@ test("no axe violations in any view or the embed, light or dark; the reply is an
   assert.equal(said[1], `Reply done, 6 tokens: ${reply}`);
   assert.equal(await p.locator("[aria-live]:not([aria-live=off]) [data-testid=output-text], [data-testid=output-text][aria-live], #speed[role=status]").count(), 0);
   report.readout = await bothSchemes(p);
+  assert.deepEqual(await unlabelledCharts(p), []);
+  assert.ok(await tableRows(p, ".trajectory") > 6, "the trajectory's table");
   await open(p, `?view=steer&steer=calm:0.2&${RUN}&autorun=1`);
   await replied(p);
   report.steer = await bothSchemes(p);
   await open(p, "?view=map");
   await p.getByTestId("map-scatter").waitFor({ timeout: 60_000 });
   report.map = await bothSchemes(p);
+  assert.deepEqual(await unlabelledCharts(p), []);
+  assert.equal(await tableRows(p, "main"), 171, "the scatter's table");
   await open(p, "?view=experiments");
   await p.getByTestId("dose-run").and(p.locator(":enabled")).click();
   await p.locator("#dose-status", { hasText: /^(done|error)/ }).waitFor({ timeout: 180_000 });
   report.experiments = await bothSchemes(p);
+  assert.deepEqual(await unlabelledCharts(p), []);
   await open(p, "?view=about");
   await p.getByTestId("about-accuracy").waitFor({ timeout: 60_000 });
   report.about = await bothSchemes(p);
+  assert.deepEqual(await unlabelledCharts(p), []);
+  assert.equal(await tableRows(p, ".about-chart"), 30, "the accuracy chart's table");
   await open(p, `embed.html?${RUN}&autorun=1`);
   await replied(p);
   report.embed = await bothSchemes(p);

@@ -4,6 +4,7 @@
 
 import * as Plot from "@observablehq/plot";
 import { CATEGORICAL } from "./colour";
+import { h, scrollBox } from "./dom";
 
 const NEG = "rgb(33, 102, 172)";
 const POS = "rgb(230, 97, 1)";
@@ -23,6 +24,20 @@ export function finish(chart: SVGSVGElement | HTMLElement, label: string): Eleme
   chart.setAttribute("role", "img");
   chart.setAttribute("aria-label", label);
   return chart;
+}
+
+/** A chart's numbers as a table, folded under "Table of this chart" (the chart's text
+ * alternative beside its label's summary). Numbers get `digits` decimals. */
+export function dataTable(caption: string, header: readonly string[], rows: readonly (readonly (string | number)[])[], digits = 2): HTMLDetailsElement {
+  const cell = (v: string | number, j: number) => (typeof v === "number"
+    ? h("td", {}, v.toFixed(digits).replace("-", "−"))
+    : j === 0 ? h("th", { scope: "row" }, v) : h("td", { class: "text" }, v));
+  return h("details", { class: "chart-data" },
+    h("summary", {}, "Table of this chart"),
+    scrollBox(caption, h("table", { class: "numbers" },
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, ...header.map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map(cell)))))));
 }
 
 /** Horizontal bars of `top` ([name, score], highest first), each with its number. */

@@ -5,7 +5,7 @@
 
 import * as Plot from "@observablehq/plot";
 import type { ViewDef } from "../app";
-import { finish } from "../charts";
+import { dataTable, finish } from "../charts";
 import { CATEGORICAL } from "../colour";
 import { h, scrollBox } from "../dom";
 import {
@@ -56,7 +56,9 @@ function accuracySection(r: Report): HTMLElement {
     h("strong", { "data-testid": "about-top5" }, percent(t?.top5.mean ?? a.top5)),
     `${ci(t?.top5)} (chance: ${percent(a.chanceTop1, 2)} and ${percent(a.chanceTop5, 2)}).`);
   const chart = h("div", { class: "about-chart" });
-  requestAnimationFrame(() => chart.replaceChildren(accuracyChart(r, Math.max(320, Math.min(640, chart.clientWidth || 600)))));
+  requestAnimationFrame(() => chart.replaceChildren(accuracyChart(r, Math.max(320, Math.min(640, chart.clientWidth || 600))),
+    dataTable("held-out accuracy per layer (%)", ["layer", "top-1", "top-5"],
+      r.accuracy.top1.map((v, l) => [String(l), 100 * v, 100 * r.accuracy.top5[l]!]), 1)));
   return h("section", { "aria-labelledby": "about-accuracy-h" },
     h("h3", { id: "about-accuracy-h" }, "Does a vector recognise its emotion?"), accuracy, chart,
     h("p", { class: "meta" }, `The dashed line marks layer ${r.default_layer}, the page's default.`));

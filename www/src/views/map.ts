@@ -8,6 +8,7 @@
 //! per layer, and are kept for the page's lifetime.
 
 import type { App, ViewDef } from "../app";
+import { dataTable } from "../charts";
 import { frameThrottle, h, scrollBox, option } from "../dom";
 import { analyse, heatmapChart, neighbours, type EmotionGeometry, type Heatmap, type Scatter, scatterChart } from "../map-charts";
 import { correlationTable, loadReport, reportUrl, signed, strongest } from "../report";
@@ -100,7 +101,8 @@ function mount(root: HTMLElement, app: App) {
     if (!g || disposed) return;
     const width = Math.max(320, Math.min(640, scatterBox.clientWidth || 620));
     scatter = scatterChart(g, width, (name) => select(name));
-    scatterBox.replaceChildren(scatter.el);
+    scatterBox.replaceChildren(scatter.el, dataTable(`PC1 and PC2 of each emotion vector at layer ${g.layer}, and its cluster`, ["emotion", "cluster", "PC1", "PC2"],
+      g.names.map((name, i) => [name, g.clusters[g.assign[i]!]!.name, g.scores[i * 3]!, g.scores[i * 3 + 1]!])));
     const heatWidth = Math.max(320, Math.min(720, heatBox.clientWidth || 680));
     heatmap = heatmapChart(g, heatWidth, (a, b, c) => {
       heatNote.textContent = a === b ? `${a} with itself: cosine 1` : `${a} × ${b}: cosine ${signed(c)}`;

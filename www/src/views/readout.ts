@@ -3,7 +3,7 @@
 //! tokens; the readout layer.
 
 import type { App, ViewDef } from "../app";
-import { trajectoryChart, type Series } from "../charts";
+import { dataTable, trajectoryChart, type Series } from "../charts";
 import { CHART_MS, DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Token } from "../run-data";
 import { formatStrength } from "../steer";
@@ -96,7 +96,9 @@ function mount(root: HTMLElement, app: App) {
         return { name, values: scored.map((t) => t.scores![i] ?? 0) };
       });
       const replyStart = scored.findIndex((t) => t.kind === "reply");
-      chart.replaceChildren(trajectoryChart(series, replyStart, Math.max(320, chart.clientWidth || 720)));
+      const table = dataTable(`score of ${track.join(", ")} at each token`, ["token", "text", ...track],
+        scored.map((t, i) => [String(i), JSON.stringify(t.text), ...series.map((s) => s.values[i]!)]));
+      chart.replaceChildren(trajectoryChart(series, replyStart, Math.max(320, chart.clientWidth || 720)), table);
     } else {
       chart.replaceChildren(h("p", { class: "meta" }, "Generate a reply to see the trajectory."));
     }
