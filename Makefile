@@ -89,6 +89,15 @@ test: model setup setup-browser setup-vulkan node_modules corpus-check
 	$(MAKE) --no-print-directory site
 	node --test tests/e2e/
 
+## Long use: SOAK_REPLIES replies in one tab (tests/e2e/soak.test.mjs; 20 of them in `make test`),
+## memory sampled after warm-up (fails on growth beyond 10 %); figures printed and in $(CARGO_TARGET_DIR)/soak.json.
+SOAK_REPLIES ?= 500
+.PHONY: soak
+soak: model node_modules setup-browser
+	$(MAKE) --no-print-directory site
+	mkdir -p $(CARGO_TARGET_DIR)
+	SOAK_REPLIES=$(SOAK_REPLIES) SOAK_OUT=$(CARGO_TARGET_DIR)/soak.json node --test tests/e2e/soak.test.mjs
+
 ## Regenerate fixtures (not part of `make test`): see the scripts' docstrings.
 golden: build model
 	python3 scripts/golden.py
