@@ -89,6 +89,14 @@ test: model setup setup-browser setup-vulkan node_modules corpus-check
 	$(MAKE) --no-print-directory site
 	node --test tests/e2e/
 
+## Fuzzing on stable Rust (tests/fuzz/): FUZZ_EXECS executions of the GGUF reader and a share of
+## them for the whole model load, the vectors file and chat turns; prints execs/s and crashes, and
+## saves crashing inputs in $(CARGO_TARGET_DIR)/tmp/fuzz/. `make test` runs 12,000 of them.
+FUZZ_EXECS ?= 1000000
+.PHONY: fuzz
+fuzz: model
+	FUZZ_EXECS=$(FUZZ_EXECS) cargo test --release --test fuzz fuzz_ -- --nocapture --test-threads=2
+
 ## Long use: SOAK_REPLIES replies in one tab (tests/e2e/soak.test.mjs; 20 of them in `make test`),
 ## memory sampled after warm-up (fails on growth beyond 10 %); figures printed and in $(CARGO_TARGET_DIR)/soak.json.
 SOAK_REPLIES ?= 500

@@ -327,6 +327,9 @@ impl EmotionSet {
         };
         let names: Vec<String> =
             serde_json::from_value(parse("emotions")?).map_err(|e| bad(e.to_string()))?;
+        if names.is_empty() {
+            return Err(bad("no emotions".into()));
+        }
         let resid_norm: Vec<f32> =
             serde_json::from_value(parse("resid_norm")?).map_err(|e| bad(e.to_string()))?;
         let neutral_pcs: Vec<usize> =

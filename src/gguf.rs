@@ -1,7 +1,9 @@
 //! Reading the model file: config from GGUF metadata, the quantized tensors, the tokenizer vocabulary.
 //!
 //! GGUF key strings appear only here. Everything is checked before use so that a
-//! truncated, foreign or corrupt file ends in a one-line [`Error::Model`].
+//! truncated, foreign or corrupt file ends in a one-line [`Error::Model`]; every count, length
+//! and size is bounded by the file's own size before anything is allocated for it (fuzzed:
+//! tests/fuzz/, docs/robustness.md).
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -11,6 +13,10 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 
 use crate::error::{first_line, Error, Result};
+
+mod header;
+/// A string from the file fit for a one-line message (used by the tokenizer's errors too).
+pub(crate) use header::clip;
 
 /// Model hyper-parameters, read from the file's metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,10 +85,9 @@ impl ModelFile {
             return Err(Error::Model("not a GGUF file (bad magic bytes)".into()));
         }
         reader.seek(SeekFrom::Start(0))?;
-        let content = Content::read(reader).map_err(|e| {
+        let content = header::read(reader).map_err(|e| {
             Error::Model(format!(
-                "unreadable GGUF header (truncated or corrupt?): {}",
-                first_line(&e)
+                "unreadable GGUF header (truncated or corrupt?): {e}"
             ))
         })?;
         let md = Meta(&content.metadata);
@@ -145,9 +150,15 @@ impl Meta<'_> {
     }
 }
 
+/// A value of the wrong type or range; candle's message shows the value, which may be long.
 fn bad(key: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model(format!("metadata key {key}: {}", first_line(&e)))
+    Error::Model(format!("metadata key {key}: {}", clip(&first_line(&e))))
 }
+
+/// Longest context accepted: the rope tables are built for all of it at load.
+const MAX_CONTEXT: usize = 1 << 17;
+/// Widest attention head accepted (rope tables hold `context × head_dim` values).
+const MAX_HEAD_DIM: usize = 256;
 
 fn read_config(md: &Meta) -> Result<Config> {
     let d_model = md.usize("llama.embedding_length")?;
@@ -159,6 +170,11 @@ fn read_config(md: &Meta) -> Result<Config> {
         )));
     }
     let head_dim = d_model / n_head;
+    if head_dim == 0 || head_dim % 2 != 0 || head_dim > MAX_HEAD_DIM {
+        return Err(Error::Model(format!(
+            "head width {head_dim} (d {d_model} / {n_head} heads) is not an even number up to {MAX_HEAD_DIM}"
+        )));
+    }
     if let Ok(rope_dim) = md.usize("llama.rope.dimension_count") {
         if rope_dim != head_dim {
             return Err(Error::Model(format!(
@@ -167,6 +183,12 @@ fn read_config(md: &Meta) -> Result<Config> {
         }
     }
     let vocab = md.strings("tokenizer.ggml.tokens")?.len();
+    let context = md.usize("llama.context_length")?;
+    if context == 0 || context > MAX_CONTEXT {
+        return Err(Error::Model(format!(
+            "context length {context} is outside 1..={MAX_CONTEXT}"
+        )));
+    }
     Ok(Config {
         n_layer: md.usize("llama.block_count")?,
         d_model,
@@ -176,7 +198,7 @@ fn read_config(md: &Meta) -> Result<Config> {
         d_ff: md.usize("llama.feed_forward_length")?,
         rope_base: md.f32("llama.rope.freq_base").unwrap_or(10_000.0),
         rms_eps: md.f32("llama.attention.layer_norm_rms_epsilon")?,
-        context: md.usize("llama.context_length")?,
+        context,
         vocab,
     })
 }
@@ -194,6 +216,13 @@ fn read_vocab(md: &Meta) -> Result<Vocab> {
         .get("tokenizer.ggml.token_type")?
         .to_vec()
         .map_err(|e| bad("tokenizer.ggml.token_type", e))?;
+    if types.len() != tokens.len() {
+        return Err(Error::Model(format!(
+            "{} token types for {} tokens",
+            types.len(),
+            tokens.len()
+        )));
+    }
     // GGUF token type 3 is "control".
     let control = types
         .iter()
@@ -235,6 +264,15 @@ fn read_weights<R: Read + Seek>(
             "untied output.weight found: limbic expects tied embeddings".into(),
         ));
     }
+    // Each block has 9 tensors: a block count the table cannot hold is an error before any
+    // allocation sized by it.
+    if c.n_layer > content.tensor_infos.len() / 9 {
+        return Err(Error::Model(format!(
+            "{} blocks claimed but the file lists only {} tensors: most are missing",
+            c.n_layer,
+            content.tensor_infos.len()
+        )));
+    }
     let mut blocks = Vec::with_capacity(c.n_layer);
     for l in 0..c.n_layer {
         let p = |s: &str| format!("blk.{l}.{s}.weight");
@@ -263,8 +301,15 @@ fn load<R: Read + Seek>(
     name: &str,
     shape: &[usize],
 ) -> Result<QTensor> {
-    if !content.tensor_infos.contains_key(name) {
+    let Some(info) = content.tensor_infos.get(name) else {
         return Err(Error::Model(format!("tensor {name} is missing")));
+    };
+    // Checked before reading: the header bounded the size by the file, the shape must match too.
+    if info.shape.dims() != shape {
+        return Err(Error::Model(format!(
+            "tensor {name} has shape {:?}, expected {shape:?}",
+            info.shape.dims()
+        )));
     }
     let t = content.tensor(reader, name, &Device::Cpu).map_err(|e| {
         Error::Model(format!(

@@ -12,7 +12,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, PreTokenizerWrapper};
 
 use crate::error::{Error, Result};
-use crate::gguf::Vocab;
+use crate::gguf::{clip, Vocab};
 
 /// The model's default system prompt, used when none is given.
 pub const DEFAULT_SYSTEM: &str =
@@ -40,13 +40,13 @@ impl Tokenizer {
             .map(|m| {
                 m.split_once(' ')
                     .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| Error::Tokenizer(format!("malformed merge {m:?}")))
+                    .ok_or_else(|| Error::Tokenizer(format!("malformed merge {:?}", clip(m))))
             })
             .collect::<Result<Vec<_>>>()?;
         let bpe = BPE::builder()
             .vocab_and_merges(ids, merges)
             .build()
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+            .map_err(|e| Error::Tokenizer(clip(&e.to_string())))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
         let pre: Vec<PreTokenizerWrapper> = vec![
             Digits::new(true).into(),
