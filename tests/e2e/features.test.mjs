@@ -2,8 +2,8 @@
 // away: no SharedArrayBuffer (the page served without cross-origin isolation), no relaxed SIMD
 // (WebAssembly.validate says no), no WebGPU (navigator.gpu deleted), no Cache API (caches
 // deleted), no service worker (navigator.serviceWorker deleted). Each still loads, replies, and
-// says what is slower or missing. Before downloading, the page says how big the model is; a
-// failed download says so, never a dead tab.
+// says what is slower or missing. Before downloading, the page says how big the model is (and
+// warns a device that reports little memory); a failed download says so, never a dead tab.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useSite } from "./server.mjs";
@@ -80,12 +80,15 @@ test("without service workers: no offline copy, and it says so", async () => {
   await context.close();
 });
 
-test("the size is said before downloading; a failed download says what happened", async () => {
+test("the size is said before downloading, low memory is warned of; a failed download says what happened", async () => {
   const context = await site.browser.newContext({ serviceWorkers: "block" });
   await context.route("**/models/**", (route) => route.abort("connectionreset"));
   const p = await context.newPage();
+  // A device with little memory (Chromium reports 0.25 to 8 GB).
+  await p.addInitScript(() => Object.defineProperty(Navigator.prototype, "deviceMemory", { get: () => 0.5 }));
   await p.goto(site.url);
   assert.match(await p.locator("#size-note").textContent(), /~100 MB download/);
+  await p.getByTestId("features").filter({ hasText: "reports 0.5 GB of memory: the model (~300 MB while it runs) may not fit" }).waitFor();
   await p.getByTestId("model-status").filter({ hasText: "error" }).waitFor({ timeout: 60_000 });
   assert.match(await p.getByTestId("model-status").textContent(), /^error: the model could not be downloaded \(model download failed: .*\): check the connection and reload$/);
   assert.match(await p.locator("#notice").textContent(), /Reload to try again/);

@@ -11,6 +11,9 @@ test("nothing missing, nothing said; each missing feature says what it costs", (
   expect(missingNotes({ ...ALL, cache: false })[0]).toMatch(/Cache API.*downloaded again/);
   expect(missingNotes({ ...ALL, serviceWorker: false })[0]).toMatch(/offline/);
   expect(missingNotes({ sab: false, relaxedSimd: false, gpu: false, cache: false, serviceWorker: false })).toHaveLength(5);
+  expect(missingNotes({ ...ALL, memoryGB: 0.5 })).toEqual(["This device reports 0.5 GB of memory: the model (~300 MB while it runs) may not fit; close other tabs first."]);
+  expect(missingNotes({ ...ALL, memoryGB: 8 })).toEqual([]);
+  expect(missingNotes({ ...ALL, memoryGB: null })).toEqual([]);
 });
 
 test("load errors are explained: network, memory, else as they came", () => {

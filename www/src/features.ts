@@ -15,7 +15,13 @@ export interface Features {
   cache: boolean;
   /** Service workers (the offline copy of the site). */
   serviceWorker: boolean;
+  /** The device's memory in GB as the browser reports it (navigator.deviceMemory, rounded and
+   * capped at 8 by the browser), or null where it does not. */
+  memoryGB?: number | null;
 }
+
+/** Below this reported memory (GB) the page warns that the model may not fit. */
+export const LOW_MEMORY_GB = 2;
 
 /** The features of the page's global scope. */
 export async function detectFeatures(): Promise<Features> {
@@ -32,6 +38,7 @@ export async function detectFeatures(): Promise<Features> {
     gpu: typeof navigator !== "undefined" && "gpu" in navigator && !!(navigator as Navigator & { gpu?: unknown }).gpu,
     cache: "caches" in g && !!g.caches,
     serviceWorker: typeof navigator !== "undefined" && "serviceWorker" in navigator && !!navigator.serviceWorker,
+    memoryGB: typeof navigator !== "undefined" ? ((navigator as Navigator & { deviceMemory?: number }).deviceMemory ?? null) : null,
   };
 }
 
@@ -43,6 +50,9 @@ export function missingNotes(f: Features): string[] {
   if (!f.sab) notes.push("No SharedArrayBuffer (the page is not cross-origin isolated): the engine keeps to one thread, slower on machines with 4 or more cores.");
   if (!f.cache) notes.push("No Cache API (a private window?): the model (~100 MB) is downloaded again on every visit.");
   if (!f.serviceWorker) notes.push("No service workers: the page will not open offline.");
+  if (f.memoryGB && f.memoryGB < LOW_MEMORY_GB) {
+    notes.push(`This device reports ${f.memoryGB} GB of memory: the model (~300 MB while it runs) may not fit; close other tabs first.`);
+  }
   return notes;
 }
 
