@@ -405,25 +405,38 @@ pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// Share of neutral tokens whose intensity stays below the floor ([`calibrate_readout`]).
+pub const FLOOR_QUANTILE: f64 = 0.95;
+
 /// Per layer and window: the mean and spread of smoothed scores over the calibration half of the
-/// neutral texts.
+/// neutral texts; and per window, at the default layer, the intensity floor: the
+/// [`FLOOR_QUANTILE`] quantile of the intensity over those texts' tokens (the top of 171
+/// standardised scores is itself well above 0 on neutral text).
 pub fn calibrate_readout(
     bytes: &[u8],
     corpus: &Corpus,
     set: &EmotionSet,
     tick: &(dyn Fn() + Sync),
-) -> Result<Vec<Vec<Calibration>>> {
+) -> Result<(Vec<Vec<Calibration>>, Vec<f32>)> {
     let n = set.names.len();
     let texts = neutral_texts(corpus, false);
-    // Per worker, per layer and window: Σ s, Σ s², tokens.
-    type Acc = Vec<Vec<(Vec<f64>, Vec<f64>, usize)>>;
+    // Per worker, per layer and window: Σ s, Σ s², tokens; and the raw scores at the default layer.
+    type Acc = (Vec<Vec<(Vec<f64>, Vec<f64>, usize)>>, Vec<Vec<f32>>);
     let (_, accs) = map_texts(
         bytes,
         &texts,
-        |cfg| -> Acc { vec![vec![(vec![0.0; n], vec![0.0; n], 0); WINDOWS.len()]; cfg.n_layer] },
-        |acc: &mut Acc, _, captures| {
+        |cfg| -> Acc {
+            (
+                vec![vec![(vec![0.0; n], vec![0.0; n], 0); WINDOWS.len()]; cfg.n_layer],
+                Vec::new(),
+            )
+        },
+        |(acc, kept): &mut Acc, _, captures| {
             for (l, c) in captures.entries.iter().enumerate() {
                 let raw = token_scores(set, l, &c.values);
+                if l == set.default_layer {
+                    kept.push(raw.clone());
+                }
                 for (w, &win) in WINDOWS.iter().enumerate() {
                     let (s, sq, k) = &mut acc[l][w];
                     for row in smooth(&raw, n, win).chunks_exact(n) {
@@ -440,13 +453,13 @@ pub fn calibrate_readout(
         tick,
     )?;
     let n_layer = set.n_layer();
-    Ok((0..n_layer)
+    let cal = (0..n_layer)
         .map(|l| {
             (0..WINDOWS.len())
                 .map(|w| {
                     let (mut s, mut sq, mut k) = (vec![0.0; n], vec![0.0; n], 0usize);
                     for a in &accs {
-                        let (s2, sq2, k2) = &a[l][w];
+                        let (s2, sq2, k2) = &a.0[l][w];
                         s.iter_mut().zip(s2).for_each(|(x, y)| *x += y);
                         sq.iter_mut().zip(sq2).for_each(|(x, y)| *x += y);
                         k += k2;
@@ -455,7 +468,29 @@ pub fn calibrate_readout(
                 })
                 .collect()
         })
-        .collect())
+        .collect::<Vec<Vec<Calibration>>>();
+    let floors = WINDOWS
+        .iter()
+        .enumerate()
+        .map(|(w, &win)| {
+            let c = &cal[set.default_layer][w];
+            let mut z: Vec<f32> = accs
+                .iter()
+                .flat_map(|a| &a.1)
+                .flat_map(|raw| {
+                    smooth(raw, n, win)
+                        .chunks_exact(n)
+                        .map(|row| c.intensity(row))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            z.sort_by(f32::total_cmp);
+            z.get(((z.len() as f64 * FLOOR_QUANTILE) as usize).min(z.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0.0)
+        })
+        .collect();
+    Ok((cal, floors))
 }
 
 /// Per-token (top-1, top-5) accuracy of the readout smoothed over each of [`WINDOWS`], on

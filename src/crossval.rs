@@ -3,10 +3,12 @@
 //! The stories outside the test split (fixed once by a hash of their ids) are split into
 //! [`FOLDS`] folds by another hash. The readout layer and the token offset are the ones whose
 //! vectors, fitted on four folds, rank the fifth fold's stories best (top-1, then top-5), over
-//! every layer and offset. The test split is only ever measured: accuracy with bootstrap 95 %
-//! intervals (resampling test stories), per emotion, a learning curve, and the topic confound
-//! (how pair cosines rise with the topics two emotions' stories share), each for the topic-fitted
-//! vectors and for the plain means.
+//! every layer and offset (discriminant directions at [`LAMBDA_PRIOR`]); then, at that cell, the
+//! discriminant's shrinkage `λ` from [`LAMBDAS`] the same way. The test split is only ever
+//! measured: accuracy with bootstrap 95 % intervals (resampling test stories), per emotion, a
+//! learning curve, and the topic confound (how pair cosines rise with the topics two emotions'
+//! stories share), each for the discriminant readout vectors, the topic-fitted means and the
+//! plain means (the paper's vectors).
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -16,8 +18,8 @@ use crate::calibrate::Pass;
 use crate::corpus::Corpus;
 use crate::error::Result;
 use crate::extract::{
-    centred, fit_effects, normalise_rows, principal_components, project_out, Design,
-    NEUTRAL_VARIANCE, OFFSETS,
+    centred, discriminant, fit_effects, normalise_rows, principal_components, project_out,
+    within_scatter, Design, NEUTRAL_VARIANCE, OFFSETS,
 };
 
 pub const FOLDS: usize = 5;
@@ -25,6 +27,10 @@ pub const BOOTSTRAP: usize = 2000;
 /// Stories per emotion for the learning curve (the last point is every pool story).
 const CURVE: [usize; 5] = [4, 8, 12, 20, 28];
 const CURVE_SEEDS: u64 = 3;
+/// Shrinkage of the discriminant while the layer and offset are chosen.
+pub const LAMBDA_PRIOR: f64 = 0.3;
+/// Shrinkages tried at the chosen layer and offset (1: the plain means, the paper's vectors).
+pub const LAMBDAS: [f64; 6] = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0];
 
 /// Deterministic pseudo-random numbers (SplitMix64).
 pub struct Rng(pub u64);
@@ -59,11 +65,13 @@ pub fn mean_ci(v: &[f64], seed: u64) -> (f64, f64, f64) {
 
 /// Vectors fitted at one layer and offset.
 pub struct Fitted {
-    /// Unit directions `(n, d)`.
+    /// Unit readout directions `(n, d)`: the discriminant of `means`.
     pub dirs: Vec<f32>,
+    /// Unit emotion effects `(n, d)` (the paper's vectors; steering adds these).
+    pub means: Vec<f32>,
     /// `(d)`: subtracted before projecting.
     pub centre: Vec<f32>,
-    /// `(n)`: each direction's length before it was scaled to 1.
+    /// `(n)`: each of `means`' lengths before it was scaled to 1.
     pub raw_norm: Vec<f32>,
     /// `(d)`: the neutral scenes' effect minus the centre, neutral PCs projected out.
     pub neutral: Vec<f32>,
@@ -150,13 +158,15 @@ impl<'a> Analysis<'a> {
         self.emotion[story]
     }
 
-    /// Vectors from `stories` (and the calibration half of the neutral scenes) at a layer and offset.
+    /// Vectors from `stories` (and the calibration half of the neutral scenes) at a layer and
+    /// offset, with or without the topic fit, the readout's discriminant shrunk by `lambda`.
     pub fn fit(
         &self,
         stories: &[usize],
         layer: usize,
         offset: usize,
         topics: bool,
+        lambda: f64,
     ) -> Result<Fitted> {
         let (n, d) = (self.corpus.names.len(), self.pass.d);
         let means: Vec<(Design, Vec<f32>)> = stories
@@ -188,6 +198,17 @@ impl<'a> Analysis<'a> {
             .chunks_exact(d)
             .map(|r| r.iter().map(|x| x * x).sum::<f32>().sqrt())
             .collect();
+        let labelled: Vec<(usize, &[f32])> = samples
+            .iter()
+            .filter(|(k, _)| k.level < n)
+            .map(|(k, x)| (k.level, *x))
+            .collect();
+        // λ = 1 is the means themselves: no covariance to measure.
+        let readout = if lambda < 1.0 {
+            discriminant(&dirs, &within_scatter(&labelled, basis, d), d, lambda)?
+        } else {
+            discriminant(&dirs, &[], d, 1.0)?
+        };
         normalise_rows(&mut dirs, d);
         let mut neutral: Vec<f32> = if has_neutral {
             a[n * d..(n + 1) * d]
@@ -200,7 +221,8 @@ impl<'a> Analysis<'a> {
         };
         project_out(&mut neutral, d, basis);
         Ok(Fitted {
-            dirs,
+            dirs: readout,
+            means: dirs,
             centre,
             raw_norm,
             neutral,
@@ -227,7 +249,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Cross-validated (top-1, top-5) over the pool at a layer and offset.
-    pub fn cv(&self, layer: usize, offset: usize, topics: bool) -> Result<(f64, f64)> {
+    pub fn cv(&self, layer: usize, offset: usize, topics: bool, lambda: f64) -> Result<(f64, f64)> {
         let pool = self.pool();
         let mut ranks = Vec::new();
         for k in 0..FOLDS {
@@ -241,7 +263,7 @@ impl<'a> Analysis<'a> {
                 .copied()
                 .filter(|&i| self.fold[i] == k)
                 .collect();
-            let f = self.fit(&train, layer, offset, topics)?;
+            let f = self.fit(&train, layer, offset, topics, lambda)?;
             ranks.extend(self.ranks(&f, &held, layer, offset));
         }
         Ok(top(&ranks))
@@ -266,10 +288,12 @@ fn ci_json(v: &[f64], seed: u64) -> Value {
     json!({"mean": m, "lo": lo, "hi": hi})
 }
 
-/// The layer and offset chosen by cross-validation: the cross-validated accuracy of every
-/// (offset, layer) with and without the topic fit, and the argmax (top-1, then top-5; ties to
-/// the smaller offset, then the lower layer) for the topic-fitted vectors.
-pub fn choose(a: &Analysis) -> Result<(usize, usize, Value)> {
+/// The layer, offset and shrinkage chosen by cross-validation: the cross-validated accuracy of
+/// every (offset, layer) for the discriminant at [`LAMBDA_PRIOR`] (`fit`) and for the means
+/// (`means`, the paper's vectors with the topic fit), the argmax of `fit` (top-1, then top-5;
+/// ties to the smaller offset, then the lower layer), then each of [`LAMBDAS`] there (ties to
+/// the larger). Returns `(offset, layer, lambda, report)`.
+pub fn choose(a: &Analysis) -> Result<(usize, usize, f64, Value)> {
     let n_layer = a.pass.n_layer;
     let cells: Vec<(usize, usize, bool)> = [true, false]
         .iter()
@@ -277,7 +301,7 @@ pub fn choose(a: &Analysis) -> Result<(usize, usize, Value)> {
         .collect();
     let acc: Vec<(f64, f64)> = cells
         .par_iter()
-        .map(|&(o, l, t)| a.cv(l, o, t))
+        .map(|&(o, l, disc)| a.cv(l, o, true, if disc { LAMBDA_PRIOR } else { 1.0 }))
         .collect::<Result<_>>()?;
     let table = |t: bool, k: usize| -> Vec<Vec<f64>> {
         (0..OFFSETS.len())
@@ -297,34 +321,46 @@ pub fn choose(a: &Analysis) -> Result<(usize, usize, Value)> {
     };
     let fit1 = table(true, 1);
     let fit5 = table(true, 5);
-    let key = |o: usize, l: usize| ((fit1[o][l] * 1e6) as i64, (fit5[o][l] * 1e6) as i64);
+    let key = |x: (f64, f64)| ((x.0 * 1e6) as i64, (x.1 * 1e6) as i64);
     let mut best = (0, 0);
     for o in 0..OFFSETS.len() {
         for l in 0..n_layer {
-            if key(o, l) > key(best.0, best.1) {
+            if key((fit1[o][l], fit5[o][l])) > key((fit1[best.0][best.1], fit5[best.0][best.1])) {
                 best = (o, l);
             }
         }
     }
+    let by_lambda: Vec<(f64, f64)> = LAMBDAS
+        .par_iter()
+        .map(|&lam| a.cv(best.1, best.0, true, lam))
+        .collect::<Result<_>>()?;
+    let mut lam = LAMBDAS.len() - 1;
+    for i in (0..LAMBDAS.len()).rev() {
+        if key(by_lambda[i]) > key(by_lambda[lam]) {
+            lam = i;
+        }
+    }
     let report = json!({
-        "folds": FOLDS, "offsets": OFFSETS,
+        "folds": FOLDS, "offsets": OFFSETS, "lambda_prior": LAMBDA_PRIOR,
         "fit": {"top1": fit1, "top5": fit5},
-        "plain": {"top1": table(false, 1), "top5": table(false, 5)},
-        "chosen": {"offset": OFFSETS[best.0], "layer": best.1, "top1": fit1[best.0][best.1], "top5": fit5[best.0][best.1]},
+        "means": {"top1": table(false, 1), "top5": table(false, 5)},
+        "lambdas": LAMBDAS.iter().zip(&by_lambda).map(|(l, x)| json!({"lambda": l, "top1": x.0, "top5": x.1})).collect::<Vec<_>>(),
+        "chosen": {"offset": OFFSETS[best.0], "layer": best.1, "lambda": LAMBDAS[lam], "top1": by_lambda[lam].0, "top5": by_lambda[lam].1},
     });
-    Ok((best.0, best.1, report))
+    Ok((best.0, best.1, LAMBDAS[lam], report))
 }
 
 /// Test-split accuracy (per layer, and at the chosen layer with intervals and per emotion),
-/// the learning curve and the topic confound, for the topic-fitted vectors and the plain means.
-pub fn measure(a: &Analysis, offset: usize, layer: usize) -> Result<Value> {
+/// the learning curve and the topic confound, for the readout vectors (`fit`: discriminant at
+/// `lambda`, topic fit), the topic-fitted means (`means`) and the plain means (`plain`).
+pub fn measure(a: &Analysis, offset: usize, layer: usize, lambda: f64) -> Result<Value> {
     let (pool, test) = (a.pool(), a.test());
     let n = a.corpus.names.len();
     let per_layer: Vec<(f64, f64)> = (0..a.pass.n_layer)
         .into_par_iter()
         .map(|l| {
             Ok(top(&a.ranks(
-                &a.fit(&pool, l, offset, true)?,
+                &a.fit(&pool, l, offset, true, lambda)?,
                 &test,
                 l,
                 offset,
@@ -332,8 +368,12 @@ pub fn measure(a: &Analysis, offset: usize, layer: usize) -> Result<Value> {
         })
         .collect::<Result<_>>()?;
     let mut variants = serde_json::Map::new();
-    for (name, topics) in [("fit", true), ("plain", false)] {
-        let f = a.fit(&pool, layer, offset, topics)?;
+    for (name, topics, lam) in [
+        ("fit", true, lambda),
+        ("means", true, 1.0),
+        ("plain", false, 1.0),
+    ] {
+        let f = a.fit(&pool, layer, offset, topics, lam)?;
         let ranks = a.ranks(&f, &test, layer, offset);
         let mut per_emotion = vec![(0usize, 0usize, 0usize); n];
         for (&i, &r) in test.iter().zip(&ranks) {
@@ -369,8 +409,12 @@ pub fn measure(a: &Analysis, offset: usize, layer: usize) -> Result<Value> {
                     }
                     chosen.extend(v.iter().take(k));
                 }
-                let (t1, t5) =
-                    top(&a.ranks(&a.fit(&chosen, layer, offset, true)?, &test, layer, offset));
+                let (t1, t5) = top(&a.ranks(
+                    &a.fit(&chosen, layer, offset, true, lambda)?,
+                    &test,
+                    layer,
+                    offset,
+                ));
                 r1.push(t1);
                 r5.push(t5);
             }
@@ -380,7 +424,7 @@ pub fn measure(a: &Analysis, offset: usize, layer: usize) -> Result<Value> {
         .collect::<Result<_>>()?;
     Ok(json!({
         "test_stories": test.len(), "pool_stories": pool.len(),
-        "layer": layer, "offset": OFFSETS[offset],
+        "layer": layer, "offset": OFFSETS[offset], "lambda": lambda,
         "per_layer": {"top1": per_layer.iter().map(|x| x.0).collect::<Vec<_>>(), "top5": per_layer.iter().map(|x| x.1).collect::<Vec<_>>()},
         "variants": variants, "learning_curve": curve,
         "chance_top1": 1.0 / n as f64, "chance_top5": 5.0 / n as f64,

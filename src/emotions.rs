@@ -4,11 +4,12 @@
 //! Readout score of a residual vector `x` at layer `l` for emotion `e`:
 //! `(x − centre_l) · v̂_{l,e}` — a projection onto unit vectors after centring, so scores are
 //! comparable across emotions and layers scale with the residual stream itself.
-//! Steering toward `e` with strength `s` adds `s · resid_norm_l · û_{l,e}` (the paper's unit:
-//! a fraction of the mean residual norm at that layer) at each of the file's steering layers,
-//! where `û` is `v̂` itself, or, in a contrastive file, the emotion against the neutral scenes of
-//! the same topics: `û ∝ raw_norm_{l,e} · v̂_{l,e} − neutral_l` (the readout's `v̂` is measured
-//! against the mean of all emotions, which is itself far from neutral).
+//! Steering (the maths in [`crate::steer`]) adds a multiple of the emotion's unit mean, or of
+//! the emotion against neutral text, at the file's (or the emotion's own) steering layers.
+//!
+//! `v̂` is the readout's direction: in files from `limbic extract` the discriminant of the
+//! emotion's mean (see [`crate::extract::discriminant`]); steering adds the mean itself (the
+//! paper's vector, `mean.{l}`, f16), which v3 files carry beside it.
 //!
 //! v2 files add, per layer, the raw direction lengths, the neutral offset and the readout's
 //! neutral calibration for each smoothing window ([`crate::readout`]), and the steering layers
@@ -18,6 +19,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::readout::Calibration;
@@ -52,6 +54,9 @@ pub struct EmotionSet {
     /// Readout smoothing windows in tokens (v2; else empty) and the default one.
     pub windows: Vec<usize>,
     pub default_window: usize,
+    /// Per window, at the default layer: the intensity that neutral text stays below (the
+    /// [`crate::calibrate::FLOOR_QUANTILE`] quantile; empty in older files).
+    pub intensity_floor: Vec<f32>,
     /// Per layer, per window: the smoothed scores' mean and spread on neutral text.
     pub calibration: Vec<Vec<Calibration>>,
     /// Where `--steer NAME` adds its vector (empty: the default layer).
@@ -60,6 +65,19 @@ pub struct EmotionSet {
     pub steer_contrastive: bool,
     /// Per emotion: the default steering strength (empty: `default_strength` for all).
     pub steer_strength: Vec<f32>,
+    /// Per layer: the emotion means `(n, d)`, unit: what steering adds (v3; else empty, and
+    /// `vectors` serve both).
+    pub means: Vec<Vec<f32>>,
+    /// Per emotion (empty, or one entry each): its own steering layers and direction where the
+    /// steering sweep chose them (v3); `None` follows `steer_layers` and `steer_contrastive`.
+    pub steer_own: Vec<Option<SteerSetting>>,
+}
+
+/// Where and with which direction one emotion is steered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SteerSetting {
+    pub layers: Vec<usize>,
+    pub contrastive: bool,
 }
 
 /// Largest steering strength accepted, in units of the mean residual norm.
@@ -73,6 +91,14 @@ impl EmotionSet {
     /// Unit vector of emotion `e` at `layer`, `(d_model)`.
     pub fn vector(&self, layer: usize, e: usize) -> &[f32] {
         &self.vectors[layer][e * self.d_model..(e + 1) * self.d_model]
+    }
+
+    /// Unit mean of emotion `e` at `layer` (the steering direction's base), `(d_model)`.
+    pub fn mean(&self, layer: usize, e: usize) -> &[f32] {
+        match self.means.get(layer) {
+            Some(m) => &m[e * self.d_model..(e + 1) * self.d_model],
+            None => self.vector(layer, e),
+        }
     }
 
     /// Index of an emotion by name; an unknown name is an error that suggests the closest names.
@@ -128,83 +154,6 @@ impl EmotionSet {
             .collect()
     }
 
-    /// The unit direction `(d)` that steering toward `e` adds at `layer`.
-    pub fn steer_direction(&self, layer: usize, e: usize) -> Vec<f32> {
-        let v = self.vector(layer, e);
-        match (self.raw_norm.get(layer), self.neutral.get(layer)) {
-            (Some(r), Some(u)) if self.steer_contrastive => {
-                let mut w: Vec<f32> = v.iter().zip(u).map(|(x, n)| r[e] * x - n).collect();
-                let len = dot(&w, &w).sqrt();
-                if len > 0.0 {
-                    w.iter_mut().for_each(|x| *x /= len);
-                }
-                w
-            }
-            _ => v.to_vec(),
-        }
-    }
-
-    /// The vector to add at `layer` for steering toward `(emotion, strength)` pairs; strength is a
-    /// fraction of the mean residual norm there and must be finite and within ±[`MAX_STRENGTH`].
-    pub fn steering(&self, layer: usize, steers: &[(usize, f32)]) -> Result<Vec<f32>> {
-        self.check_layer(layer)?;
-        let mut v = vec![0.0f32; self.d_model];
-        for &(e, s) in steers {
-            check_strength(s)?;
-            let scale = s * self.resid_norm[layer];
-            for (acc, x) in v.iter_mut().zip(self.steer_direction(layer, e)) {
-                *acc += scale * x;
-            }
-        }
-        Ok(v)
-    }
-
-    /// What steering toward `(emotion, strength)` pairs adds, as `(layer, vector (d))`: at `layer`
-    /// when given, else at the file's steering layers with each strength split evenly over them
-    /// (what one adds at several layers accumulates in the residual stream).
-    pub fn steer_vectors(
-        &self,
-        steers: &[(usize, f32)],
-        layer: Option<usize>,
-    ) -> Result<Vec<(usize, Vec<f32>)>> {
-        self.steer_vectors_at(
-            steers,
-            &layer.map_or_else(|| self.default_steer_layers(), |l| vec![l]),
-        )
-    }
-
-    /// [`EmotionSet::steer_vectors`] at the given layers.
-    pub fn steer_vectors_at(
-        &self,
-        steers: &[(usize, f32)],
-        layers: &[usize],
-    ) -> Result<Vec<(usize, Vec<f32>)>> {
-        let k = layers.len().max(1) as f32;
-        steers.iter().try_for_each(|&(_, s)| check_strength(s))?;
-        let split: Vec<(usize, f32)> = steers.iter().map(|&(e, s)| (e, s / k)).collect();
-        layers
-            .iter()
-            .map(|&l| Ok((l, self.steering(l, &split)?)))
-            .collect()
-    }
-
-    /// The layers `--steer` adds to by default.
-    pub fn default_steer_layers(&self) -> Vec<usize> {
-        if self.steer_layers.is_empty() {
-            vec![self.default_layer]
-        } else {
-            self.steer_layers.clone()
-        }
-    }
-
-    /// The default strength for steering toward `e`.
-    pub fn strength_of(&self, e: usize) -> f32 {
-        self.steer_strength
-            .get(e)
-            .copied()
-            .unwrap_or(self.default_strength)
-    }
-
     /// The readout calibration at `layer` for a smoothing window, if the file has one.
     pub fn calibration(&self, layer: usize, window: usize) -> Option<&Calibration> {
         let w = self.windows.iter().position(|&x| x == window)?;
@@ -215,16 +164,18 @@ impl EmotionSet {
     /// JSON strings. Written to a temporary file and renamed, so a failure leaves nothing half-written.
     pub fn save(&self, path: &Path) -> Result<()> {
         let n = self.names.len();
-        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = (0..self.n_layer())
+        let bytes: Vec<Tensor> = (0..self.n_layer())
             .flat_map(|l| {
                 [
                     (
                         format!("layer.{l}"),
+                        Dtype::F32,
                         le_bytes(&self.vectors[l]),
                         vec![n, self.d_model],
                     ),
                     (
                         format!("centre.{l}"),
+                        Dtype::F32,
                         le_bytes(&self.centres[l]),
                         vec![self.d_model],
                     ),
@@ -234,8 +185,8 @@ impl EmotionSet {
             .collect();
         let views = bytes
             .iter()
-            .map(|(name, b, shape)| {
-                Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), b)?))
+            .map(|(name, dtype, b, shape)| {
+                Ok((name.clone(), TensorView::new(*dtype, shape.clone(), b)?))
             })
             .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
             .map_err(|e| Error::Steer(format!("vectors file: {e}")))?;
@@ -252,7 +203,8 @@ impl EmotionSet {
             ("default_strength", self.default_strength.to_string()),
             ("windows", json(serde_json::json!(self.windows))),
             ("default_window", self.default_window.to_string()),
-            ("steer", json(serde_json::json!({"layers": self.steer_layers, "contrastive": self.steer_contrastive, "strength": self.steer_strength}))),
+            ("intensity_floor", json(serde_json::json!(self.intensity_floor))),
+            ("steer", json(serde_json::json!({"layers": self.steer_layers, "contrastive": self.steer_contrastive, "strength": self.steer_strength, "own": self.steer_own}))),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -262,15 +214,28 @@ impl EmotionSet {
         write_atomic(path, &out)
     }
 
-    /// The v2 tensors: `raw_norm.{l}` (n), `neutral.{l}` (d), `calibration.{l}` (windows, 2, n).
-    fn v2_tensors(&self) -> Vec<(String, Vec<u8>, Vec<usize>)> {
+    /// The v2 tensors: `raw_norm.{l}` (n), `neutral.{l}` (d), `calibration.{l}` (windows, 2, n),
+    /// and v3's `mean.{l}` (n, d) in f16.
+    fn v2_tensors(&self) -> Vec<Tensor> {
         let n = self.names.len();
         let mut out = Vec::new();
         for (l, r) in self.raw_norm.iter().enumerate() {
-            out.push((format!("raw_norm.{l}"), le_bytes(r), vec![n]));
+            out.push((format!("raw_norm.{l}"), Dtype::F32, le_bytes(r), vec![n]));
         }
         for (l, u) in self.neutral.iter().enumerate() {
-            out.push((format!("neutral.{l}"), le_bytes(u), vec![self.d_model]));
+            out.push((
+                format!("neutral.{l}"),
+                Dtype::F32,
+                le_bytes(u),
+                vec![self.d_model],
+            ));
+        }
+        for (l, m) in self.means.iter().enumerate() {
+            let b = m
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect();
+            out.push((format!("mean.{l}"), Dtype::F16, b, vec![n, self.d_model]));
         }
         for (l, cs) in self.calibration.iter().enumerate() {
             let flat: Vec<f32> = cs
@@ -279,6 +244,7 @@ impl EmotionSet {
                 .collect();
             out.push((
                 format!("calibration.{l}"),
+                Dtype::F32,
                 le_bytes(&flat),
                 vec![cs.len(), 2, n],
             ));
@@ -379,13 +345,18 @@ impl EmotionSet {
                     let t = st
                         .tensor(&format!("{name}.{l}"))
                         .map_err(|e| bad(e.to_string()))?;
-                    if t.dtype() != Dtype::F32 || t.data().len() != 4 * len {
-                        return Err(bad(format!(
-                            "{name}.{l} has shape {:?}, want {len} f32 values",
+                    match (t.dtype(), t.data().len()) {
+                        (Dtype::F32, b) if b == 4 * len => Ok(from_le_bytes(t.data())),
+                        (Dtype::F16, b) if b == 2 * len => Ok(t
+                            .data()
+                            .chunks_exact(2)
+                            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                            .collect()),
+                        _ => Err(bad(format!(
+                            "{name}.{l} has shape {:?}, want {len} f32 or f16 values",
                             t.shape()
-                        )));
+                        ))),
                     }
-                    Ok(from_le_bytes(t.data()))
                 })
                 .collect()
         };
@@ -412,6 +383,12 @@ impl EmotionSet {
             serde_json::from_value(steer["layers"].clone()).unwrap_or_default();
         let steer_strength: Vec<f32> =
             serde_json::from_value(steer["strength"].clone()).unwrap_or_default();
+        let steer_own: Vec<Option<SteerSetting>> = match steer.get("own") {
+            Some(v) => {
+                serde_json::from_value(v.clone()).map_err(|e| bad(format!("steer.own: {e}")))?
+            }
+            None => Vec::new(),
+        };
         let set = Self {
             names,
             d_model,
@@ -430,14 +407,30 @@ impl EmotionSet {
                 .get("default_window")
                 .and_then(|w| w.parse().ok())
                 .unwrap_or(1),
+            intensity_floor: match md.get("intensity_floor") {
+                Some(f) => {
+                    serde_json::from_str(f).map_err(|e| bad(format!("intensity_floor: {e}")))?
+                }
+                None => Vec::new(),
+            },
             windows,
             calibration,
             steer_contrastive: steer["contrastive"].as_bool().unwrap_or(false),
             steer_layers,
             steer_strength,
+            means: optional("mean", n * d_model)?,
+            steer_own,
         };
         if set.steer_layers.iter().any(|&l| l >= n_layer)
             || !(set.steer_strength.is_empty() || set.steer_strength.len() == n)
+            || !(set.steer_own.is_empty() || set.steer_own.len() == n)
+            || !(set.intensity_floor.is_empty() || set.intensity_floor.len() == set.windows.len())
+            || set.intensity_floor.iter().any(|x| !x.is_finite())
+            || set
+                .steer_own
+                .iter()
+                .flatten()
+                .any(|o| o.layers.is_empty() || o.layers.iter().any(|&l| l >= n_layer))
             || set
                 .steer_strength
                 .iter()
@@ -482,6 +475,9 @@ pub fn check_strength(s: f32) -> Result<()> {
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// A tensor to write: name, dtype, little-endian bytes, shape.
+type Tensor = (String, Dtype, Vec<u8>, Vec<usize>);
 
 fn le_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()

@@ -10,6 +10,13 @@
 //! 50 % of their variance) are projected out, and each vector is scaled to unit length.
 //! Orientation is fixed by construction (emotion minus the grand mean), so no PCA sign
 //! ambiguity reaches the vectors.
+//!
+//! Those are the paper's vectors (kept for steering: what adding them does). For the readout,
+//! limbic reads each emotion along its discriminant direction instead ([`discriminant`]): the
+//! same vector multiplied by the inverse of the stories' within-emotion covariance, shrunk
+//! toward a multiple of the identity by `λ` (chosen by cross-validation; `λ = 1` is the paper's
+//! vector). Directions in which stories of one emotion vary a lot (their topic, their
+//! narrator, their length) count for less, so a reading says more about the emotion.
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
@@ -230,6 +237,59 @@ pub fn emotion_directions(
         .map(|(i, m)| (m - grand[i % d]) as f32)
         .collect();
     Ok((dirs, grand.iter().map(|&g| g as f32).collect()))
+}
+
+/// Within-level covariance `(d, d)` of `samples` (level, mean `(d)`): each sample minus its
+/// level's mean, the span of `basis` projected out, averaged outer products.
+pub fn within_scatter(samples: &[(usize, &[f32])], basis: &[Vec<f32>], d: usize) -> Vec<f64> {
+    let levels = samples.iter().map(|s| s.0 + 1).max().unwrap_or(0);
+    let mut sum = vec![0.0f64; levels * d];
+    let mut count = vec![0usize; levels];
+    for (k, x) in samples {
+        count[*k] += 1;
+        sum[k * d..(k + 1) * d]
+            .iter_mut()
+            .zip(x.iter())
+            .for_each(|(a, &v)| *a += v as f64);
+    }
+    let mut resid: Vec<f32> = samples
+        .iter()
+        .flat_map(|(k, x)| {
+            let (s, c) = (&sum[k * d..(k + 1) * d], count[*k] as f64);
+            x.iter()
+                .zip(s)
+                .map(move |(&v, m)| (v as f64 - m / c) as f32)
+        })
+        .collect();
+    project_out(&mut resid, d, basis);
+    let r = DMatrix::from_row_slice(samples.len(), d, &resid).map(|v| v as f64);
+    let s = r.tr_mul(&r) / samples.len().max(1) as f64;
+    s.as_slice().to_vec()
+}
+
+/// Discriminant directions `(n, d)`, unit length: each row of `dirs` solved against the
+/// covariance `scatter (d, d)` shrunk toward `tr/d · I` by `lambda` in (0, 1]: `(1 − λ) S + λ tr/d I`.
+/// `λ = 1` gives `dirs` themselves (normalised).
+pub fn discriminant(dirs: &[f32], scatter: &[f64], d: usize, lambda: f64) -> Result<Vec<f32>> {
+    let mut out = dirs.to_vec();
+    if lambda < 1.0 {
+        let s = DMatrix::from_row_slice(d, d, scatter);
+        let t = s.trace() / d as f64;
+        let a = s * (1.0 - lambda) + DMatrix::<f64>::identity(d, d) * (lambda * t);
+        let chol = a.cholesky().ok_or_else(|| {
+            Error::Model("within-emotion covariance is not positive definite".into())
+        })?;
+        let n = dirs.len() / d;
+        let v = DMatrix::from_row_slice(n, d, dirs).map(|x| x as f64);
+        let w = chol.solve(&v.transpose());
+        for (e, row) in out.chunks_exact_mut(d).enumerate() {
+            row.iter_mut()
+                .zip(w.column(e).iter())
+                .for_each(|(o, &x)| *o = x as f32);
+        }
+    }
+    normalise_rows(&mut out, d);
+    Ok(out)
 }
 
 /// Removes the span of orthonormal `basis` rows from every row of `rows (n, d)`.

@@ -24,6 +24,7 @@ pub mod model;
 pub mod readout;
 pub mod runner;
 pub mod session;
+pub mod steer;
 pub mod tokenizer;
 
 #[cfg(target_arch = "wasm32")]

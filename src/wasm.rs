@@ -34,14 +34,17 @@ struct JsEmotions {
     token_offset: usize,
     /// Per emotion: the default steering strength.
     steer_strength: Vec<f32>,
-    /// Where steering adds by default.
+    /// Where steering adds by default, and per emotion (its own layers where the sweep chose them).
     steer_layers: Vec<usize>,
+    steer_layers_of: Vec<Vec<usize>>,
     /// Readout smoothing windows with a neutral calibration, and the default one.
     windows: Vec<usize>,
     default_window: usize,
     /// `(n_layer, windows, 2, n)` row-major: each emotion's smoothed-score mean, then its spread,
     /// on neutral text (empty for a v1 file).
     calibration: Vec<f32>,
+    /// Per window, at the default layer: the intensity neutral text stays below (empty if unknown).
+    intensity_floor: Vec<f32>,
 }
 
 /// The emotion readout: scores = x · basisᵀ − offsets at `layer`.
@@ -354,7 +357,11 @@ impl Engine {
             token_offset: set.token_offset,
             steer_strength: (0..set.names.len()).map(|e| set.strength_of(e)).collect(),
             steer_layers: set.default_steer_layers(),
+            steer_layers_of: (0..set.names.len())
+                .map(|e| set.steer_layers_for(e))
+                .collect(),
             windows: set.windows.clone(),
+            intensity_floor: set.intensity_floor.clone(),
             default_window: set.default_window,
             calibration: set
                 .calibration

@@ -5,10 +5,10 @@ mod common;
 
 use std::process::Command;
 
-use limbic::emotions::EmotionSet;
+use limbic::emotions::{EmotionSet, SteerSetting};
 use limbic::extract::{
-    centred, emotion_directions, fit_effects, normalise_rows, principal_components, project_out,
-    rank_accuracy, Design, Moments, StoryStats, OFFSETS,
+    centred, discriminant, emotion_directions, fit_effects, normalise_rows, principal_components,
+    project_out, rank_accuracy, within_scatter, Design, Moments, StoryStats, OFFSETS,
 };
 use limbic::readout::{auc, smooth, Calibration};
 
@@ -469,6 +469,126 @@ fn v2_fields_round_trip_and_steer_contrastively() {
     // Out-of-range steering metadata is refused.
     let mut bad = set.clone();
     bad.steer_layers = vec![30];
+    bad.save(&path).unwrap();
+    assert!(EmotionSet::load(&path, None).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_discriminant_reads_past_a_noisy_direction_and_lambda_one_is_the_mean() {
+    // Emotions differ a little along every axis; stories of one emotion vary a lot along a few
+    // axes (their topic, say), which the plain means cannot tell from the emotion.
+    let mut rng = Rng(11);
+    let planted: Vec<Vec<f32>> = (0..N).map(|_| rng.vec(D, 0.6)).collect();
+    let loud: Vec<Vec<f32>> = (0..4).map(|_| rng.vec(D, 1.0)).collect();
+    let mut stories = Vec::new();
+    for (e, u) in planted.iter().enumerate() {
+        for _ in 0..60 {
+            let w: Vec<f32> = loud.iter().map(|_| rng.next() * 6.0).collect();
+            let noise = rng.vec(D, 0.3);
+            let x: Vec<f32> = (0..D)
+                .map(|j| u[j] + noise[j] + loud.iter().zip(&w).map(|(l, w)| w * l[j]).sum::<f32>())
+                .collect();
+            stories.push((e, x));
+        }
+    }
+    let (train, test): (Vec<_>, Vec<_>) = stories.iter().enumerate().partition(|(i, _)| i % 3 != 0);
+    let train: Vec<(usize, Vec<f32>)> = train.into_iter().map(|(_, s)| s.clone()).collect();
+    let test: Vec<(usize, Vec<f32>)> = test.into_iter().map(|(_, s)| s.clone()).collect();
+    let (dirs, centre) = emotion_directions(&train, N, D).unwrap();
+    let labelled: Vec<(usize, &[f32])> = train.iter().map(|(e, x)| (*e, x.as_slice())).collect();
+    let scatter = within_scatter(&labelled, &[], D);
+    let mut plain = dirs.clone();
+    normalise_rows(&mut plain, D);
+    assert_eq!(discriminant(&dirs, &scatter, D, 1.0).unwrap(), plain);
+    let disc = discriminant(&dirs, &scatter, D, 0.1).unwrap();
+    let (p1, _) = rank_accuracy(&test, &plain, &centre, D);
+    let (d1, _) = rank_accuracy(&test, &disc, &centre, D);
+    assert!(
+        d1 > p1 + 0.2 && d1 > 0.8,
+        "discriminant top-1 {d1} vs means {p1}"
+    );
+    // The loud axes carry no within-emotion weight in the discriminant.
+    for l in &loud {
+        let mut u = l.clone();
+        normalise_rows(&mut u, D);
+        for row in disc.chunks_exact(D) {
+            assert!(
+                cos(row, &u).abs() < 0.2,
+                "cos with a loud axis {}",
+                cos(row, &u)
+            );
+        }
+    }
+    // Identical stories per emotion have no within-emotion spread; a basis is projected out.
+    let same: Vec<(usize, &[f32])> = planted
+        .iter()
+        .enumerate()
+        .flat_map(|(e, u)| [(e, u.as_slice()), (e, u.as_slice())])
+        .collect();
+    assert!(within_scatter(&same, &[], D).iter().all(|v| v.abs() < 1e-9));
+    let mut b = loud[0].clone();
+    normalise_rows(&mut b, D);
+    let s = within_scatter(&labelled, std::slice::from_ref(&b), D);
+    let sb: f64 = (0..D)
+        .map(|i| {
+            (0..D)
+                .map(|j| s[i * D + j] * b[j] as f64)
+                .sum::<f64>()
+                .powi(2)
+        })
+        .sum();
+    assert!(sb < 1e-6, "the projected-out axis keeps variance {sb}");
+}
+
+#[test]
+fn v3_means_travel_in_f16_and_emotions_steer_at_their_own_layers() {
+    let dir = std::env::temp_dir().join(format!("limbic-test-v3-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut set = small_set("ef".repeat(32).as_str());
+    let mut rng = Rng(9);
+    let n = set.names.len();
+    set.means = (0..30)
+        .map(|_| {
+            let mut v = rng.vec(n * 576, 1.0);
+            normalise_rows(&mut v, 576);
+            v.iter().map(|&x| half::f16::from_f32(x).to_f32()).collect()
+        })
+        .collect();
+    set.steer_layers = vec![12, 14];
+    set.steer_own = vec![
+        None,
+        Some(SteerSetting {
+            layers: vec![5],
+            contrastive: false,
+        }),
+        None,
+    ];
+    let path = dir.join("v3.safetensors");
+    set.save(&path).unwrap();
+    let back = EmotionSet::load(&path, None).unwrap();
+    assert_eq!(back, set);
+    // Steering adds the mean, not the readout's vector.
+    assert_eq!(back.steer_direction(12, 0), back.mean(12, 0).to_vec());
+    assert!(cos(back.mean(12, 0), back.vector(12, 0)).abs() < 0.2);
+    // sad at its own layer 5, happy split over the default layers 12 and 14.
+    let got = back.steer_vectors(&[(0, 0.2), (1, 0.3)], None).unwrap();
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![5, 12, 14]);
+    // What lands at a layer: strength × resid_norm × the emotion's unit mean there.
+    let adds = |got: &[f32], l: usize, e: usize, s: f32| {
+        let want = back.mean(l, e).iter().map(|x| s * back.resid_norm[l] * x);
+        got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5)
+    };
+    assert!(adds(&got[0].1, 5, 1, 0.3));
+    assert!(adds(&got[1].1, 12, 0, 0.1) && adds(&got[2].1, 14, 0, 0.1));
+    // A given layer overrides every emotion's own.
+    assert_eq!(back.steer_vectors(&[(1, 0.3)], Some(7)).unwrap()[0].0, 7);
+    // An own layer out of range is refused.
+    let mut bad = set.clone();
+    bad.steer_own[1] = Some(SteerSetting {
+        layers: vec![30],
+        contrastive: true,
+    });
     bad.save(&path).unwrap();
     assert!(EmotionSet::load(&path, None).is_err());
     std::fs::remove_dir_all(&dir).ok();

@@ -238,7 +238,12 @@ pub fn small_vectors(real: &[u8], full: bool, n: usize) -> Vec<u8> {
         tensors.push((name, t.dtype(), shape, data));
     }
     let mut md = meta.metadata().clone().expect("metadata");
-    md.retain(|k, _| full || !matches!(k.as_str(), "windows" | "default_window" | "steer"));
+    md.retain(|k, _| {
+        full || !matches!(
+            k.as_str(),
+            "windows" | "default_window" | "intensity_floor" | "steer"
+        )
+    });
     for (k, v) in md.iter_mut() {
         if let Ok(mut j) = serde_json::from_str::<serde_json::Value>(v) {
             match k.as_str() {

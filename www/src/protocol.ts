@@ -34,6 +34,9 @@ export interface EmotionInfo {
   /** (nLayer, windows, 2, n) row-major: per emotion the mean, then the spread, of its smoothed
    * score on neutral text; empty when the vectors file has none. */
   calibration: number[];
+  /** Per window, at the default layer: the intensity 95 % of neutral tokens stay below (empty
+   * in older vectors files). */
+  intensityFloor?: number[];
 }
 
 export interface GenerateRequest {

@@ -31,5 +31,18 @@ describe("smoothing", () => {
     expect(intensityAlpha(3.5)).toBe(0.5);
     expect(intensityAlpha(9)).toBe(1);
     expect(intensityAlpha(NaN)).toBe(0);
+    // No measured floor: 2 sd.
+    expect(c.floor).toBe(2);
+  });
+
+  it("colours from the file's measured floor at the default layer only", () => {
+    const info = { names: ["a"], nLayer: 2, defaultLayer: 1, windows: [1, 8], intensityFloor: [2.5, 3],
+      calibration: [0, 1, 0, 1, 0, 1, 0, 1] } as unknown as EmotionInfo;
+    const c = calibrationAt(info, 1, 8)!;
+    expect(c.floor).toBe(3);
+    expect(calibrationAt(info, 0, 8)!.floor).toBe(2);
+    expect(intensityAlpha(3, c.floor)).toBe(0);
+    expect(intensityAlpha(4.5, c.floor)).toBe(0.5);
+    expect(intensityAlpha(6, c.floor)).toBe(1);
   });
 });

@@ -6,11 +6,17 @@
 import type { EmotionInfo } from "./protocol";
 import type { Token } from "./run-data";
 
-/** Mean and spread (n each) of smoothed scores on neutral text, for one layer and window. */
+/** Mean and spread (n each) of smoothed scores on neutral text, for one layer and window, and
+ * the intensity neutral text stays below there (the colour's floor). */
 export interface Calibration {
   mean: Float32Array;
   sd: Float32Array;
+  floor: number;
 }
+
+/** The colour's floor where the vectors file does not measure one: the top of 171 standardised
+ * scores sits near 1.5 on neutral text itself. */
+export const DEFAULT_FLOOR = 2;
 
 /** The calibration for `layer` and `window`, or null when the vectors file has none for them. */
 export function calibrationAt(info: EmotionInfo | null, layer: number, window: number): Calibration | null {
@@ -19,9 +25,11 @@ export function calibrationAt(info: EmotionInfo | null, layer: number, window: n
   const w = info.windows.indexOf(window);
   const at = ((layer * info.windows.length + w) * 2) * n;
   if (w < 0 || layer < 0 || layer >= info.nLayer || info.calibration.length < at + 2 * n) return null;
+  const floor = layer === info.defaultLayer ? info.intensityFloor?.[w] : undefined;
   return {
     mean: Float32Array.from(info.calibration.slice(at, at + n)),
     sd: Float32Array.from(info.calibration.slice(at + n, at + 2 * n)),
+    floor: Number.isFinite(floor) ? floor! : DEFAULT_FLOOR,
   };
 }
 
@@ -58,11 +66,10 @@ export function intensity(row: ArrayLike<number>, c: Calibration): number {
   return (row[e]! - c.mean[e]!) / c.sd[e]!;
 }
 
-/** Opacity (0–1) for an intensity: none up to 2 sd above neutral, full from 5. The top of 171
- * standardised scores sits near 1.5 on neutral text itself, so 2 is where a token starts to
- * stand out (on the held-out texts: 19 % of neutral tokens and 68 % of emotional ones). */
-export function intensityAlpha(z: number): number {
-  return Number.isFinite(z) ? Math.min(1, Math.max(0, (z - 2) / 3)) : 0;
+/** Opacity (0–1) for an intensity: none up to `floor` (where 95 % of neutral tokens stay, as
+ * measured for the vectors file at its default layer), full from 3 sd above it. */
+export function intensityAlpha(z: number, floor = DEFAULT_FLOOR): number {
+  return Number.isFinite(z) ? Math.min(1, Math.max(0, (z - floor) / 3)) : 0;
 }
 
 /** What a view needs to colour a run's tokens: smoothed rows, and the calibration if any. */

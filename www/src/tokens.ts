@@ -29,7 +29,7 @@ export function colouring(tokens: readonly Token[], emotion: string, names: read
   const cal = r?.calibration ?? null;
   const scored = tokens.filter((t) => rowOf(t));
   if (emotion === TOP) {
-    const alpha = (t: Token) => (cal ? intensityAlpha(intensity(rowOf(t)!, cal)) : 1);
+    const alpha = (t: Token) => (cal ? intensityAlpha(intensity(rowOf(t)!, cal), cal.floor) : 1);
     const lit = scored.filter((t) => alpha(t) > 0);
     const tops = lit.map((t) => names[argmax(rowOf(t)!)] ?? "?");
     const colours = categoryColours(tops);

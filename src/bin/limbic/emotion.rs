@@ -115,6 +115,35 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+/// The readout's neutral calibration and intensity floor of `set`, measured with a progress bar.
+fn recalibrate(bytes: &[u8], corpus: &Corpus, set: &mut EmotionSet) -> Result<()> {
+    let bar = progress(
+        calibrate::neutral_texts(corpus, false).len(),
+        "neutral texts for the intensity",
+    );
+    (set.calibration, set.intensity_floor) =
+        calibrate::calibrate_readout(bytes, corpus, set, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// `limbic extract --calibrate-only`: the readout's neutral calibration and intensity floor of
+/// the vectors file `out`, measured again.
+pub fn run_calibrate(model: &Path, corpus: &Path, out: &Path) -> Result<()> {
+    let corpus = Corpus::load(corpus)?;
+    let (bytes, sha) = read_model(model)?;
+    let mut set = EmotionSet::load(out, Some(&sha))?;
+    recalibrate(&bytes, &corpus, &mut set)?;
+    set.save(out)?;
+    eprintln!(
+        "wrote the calibration into {}: intensity floor {:?} (windows {:?})",
+        out.display(),
+        set.intensity_floor,
+        set.windows
+    );
+    Ok(())
+}
+
 /// `limbic extract`: one pass over the corpus (cached under `cache`), every choice by
 /// cross-validation, vectors from the whole pool at every layer, the readout's window and its
 /// neutral calibration; writes the vectors file and a JSON report.
@@ -143,17 +172,17 @@ pub fn run_extract(
         "read {} stories, {} neutral scenes, {} dialogue tokens in {t_pass:.0} s; cross-validating {} layers x {} offsets, with and without the topic fit",
         pass.stories.len(), pass.scenes.len(), pass.moments.n, pass.n_layer, OFFSETS.len()
     );
-    let (offset, layer, cv) = pool.install(|| crossval::choose(&a))?;
+    let (offset, layer, lambda, cv) = pool.install(|| crossval::choose(&a))?;
     eprintln!(
-        "chosen by cross-validation: layer {layer}, offset {}; measuring the test split",
+        "chosen by cross-validation: layer {layer}, offset {}, shrinkage {lambda}; measuring the test split",
         OFFSETS[offset]
     );
-    let test = pool.install(|| crossval::measure(&a, offset, layer))?;
+    let test = pool.install(|| crossval::measure(&a, offset, layer, lambda))?;
     let stories = a.pool();
     let fitted: Vec<Fitted> = pool.install(|| {
         (0..pass.n_layer)
             .into_par_iter()
-            .map(|l| a.fit(&stories, l, offset, true))
+            .map(|l| a.fit(&stories, l, offset, true, lambda))
             .collect::<Result<_>>()
     })?;
     let resid_norm = (0..pass.n_layer)
@@ -169,6 +198,7 @@ pub fn run_extract(
         names: corpus.names.clone(),
         d_model: pass.d,
         vectors: fitted.iter().map(|f| f.dirs.clone()).collect(),
+        means: fitted.iter().map(|f| f.means.clone()).collect(),
         centres: fitted.iter().map(|f| f.centre.clone()).collect(),
         raw_norm: fitted.iter().map(|f| f.raw_norm.clone()).collect(),
         neutral: fitted.iter().map(|f| f.neutral.clone()).collect(),
@@ -180,7 +210,8 @@ pub fn run_extract(
         method: format!(
             "story means of hook_resid_post from token {} (offset and layer chosen by {}-fold cross-validation over {:?} and every layer); \
              least-squares emotion + topic + person effects over the stories outside the test split (and half the neutral scenes), \
-             emotion effects minus their mean; neutral-dialogue PCs explaining {}% of variance projected out; unit length; Q4_1 weights as stored",
+             emotion effects minus their mean; neutral-dialogue PCs explaining {}% of variance projected out; unit length (mean.{{l}}, what steering adds); \
+             the readout's vectors (layer.{{l}}) are their discriminant directions: solved against the stories' within-emotion covariance shrunk toward the identity by {lambda} (chosen by cross-validation); Q4_1 weights as stored",
             OFFSETS[offset], crossval::FOLDS, OFFSETS, NEUTRAL_VARIANCE * 100.0
         ),
         default_strength: DEFAULT_STRENGTH,
@@ -204,7 +235,7 @@ pub fn run_extract(
         .copied()
         .filter(|i| !chooser.contains(i))
         .collect();
-    let held = a.fit(&rest, layer, offset, true)?;
+    let held = a.fit(&rest, layer, offset, true, lambda)?;
     let mut probe = set.clone();
     probe.vectors[layer] = held.dirs;
     probe.centres[layer] = held.centre;
@@ -222,12 +253,7 @@ pub fn run_extract(
         .max_by(|&x, &y| window_acc[x].0.total_cmp(&window_acc[y].0))
         .unwrap_or(0);
     set.default_window = WINDOWS[best];
-    let bar = progress(
-        calibrate::neutral_texts(&corpus, false).len(),
-        "neutral texts for the intensity",
-    );
-    set.calibration = calibrate::calibrate_readout(&bytes, &corpus, &set, &|| bar.inc(1))?;
-    bar.finish_and_clear();
+    recalibrate(&bytes, &corpus, &mut set)?;
 
     let report_json = json!({
         "stories": pass.stories.len(), "test_stories": a.test().len(), "pool_stories": stories.len(),

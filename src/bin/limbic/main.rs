@@ -9,6 +9,7 @@ mod svg;
 mod validate;
 mod validate_dose;
 mod validate_readout;
+mod validate_steering;
 mod validate_text;
 
 use std::io::Write;
@@ -56,6 +57,10 @@ enum Verb {
         /// Where the one pass over the corpus is cached (keyed by the model and every text).
         #[arg(long, default_value = "target/limbic-cache")]
         cache: PathBuf,
+        /// Only re-measure the readout's neutral calibration and intensity floor of the vectors
+        /// file OUT (its vectors unchanged; a few minutes).
+        #[arg(long)]
+        calibrate_only: bool,
     },
     /// Emotion scores of texts: each input line {"id","text"} → one JSON line
     /// {"id","n_tokens","layer","mean":{emotion:score},"last":{..},"tokens":[..],"per_token"?}
@@ -317,7 +322,14 @@ fn run(cli: Cli) -> Result<()> {
             out,
             report,
             cache,
-        } => emotion::run_extract(&cli.model, &corpus, &out, &report, &cache)?,
+            calibrate_only,
+        } => {
+            if calibrate_only {
+                emotion::run_calibrate(&cli.model, &corpus, &out)?
+            } else {
+                emotion::run_extract(&cli.model, &corpus, &out, &report, &cache)?
+            }
+        }
         Verb::Probe {
             input,
             chat,

@@ -1,13 +1,18 @@
 //! `limbic steer-sweep`: where and how hard `--steer` pushes, chosen by measures from outside the
 //! model, on prompts the report never shows; then measured on other prompts with three seeds.
 //!
-//! Choice: for each direction (the readout's `v̂`, or the contrastive emotion-against-neutral
+//! Choice: for each direction (the emotion's mean `m̂`, or the contrastive emotion-against-neutral
 //! `û`), each layer set (single layers from a third of the depth up, and bands, the strength
 //! split evenly over a band's layers) and each total strength, greedy replies to
 //! [`CHOICE_PROMPTS`] for six emotions. A reply's effect is its VADER compound minus the
 //! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
-//! under the unsteered model. Per emotion, the strongest effect whose mean perplexity stays
-//! within 2× the unsteered replies'; the direction and layer set with the best mean of those.
+//! under the unsteered model; its own-word check how many times steering multiplies p(" emotion")
+//! after [`FEEL_CHOICE`] (geometric mean). Per emotion, its own setting: among the cells whose
+//! mean perplexity stays within 2× the unsteered replies' and whose effect is within
+//! [`EFFECT_TOLERANCE`] of the strongest such effect, the one with the largest own-word ratio
+//! (the outside measure first, the emotion's own word to choose between near-equals). For the
+//! other emotions, the direction and layer set with the best mean of the six emotions' strongest
+//! fluent effects.
 //! Report: at the chosen setting and per-emotion strengths, replies to [`REPORT_PROMPTS`] with
 //! three seeds (temperature 0.7), VADER, perplexity, and the paper's p(" emotion") after "How
 //! does he feel? He feels".
@@ -20,7 +25,7 @@ use serde_json::{json, Value};
 use crate::emotion::progress;
 use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::{parallel, read_model};
-use limbic::emotions::{write_atomic, EmotionSet};
+use limbic::emotions::{write_atomic, EmotionSet, SteerSetting};
 use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, HookPoint, HookSet, Intervention, Result, Sampler};
 
@@ -53,7 +58,16 @@ const REPORT_PROMPTS: [&str; 10] = [
     "Describe your favourite room.",
     "Tell me about the last film you saw.",
 ];
-const STRENGTHS: [f32; 4] = [0.1, 0.2, 0.35, 0.5];
+pub const STRENGTHS: [f32; 4] = [0.1, 0.2, 0.35, 0.5];
+/// The own-word check during the choice (the report measures [`FEEL_REPORT`], never chosen on).
+pub const FEEL_CHOICE: [&str; 2] = [
+    "How does she feel right now? She feels",
+    "Asked how I was, I said that I felt",
+];
+const FEEL_REPORT: &str = "How does he feel? He feels";
+/// How far below an emotion's strongest fluent effect a setting may be and still be chosen for
+/// a larger own-word ratio.
+pub const EFFECT_TOLERANCE: f64 = 0.1;
 const CHOICE_TOKENS: usize = 20;
 const REPORT_TOKENS: usize = 48;
 const SEEDS: [u64; 3] = [1, 2, 3];
@@ -177,12 +191,12 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// p(" emotion") after "How does he feel? He feels", steered toward it (or not).
+/// p(" emotion") after `prompt`, steered toward it (or not).
 fn feel(
     engine: &mut Engine<Cpu>,
     set: &EmotionSet,
-    layers: &[usize],
-    contrastive: bool,
+    prompt: &str,
+    (layers, contrastive): (&[usize], bool),
     e: usize,
     strength: f32,
 ) -> Result<f64> {
@@ -191,13 +205,7 @@ fn feel(
     } else {
         hooks_for(&both(set), contrastive, layers, e, strength)?
     };
-    let v = crate::emotion::run_next(
-        engine,
-        "How does he feel? He feels",
-        &hooks,
-        &[format!(" {}", set.names[e])],
-        0,
-    )?;
+    let v = crate::emotion::run_next(engine, prompt, &hooks, &[format!(" {}", set.names[e])], 0)?;
     Ok(v["prob_of"][format!(" {}", set.names[e])]
         .as_f64()
         .unwrap_or(f64::NAN))
@@ -206,6 +214,7 @@ fn feel(
 pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     let (bytes, sha) = read_model(model)?;
     let mut set = EmotionSet::load(vectors, Some(&sha))?;
+    set.steer_own.clear();
     let n_layer = set.n_layer();
     let sets = layer_sets(n_layer);
     let emotions: Vec<usize> = EMOTIONS
@@ -253,7 +262,26 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         mean(vader[..k].iter().copied()),
         mean(replies[..k].iter().map(|r| r.1)),
     );
-    // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts.
+    // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts,
+    // and the own-word ratio.
+    let mut engine = limbic::load_cpu(&bytes)?;
+    let mut feel_ratio = |j: &Job| -> Result<f64> {
+        let e = j.emotion.unwrap_or(0);
+        let mut log = 0.0;
+        for p in FEEL_CHOICE {
+            let p0 = feel(&mut engine, &set, p, (&[], false), e, 0.0)?;
+            let p1 = feel(
+                &mut engine,
+                &set,
+                p,
+                (&j.layers, j.contrastive),
+                e,
+                j.strength,
+            )?;
+            log += (p1.max(1e-12) / p0.max(1e-12)).ln();
+        }
+        Ok((log / FEEL_CHOICE.len() as f64).exp())
+    };
     let mut cells = Vec::new();
     for (c, chunk) in jobs[k..].chunks(k).enumerate() {
         let i = k + c * k;
@@ -264,20 +292,36 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .1;
         let effect = sign * (mean(vader[i..i + k].iter().copied()) - base_v);
         let ppl = mean(replies[i..i + k].iter().map(|r| r.1));
-        cells.push((chunk[0].clone(), effect, ppl));
+        let ratio = feel_ratio(&chunk[0])?;
+        cells.push((chunk[0].clone(), effect, ppl, ratio));
     }
+    let fluent = |c: &&(Job, f64, f64, f64)| c.2 <= MAX_PPL_RATIO * base_ppl;
     let best_for = |contrastive: bool, layers: &Vec<usize>, e: usize| -> Option<(f32, f64, f64)> {
         cells
             .iter()
-            .filter(|(j, _, ppl)| {
-                j.contrastive == contrastive
-                    && &j.layers == layers
-                    && j.emotion == Some(e)
-                    && *ppl <= MAX_PPL_RATIO * base_ppl
+            .filter(fluent)
+            .filter(|(j, ..)| {
+                j.contrastive == contrastive && &j.layers == layers && j.emotion == Some(e)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(j, eff, ppl)| (j.strength, *eff, *ppl))
+            .map(|(j, eff, ppl, _)| (j.strength, *eff, *ppl))
     };
+    // Each swept emotion's own setting.
+    let own: Vec<Option<&(Job, f64, f64, f64)>> = emotions
+        .iter()
+        .map(|&e| {
+            let mine: Vec<&(Job, f64, f64, f64)> = cells
+                .iter()
+                .filter(fluent)
+                .filter(|c| c.0.emotion == Some(e))
+                .collect();
+            let top = mine.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
+            mine.iter()
+                .filter(|c| c.1 >= top - EFFECT_TOLERANCE)
+                .max_by(|a, b| a.3.total_cmp(&b.3))
+                .copied()
+        })
+        .collect();
     let mut settings = Vec::new();
     for contrastive in [false, true] {
         for layers in &sets {
@@ -294,9 +338,14 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .max_by(|a, b| a.3.total_cmp(&b.3))
         .cloned()
         .ok_or_else(|| limbic::Error::Model("no setting".into()))?;
-    let strengths: Vec<f32> = per
+    let strengths: Vec<f32> = own
         .iter()
-        .map(|p| p.map_or(STRENGTHS[0], |x| x.0))
+        .zip(&per)
+        .map(|(o, p)| {
+            o.map(|c| c.0.strength)
+                .or(p.map(|x| x.0))
+                .unwrap_or(STRENGTHS[0])
+        })
         .collect();
     let mut sorted = strengths.clone();
     sorted.sort_by(f32::total_cmp);
@@ -312,7 +361,16 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
                 .map_or(median, |i| strengths[i])
         })
         .collect();
-    eprintln!("chosen: {} direction at layers {layers:?}, strengths {strengths:?} (score {score:+.3}) in {:.0} s", if contrastive { "contrastive" } else { "readout" }, t0.elapsed().as_secs_f64());
+    set.steer_own = (0..set.names.len())
+        .map(|e| {
+            let i = emotions.iter().position(|&x| x == e)?;
+            own[i].map(|c| SteerSetting {
+                layers: c.0.layers.clone(),
+                contrastive: c.0.contrastive,
+            })
+        })
+        .collect();
+    eprintln!("chosen: {} direction at layers {layers:?} for the others (score {score:+.3}); own settings {:?}, strengths {strengths:?} in {:.0} s", if contrastive { "contrastive" } else { "mean" }, set.steer_own.iter().flatten().collect::<Vec<_>>(), t0.elapsed().as_secs_f64());
 
     // Report, on other prompts, with seeds.
     let mut jobs: Vec<Job> = Vec::new();
@@ -321,8 +379,8 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
             for seed in SEEDS {
                 let strength = e.map_or(0.0, |e| set.strength_of(e));
                 jobs.push(Job {
-                    contrastive,
-                    layers: layers.clone(),
+                    contrastive: e.is_some_and(|e| set.contrastive_for(e)),
+                    layers: e.map_or_else(Vec::new, |e| set.steer_layers_for(e)),
                     emotion: e,
                     strength,
                     prompt: p,
@@ -340,23 +398,16 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
             mean(replies[g * per_run..(g + 1) * per_run].iter().map(|r| r.1)),
         )
     };
-    let mut engine = limbic::load_cpu(&bytes)?;
     let mut report_rows = Vec::new();
     for (i, &e) in emotions.iter().enumerate() {
         let (v, ppl) = group(i + 1);
-        let p0 = feel(&mut engine, &set, &layers, contrastive, e, 0.0)?;
-        let p1 = feel(
-            &mut engine,
-            &set,
-            &layers,
-            contrastive,
-            e,
-            set.strength_of(e),
-        )?;
+        let own = (&set.steer_layers_for(e)[..], set.contrastive_for(e));
+        let p0 = feel(&mut engine, &set, FEEL_REPORT, own, e, 0.0)?;
+        let p1 = feel(&mut engine, &set, FEEL_REPORT, own, e, set.strength_of(e))?;
         let samples: Vec<&str> = (0..2)
             .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
             .collect();
-        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "vader": v, "perplexity": ppl, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
+        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "contrastive": own.1, "vader": v, "perplexity": ppl, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
     }
     let (v0, ppl0) = group(0);
     let runs: Vec<Value> = jobs
@@ -367,13 +418,15 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .collect();
     let table: Vec<Value> = cells
         .iter()
-        .map(|(j, eff, ppl)| json!({"contrastive": j.contrastive, "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl}))
+        .map(|(j, eff, ppl, ratio)| json!({"contrastive": j.contrastive, "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio}))
         .collect();
     let result = json!({
-        "choice": {"prompts": CHOICE_PROMPTS, "tokens": CHOICE_TOKENS, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
+        "choice": {"prompts": CHOICE_PROMPTS, "tokens": CHOICE_TOKENS, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
                    "max_perplexity_ratio": MAX_PPL_RATIO, "cells": table,
                    "settings": settings.iter().map(|s| json!({"contrastive": s.0, "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
-        "chosen": {"contrastive": contrastive, "layers": layers, "strengths": EMOTIONS.iter().zip(&strengths).map(|((e, _), s)| json!({"emotion": e, "strength": s})).collect::<Vec<_>>(), "default_strength": median},
+        "chosen": {"contrastive": contrastive, "layers": layers, "default_strength": median,
+                   "strengths": emotions.iter().zip(&strengths).map(|(&e, s)| json!({"emotion": set.names[e], "strength": s, "layers": set.steer_layers_for(e), "contrastive": set.contrastive_for(e)})).collect::<Vec<_>>()},
+        "report_feel_prompt": FEEL_REPORT,
         "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
@@ -405,143 +458,4 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         vectors.display()
     );
     Ok(())
-}
-
-/// Section 5 of the report, from OUT/steering.json (written by `limbic steer-sweep`, which also
-/// measured the paper's p(" emotion") check at the chosen settings).
-pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
-    let path = out.join("steering.json");
-    let sweep: Value = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .ok_or_else(|| {
-            limbic::Error::Model(format!(
-                "{} is missing: run `limbic steer-sweep` first (make validate does)",
-                path.display()
-            ))
-        })?;
-    let (c, r) = (&sweep["chosen"], &sweep["report"]);
-    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    let layers = set.default_steer_layers();
-    let _ = write!(
-        md,
-        "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, greedy, {} tokens): for each direction — the readout's `v̂`, or the \
-         contrastive one (the emotion against the neutral scenes of the same topics) — each layer set ({} in all: single layers from a third of the depth up, and bands, a strength \
-         split evenly over a band's layers) and each total strength {:?}, the VADER compound of the replies minus the unsteered replies', signed by the emotion's valence. Per emotion the \
-         strongest effect whose replies' perplexity under the unsteered model stays within {}× the unsteered replies' ({:.1}); the setting with the best mean over {} emotions. \
-         Chosen: the **{}** direction at layers **{:?}**; per-emotion strengths below, {} for the others.\n\n\
-         **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}.\n\n\
-         | emotion | strength | VADER | perplexity | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|\n",
-        sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
-        STRENGTHS, sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]), EMOTIONS.len(),
-        if c["contrastive"] == true { "contrastive" } else { "readout" }, layers, set.default_strength,
-        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"])
-    );
-    let rows = r["emotions"].as_array().cloned().unwrap_or_default();
-    for e in &rows {
-        let _ = writeln!(
-            md,
-            "| {} | {:.2} | {:+.2} | {:.1} | {:.4} → {:.4} (×{:.1}) |",
-            e["emotion"].as_str().unwrap_or(""),
-            f(&e["strength"]),
-            f(&e["vader"]),
-            f(&e["perplexity"]),
-            f(&e["p_feel_unsteered"]),
-            f(&e["p_feel_steered"]),
-            f(&e["p_feel_ratio"])
-        );
-    }
-    let vader = |name: &str| {
-        rows.iter()
-            .find(|e| e["emotion"] == name)
-            .map_or(f64::NAN, |e| f(&e["vader"]))
-    };
-    let _ = writeln!(md, "\nVADER(happy) − VADER(sad) = **{:+.2}**.\n\nSamples (first two report prompts, seed 1):\n", vader("happy") - vader("sad"));
-    for e in &rows {
-        for s in e["samples"].as_array().into_iter().flatten() {
-            let _ = writeln!(
-                md,
-                "- *{}*: {}",
-                e["emotion"].as_str().unwrap_or(""),
-                s.as_str().unwrap_or("").replace('\n', " ")
-            );
-        }
-    }
-    // Where sad lands across the sweep: the hard case, shown whole.
-    md.push_str("\n**The sweep for *sad*** (choice prompts; signed VADER effect / mean perplexity; readout and contrastive directions):\n\n");
-    let cells = sweep["choice"]["cells"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let strengths: Vec<f64> = sweep["choice"]["strengths"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_f64())
-        .collect();
-    let _ = writeln!(
-        md,
-        "| direction | layers | {} |\n|---|---|{}",
-        strengths
-            .iter()
-            .map(|s| format!("{s}"))
-            .collect::<Vec<_>>()
-            .join(" | "),
-        "---|".repeat(strengths.len())
-    );
-    for contrastive in [false, true] {
-        for ls in sweep["choice"]["layer_sets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let cell = |s: f64| {
-                cells
-                    .iter()
-                    .find(|x| {
-                        x["emotion"] == "sad"
-                            && x["contrastive"] == contrastive
-                            && &x["layers"] == ls
-                            && (f(&x["strength"]) - s).abs() < 1e-6
-                    })
-                    .map_or("–".to_string(), |x| {
-                        format!("{:+.2} / {:.0}", f(&x["effect"]), f(&x["perplexity"]))
-                    })
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                if contrastive {
-                    "contrastive"
-                } else {
-                    "readout"
-                },
-                ls,
-                strengths
-                    .iter()
-                    .map(|&s| cell(s))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            );
-        }
-    }
-    // The About page's shape: a layer, strengths and p(" emotion") per emotion, and the runs.
-    let feel: Vec<Value> = rows
-        .iter()
-        .map(|e| json!({"emotion": e["emotion"], "strengths": [0.0, f(&e["strength"])], "p": [f(&e["p_feel_unsteered"]), f(&e["p_feel_steered"])]}))
-        .collect();
-    Ok(json!({
-        "layer": layers.first().copied().unwrap_or(set.default_layer), "layers": layers, "contrastive": c["contrastive"],
-        "strengths": [0.0, set.default_strength], "feel": feel, "emotions": rows,
-        // The page reads every run's emotion as text and every number as finite.
-        "runs": r["runs"].as_array().into_iter().flatten().filter(|x| x["perplexity"].as_f64().is_some_and(f64::is_finite) && x["sentiment"].as_f64().is_some()).map(|x| {
-            let mut x = x.clone();
-            if x["emotion"].is_null() {
-                x["emotion"] = json!("none");
-            }
-            x
-        }).collect::<Vec<_>>(),
-        "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"],
-        "happy_minus_sad_vader": vader("happy") - vader("sad"),
-    }))
 }

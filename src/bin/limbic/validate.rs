@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::stats::{kmeans, pearson, read_norms};
-use crate::steer_sweep;
 use crate::svg;
 use crate::validate_dose;
 use crate::validate_readout;
+use crate::validate_steering;
 use crate::validate_text;
 use limbic::calibrate::read_model;
 use limbic::corpus::Corpus;
@@ -62,7 +62,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
         &mut md,
     )?;
     section("steering");
-    report["steering"] = steer_sweep::section(&set, &a.out, &mut md)?;
+    report["steering"] = validate_steering::section(&set, &a.out, &mut md)?;
     if let Some(path) = &a.austen {
         section("austen");
         let file = ModelFile::from_bytes(&bytes)?;
@@ -273,9 +273,9 @@ fn logit_lens(engine: &Engine<Cpu>, set: &EmotionSet, md: &mut String) -> Result
     let l = set.default_layer;
     let mut all = serde_json::Map::new();
     let mut own_ranks = Vec::new();
-    md.push_str(&format!("\n## 3. Logit lens\n\nTokens each vector (layer {l}) promotes most through the unembedding, `E·(γ⊙v̂)` (the paper: *desperate* → \"desperate, urgent, bankrupt\").\n\n| emotion | top tokens |\n|---|---|\n"));
+    md.push_str(&format!("\n## 3. Logit lens\n\nTokens each emotion's mean (the paper's vector, what steering adds; layer {l}) promotes most through the unembedding, `E·(γ⊙m̂)` (the paper: *desperate* → \"desperate, urgent, bankrupt\").\n\n| emotion | top tokens |\n|---|---|\n"));
     for (e, name) in set.names.iter().enumerate() {
-        let logits = engine.model.logit_lens(set.vector(l, e))?;
+        let logits = engine.model.logit_lens(set.mean(l, e))?;
         let mut order: Vec<usize> = (0..logits.len()).collect();
         order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
         let top: Vec<String> = order

@@ -1,5 +1,5 @@
 //! The report's readout sections: story-level accuracy (the cross-validated choices, the test
-//! split with intervals, fit vs plain means, learning curve, topic confound) from the report
+//! split with intervals, discriminant vs fitted and plain means, learning curve, topic confound) from the report
 //! `limbic extract` wrote, and the per-token readout (raw vs smoothed, and the intensity's
 //! separation of emotional from neutral tokens) measured here on the test split.
 
@@ -73,18 +73,28 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
             ],
         ),
     )?;
-    let (fit, plain) = (&t["variants"]["fit"], &t["variants"]["plain"]);
+    let (fit, means, plain) = (
+        &t["variants"]["fit"],
+        &t["variants"]["means"],
+        &t["variants"]["plain"],
+    );
     let _ = write!(
         md,
         "\n## 1. Accuracy\n\n![accuracy](accuracy.svg)\n\n**How the layer and offset were chosen.** {} stories outside the test split, in {} folds (by a hash of the id); \
-         vectors fitted on four folds rank the fifth fold's stories, for every layer and token offset {:?}, with and without the topic fit. \
-         The best cross-validated top-1 with the topic fit is layer **{l}** ({:.0}% of depth), offset **{}**: {:.1}% top-1, {:.1}% top-5.\n\n\
+         vectors fitted on four folds rank the fifth fold's stories, for every layer and token offset {:?}. \
+         The vectors are the emotion effects of a least-squares emotion + topic + person fit (the means, the paper's vectors with the topics fitted out), read along their \
+         discriminant directions: each solved against the stories' within-emotion covariance, shrunk toward the identity by λ (λ = 1 is the means themselves), so directions in \
+         which stories of one emotion vary among themselves count less. The best cross-validated top-1 (at λ = {}) is layer **{l}** ({:.0}% of depth), offset **{}**; then λ = **{}** \
+         by cross-validation there ({}): {:.1}% top-1, {:.1}% top-5.\n\n\
          **Test split** ({} stories, 3 per emotion, fixed by a hash of the id when the corpus was written and never used for a choice), \
          at layer {l}, ranked among all {} emotions by `(x − centre)·v̂` of the story's mean activation (95% bootstrap intervals):\n\n\
-         | vectors | top-1 | top-5 |\n|---|---|---|\n| emotion + topic + person fit (shipped) | {} | {} |\n| plain means (the paper's) | {} | {} |\n| chance | {:.2}% | {:.2}% |\n",
-        ex["pool_stories"], ex["cv"]["folds"], limbic::extract::OFFSETS, 100.0 * l as f64 / set.n_layer() as f64, set.token_offset,
-        100.0 * cv1.get(l).unwrap_or(&0.0), 100.0 * cv5.get(l).unwrap_or(&0.0),
-        t["test_stories"], set.names.len(), ci(&fit["top1"]), ci(&fit["top5"]), ci(&plain["top1"]), ci(&plain["top5"]), 100.0 / n, 500.0 / n
+         | vectors | top-1 | top-5 |\n|---|---|---|\n| discriminant of the fitted means (shipped for the readout) | {} | {} |\n| fitted means (what steering adds) | {} | {} |\n\
+         | plain means (the paper's) | {} | {} |\n| chance | {:.2}% | {:.2}% |\n",
+        ex["pool_stories"], ex["cv"]["folds"], limbic::extract::OFFSETS, ex["cv"]["lambda_prior"], 100.0 * l as f64 / set.n_layer() as f64, set.token_offset,
+        ex["cv"]["chosen"]["lambda"],
+        ex["cv"]["lambdas"].as_array().into_iter().flatten().map(|x| format!("λ {}: {:.1}%", x["lambda"], 100.0 * x["top1"].as_f64().unwrap_or(0.0))).collect::<Vec<_>>().join(", "),
+        100.0 * ex["cv"]["chosen"]["top1"].as_f64().unwrap_or(0.0), 100.0 * ex["cv"]["chosen"]["top5"].as_f64().unwrap_or(0.0),
+        t["test_stories"], set.names.len(), ci(&fit["top1"]), ci(&fit["top5"]), ci(&means["top1"]), ci(&means["top5"]), ci(&plain["top1"]), ci(&plain["top5"]), 100.0 / n, 500.0 / n
     );
     let row = |v: &[f64]| {
         v.iter()
@@ -122,8 +132,10 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
     let _ = write!(
         md,
         "\n**Topic confound.** The cosine between two emotions' vectors against the number of topics their training stories share \
-         (least-squares slope per shared topic, 95% interval from resampling emotions): fit {}, plain means {}.\n\n| shared topics | pairs | mean cos (fit) | mean cos (plain) |\n|---|---|---|---|\n",
+         (least-squares slope per shared topic, 95% interval from resampling emotions): discriminant {}, fitted means {}, plain means {}.\n\n\
+         | shared topics | pairs | mean cos (discriminant) | mean cos (fitted means) | mean cos (plain) |\n|---|---|---|---|---|\n",
         slope(&fit["confound"]),
+        slope(&means["confound"]),
         slope(&plain["confound"])
     );
     let by = |v: &Value| {
@@ -132,27 +144,29 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
             .cloned()
             .unwrap_or_default()
     };
-    for (a, b) in by(fit).iter().zip(by(plain)) {
+    for ((a, m), b) in by(fit).iter().zip(by(means)).zip(by(plain)) {
         let _ = writeln!(
             md,
-            "| {} | {} | {:+.3} | {:+.3} |",
+            "| {} | {} | {:+.3} | {:+.3} | {:+.3} |",
             a["shared"],
             a["pairs"],
             a["mean_cos"].as_f64().unwrap_or(0.0),
+            m["mean_cos"].as_f64().unwrap_or(0.0),
             b["mean_cos"].as_f64().unwrap_or(0.0)
         );
     }
     md.push_str(
-        "\n**Pairs** (cosine at the readout layer):\n\n| pair | fit | plain |\n|---|---|---|\n",
+        "\n**Pairs** (cosine at the readout layer):\n\n| pair | discriminant | fitted means | plain means |\n|---|---|---|---|\n",
     );
     let pairs = |v: &Value| v["pairs"].as_array().cloned().unwrap_or_default();
-    for (a, b) in pairs(fit).iter().zip(pairs(plain)) {
+    for ((a, m), b) in pairs(fit).iter().zip(pairs(means)).zip(pairs(plain)) {
         let _ = writeln!(
             md,
-            "| {} – {} | {:+.2} | {:+.2} |",
+            "| {} – {} | {:+.2} | {:+.2} | {:+.2} |",
             a["a"].as_str().unwrap_or(""),
             a["b"].as_str().unwrap_or(""),
             a["cos"].as_f64().unwrap_or(0.0),
+            m["cos"].as_f64().unwrap_or(0.0),
             b["cos"].as_f64().unwrap_or(0.0)
         );
     }
@@ -173,9 +187,9 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
     Ok(json!({
         "offset": set.token_offset, "top1": t1, "top5": t5, "cv_top1": cv1, "cv_top5": cv5,
         "chance_top1": 1.0 / n, "chance_top5": 5.0 / n,
-        "test": {"fit": {"top1": fit["top1"], "top5": fit["top5"]}, "plain": {"top1": plain["top1"], "top5": plain["top5"]}},
-        "learning_curve": t["learning_curve"], "confound": {"fit": fit["confound"], "plain": plain["confound"]},
-        "pairs": {"fit": fit["pairs"], "plain": plain["pairs"]}, "per_emotion": fit["per_emotion"],
+        "test": {"fit": {"top1": fit["top1"], "top5": fit["top5"]}, "means": {"top1": means["top1"], "top5": means["top5"]}, "plain": {"top1": plain["top1"], "top5": plain["top5"]}},
+        "learning_curve": t["learning_curve"], "confound": {"fit": fit["confound"], "means": means["confound"], "plain": plain["confound"]},
+        "pairs": {"fit": fit["pairs"], "means": means["pairs"], "plain": plain["pairs"]}, "per_emotion": fit["per_emotion"],
         "cv": ex["cv"], "window_choice": ex["window"],
     }))
 }

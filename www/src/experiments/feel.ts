@@ -28,6 +28,13 @@ export function feelTable(r: FeelResult): Table {
   };
 }
 
+/** The layers steering toward `emotion` adds to. */
+function layersOf(app: App, emotion: string): string {
+  const e = app.emotions;
+  const i = e ? e.names.indexOf(emotion) : -1;
+  return (e && i >= 0 ? (e.steerLayersOf?.[i] ?? e.steerLayers) : []).join(", ") || "?";
+}
+
 export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
   const emotion = emotionSelect(app, scope, "feel-emotion", "sad");
   let result: FeelResult | null = null;
@@ -38,7 +45,7 @@ export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
     const n = r.probs.length;
     const series = r.words.map((w, j) => ({ name: w, values: r.probs.map((ps) => ps[j]!) }));
     s.chart.replaceChildren(feelChart(FEEL_STRENGTHS.slice(0, n), series, r.emotion, s.width()));
-    s.setTable(feelTable(r), `p(next token) after ${JSON.stringify(FEEL_PROMPT)}, steered toward ${r.emotion} at layers ${app.emotions?.steerLayers.join(", ") ?? "?"}`);
+    s.setTable(feelTable(r), `p(next token) after ${JSON.stringify(FEEL_PROMPT)}, steered toward ${r.emotion} at layers ${layersOf(app, r.emotion)}`);
   };
 
   const s = section(app, scope, jobs, {

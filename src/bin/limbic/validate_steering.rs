@@ -1,0 +1,160 @@
+//! Section 5 of the validation report: the steering sweep's choice and measurements, read from
+//! the `steering.json` that `limbic steer-sweep` wrote.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::steer_sweep::{EFFECT_TOLERANCE, EMOTIONS, FEEL_CHOICE, STRENGTHS};
+use limbic::emotions::EmotionSet;
+use limbic::Result;
+
+/// Section 5 of the report, from OUT/steering.json (written by `limbic steer-sweep`, which also
+/// measured the paper's p(" emotion") check at the chosen settings).
+pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
+    let path = out.join("steering.json");
+    let sweep: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .ok_or_else(|| {
+            limbic::Error::Model(format!(
+                "{} is missing: run `limbic steer-sweep` first (make validate does)",
+                path.display()
+            ))
+        })?;
+    let (c, r) = (&sweep["chosen"], &sweep["report"]);
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let layers = set.default_steer_layers();
+    let _ = write!(
+        md,
+        "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, greedy, {} tokens): for each direction — the emotion's mean \
+         (the paper's vector, against the mean of all emotions), or the contrastive one (the emotion against the neutral scenes of the same topics) — each layer set ({} in all: single \
+         layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
+         replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after {} (not the prompt \
+         measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}) and whose VADER effect is within {} of the \
+         strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
+         layers **{:?}**, strength {}.\n\n\
+         **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}.\n\n\
+         | emotion | direction, layers | strength | VADER | perplexity | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|---|\n",
+        sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
+        STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(" and "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]), EFFECT_TOLERANCE,
+        set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
+        if c["contrastive"] == true { "contrastive" } else { "mean" }, layers, set.default_strength,
+        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"])
+    );
+    let rows = r["emotions"].as_array().cloned().unwrap_or_default();
+    for e in &rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.4} → {:.4} (×{:.1}) |",
+            e["emotion"].as_str().unwrap_or(""),
+            if e["contrastive"] == true {
+                "contrastive"
+            } else {
+                "mean"
+            },
+            e["layers"],
+            f(&e["strength"]),
+            f(&e["vader"]),
+            f(&e["perplexity"]),
+            f(&e["p_feel_unsteered"]),
+            f(&e["p_feel_steered"]),
+            f(&e["p_feel_ratio"])
+        );
+    }
+    let vader = |name: &str| {
+        rows.iter()
+            .find(|e| e["emotion"] == name)
+            .map_or(f64::NAN, |e| f(&e["vader"]))
+    };
+    let _ = writeln!(md, "\nVADER(happy) − VADER(sad) = **{:+.2}**.\n\nSamples (first two report prompts, seed 1):\n", vader("happy") - vader("sad"));
+    for e in &rows {
+        for s in e["samples"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                md,
+                "- *{}*: {}",
+                e["emotion"].as_str().unwrap_or(""),
+                s.as_str().unwrap_or("").replace('\n', " ")
+            );
+        }
+    }
+    // Where sad lands across the sweep: the hard case, shown whole.
+    md.push_str("\n**The sweep for *sad*** (choice prompts; signed VADER effect / mean perplexity / own-word ratio; mean and contrastive directions):\n\n");
+    let cells = sweep["choice"]["cells"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let strengths: Vec<f64> = sweep["choice"]["strengths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    let _ = writeln!(
+        md,
+        "| direction | layers | {} |\n|---|---|{}",
+        strengths
+            .iter()
+            .map(|s| format!("{s}"))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(strengths.len())
+    );
+    for contrastive in [false, true] {
+        for ls in sweep["choice"]["layer_sets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let cell = |s: f64| {
+                cells
+                    .iter()
+                    .find(|x| {
+                        x["emotion"] == "sad"
+                            && x["contrastive"] == contrastive
+                            && &x["layers"] == ls
+                            && (f(&x["strength"]) - s).abs() < 1e-6
+                    })
+                    .map_or("–".to_string(), |x| {
+                        format!(
+                            "{:+.2} / {:.0} / ×{:.1}",
+                            f(&x["effect"]),
+                            f(&x["perplexity"]),
+                            f(&x["feel_ratio"])
+                        )
+                    })
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                if contrastive { "contrastive" } else { "mean" },
+                ls,
+                strengths
+                    .iter()
+                    .map(|&s| cell(s))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
+    }
+    // The About page's shape: a layer, strengths and p(" emotion") per emotion, and the runs.
+    let feel: Vec<Value> = rows
+        .iter()
+        .map(|e| json!({"emotion": e["emotion"], "strengths": [0.0, f(&e["strength"])], "p": [f(&e["p_feel_unsteered"]), f(&e["p_feel_steered"])]}))
+        .collect();
+    Ok(json!({
+        "layer": layers.first().copied().unwrap_or(set.default_layer), "layers": layers, "contrastive": c["contrastive"],
+        "strengths": [0.0, set.default_strength], "feel": feel, "emotions": rows,
+        // The page reads every run's emotion as text and every number as finite.
+        "runs": r["runs"].as_array().into_iter().flatten().filter(|x| x["perplexity"].as_f64().is_some_and(f64::is_finite) && x["sentiment"].as_f64().is_some()).map(|x| {
+            let mut x = x.clone();
+            if x["emotion"].is_null() {
+                x["emotion"] = json!("none");
+            }
+            x
+        }).collect::<Vec<_>>(),
+        "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"],
+        "happy_minus_sad_vader": vader("happy") - vader("sad"),
+    }))
+}
