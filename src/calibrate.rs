@@ -31,21 +31,6 @@ const WORKERS: usize = 2;
 pub const DEFAULT_STRENGTH: f32 = 0.15;
 const CACHE_MAGIC: &[u8] = b"limbic-pass-v3\n";
 
-/// A model file's bytes and their SHA-256 (hex), with a clear error when it cannot be read.
-pub fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
-    let bytes = crate::read_model_file(path)?;
-    let sha = sha256_hex(&bytes);
-    Ok((bytes, sha))
-}
-
-/// SHA-256 of a file's bytes, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// What one pass over the corpus leaves: `stories[i]` for `corpus.stories[i]`, `scenes[i]` for
 /// `corpus.scenes[i]`, and the neutral dialogues' moments.
 pub struct Pass {

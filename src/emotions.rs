@@ -22,6 +22,8 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::io::write_atomic;
+use crate::numerics::dot;
 use crate::readout::Calibration;
 
 /// The hook site the vectors were read at and are added to.
@@ -472,10 +474,6 @@ pub fn check_strength(s: f32) -> Result<()> {
     Ok(())
 }
 
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// A tensor to write: name, dtype, little-endian bytes, shape.
 type Tensor = (String, Dtype, Vec<u8>, Vec<usize>);
 
@@ -487,17 +485,6 @@ fn from_le_bytes(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -4,7 +4,7 @@
 //! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids,
 //! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
 //! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature), [`session`]
-//! generation, [`runner`] generation on the GPU with a CPU fallback, [`error`] the one error type;
+//! generation, [`runner`] generation on the GPU with a CPU fallback, [`error`] the one error type, [`io`] files and hashes, [`numerics`] dot and log-softmax;
 //! [`emotions`] the emotion vectors and their file, [`readout`] the per-token readout (smoothing,
 //! intensity), [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the
 //! model over the corpus and [`crossval`] makes every choice by cross-validation (native only).
@@ -20,7 +20,9 @@ pub mod error;
 pub mod extract;
 pub mod gguf;
 pub mod hooks;
+pub mod io;
 pub mod model;
+pub mod numerics;
 pub mod readout;
 pub mod runner;
 pub mod session;
@@ -53,7 +55,7 @@ pub fn load_cpu(bytes: &[u8]) -> Result<Engine<Cpu>> {
 /// Loads a model file from disk onto the CPU backend.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
-    let mut f = std::fs::File::open(path).map_err(|e| cannot_open(path, e))?;
+    let mut f = io::open_model(path)?;
     let file = ModelFile::read(&mut f)?;
     let backend = Cpu::new(&file.config)?;
     Engine::new(file, backend)
@@ -63,21 +65,7 @@ pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
 /// adapter).
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub fn load_gpu_path(path: &std::path::Path) -> Result<Engine<Gpu>> {
-    let file = ModelFile::from_bytes(&read_model_file(path)?)?;
+    let file = ModelFile::from_bytes(&io::read_model_file(path)?)?;
     let backend = Gpu::new(&file.config)?;
     Engine::new(file, backend)
-}
-
-/// The bytes of a model file on disk, with a message that says how to get it.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn read_model_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| cannot_open(path, e))
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn cannot_open(path: &std::path::Path, e: std::io::Error) -> Error {
-    Error::Model(format!(
-        "cannot open {}: {e} (run `make model`?)",
-        path.display()
-    ))
 }

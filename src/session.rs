@@ -154,11 +154,10 @@ impl Generation {
                 "no next-token logits: the reply is over or was asked for 0 tokens".into(),
             )
         })?;
-        let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-        let z: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
+        let logp = crate::numerics::log_softmax(logits);
         ids.iter()
-            .map(|&id| match logits.get(id as usize) {
-                Some(&l) => Ok((((l - max) as f64).exp() / z) as f32),
+            .map(|&id| match logp.get(id as usize) {
+                Some(&l) => Ok(l.exp()),
                 None => Err(Error::Prompt(format!(
                     "token id {id} is outside the vocabulary"
                 ))),

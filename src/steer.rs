@@ -11,8 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::emotions::{check_strength, dot, EmotionSet};
+use crate::emotions::{check_strength, EmotionSet};
 use crate::error::Result;
+use crate::numerics::dot;
 
 impl EmotionSet {
     /// Whether steering toward `e` uses the contrastive direction.

@@ -307,6 +307,6 @@ fn the_page_checks_the_model_against_the_hash_make_model_checks() {
             .any(|l| l.contains("MODEL_SHA256") && l.contains(&format!("\"{want}\""))),
         "www/src/config.ts must carry the SHA-256 in models.sha256"
     );
-    let (_, sha) = limbic::calibrate::read_model(&model_path()).unwrap();
+    let (_, sha) = limbic::io::read_model(&model_path()).unwrap();
     assert_eq!(sha, want, "the model file on disk");
 }

@@ -240,7 +240,7 @@ fn vectors_file_round_trips_and_rejects_bad_input() {
 fn llama_cpp_control_vector_export_reads_back_with_our_layer_mapping() {
     use candle_core::quantized::gguf_file;
     let bytes = common::model_bytes();
-    let sha = limbic::calibrate::sha256_hex(&bytes);
+    let sha = limbic::io::sha256_hex(&bytes);
     let dir = std::env::temp_dir().join(format!("limbic-cv-{}", std::process::id()));
     let vectors = dir.join("v.safetensors");
     let set = small_set(&sha);

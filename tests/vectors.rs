@@ -5,7 +5,7 @@ use common::*;
 
 /// The committed vectors file, checked against the model's SHA-256.
 fn committed() -> limbic::emotions::EmotionSet {
-    let sha = limbic::calibrate::sha256_hex(&model_bytes());
+    let sha = limbic::io::sha256_hex(&model_bytes());
     limbic::emotions::EmotionSet::load(
         std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -43,8 +43,11 @@ test("every view fits a 375 px phone with touch-sized controls; a tap shows a to
   await replied(p);
   const token = p.locator("[data-testid=output-text] .tok").first();
   await token.scrollIntoViewIfNeeded();
+  const want = `Token ${JSON.stringify(await token.textContent())} (reply, layer ${await p.getByTestId("layer-select").inputValue()})`;
   await token.tap({ position: { x: 3, y: 4 } });
-  assert.equal(await p.locator("#readout-token").textContent(), `Token ${JSON.stringify(await token.textContent())} (reply, layer ${await p.getByTestId("layer-select").inputValue()})`);
+  // The panel redraws on the next frame: wait for it, then check the text exactly.
+  await p.locator("#readout-token").filter({ hasText: want }).waitFor({ timeout: 5_000 }).catch(() => {});
+  assert.equal(await p.locator("#readout-token").textContent(), want);
   await p.evaluate(() => scrollTo(0, 0));
   await check(p, "readout");
 

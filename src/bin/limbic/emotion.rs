@@ -8,11 +8,12 @@ use serde_json::{json, Map, Value};
 
 use rayon::prelude::*;
 
-use limbic::calibrate::{self, read_model, DEFAULT_STRENGTH, WINDOWS};
+use limbic::calibrate::{self, DEFAULT_STRENGTH, WINDOWS};
 use limbic::corpus::Corpus;
 use limbic::crossval::{self, Analysis, Fitted};
-use limbic::emotions::{check_strength, write_atomic, EmotionSet};
+use limbic::emotions::{check_strength, EmotionSet};
 use limbic::extract::{NEUTRAL_VARIANCE, OFFSETS};
+use limbic::io::{read_model, write_atomic};
 use limbic::{Cpu, Engine, Error, HookPoint, HookSet, Intervention, Result};
 
 /// Parses `NAME[:STRENGTH]`; the strength must be a finite number within ±5.
@@ -393,9 +394,8 @@ pub fn run_next(
     let ids = engine.encode_prompt(text)?;
     engine.model.set_hooks(hooks)?;
     let logits = engine.run(&ids)?.logits;
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let z: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
-    let p = |i: usize| ((logits[i] - max) as f64).exp() / z;
+    let logp = limbic::numerics::log_softmax(&logits);
+    let p = |i: usize| (logp[i] as f64).exp();
     let mut prob_of = Map::new();
     for w in words {
         let first = *engine

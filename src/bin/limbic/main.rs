@@ -20,8 +20,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use limbic::calibrate::read_model;
 use limbic::emotions::EmotionSet;
+use limbic::io::read_model;
 use limbic::runner::Runner;
 use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, Result, Sampler};
@@ -292,7 +292,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let mut engine = limbic::load_cpu_path(&cli.model)?;
             let ids = engine.encode_prompt(&chat.wrap(&text))?;
-            let logprobs = log_softmax(&engine.run(&ids)?.logits);
+            let logprobs = limbic::numerics::log_softmax(&engine.run(&ids)?.logits);
             let mut order: Vec<usize> = (0..logprobs.len()).collect();
             order.sort_by(|&a, &b| logprobs[b].total_cmp(&logprobs[a]));
             let top: Vec<_> = order[..top.min(order.len())]
@@ -443,7 +443,7 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     }
     // One read of the model file: with steers it is hashed to match the vectors file.
     let (bytes, set) = if a.steer.is_empty() {
-        (limbic::read_model_file(model)?, None)
+        (limbic::io::read_model_file(model)?, None)
     } else {
         let (bytes, sha) = read_model(model)?;
         (bytes, Some(EmotionSet::load(vectors, Some(&sha))?))
@@ -495,7 +495,7 @@ const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
 
 fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Result<()> {
     let t0 = Instant::now();
-    let mut runner = load_runner(limbic::read_model_file(model)?, backend)?;
+    let mut runner = load_runner(limbic::io::read_model_file(model)?, backend)?;
     let load_s = t0.elapsed().as_secs_f64();
     let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut runner, tokens)?;
     let report = json!({
@@ -585,15 +585,4 @@ fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize
         .collect();
     println!("{}", serde_json::Value::Object(out));
     Ok(())
-}
-
-fn log_softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let lse = max
-        + logits
-            .iter()
-            .map(|&l| ((l - max) as f64).exp())
-            .sum::<f64>()
-            .ln() as f32;
-    logits.iter().map(|&l| l - lse).collect()
 }

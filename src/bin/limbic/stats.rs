@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use limbic::extract::normalise_rows;
+use limbic::numerics::dot;
 use limbic::Result;
 
 pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
@@ -40,7 +41,6 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 pub fn kmeans(rows: &[f32], d: usize, k: usize) -> Vec<usize> {
     let n = rows.len() / d;
     let row = |i: usize| &rows[i * d..(i + 1) * d];
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
     // Farthest-point initialisation from row 0.
     let mut centres: Vec<Vec<f32>> = vec![row(0).to_vec()];
     while centres.len() < k {

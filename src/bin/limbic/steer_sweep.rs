@@ -24,8 +24,9 @@ use serde_json::{json, Value};
 
 use crate::emotion::progress;
 use crate::validate_text::{perplexity, sentiment};
-use limbic::calibrate::{parallel, read_model};
-use limbic::emotions::{write_atomic, EmotionSet, SteerSetting};
+use limbic::calibrate::parallel;
+use limbic::emotions::{EmotionSet, SteerSetting};
+use limbic::io::{read_model, write_atomic};
 use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, HookPoint, HookSet, Intervention, Result, Sampler};
 

@@ -13,10 +13,10 @@ use crate::validate_dose;
 use crate::validate_readout;
 use crate::validate_steering;
 use crate::validate_text;
-use limbic::calibrate::read_model;
 use limbic::corpus::Corpus;
-use limbic::emotions::{write_atomic, EmotionSet};
+use limbic::emotions::EmotionSet;
 use limbic::extract::principal_components;
+use limbic::io::{read_model, write_atomic};
 use limbic::{Cpu, Engine, Error, ModelFile, Result};
 
 pub struct Args {
@@ -152,7 +152,7 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
     let rows = &set.vectors[l];
     let (proj, shares) = pc_scores(set, l);
     let sim: Vec<f32> = (0..n * n)
-        .map(|ij| limbic::emotions::dot(set.vector(l, ij / n), set.vector(l, ij % n)))
+        .map(|ij| limbic::numerics::dot(set.vector(l, ij / n), set.vector(l, ij % n)))
         .collect();
     let clusters = kmeans(rows, d, 10);
     let names_of = |c: usize| -> Vec<String> {

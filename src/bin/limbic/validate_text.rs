@@ -20,15 +20,8 @@ pub fn perplexity(engine: &mut Engine<Cpu>, ids: &[u32], from: usize) -> Result<
     let logits = engine.model.forward_with(ids, true)?.logits;
     let mut nll = 0.0;
     for t in from..ids.len() {
-        let row = &logits[(t - 1) * v..t * v];
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let lse = max
-            + row
-                .iter()
-                .map(|&x| (x as f64 - max).exp())
-                .sum::<f64>()
-                .ln();
-        nll += lse - row[ids[t] as usize] as f64;
+        let logp = limbic::numerics::log_softmax(&logits[(t - 1) * v..t * v]);
+        nll -= logp[ids[t] as usize] as f64;
     }
     Ok((nll / (ids.len() - from).max(1) as f64).exp())
 }

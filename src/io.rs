@@ -1,0 +1,59 @@
+//! Files and hashes: reading a model file with a message that says how to get it, its SHA-256,
+//! and writing a file whole or not at all. The one home of these for the CLI, the extraction and
+//! the tests (the page receives its files from the worker, not from here).
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+#[cfg(not(target_arch = "wasm32"))]
+use crate::error::Error;
+use crate::error::Result;
+
+/// A model file opened for reading, with a message that says how to get it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn open_model(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| cannot_open(path, e))
+}
+
+/// The bytes of a model file on disk, with a message that says how to get it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_model_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| cannot_open(path, e))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn cannot_open(path: &Path, e: std::io::Error) -> Error {
+    Error::Model(format!(
+        "cannot open {}: {e} (run `make model`?)",
+        path.display()
+    ))
+}
+
+/// A model file's bytes and their SHA-256 (hex), with a clear error when it cannot be read.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
+    let bytes = read_model_file(path)?;
+    let sha = sha256_hex(&bytes);
+    Ok((bytes, sha))
+}
+
+/// SHA-256 of some bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// failure leaves nothing half-written.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
