@@ -419,9 +419,6 @@ pub fn calibrate_readout(
         |(acc, kept): &mut Acc, _, captures| {
             for (l, c) in captures.entries.iter().enumerate() {
                 let raw = token_scores(set, l, &c.values);
-                if l == set.default_layer {
-                    kept.push(raw.clone());
-                }
                 for (w, &win) in WINDOWS.iter().enumerate() {
                     let (s, sq, k) = &mut acc[l][w];
                     for row in smooth(&raw, n, win).chunks_exact(n) {
@@ -431,6 +428,9 @@ pub fn calibrate_readout(
                         }
                         *k += 1;
                     }
+                }
+                if l == set.default_layer {
+                    kept.push(raw);
                 }
             }
             Ok(())

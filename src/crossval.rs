@@ -198,13 +198,13 @@ impl<'a> Analysis<'a> {
             .chunks_exact(d)
             .map(|r| r.iter().map(|x| x * x).sum::<f32>().sqrt())
             .collect();
-        let labelled: Vec<(usize, &[f32])> = samples
-            .iter()
-            .filter(|(k, _)| k.level < n)
-            .map(|(k, x)| (k.level, *x))
-            .collect();
         // λ = 1 is the means themselves: no covariance to measure.
         let readout = if lambda < 1.0 {
+            let labelled: Vec<(usize, &[f32])> = samples
+                .iter()
+                .filter(|(k, _)| k.level < n)
+                .map(|(k, x)| (k.level, *x))
+                .collect();
             discriminant(&dirs, &within_scatter(&labelled, basis, d), d, lambda)?
         } else {
             discriminant(&dirs, &[], d, 1.0)?

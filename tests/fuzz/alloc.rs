@@ -46,25 +46,25 @@ fn over_cap(size: usize) -> ! {
     std::process::abort()
 }
 
+/// A new allocation of `size`: checked against the cap and counted, unless the thread is inside
+/// the counter's own bookkeeping.
+fn admit(size: usize) {
+    if BUSY.try_with(|b| b.get()).unwrap_or(true) {
+        return;
+    }
+    if size > HARD_CAP {
+        over_cap(size);
+    }
+    track(size as isize);
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if BUSY.try_with(|b| b.get()).unwrap_or(true) {
-            return System.alloc(layout);
-        }
-        if layout.size() > HARD_CAP {
-            over_cap(layout.size());
-        }
-        track(layout.size() as isize);
+        admit(layout.size());
         System.alloc(layout)
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if BUSY.try_with(|b| b.get()).unwrap_or(true) {
-            return System.alloc_zeroed(layout);
-        }
-        if layout.size() > HARD_CAP {
-            over_cap(layout.size());
-        }
-        track(layout.size() as isize);
+        admit(layout.size());
         System.alloc_zeroed(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -3,19 +3,16 @@
 //! lengths nudged or blown up, chunk insert / delete / duplicate / overwrite, dictionary words,
 //! truncation and splicing with another input of the same target.
 
-/// SplitMix64: small, seedable, the same stream on every machine.
-pub struct Rng(u64);
+/// The crate's SplitMix64 ([`limbic::crossval::Rng`]): small, seedable, the same stream on
+/// every machine; with the few draws the mutators need.
+pub struct Rng(limbic::crossval::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Self(seed)
+        Self(limbic::crossval::Rng(seed))
     }
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: usize) -> usize {

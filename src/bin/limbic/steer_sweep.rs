@@ -266,11 +266,21 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts,
     // and the own-word ratio.
     let mut engine = limbic::load_cpu(&bytes)?;
+    // Unsteered p(" emotion") after each choice prompt, once per emotion.
+    let unsteered: Vec<Vec<f64>> = emotions
+        .iter()
+        .map(|&e| {
+            FEEL_CHOICE
+                .iter()
+                .map(|p| feel(&mut engine, &set, p, (&[], false), e, 0.0))
+                .collect()
+        })
+        .collect::<Result<_>>()?;
     let mut feel_ratio = |j: &Job| -> Result<f64> {
         let e = j.emotion.unwrap_or(0);
+        let base = &unsteered[emotions.iter().position(|&x| x == e).unwrap_or(0)];
         let mut log = 0.0;
-        for p in FEEL_CHOICE {
-            let p0 = feel(&mut engine, &set, p, (&[], false), e, 0.0)?;
+        for (p, &p0) in FEEL_CHOICE.iter().zip(base) {
             let p1 = feel(
                 &mut engine,
                 &set,
