@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats, OFFSETS};
 use crate::hooks::{HookPoint, HookSet, Intervention};
 use crate::readout::{smooth, Calibration};
-use crate::Engine;
+use crate::Session;
 
 const WORKERS: usize = 2;
 /// Default steering strength (fraction of the mean residual norm) until a steering sweep sets
@@ -172,47 +172,50 @@ pub fn map_texts<S: Send, T: Send>(
         &jobs,
         || {
             let engine = capturing_engine(bytes)?;
-            let state = init(&engine.model.config);
+            let state = init(&engine.config());
             Ok((engine, state))
         },
         |(engine, state), &i| {
             let fwd = engine.run(&engine.encode_prompt(&texts[i])?)?;
             f(state, i, &fwd.captures)
         },
+        |(_, state)| state,
         tick,
     )?;
-    Ok((out, states.into_iter().map(|(_, s)| s).collect()))
+    Ok((out, states))
 }
 
-/// Runs `f(worker, job)` over `jobs` on two workers, each made by `init` and running its
-/// products on a one-thread pool of its own (sharing one pool, the two workers' products would
-/// wait for each other); results in the jobs' order, and the workers.
-pub fn parallel<W: Send, J: Sync, T: Send>(
+/// Runs `f(worker, job)` over `jobs` on two workers, each made by `init` on its thread and
+/// running its products on a one-thread pool of its own (sharing one pool, the two workers'
+/// products would wait for each other); results in the jobs' order, and what `keep` keeps of
+/// each worker.
+pub fn parallel<W, S: Send, J: Sync, T: Send>(
     jobs: &[J],
     init: impl Fn() -> Result<W> + Sync,
     f: impl Fn(&mut W, &J) -> Result<T> + Sync,
+    keep: impl Fn(W) -> S + Sync,
     tick: &(dyn Fn() + Sync),
-) -> Result<(Vec<T>, Vec<W>)> {
+) -> Result<(Vec<T>, Vec<S>)> {
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Result<(usize, T)>>();
     let mut out: Vec<Option<T>> = (0..jobs.len()).map(|_| None).collect();
-    let workers = std::thread::scope(|scope| -> Result<Vec<W>> {
+    let workers = std::thread::scope(|scope| -> Result<Vec<S>> {
         let handles: Vec<_> = (0..WORKERS)
             .map(|_| {
-                let (tx, next, init, f) = (tx.clone(), &next, &init, &f);
-                scope.spawn(move || -> Result<W> {
+                let (tx, next, init, f, keep) = (tx.clone(), &next, &init, &f, &keep);
+                scope.spawn(move || -> Result<S> {
                     let own = rayon::ThreadPoolBuilder::new()
                         .num_threads(1)
                         .build()
                         .map_err(|e| Error::Model(e.to_string()))?;
-                    let run = || -> Result<W> {
+                    let run = || -> Result<S> {
                         let mut worker = init()?;
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(job) = jobs.get(i) else { break };
                             let _ = tx.send(Ok((i, f(&mut worker, job)?)));
                         }
-                        Ok(worker)
+                        Ok(keep(worker))
                     };
                     own.install(run).inspect_err(|e| {
                         let _ = tx.send(Err(Error::Model(e.to_string())));
@@ -347,14 +350,14 @@ fn load(path: &Path) -> Result<Part> {
 }
 
 /// An engine that reads every layer's residual stream (hook_resid_post), one thread.
-pub fn capturing_engine(bytes: &[u8]) -> Result<Engine<crate::Cpu>> {
-    let mut engine = crate::load_cpu(bytes)?;
-    let n_layer = engine.model.config.n_layer;
+pub fn capturing_engine(bytes: &[u8]) -> Result<Session> {
+    let mut engine = Session::cpu(bytes)?;
+    let n_layer = engine.config().n_layer;
     let mut hooks = HookSet::new();
     (0..n_layer).for_each(|l| {
         hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
     });
-    engine.model.set_hooks(&hooks)?;
+    engine.set_hooks(hooks.clone())?;
     Ok(engine)
 }
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::numerics::dot;
-use crate::readout::Calibration;
+use crate::readout::{Calibration, Readout};
 
 /// The hook site the vectors were read at and are added to.
 pub const HOOK: &str = "resid_post";
@@ -124,22 +124,21 @@ impl EmotionSet {
 
     /// Checks a layer number.
     pub fn check_layer(&self, layer: usize) -> Result<()> {
-        if layer >= self.n_layer() {
-            return Err(Error::Steer(format!(
-                "layer {layer} does not exist: the vectors cover layers 0..{}",
-                self.n_layer() - 1
-            )));
-        }
-        Ok(())
+        crate::hooks::check_layer(layer, self.n_layer()).map_err(Error::Steer)
     }
 
-    /// The basis `(n_emotions, d)` and per-emotion offsets `centre · v̂` for a readout at `layer`:
-    /// `score = x · v̂ − offset`.
-    pub fn readout(&self, layer: usize) -> (Vec<f32>, Vec<f32>) {
+    /// The readout at `layer`: the basis `(n_emotions, d)` and per-emotion offsets `centre · v̂`,
+    /// so `score = x · v̂ − offset`.
+    pub fn readout(&self, layer: usize) -> Result<Readout> {
+        self.check_layer(layer)?;
         let offsets = (0..self.names.len())
             .map(|e| dot(self.vector(layer, e), &self.centres[layer]))
             .collect();
-        (self.vectors[layer].clone(), offsets)
+        Ok(Readout {
+            layer,
+            basis: self.vectors[layer].clone(),
+            offsets,
+        })
     }
 
     /// Scores `(n_emotions)` of one residual vector `x (d)` at `layer`.

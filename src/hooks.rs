@@ -51,6 +51,21 @@ impl HookPoint {
     }
 }
 
+/// Why block `layer` is not in a model of `n_layer` blocks, if it is not: the one check of a
+/// layer number (hooks, emotion vectors and the CLI's `--layer` all use it).
+pub fn check_layer(layer: usize, n_layer: usize) -> std::result::Result<(), String> {
+    if layer < n_layer {
+        return Ok(());
+    }
+    Err(match n_layer {
+        0 => format!("layer {layer} does not exist: there are no layers"),
+        n => format!(
+            "layer {layer} does not exist: the model has layers 0..{}",
+            n - 1
+        ),
+    })
+}
+
 /// What to do with the residual stream `x: (T, d)` at a hook point.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intervention {
@@ -92,13 +107,8 @@ impl HookSet {
     /// Checks every hook against the model's shape: layer in range, vector sizes, finite numbers.
     pub fn validate(&self, n_layer: usize, d_model: usize) -> Result<()> {
         for (point, what) in &self.hooks {
-            if point.layer() >= n_layer {
-                return Err(Error::Hook(format!(
-                    "{}: the model has layers 0..{}",
-                    point.name(),
-                    n_layer - 1
-                )));
-            }
+            check_layer(point.layer(), n_layer)
+                .map_err(|why| Error::Hook(format!("{}: {why}", point.name())))?;
             match what {
                 Intervention::Capture => {}
                 Intervention::Add { vector, alpha } => {

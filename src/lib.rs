@@ -3,8 +3,10 @@
 //!
 //! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids,
 //! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
-//! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature), [`session`]
-//! generation, [`runner`] generation on the GPU with a CPU fallback, [`error`] the one error type, [`io`] files and hashes, [`numerics`] dot and log-softmax;
+//! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature, chosen at run time),
+//! [`session`] generation (the one step loop, with the GPU's fall back to the CPU), [`sampler`]
+//! the choice of each token, [`error`] the one error type, [`io`] files and hashes, [`numerics`]
+//! dot and log-softmax;
 //! [`emotions`] the emotion vectors and their file, [`readout`] the per-token readout (smoothing,
 //! intensity), [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the
 //! model over the corpus and [`crossval`] makes every choice by cross-validation (native only).
@@ -24,7 +26,7 @@ pub mod io;
 pub mod model;
 pub mod numerics;
 pub mod readout;
-pub mod runner;
+pub mod sampler;
 pub mod session;
 pub mod steer;
 pub mod tokenizer;
@@ -33,39 +35,14 @@ pub mod tokenizer;
 pub mod wasm;
 
 pub use backend::cpu::Cpu;
-#[cfg(feature = "gpu")]
-pub use backend::gpu::Gpu;
+pub use backend::AnyBackend;
 pub use error::{Error, Result};
 pub use gguf::{Config, ModelFile};
 pub use hooks::{Captures, HookPoint, HookSet, Intervention};
-pub use session::{Engine, Generation, Sampler, Step};
+pub use sampler::Sampler;
+pub use session::{Generation, Session, Step};
 
 /// Where `make model` puts the model file.
 pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 /// Where the emotion vectors live once extracted.
 pub const DEFAULT_VECTORS: &str = "data/vectors/smollm2-135m-instruct.safetensors";
-
-/// Loads a model file from bytes onto the CPU backend.
-pub fn load_cpu(bytes: &[u8]) -> Result<Engine<Cpu>> {
-    let file = ModelFile::from_bytes(bytes)?;
-    let backend = Cpu::new(&file.config)?;
-    Engine::new(file, backend)
-}
-
-/// Loads a model file from disk onto the CPU backend.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn load_cpu_path(path: &std::path::Path) -> Result<Engine<Cpu>> {
-    let mut f = io::open_model(path)?;
-    let file = ModelFile::read(&mut f)?;
-    let backend = Cpu::new(&file.config)?;
-    Engine::new(file, backend)
-}
-
-/// Loads a model file from disk onto the GPU backend (an [`Error::Gpu`] when there is no usable
-/// adapter).
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-pub fn load_gpu_path(path: &std::path::Path) -> Result<Engine<Gpu>> {
-    let file = ModelFile::from_bytes(&io::read_model_file(path)?)?;
-    let backend = Gpu::new(&file.config)?;
-    Engine::new(file, backend)
-}

@@ -34,6 +34,10 @@ pub struct Llama<B: Backend> {
     blocks: Vec<Block<B>>,
     caches: Vec<B::Cache>, // one per block
     hooks: Vec<(HookPoint, Ready<B>)>,
+    /// The readout's projection, applied after the hooks at its point: `Ready::Project`.
+    readout: Option<(HookPoint, Ready<B>)>,
+    /// Hook vectors and bases uploaded so far (each costs a validation and a copy to the device).
+    uploads: usize,
 }
 
 /// A forward pass recorded with its reads under way (see [`Llama::record`]).
@@ -80,6 +84,8 @@ impl<B: Backend> Llama<B> {
             blocks,
             caches,
             hooks: Vec::new(),
+            readout: None,
+            uploads: 0,
             config: c,
             backend,
         })
@@ -102,26 +108,58 @@ impl<B: Backend> Llama<B> {
     /// Hooks that change the stream make the cached keys/values stale: callers reset first.
     pub fn set_hooks(&mut self, hooks: &HookSet) -> Result<()> {
         hooks.validate(self.config.n_layer, self.config.d_model)?;
-        let d = self.config.d_model;
-        let mut ready = Vec::with_capacity(hooks.hooks.len());
-        for (point, what) in &hooks.hooks {
-            ready.push((
-                *point,
-                match what {
-                    Intervention::Capture => Ready::Capture,
-                    Intervention::Add { vector, alpha } => Ready::Add {
-                        vector: self.backend.tensor(vector, 1, d)?,
-                        alpha: *alpha,
-                    },
-                    Intervention::Project { basis, n } => Ready::Project {
-                        basis: self.backend.tensor(basis, *n, d)?,
-                        n: *n,
-                    },
-                },
-            ));
-        }
+        let ready = hooks
+            .hooks
+            .iter()
+            .map(|(point, what)| Ok((*point, self.ready(what)?)))
+            .collect::<Result<_>>()?;
         self.hooks = ready;
         Ok(())
+    }
+
+    /// Sets (or with `None` removes) the readout: `x · basisᵀ` of `n` rows read at `point` after
+    /// the hooks there, on every later forward call. Checked first; on error nothing changes.
+    pub fn set_readout(&mut self, readout: Option<(HookPoint, &[f32], usize)>) -> Result<()> {
+        let Some((point, basis, n)) = readout else {
+            self.readout = None;
+            return Ok(());
+        };
+        let project = Intervention::Project {
+            basis: basis.to_vec(),
+            n,
+        };
+        let mut check = HookSet::new();
+        check.push(point, project.clone());
+        check.validate(self.config.n_layer, self.config.d_model)?;
+        self.readout = Some((point, self.ready(&project)?));
+        Ok(())
+    }
+
+    /// Hook vectors and readout bases uploaded to the device so far.
+    pub fn uploads(&self) -> usize {
+        self.uploads
+    }
+
+    /// A checked hook made ready on the device.
+    fn ready(&mut self, what: &Intervention) -> Result<Ready<B>> {
+        let d = self.config.d_model;
+        Ok(match what {
+            Intervention::Capture => Ready::Capture,
+            Intervention::Add { vector, alpha } => {
+                self.uploads += 1;
+                Ready::Add {
+                    vector: self.backend.tensor(vector, 1, d)?,
+                    alpha: *alpha,
+                }
+            }
+            Intervention::Project { basis, n } => {
+                self.uploads += 1;
+                Ready::Project {
+                    basis: self.backend.tensor(basis, *n, d)?,
+                    n: *n,
+                }
+            }
+        })
     }
 
     /// Runs `ids` (T ≥ 1) after the cached positions; returns the last position's logits and
@@ -160,8 +198,9 @@ impl<B: Backend> Llama<B> {
         }
         let be = &self.backend;
         let mut reads = Vec::new();
+        let hooks = (&self.hooks[..], &self.readout);
         let hook =
-            |point, x, reads: &mut Vec<_>| apply_hooks(be, &self.hooks, point, x, c.d_model, reads);
+            |point, x, reads: &mut Vec<_>| apply_hooks(be, hooks, point, x, c.d_model, reads);
         let mut x = be.embed(&self.embd, ids)?; // (T, d)
         for (l, blk) in self.blocks.iter().enumerate() {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
@@ -205,17 +244,28 @@ impl<B: Backend> Llama<B> {
     }
 }
 
-/// Applies every hook at `point` to `x (T, d)` in order; with no hooks there, `x` is untouched.
-/// Captures and projections start reads, kept in `reads`.
+/// The hooks of a pass, and the readout read after them.
+type Hooks<'a, B> = (
+    &'a [(HookPoint, Ready<B>)],
+    &'a Option<(HookPoint, Ready<B>)>,
+);
+
+/// Applies every hook at `point` to `x (T, d)` in order, then the readout if it reads there; with
+/// no hooks there, `x` is untouched. Captures and projections start reads, kept in `reads`.
 fn apply_hooks<B: Backend>(
     be: &B,
-    hooks: &[(HookPoint, Ready<B>)],
+    (hooks, readout): Hooks<B>,
     point: HookPoint,
     mut x: B::Tensor,
     d: usize,
     reads: &mut Vec<(HookPoint, usize, B::Pending)>,
 ) -> Result<B::Tensor> {
-    for (_, what) in hooks.iter().filter(|(p, _)| *p == point) {
+    let at_point = |(p, _): &&(HookPoint, Ready<B>)| *p == point;
+    for (_, what) in hooks
+        .iter()
+        .filter(at_point)
+        .chain(readout.iter().filter(at_point))
+    {
         match what {
             Ready::Capture => reads.push((point, d, be.read_start(&x)?)),
             Ready::Add { vector, alpha } => x = be.add_scaled(&x, vector, *alpha)?,

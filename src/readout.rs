@@ -8,6 +8,48 @@
 //! with its spread on neutral text: `z_e = (s_e − μ_e) / σ_e`, and the token's intensity is the
 //! z of its top emotion.
 
+use crate::hooks::{Captures, HookPoint};
+
+/// The emotion readout at one layer: `scores = x · basisᵀ − offsets`, read by a projection at
+/// the block's output (only the scores leave the device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readout {
+    pub layer: usize,
+    /// `(n, d)` row-major, one unit direction per emotion.
+    pub basis: Vec<f32>,
+    /// `(n)`: each direction's score of the centre of all emotions.
+    pub offsets: Vec<f32>,
+}
+
+impl Readout {
+    /// Where it reads.
+    pub fn point(&self) -> HookPoint {
+        HookPoint::ResidPost(self.layer)
+    }
+
+    /// The number of emotions.
+    pub fn n(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Scores `(T, n)` from a pass's captures: its projection's rows minus the offsets (`None`
+    /// when the pass has no projection of this shape at this point).
+    pub fn scores(&self, captures: &Captures) -> Option<Vec<f32>> {
+        let n = self.n();
+        let c = captures
+            .entries
+            .iter()
+            .rev()
+            .find(|c| c.point == self.point() && c.cols == n)?;
+        Some(
+            c.values
+                .chunks_exact(n)
+                .flat_map(|row| row.iter().zip(&self.offsets).map(|(s, o)| s - o))
+                .collect(),
+        )
+    }
+}
+
 /// Running means `(T, n)` of `scores (T, n)` over the last `w` tokens (fewer at the start).
 pub fn smooth(scores: &[f32], n: usize, w: usize) -> Vec<f32> {
     let w = w.max(1);

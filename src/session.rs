@@ -1,90 +1,23 @@
-//! `Engine<B>` (model + tokenizer) and one generation at a time: prompt, sampler, step().
-//! The CLI and the wasm wrapper both drive generation through this module.
+//! [`Session`]: the model on its backend, its tokenizer, its hooks and readout, and at most one
+//! reply under way. The CLI, the wasm engine, validation and the tests all generate through it.
+//!
+//! Each call records work and returns; [`Session::finish`] reads its results. Natively `finish`
+//! waits for the device; in the browser the page awaits [`Session::when_ready`] in between, so
+//! the worker never blocks. When the GPU fails (a kernel rejected, the device lost mid-reply)
+//! the session moves to the CPU, says why in [`Session::fallback`], and finishes the reply.
 
-use candle_core::{Device, Tensor};
-use candle_transformers::generation::{LogitsProcessor, Sampling};
-
-use crate::backend::Backend;
+use crate::backend::{AnyBackend, Backend};
+use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
-use crate::gguf::ModelFile;
-use crate::hooks::Captures;
+use crate::gguf::{Config, ModelFile};
+use crate::hooks::{Capture, Captures, HookSet};
 use crate::model::{Forward, Llama, Recorded};
+use crate::readout::Readout;
+use crate::sampler::{Choice, Sampler};
+use crate::tokenizer::{TextStream, Tokenizer};
 
 /// Longest slice of a prompt run in one forward call (bounds the attention matrix).
 const PREFILL_CHUNK: usize = 512;
-use crate::tokenizer::{TextStream, Tokenizer};
-
-/// How the next token is chosen. `temperature == 0` is greedy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sampler {
-    pub temperature: f64,
-    /// Nucleus mass in (0, 1]; 1 keeps every token.
-    pub top_p: f64,
-    /// Divides the logits of recently seen tokens (1 = off).
-    pub repeat_penalty: f32,
-    /// How many recent tokens the penalty looks at.
-    pub repeat_last_n: usize,
-    pub seed: u64,
-}
-
-impl Default for Sampler {
-    fn default() -> Self {
-        Self {
-            temperature: 0.0,
-            top_p: 1.0,
-            repeat_penalty: 1.0,
-            repeat_last_n: 64,
-            seed: 299792458,
-        }
-    }
-}
-
-impl Sampler {
-    /// Checks the numbers a person typed.
-    pub fn validate(&self) -> Result<()> {
-        if !self.temperature.is_finite() || self.temperature < 0.0 {
-            return Err(Error::Sampling(format!(
-                "temperature must be ≥ 0, got {}",
-                self.temperature
-            )));
-        }
-        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(Error::Sampling(format!(
-                "top-p must be in (0, 1], got {}",
-                self.top_p
-            )));
-        }
-        if !self.repeat_penalty.is_finite() || self.repeat_penalty <= 0.0 {
-            return Err(Error::Sampling(format!(
-                "repeat penalty must be > 0, got {}",
-                self.repeat_penalty
-            )));
-        }
-        Ok(())
-    }
-
-    fn processor(&self) -> LogitsProcessor {
-        let sampling = if self.temperature == 0.0 {
-            Sampling::ArgMax
-        } else if self.top_p < 1.0 {
-            Sampling::TopP {
-                p: self.top_p,
-                temperature: self.temperature,
-            }
-        } else {
-            Sampling::All {
-                temperature: self.temperature,
-            }
-        };
-        LogitsProcessor::from_sampling(self.seed, sampling)
-    }
-}
-
-/// The model and its tokenizer.
-pub struct Engine<B: Backend> {
-    pub model: Llama<B>,
-    pub tokenizer: Tokenizer,
-}
 
 /// One generated token.
 #[derive(Debug, Clone)]
@@ -92,11 +25,11 @@ pub struct Step {
     pub id: u32,
     /// Text that became complete with this token (may be empty mid-character).
     pub text: String,
-    /// What the hooks kept at this token's position (empty once generation ended).
+    /// What the hooks kept at this token's position (empty when it was not run).
     pub captures: Captures,
 }
 
-/// A generation under way: the sequence so far and the logits for the next token.
+/// A reply under way: the sequence so far and the logits for the next token.
 pub struct Generation {
     pub ids: Vec<u32>,
     pub prompt_len: usize,
@@ -105,45 +38,34 @@ pub struct Generation {
     max_tokens: usize,
     /// Logits for the next token; `None` once no further token will be sampled.
     pub next_logits: Option<Vec<f32>>,
-    processor: LogitsProcessor,
-    sampler: Sampler,
+    choice: Choice,
     stream: TextStream,
     /// Whether the context has room after the last token.
     room: bool,
 }
 
 impl Generation {
-    /// A generation whose prompt `ids` gave `prompt` (its last logits and captures).
-    pub fn new(ids: Vec<u32>, prompt: Forward, sampler: &Sampler, max_tokens: usize) -> Self {
+    fn new(ids: Vec<u32>, prompt: Forward, sampler: &Sampler, max_tokens: usize) -> Self {
         Self {
             prompt_len: ids.len(),
             ids,
             prompt_captures: prompt.captures,
             max_tokens,
             next_logits: (max_tokens > 0).then_some(prompt.logits),
-            processor: sampler.processor(),
-            sampler: sampler.clone(),
+            choice: sampler.choice(),
             stream: TextStream::default(),
             room: true,
         }
     }
 
     /// Whether the token just sampled must run through the model (more tokens will follow).
-    pub fn wants_forward(&self) -> bool {
+    fn wants_forward(&self) -> bool {
         self.generated().len() < self.max_tokens && self.room
-    }
-
-    /// Whether the context has room for the token just sampled to run through the model.
-    pub fn has_room(&self) -> bool {
-        self.room
     }
 
     /// Tokens generated so far.
     pub fn generated(&self) -> &[u32] {
         &self.ids[self.prompt_len..]
-    }
-    pub fn is_done(&self) -> bool {
-        self.next_logits.is_none()
     }
 
     /// The probability (softmax at temperature 1, whatever the sampler's) of each of `ids` being
@@ -166,14 +88,121 @@ impl Generation {
     }
 }
 
-impl<B: Backend> Engine<B> {
-    /// Builds the engine from a parsed model file.
-    pub fn new(file: ModelFile, backend: B) -> Result<Self> {
+/// Passes recorded on the device, their results not yet read.
+type Work = Vec<Recorded<AnyBackend>>;
+
+/// What [`Session::finish`] completes.
+enum Pending {
+    Nothing,
+    Prompt {
+        ids: Vec<u32>,
+        sampler: Sampler,
+        max_tokens: usize,
+        work: Work,
+    },
+    Token {
+        id: u32,
+        text: String,
+        work: Option<Work>,
+        /// Whether more tokens follow (the pass's logits are kept for them).
+        more: bool,
+    },
+}
+
+/// The model, its hooks and readout, and at most one reply under way.
+pub struct Session {
+    model: Llama<AnyBackend>,
+    pub tokenizer: Tokenizer,
+    /// The model file, kept while on the GPU to rebuild the model on the CPU.
+    bytes: Option<Vec<u8>>,
+    /// The page's or caller's hooks (steers, captures), and the readout read after them.
+    hooks: HookSet,
+    readout: Option<Readout>,
+    /// Why the GPU was left for the CPU, once it was.
+    pub fallback: Option<String>,
+    pub generation: Option<Generation>,
+    pending: Pending,
+}
+
+impl Session {
+    /// A parsed model file on `backend`.
+    pub fn new(file: ModelFile, backend: AnyBackend) -> Result<Self> {
         let tokenizer = Tokenizer::new(&file.vocab)?;
         Ok(Self {
             model: Llama::new(file, backend)?,
             tokenizer,
+            bytes: None,
+            hooks: HookSet::new(),
+            readout: None,
+            fallback: None,
+            generation: None,
+            pending: Pending::Nothing,
         })
+    }
+
+    /// A model file held in memory, on the CPU.
+    pub fn cpu(bytes: &[u8]) -> Result<Self> {
+        let file = ModelFile::from_bytes(bytes)?;
+        let backend = AnyBackend::cpu(&file.config)?;
+        Self::new(file, backend)
+    }
+
+    /// A model file on disk, on the CPU (read as it is parsed, never whole in memory).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let file = ModelFile::read(&mut crate::io::open_model(path)?)?;
+        let backend = AnyBackend::cpu(&file.config)?;
+        Self::new(file, backend)
+    }
+
+    /// The model (`file`, parsed from `bytes`) on `gpu` when there is one, else on the CPU with
+    /// the reason kept in [`Session::fallback`].
+    pub fn gpu_or_cpu(file: ModelFile, bytes: Vec<u8>, gpu: Result<AnyBackend>) -> Result<Self> {
+        match gpu.and_then(|g| Self::new(file, g)) {
+            Ok(mut s) => {
+                s.bytes = Some(bytes);
+                Ok(s)
+            }
+            Err(e @ Error::Gpu(_)) => {
+                let mut s = Self::cpu(&bytes)?;
+                s.fallback = Some(e.to_string());
+                Ok(s)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The model file on the GPU (natively, blocking), or on the CPU when that fails.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn gpu_native(bytes: Vec<u8>) -> Result<Self> {
+        let file = ModelFile::from_bytes(&bytes)?;
+        let gpu = AnyBackend::gpu(&file.config);
+        Self::gpu_or_cpu(file, bytes, gpu)
+    }
+
+    /// The backend running the model: "cpu" or "webgpu".
+    pub fn backend_name(&self) -> &'static str {
+        self.model.backend.name()
+    }
+
+    /// The backend (to flush, lose the device, attach a co-worker).
+    pub fn backend(&self) -> &AnyBackend {
+        &self.model.backend
+    }
+
+    /// The model's shape.
+    pub fn config(&self) -> &Config {
+        &self.model.config
+    }
+
+    /// The forward loop itself, for single passes outside a reply (tests, perplexity, logit lens).
+    pub fn model(&mut self) -> &mut Llama<AnyBackend> {
+        &mut self.model
+    }
+
+    /// The reply's whole sequence so far, prompt first (empty before a reply).
+    pub fn ids(&self) -> &[u32] {
+        self.generation.as_ref().map_or(&[], |g| &g.ids)
     }
 
     /// Tokenizes a prompt and checks it is neither empty nor longer than the context allows.
@@ -192,80 +221,190 @@ impl<B: Backend> Engine<B> {
         Ok(ids)
     }
 
-    /// Runs the whole of `ids` from an empty cache, in chunks so attention stays small;
-    /// returns the last position's logits and the captures of every position.
-    pub fn run(&mut self, ids: &[u32]) -> Result<Forward> {
-        let recorded = self.prefill(ids)?;
-        self.prefilled(recorded)
+    /// Sets the hooks of every later pass (checked first; on error nothing changes). The
+    /// readout stays as it is and is not uploaded again.
+    pub fn set_hooks(&mut self, hooks: HookSet) -> Result<()> {
+        self.model.set_hooks(&hooks)?;
+        self.hooks = hooks;
+        Ok(())
     }
 
-    /// Records the passes of [`Engine::run`] without waiting for their results (on the GPU
-    /// nothing has run yet): the chunks extend the cache in order, so no chunk waits for one.
-    pub fn prefill(&mut self, ids: &[u32]) -> Result<Vec<Recorded<B>>> {
+    /// Steers toward `(emotion, strength)` rows of `set` (at `layer`, or each emotion's own
+    /// steering layers), replacing the hooks before: one check, one vector per layer steered.
+    pub fn set_steers(
+        &mut self,
+        set: &EmotionSet,
+        rows: &[(usize, f32)],
+        layer: Option<usize>,
+    ) -> Result<()> {
+        self.set_hooks(set.steer_hooks(rows, layer)?)
+    }
+
+    /// Sets (or with `None` removes) the readout of every later pass; on error nothing changes.
+    pub fn set_readout(&mut self, readout: Option<Readout>) -> Result<()> {
+        self.model
+            .set_readout(readout.as_ref().map(|r| (r.point(), &r.basis[..], r.n())))?;
+        self.readout = readout;
+        Ok(())
+    }
+
+    /// The readout set, if any.
+    pub fn readout(&self) -> Option<&Readout> {
+        self.readout.as_ref()
+    }
+
+    /// Readout scores `(T, n)` from a pass's captures (`None` without a readout).
+    pub fn scores(&self, captures: &Captures) -> Option<Vec<f32>> {
+        self.readout.as_ref()?.scores(captures)
+    }
+
+    /// Runs the whole of `ids` from an empty cache, in chunks so attention stays small, and
+    /// waits for it: the last position's logits and the captures of every position.
+    pub fn run(&mut self, ids: &[u32]) -> Result<Forward> {
+        let work = self.guard(|s| s.prefill(ids))?;
+        match self.read(work) {
+            Err(e @ Error::Gpu(_)) => self.rerun_on_cpu(e, ids),
+            other => other,
+        }
+    }
+
+    /// Starts a reply after `ids`: records the prompt's passes. Then [`Session::finish`].
+    pub fn start(&mut self, ids: Vec<u32>, sampler: &Sampler, max_tokens: usize) -> Result<()> {
+        sampler.validate()?;
         if ids.is_empty() {
             return Err(Error::Prompt("nothing to run: no tokens".into()));
         }
-        self.model.reset()?;
-        ids.chunks(PREFILL_CHUNK)
-            .map(|chunk| self.model.record(chunk, false))
-            .collect()
+        self.generation = None;
+        self.pending = Pending::Nothing;
+        let work = self.guard(|s| s.prefill(&ids))?;
+        self.pending = Pending::Prompt {
+            ids,
+            sampler: sampler.clone(),
+            max_tokens,
+            work,
+        };
+        Ok(())
     }
 
-    /// The results of [`Engine::prefill`]: the last logits, every position's captures.
-    pub fn prefilled(&self, recorded: Vec<Recorded<B>>) -> Result<Forward> {
-        let mut captures = Captures::default();
-        let mut logits = Vec::new();
-        for rec in recorded {
-            let fwd = self.model.finish(rec)?;
-            captures.append(fwd.captures);
-            logits = fwd.logits;
+    /// Samples the next token and records its pass; `false` once the reply is over
+    /// (end-of-turn token, `max_tokens`, or a full context). Then [`Session::finish`] gives the
+    /// token with its captures.
+    pub fn step(&mut self) -> Result<bool> {
+        let Some(mut g) = self.generation.take() else {
+            return Ok(false);
+        };
+        let sampled = self.sample(&mut g);
+        let more = g.wants_forward();
+        // The last token runs too when something reads the stream, so it has its readout.
+        let reads = self.hooks.reads() || self.readout.is_some();
+        let wants = more || (reads && g.room);
+        self.generation = Some(g);
+        let Some((id, text)) = sampled? else {
+            return Ok(false);
+        };
+        let work = if wants {
+            Some(self.guard(|s| s.record(&[id]))?)
+        } else {
+            None
+        };
+        self.pending = Pending::Token {
+            id,
+            text,
+            work,
+            more,
+        };
+        Ok(true)
+    }
+
+    /// Resolves when [`Session::finish`] can read without waiting for the device (or a map
+    /// failed, and `finish` moves to the CPU); borrows nothing, so the browser can await it.
+    pub fn when_ready(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+        self.model.backend.when_ready()
+    }
+
+    /// Reads what [`Session::start`] or [`Session::step`] recorded: `None` after `start` (the
+    /// reply is ready to step), the token after `step`.
+    pub fn finish(&mut self) -> Result<Option<Step>> {
+        match std::mem::replace(&mut self.pending, Pending::Nothing) {
+            Pending::Nothing => Ok(None),
+            Pending::Prompt {
+                ids,
+                sampler,
+                max_tokens,
+                work,
+            } => {
+                let fwd = match self.read(work) {
+                    Err(e @ Error::Gpu(_)) => self.rerun_on_cpu(e, &ids)?,
+                    other => other?,
+                };
+                self.generation = Some(Generation::new(ids, fwd, &sampler, max_tokens));
+                Ok(None)
+            }
+            Pending::Token {
+                id,
+                text,
+                work,
+                more,
+            } => {
+                let mut captures = Captures::default();
+                if let Some(work) = work {
+                    let fwd = match self.read(work) {
+                        Err(e @ Error::Gpu(_)) => {
+                            // The whole sequence so far, on the CPU: its last position is ours.
+                            let ids = self.generation.as_ref().map(|g| g.ids.clone());
+                            let mut f = self.rerun_on_cpu(e, &ids.unwrap_or_default())?;
+                            f.captures = last_rows(f.captures);
+                            f
+                        }
+                        other => other?,
+                    };
+                    if let Some(g) = self.generation.as_mut().filter(|_| more) {
+                        g.next_logits = Some(fwd.logits);
+                    }
+                    captures = fwd.captures;
+                }
+                Ok(Some(Step { id, text, captures }))
+            }
         }
-        Ok(Forward { logits, captures })
     }
 
-    /// Starts generating after `prompt` (token ids): processes the prompt in one pass.
-    pub fn start(
+    /// `start` then `finish`, waiting for the device (native callers).
+    pub fn start_now(&mut self, ids: Vec<u32>, sampler: &Sampler, max_tokens: usize) -> Result<()> {
+        self.start(ids, sampler, max_tokens)?;
+        self.finish().map(|_| ())
+    }
+
+    /// `step` then `finish`: the next token, or `None` once the reply is over.
+    pub fn step_now(&mut self) -> Result<Option<Step>> {
+        if !self.step()? {
+            return Ok(None);
+        }
+        self.finish()
+    }
+
+    /// A whole reply after `ids`, waiting for the device: the ids generated.
+    pub fn reply(
         &mut self,
-        prompt: Vec<u32>,
+        ids: Vec<u32>,
         sampler: &Sampler,
         max_tokens: usize,
-    ) -> Result<Generation> {
-        sampler.validate()?;
-        let fwd = self.run(&prompt)?;
-        Ok(Generation::new(prompt, fwd, sampler, max_tokens))
+    ) -> Result<Vec<u32>> {
+        self.start_now(ids, sampler, max_tokens)?;
+        while self.step_now()?.is_some() {}
+        Ok(self
+            .generation
+            .as_ref()
+            .map(|g| g.generated().to_vec())
+            .unwrap_or_default())
     }
 
-    /// Samples the next token and runs it through the model. `None` once the reply is over
-    /// (end-of-turn token, `max_tokens`, or a full context).
-    pub fn step(&mut self, g: &mut Generation) -> Result<Option<Step>> {
-        let Some((id, text)) = self.sample(g)? else {
-            return Ok(None);
-        };
-        let mut captures = Captures::default();
-        if g.wants_forward() {
-            let fwd = self.model.forward(&[id])?;
-            g.next_logits = Some(fwd.logits);
-            captures = fwd.captures;
-        }
-        Ok(Some(Step { id, text, captures }))
-    }
-
-    /// Samples the next token and appends it: `(id, its text)`, or `None` once the reply is
+    /// Chooses the next token and appends it: `(id, its text)`, or `None` once the reply is
     /// over. The token still has to run through the model when [`Generation::wants_forward`].
-    pub fn sample(&mut self, g: &mut Generation) -> Result<Option<(u32, String)>> {
+    fn sample(&mut self, g: &mut Generation) -> Result<Option<(u32, String)>> {
         let Some(logits) = g.next_logits.take() else {
             return Ok(None);
         };
-        let mut logits = Tensor::from_vec(logits, self.model.config.vocab, &Device::Cpu)?;
-        if g.sampler.repeat_penalty != 1.0 {
-            let from = g.ids.len().saturating_sub(g.sampler.repeat_last_n);
-            logits = candle_transformers::utils::apply_repeat_penalty(
-                &logits,
-                g.sampler.repeat_penalty,
-                &g.ids[from..],
-            )?;
-        }
-        let id = g.processor.sample(&logits)?;
+        let id = g.choice.next(logits, &g.ids)?;
         if id == self.tokenizer.eos {
             return Ok(None);
         }
@@ -273,5 +412,137 @@ impl<B: Backend> Engine<B> {
         let text = g.stream.push(&self.tokenizer, id)?;
         g.room = g.ids.len() < self.model.config.context;
         Ok(Some((id, text)))
+    }
+
+    /// Runs `f`; a GPU failure moves the model to the CPU and runs `f` again there.
+    fn guard<T>(&mut self, f: impl Fn(&mut Self) -> Result<T>) -> Result<T> {
+        match f(self) {
+            Err(e @ Error::Gpu(_)) => {
+                self.move_to_cpu(e)?;
+                f(self)
+            }
+            other => other,
+        }
+    }
+
+    /// Records `ids` from an empty cache in chunks; the chunks extend the cache in order, so
+    /// no chunk waits for one.
+    fn prefill(&mut self, ids: &[u32]) -> Result<Work> {
+        if ids.is_empty() {
+            return Err(Error::Prompt("nothing to run: no tokens".into()));
+        }
+        self.model.reset()?;
+        let work = ids
+            .chunks(PREFILL_CHUNK)
+            .map(|chunk| self.model.record(chunk, false))
+            .collect::<Result<_>>()?;
+        self.model.backend.flush()?;
+        Ok(work)
+    }
+
+    /// Records one pass of `ids` after the cached positions.
+    fn record(&mut self, ids: &[u32]) -> Result<Work> {
+        let work = vec![self.model.record(ids, false)?];
+        self.model.backend.flush()?;
+        Ok(work)
+    }
+
+    /// The results of recorded passes: the last logits, every position's captures.
+    fn read(&self, work: Work) -> Result<Forward> {
+        let mut captures = Captures::default();
+        let mut logits = Vec::new();
+        for rec in work {
+            let fwd = self.model.finish(rec)?;
+            captures.append(fwd.captures);
+            logits = fwd.logits;
+        }
+        Ok(Forward { logits, captures })
+    }
+
+    /// After `why`, moves to the CPU and runs `ids` there from an empty cache.
+    fn rerun_on_cpu(&mut self, why: Error, ids: &[u32]) -> Result<Forward> {
+        self.move_to_cpu(why)?;
+        let work = self.prefill(ids)?;
+        self.read(work)
+    }
+
+    /// Rebuilds the model on the CPU after `why`, with the same hooks and readout.
+    fn move_to_cpu(&mut self, why: Error) -> Result<()> {
+        let Some(bytes) = self.bytes.take() else {
+            return Err(why);
+        };
+        let file = ModelFile::from_bytes(&bytes)?;
+        let mut model = Llama::new(file, AnyBackend::cpu(&self.model.config)?)?;
+        model.set_hooks(&self.hooks)?;
+        if let Some(r) = &self.readout {
+            model.set_readout(Some((r.point(), &r.basis, r.n())))?;
+        }
+        self.model.backend.lose_device();
+        self.model = model;
+        self.fallback = Some(format!("{why}; finishing on the CPU"));
+        Ok(())
+    }
+}
+
+/// Where the user's text sits in the ids of a chat prompt: the last place the user's own
+/// tokens occur, and from the first user turn on in a continued conversation (`history`'s
+/// turns are prompt too). `(start, end)`; the whole prompt when the text is not found as is.
+pub fn user_span(
+    tok: &Tokenizer,
+    ids: &[u32],
+    history: &[String],
+    user: &str,
+) -> Result<(usize, usize)> {
+    let own = tok.encode(user)?;
+    let last = find(ids, &own, true);
+    let first = match history.first() {
+        Some(turn) => find(ids, &tok.encode(turn)?, false),
+        None => None,
+    };
+    Ok((
+        first.or(last).unwrap_or(0),
+        last.map_or(ids.len(), |l| l + own.len()),
+    ))
+}
+
+/// Where `needle` occurs in `hay` (the last occurrence with `last`, else the first).
+fn find(hay: &[u32], needle: &[u32], last: bool) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    let mut at = (0..=hay.len() - needle.len()).filter(|&i| hay[i..].starts_with(needle));
+    if last {
+        at.next_back()
+    } else {
+        at.next()
+    }
+}
+
+/// Each capture cut to its last row.
+fn last_rows(c: Captures) -> Captures {
+    Captures {
+        entries: c
+            .entries
+            .into_iter()
+            .map(|e| Capture {
+                point: e.point,
+                cols: e.cols,
+                values: e.values[e.values.len().saturating_sub(e.cols)..].to_vec(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find;
+
+    #[test]
+    fn find_gives_the_first_or_last_run() {
+        assert_eq!(find(&[1, 2, 3, 1, 2], &[1, 2], true), Some(3));
+        assert_eq!(find(&[1, 2, 3, 1, 2], &[1, 2], false), Some(0));
+        assert_eq!(find(&[1, 2, 3], &[4], true), None);
+        assert_eq!(find(&[1, 2, 3], &[], true), None);
+        assert_eq!(find(&[1], &[1, 1], false), None);
     }
 }

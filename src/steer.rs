@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::emotions::{check_strength, EmotionSet};
 use crate::error::Result;
+use crate::hooks::{HookPoint, HookSet, Intervention};
 use crate::numerics::dot;
 
 impl EmotionSet {
@@ -83,6 +84,19 @@ impl EmotionSet {
             }
         }
         Ok(acc.into_iter().collect())
+    }
+
+    /// The hooks that steer toward `(emotion, strength)` pairs (see [`EmotionSet::steer_vectors`]):
+    /// one vector added per layer, whatever the number of emotions.
+    pub fn steer_hooks(&self, steers: &[(usize, f32)], layer: Option<usize>) -> Result<HookSet> {
+        let mut hooks = HookSet::new();
+        for (l, vector) in self.steer_vectors(steers, layer)? {
+            hooks.push(
+                HookPoint::ResidPost(l),
+                Intervention::Add { vector, alpha: 1.0 },
+            );
+        }
+        Ok(hooks)
     }
 
     /// Steering toward `(emotion, strength)` pairs at the given layers, each strength split

@@ -1,14 +1,16 @@
-//! The browser's engine: thin wasm-bindgen wrappers over [`crate::session`]. Errors become
-//! `JsError` here and only here; nothing panics across the boundary.
+//! The browser's engine: thin wasm-bindgen wrappers over [`crate::session::Session`]. Errors
+//! become `JsError` here and only here; nothing panics across the boundary.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::backend::{cpu::Cpu, AnyBackend};
 use crate::emotions::EmotionSet;
-use crate::hooks::{Captures, HookPoint, HookSet, Intervention};
-use crate::runner::Runner;
-use crate::session::Sampler;
+use crate::model::Llama;
+use crate::sampler::Sampler;
+use crate::session::Session;
 use crate::tokenizer::chat_turns;
+use crate::ModelFile;
 
 fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
@@ -47,16 +49,19 @@ struct JsEmotions {
     intensity_floor: Vec<f32>,
 }
 
-/// The emotion readout: scores = x · basisᵀ − offsets at `layer`.
-struct Readout {
-    layer: usize,
-    basis: Vec<f32>,
-    offsets: Vec<f32>,
+/// What `start` returns: the prompt's ids and where the user's own text sits in them
+/// (`userStart .. userEnd`; a continued conversation's span starts at its first user turn).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsPrompt {
+    ids: Vec<u32>,
+    user_start: usize,
+    user_end: usize,
 }
 
 #[wasm_bindgen]
 extern "C" {
-    /// The page's handle on a co-worker thread (www/src/share.ts): `begin(id, x, row0, n)`
+    /// The page's handle on a co-worker thread (its channel in www/src): `begin(id, x, row0, n)`
     /// hands it rows `row0 .. row0 + n` of matrix `id` times `x`; `finish(out)` waits for them.
     pub type CoWorkerHandle;
     #[wasm_bindgen(method)]
@@ -77,15 +82,17 @@ impl crate::backend::share::CoWorker for CoWorkerHandle {
 /// The co-worker's own copy of the model's matrices: computes the rows it is handed.
 #[wasm_bindgen]
 pub struct CoWorker {
-    engine: crate::Engine<crate::Cpu>,
+    model: Llama<Cpu>,
 }
 
 #[wasm_bindgen]
 impl CoWorker {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<CoWorker, JsError> {
+        let file = ModelFile::from_bytes(bytes).map_err(js)?;
+        let cpu = Cpu::new(&file.config).map_err(js)?;
         Ok(CoWorker {
-            engine: crate::load_cpu(bytes).map_err(js)?,
+            model: Llama::new(file, cpu).map_err(js)?,
         })
     }
 
@@ -97,8 +104,7 @@ impl CoWorker {
         row0: usize,
         out: &mut [f32],
     ) -> Result<(), JsError> {
-        self.engine
-            .model
+        self.model
             .backend
             .shared
             .rows(id, x, row0, out)
@@ -106,16 +112,13 @@ impl CoWorker {
     }
 }
 
-/// The model in a browser tab: load from bytes, generate step by step, capture or steer.
+/// The model in a browser tab: load from bytes, generate step by step, read out or steer.
 /// A reply runs as `start`, then `await ready()`, `finish()`; then per token `step()`,
 /// `await ready()`, `finish()` — so on WebGPU the worker awaits the device instead of blocking.
 #[wasm_bindgen]
 pub struct Engine {
-    runner: Runner,
-    /// Captures and steers set by the page; the readout's projection is added after them.
-    hooks: HookSet,
+    session: Session,
     emotions: Option<EmotionSet>,
-    readout: Option<Readout>,
     /// Earlier turns of the conversation (user, assistant, ...) for chat prompts.
     history: Vec<String>,
 }
@@ -126,68 +129,63 @@ impl Engine {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<Engine, JsError> {
         console_error_panic_hook::set_once();
-        Ok(Self::with(Runner::cpu(bytes).map_err(js)?))
+        Ok(Self::with(Session::cpu(bytes).map_err(js)?))
     }
 
     /// Parses a GGUF model on `backend` ("webgpu" or "cpu"). Asked for WebGPU without a
     /// usable adapter, it runs on the CPU and `fallback()` says why.
     pub async fn create(bytes: Vec<u8>, backend: String) -> Result<Engine, JsError> {
         console_error_panic_hook::set_once();
-        #[cfg(feature = "gpu")]
-        if backend == "webgpu" {
-            let file = crate::ModelFile::from_bytes(&bytes).map_err(js)?;
-            let gpu = crate::Gpu::create(&file.config).await;
-            return Ok(Self::with(Runner::gpu(file, bytes, gpu).map_err(js)?));
+        if backend != "webgpu" {
+            return Ok(Self::with(Session::cpu(&bytes).map_err(js)?));
         }
-        let _ = backend;
-        Ok(Self::with(Runner::cpu(&bytes).map_err(js)?))
+        let file = ModelFile::from_bytes(&bytes).map_err(js)?;
+        let gpu = AnyBackend::webgpu(&file.config).await;
+        Ok(Self::with(
+            Session::gpu_or_cpu(file, bytes, gpu).map_err(js)?,
+        ))
     }
 
-    fn with(runner: Runner) -> Engine {
+    fn with(session: Session) -> Engine {
         Engine {
-            runner,
-            hooks: HookSet::new(),
+            session,
             emotions: None,
-            readout: None,
             history: Vec::new(),
         }
     }
 
     /// Which backend runs the model: "webgpu" or "cpu".
     pub fn backend(&self) -> String {
-        self.runner.name().to_string()
+        self.session.backend_name().to_string()
     }
 
     /// Why WebGPU was left for the CPU (at load or mid-reply), or undefined.
     pub fn fallback(&self) -> Option<String> {
-        self.runner.fallback.clone()
+        self.session.fallback.clone()
     }
 
     /// Destroys the WebGPU device as a lost one would be: the next step moves to the CPU.
     #[wasm_bindgen(js_name = loseDevice)]
     pub fn lose_device(&self) {
-        #[cfg(feature = "gpu")]
-        if let crate::runner::Model::Gpu(e) = &self.runner.model {
-            e.model.backend.destroy();
-        }
+        self.session.backend().lose_device();
     }
 
     /// Number of blocks (layers) in the model.
     #[wasm_bindgen(js_name = nLayer)]
     pub fn n_layer(&self) -> usize {
-        self.runner.config().n_layer
+        self.session.config().n_layer
     }
 
     /// Width of the residual stream.
     #[wasm_bindgen(js_name = dModel)]
     pub fn d_model(&self) -> usize {
-        self.runner.config().d_model
+        self.session.config().d_model
     }
 
     /// Text → token ids; with `chat`, the text is wrapped as the user's turn after the history.
     pub fn tokenize(&self, text: &str, chat: bool) -> Result<Vec<u32>, JsError> {
-        self.runner
-            .tokenizer()
+        self.session
+            .tokenizer
             .encode(&self.prompt_text(text, chat))
             .map_err(js)
     }
@@ -196,16 +194,8 @@ impl Engine {
     /// stops sharing). Returns whether the engine is on the CPU and will use it.
     #[wasm_bindgen(js_name = setCoWorker)]
     pub fn set_co_worker(&mut self, handle: Option<CoWorkerHandle>) -> bool {
-        match &self.runner.model {
-            crate::runner::Model::Cpu(e) => {
-                let co = handle.map(|h| Box::new(h) as Box<dyn crate::backend::share::CoWorker>);
-                let on = co.is_some();
-                e.model.backend.shared.set(co);
-                on
-            }
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
+        let co = handle.map(|h| Box::new(h) as Box<dyn crate::backend::share::CoWorker>);
+        self.session.backend().set_co_worker(co)
     }
 
     /// The earlier turns of the conversation, alternating user and assistant (an even number,
@@ -225,17 +215,18 @@ impl Engine {
     /// Each id's own text (a piece of a multi-byte character shows as U+FFFD).
     #[wasm_bindgen(js_name = tokenTexts)]
     pub fn token_texts(&self, ids: Vec<u32>) -> Result<Vec<String>, JsError> {
-        let vocab = self.runner.config().vocab;
+        let vocab = self.session.config().vocab;
         if let Some(bad) = ids.iter().find(|&&i| i as usize >= vocab) {
             return Err(JsError::new(&format!(
                 "token id {bad} is outside the vocabulary ({vocab})"
             )));
         }
-        self.runner.tokenizer().pieces(&ids).map_err(js)
+        self.session.tokenizer.pieces(&ids).map_err(js)
     }
 
-    /// Starts a reply to `prompt` (records the prompt's passes); returns the number of prompt
-    /// tokens. Then `await ready()` and `finish()`.
+    /// Starts a reply to `prompt` (records the prompt's passes); returns `{ids, userStart,
+    /// userEnd}`: the prompt's ids and where the user's own text sits in them. Then
+    /// `await ready()` and `finish()`.
     pub fn start(
         &mut self,
         prompt: &str,
@@ -244,7 +235,7 @@ impl Engine {
         temperature: f64,
         top_p: f64,
         seed: u64,
-    ) -> Result<usize, JsError> {
+    ) -> Result<JsValue, JsError> {
         let sampler = Sampler {
             temperature,
             top_p,
@@ -253,22 +244,33 @@ impl Engine {
         };
         sampler.validate().map_err(js)?;
         let ids = self
-            .runner
+            .session
             .encode_prompt(&self.prompt_text(prompt, chat))
             .map_err(js)?;
-        let n = ids.len();
-        self.runner.start(ids, &sampler, max_tokens).map_err(js)?;
-        Ok(n)
+        let (user_start, user_end) = if chat {
+            crate::session::user_span(&self.session.tokenizer, &ids, &self.history, prompt)
+                .map_err(js)?
+        } else {
+            (0, ids.len())
+        };
+        self.session
+            .start(ids.clone(), &sampler, max_tokens)
+            .map_err(js)?;
+        Ok(serde_wasm_bindgen::to_value(&JsPrompt {
+            ids,
+            user_start,
+            user_end,
+        })?)
     }
 
     /// Samples the next token and records its pass; `false` once the reply is over.
     pub fn step(&mut self) -> Result<bool, JsError> {
-        self.runner.step().map_err(js)
+        self.session.step().map_err(js)
     }
 
     /// Resolves when `finish()` can read the recorded work without waiting.
     pub fn ready(&self) -> js_sys::Promise {
-        let ready = self.runner.when_ready();
+        let ready = self.session.when_ready();
         wasm_bindgen_futures::future_to_promise(async move {
             ready.await;
             Ok(JsValue::UNDEFINED)
@@ -278,73 +280,25 @@ impl Engine {
     /// Reads what `start` or `step` recorded: `null` after `start`, the token as
     /// `{id, text, scores}` after `step` (`scores`: the readout at this token, if it ran).
     pub fn finish(&mut self) -> Result<JsValue, JsError> {
-        match self.runner.finish().map_err(js)? {
+        match self.session.finish().map_err(js)? {
             None => Ok(JsValue::NULL),
-            Some(s) => {
-                let scores = self
-                    .readout
-                    .as_ref()
-                    .and_then(|r| scores_of(r, &s.captures));
-                Ok(serde_wasm_bindgen::to_value(&JsStep {
-                    id: s.id,
-                    text: s.text,
-                    scores,
-                })?)
-            }
+            Some(s) => Ok(serde_wasm_bindgen::to_value(&JsStep {
+                scores: self.session.scores(&s.captures),
+                id: s.id,
+                text: s.text,
+            })?),
         }
-    }
-
-    /// Ids generated so far in the current reply.
-    pub fn generated(&self) -> Vec<u32> {
-        self.runner
-            .generation
-            .as_ref()
-            .map(|g| g.generated().to_vec())
-            .unwrap_or_default()
-    }
-
-    /// Adds `alpha * vector` to the output of block `layer` from the next `start` on.
-    #[wasm_bindgen(js_name = addSteer)]
-    pub fn add_steer(&mut self, layer: usize, vector: Vec<f32>, alpha: f32) -> Result<(), JsError> {
-        self.push_hook(
-            HookPoint::ResidPost(layer),
-            Intervention::Add { vector, alpha },
-        )
-    }
-
-    /// Keeps the output of block `layer` for every position from the next `start` on.
-    #[wasm_bindgen(js_name = addCapture)]
-    pub fn add_capture(&mut self, layer: usize) -> Result<(), JsError> {
-        self.push_hook(HookPoint::ResidPost(layer), Intervention::Capture)
-    }
-
-    /// Removes every capture and steer (the emotion readout stays).
-    #[wasm_bindgen(js_name = clearHooks)]
-    pub fn clear_hooks(&mut self) -> Result<(), JsError> {
-        self.apply_hooks(HookSet::new())
-    }
-
-    /// The prompt's capture at block `layer`'s output, `(prompt_len, d)` row-major (empty if none).
-    #[wasm_bindgen(js_name = promptCapture)]
-    pub fn prompt_capture(&self, layer: usize) -> Vec<f32> {
-        self.runner
-            .generation
-            .as_ref()
-            .and_then(|g| g.prompt_captures.get(HookPoint::ResidPost(layer)))
-            .map(|c| c.values.clone())
-            .unwrap_or_default()
     }
 
     /// Loads emotion vectors (the safetensors file `limbic extract` writes) and reads out at
     /// their default layer from the next `start` on. Only the shape is checked here (hashing
-    /// the 98 MB model in the tab would cost a second); the page serves the file made for its model. Returns `{names, defaultLayer, nLayer,
-    /// defaultStrength, tokenOffset}`.
+    /// the 98 MB model in the tab would cost a second); the page serves the file made for its
+    /// model. Returns `{names, defaultLayer, nLayer, defaultStrength, tokenOffset, ...}`.
     #[wasm_bindgen(js_name = loadEmotions)]
     pub fn load_emotions(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let set = EmotionSet::from_bytes(bytes).map_err(js)?;
-        if set.d_model != self.runner.config().d_model
-            || set.n_layer() != self.runner.config().n_layer
-        {
+        let config = self.session.config();
+        if set.d_model != config.d_model || set.n_layer() != config.n_layer {
             return Err(JsError::new(
                 "these emotion vectors were made for another model",
             ));
@@ -370,58 +324,46 @@ impl Engine {
                 .flat_map(|c| c.mean.iter().chain(&c.sd).copied())
                 .collect(),
         };
-        let layer = set.default_layer;
+        self.session
+            .set_readout(Some(set.readout(set.default_layer).map_err(js)?))
+            .map_err(js)?;
+        self.session.set_hooks(crate::HookSet::new()).map_err(js)?;
         self.emotions = Some(set);
-        self.set_readout(layer)?;
         Ok(serde_wasm_bindgen::to_value(&info)?)
     }
 
     /// Reads the emotions out at `layer` from the next `start` on.
     #[wasm_bindgen(js_name = setReadout)]
     pub fn set_readout(&mut self, layer: usize) -> Result<(), JsError> {
-        let set = self
-            .emotions
-            .as_ref()
-            .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
-        set.check_layer(layer).map_err(js)?;
-        let (basis, offsets) = set.readout(layer);
-        let old = self.readout.replace(Readout {
-            layer,
-            basis,
-            offsets,
-        });
-        if let Err(e) = self.apply_hooks(self.hooks.clone()) {
-            self.readout = old;
-            return Err(e);
-        }
-        Ok(())
+        let readout = self.emotion_set()?.readout(layer).map_err(js)?;
+        self.session.set_readout(Some(readout)).map_err(js)
     }
 
-    /// Steers toward `name` with `strength` (a fraction of the mean residual norm) at `layer`, or,
-    /// when undefined, at the vectors' steering layers with the strength split over them, from the
-    /// next `start` on; adds to earlier steers.
-    pub fn steer(
+    /// Steers toward each `names[i]` with `strengths[i]` (a fraction of the mean residual norm)
+    /// at `layer`, or, when undefined, at each emotion's steering layers with its strength split
+    /// over them, from the next `start` on; replaces the steering before (none clears it). One
+    /// check and one upload of a vector per layer; on error the steering stays as it was.
+    #[wasm_bindgen(js_name = setSteers)]
+    pub fn set_steers(
         &mut self,
-        name: &str,
-        strength: f32,
+        names: Vec<String>,
+        strengths: Vec<f32>,
         layer: Option<usize>,
     ) -> Result<(), JsError> {
+        if names.len() != strengths.len() {
+            return Err(JsError::new("steering: one strength per emotion name"));
+        }
         let set = self
             .emotions
             .as_ref()
             .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
-        let vectors = set
-            .steer_vectors(&[(set.index(name).map_err(js)?, strength)], layer)
+        let rows = names
+            .iter()
+            .zip(&strengths)
+            .map(|(name, &s)| Ok((set.index(name)?, s)))
+            .collect::<crate::Result<Vec<_>>>()
             .map_err(js)?;
-        // All layers in one update: an error leaves the steering as it was.
-        let mut next = self.hooks.clone();
-        for (l, vector) in vectors {
-            next.push(
-                HookPoint::ResidPost(l),
-                Intervention::Add { vector, alpha: 1.0 },
-            );
-        }
-        self.apply_hooks(next)
+        self.session.set_steers(set, &rows, layer).map_err(js)
     }
 
     /// After `start` (and `finish`), before the first `step`: the probability of each of
@@ -430,13 +372,13 @@ impl Engine {
     #[wasm_bindgen(js_name = nextProbs)]
     pub fn next_probs(&self, words: Vec<String>) -> Result<Vec<f32>, JsError> {
         let g = self
-            .runner
+            .session
             .generation
             .as_ref()
             .ok_or_else(|| JsError::new("no reply started"))?;
         let mut ids = Vec::with_capacity(words.len());
         for w in &words {
-            let t = self.runner.tokenizer().encode(w).map_err(js)?;
+            let t = self.session.tokenizer.encode(w).map_err(js)?;
             ids.push(
                 *t.first()
                     .ok_or_else(|| JsError::new(&format!("{w:?} has no tokens")))?,
@@ -448,10 +390,7 @@ impl Engine {
     /// The emotion vectors at `layer`, `(n_emotions, d)` row-major, unit length.
     #[wasm_bindgen(js_name = emotionVectors)]
     pub fn emotion_vectors(&self, layer: usize) -> Result<Vec<f32>, JsError> {
-        let set = self
-            .emotions
-            .as_ref()
-            .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
+        let set = self.emotion_set()?;
         set.check_layer(layer).map_err(js)?;
         Ok((0..set.names.len())
             .flat_map(|e| set.vector(layer, e).iter().copied())
@@ -461,10 +400,17 @@ impl Engine {
     /// The readout over the prompt of the current reply, `(prompt_len, n_emotions)` row-major.
     #[wasm_bindgen(js_name = promptScores)]
     pub fn prompt_scores(&self) -> Vec<f32> {
-        match (&self.runner.generation, &self.readout) {
-            (Some(g), Some(r)) => scores_of(r, &g.prompt_captures).unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        self.session
+            .generation
+            .as_ref()
+            .and_then(|g| self.session.scores(&g.prompt_captures))
+            .unwrap_or_default()
+    }
+
+    fn emotion_set(&self) -> Result<&EmotionSet, JsError> {
+        self.emotions
+            .as_ref()
+            .ok_or_else(|| JsError::new("no emotion vectors loaded"))
     }
 
     /// `text` as the model reads it: with `chat`, the user's turn after the history's turns.
@@ -475,44 +421,4 @@ impl Engine {
             text.to_string()
         }
     }
-
-    fn push_hook(&mut self, point: HookPoint, what: Intervention) -> Result<(), JsError> {
-        let mut next = self.hooks.clone();
-        next.push(point, what);
-        self.apply_hooks(next)
-    }
-
-    /// Sets `hooks` plus the readout's projection on the model; on error nothing changes.
-    fn apply_hooks(&mut self, hooks: HookSet) -> Result<(), JsError> {
-        let mut all = hooks.clone();
-        if let Some(r) = &self.readout {
-            let n = r.offsets.len();
-            all.push(
-                HookPoint::ResidPost(r.layer),
-                Intervention::Project {
-                    basis: r.basis.clone(),
-                    n,
-                },
-            );
-        }
-        self.runner.set_hooks(all).map_err(js)?;
-        self.hooks = hooks;
-        Ok(())
-    }
-}
-
-/// Readout scores from a forward pass's captures: the projection at the readout layer minus offsets.
-fn scores_of(r: &Readout, captures: &Captures) -> Option<Vec<f32>> {
-    let n = r.offsets.len();
-    let c = captures
-        .entries
-        .iter()
-        .rev()
-        .find(|c| c.point == HookPoint::ResidPost(r.layer) && c.cols == n)?;
-    Some(
-        c.values
-            .chunks_exact(n)
-            .flat_map(|row| row.iter().zip(&r.offsets).map(|(s, o)| s - o))
-            .collect(),
-    )
 }

@@ -78,7 +78,7 @@ fn bad_prompts_sampling_and_hooks_are_errors_and_the_engine_still_works() {
     assert!(err.contains("8192"), "{err}");
     assert!(e.start(Vec::new(), &Sampler::default(), 4).is_err());
     assert!(
-        e.model.forward(&[60_000]).is_err(),
+        e.model().forward(&[60_000]).is_err(),
         "token id outside the vocabulary was run"
     );
 
@@ -110,7 +110,7 @@ fn bad_prompts_sampling_and_hooks_are_errors_and_the_engine_still_works() {
         );
     }
 
-    let d = e.model.config.d_model;
+    let d = e.config().d_model;
     let bad_hooks = [
         (HookPoint::ResidPost(30), Intervention::Capture),
         (HookPoint::ResidPre(99), Intervention::Capture),
@@ -146,7 +146,7 @@ fn bad_prompts_sampling_and_hooks_are_errors_and_the_engine_still_works() {
     for (point, what) in bad_hooks {
         let mut h = HookSet::new();
         h.push(point, what);
-        assert!(matches!(e.model.set_hooks(&h), Err(Error::Hook(_))));
+        assert!(matches!(e.set_hooks(h.clone()), Err(Error::Hook(_))));
     }
     assert_eq!(
         greedy(&mut e, good, 8),

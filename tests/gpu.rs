@@ -9,8 +9,9 @@ use common::*;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use limbic::backend::gpu::kernels::SOURCES;
+use limbic::backend::gpu::Gpu;
 use limbic::backend::Backend;
-use limbic::{Config, Cpu, Gpu, HookPoint, HookSet, Intervention, Sampler};
+use limbic::{Config, Cpu, HookPoint, HookSet, Intervention, Sampler, Session};
 
 /// Deterministic pseudo-random numbers in [-scale, scale).
 fn rand(n: usize, seed: u64, scale: f32) -> Vec<f32> {
@@ -369,18 +370,25 @@ fn embedding_rows_match_the_cpu() {
     assert!(err.contains("no GPU kernel"), "{err}");
 }
 
+/// The model on the GPU (a test of the GPU fails when there is none).
+fn gpu_session() -> Session {
+    let s = Session::gpu_native(model_bytes()).expect("load");
+    assert_eq!(s.backend_name(), "webgpu", "no GPU: {:?}", s.fallback);
+    s
+}
+
 #[test]
 fn whole_model_matches_the_cpu_at_every_layer() {
     let mut cpu = engine();
-    let mut gpu = limbic::load_gpu_path(&model_path()).expect("gpu");
-    eprintln!("adapter: {}", gpu.model.backend.adapter);
-    let n_layer = cpu.model.config.n_layer;
+    let mut gpu = gpu_session();
+    eprintln!("adapter: {}", gpu.backend().adapter());
+    let n_layer = cpu.config().n_layer;
     let mut hooks = HookSet::new();
     for l in 0..n_layer {
         hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
     }
-    cpu.model.set_hooks(&hooks).unwrap();
-    gpu.model.set_hooks(&hooks).unwrap();
+    cpu.set_hooks(hooks.clone()).unwrap();
+    gpu.set_hooks(hooks.clone()).unwrap();
     let prompt = cpu
         .tokenizer
         .encode("Once upon a time, there was a little")
@@ -409,7 +417,7 @@ fn whole_model_matches_the_cpu_at_every_layer() {
     assert!(kl <= 0.01, "KL(cpu ‖ gpu) = {kl}");
 
     // Steering at block 10 and an emotion-style readout (171 directions) at block 21.
-    let d = cpu.model.config.d_model;
+    let d = cpu.config().d_model;
     let mut hooks = HookSet::new();
     hooks.push(
         HookPoint::ResidPost(10),
@@ -425,8 +433,8 @@ fn whole_model_matches_the_cpu_at_every_layer() {
             n: 171,
         },
     );
-    cpu.model.set_hooks(&hooks).unwrap();
-    gpu.model.set_hooks(&hooks).unwrap();
+    cpu.set_hooks(hooks.clone()).unwrap();
+    gpu.set_hooks(hooks.clone()).unwrap();
     let (a2, b2) = (cpu.run(&prompt).unwrap(), gpu.run(&prompt).unwrap());
     let p21 = HookPoint::ResidPost(21);
     let (x, y) = (
@@ -471,17 +479,15 @@ fn greedy_tokens_follow_the_cpu() {
     // GPU must pick the CPU's token at ≥ 90 % of steps, never put it more than 1.1 nats below
     // its own choice, and give all 32 of the CPU's tokens on at least three prompts.
     let mut cpu = engine();
-    let mut gpu = limbic::load_gpu_path(&model_path()).expect("gpu");
+    let mut gpu = gpu_session();
     let golden = fixture("golden.json");
     let anchor = &golden[3];
     let ids_anchor = cpu
         .tokenizer
         .encode(anchor["text"].as_str().unwrap())
         .unwrap();
-    let mut g = gpu.start(ids_anchor, &Sampler::default(), 32).unwrap();
-    while gpu.step(&mut g).unwrap().is_some() {}
     assert_eq!(
-        g.generated(),
+        gpu.reply(ids_anchor, &Sampler::default(), 32).unwrap(),
         ids(&anchor["ids"]),
         "golden prompt 3 on the GPU"
     );
@@ -514,7 +520,7 @@ fn greedy_tokens_follow_the_cpu() {
             same += usize::from(best == t as usize);
             all_same &= best == t as usize;
             steps += 1;
-            logits = gpu.model.forward(&[t]).unwrap().logits;
+            logits = gpu.model().forward(&[t]).unwrap().logits;
         }
         identical_32 += usize::from(all_same && want.len() == 32);
     }
@@ -538,18 +544,15 @@ fn a_device_lost_mid_reply_finishes_on_the_cpu() {
         let c = &fixture("golden.json")[2];
         (c["text"].as_str().unwrap().to_string(), ids(&c["ids"]))
     };
-    let mut r = limbic::runner::Runner::gpu_native(model_bytes()).unwrap();
-    assert_eq!(r.name(), "webgpu", "{:?}", r.fallback);
+    let mut r = gpu_session();
     let ids = r.encode_prompt(&prompt).unwrap();
     r.start_now(ids, &Sampler::default(), 12).unwrap();
     for _ in 0..3 {
         r.step_now().unwrap().expect("a token");
     }
-    if let limbic::runner::Model::Gpu(e) = &r.model {
-        e.model.backend.destroy();
-    }
+    r.backend().lose_device();
     while r.step_now().unwrap().is_some() {}
-    assert_eq!(r.name(), "cpu");
+    assert_eq!(r.backend_name(), "cpu");
     let why = r.fallback.clone().unwrap_or_default();
     assert!(why.contains("webgpu"), "{why}");
     assert_eq!(r.generation.as_ref().unwrap().generated(), &want[..12]);

@@ -23,7 +23,7 @@ fn capturing_every_site_leaves_logits_bit_identical() {
     let ids = e.tokenizer.encode(TEXT).unwrap();
     let plain = e.run(&ids).unwrap();
     assert!(plain.captures.entries.is_empty());
-    let n = e.model.config.n_layer;
+    let n = e.config().n_layer;
     let mut hooks = HookSet::new();
     for l in 0..n {
         hooks.push(HookPoint::ResidPre(l), Intervention::Capture);
@@ -33,18 +33,18 @@ fn capturing_every_site_leaves_logits_bit_identical() {
     hooks.push(
         HookPoint::ResidPost(7),
         Intervention::Add {
-            vector: vec![0.0; e.model.config.d_model],
+            vector: vec![0.0; e.config().d_model],
             alpha: 3.0,
         },
     );
-    e.model.set_hooks(&hooks).unwrap();
+    e.set_hooks(hooks.clone()).unwrap();
     let hooked = e.run(&ids).unwrap();
     assert_eq!(
         plain.logits, hooked.logits,
         "hooks that change nothing changed the logits"
     );
     assert_eq!(hooked.captures.entries.len(), 2 * n);
-    let d = e.model.config.d_model;
+    let d = e.config().d_model;
     for l in 0..n - 1 {
         let post = hooked.captures.get(HookPoint::ResidPost(l)).unwrap();
         let next_pre = hooked.captures.get(HookPoint::ResidPre(l + 1)).unwrap();
@@ -61,14 +61,14 @@ fn capturing_every_site_leaves_logits_bit_identical() {
 #[test]
 fn steering_adds_exactly_alpha_v_and_changes_the_output() {
     let mut e = engine();
-    let d = e.model.config.d_model;
+    let d = e.config().d_model;
     let ids = e.tokenizer.encode(TEXT).unwrap();
     let v = synthetic(d, 11);
     let alpha = 25.0f32;
     let layer = 20;
     let mut capture = HookSet::new();
     capture.push(HookPoint::ResidPost(layer), Intervention::Capture);
-    e.model.set_hooks(&capture).unwrap();
+    e.set_hooks(capture.clone()).unwrap();
     let base = e.run(&ids).unwrap();
 
     let mut steer = HookSet::new();
@@ -80,7 +80,7 @@ fn steering_adds_exactly_alpha_v_and_changes_the_output() {
         },
     );
     steer.push(HookPoint::ResidPost(layer), Intervention::Capture);
-    e.model.set_hooks(&steer).unwrap();
+    e.set_hooks(steer.clone()).unwrap();
     let steered = e.run(&ids).unwrap();
 
     let before = &base
@@ -109,7 +109,7 @@ fn steering_adds_exactly_alpha_v_and_changes_the_output() {
 fn steering_is_consistent_with_the_kv_cache() {
     // Steered prompt + 6 steered decode steps must equal one steered pass over the same tokens.
     let mut e = engine();
-    let d = e.model.config.d_model;
+    let d = e.config().d_model;
     let mut hooks = HookSet::new();
     hooks.push(
         HookPoint::ResidPost(12),
@@ -118,7 +118,7 @@ fn steering_is_consistent_with_the_kv_cache() {
             alpha: 8.0,
         },
     );
-    e.model.set_hooks(&hooks).unwrap();
+    e.set_hooks(hooks.clone()).unwrap();
     let prompt = e.tokenizer.encode(TEXT).unwrap();
     let generated = greedy(&mut e, prompt.clone(), 6);
     assert_eq!(generated.len(), 6);
@@ -126,7 +126,7 @@ fn steering_is_consistent_with_the_kv_cache() {
     let once = e.run(&all).unwrap().logits;
     let mut inc = e.run(&prompt).unwrap().logits;
     for &t in &generated[..5] {
-        inc = e.model.forward(&[t]).unwrap().logits;
+        inc = e.model().forward(&[t]).unwrap().logits;
     }
     // Activations are rounded to 8 bits before each product, and one value rounded the other
     // way moves the logits a little: held to a small KL divergence (a stale or unsteered
@@ -144,7 +144,7 @@ fn steering_is_consistent_with_the_kv_cache() {
 #[test]
 fn projection_equals_capture_times_basis() {
     let mut e = engine();
-    let d = e.model.config.d_model;
+    let d = e.config().d_model;
     let n = 7;
     let basis: Vec<f32> = (0..n).flat_map(|k| synthetic(d, 100 + k as u32)).collect();
     let mut hooks = HookSet::new();
@@ -156,7 +156,7 @@ fn projection_equals_capture_times_basis() {
             n,
         },
     );
-    e.model.set_hooks(&hooks).unwrap();
+    e.set_hooks(hooks.clone()).unwrap();
     let ids = e.tokenizer.encode(TEXT).unwrap();
     let out = e.run(&ids).unwrap();
     let x = &out.captures.entries[0].values;
@@ -188,7 +188,7 @@ fn hook_names_round_trip() {
 fn seeded_sampling_is_reproducible() {
     let mut e = engine();
     let prompt = e.tokenizer.encode(TEXT).unwrap();
-    let sample = |e: &mut limbic::Engine<limbic::Cpu>, seed| {
+    let sample = |e: &mut limbic::Session, seed| {
         let s = limbic::Sampler {
             temperature: 0.9,
             top_p: 0.95,
@@ -196,9 +196,7 @@ fn seeded_sampling_is_reproducible() {
             seed,
             ..Default::default()
         };
-        let mut g = e.start(prompt.clone(), &s, 24).unwrap();
-        while e.step(&mut g).unwrap().is_some() {}
-        g.generated().to_vec()
+        e.reply(prompt.clone(), &s, 24).unwrap()
     };
     let a = sample(&mut e, 1);
     assert_eq!(a, sample(&mut e, 1), "same seed, different tokens");
@@ -212,11 +210,11 @@ fn seeded_sampling_is_reproducible() {
 #[test]
 fn every_generated_token_has_its_capture_including_the_last() {
     // The last token is not needed for sampling, but a reading hook still sees it.
-    let mut r = limbic::runner::Runner::cpu(&model_bytes()).unwrap();
+    let mut r = limbic::Session::cpu(&model_bytes()).unwrap();
     let mut hooks = HookSet::new();
     hooks.push(HookPoint::ResidPost(21), Intervention::Capture);
     r.set_hooks(hooks).unwrap();
-    let ids = r.tokenizer().encode(TEXT).unwrap();
+    let ids = r.tokenizer.encode(TEXT).unwrap();
     r.start_now(ids.clone(), &limbic::Sampler::default(), 5)
         .unwrap();
     let mut steps = Vec::new();
@@ -232,7 +230,7 @@ fn every_generated_token_has_its_capture_including_the_last() {
         );
     }
     // The extra pass changes nothing: the same tokens as without hooks.
-    let mut plain = limbic::runner::Runner::cpu(&model_bytes()).unwrap();
+    let mut plain = limbic::Session::cpu(&model_bytes()).unwrap();
     plain
         .start_now(ids, &limbic::Sampler::default(), 5)
         .unwrap();
@@ -241,4 +239,80 @@ fn every_generated_token_has_its_capture_including_the_last() {
         want.push(s.id);
     }
     assert_eq!(steps.iter().map(|s| s.id).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn a_steer_of_three_rows_is_one_call_and_one_upload_per_layer() {
+    // What the page's Steer view sends (`setSteers`): one check, one vector per layer steered,
+    // and the readout's 171 × 576 basis is not uploaded again.
+    let mut s = engine();
+    let set =
+        limbic::emotions::EmotionSet::load(std::path::Path::new(limbic::DEFAULT_VECTORS), None)
+            .expect("vectors");
+    s.set_readout(Some(set.readout(set.default_layer).unwrap()))
+        .unwrap();
+    let rows: Vec<(usize, f32)> = ["happy", "sad", "calm"]
+        .iter()
+        .map(|n| (set.index(n).unwrap(), 0.1))
+        .collect();
+    let uploads = |s: &mut limbic::Session| s.model().uploads();
+    let before = uploads(&mut s);
+    s.set_steers(&set, &rows, Some(12)).unwrap();
+    assert_eq!(uploads(&mut s) - before, 1, "three rows at one layer");
+    let layers: std::collections::BTreeSet<usize> = rows
+        .iter()
+        .flat_map(|&(e, _)| set.steer_layers_for(e))
+        .collect();
+    let before = uploads(&mut s);
+    s.set_steers(&set, &rows, None).unwrap();
+    assert_eq!(
+        uploads(&mut s) - before,
+        layers.len(),
+        "each row at its own layers"
+    );
+    // A bad row is refused whole: nothing uploaded, the steering as it was.
+    let before = uploads(&mut s);
+    assert!(s
+        .set_steers(&set, &[rows[0], (rows[1].0, f32::NAN)], None)
+        .is_err());
+    assert_eq!(uploads(&mut s), before);
+    let steered = s.run(&s.tokenizer.encode(TEXT).unwrap()).unwrap();
+    s.set_steers(&set, &rows, None).unwrap();
+    let again = s.run(&s.tokenizer.encode(TEXT).unwrap()).unwrap();
+    assert_eq!(
+        steered.logits, again.logits,
+        "the refused row changed the steering"
+    );
+    // The readout still reads, after the steers, at its layer.
+    let scores = s.scores(&again.captures).expect("readout scores");
+    assert_eq!(
+        scores.len(),
+        s.tokenizer.encode(TEXT).unwrap().len() * set.names.len()
+    );
+}
+
+#[test]
+fn the_user_span_of_a_chat_prompt_is_the_users_own_text() {
+    let e = engine();
+    let history = vec!["What is a dog?".to_string(), "An animal.".to_string()];
+    for hist in [&[][..], &history[..]] {
+        let user = "Tell me about cats.";
+        let ids = e
+            .tokenizer
+            .encode(&limbic::tokenizer::chat_turns(hist, user, None))
+            .unwrap();
+        let (start, end) = limbic::session::user_span(&e.tokenizer, &ids, hist, user).unwrap();
+        assert!(
+            start < end && end < ids.len(),
+            "{start}..{end} of {}",
+            ids.len()
+        );
+        let shown = e.tokenizer.decode(&ids[start..end]).unwrap();
+        assert!(shown.ends_with(user), "{shown:?}");
+        match hist.first() {
+            // A continued conversation shows from its first user turn on.
+            Some(first) => assert!(shown.starts_with(first.as_str()), "{shown:?}"),
+            None => assert_eq!(shown, user),
+        }
+    }
 }

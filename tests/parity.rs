@@ -31,7 +31,7 @@ fn last_position_logprobs_match_llama_cpp() {
     let mut engine = engine();
     let reference = fixture("reference.json");
     let vocab = reference["vocab"].as_u64().unwrap() as usize;
-    assert_eq!(vocab, engine.model.config.vocab);
+    assert_eq!(vocab, engine.config().vocab);
     let bin = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/reference_logprobs.bin"
@@ -110,7 +110,7 @@ fn llama_cpp_greedy_path_is_our_choice_or_a_near_tie() {
             assert!(gap < 1.1, "prompt {} step {steps}: llama.cpp's token {want} is {gap:.3} nats below ours {best}", p["name"]);
             same += (best == want as usize) as usize;
             steps += 1;
-            logits = engine.model.forward(&[want]).unwrap().logits;
+            logits = engine.model().forward(&[want]).unwrap().logits;
         }
     }
     eprintln!("{same}/{steps} teacher-forced steps pick llama.cpp's greedy token");
@@ -124,9 +124,9 @@ fn llama_cpp_greedy_path_is_our_choice_or_a_near_tie() {
 fn next_token_probabilities_are_the_softmax_of_the_logits() {
     let mut e = engine();
     let ids = e.tokenizer.encode("How does he feel? He feels").unwrap();
-    let g = e
-        .start(ids, &limbic::Sampler::default(), 1)
+    e.start_now(ids, &limbic::Sampler::default(), 1)
         .expect("prompt");
+    let g = e.generation.as_ref().expect("a reply");
     let logits = g.next_logits.clone().expect("logits");
     let best = (0..logits.len())
         .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))

@@ -23,16 +23,30 @@ async fn fetch(url: &str) -> Vec<u8> {
     js_sys::Uint8Array::new(&buf).to_vec()
 }
 
+/// The id of a token `finish()` returned.
+fn id_of(step: &wasm_bindgen::JsValue) -> u32 {
+    js_sys::Reflect::get(step, &"id".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .expect("a token with an id") as u32
+}
+
+/// The remaining tokens of the reply under way, as the page's worker reads them.
+async fn rest(e: &mut Engine) -> Vec<u32> {
+    let mut ids = Vec::new();
+    while e.step().ok().expect("step") {
+        JsFuture::from(e.ready()).await.expect("ready");
+        ids.push(id_of(&e.finish().ok().expect("finish step")));
+    }
+    ids
+}
+
 /// Greedy ids after `prompt`, driven as the page's worker drives the engine.
 async fn greedy(e: &mut Engine, prompt: &str, n: usize) -> Vec<u32> {
     e.start(prompt, false, n, 0.0, 1.0, 0).ok().expect("start");
     JsFuture::from(e.ready()).await.expect("ready");
     e.finish().ok().expect("finish prompt");
-    while e.step().ok().expect("step") {
-        JsFuture::from(e.ready()).await.expect("ready");
-        e.finish().ok().expect("finish step");
-    }
-    e.generated()
+    rest(e).await
 }
 
 /// The golden case `i`: (prompt, native greedy ids).
@@ -78,16 +92,14 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
     e.start(&prompt, false, 8, 0.0, 1.0, 0).ok().expect("start");
     JsFuture::from(e.ready()).await.expect("ready");
     e.finish().ok().expect("finish prompt");
+    let mut reply = Vec::new();
     for _ in 0..3 {
         assert!(e.step().ok().expect("step"));
         JsFuture::from(e.ready()).await.expect("ready");
-        e.finish().ok().expect("finish step");
+        reply.push(id_of(&e.finish().ok().expect("finish step")));
     }
     e.lose_device();
-    while e.step().ok().expect("step after loss") {
-        JsFuture::from(e.ready()).await.expect("ready");
-        e.finish().ok().expect("finish after loss");
-    }
+    reply.extend(rest(&mut e).await);
     assert_eq!(e.backend(), "cpu");
     assert!(
         e.fallback().is_some_and(|f| f.contains("webgpu")),
@@ -95,7 +107,7 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
         e.fallback()
     );
     assert_eq!(
-        e.generated(),
+        reply,
         want[..8].to_vec(),
         "the reply was finished, unchanged"
     );
@@ -122,10 +134,26 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     assert!(e.start("", false, 4, 0.0, 1.0, 0).is_err());
     assert!(e.start("hi", false, 4, -1.0, 1.0, 0).is_err());
     assert!(e.start("hi", false, 4, 0.0, 0.0, 0).is_err());
-    assert!(e.add_steer(99, vec![0.0; 576], 1.0).is_err());
-    assert!(e.add_steer(10, vec![0.0; 576], f32::NAN).is_err());
-    assert!(e.add_steer(10, vec![0.0; 3], 1.0).is_err());
-    assert!(e.add_capture(30).is_err());
+    // Steering before vectors are loaded, then bad rows: unknown emotion, NaN or absurd
+    // strength, a layer past the last, unmatched lengths.
+    let steer = |e: &mut Engine, names: &[&str], s: &[f32], layer| {
+        let names = names.iter().map(|n| n.to_string()).collect();
+        e.set_steers(names, s.to_vec(), layer)
+    };
+    assert!(steer(&mut e, &["happy"], &[0.1], None).is_err());
+    let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
+    e.load_emotions(&vectors).ok().expect("vectors");
+    assert!(steer(&mut e, &["no such feeling"], &[0.1], None).is_err());
+    assert!(steer(&mut e, &["happy"], &[f32::NAN], None).is_err());
+    assert!(steer(&mut e, &["happy"], &[1e9], None).is_err());
+    assert!(steer(&mut e, &["happy"], &[0.1], Some(99)).is_err());
+    assert!(steer(&mut e, &["happy", "sad"], &[0.1], None).is_err());
+    assert!(e.set_readout(30).is_err());
+    assert!(steer(&mut e, &["happy", "sad", "calm"], &[0.1, 0.1, 0.1], None).is_ok());
+    assert!(
+        steer(&mut e, &[], &[], None).is_ok(),
+        "no rows clear the steering"
+    );
     assert_eq!(
         greedy(&mut e, prompt, 8).await,
         want[..8].to_vec(),

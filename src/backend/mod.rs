@@ -1,8 +1,10 @@
 //! The op-level interface the forward loop is written against, and its implementations.
 //!
 //! One forward loop ([`crate::model::Llama`]) runs on every backend; a backend only
-//! supplies the ops below. Activations are row-major matrices `(T, cols)` of f32.
+//! supplies the ops below. [`AnyBackend`] is the one chosen at run time (the CPU, or the GPU with
+//! the `gpu` feature): the rest of the crate names no other and never sees the feature. Activations are row-major matrices `(T, cols)` of f32.
 
+pub mod any;
 pub mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -12,7 +14,9 @@ pub mod share;
 use candle_core::quantized::QTensor;
 
 use crate::error::Result;
+
 use crate::gguf::Config;
+pub use any::AnyBackend;
 
 /// The ops of one forward pass. Shapes: `T` positions, `d` model width.
 pub trait Backend {

@@ -13,8 +13,8 @@ pub fn model_bytes() -> Vec<u8> {
     std::fs::read(model_path()).expect("read model")
 }
 
-pub fn engine() -> limbic::Engine<limbic::Cpu> {
-    limbic::load_cpu_path(&model_path()).expect("load model")
+pub fn engine() -> limbic::Session {
+    limbic::Session::open(&model_path()).expect("load model")
 }
 
 pub fn fixture(name: &str) -> serde_json::Value {
@@ -45,12 +45,10 @@ pub fn log_softmax(logits: &[f32]) -> Vec<f64> {
 }
 
 /// Greedy ids after `prompt` (token ids), at most `n`.
-pub fn greedy(engine: &mut limbic::Engine<limbic::Cpu>, prompt: Vec<u32>, n: usize) -> Vec<u32> {
-    let mut g = engine
-        .start(prompt, &limbic::Sampler::default(), n)
-        .expect("start");
-    while engine.step(&mut g).expect("step").is_some() {}
-    g.generated().to_vec()
+pub fn greedy(engine: &mut limbic::Session, prompt: Vec<u32>, n: usize) -> Vec<u32> {
+    engine
+        .reply(prompt, &limbic::Sampler::default(), n)
+        .expect("greedy reply")
 }
 
 /// Runs the `limbic` binary on the real model from the crate root: (success, stdout, stderr).

@@ -4,7 +4,7 @@
 
 use limbic::emotions::EmotionSet;
 use limbic::tokenizer::{chat_turns, TextStream, Tokenizer};
-use limbic::{Cpu, Engine, Error, ModelFile, Sampler};
+use limbic::{Error, ModelFile, Sampler, Session};
 
 use crate::harness::Outcome;
 
@@ -31,18 +31,17 @@ pub fn gguf_bound(len: usize) -> usize {
     64 * len + 4 * MIB
 }
 
-/// The whole load as the page does it (`load_cpu`), then a 3-token greedy reply to a chat
+/// The whole load as the page does it (`Session::cpu`), then a 3-token greedy reply to a chat
 /// prompt. Bound: 64 bytes per input byte plus 160 MiB (rope tables for the longest context
 /// and widest head the reader accepts).
 pub fn engine(bytes: &[u8]) -> Outcome {
-    let mut e = limbic::load_cpu(bytes).map_err(|e| e.to_string())?;
+    let mut e = limbic::Session::cpu(bytes).map_err(|e| e.to_string())?;
     let ids = e
         .encode_prompt(&limbic::tokenizer::chat_prompt("Hi there", None))
         .map_err(|e| e.to_string())?;
-    let mut g = e
-        .start(ids, &Sampler::default(), 3)
+    e.start_now(ids, &Sampler::default(), 3)
         .map_err(|e| e.to_string())?;
-    while e.step(&mut g).map_err(|e| e.to_string())?.is_some() {}
+    while e.step_now().map_err(|e| e.to_string())?.is_some() {}
     Ok(())
 }
 pub fn engine_bound(len: usize) -> usize {
@@ -64,8 +63,8 @@ pub fn vectors(bytes: &[u8]) -> Outcome {
         set.check_layer(l).map_err(|e| e.to_string())?;
     }
     let layer = set.default_layer;
-    let (basis, offsets) = set.readout(layer);
-    assert_eq!((basis.len(), offsets.len()), (n * set.d_model, n));
+    let r = set.readout(layer).map_err(|e| e.to_string())?;
+    assert_eq!((r.basis.len(), r.offsets.len()), (n * set.d_model, n));
     let _ = set.calibration(layer, set.default_window);
     let _ = set.scores(layer, &vec![0.5; set.d_model]);
     let _ = set.index("sad");
@@ -86,7 +85,7 @@ pub fn vectors_bound(len: usize) -> usize {
 /// Chat turns and prompts as the page sends them (fields split by 0x1E: system, earlier turns,
 /// the user's turn), tokenized and decoded back; any ids decoded and streamed. Decoding what
 /// was encoded must give the text back. Bound: 4 KiB per input byte plus 16 MiB.
-pub fn chat(engine: &Engine<Cpu>, bytes: &[u8]) -> Outcome {
+pub fn chat(engine: &Session, bytes: &[u8]) -> Outcome {
     let tok = &engine.tokenizer;
     let text = String::from_utf8_lossy(bytes);
     let fields: Vec<&str> = text.split('\x1e').collect();
@@ -103,7 +102,7 @@ pub fn chat(engine: &Engine<Cpu>, bytes: &[u8]) -> Outcome {
         assert_eq!(back, prompt, "decode(encode(x)) != x");
     }
     let _ = engine.encode_prompt(user);
-    let vocab = engine.model.config.vocab as u32;
+    let vocab = engine.config().vocab as u32;
     let raw: Vec<u32> = bytes
         .chunks(2)
         .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { findLast, hex, row, speedText, topK } from "./protocol";
+import { hex, row, speedText, topK } from "./protocol";
 import { addToRun, newRun, replyText } from "./run-data";
 
 test("topK is sorted, names each score, and stops at k", () => {
@@ -7,12 +7,9 @@ test("topK is sorted, names each score, and stops at k", () => {
   expect(topK([1], ["a", "b"], 5)).toEqual([["a", 1]]);
 });
 
-test("row and findLast", () => {
+test("row", () => {
   const m = new Float32Array([1, 2, 3, 4, 5, 6]);
   expect(Array.from(row(m, 3, 1))).toEqual([4, 5, 6]);
-  expect(findLast([1, 2, 3, 1, 2], [1, 2])).toBe(3);
-  expect(findLast([1, 2, 3], [4])).toBe(-1);
-  expect(findLast([1, 2, 3], [])).toBe(-1);
 });
 
 test("hex and the speed line the tests and bench read", () => {

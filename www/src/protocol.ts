@@ -136,26 +136,6 @@ export function row(matrix: Float32Array, cols: number, row: number): Float32Arr
   return matrix.subarray(row * cols, (row + 1) * cols);
 }
 
-/** Where `needle` first occurs in `hay` as a contiguous run; -1 if never. */
-export function findFirst(hay: ArrayLike<number>, needle: ArrayLike<number>): number {
-  if (needle.length === 0) return -1;
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-/** Where `needle` last occurs in `hay` as a contiguous run; -1 if never. */
-export function findLast(hay: ArrayLike<number>, needle: ArrayLike<number>): number {
-  if (needle.length === 0) return -1;
-  outer: for (let i = hay.length - needle.length; i >= 0; i--) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /** Lower-case hex of a digest. */
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -6,7 +6,7 @@ import type { Engine } from "../../pkg/limbic.js";
 import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./engine-build";
 import { MODEL_CACHE, MODEL_SHA256 } from "./config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
-import { findFirst, findLast, hex } from "./protocol";
+import { hex } from "./protocol";
 import { checkToWorker } from "./protocol-check";
 import { CoWorkerLink, newShared } from "./share";
 
@@ -153,29 +153,24 @@ function setLayer(e: Engine, wanted: number) {
   post({ type: "layer", layer });
 }
 
+/** What `start` returns: the prompt's ids and where the user's own text sits in them. */
+interface Prompt { ids: ArrayLike<number>; userStart: number; userEnd: number }
+
 /** The prompt's tokens as text, their readout rows, and where the user's own text sits. */
-function sendPrompt(e: Engine, m: GenerateRequest, run: RunId) {
-  const ids = e.tokenize(m.prompt, m.chat);
-  const scores = e.promptScores();
-  const user = m.chat ? e.tokenize(m.prompt, false) : ids;
-  // A continued conversation shows from its first user turn on (the earlier turns are prompt).
-  const first = m.chat && m.history?.length ? findFirst(ids, e.tokenize(m.history[0]!, false)) : -1;
-  const last = m.chat ? findLast(ids, user) : 0;
-  const userStart = first >= 0 ? first : last;
+function sendPrompt(e: Engine, p: Prompt, run: RunId) {
   post({
     type: "prompt",
     run,
-    texts: e.tokenTexts(ids),
-    scores,
-    userStart: Math.max(0, userStart),
-    userEnd: last < 0 ? ids.length : last + user.length,
+    texts: e.tokenTexts(Uint32Array.from(p.ids)),
+    scores: e.promptScores(),
+    userStart: p.userStart,
+    userEnd: p.userEnd,
   });
 }
 
-/** Sets the hooks to exactly `steer` (a clean slate first, so nothing leaks from the last run). */
+/** Sets the steering to exactly `steer`, in one call (none clears it). */
 function applySteer(e: Engine, steer: readonly Steer[]) {
-  e.clearHooks();
-  for (const s of steer) e.steer(s.name, s.strength, undefined);
+  e.setSteers(steer.map((s) => s.name), Float32Array.from(steer.map((s) => s.strength)), undefined);
 }
 
 /** One prompt pass, no reply: the readout at the last prompt token and the next-token
@@ -186,7 +181,7 @@ async function probe(e: Engine, m: ProbeRequest) {
     e.setHistory([]);
     setLayer(e, m.layer);
     applySteer(e, m.steer);
-    const n = e.start(m.prompt, m.chat, 1, 0, 1, 0n);
+    const n = (e.start(m.prompt, m.chat, 1, 0, 1, 0n) as Prompt).ids.length;
     await e.ready();
     e.finish();
     const k = emotions?.names.length ?? 0;
@@ -198,7 +193,7 @@ async function probe(e: Engine, m: ProbeRequest) {
     post({ type: "probe-result", id: m.id, promptTokens: n, scores, probs, wordTokens });
     reportBackend(e);
   } finally {
-    e.clearHooks();
+    applySteer(e, []);
     running = false;
   }
 }
@@ -210,11 +205,12 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
   const shared0 = link?.shared ?? 0;
   const t0 = performance.now();
   // Each call records work; on WebGPU the worker awaits the device before reading it back.
-  const promptTokens = e.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed));
+  const prompt = e.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed)) as Prompt;
+  const promptTokens = prompt.ids.length;
   await e.ready();
   e.finish();
   const t1 = performance.now();
-  sendPrompt(e, m, run);
+  sendPrompt(e, prompt, run);
   let tokens = 0;
   let decodeMs = 0;
   for (;;) {

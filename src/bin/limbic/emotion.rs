@@ -14,7 +14,7 @@ use limbic::crossval::{self, Analysis, Fitted};
 use limbic::emotions::{check_strength, EmotionSet};
 use limbic::extract::{NEUTRAL_VARIANCE, OFFSETS};
 use limbic::io::{read_model, write_atomic};
-use limbic::{Cpu, Engine, Error, HookPoint, HookSet, Intervention, Result};
+use limbic::{Error, HookSet, Result, Session};
 
 /// Parses `NAME[:STRENGTH]`; the strength must be a finite number within ±5.
 pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
@@ -58,26 +58,16 @@ pub fn steer_hooks(
             Ok((e, s.unwrap_or(set.strength_of(e))))
         })
         .collect::<Result<Vec<_>>>()?;
-    let vectors = set.steer_vectors(&steers, layer)?;
-    let layers = vectors.iter().map(|v| v.0).collect();
-    for (l, vector) in vectors {
-        hooks.push(
-            HookPoint::ResidPost(l),
-            Intervention::Add { vector, alpha: 1.0 },
-        );
-    }
+    hooks = set.steer_hooks(&steers, layer)?;
+    let layers = hooks.hooks.iter().map(|(p, _)| p.layer()).collect();
     Ok((hooks, layers))
 }
 
 /// Checks `--layer` against the model before anything is loaded.
 pub fn check_layer(layer: Option<usize>, n_layer: usize) -> Result<()> {
-    match layer {
-        Some(l) if l >= n_layer => Err(Error::Steer(format!(
-            "layer {l} does not exist: the model has layers 0..{}",
-            n_layer - 1
-        ))),
-        _ => Ok(()),
-    }
+    layer.map_or(Ok(()), |l| {
+        limbic::hooks::check_layer(l, n_layer).map_err(Error::Steer)
+    })
 }
 
 /// A progress bar over `len` items (when stderr is not a terminal, a line every 10%).
@@ -289,31 +279,22 @@ pub fn run_extract(
 
 /// Per-token emotion scores `(T, n)` of `ids` at `layer`.
 pub fn token_scores(
-    engine: &mut Engine<Cpu>,
+    engine: &mut Session,
     set: &EmotionSet,
     ids: &[u32],
     layer: usize,
     extra: &HookSet,
 ) -> Result<Vec<f32>> {
-    let (basis, offsets) = set.readout(layer);
-    let n = set.names.len();
-    let mut hooks = extra.clone();
-    hooks.push(
-        HookPoint::ResidPost(layer),
-        Intervention::Project { basis, n },
-    );
-    engine.model.set_hooks(&hooks)?;
-    let fwd = engine.run(ids)?;
-    // Hooks run in order, so a steer at the same layer is already in what is projected.
-    let cap = fwd
-        .captures
-        .get(HookPoint::ResidPost(layer))
-        .ok_or_else(|| Error::Hook("no projection came back".into()))?;
-    Ok(cap
-        .values
-        .chunks_exact(n)
-        .flat_map(|row| row.iter().zip(&offsets).map(|(s, o)| s - o))
-        .collect())
+    let readout = set.readout(layer)?;
+    engine.set_hooks(extra.clone())?;
+    let before = engine.readout().cloned();
+    engine.set_readout(Some(readout.clone()))?;
+    let fwd = engine.run(ids);
+    engine.set_readout(before)?;
+    // The readout runs after the hooks, so a steer at the same layer is already in what it reads.
+    readout
+        .scores(&fwd?.captures)
+        .ok_or_else(|| Error::Hook("no projection came back".into()))
 }
 
 fn named(names: &[String], scores: &[f32]) -> Value {
@@ -333,7 +314,7 @@ pub struct ProbeArgs<'a> {
     pub per_token: bool,
 }
 
-pub fn run_probe(engine: &mut Engine<Cpu>, set: &EmotionSet, a: ProbeArgs) -> Result<()> {
+pub fn run_probe(engine: &mut Session, set: &EmotionSet, a: ProbeArgs) -> Result<()> {
     let layer = a.layer.unwrap_or(set.default_layer);
     set.check_layer(layer)?;
     let file = std::fs::File::open(a.input)
@@ -385,14 +366,14 @@ pub fn run_probe(engine: &mut Engine<Cpu>, set: &EmotionSet, a: ProbeArgs) -> Re
 
 /// Probabilities that the next token is the first token of each word, plus the top tokens.
 pub fn run_next(
-    engine: &mut Engine<Cpu>,
+    engine: &mut Session,
     text: &str,
     hooks: &HookSet,
     words: &[String],
     top: usize,
 ) -> Result<Value> {
     let ids = engine.encode_prompt(text)?;
-    engine.model.set_hooks(hooks)?;
+    engine.set_hooks(hooks.clone())?;
     let logits = engine.run(&ids)?.logits;
     let logp = limbic::numerics::log_softmax(&logits);
     let p = |i: usize| (logp[i] as f64).exp();

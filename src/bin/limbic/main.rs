@@ -22,9 +22,8 @@ use serde_json::json;
 
 use limbic::emotions::EmotionSet;
 use limbic::io::read_model;
-use limbic::runner::Runner;
 use limbic::tokenizer::chat_prompt;
-use limbic::{Cpu, Engine, Result, Sampler};
+use limbic::{Result, Sampler, Session};
 
 #[derive(Parser)]
 #[command(
@@ -251,28 +250,28 @@ fn main() -> ExitCode {
 
 /// The model on the chosen backend. Asked for the GPU and none works, it runs on the CPU and
 /// says why on stderr.
-fn load_runner(bytes: Vec<u8>, backend: BackendKind) -> Result<Runner> {
-    let runner = match backend {
-        BackendKind::Cpu => Runner::cpu(&bytes)?,
-        BackendKind::Gpu => Runner::gpu_native(bytes)?,
+fn load_session(bytes: Vec<u8>, backend: BackendKind) -> Result<Session> {
+    let session = match backend {
+        BackendKind::Cpu => Session::cpu(&bytes)?,
+        BackendKind::Gpu => Session::gpu_native(bytes)?,
     };
-    if let Some(why) = &runner.fallback {
+    if let Some(why) = &session.fallback {
         eprintln!("note: {why}; running on the CPU");
     }
-    Ok(runner)
+    Ok(session)
 }
 
 /// The engine and the emotion vectors made for this very model file.
-fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Engine<Cpu>, EmotionSet)> {
+fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Session, EmotionSet)> {
     let (bytes, sha) = read_model(model)?;
     let set = EmotionSet::load(vectors, Some(&sha))?;
-    Ok((limbic::load_cpu(&bytes)?, set))
+    Ok((Session::cpu(&bytes)?, set))
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.verb {
         Verb::Tokenize { text, chat, json } => {
-            let engine = limbic::load_cpu_path(&cli.model)?;
+            let engine = Session::open(&cli.model)?;
             let ids = engine.tokenizer.encode(&chat.wrap(&text))?;
             let tokens = engine.tokenizer.pieces(&ids)?;
             if json {
@@ -290,7 +289,7 @@ fn run(cli: Cli) -> Result<()> {
             full,
             json,
         } => {
-            let mut engine = limbic::load_cpu_path(&cli.model)?;
+            let mut engine = Session::open(&cli.model)?;
             let ids = engine.encode_prompt(&chat.wrap(&text))?;
             let logprobs = limbic::numerics::log_softmax(&engine.run(&ids)?.logits);
             let mut order: Vec<usize> = (0..logprobs.len()).collect();
@@ -358,7 +357,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
-            emotion::check_layer(layer, engine.model.config.n_layer)?;
+            emotion::check_layer(layer, engine.config().n_layer)?;
             let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer)?;
             let out = emotion::run_next(&mut engine, &chat.wrap(&text), &hooks, &prob_of, top)?;
             if json {
@@ -448,25 +447,25 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
         let (bytes, sha) = read_model(model)?;
         (bytes, Some(EmotionSet::load(vectors, Some(&sha))?))
     };
-    let mut runner = load_runner(bytes, a.backend)?;
-    let fallback_at_load = runner.fallback.clone();
-    emotion::check_layer(a.layer, runner.config().n_layer)?;
+    let mut session = load_session(bytes, a.backend)?;
+    let fallback_at_load = session.fallback.clone();
+    emotion::check_layer(a.layer, session.config().n_layer)?;
     if let Some(set) = &set {
         let (hooks, _) = emotion::steer_hooks(Some(set), &a.steer, a.layer)?;
-        runner.set_hooks(hooks)?;
+        session.set_hooks(hooks)?;
     }
-    let prompt = runner.encode_prompt(&a.chat.wrap(&a.prompt))?;
-    runner.start_now(prompt, &sampler, a.max_tokens)?;
+    let prompt = session.encode_prompt(&a.chat.wrap(&a.prompt))?;
+    session.start_now(prompt, &sampler, a.max_tokens)?;
     let mut text = String::new();
     let mut out = std::io::stdout();
-    while let Some(step) = runner.step_now()? {
+    while let Some(step) = session.step_now()? {
         if !a.json {
             print!("{}", step.text);
             out.flush()?;
         }
         text.push_str(&step.text);
     }
-    let ids = runner
+    let ids = session
         .generation
         .as_ref()
         .map(|g| g.generated().to_vec())
@@ -474,13 +473,13 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     if a.json {
         println!(
             "{}",
-            json!({ "text": text, "tokens": runner.tokenizer().pieces(&ids)?, "ids": ids, "backend": runner.name() })
+            json!({ "text": text, "tokens": session.tokenizer.pieces(&ids)?, "ids": ids, "backend": session.backend_name() })
         );
     } else {
         println!();
     }
     // A device lost mid-reply ("…; finishing on the CPU"), said after the text.
-    if let Some(why) = runner
+    if let Some(why) = session
         .fallback
         .as_ref()
         .filter(|&f| Some(f) != fallback_at_load.as_ref())
@@ -495,11 +494,11 @@ const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
 
 fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Result<()> {
     let t0 = Instant::now();
-    let mut runner = load_runner(limbic::io::read_model_file(model)?, backend)?;
+    let mut session = load_session(limbic::io::read_model_file(model)?, backend)?;
     let load_s = t0.elapsed().as_secs_f64();
-    let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut runner, tokens)?;
+    let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut session, tokens)?;
     let report = json!({
-        "backend": runner.name(),
+        "backend": session.backend_name(),
         "load_s": load_s,
         "prompt_tokens": n_prompt,
         "prompt_tps": n_prompt as f64 / prompt_s,
@@ -518,16 +517,16 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
 }
 
 /// One timed generation of the bench prompt: (prompt tokens, prompt seconds, generated, decode tok/s).
-fn timed_run(runner: &mut Runner, tokens: usize) -> Result<(usize, f64, usize, f64)> {
-    let prompt = runner.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
+fn timed_run(session: &mut Session, tokens: usize) -> Result<(usize, f64, usize, f64)> {
+    let prompt = session.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
     let n_prompt = prompt.len();
     let t1 = Instant::now();
-    runner.start_now(prompt, &Sampler::default(), tokens)?;
+    session.start_now(prompt, &Sampler::default(), tokens)?;
     let prompt_s = t1.elapsed().as_secs_f64();
     // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
     let t2 = Instant::now();
     let mut n = 0usize;
-    while runner.step_now()?.is_some() {
+    while session.step_now()?.is_some() {
         n += 1;
     }
     let decode_s = t2.elapsed().as_secs_f64();
@@ -543,29 +542,21 @@ fn timed_run(runner: &mut Runner, tokens: usize) -> Result<(usize, f64, usize, f
 fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize) -> Result<()> {
     let (bytes, sha) = read_model(model)?;
     let set = EmotionSet::load(vectors, Some(&sha))?;
-    let mut runner = load_runner(bytes, backend)?;
+    let mut session = load_session(bytes, backend)?;
     let l = set.default_layer;
-    let (basis, _) = set.readout(l);
-    let mut probe = limbic::HookSet::new();
-    probe.push(
-        limbic::HookPoint::ResidPost(l),
-        limbic::Intervention::Project {
-            basis,
-            n: set.names.len(),
-        },
-    );
-    let (mut both, _) = emotion::steer_hooks(Some(&set), &["happy".to_string()], Some(l))?;
-    both.hooks.extend(probe.hooks.clone());
+    let readout = set.readout(l)?;
+    let (steer, _) = emotion::steer_hooks(Some(&set), &["happy".to_string()], Some(l))?;
     let configs = [
-        ("none", limbic::HookSet::new()),
-        ("probe", probe),
-        ("steer+probe", both),
+        ("none", limbic::HookSet::new(), None),
+        ("probe", limbic::HookSet::new(), Some(readout.clone())),
+        ("steer+probe", steer, Some(readout)),
     ];
     let mut tps: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     for _ in 0..5 {
-        for (i, (_, hooks)) in configs.iter().enumerate() {
-            runner.set_hooks(hooks.clone())?;
-            tps[i].push(timed_run(&mut runner, tokens)?.3);
+        for (i, (_, hooks, readout)) in configs.iter().enumerate() {
+            session.set_hooks(hooks.clone())?;
+            session.set_readout(readout.clone())?;
+            tps[i].push(timed_run(&mut session, tokens)?.3);
         }
     }
     let median = |v: &mut Vec<f64>| {
@@ -576,7 +567,7 @@ fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize
     let out: serde_json::Map<String, serde_json::Value> = configs
         .iter()
         .zip(&med)
-        .map(|((name, _), m)| {
+        .map(|((name, _, _), m)| {
             (
                 name.to_string(),
                 json!({"decode_tps": m, "overhead_pct": 100.0 * (med[0] / m - 1.0)}),

@@ -28,7 +28,7 @@ use limbic::calibrate::parallel;
 use limbic::emotions::{EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
 use limbic::tokenizer::chat_prompt;
-use limbic::{Cpu, Engine, HookPoint, HookSet, Intervention, Result, Sampler};
+use limbic::{HookPoint, HookSet, Intervention, Result, Sampler, Session};
 
 /// The emotions swept, with the sign their replies' valence should move.
 pub const EMOTIONS: [(&str, f64); 6] = [
@@ -129,12 +129,12 @@ fn both(set: &EmotionSet) -> [EmotionSet; 2] {
 }
 
 /// (reply text, perplexity of the reply under the unsteered model).
-fn reply(engine: &mut Engine<Cpu>, sets: &[EmotionSet; 2], j: &Job) -> Result<(String, f64)> {
+fn reply(engine: &mut Session, sets: &[EmotionSet; 2], j: &Job) -> Result<(String, f64)> {
     let hooks = match j.emotion {
         Some(e) => hooks_for(sets, j.contrastive, &j.layers, e, j.strength)?,
         None => HookSet::new(),
     };
-    engine.model.set_hooks(&hooks)?;
+    engine.set_hooks(hooks.clone())?;
     let ids = engine.encode_prompt(&chat_prompt(j.prompt, None))?;
     let sampler = match j.seed {
         Some(seed) => Sampler {
@@ -145,12 +145,12 @@ fn reply(engine: &mut Engine<Cpu>, sets: &[EmotionSet; 2], j: &Job) -> Result<(S
         },
         None => Sampler::default(),
     };
-    let mut g = engine.start(ids.clone(), &sampler, j.tokens)?;
+    engine.start_now(ids.clone(), &sampler, j.tokens)?;
     let mut text = String::new();
-    while let Some(step) = engine.step(&mut g)? {
+    while let Some(step) = engine.step_now()? {
         text += &step.text;
     }
-    let all = g.ids.clone();
+    let all = engine.ids().to_vec();
     let ppl = if all.len() > ids.len() + 1 {
         perplexity(engine, &all, ids.len())?
     } else {
@@ -171,8 +171,9 @@ fn run_all(
     let sets = both(set);
     let replies = parallel(
         jobs,
-        || limbic::load_cpu(bytes),
+        || limbic::Session::cpu(bytes),
         |engine, j| reply(engine, &sets, j),
+        |_| (),
         &|| bar.inc(1),
     )?
     .0;
@@ -194,7 +195,7 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
 
 /// p(" emotion") after `prompt`, steered toward it (or not).
 fn feel(
-    engine: &mut Engine<Cpu>,
+    engine: &mut Session,
     set: &EmotionSet,
     prompt: &str,
     (layers, contrastive): (&[usize], bool),
@@ -265,7 +266,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     );
     // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts,
     // and the own-word ratio.
-    let mut engine = limbic::load_cpu(&bytes)?;
+    let mut engine = limbic::Session::cpu(&bytes)?;
     // Unsteered p(" emotion") after each choice prompt, once per emotion.
     let unsteered: Vec<Vec<f64>> = emotions
         .iter()

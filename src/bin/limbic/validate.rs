@@ -17,7 +17,7 @@ use limbic::corpus::Corpus;
 use limbic::emotions::EmotionSet;
 use limbic::extract::principal_components;
 use limbic::io::{read_model, write_atomic};
-use limbic::{Cpu, Engine, Error, ModelFile, Result};
+use limbic::{Error, ModelFile, Result, Session};
 
 pub struct Args {
     pub out: PathBuf,
@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     let (bytes, sha) = read_model(model)?;
     let set = EmotionSet::load(vectors, Some(&sha))?;
-    let mut engine = limbic::load_cpu(&bytes)?;
+    let mut engine = Session::cpu(&bytes)?;
     std::fs::create_dir_all(&a.out)?;
     let extract: Value = serde_json::from_str(&std::fs::read_to_string(&a.extract_report)?)
         .map_err(|e| {
@@ -52,7 +52,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     section("geometry");
     report["geometry"] = geometry(&set, a.norms.as_deref(), &a.out, &mut md)?;
     section("logit lens");
-    report["logit_lens"] = logit_lens(&engine, &set, &mut md)?;
+    report["logit_lens"] = logit_lens(&mut engine, &set, &mut md)?;
     section("dose");
     report["dose"] = validate_dose::dose(
         &mut engine,
@@ -66,8 +66,8 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     if let Some(path) = &a.austen {
         section("austen");
         let file = ModelFile::from_bytes(&bytes)?;
-        let backend = Cpu::new_f32(&file.config)?;
-        let mut fast = Engine::new(file, backend)?;
+        let backend = limbic::AnyBackend::Cpu(limbic::Cpu::new_f32(&file.config)?);
+        let mut fast = Session::new(file, backend)?;
         report["austen"] = validate_text::austen(&mut fast, &set, path, a.austen_sample, &mut md)?;
     } else {
         md += "\n## 6. Top-activating passages\n\nNot run: no `--austen` file (see `make validate`).\n";
@@ -269,13 +269,13 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
     )
 }
 
-fn logit_lens(engine: &Engine<Cpu>, set: &EmotionSet, md: &mut String) -> Result<Value> {
+fn logit_lens(engine: &mut Session, set: &EmotionSet, md: &mut String) -> Result<Value> {
     let l = set.default_layer;
     let mut all = serde_json::Map::new();
     let mut own_ranks = Vec::new();
     md.push_str(&format!("\n## 3. Logit lens\n\nTokens each emotion's mean (the paper's vector, what steering adds; layer {l}) promotes most through the unembedding, `E·(γ⊙m̂)` (the paper: *desperate* → \"desperate, urgent, bankrupt\").\n\n| emotion | top tokens |\n|---|---|\n"));
     for (e, name) in set.names.iter().enumerate() {
-        let logits = engine.model.logit_lens(set.mean(l, e))?;
+        let logits = engine.model().logit_lens(set.mean(l, e))?;
         let mut order: Vec<usize> = (0..logits.len()).collect();
         order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
         let top: Vec<String> = order

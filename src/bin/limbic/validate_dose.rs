@@ -17,7 +17,7 @@ use crate::validate::write_svg;
 use limbic::crossval::mean_ci;
 use limbic::emotions::EmotionSet;
 use limbic::tokenizer::chat_prompt;
-use limbic::{Cpu, Engine, Error, HookSet, Result, Sampler};
+use limbic::{Error, HookSet, Result, Sampler, Session};
 
 /// Reply tokens read for the "reply" span.
 const REPLY_TOKENS: usize = 8;
@@ -51,7 +51,7 @@ fn span_mean(scores: &[f32], n: usize, from: usize, to: usize) -> Vec<f64> {
 
 /// Readouts of one filled template over the three spans: `[span][emotion]`.
 fn read_spans(
-    engine: &mut Engine<Cpu>,
+    engine: &mut Session,
     set: &EmotionSet,
     template: &str,
     x: f64,
@@ -69,10 +69,10 @@ fn read_spans(
     let upto_num = engine.tokenizer.encode(&head[..cut])?.len();
     let close = full.rfind("<|im_end|>").unwrap_or(full.len());
     let upto_end = engine.tokenizer.encode(&full[..close])?.len();
-    engine.model.set_hooks(&HookSet::new())?;
-    let mut g = engine.start(ids.clone(), &Sampler::default(), REPLY_TOKENS)?;
-    while engine.step(&mut g)?.is_some() {}
-    let all = g.ids.clone();
+    engine.set_hooks(HookSet::new())?;
+    engine.start_now(ids.clone(), &Sampler::default(), REPLY_TOKENS)?;
+    while engine.step_now()?.is_some() {}
+    let all = engine.ids().to_vec();
     let n = set.names.len();
     let scores = token_scores(engine, set, &all, set.default_layer, &HookSet::new())?;
     let p = ids.len();
@@ -89,7 +89,7 @@ fn read_spans(
 }
 
 /// p(Yes) and p(No) as the reply's first token (with or without a leading space).
-fn ask(engine: &mut Engine<Cpu>, question: &str) -> Result<(f64, f64)> {
+fn ask(engine: &mut Session, question: &str) -> Result<(f64, f64)> {
     let words: Vec<String> = ["Yes", " Yes", "No", " No"]
         .iter()
         .map(|s| s.to_string())
@@ -106,7 +106,7 @@ fn ask(engine: &mut Engine<Cpu>, question: &str) -> Result<(f64, f64)> {
 }
 
 pub fn dose(
-    engine: &mut Engine<Cpu>,
+    engine: &mut Session,
     set: &EmotionSet,
     file: &Path,
     out: &Path,

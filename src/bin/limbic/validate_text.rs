@@ -8,16 +8,16 @@ use serde_json::{json, Value};
 
 use crate::emotion::token_scores;
 use limbic::emotions::EmotionSet;
-use limbic::{Cpu, Engine, HookSet, Result};
+use limbic::{HookSet, Result, Session};
 
 /// Shortest Austen sentence, in tokens, that is ranked.
 const MIN_TOKENS: usize = 15;
 /// Mean log-probability per token of `ids[from..]` under the unhooked model.
-pub fn perplexity(engine: &mut Engine<Cpu>, ids: &[u32], from: usize) -> Result<f64> {
-    engine.model.set_hooks(&HookSet::new())?;
-    engine.model.reset()?;
-    let v = engine.model.config.vocab;
-    let logits = engine.model.forward_with(ids, true)?.logits;
+pub fn perplexity(engine: &mut Session, ids: &[u32], from: usize) -> Result<f64> {
+    engine.set_hooks(HookSet::new())?;
+    engine.model().reset()?;
+    let v = engine.config().vocab;
+    let logits = engine.model().forward_with(ids, true)?.logits;
     let mut nll = 0.0;
     for t in from..ids.len() {
         let logp = limbic::numerics::log_softmax(&logits[(t - 1) * v..t * v]);
@@ -53,7 +53,7 @@ pub fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {
 }
 
 pub fn austen(
-    engine: &mut Engine<Cpu>,
+    engine: &mut Session,
     set: &EmotionSet,
     path: &Path,
     sample: usize,

@@ -1,0 +1,353 @@
+//! [`AnyBackend`]: the CPU or the GPU chosen at run time, itself a [`Backend`], so the forward
+//! loop and the session above it are written once and never name a backend. The `gpu` feature
+//! is seen here and in the modules below only: built without it, [`AnyBackend`] is the CPU and
+//! asking for the GPU is an [`Error::Gpu`].
+//!
+//! Each op passes its operands to the backend they were made on; tensors of one model are made
+//! by one backend, so a mismatch is a bug and says so rather than panicking.
+
+use super::cpu::Cpu;
+#[cfg(feature = "gpu")]
+use super::gpu::Gpu;
+use candle_core::quantized::QTensor as QWeightIn;
+
+use super::Backend;
+use crate::error::{Error, Result};
+use crate::gguf::Config;
+
+/// The backend a model runs on.
+pub enum AnyBackend {
+    Cpu(Cpu),
+    #[cfg(feature = "gpu")]
+    Gpu(Gpu),
+}
+
+/// A value made by one backend: a tensor, matrix, cache or pending read.
+pub enum On<C, G> {
+    Cpu(C),
+    #[cfg(feature = "gpu")]
+    Gpu(G),
+    #[doc(hidden)]
+    #[cfg(not(feature = "gpu"))]
+    _Unused(std::marker::PhantomData<G>, std::convert::Infallible),
+}
+
+impl<C: Clone, G: Clone> Clone for On<C, G> {
+    fn clone(&self) -> Self {
+        match self {
+            On::Cpu(c) => On::Cpu(c.clone()),
+            #[cfg(feature = "gpu")]
+            On::Gpu(g) => On::Gpu(g.clone()),
+            #[cfg(not(feature = "gpu"))]
+            On::_Unused(_, never) => match *never {},
+        }
+    }
+}
+
+fn mismatch() -> Error {
+    Error::Gpu("a tensor made on one backend was handed to another".into())
+}
+
+impl<C, G> On<C, G> {
+    fn cpu(&self) -> Result<&C> {
+        match self {
+            On::Cpu(c) => Ok(c),
+            #[allow(unreachable_patterns)]
+            _ => Err(mismatch()),
+        }
+    }
+    fn cpu_mut(&mut self) -> Result<&mut C> {
+        match self {
+            On::Cpu(c) => Ok(c),
+            #[allow(unreachable_patterns)]
+            _ => Err(mismatch()),
+        }
+    }
+    fn into_cpu(self) -> Result<C> {
+        match self {
+            On::Cpu(c) => Ok(c),
+            #[allow(unreachable_patterns)]
+            _ => Err(mismatch()),
+        }
+    }
+    #[cfg(feature = "gpu")]
+    fn gpu(&self) -> Result<&G> {
+        match self {
+            On::Gpu(g) => Ok(g),
+            _ => Err(mismatch()),
+        }
+    }
+    #[cfg(feature = "gpu")]
+    fn gpu_mut(&mut self) -> Result<&mut G> {
+        match self {
+            On::Gpu(g) => Ok(g),
+            _ => Err(mismatch()),
+        }
+    }
+    #[cfg(feature = "gpu")]
+    fn into_gpu(self) -> Result<G> {
+        match self {
+            On::Gpu(g) => Ok(g),
+            _ => Err(mismatch()),
+        }
+    }
+}
+
+/// The GPU's types; without the GPU, `()` stands in for them (no value of them is ever made).
+#[cfg(feature = "gpu")]
+mod gpu_types {
+    use super::{Backend, Gpu};
+    pub type Tensor = <Gpu as Backend>::Tensor;
+    pub type Matrix = <Gpu as Backend>::Matrix;
+    pub type Cache = <Gpu as Backend>::Cache;
+    pub type Pending = <Gpu as Backend>::Pending;
+}
+#[cfg(not(feature = "gpu"))]
+mod gpu_types {
+    pub type Tensor = ();
+    pub type Matrix = ();
+    pub type Cache = ();
+    pub type Pending = ();
+}
+
+/// Runs `$body` with `$b` the backend and `$k` the module of helpers for its side (`$k::t`
+/// unwraps a tensor, `$k::T` wraps one; likewise `m`/`M` matrices, `c`/`C` caches, `p`/`P`
+/// pending reads).
+macro_rules! each {
+    ($self:expr, $b:ident, $k:ident => $body:expr) => {
+        match $self {
+            AnyBackend::Cpu($b) => {
+                use self::side_cpu as $k;
+                $body
+            }
+            #[cfg(feature = "gpu")]
+            AnyBackend::Gpu($b) => {
+                use self::side_gpu as $k;
+                $body
+            }
+        }
+    };
+}
+
+mod side_cpu {
+    use super::*;
+    pub use On::Cpu as T;
+    pub use On::Cpu as M;
+    pub use On::Cpu as P;
+    pub fn t(x: &Tensor) -> Result<&<Cpu as Backend>::Tensor> {
+        x.cpu()
+    }
+    pub fn m(x: &Matrix) -> Result<&<Cpu as Backend>::Matrix> {
+        x.cpu()
+    }
+    pub fn c(x: &mut Cache) -> Result<&mut <Cpu as Backend>::Cache> {
+        x.cpu_mut()
+    }
+    pub fn cl(x: &Cache) -> Result<&<Cpu as Backend>::Cache> {
+        x.cpu()
+    }
+    pub fn p(x: Pending) -> Result<<Cpu as Backend>::Pending> {
+        x.into_cpu()
+    }
+    pub use On::Cpu as C;
+}
+
+#[cfg(feature = "gpu")]
+mod side_gpu {
+    use super::*;
+    pub use On::Gpu as T;
+    pub use On::Gpu as M;
+    pub use On::Gpu as P;
+    pub use On::Gpu as C;
+    pub fn t(x: &Tensor) -> Result<&<Gpu as Backend>::Tensor> {
+        x.gpu()
+    }
+    pub fn m(x: &Matrix) -> Result<&<Gpu as Backend>::Matrix> {
+        x.gpu()
+    }
+    pub fn c(x: &mut Cache) -> Result<&mut <Gpu as Backend>::Cache> {
+        x.gpu_mut()
+    }
+    pub fn cl(x: &Cache) -> Result<&<Gpu as Backend>::Cache> {
+        x.gpu()
+    }
+    pub fn p(x: Pending) -> Result<<Gpu as Backend>::Pending> {
+        x.into_gpu()
+    }
+}
+
+pub type Tensor = On<<Cpu as Backend>::Tensor, gpu_types::Tensor>;
+pub type Matrix = On<<Cpu as Backend>::Matrix, gpu_types::Matrix>;
+pub type Cache = On<<Cpu as Backend>::Cache, gpu_types::Cache>;
+pub type Pending = On<<Cpu as Backend>::Pending, gpu_types::Pending>;
+
+impl AnyBackend {
+    /// The CPU backend for a model of shape `cfg`.
+    pub fn cpu(cfg: &Config) -> Result<Self> {
+        Ok(Self::Cpu(Cpu::new(cfg)?))
+    }
+
+    /// The GPU backend (natively, blocking): an [`Error::Gpu`] when there is no usable adapter
+    /// or the build has no GPU.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn gpu(cfg: &Config) -> Result<Self> {
+        #[cfg(feature = "gpu")]
+        return Ok(Self::Gpu(Gpu::new(cfg)?));
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = cfg;
+            Err(Error::Gpu("this build has no GPU backend".into()))
+        }
+    }
+
+    /// The browser's WebGPU backend: an [`Error::Gpu`] when there is no usable adapter.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn webgpu(cfg: &Config) -> Result<Self> {
+        #[cfg(feature = "gpu")]
+        return Ok(Self::Gpu(Gpu::create(cfg).await?));
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = cfg;
+            Err(Error::Gpu("this build has no WebGPU backend".into()))
+        }
+    }
+
+    /// Whether this is the GPU.
+    pub fn is_gpu(&self) -> bool {
+        !matches!(self, Self::Cpu(_))
+    }
+
+    /// A description of the device (the GPU adapter, or "cpu").
+    pub fn adapter(&self) -> String {
+        match self {
+            Self::Cpu(_) => "cpu".into(),
+            #[cfg(feature = "gpu")]
+            Self::Gpu(g) => g.adapter.clone(),
+        }
+    }
+
+    /// Submits the work recorded so far (the GPU runs it while the caller goes on).
+    pub fn flush(&self) -> Result<()> {
+        match self {
+            Self::Cpu(_) => Ok(()),
+            #[cfg(feature = "gpu")]
+            Self::Gpu(g) => g.flush(),
+        }
+    }
+
+    /// Resolves when the submitted work can be read without waiting (at once on the CPU).
+    pub fn when_ready(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+        match self {
+            Self::Cpu(_) => Box::pin(std::future::ready(())),
+            #[cfg(feature = "gpu")]
+            Self::Gpu(g) => Box::pin(g.when_ready()),
+        }
+    }
+
+    /// Destroys the GPU device as a lost one would be (nothing on the CPU).
+    pub fn lose_device(&self) {
+        #[cfg(feature = "gpu")]
+        if let Self::Gpu(g) = self {
+            g.destroy();
+        }
+    }
+
+    /// Shares large single-row products with a co-worker thread (CPU only; `None` stops
+    /// sharing). Returns whether it will be used.
+    #[cfg(target_arch = "wasm32")]
+    pub fn set_co_worker(&self, co: Option<Box<dyn super::share::CoWorker>>) -> bool {
+        match self {
+            Self::Cpu(c) => {
+                let on = co.is_some();
+                c.shared.set(co);
+                on
+            }
+            #[cfg(feature = "gpu")]
+            Self::Gpu(_) => false,
+        }
+    }
+}
+
+impl Backend for AnyBackend {
+    type Tensor = Tensor;
+    type Matrix = Matrix;
+    type Cache = Cache;
+    type Pending = Pending;
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Cpu(b) => b.name(),
+            #[cfg(feature = "gpu")]
+            Self::Gpu(b) => b.name(),
+        }
+    }
+    fn matrix(&self, w: QWeightIn) -> Result<Matrix> {
+        each!(self, b, k => Ok(k::M(b.matrix(w)?)))
+    }
+    fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.tensor(values, rows, cols)?)))
+    }
+    fn cache(&self) -> Result<Cache> {
+        each!(self, b, k => Ok(k::C(b.cache()?)))
+    }
+    fn cache_len(&self, cache: &Cache) -> usize {
+        each!(self, b, k => k::cl(cache).map_or(0, |c| b.cache_len(c)))
+    }
+    fn embed(&self, table: &Matrix, ids: &[u32]) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.embed(k::m(table)?, ids)?)))
+    }
+    fn rms_norm(&self, x: &Tensor, w: &Tensor, eps: f32) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.rms_norm(k::t(x)?, k::t(w)?, eps)?)))
+    }
+    fn add_rms_norm(
+        &self,
+        a: &Tensor,
+        x: &Tensor,
+        w: &Tensor,
+        eps: f32,
+    ) -> Result<(Tensor, Tensor)> {
+        each!(self, b, k => {
+            let (s, n) = b.add_rms_norm(k::t(a)?, k::t(x)?, k::t(w)?, eps)?;
+            Ok((k::T(s), k::T(n)))
+        })
+    }
+    fn qmatmul(&self, x: &Tensor, w: &Matrix) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.qmatmul(k::t(x)?, k::m(w)?)?)))
+    }
+    fn rope(&self, x: &Tensor, heads: usize, pos: usize) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.rope(k::t(x)?, heads, pos)?)))
+    }
+    fn attention(&self, q: &Tensor, kk: &Tensor, v: &Tensor, cache: &mut Cache) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.attention(k::t(q)?, k::t(kk)?, k::t(v)?, k::c(cache)?)?)))
+    }
+    fn silu_mul(&self, gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.silu_mul(k::t(gate)?, k::t(up)?)?)))
+    }
+    fn swiglu(&self, h: &Tensor, gate: &Matrix, up: &Matrix) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.swiglu(k::t(h)?, k::m(gate)?, k::m(up)?)?)))
+    }
+    fn qkv(&self, h: &Tensor, w: [&Matrix; 3]) -> Result<(Tensor, Tensor, Tensor)> {
+        each!(self, b, k => {
+            let (q, kk, v) = b.qkv(k::t(h)?, [k::m(w[0])?, k::m(w[1])?, k::m(w[2])?])?;
+            Ok((k::T(q), k::T(kk), k::T(v)))
+        })
+    }
+    fn add(&self, a: &Tensor, x: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.add(k::t(a)?, k::t(x)?)?)))
+    }
+    fn add_scaled(&self, x: &Tensor, v: &Tensor, alpha: f32) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.add_scaled(k::t(x)?, k::t(v)?, alpha)?)))
+    }
+    fn project(&self, x: &Tensor, basis: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.project(k::t(x)?, k::t(basis)?)?)))
+    }
+    fn last_row(&self, x: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::T(b.last_row(k::t(x)?)?)))
+    }
+    fn read_start(&self, x: &Tensor) -> Result<Pending> {
+        each!(self, b, k => Ok(k::P(b.read_start(k::t(x)?)?)))
+    }
+    fn read_finish(&self, pending: Pending) -> Result<Vec<f32>> {
+        each!(self, b, k => b.read_finish(k::p(pending)?))
+    }
+}

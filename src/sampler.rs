@@ -1,0 +1,178 @@
+//! How the next token is chosen: [`Sampler`] holds the settings a person gives, [`Choice`]
+//! applies them to one reply's logits. Greedy choice (and the repeat penalty) work on the
+//! logits as they are; only sampling at a temperature goes through candle-transformers'
+//! `LogitsProcessor` (seeded, so a seed gives the same text on every run).
+
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+
+use crate::error::{Error, Result};
+
+/// How the next token is chosen. `temperature == 0` is greedy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampler {
+    pub temperature: f64,
+    /// Nucleus mass in (0, 1]; 1 keeps every token.
+    pub top_p: f64,
+    /// Divides the logits of recently seen tokens (1 = off).
+    pub repeat_penalty: f32,
+    /// How many recent tokens the penalty looks at.
+    pub repeat_last_n: usize,
+    pub seed: u64,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self {
+            temperature: 0.0,
+            top_p: 1.0,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 299792458,
+        }
+    }
+}
+
+impl Sampler {
+    /// Checks the numbers a person typed.
+    pub fn validate(&self) -> Result<()> {
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
+            return Err(Error::Sampling(format!(
+                "temperature must be ≥ 0, got {}",
+                self.temperature
+            )));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(Error::Sampling(format!(
+                "top-p must be in (0, 1], got {}",
+                self.top_p
+            )));
+        }
+        if !self.repeat_penalty.is_finite() || self.repeat_penalty <= 0.0 {
+            return Err(Error::Sampling(format!(
+                "repeat penalty must be > 0, got {}",
+                self.repeat_penalty
+            )));
+        }
+        Ok(())
+    }
+
+    /// The choice of one reply's tokens under these settings.
+    pub fn choice(&self) -> Choice {
+        let random = (self.temperature > 0.0).then(|| {
+            let sampling = if self.top_p < 1.0 {
+                Sampling::TopP {
+                    p: self.top_p,
+                    temperature: self.temperature,
+                }
+            } else {
+                Sampling::All {
+                    temperature: self.temperature,
+                }
+            };
+            LogitsProcessor::from_sampling(self.seed, sampling)
+        });
+        Choice {
+            random,
+            penalty: self.repeat_penalty,
+            last_n: self.repeat_last_n,
+        }
+    }
+}
+
+/// One reply's token choice: greedy, or seeded sampling.
+pub struct Choice {
+    /// The sampler at a temperature; `None` is greedy.
+    random: Option<LogitsProcessor>,
+    penalty: f32,
+    last_n: usize,
+}
+
+impl Choice {
+    /// The next token after `history` given its `logits`.
+    pub fn next(&mut self, mut logits: Vec<f32>, history: &[u32]) -> Result<u32> {
+        if self.penalty != 1.0 {
+            let from = history.len().saturating_sub(self.last_n);
+            repeat_penalty(&mut logits, self.penalty, &history[from..]);
+        }
+        match &mut self.random {
+            None => argmax(&logits),
+            Some(p) => {
+                let n = logits.len();
+                Ok(p.sample(&Tensor::from_vec(logits, n, &Device::Cpu)?)?)
+            }
+        }
+    }
+}
+
+/// Divides (or for negative logits multiplies) each seen token's logit by `penalty`, once per
+/// token, as candle-transformers' `apply_repeat_penalty` and llama.cpp's do.
+fn repeat_penalty(logits: &mut [f32], penalty: f32, seen: &[u32]) {
+    let mut done = std::collections::HashSet::new();
+    for &id in seen {
+        if !done.insert(id) {
+            continue;
+        }
+        if let Some(l) = logits.get_mut(id as usize) {
+            if *l >= 0.0 {
+                *l /= penalty
+            } else {
+                *l *= penalty
+            }
+        }
+    }
+}
+
+/// The index of the largest logit; of equal ones, the first (as candle's arg-max chooses, which
+/// greedy replies used before and the golden tokens were made with).
+fn argmax(logits: &[f32]) -> Result<u32> {
+    let first = *logits
+        .first()
+        .ok_or_else(|| Error::Sampling("no logits to choose from".into()))?;
+    let (mut best, mut at) = (first, 0);
+    for (i, &v) in logits.iter().enumerate() {
+        if best < v {
+            (best, at) = (v, i);
+        }
+    }
+    Ok(at as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_is_the_largest_and_the_penalty_moves_it() {
+        let mut c = Sampler::default().choice();
+        assert_eq!(c.next(vec![0.1, 2.0, -1.0, 1.9], &[]).unwrap(), 1);
+        assert_eq!(c.next(vec![3.0, 1.0, 3.0], &[]).unwrap(), 0);
+        let mut c = Sampler {
+            repeat_penalty: 1.2,
+            ..Sampler::default()
+        }
+        .choice();
+        // 2.0 / 1.2 < 1.9: the seen token loses; a negative seen logit is pushed further down.
+        assert_eq!(c.next(vec![0.1, 2.0, -1.0, 1.9], &[1, 1]).unwrap(), 3);
+        let mut l = vec![-1.0, 1.0];
+        repeat_penalty(&mut l, 2.0, &[0, 0, 1]);
+        assert_eq!(l, vec![-2.0, 0.5]);
+    }
+
+    #[test]
+    fn sampling_is_seeded() {
+        let s = Sampler {
+            temperature: 1.0,
+            seed: 7,
+            ..Sampler::default()
+        };
+        let logits: Vec<f32> = (0..50).map(|i| (i % 7) as f32 * 0.3).collect();
+        let draw = || {
+            let mut c = s.choice();
+            (0..20)
+                .map(|_| c.next(logits.clone(), &[]).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(), draw());
+    }
+}
