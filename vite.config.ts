@@ -29,7 +29,7 @@ export default defineConfig({
         index: www("index.html"),
         embed: www("embed.html"),
         worksheet: www("worksheet.html"),
-        "limbic-demo": www("src/embed-element.ts"),
+        "limbic-demo": www("src/share/embed-element.ts"),
         sw: www("src/sw.ts"),
       },
       output: {

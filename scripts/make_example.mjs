@@ -1,7 +1,7 @@
 // Makes www/public/example.json, the readout the page shows while its model loads, with the real
 // engine: serves the built site (`make site` first), runs the default prompt greedily in headless
 // Chromium, saves the Readout view's JSON export, and keeps each token's top emotions
-// (exampleFromExport in www/src/example-data.ts, compiled here with esbuild). Run:
+// (exampleFromExport in www/src/views/example-data.ts, compiled here with esbuild). Run:
 //   make site && node scripts/make_example.mjs && make site
 import { readFileSync, writeFileSync } from "node:fs";
 import { transform } from "esbuild";
@@ -12,7 +12,7 @@ const MAX_TOKENS = 40;
 const SEED = 42;
 const OUT = "www/public/example.json";
 
-const src = readFileSync("www/src/example-data.ts", "utf8");
+const src = readFileSync("www/src/views/example-data.ts", "utf8");
 const { code } = await transform(src, { loader: "ts", format: "esm" });
 const { exampleFromExport } = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
 

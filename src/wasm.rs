@@ -61,7 +61,7 @@ struct JsPrompt {
 
 #[wasm_bindgen]
 extern "C" {
-    /// The page's handle on a co-worker thread (its channel in www/src): `begin(id, x, row0, n)`
+    /// The page's handle on a co-worker thread (www/src/engine/co-worker-channel.ts): `begin(id, x, row0, n)`
     /// hands it rows `row0 .. row0 + n` of matrix `id` times `x`; `finish(out)` waits for them.
     pub type CoWorkerHandle;
     #[wasm_bindgen(method)]

@@ -1,7 +1,7 @@
 //! A second thread for the browser's CPU path. wasm threads proper need a standard library
 //! built with atomics (a nightly toolchain), so the page runs a second wasm instance in a
 //! co-worker (its own Web Worker with the same model) and hands it half of each large
-//! single-row product through a SharedArrayBuffer (www/src/co-worker.ts). Matrices are named
+//! single-row product through a SharedArrayBuffer (www/src/engine/co-worker.ts). Matrices are named
 //! by their load order, which is the same in both instances. Both halves run the same kernel,
 //! so the result is bit-identical to one thread's; a co-worker that fails or times out is
 //! dropped and its half computed here.

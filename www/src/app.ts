@@ -2,10 +2,10 @@
 //! names, the replies so far, and a listener list the shell and views subscribe to.
 
 import { EMOTIONS_URL, MODEL_URL } from "./config";
-import type { Features } from "./features";
-import type { EmotionInfo, FromWorker, GenerateRequest, RunId, Steer, ToWorker } from "./protocol";
+import type { Features } from "./engine/features";
+import type { EmotionInfo, FromWorker, GenerateRequest, RunId, Steer, ToWorker } from "./engine/protocol";
 import { addToRun, newRun, type Run } from "./run-data";
-import { type AppState, toQuery } from "./url-state";
+import { type AppState, toQuery } from "./share/url-state";
 
 /** Events views hear: every worker message, plus the page's own changes. */
 export type AppEvent =
@@ -52,7 +52,7 @@ export class App {
   private readonly worker: Worker;
 
   constructor(public state: AppState) {
-    this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    this.worker = new Worker(new URL("./engine/worker.ts", import.meta.url), { type: "module" });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
   }
 

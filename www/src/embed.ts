@@ -1,13 +1,13 @@
 //! embed.html: one compact view (Readout or Steer, from `?view=`) for an <iframe> on another
 //! site, with the page's URL parameters, a link to the full page, and its height posted to the
-//! page around it (only to an origin the browser vouches for: embed-parent.ts).
+//! page around it (only to an origin the browser vouches for: share/embed-parent.ts).
 
 import "./style.css";
 import { App, type Mounted } from "./app";
-import { detectFeatures, missingNotes } from "./features";
-import { HEIGHT_MESSAGE, isHello, parentOrigin, usableOrigin } from "./embed-parent";
+import { detectFeatures, missingNotes } from "./engine/features";
+import { HEIGHT_MESSAGE, isHello, parentOrigin, usableOrigin } from "./share/embed-parent";
 import { watchLoading } from "./loading";
-import { parseUrl, toQuery } from "./url-state";
+import { parseUrl, toQuery } from "./share/url-state";
 import { view as readout } from "./views/readout";
 import { view as steer } from "./views/steer";
 

@@ -3,8 +3,8 @@
 //! link's autorun starts.
 
 import type { App, Mounted } from "./app";
-import { explainLoadError } from "./features";
-import { checkNames, type ParsedUrl } from "./url-state";
+import { explainLoadError } from "./engine/features";
+import { checkNames, type ParsedUrl } from "./share/url-state";
 
 export interface LoadingElements {
   status: HTMLElement;

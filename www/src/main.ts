@@ -7,12 +7,12 @@ import "./style.css";
 import { App, type Mounted, type ViewDef } from "./app";
 import { EMOTIONS_URL, MODEL_CACHE } from "./config";
 import { h } from "./dom";
-import { embedPanel } from "./embed-panel";
-import { detectFeatures, missingNotes } from "./features";
-import { showExample } from "./example";
+import { embedPanel } from "./share/embed-panel";
+import { detectFeatures, missingNotes } from "./engine/features";
+import { showExample } from "./views/example";
 import { watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
-import { parseUrl, toQuery } from "./url-state";
+import { parseUrl, toQuery } from "./share/url-state";
 
 const $ = (id: string) => document.getElementById(id)!;
 

@@ -1,7 +1,7 @@
 //! What a reply leaves for the views: each token's text and readout, in the order shown.
 
-import type { FromWorker, RunId, Steer } from "./protocol";
-import { row } from "./protocol";
+import type { FromWorker, RunId, Steer } from "./engine/protocol";
+import { row } from "./engine/protocol";
 
 export type TokenKind = "template" | "prompt" | "reply";
 

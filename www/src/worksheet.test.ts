@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import emotionsJson from "../../data/emotions.json?raw";
 import html from "../worksheet.html?raw";
-import { checkNames, parseUrl } from "./url-state";
+import { checkNames, parseUrl } from "./share/url-state";
 
 const VIEWS = ["readout", "steer", "map", "experiments", "about"];
 const NAMES = (JSON.parse(emotionsJson) as { name: string }[]).map((e) => e.name);

@@ -57,7 +57,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     report["dose"] = validate_dose::dose(
         &mut engine,
         &set,
-        Path::new("data/dose.json"),
+        Path::new("data/experiments.json"),
         &a.out,
         &mut md,
     )?;

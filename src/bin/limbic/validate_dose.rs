@@ -1,7 +1,8 @@
 //! The report's dose section: does *afraid* rise and *calm* fall as a number in the user's turn
 //! makes the situation more dangerous (the paper's Tylenol experiment)? Ten paraphrases per
-//! scenario (data/dose.json), read over three spans: the last prompt token (the assistant's
-//! header, where the paper reads), the user's words after the number, and the first reply tokens.
+//! scenario (`dose` in data/experiments.json, which the page reads too), read over three spans:
+//! the last prompt token (the assistant's header, where the paper reads), the user's words after
+//! the number, and the first reply tokens.
 //! And what the model knows, asked directly: p(Yes) to "Is … dangerous? Answer Yes or No."
 
 use std::fmt::Write as _;
@@ -34,6 +35,12 @@ struct Scenario {
 #[derive(Deserialize)]
 struct DoseFile {
     scenarios: Vec<Scenario>,
+}
+
+/// data/experiments.json: the dose scenarios are what this section reads (the page reads the rest).
+#[derive(Deserialize)]
+struct ExperimentsFile {
+    dose: DoseFile,
 }
 
 fn fmt_x(x: f64) -> String {
@@ -114,13 +121,14 @@ pub fn dose(
 ) -> Result<Value> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))?;
-    let doses: DoseFile = serde_json::from_str(&text)
-        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))?;
+    let doses = serde_json::from_str::<ExperimentsFile>(&text)
+        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))?
+        .dose;
     let (afraid, calm) = (set.index("afraid")?, set.index("calm")?);
     let l = set.default_layer;
     let _ = write!(
         md,
-        "\n## 4. Dose experiments\n\nTen paraphrases per scenario (`data/dose.json`), each one user turn with a number X that makes it more dangerous as it grows; \
+        "\n## 4. Dose experiments\n\nTen paraphrases per scenario (`data/experiments.json`), each one user turn with a number X that makes it more dangerous as it grows; \
          the readout at layer {l} over three spans: the last prompt token (the assistant's header, where the paper reads), the user's words after the number, \
          and the first {REPLY_TOKENS} tokens of the greedy reply. Per paraphrase, Spearman ρ between X and the score; the table gives the mean ρ over the \
          paraphrases with a 95% bootstrap interval. The paper: afraid rises (ρ > 0) and calm falls. Last column: asked directly, the model's p(Yes) / (p(Yes) + p(No)) \
@@ -229,4 +237,23 @@ pub fn dose(
     );
     md.push_str("; the Tylenol one:\n\n![tylenol](dose-tylenol.svg)\n");
     Ok(json!(results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file `limbic validate` reads (and the page too): every scenario has its number in
+    /// each paraphrase and in the question, with doses rising.
+    #[test]
+    fn experiments_file_holds_the_dose_scenarios() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/experiments.json");
+        let file: ExperimentsFile = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let names: Vec<&str> = file.dose.scenarios.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["tylenol", "fever", "ledge", "fasting", "car"]);
+        for s in &file.dose.scenarios {
+            assert!(s.question.contains("{X}") && s.templates.iter().all(|t| t.contains("{X}")), "{}", s.name);
+            assert!(s.templates.len() == 10 && s.x.windows(2).all(|w| w[0] < w[1]), "{}", s.name);
+        }
+    }
 }

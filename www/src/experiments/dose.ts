@@ -4,7 +4,7 @@
 import type { App, Scope } from "../app";
 import { h, option } from "../dom";
 import { signed, spearman, type Table } from "./analysis";
-import { doseChart } from "./charts";
+import { doseChart } from "../charts/experiments";
 import type { Jobs } from "./jobs";
 import { DOSE_EMOTIONS, DOSE_TEMPLATES, doseLabel, fillTemplate, type DoseTemplate } from "./presets";
 import { paperCite, section, type Section } from "./section";

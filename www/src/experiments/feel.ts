@@ -4,9 +4,9 @@
 
 import type { App, Scope } from "../app";
 import { h } from "../dom";
-import { formatStrength } from "../steer";
+import { formatStrength } from "../share/steer-text";
 import type { Table } from "./analysis";
-import { feelChart } from "./charts";
+import { feelChart } from "../charts/experiments";
 import type { Jobs } from "./jobs";
 import { FEEL_PROMPT, FEEL_STRENGTHS, feelToken, feelWords } from "./presets";
 import { emotionSelect, paperCite, section, type Section } from "./section";

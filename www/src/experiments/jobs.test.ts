@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import type { AppEvent } from "../app";
-import type { ToWorker } from "../protocol";
+import type { ToWorker } from "../engine/protocol";
 import { Jobs, type JobHost } from "./jobs";
 
 /** A worker stand-in: answers each probe with its id, records what was posted. */

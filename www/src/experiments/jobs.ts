@@ -3,7 +3,7 @@
 //! between generated tokens, through the worker's cancel).
 
 import type { AppEvent } from "../app";
-import type { GenerateRequest, ProbeRequest, ProbeResult, ToWorker } from "../protocol";
+import type { GenerateRequest, ProbeRequest, ProbeResult, ToWorker } from "../engine/protocol";
 
 /** What a job needs from the page: App fits it (tests pass a fake). */
 export interface JobHost {

@@ -5,9 +5,9 @@
 
 import type { App, Scope } from "../app";
 import { h, option } from "../dom";
-import { formatStrength, STRENGTH_LIMIT } from "../steer";
+import { formatStrength, STRENGTH_LIMIT } from "../share/steer-text";
 import { crossings, firstCrossing, formatCell, type Table } from "./analysis";
-import { monitorChart } from "./charts";
+import { monitorChart } from "../charts/experiments";
 import type { Jobs } from "./jobs";
 import { MONITOR_DEFAULT, MONITOR_PROMPTS } from "./presets";
 import { emotionSelect, paperCite, section, type Section } from "./section";

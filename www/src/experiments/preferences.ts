@@ -4,10 +4,10 @@
 
 import type { App, Scope } from "../app";
 import { h } from "../dom";
-import type { Steer } from "../protocol";
-import { DEFAULT_STRENGTH, formatStrength, STRENGTH_LIMIT } from "../steer";
+import type { Steer } from "../engine/protocol";
+import { DEFAULT_STRENGTH, formatStrength, STRENGTH_LIMIT } from "../share/steer-text";
 import { preferenceShare, type Table } from "./analysis";
-import { preferenceChart, type PreferenceBar } from "./charts";
+import { preferenceChart, type PreferenceBar } from "../charts/experiments";
 import type { Jobs } from "./jobs";
 import { PREFERENCE_DEFAULT, PREFERENCE_LETTERS, PREFERENCE_PAIRS, preferenceQuestion } from "./presets";
 import { emotionSelect, paperCite, section, type Section } from "./section";

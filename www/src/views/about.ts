@@ -5,13 +5,13 @@
 
 import * as Plot from "@observablehq/plot";
 import type { ViewDef } from "../app";
-import { dataTable, finish } from "../charts";
-import { CATEGORICAL } from "../colour";
+import { dataTable, finish } from "../charts/plot";
+import { CATEGORICAL } from "../charts/colour";
 import { h, scrollBox } from "../dom";
 import {
   accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, percent, reportUrl, signed, steeringTable,
   strengthText, strongest, type Report,
-} from "../report";
+} from "./report";
 import reportMdUrl from "../../../docs/validation/report.md?url";
 import "./map.css";
 

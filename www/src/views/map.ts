@@ -8,11 +8,11 @@
 //! per layer, and are kept for the page's lifetime.
 
 import type { App, ViewDef } from "../app";
-import { dataTable } from "../charts";
+import { dataTable } from "../charts/plot";
 import { frameThrottle, h, scrollBox, option } from "../dom";
-import { analyse, heatmapChart, neighbours, type EmotionGeometry, type Heatmap, type Scatter, scatterChart } from "../map-charts";
-import { correlationTable, loadReport, reportUrl, signed, strongest } from "../report";
-import { layerSelect } from "../widgets";
+import { analyse, heatmapChart, neighbours, type EmotionGeometry, type Heatmap, type Scatter, scatterChart } from "../charts/map";
+import { correlationTable, loadReport, reportUrl, signed, strongest } from "./report";
+import { layerSelect } from "./widgets";
 import reportMdUrl from "../../../docs/validation/report.md?url";
 import "./map.css";
 

@@ -3,16 +3,17 @@
 //! tokens; the readout layer.
 
 import type { App, ViewDef } from "../app";
-import { dataTable, trajectoryChart, type Series } from "../charts";
+import { dataTable } from "../charts/plot";
+import { trajectoryChart, type Series } from "../charts/readout";
 import { CHART_MS, DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Token } from "../run-data";
-import { formatStrength } from "../steer";
-import { colouring, renderLegend, TokenStream } from "../tokens";
-import { MAX_TRACKED, TOP } from "../url-state";
-import { readings } from "../smoothing";
-import { colourBySelect, layerSelect, TokenReadout, windowSelect } from "../widgets";
-import { runPanel } from "../run-panel";
-import { exportBar } from "../export-bar";
+import { formatStrength } from "../share/steer-text";
+import { colouring, renderLegend, TokenStream } from "./tokens";
+import { MAX_TRACKED, TOP } from "../share/url-state";
+import { readings } from "./smoothing";
+import { colourBySelect, layerSelect, TokenReadout, windowSelect } from "./widgets";
+import { runPanel } from "./run-panel";
+import { exportBar } from "../share/export-bar";
 
 /** The emotions the trajectory draws: those chosen, else the colour-by emotion, else the 3
  * highest on average over `tokens`. */

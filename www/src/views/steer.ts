@@ -3,13 +3,13 @@
 
 import type { App, ViewDef } from "../app";
 import { DRAW_MS, frameThrottle, h, option } from "../dom";
-import type { Steer } from "../protocol";
+import type { Steer } from "../engine/protocol";
 import type { Token } from "../run-data";
-import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../steer";
-import { readings } from "../smoothing";
-import { colouring, renderLegend, TokenStream } from "../tokens";
-import { colourBySelect, TokenReadout } from "../widgets";
-import { runPanel } from "../run-panel";
+import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../share/steer-text";
+import { readings } from "./smoothing";
+import { colouring, renderLegend, TokenStream } from "./tokens";
+import { colourBySelect, TokenReadout } from "./widgets";
+import { runPanel } from "./run-panel";
 
 /** Test ids: the first row keeps the plain names the outside tests know. */
 const testId = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);

@@ -4,7 +4,7 @@
 // survives a link unchanged.
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { MAX_STEERS, STRENGTH_LIMIT } from "./steer";
+import { MAX_STEERS, STRENGTH_LIMIT } from "./steer-text";
 import { type AppState, checkNames, MAX_PROMPT_CHARS, MAX_TRACKED, parseUrl, toQuery, TOP, wellFormed } from "./url-state";
 
 const VIEWS = ["readout", "steer", "map", "experiments", "about"];

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { formatSteers, formatStrength, parseSteers } from "./steer";
+import { formatSteers, formatStrength, parseSteers } from "./steer-text";
 
 test("a name alone takes the default strength", () => {
   expect(parseSteers("sad", ["sad"], 0.15)).toEqual({ steers: [{ name: "sad", strength: 0.15 }], warnings: [] });

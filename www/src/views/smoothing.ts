@@ -3,8 +3,8 @@
 //! smoothed score in standard deviations above its mean on neutral text). The same maths as
 //! src/readout.rs, where the windows and the neutral calibration are chosen and measured.
 
-import type { EmotionInfo } from "./protocol";
-import type { Token } from "./run-data";
+import type { EmotionInfo } from "../engine/protocol";
+import type { Token } from "../run-data";
 
 /** Mean and spread (n each) of smoothed scores on neutral text, for one layer and window, and
  * the intensity neutral text stays below there (the colour's floor). */

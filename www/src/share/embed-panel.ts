@@ -1,13 +1,13 @@
 //! The Embed panel beside Copy link: the <iframe> and <limbic-demo> snippets for the current
 //! view and run, each with a copy button. Snippets are shown as text (a textarea's value).
 
-import type { App } from "./app";
-import { h } from "./dom";
+import type { App } from "../app";
+import { h } from "../dom";
 import { elementSnippet, iframeSnippet } from "./embed-snippet";
 
 /** Fills `root` (a <details>) with the snippets and keeps them current. */
 export function embedPanel(root: HTMLElement, app: App) {
-  const site = () => new URL("./", location.href).href;
+  const site = () => new URL("..", location.href).href;
   const block = (id: string, label: string, help: string) => {
     const text = h("textarea", { id, "data-testid": id, readonly: true, rows: 3, spellcheck: "false" });
     const copy = h("button", { type: "button", "data-testid": `${id}-copy` }, "Copy");

@@ -1,7 +1,7 @@
 //! Steering terms as text ("sad:0.5,calm:0.2", as in links and the CLI's --steer) and the
 //! limits the page holds them to.
 
-import type { Steer } from "./protocol";
+import type { Steer } from "../engine/protocol";
 
 /** The most steering rows the page offers. */
 export const MAX_STEERS = 3;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringTable, strengthText, strongest,
 } from "./report";
-import text from "../../docs/validation/report.json?raw";
+import text from "../../../docs/validation/report.json?raw";
 
 const raw = JSON.parse(text) as Record<string, unknown>;
 

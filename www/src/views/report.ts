@@ -5,8 +5,8 @@
 //! The file is copied into the build as an asset (Vite `?url`) and fetched when a view needs
 //! it: it is 250 kB (mostly Austen passages), too much to put in the page's script.
 
-import reportUrl from "../../docs/validation/report.json?url";
-import { h } from "./dom";
+import reportUrl from "../../../docs/validation/report.json?url";
+import { h } from "../dom";
 
 export { reportUrl };
 

@@ -6,7 +6,7 @@
 import { relaxedSimd } from "wasm-feature-detect";
 
 export type Simd = "relaxed" | "plain";
-export type EngineBuild = typeof import("../../pkg/limbic.js");
+export type EngineBuild = typeof import("../../../pkg/limbic.js");
 
 /** `wanted` "plain" forces the fallback build (`?simd=plain`, for comparisons and tests). */
 export async function pickSimd(wanted?: Simd): Promise<Simd> {
@@ -17,7 +17,7 @@ let memory: WebAssembly.Memory | null = null;
 
 /** The build for `simd`, its wasm instantiated. */
 export async function loadEngineBuild(simd: Simd): Promise<EngineBuild> {
-  const m: EngineBuild = simd === "relaxed" ? await import("../../pkg/limbic.js") : await import("../../pkg/plain/limbic.js");
+  const m: EngineBuild = simd === "relaxed" ? await import("../../../pkg/limbic.js") : await import("../../../pkg/plain/limbic.js");
   memory = (await m.default()).memory;
   return m;
 }

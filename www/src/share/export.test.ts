@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { csvField, defuseFormula, exportName, type ExportMeta, fixed, readoutCsv, readoutJson } from "./export";
-import type { Token } from "./run-data";
+import type { Token } from "../run-data";
 
 const NAMES = ["afraid", "at ease", "sad, really"];
 const tok = (text: string, kind: Token["kind"], scores: number[] | null): Token =>

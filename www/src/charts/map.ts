@@ -5,7 +5,7 @@
 //! rectangle, not a new drawing.
 
 import * as Plot from "@observablehq/plot";
-import { finish } from "./charts";
+import { finish } from "./plot";
 import { CATEGORICAL, DIVERGING_ENDS } from "./colour";
 import { centrality, clusterCentres, clusterOrder, cosineMatrix, kmeans, nearest, pca, type Matrix } from "./geometry";
 

@@ -1,8 +1,8 @@
 //! The page's state as a URL: everything needed to reproduce a view and a run. Parsing never
 //! throws: bad values are clamped or dropped with a warning the page shows.
 
-import type { Backend, Steer } from "./protocol";
-import { formatSteers, parseSteers } from "./steer";
+import type { Backend, Steer } from "../engine/protocol";
+import { formatSteers, parseSteers } from "./steer-text";
 
 export const DEFAULT_PROMPT = "Write a short story about a girl who lost her dog.";
 export const MAX_PROMPT_CHARS = 4000;

@@ -2,7 +2,7 @@
 //! engine): its shape, a reader that trusts nothing in the file, and the reduction from a full
 //! readout export to what the example keeps (each token's top emotions).
 
-import type { ReadoutJson } from "./export";
+import type { ReadoutJson } from "../share/export";
 
 export interface ExampleToken {
   text: string;

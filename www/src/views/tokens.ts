@@ -6,12 +6,12 @@
 //! neutral calibration its colour's strength is its intensity: text that reads like neutral
 //! text stays uncoloured.
 
-import { categoryColours, divergingColour, maxAbs, OTHER, withAlpha } from "./colour";
-import { h } from "./dom";
-import { topK } from "./protocol";
-import type { Token, TokenKind } from "./run-data";
+import { categoryColours, divergingColour, maxAbs, OTHER, withAlpha } from "../charts/colour";
+import { h } from "../dom";
+import { topK } from "../engine/protocol";
+import type { Token, TokenKind } from "../run-data";
 import { argmax, intensity, intensityAlpha, type Readings } from "./smoothing";
-import { TOP } from "./url-state";
+import { TOP } from "../share/url-state";
 
 /** Standard deviations of neutral text at which the one-emotion scale saturates. */
 const Z_RANGE = 4;

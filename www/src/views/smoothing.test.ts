@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { EmotionInfo } from "./protocol";
-import type { Token } from "./run-data";
+import type { EmotionInfo } from "../engine/protocol";
+import type { Token } from "../run-data";
 import { calibrationAt, intensity, intensityAlpha, smoothTokens } from "./smoothing";
 
 const tok = (scores: number[] | null): Token => ({ text: "x", kind: "reply", scores: scores && Float32Array.from(scores) });

@@ -3,11 +3,11 @@
 //! Screen readers hear a reply once, politely, when it ends (its text and length), not token
 //! by token: the token boxes and the speed line are not live regions, `#announce` is.
 
-import type { App, Scope } from "./app";
-import { h } from "./dom";
-import { speedText } from "./protocol";
-import { replyText } from "./run-data";
-import { MAX_PROMPT_CHARS, wellFormed } from "./url-state";
+import type { App, Scope } from "../app";
+import { h } from "../dom";
+import { speedText } from "../engine/protocol";
+import { replyText } from "../run-data";
+import { MAX_PROMPT_CHARS, wellFormed } from "../share/url-state";
 
 /** Builds the panel; `onGenerate` runs the view's kind of reply. Returns it and its teardown. */
 export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLElement {

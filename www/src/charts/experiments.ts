@@ -1,11 +1,11 @@
-//! The experiments' charts (Observable Plot), made CSP-safe by charts.ts's `finish`. Every
+//! The experiments' charts (Observable Plot), made CSP-safe by plot.ts's `finish`. Every
 //! chart's label carries its numbers, and shapes or text back up colour (never colour alone);
 //! each series' dots sit in a group whose aria-description names the series.
 
 import * as Plot from "@observablehq/plot";
-import { finish } from "../charts";
-import { CATEGORICAL } from "../colour";
-import { formatCell } from "./analysis";
+import { finish } from "./plot";
+import { CATEGORICAL } from "./colour";
+import { formatCell } from "../experiments/analysis";
 
 export interface NamedSeries {
   name: string;

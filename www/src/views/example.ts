@@ -2,9 +2,9 @@
 //! (public/example.json), every token coloured by its top emotion, labelled "example
 //! (precomputed)"; hover or focus a token for its top emotions. Removed once the model is ready.
 
-import type { App } from "./app";
-import { categoryColours, OTHER, withAlpha } from "./colour";
-import { h } from "./dom";
+import type { App } from "../app";
+import { categoryColours, OTHER, withAlpha } from "../charts/colour";
+import { h } from "../dom";
 import { type Example, type ExampleToken, parseExample } from "./example-data";
 
 /** Fetches the example into `root` (a hidden <section>) and shows it until the model is ready. */

@@ -1,14 +1,14 @@
-//! The engine's worker: owns the wasm engine (one of the two builds, engine-build.ts), the
+//! The engine's worker: owns the wasm engine (one of the two builds, build.ts), the
 //! model download and its cache, and runs replies step by step so a `cancel` gets in between
 //! steps. Talks to the page only through protocol.ts messages.
 
-import type { Engine } from "../../pkg/limbic.js";
-import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./engine-build";
-import { MODEL_CACHE, MODEL_SHA256 } from "./config";
+import type { Engine } from "../../../pkg/limbic.js";
+import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./build";
+import { MODEL_CACHE, MODEL_SHA256 } from "../config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { hex } from "./protocol";
 import { checkToWorker } from "./protocol-check";
-import { CoWorkerLink, newShared } from "./share";
+import { CoWorkerLink, newShared } from "./co-worker-channel";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;

@@ -1,8 +1,8 @@
 //! The Readout view's export buttons: the last reply's readout as CSV or JSON, and the
 //! trajectory and token charts as SVG or PNG, for a class to keep and compare.
 
-import type { App, Scope } from "./app";
-import { h } from "./dom";
+import type { App, Scope } from "../app";
+import { h } from "../dom";
 import { downloadBlob, downloadChart } from "./download";
 import { type ExportMeta, exportName, MODEL_NAME, readoutCsv, readoutJson } from "./export";
 import type { AppState } from "./url-state";

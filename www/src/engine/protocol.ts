@@ -85,7 +85,7 @@ export interface RunStats {
   decodeMs: number;
   /** Threads the engine computed on (2 with a co-worker). */
   threads: number;
-  /** The engine build (engine-build.ts): with relaxed SIMD or without. */
+  /** The engine build (build.ts): with relaxed SIMD or without. */
   simd: "relaxed" | "plain";
 }
 

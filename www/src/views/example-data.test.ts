@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { exampleFromExport, parseExample } from "./example-data";
-import { readoutJson } from "./export";
-import type { Token } from "./run-data";
+import { readoutJson } from "../share/export";
+import type { Token } from "../run-data";
 
 const NAMES = ["afraid", "calm", "sad", "happy", "angry", "bored", "curious"];
 const tok = (text: string, kind: Token["kind"], scores: number[] | null): Token =>

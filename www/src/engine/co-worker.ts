@@ -3,9 +3,9 @@
 //! hands it through a SharedArrayBuffer (src/backend/share.rs). It spins on the request word
 //! while requests keep coming, and sleeps in Atomics.wait when they stop.
 
-import type { CoWorker } from "../../pkg/limbic.js";
-import { loadEngineBuild, type Simd } from "./engine-build";
-import { CTRL, layout } from "./share";
+import type { CoWorker } from "../../../pkg/limbic.js";
+import { loadEngineBuild, type Simd } from "./build";
+import { CTRL, layout } from "./co-worker-channel";
 
 self.onmessage = async (e: MessageEvent<{ bytes: Uint8Array; sab: SharedArrayBuffer; simd: Simd }>) => {
   const { ctrl, x, out } = layout(e.data.sab);

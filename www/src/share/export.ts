@@ -8,9 +8,9 @@
 //! spreadsheet a class opens the file in (OWASP's advice for CSV injection); the JSON keeps the
 //! text exactly.
 
-import type { Steer } from "./protocol";
-import type { Token } from "./run-data";
-import { formatSteers } from "./steer";
+import type { Steer } from "../engine/protocol";
+import type { Token } from "../run-data";
+import { formatSteers } from "./steer-text";
 
 /** Decimal places of the scores in both formats. */
 export const PRECISION = 4;

@@ -1,12 +1,12 @@
 //! Pieces Readout and Steer share: the colour-by and layer pickers, the token readout (the
 //! top-10 list with numbers and its bar chart), and the colour legend.
 
-import type { App, Scope } from "./app";
-import { barChart } from "./charts";
-import { frameThrottle, h, option } from "./dom";
-import { topK } from "./protocol";
-import type { Token } from "./run-data";
-import { TOP } from "./url-state";
+import type { App, Scope } from "../app";
+import { barChart } from "../charts/readout";
+import { frameThrottle, h, option } from "../dom";
+import { topK } from "../engine/protocol";
+import type { Token } from "../run-data";
+import { TOP } from "../share/url-state";
 
 export const READOUT_TOP = 10;
 
