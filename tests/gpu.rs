@@ -76,7 +76,7 @@ fn qtensor(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {
 
 #[test]
 fn every_kernel_is_valid_wgsl() {
-    for (name, src, _, _) in SOURCES {
+    for (name, src, inputs, outputs) in SOURCES {
         let module = naga::front::wgsl::parse_str(src)
             .unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(src)));
         // pack2x16float (f16 rounding in quantize.wgsl) is core WGSL; naga lists it as a
@@ -92,6 +92,16 @@ fn every_kernel_is_valid_wgsl() {
             "{name}.wgsl has no entry point {name}"
         );
         assert_eq!(module.entry_points.len(), 1, "{name}.wgsl: one entry point");
+        let bindings = module
+            .global_variables
+            .iter()
+            .filter(|(_, g)| g.binding.is_some())
+            .count();
+        assert_eq!(
+            bindings as u32,
+            1 + inputs + outputs,
+            "{name}.wgsl: bindings vs the parameters, inputs and outputs its layout declares"
+        );
     }
 }
 
