@@ -9,7 +9,7 @@ use common::*;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use limbic::backend::gpu::kernels::SOURCES;
-use limbic::backend::Backend;
+use limbic::backend::{Backend, QWeight};
 use limbic::{Config, Cpu, Gpu, HookPoint, HookSet, Intervention, Sampler};
 
 /// Deterministic pseudo-random numbers in [-scale, scale).
@@ -72,6 +72,11 @@ fn close(what: &str, got: &[f32], want: &[f32], tol: f32) {
 fn qtensor(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {
     let t = Tensor::from_vec(rand(rows * cols, seed, 0.5), (rows, cols), &Device::Cpu).unwrap();
     QTensor::quantize(&t, dtype).unwrap()
+}
+
+/// [`qtensor`] as the loader hands it to a backend.
+fn qweight(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QWeight {
+    limbic::gguf::qweight(&qtensor(rows, cols, dtype, seed)).unwrap()
 }
 
 #[test]
@@ -235,15 +240,18 @@ fn quantized_products_match_the_cpu_and_dequantized_f32() {
                 .read(
                     &cpu.qmatmul(
                         &cpu.tensor(&x, t, cols).unwrap(),
-                        &cpu.matrix(qtensor(rows, cols, dtype, rows as u64)).unwrap(),
+                        &cpu.matrix(qweight(rows, cols, dtype, rows as u64)).unwrap(),
                     )
                     .unwrap(),
                 )
                 .unwrap();
             let got = gpu
                 .read(
-                    &gpu.qmatmul(&gpu.tensor(&x, t, cols).unwrap(), &gpu.matrix(w).unwrap())
-                        .unwrap(),
+                    &gpu.qmatmul(
+                        &gpu.tensor(&x, t, cols).unwrap(),
+                        &gpu.matrix(limbic::gguf::qweight(&w).unwrap()).unwrap(),
+                    )
+                    .unwrap(),
                 )
                 .unwrap();
             // Same arithmetic as the CPU backend up to the order of the float sum.
@@ -278,9 +286,12 @@ fn q8_0_activation_scales_are_rounded_to_f16_as_on_the_cpu() {
         w[k * cols + k] = 1.0;
     }
     let q = || {
-        QTensor::quantize(
-            &Tensor::from_vec(w.clone(), (cols, cols), &Device::Cpu).unwrap(),
-            GgmlDType::Q8_0,
+        limbic::gguf::qweight(
+            &QTensor::quantize(
+                &Tensor::from_vec(w.clone(), (cols, cols), &Device::Cpu).unwrap(),
+                GgmlDType::Q8_0,
+            )
+            .unwrap(),
         )
         .unwrap()
     };
@@ -317,7 +328,7 @@ fn fused_swiglu_equals_the_three_ops() {
     let (cpu, gpu) = backends();
     for t in [1, 6] {
         let x = rand(t * 160, 40 + t as u64, 2.0);
-        let w = |seed| qtensor(224, 160, GgmlDType::Q4_1, seed);
+        let w = |seed| qweight(224, 160, GgmlDType::Q4_1, seed);
         let (xc, xg) = (
             cpu.tensor(&x, t, 160).unwrap(),
             gpu.tensor(&x, t, 160).unwrap(),
@@ -348,29 +359,29 @@ fn embedding_rows_match_the_cpu() {
     let ids = [0u32, 49, 7, 7, 23];
     let c = cpu
         .embed(
-            &cpu.matrix(qtensor(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
+            &cpu.matrix(qweight(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
             &ids,
         )
         .unwrap();
     let g = gpu
         .embed(
-            &gpu.matrix(qtensor(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
+            &gpu.matrix(qweight(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
             &ids,
         )
         .unwrap();
     close("embed", &gpu.read(&g).unwrap(), &cpu.read(&c).unwrap(), 0.0);
     assert!(gpu
         .embed(
-            &gpu.matrix(qtensor(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
+            &gpu.matrix(qweight(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
             &[50]
         )
         .is_err());
-    let q4 = gpu.matrix(qtensor(50, 160, GgmlDType::Q4_1, 3)).unwrap();
+    let q4 = gpu.matrix(qweight(50, 160, GgmlDType::Q4_1, 3)).unwrap();
     assert!(
         gpu.embed(&q4, &[1]).is_err(),
         "the token table must be Q8_0"
     );
-    let f16 = qtensor(4, 64, GgmlDType::F16, 1);
+    let f16 = qweight(4, 64, GgmlDType::F16, 1);
     let err = gpu
         .matrix(f16)
         .err()

@@ -4,12 +4,10 @@
 
 use std::rc::Rc;
 
-use candle_core::quantized::QTensor;
-
 use super::readback::Pending;
 use super::recorder::SLOT;
 use super::{words, Gpu, GpuCache, GpuMatrix, GpuTensor};
-use crate::backend::Backend;
+use crate::backend::{Backend, QWeight};
 use crate::error::{Error, Result};
 
 /// Positions a key/value cache grows by.
@@ -45,7 +43,7 @@ impl Backend for Gpu {
         "webgpu"
     }
 
-    fn matrix(&self, w: QTensor) -> Result<GpuMatrix> {
+    fn matrix(&self, w: QWeight) -> Result<GpuMatrix> {
         self.upload_matrix(w)
     }
 
