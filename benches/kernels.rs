@@ -26,7 +26,10 @@ fn matvec(c: &mut Criterion) {
     for (dtype, rows, cols) in shapes {
         let mut g = c.benchmark_group(format!("{dtype:?}_matvec"));
         let qt = weights(rows, cols, dtype);
-        let ours = QMatrix::new(&qt).expect("repack").expect("Q4_1 or Q8_0");
+        let stored = limbic::gguf::qweight(&qt).expect("stored weight");
+        let ours = QMatrix::new(&stored)
+            .expect("repack")
+            .expect("Q4_1 or Q8_0");
         let x: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.37).sin()).collect();
         let xt = Tensor::from_vec(x.clone(), (1, cols), &Device::Cpu).expect("x");
         let candle = QMatMul::from_qtensor(qt).expect("qmatmul");

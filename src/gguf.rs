@@ -12,6 +12,7 @@ use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 
+use crate::backend::{DType, QWeight};
 use crate::error::{first_line, Error, Result};
 
 mod header;
@@ -49,19 +50,19 @@ pub struct Vocab {
 /// One transformer block's weights as stored: quantized matrices are (out, in).
 pub struct RawBlock {
     pub attn_norm: Vec<f32>, // (d)
-    pub wq: QTensor,         // (n_head*head_dim, d)
-    pub wk: QTensor,         // (n_kv_head*head_dim, d)
-    pub wv: QTensor,         // (n_kv_head*head_dim, d)
-    pub wo: QTensor,         // (d, n_head*head_dim)
+    pub wq: QWeight,         // (n_head*head_dim, d)
+    pub wk: QWeight,         // (n_kv_head*head_dim, d)
+    pub wv: QWeight,         // (n_kv_head*head_dim, d)
+    pub wo: QWeight,         // (d, n_head*head_dim)
     pub ffn_norm: Vec<f32>,  // (d)
-    pub w_gate: QTensor,     // (d_ff, d)
-    pub w_up: QTensor,       // (d_ff, d)
-    pub w_down: QTensor,     // (d, d_ff)
+    pub w_gate: QWeight,     // (d_ff, d)
+    pub w_up: QWeight,       // (d_ff, d)
+    pub w_down: QWeight,     // (d, d_ff)
 }
 
 /// All weights as stored. The embedding table doubles as the output matrix (tied).
 pub struct RawWeights {
-    pub token_embd: QTensor,   // (vocab, d) Q8_0
+    pub token_embd: QWeight,   // (vocab, d) Q8_0
     pub output_norm: Vec<f32>, // (d)
     pub blocks: Vec<RawBlock>,
 }
@@ -300,7 +301,7 @@ fn load<R: Read + Seek>(
     reader: &mut R,
     name: &str,
     shape: &[usize],
-) -> Result<QTensor> {
+) -> Result<QWeight> {
     let Some(info) = content.tensor_infos.get(name) else {
         return Err(Error::Model(format!("tensor {name} is missing")));
     };
@@ -324,7 +325,37 @@ fn load<R: Read + Seek>(
             t.shape().dims()
         )));
     }
-    Ok(t)
+    qweight(&t)
+}
+
+/// A tensor of one or two dimensions (a vector is one row) as our [`QWeight`]: Q4_1, Q8_0, f16
+/// and f32 blocks as stored, any other format dequantized to f32 (which is what every backend
+/// did with it).
+pub fn qweight(t: &QTensor) -> Result<QWeight> {
+    let shape = match *t.shape().dims() {
+        [cols] => (1, cols),
+        [rows, cols] => (rows, cols),
+        ref dims => {
+            return Err(Error::Model(format!(
+                "a weight of shape {dims:?}: matrices and vectors only"
+            )))
+        }
+    };
+    let dtype = match t.dtype() {
+        GgmlDType::F32 => DType::F32,
+        GgmlDType::F16 => DType::F16,
+        GgmlDType::Q4_1 => DType::Q4_1,
+        GgmlDType::Q8_0 => DType::Q8_0,
+        _ => {
+            let values = t
+                .dequantize(&Device::Cpu)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            return QWeight::new(DType::F32, shape, bytes);
+        }
+    };
+    QWeight::new(dtype, shape, t.data()?.into_owned())
 }
 
 fn load_vector<R: Read + Seek>(
@@ -334,11 +365,12 @@ fn load_vector<R: Read + Seek>(
     d: usize,
 ) -> Result<Vec<f32>> {
     let t = load(content, reader, name, &[d])?;
-    if t.dtype() != GgmlDType::F32 {
+    // Asked of the file's own type: `load` turns formats we do not read into f32.
+    let stored = content.tensor_infos[name].ggml_dtype;
+    if stored != GgmlDType::F32 {
         return Err(Error::Model(format!(
-            "tensor {name} should be f32, is {:?}",
-            t.dtype()
+            "tensor {name} should be f32, is {stored:?}"
         )));
     }
-    Ok(t.dequantize(&Device::Cpu)?.to_vec1()?)
+    Ok(t.dequantize())
 }

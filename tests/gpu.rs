@@ -10,7 +10,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use limbic::backend::gpu::kernels::SOURCES;
 use limbic::backend::gpu::Gpu;
-use limbic::backend::Backend;
+use limbic::backend::{Backend, QWeight};
 use limbic::{Config, Cpu, HookPoint, HookSet, Intervention, Sampler, Session};
 
 /// Deterministic pseudo-random numbers in [-scale, scale).
@@ -75,9 +75,14 @@ fn qtensor(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {
     QTensor::quantize(&t, dtype).unwrap()
 }
 
+/// [`qtensor`] as the loader hands it to a backend.
+fn qweight(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QWeight {
+    limbic::gguf::qweight(&qtensor(rows, cols, dtype, seed)).unwrap()
+}
+
 #[test]
 fn every_kernel_is_valid_wgsl() {
-    for (name, src, _, _) in SOURCES {
+    for (name, src, inputs, outputs) in SOURCES {
         let module = naga::front::wgsl::parse_str(src)
             .unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(src)));
         // pack2x16float (f16 rounding in quantize.wgsl) is core WGSL; naga lists it as a
@@ -93,6 +98,16 @@ fn every_kernel_is_valid_wgsl() {
             "{name}.wgsl has no entry point {name}"
         );
         assert_eq!(module.entry_points.len(), 1, "{name}.wgsl: one entry point");
+        let bindings = module
+            .global_variables
+            .iter()
+            .filter(|(_, g)| g.binding.is_some())
+            .count();
+        assert_eq!(
+            bindings as u32,
+            1 + inputs + outputs,
+            "{name}.wgsl: bindings vs the parameters, inputs and outputs its layout declares"
+        );
     }
 }
 
@@ -226,15 +241,18 @@ fn quantized_products_match_the_cpu_and_dequantized_f32() {
                 .read(
                     &cpu.qmatmul(
                         &cpu.tensor(&x, t, cols).unwrap(),
-                        &cpu.matrix(qtensor(rows, cols, dtype, rows as u64)).unwrap(),
+                        &cpu.matrix(qweight(rows, cols, dtype, rows as u64)).unwrap(),
                     )
                     .unwrap(),
                 )
                 .unwrap();
             let got = gpu
                 .read(
-                    &gpu.qmatmul(&gpu.tensor(&x, t, cols).unwrap(), &gpu.matrix(w).unwrap())
-                        .unwrap(),
+                    &gpu.qmatmul(
+                        &gpu.tensor(&x, t, cols).unwrap(),
+                        &gpu.matrix(limbic::gguf::qweight(&w).unwrap()).unwrap(),
+                    )
+                    .unwrap(),
                 )
                 .unwrap();
             // Same arithmetic as the CPU backend up to the order of the float sum.
@@ -269,9 +287,12 @@ fn q8_0_activation_scales_are_rounded_to_f16_as_on_the_cpu() {
         w[k * cols + k] = 1.0;
     }
     let q = || {
-        QTensor::quantize(
-            &Tensor::from_vec(w.clone(), (cols, cols), &Device::Cpu).unwrap(),
-            GgmlDType::Q8_0,
+        limbic::gguf::qweight(
+            &QTensor::quantize(
+                &Tensor::from_vec(w.clone(), (cols, cols), &Device::Cpu).unwrap(),
+                GgmlDType::Q8_0,
+            )
+            .unwrap(),
         )
         .unwrap()
     };
@@ -308,7 +329,7 @@ fn fused_swiglu_equals_the_three_ops() {
     let (cpu, gpu) = backends();
     for t in [1, 6] {
         let x = rand(t * 160, 40 + t as u64, 2.0);
-        let w = |seed| qtensor(224, 160, GgmlDType::Q4_1, seed);
+        let w = |seed| qweight(224, 160, GgmlDType::Q4_1, seed);
         let (xc, xg) = (
             cpu.tensor(&x, t, 160).unwrap(),
             gpu.tensor(&x, t, 160).unwrap(),
@@ -339,29 +360,29 @@ fn embedding_rows_match_the_cpu() {
     let ids = [0u32, 49, 7, 7, 23];
     let c = cpu
         .embed(
-            &cpu.matrix(qtensor(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
+            &cpu.matrix(qweight(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
             &ids,
         )
         .unwrap();
     let g = gpu
         .embed(
-            &gpu.matrix(qtensor(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
+            &gpu.matrix(qweight(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
             &ids,
         )
         .unwrap();
     close("embed", &gpu.read(&g).unwrap(), &cpu.read(&c).unwrap(), 0.0);
     assert!(gpu
         .embed(
-            &gpu.matrix(qtensor(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
+            &gpu.matrix(qweight(50, 160, GgmlDType::Q8_0, 3)).unwrap(),
             &[50]
         )
         .is_err());
-    let q4 = gpu.matrix(qtensor(50, 160, GgmlDType::Q4_1, 3)).unwrap();
+    let q4 = gpu.matrix(qweight(50, 160, GgmlDType::Q4_1, 3)).unwrap();
     assert!(
         gpu.embed(&q4, &[1]).is_err(),
         "the token table must be Q8_0"
     );
-    let f16 = qtensor(4, 64, GgmlDType::F16, 1);
+    let f16 = qweight(4, 64, GgmlDType::F16, 1);
     let err = gpu
         .matrix(f16)
         .err()

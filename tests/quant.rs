@@ -1,6 +1,6 @@
 //! Our quantized products (Q4_1 and Q8_0): every SIMD kernel equals the scalar reference bit for
 //! bit; the product is within a stated tolerance of dequantize + f32 matmul on the model's own
-//! weights; rows dequantize exactly as candle does.
+//! weights; rows (and whole stored weights) dequantize exactly as candle does.
 
 mod common;
 
@@ -8,6 +8,8 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use limbic::backend::quant::{Kernel, QMatrix, Q8};
+use limbic::backend::QWeight;
+use limbic::gguf::qweight;
 
 /// Deterministic values in [-1, 1), every 13th one 8× larger (residual streams have outliers).
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -27,9 +29,38 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn quantized(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {
+fn quantized(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QWeight {
     let t = Tensor::from_vec(values(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
-    QTensor::quantize(&t, dtype).unwrap()
+    qweight(&QTensor::quantize(&t, dtype).unwrap()).unwrap()
+}
+
+#[test]
+fn stored_weights_dequantize_as_candle_does() {
+    for dtype in [
+        GgmlDType::F32,
+        GgmlDType::F16,
+        GgmlDType::Q4_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q4_0, // not ours: the loader hands it on as f32
+    ] {
+        let (rows, cols) = (5, 96);
+        let t = Tensor::from_vec(values(rows * cols, 7), (rows, cols), &Device::Cpu).unwrap();
+        let qt = QTensor::quantize(&t, dtype).unwrap();
+        let want: Vec<f32> = qt
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let w = qweight(&qt).unwrap();
+        assert_eq!(w.shape(), (rows, cols));
+        let got = w.dequantize();
+        assert_eq!(got.len(), want.len(), "{dtype:?}");
+        for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.to_bits(), r.to_bits(), "{dtype:?} value {i}: {g} vs {r}");
+        }
+    }
 }
 
 #[test]
@@ -116,7 +147,7 @@ fn extreme_blocks_do_not_overflow_any_kernel() {
             .map(|i| alt(i % cols) * alt(i / cols))
             .collect();
         let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
-        let q = QMatrix::new(&QTensor::quantize(&t, dtype).unwrap())
+        let q = QMatrix::new(&qweight(&QTensor::quantize(&t, dtype).unwrap()).unwrap())
             .unwrap()
             .unwrap();
         for sign in [1.0f32, -1.0] {
@@ -148,7 +179,8 @@ fn products_on_the_model_weights_match_dequantized_f32() {
         ("token_embd.weight", 600), // Q8_0; its first 600 rows
     ] {
         let qt = content.tensor(&mut cur, name, &Device::Cpu).unwrap();
-        let q = QMatrix::new(&qt).unwrap().expect("Q4_1 or Q8_0");
+        let stored = qweight(&qt).unwrap();
+        let q = QMatrix::new(&stored).unwrap().expect("Q4_1 or Q8_0");
         let rows = rows.min(q.rows);
         let exact_w: Vec<f32> = qt
             .dequantize(&Device::Cpu)
@@ -183,6 +215,11 @@ fn products_on_the_model_weights_match_dequantized_f32() {
                 "{name} T={t}: worst relative error {worst:.2e} at index {worst_at}"
             );
         }
+        assert_eq!(
+            stored.dequantize()[..rows * q.cols],
+            exact_w[..],
+            "{name} dequantized whole"
+        );
         for r in [0, 5, rows - 1] {
             assert_eq!(
                 q.dequantize_row(r),

@@ -191,9 +191,11 @@ fn simd128_products_equal_the_scalar_reference() {
                 })
                 .collect();
             let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
-            let q = QMatrix::new(&QTensor::quantize(&t, dtype).unwrap())
-                .unwrap()
-                .unwrap();
+            let q = QMatrix::new(
+                &limbic::gguf::qweight(&QTensor::quantize(&t, dtype).unwrap()).unwrap(),
+            )
+            .unwrap()
+            .unwrap();
             let xs: Vec<f32> = (0..cols)
                 .map(|i| match extreme {
                     true => alt(i),

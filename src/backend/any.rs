@@ -9,9 +9,7 @@
 use super::cpu::Cpu;
 #[cfg(feature = "gpu")]
 use super::gpu::Gpu;
-use candle_core::quantized::QTensor as QWeightIn;
-
-use super::Backend;
+use super::{Backend, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
@@ -281,7 +279,7 @@ impl Backend for AnyBackend {
             Self::Gpu(b) => b.name(),
         }
     }
-    fn matrix(&self, w: QWeightIn) -> Result<Matrix> {
+    fn matrix(&self, w: QWeight) -> Result<Matrix> {
         each!(self, b, k => Ok(k::M(b.matrix(w)?)))
     }
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Tensor> {

@@ -1,13 +1,13 @@
 //! The CPU backend: activations are plain f32 rows, every op is ours (a few lines each, no
 //! allocation beyond its output), and the quantized products are [`super::quant`]'s kernels.
-//! candle stays for reading the file and for the f32 matrix product of [`Cpu::new_f32`].
+//! candle stays only for the f32 matrix product of [`Cpu::new_f32`] (weights dequantized by
+//! [`QWeight::dequantize`]).
 //!
 //! candle's tensor ops cost a few microseconds each in bookkeeping; a decode step runs ~500
 //! small ops, so with candle they took more time than the matrix products themselves. The ops
 //! here do the same arithmetic as candle's in the same order (RMSNorm, RoPE, SiLU), except
 //! attention, whose dot products and sums run in our own fixed order.
 
-use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
 
 use std::cell::OnceCell;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::quant::{QMatrix, Q8};
 use super::share::Shared;
-use super::{rope_tables, Backend};
+use super::{rope_tables, Backend, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
@@ -343,7 +343,7 @@ impl Backend for Cpu {
         "cpu"
     }
 
-    fn matrix(&self, w: QTensor) -> Result<Weight> {
+    fn matrix(&self, w: QWeight) -> Result<Weight> {
         if !self.dequantize {
             if let Some(q) = QMatrix::new(&w)? {
                 let q = Arc::new(q);
@@ -351,7 +351,12 @@ impl Backend for Cpu {
                 return Ok(Weight::Quant { q, id });
             }
         }
-        Ok(Weight::F32(w.dequantize(&Device::Cpu)?))
+        let values = w.dequantize();
+        Ok(Weight::F32(Tensor::from_vec(
+            values,
+            w.shape(),
+            &Device::Cpu,
+        )?))
     }
 
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Rows> {

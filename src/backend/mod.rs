@@ -10,8 +10,9 @@ pub mod cpu;
 pub mod gpu;
 pub mod quant;
 pub mod share;
+pub mod weight;
 
-use candle_core::quantized::QTensor;
+pub use weight::{DType, QWeight};
 
 use crate::error::Result;
 
@@ -32,7 +33,7 @@ pub trait Backend {
     /// Short name shown to people ("cpu", "webgpu").
     fn name(&self) -> &'static str;
     /// Uploads a stored weight matrix `(out, in)`.
-    fn matrix(&self, w: QTensor) -> Result<Self::Matrix>;
+    fn matrix(&self, w: QWeight) -> Result<Self::Matrix>;
     /// Uploads `values` as a `(rows, cols)` matrix.
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Self::Tensor>;
     /// An empty key/value cache for one block.

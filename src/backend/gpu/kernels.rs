@@ -1,62 +1,64 @@
-//! The compute pipelines, one per `shaders/*.wgsl` file. Every kernel binds a uniform parameter
-//! slot (dynamic offset) at binding 0, its inputs read-only after it, and its outputs last.
+//! The compute pipelines, one per `shaders/*.wgsl` file, each in a field named like its file
+//! (declared once, by the `kernels!` list below). Every kernel binds a uniform parameter slot (dynamic offset) at binding 0,
+//! its inputs read-only after it, and its outputs last.
 
 use crate::error::{Error, Result};
 
-/// Every kernel: (entry point = file name, WGSL source, read-only inputs, outputs), the
-/// inputs bound from 1 after the parameters, then the outputs.
-pub const SOURCES: [(&str, &str, u32, u32); 13] = [
-    ("embed", include_str!("shaders/embed.wgsl"), 3, 1),
-    ("rms_norm", include_str!("shaders/rms_norm.wgsl"), 2, 1),
-    (
-        "add_rms_norm",
-        include_str!("shaders/add_rms_norm.wgsl"),
-        3,
-        2,
-    ),
-    ("quantize", include_str!("shaders/quantize.wgsl"), 1, 2),
-    (
-        "qmatmul_q4_1",
-        include_str!("shaders/qmatmul_q4_1.wgsl"),
-        4,
-        1,
-    ),
-    (
-        "qmatmul_q8_0",
-        include_str!("shaders/qmatmul_q8_0.wgsl"),
-        4,
-        1,
-    ),
-    ("rope", include_str!("shaders/rope.wgsl"), 3, 1),
-    ("attention", include_str!("shaders/attention.wgsl"), 3, 1),
-    ("silu_mul", include_str!("shaders/silu_mul.wgsl"), 2, 1),
-    ("swiglu", include_str!("shaders/swiglu.wgsl"), 6, 1),
-    ("add", include_str!("shaders/add.wgsl"), 2, 1),
-    ("add_scaled", include_str!("shaders/add_scaled.wgsl"), 2, 1),
-    ("project", include_str!("shaders/project.wgsl"), 2, 1),
-];
+/// Declares every kernel once, as `field: inputs in, outputs out`. The field's name is the
+/// kernel's name three times over: the file `shaders/{name}.wgsl`, its entry point and the
+/// pipeline's label, so a kernel cannot be bound to another's field. Inputs are bound
+/// read-only from 1, after the parameters; the outputs after them.
+macro_rules! kernels {
+    ($($name:ident: $inputs:literal in, $outputs:literal out;)*) => {
+        /// Every kernel: (entry point = file name, WGSL source, read-only inputs, outputs).
+        pub const SOURCES: [(&str, &str, u32, u32); [$(stringify!($name)),*].len()] = [$((
+            stringify!($name),
+            include_str!(concat!("shaders/", stringify!($name), ".wgsl")),
+            $inputs,
+            $outputs,
+        )),*];
+
+        /// Every kernel, by the name of its file.
+        pub struct Kernels {
+            $(pub $name: Kernel,)*
+        }
+
+        impl Kernels {
+            fn compile(device: &wgpu::Device) -> Self {
+                Self {
+                    $($name: kernel(
+                        device,
+                        stringify!($name),
+                        include_str!(concat!("shaders/", stringify!($name), ".wgsl")),
+                        $inputs,
+                        $outputs,
+                    ),)*
+                }
+            }
+        }
+    };
+}
+
+kernels! {
+    embed: 3 in, 1 out;
+    rms_norm: 2 in, 1 out;
+    add_rms_norm: 3 in, 2 out;
+    quantize: 1 in, 2 out;
+    qmatmul_q4_1: 4 in, 1 out;
+    qmatmul_q8_0: 4 in, 1 out;
+    rope: 3 in, 1 out;
+    attention: 3 in, 1 out;
+    silu_mul: 2 in, 1 out;
+    swiglu: 6 in, 1 out;
+    add: 2 in, 1 out;
+    add_scaled: 2 in, 1 out;
+    project: 2 in, 1 out;
+}
 
 /// A compiled kernel and the layout of its one bind group.
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
-}
-
-/// Every kernel, by op.
-pub struct Kernels {
-    pub embed: Kernel,
-    pub rms_norm: Kernel,
-    pub add_rms_norm: Kernel,
-    pub quantize: Kernel,
-    pub q4_1: Kernel,
-    pub q8_0: Kernel,
-    pub rope: Kernel,
-    pub attention: Kernel,
-    pub silu_mul: Kernel,
-    pub swiglu: Kernel,
-    pub add: Kernel,
-    pub add_scaled: Kernel,
-    pub project: Kernel,
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -112,28 +114,7 @@ impl Kernels {
     /// Compiles every kernel; a shader or layout the adapter rejects is an error, not a panic.
     pub async fn new(device: &wgpu::Device) -> Result<Self> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let mut k = SOURCES
-            .iter()
-            .map(|(name, src, i, o)| kernel(device, name, src, *i, *o));
-        let mut next = || {
-            k.next()
-                .ok_or_else(|| Error::Gpu("kernel list short".into()))
-        };
-        let kernels = Kernels {
-            embed: next()?,
-            rms_norm: next()?,
-            add_rms_norm: next()?,
-            quantize: next()?,
-            q4_1: next()?,
-            q8_0: next()?,
-            rope: next()?,
-            attention: next()?,
-            silu_mul: next()?,
-            swiglu: next()?,
-            add: next()?,
-            add_scaled: next()?,
-            project: next()?,
-        };
+        let kernels = Self::compile(device);
         if let Some(e) = scope.pop().await {
             return Err(Error::Gpu(format!(
                 "a kernel failed to compile on this adapter: {}",

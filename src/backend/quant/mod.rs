@@ -17,8 +17,7 @@
 //! rows in). On x86 Q8_0 quants are stored offset by 128 as unsigned bytes (`vpdpbusd`
 //! multiplies u8 × i8; `Σ(w+128)x − 128·Σx` is still exact); elsewhere as they are.
 
-use candle_core::quantized::{GgmlDType, QTensor};
-
+use super::weight::{f16, DType, QWeight};
 use crate::error::{Error, Result};
 
 const QK: usize = 32;
@@ -132,34 +131,24 @@ pub struct QMatrix {
     q: Vec<u8>,  // (groups, blocks, G rows, 16 or 32)
 }
 
-fn f16(b: &[u8]) -> f32 {
-    half::f16::from_le_bytes([b[0], b[1]]).to_f32()
-}
-
 impl QMatrix {
-    /// Repacks a Q4_1 or Q8_0 tensor `(rows, cols)`; `None` for any other format.
-    pub fn new(t: &QTensor) -> Result<Option<Self>> {
+    /// Repacks a Q4_1 or Q8_0 matrix `(rows, cols)`; `None` for any other format.
+    pub fn new(t: &QWeight) -> Result<Option<Self>> {
         let format = match t.dtype() {
-            GgmlDType::Q4_1 => Format::Q4_1,
-            GgmlDType::Q8_0 => Format::Q8_0,
+            DType::Q4_1 => Format::Q4_1,
+            DType::Q8_0 => Format::Q8_0,
             _ => return Ok(None),
         };
-        let (rows, cols) = t.shape().dims2()?;
+        let (rows, cols) = t.shape();
         if cols % QK != 0 || cols == 0 {
             return Err(Error::Model(format!(
                 "{format:?} matrix width {cols} is not a positive multiple of {QK}"
             )));
         }
-        let raw = t.data()?;
+        // QWeight::new checked that the bytes are exactly (rows, cols / QK) blocks.
+        let raw = t.bytes();
         let (block, quants) = format.sizes();
         let nb = cols / QK;
-        if raw.len() != rows * nb * block {
-            return Err(Error::Model(format!(
-                "{format:?} matrix has {} bytes, want {}",
-                raw.len(),
-                rows * nb * block
-            )));
-        }
         let groups = rows.div_ceil(G);
         let lanes = format.lanes();
         let mut d = vec![0.0f32; groups * nb * G];

@@ -1,0 +1,135 @@
+//! Bringing the device up: the adapter, the device and its limits, every kernel compiled, the
+//! rotary tables uploaded; and the faults a device reports outside any call (an uncaptured
+//! validation error, a lost device), kept until the next call returns them as [`Error::Gpu`].
+
+use std::sync::Arc;
+
+use wgpu::util::DeviceExt;
+
+use super::kernels::Kernels;
+use super::pool::Pool;
+use super::recorder::{State, SLOT, SLOTS};
+use super::{gpu_err, Fault, Gpu};
+use crate::backend::rope_tables;
+use crate::error::{Error, Result};
+use crate::gguf::Config;
+
+/// The attention kernel is written for this head width.
+const HEAD_DIM: usize = 64;
+
+impl Gpu {
+    /// Finds an adapter, opens a device and compiles every kernel (natively, blocking).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(cfg: &Config) -> Result<Self> {
+        pollster::block_on(Self::create(cfg))
+    }
+
+    /// Finds an adapter, opens a device and compiles every kernel. Any failure (no adapter,
+    /// limits too small, a shader the adapter rejects) is an [`Error::Gpu`]; callers fall back
+    /// to the CPU.
+    pub async fn create(cfg: &Config) -> Result<Self> {
+        if cfg.head_dim != HEAD_DIM {
+            return Err(Error::Gpu(format!(
+                "the attention kernel needs head_dim {HEAD_DIM}, the model has {}",
+                cfg.head_dim
+            )));
+        }
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::VULKAN | wgpu::Backends::BROWSER_WEBGPU;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| gpu_err("no WebGPU adapter", e))?;
+        let info = adapter.get_info();
+        let adapter_name = format!("{} ({:?})", info.name, info.backend);
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("limbic"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| gpu_err("cannot open the device", e))?;
+        let fault: Fault = Arc::default();
+        let f = fault.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            f.lock()
+                .map(|mut g| *g = Some(crate::error::first_line(&e)))
+                .ok();
+        }));
+        let f = fault.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            f.lock()
+                .map(|mut g| *g = Some(format!("device lost ({reason:?}): {msg}")))
+                .ok();
+        });
+        let kernels = Kernels::new(&device).await?;
+        let (cos, sin) = rope_tables(cfg);
+        let upload = |label, data: &[f32]| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+        };
+        let gpu = Self {
+            cos: upload("rope cos", &cos),
+            sin: upload("rope sin", &sin),
+            params: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("params"),
+                size: SLOTS * SLOT,
+                usage: wgpu::BufferUsages::UNIFORM
+                    | wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            adapter: adapter_name,
+            kernels,
+            pool: Pool::default(),
+            quantized: Default::default(),
+            bind_groups: Default::default(),
+            state: State::new().into(),
+            fault,
+            maps: Arc::default(),
+            n_head: cfg.n_head,
+            n_kv_head: cfg.n_kv_head,
+            head_dim: cfg.head_dim,
+            context: cfg.context,
+            device,
+            queue,
+        };
+        gpu.check()?;
+        Ok(gpu)
+    }
+
+    /// Destroys the device, as a lost one would be (tests and the page use it to show the
+    /// fallback); every later call fails with [`Error::Gpu`].
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
+    /// An error recorded by the device since the last call, if any.
+    pub(super) fn check(&self) -> Result<()> {
+        let fault = self.fault.lock().ok().and_then(|g| g.clone());
+        match fault {
+            Some(msg) => Err(Error::Gpu(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a buffer the device cannot hold or bind (checked before every buffer is made).
+    pub fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
+        let lim = self.device.limits();
+        let max = lim.max_buffer_size.min(lim.max_storage_buffer_binding_size);
+        if bytes > max {
+            return Err(Error::Gpu(format!(
+                "{what} needs a {bytes}-byte buffer; this adapter binds at most {max}"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! The [`Backend`] ops: each checks its shapes, takes its output from the pool and records one
+//! dispatch of its kernel (a copy for `last_row` and the key/value cache). Products quantize
+//! their input once and reuse it while the same tensor is multiplied again (q, k, v; gate, up).
+
+use std::rc::Rc;
+
+use super::readback::Pending;
+use super::recorder::SLOT;
+use super::{words, Gpu, GpuCache, GpuMatrix, GpuTensor};
+use crate::backend::{Backend, QWeight};
+use crate::error::{Error, Result};
+
+/// Positions a key/value cache grows by.
+const CACHE_CHUNK: usize = 512;
+
+impl Gpu {
+    /// `x (T, cols)` rounded to 8 bits per 32-value block as the CPU backend does before a
+    /// product: `(xq (T, cols/4) u32, xs (T, cols/32) (d, s))`; reused while `x` is the input.
+    fn quantize(&self, x: &GpuTensor, q8_0: bool) -> Result<(GpuTensor, GpuTensor)> {
+        if let Some((src, kind, xq, xs)) = &*self.quantized.borrow() {
+            if Rc::ptr_eq(&src.buf, &x.buf) && *kind == q8_0 {
+                return Ok((xq.clone(), xs.clone()));
+            }
+        }
+        let blocks = x.rows * x.cols / 32;
+        let xq = self.alloc(blocks, 8)?;
+        let xs = self.alloc(blocks, 2)?;
+        let p = words(&[blocks as u32, q8_0 as u32]);
+        let b = [&x.buf.buffer, &xq.buf.buffer, &xs.buf.buffer];
+        self.dispatch(&self.kernels.quantize, &p, &b, Self::grid(blocks));
+        *self.quantized.borrow_mut() = Some((x.clone(), q8_0, xq.clone(), xs.clone()));
+        Ok((xq, xs))
+    }
+}
+
+impl Backend for Gpu {
+    type Tensor = GpuTensor;
+    type Matrix = GpuMatrix;
+    type Cache = GpuCache;
+    type Pending = Pending;
+
+    fn name(&self) -> &'static str {
+        "webgpu"
+    }
+
+    fn matrix(&self, w: QWeight) -> Result<GpuMatrix> {
+        self.upload_matrix(w)
+    }
+
+    fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<GpuTensor> {
+        if values.len() != rows * cols {
+            return Err(Error::Tensor(format!(
+                "{} values for a ({rows}, {cols}) tensor",
+                values.len()
+            )));
+        }
+        self.upload_tensor(values, rows, cols)
+    }
+
+    fn cache(&self) -> Result<GpuCache> {
+        Ok(GpuCache {
+            k: None,
+            v: None,
+            capacity: 0,
+            len: 0,
+        })
+    }
+
+    fn cache_len(&self, cache: &GpuCache) -> usize {
+        cache.len
+    }
+
+    fn embed(&self, table: &GpuMatrix, ids: &[u32]) -> Result<GpuTensor> {
+        let GpuMatrix::Q8_0 {
+            qs,
+            scale,
+            rows,
+            cols,
+        } = table
+        else {
+            return Err(Error::Gpu("the token table must be Q8_0 on the GPU".into()));
+        };
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= *rows) {
+            return Err(Error::Prompt(format!(
+                "token id {bad} is outside the table"
+            )));
+        }
+        let (t, d) = (ids.len(), *cols);
+        let x = self.alloc(t, d)?;
+        // The ids ride in the parameter ring, in the slots after the kernel's own.
+        let mut p = words(&[d as u32]);
+        p.resize(SLOT as usize, 0);
+        p.extend_from_slice(bytemuck::cast_slice(ids));
+        let mut st = self.state.borrow_mut();
+        let at = self.slots(&mut st, &p);
+        let ids_size = (SLOT * ((t * 4) as u64).div_ceil(SLOT)).max(SLOT);
+        let k = &self.kernels.embed;
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &k.layout,
+            entries: &[
+                self.params_entry(),
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &self.params,
+                        offset: at + SLOT,
+                        size: wgpu::BufferSize::new(ids_size),
+                    }),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: qs.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: scale.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: x.buf.buffer.as_entire_binding(),
+                },
+            ],
+        });
+        let groups = (d.div_ceil(64) as u32, t as u32);
+        self.record_dispatch(&mut st, k, &bind, at, groups);
+        Ok(x)
+    }
+
+    fn rms_norm(&self, x: &GpuTensor, w: &GpuTensor, eps: f32) -> Result<GpuTensor> {
+        let y = self.alloc(x.rows, x.cols)?;
+        let p = words(&[x.cols as u32, eps.to_bits()]);
+        let b = [&x.buf.buffer, &w.buf.buffer, &y.buf.buffer];
+        self.dispatch(&self.kernels.rms_norm, &p, &b, (x.rows as u32, 1));
+        Ok(y)
+    }
+
+    fn qmatmul(&self, x: &GpuTensor, w: &GpuMatrix) -> Result<GpuTensor> {
+        let (k, qs, sc, rows, cols, q8_0) = match w {
+            GpuMatrix::Q4_1 { qs, dm, rows, cols } => {
+                (&self.kernels.qmatmul_q4_1, qs, dm, *rows, *cols, false)
+            }
+            GpuMatrix::Q8_0 {
+                qs,
+                scale,
+                rows,
+                cols,
+            } => (&self.kernels.qmatmul_q8_0, qs, scale, *rows, *cols, true),
+        };
+        if x.cols != cols {
+            return Err(Error::Tensor(format!(
+                "({}, {}) times a ({rows}, {cols}) matrix",
+                x.rows, x.cols
+            )));
+        }
+        if !q8_0 && cols > 2048 {
+            return Err(Error::Gpu(format!(
+                "Q4_1 rows of {cols} values; the kernel takes 2048"
+            )));
+        }
+        let (xq, xs) = self.quantize(x, q8_0)?;
+        let y = self.alloc(x.rows, rows)?;
+        let p = words(&[x.rows as u32, cols as u32, rows as u32]);
+        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
+        let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
+        self.dispatch(k, &p, &b, groups);
+        Ok(y)
+    }
+
+    fn rope(&self, x: &GpuTensor, heads: usize, pos: usize) -> Result<GpuTensor> {
+        if pos + x.rows > self.context {
+            return Err(Error::Prompt("positions past the context".into()));
+        }
+        let y = self.alloc(x.rows, x.cols)?;
+        let half = self.head_dim / 2;
+        let p = words(&[heads as u32, half as u32, pos as u32]);
+        let b = [&x.buf.buffer, &self.cos, &self.sin, &y.buf.buffer];
+        let groups = ((heads * half).div_ceil(64) as u32, x.rows as u32);
+        self.dispatch(&self.kernels.rope, &p, &b, groups);
+        Ok(y)
+    }
+
+    fn attention(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        cache: &mut GpuCache,
+    ) -> Result<GpuTensor> {
+        let t = q.rows;
+        let kv_row = (self.n_kv_head * self.head_dim * 4) as u64;
+        if cache.len + t > cache.capacity {
+            let capacity = (cache.len + t).div_ceil(CACHE_CHUNK) * CACHE_CHUNK;
+            let capacity = capacity.min(self.context).max(cache.len + t);
+            self.check_size("the key/value cache", capacity as u64 * kv_row)?;
+            let grow = |old: &Option<wgpu::Buffer>| {
+                let new = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("kv cache"),
+                    size: capacity as u64 * kv_row,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                if let (Some(old), true) = (old, cache.len > 0) {
+                    let mut st = self.state.borrow_mut();
+                    let enc = self.recording(&mut st);
+                    enc.copy_buffer_to_buffer(old, 0, &new, 0, cache.len as u64 * kv_row);
+                }
+                new
+            };
+            cache.k = Some(grow(&cache.k));
+            cache.v = Some(grow(&cache.v));
+            cache.capacity = capacity;
+        }
+        let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
+            return Err(Error::Gpu("key/value cache missing".into()));
+        };
+        {
+            let mut st = self.state.borrow_mut();
+            let enc = self.recording(&mut st);
+            let at = cache.len as u64 * kv_row;
+            enc.copy_buffer_to_buffer(&k.buf.buffer, 0, kc, at, t as u64 * kv_row);
+            enc.copy_buffer_to_buffer(&v.buf.buffer, 0, vc, at, t as u64 * kv_row);
+        }
+        let y = self.alloc(t, q.cols)?;
+        let scale = 1.0 / (self.head_dim as f32).sqrt();
+        let p = words(&[
+            t as u32,
+            cache.len as u32,
+            self.n_head as u32,
+            self.n_kv_head as u32,
+            scale.to_bits(),
+        ]);
+        let b = [&q.buf.buffer, kc, vc, &y.buf.buffer];
+        self.dispatch(
+            &self.kernels.attention,
+            &p,
+            &b,
+            (self.n_head as u32, t as u32),
+        );
+        cache.len += t;
+        Ok(y)
+    }
+
+    fn silu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(gate.rows, gate.cols)?;
+        let n = gate.rows * gate.cols;
+        let b = [&gate.buf.buffer, &up.buf.buffer, &y.buf.buffer];
+        self.dispatch(
+            &self.kernels.silu_mul,
+            &words(&[n as u32]),
+            &b,
+            Self::grid(n),
+        );
+        Ok(y)
+    }
+
+    fn add_rms_norm(
+        &self,
+        a: &GpuTensor,
+        b: &GpuTensor,
+        w: &GpuTensor,
+        eps: f32,
+    ) -> Result<(GpuTensor, GpuTensor)> {
+        if a.cols > 1024 {
+            let sum = self.add(a, b)?;
+            let normed = self.rms_norm(&sum, w, eps)?;
+            return Ok((sum, normed));
+        }
+        let (s, y) = (self.alloc(a.rows, a.cols)?, self.alloc(a.rows, a.cols)?);
+        let p = words(&[a.cols as u32, eps.to_bits()]);
+        let bufs = [
+            &a.buf.buffer,
+            &b.buf.buffer,
+            &w.buf.buffer,
+            &s.buf.buffer,
+            &y.buf.buffer,
+        ];
+        self.dispatch(&self.kernels.add_rms_norm, &p, &bufs, (a.rows as u32, 1));
+        Ok((s, y))
+    }
+
+    fn swiglu(&self, h: &GpuTensor, gate: &GpuMatrix, up: &GpuMatrix) -> Result<GpuTensor> {
+        let (
+            GpuMatrix::Q4_1 {
+                qs: gq,
+                dm: gdm,
+                rows,
+                cols,
+            },
+            GpuMatrix::Q4_1 {
+                qs: uq,
+                dm: udm,
+                rows: up_rows,
+                cols: up_cols,
+            },
+        ) = (gate, up)
+        else {
+            return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
+        };
+        if (rows, cols) != (up_rows, up_cols) || h.cols != *cols {
+            return Err(Error::Tensor(format!(
+                "({}, {}) through gate ({rows}, {cols}) and up ({up_rows}, {up_cols})",
+                h.rows, h.cols
+            )));
+        }
+        let (xq, xs) = self.quantize(h, false)?;
+        let y = self.alloc(h.rows, *rows)?;
+        let p = words(&[h.rows as u32, *cols as u32, *rows as u32]);
+        let b = [
+            &xq.buf.buffer,
+            &xs.buf.buffer,
+            gq,
+            gdm,
+            uq,
+            udm,
+            &y.buf.buffer,
+        ];
+        let groups = (rows.div_ceil(64) as u32, h.rows.div_ceil(4) as u32);
+        self.dispatch(&self.kernels.swiglu, &p, &b, groups);
+        Ok(y)
+    }
+
+    fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(a.rows, a.cols)?;
+        let n = a.rows * a.cols;
+        let bufs = [&a.buf.buffer, &b.buf.buffer, &y.buf.buffer];
+        self.dispatch(&self.kernels.add, &words(&[n as u32]), &bufs, Self::grid(n));
+        Ok(y)
+    }
+
+    fn add_scaled(&self, x: &GpuTensor, v: &GpuTensor, alpha: f32) -> Result<GpuTensor> {
+        let y = self.alloc(x.rows, x.cols)?;
+        let n = x.rows * x.cols;
+        let p = words(&[n as u32, x.cols as u32, alpha.to_bits()]);
+        let b = [&x.buf.buffer, &v.buf.buffer, &y.buf.buffer];
+        self.dispatch(&self.kernels.add_scaled, &p, &b, Self::grid(n));
+        Ok(y)
+    }
+
+    fn project(&self, x: &GpuTensor, basis: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(x.rows, basis.rows)?;
+        let p = words(&[x.rows as u32, x.cols as u32, basis.rows as u32]);
+        let b = [&x.buf.buffer, &basis.buf.buffer, &y.buf.buffer];
+        let groups = (basis.rows.div_ceil(64) as u32, x.rows as u32);
+        self.dispatch(&self.kernels.project, &p, &b, groups);
+        Ok(y)
+    }
+
+    fn last_row(&self, x: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(1, x.cols)?;
+        let row = (x.cols * 4) as u64;
+        let mut st = self.state.borrow_mut();
+        let enc = self.recording(&mut st);
+        enc.copy_buffer_to_buffer(
+            &x.buf.buffer,
+            (x.rows as u64 - 1) * row,
+            &y.buf.buffer,
+            0,
+            row,
+        );
+        Ok(y)
+    }
+
+    fn read_start(&self, x: &GpuTensor) -> Result<Pending> {
+        self.start_read(x)
+    }
+
+    fn read_finish(&self, p: Pending) -> Result<Vec<f32>> {
+        self.finish_read(p)
+    }
+}
