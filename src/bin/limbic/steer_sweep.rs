@@ -23,6 +23,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::emotion::progress;
+use crate::validate_dose::ExperimentsFile;
 use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::parallel;
 use limbic::emotions::{EmotionSet, SteerSetting};
@@ -60,12 +61,12 @@ const REPORT_PROMPTS: [&str; 10] = [
     "Tell me about the last film you saw.",
 ];
 pub const STRENGTHS: [f32; 4] = [0.1, 0.2, 0.35, 0.5];
-/// The own-word check during the choice (the report measures [`FEEL_REPORT`], never chosen on).
+/// The own-word check during the choice (the report measures the page's "How does he feel? He
+/// feels" from data/experiments.json, never chosen on).
 pub const FEEL_CHOICE: [&str; 2] = [
     "How does she feel right now? She feels",
     "Asked how I was, I said that I felt",
 ];
-const FEEL_REPORT: &str = "How does he feel? He feels";
 /// How far below an emotion's strongest fluent effect a setting may be and still be chosen for
 /// a larger own-word ratio.
 pub const EFFECT_TOLERANCE: f64 = 0.1;
@@ -410,12 +411,14 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
             mean(replies[g * per_run..(g + 1) * per_run].iter().map(|r| r.1)),
         )
     };
+    let experiments = ExperimentsFile::load(Path::new(crate::validate_dose::EXPERIMENTS))?;
+    let feel_report = experiments.feel_prompt();
     let mut report_rows = Vec::new();
     for (i, &e) in emotions.iter().enumerate() {
         let (v, ppl) = group(i + 1);
         let own = (&set.steer_layers_for(e)[..], set.contrastive_for(e));
-        let p0 = feel(&mut engine, &set, FEEL_REPORT, own, e, 0.0)?;
-        let p1 = feel(&mut engine, &set, FEEL_REPORT, own, e, set.strength_of(e))?;
+        let p0 = feel(&mut engine, &set, feel_report, own, e, 0.0)?;
+        let p1 = feel(&mut engine, &set, feel_report, own, e, set.strength_of(e))?;
         let samples: Vec<&str> = (0..2)
             .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
             .collect();
@@ -438,7 +441,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
                    "settings": settings.iter().map(|s| json!({"contrastive": s.0, "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
         "chosen": {"contrastive": contrastive, "layers": layers, "default_strength": median,
                    "strengths": emotions.iter().zip(&strengths).map(|(&e, s)| json!({"emotion": set.names[e], "strength": s, "layers": set.steer_layers_for(e), "contrastive": set.contrastive_for(e)})).collect::<Vec<_>>()},
-        "report_feel_prompt": FEEL_REPORT,
+        "report_feel_prompt": feel_report,
         "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });

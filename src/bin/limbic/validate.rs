@@ -57,7 +57,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     report["dose"] = validate_dose::dose(
         &mut engine,
         &set,
-        Path::new("data/experiments.json"),
+        Path::new(validate_dose::EXPERIMENTS),
         &a.out,
         &mut md,
     )?;

@@ -37,10 +37,35 @@ struct DoseFile {
     scenarios: Vec<Scenario>,
 }
 
-/// data/experiments.json: the dose scenarios are what this section reads (the page reads the rest).
+/// The experiments' texts, shared with the page (www/src/experiments/presets.ts reads it too).
+pub const EXPERIMENTS: &str = "data/experiments.json";
+
+/// data/experiments.json as validation reads it: the dose scenarios, and the steering check's
+/// prompt (the page reads the rest).
 #[derive(Deserialize)]
-struct ExperimentsFile {
+pub struct ExperimentsFile {
     dose: DoseFile,
+    feel: Feel,
+}
+
+/// The paper's steering check: p(" emotion") after this prompt.
+#[derive(Deserialize)]
+pub struct Feel {
+    pub prompt: String,
+}
+
+impl ExperimentsFile {
+    pub fn load(file: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))
+    }
+
+    /// The "How does he feel? He feels" prompt.
+    pub fn feel_prompt(&self) -> &str {
+        &self.feel.prompt
+    }
 }
 
 fn fmt_x(x: f64) -> String {
@@ -119,11 +144,7 @@ pub fn dose(
     out: &Path,
     md: &mut String,
 ) -> Result<Value> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))?;
-    let doses = serde_json::from_str::<ExperimentsFile>(&text)
-        .map_err(|e| Error::Io(std::io::Error::other(format!("{}: {e}", file.display()))))?
-        .dose;
+    let doses = ExperimentsFile::load(file)?.dose;
     let (afraid, calm) = (set.index("afraid")?, set.index("calm")?);
     let l = set.default_layer;
     let _ = write!(
