@@ -8,7 +8,6 @@ use crate::emotions::EmotionSet;
 use crate::hooks::{Captures, HookPoint, HookSet, Intervention};
 use crate::runner::Runner;
 use crate::session::Sampler;
-use crate::tokenizer::chat_turns;
 
 fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
@@ -188,8 +187,14 @@ impl Engine {
     pub fn tokenize(&self, text: &str, chat: bool) -> Result<Vec<u32>, JsError> {
         self.runner
             .tokenizer()
-            .encode(&self.prompt_text(text, chat))
+            .encode(&self.prompt_text(text, chat)?)
             .map_err(js)
+    }
+
+    /// Whether the model has a chat format (else `chat` prompts are an error).
+    #[wasm_bindgen(js_name = chatAvailable)]
+    pub fn chat_available(&self) -> bool {
+        self.runner.tokenizer().chat_available()
     }
 
     /// Shares the large single-token products with a co-worker thread (CPU only; `undefined`
@@ -254,7 +259,7 @@ impl Engine {
         sampler.validate().map_err(js)?;
         let ids = self
             .runner
-            .encode_prompt(&self.prompt_text(prompt, chat))
+            .encode_prompt(&self.prompt_text(prompt, chat)?)
             .map_err(js)?;
         let n = ids.len();
         self.runner.start(ids, &sampler, max_tokens).map_err(js)?;
@@ -468,11 +473,14 @@ impl Engine {
     }
 
     /// `text` as the model reads it: with `chat`, the user's turn after the history's turns.
-    fn prompt_text(&self, text: &str, chat: bool) -> String {
+    fn prompt_text(&self, text: &str, chat: bool) -> Result<String, JsError> {
         if chat {
-            chat_turns(&self.history, text, None)
+            self.runner
+                .tokenizer()
+                .chat_turns(&self.history, text, None)
+                .map_err(js)
         } else {
-            text.to_string()
+            Ok(text.to_string())
         }
     }
 

@@ -27,7 +27,6 @@ use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::parallel;
 use limbic::emotions::{EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
-use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, HookPoint, HookSet, Intervention, Result, Sampler};
 
 /// The emotions swept, with the sign their replies' valence should move.
@@ -135,7 +134,7 @@ fn reply(engine: &mut Engine<Cpu>, sets: &[EmotionSet; 2], j: &Job) -> Result<(S
         None => HookSet::new(),
     };
     engine.model.set_hooks(&hooks)?;
-    let ids = engine.encode_prompt(&chat_prompt(j.prompt, None))?;
+    let ids = engine.encode_prompt(&engine.tokenizer.chat_prompt(j.prompt, None)?)?;
     let sampler = match j.seed {
         Some(seed) => Sampler {
             temperature: 0.7,

@@ -16,7 +16,6 @@ use crate::svg;
 use crate::validate::write_svg;
 use limbic::crossval::mean_ci;
 use limbic::emotions::EmotionSet;
-use limbic::tokenizer::chat_prompt;
 use limbic::{Cpu, Engine, Error, HookSet, Result, Sampler};
 
 /// Reply tokens read for the "reply" span.
@@ -60,9 +59,13 @@ fn read_spans(
         .split_once("{X}")
         .ok_or_else(|| Error::Prompt(format!("{template:?} has no {{X}}")))?;
     let num = fmt_x(x);
-    let full = chat_prompt(&format!("{before}{num}{after}"), None);
+    let full = engine
+        .tokenizer
+        .chat_prompt(&format!("{before}{num}{after}"), None)?;
     let ids = engine.encode_prompt(&full)?;
-    let head = chat_prompt(&format!("{before}{num}"), None);
+    let head = engine
+        .tokenizer
+        .chat_prompt(&format!("{before}{num}"), None)?;
     // The user's words after the number: between the prompt cut after the number and the end of
     // the user's text (its closing tag and the assistant's header follow it).
     let cut = head.find("<|im_end|>").map_or(head.len(), |i| i);
@@ -94,13 +97,8 @@ fn ask(engine: &mut Engine<Cpu>, question: &str) -> Result<(f64, f64)> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let v = run_next(
-        engine,
-        &chat_prompt(question, None),
-        &HookSet::new(),
-        &words,
-        0,
-    )?;
+    let prompt = engine.tokenizer.chat_prompt(question, None)?;
+    let v = run_next(engine, &prompt, &HookSet::new(), &words, 0)?;
     let p = |w: &str| v["prob_of"][w].as_f64().unwrap_or(0.0);
     Ok((p("Yes") + p(" Yes"), p("No") + p(" No")))
 }
