@@ -1,10 +1,10 @@
 //! Reading the model file: config from GGUF metadata (`gguf/config.rs`, per architecture), the
 //! quantized tensors, the tokenizer vocabulary with its pre-tokenizer name and chat template.
 //!
-//! GGUF key strings appear only here and in `gguf/config.rs`. Everything is checked before use so that a
-//! truncated, foreign or corrupt file ends in a one-line [`Error::Model`]; every count, length
-//! and size is bounded by the file's own size before anything is allocated for it (fuzzed:
-//! tests/fuzz/, docs/robustness.md).
+//! GGUF key strings appear only here and in `gguf/config.rs`. Everything is checked before use
+//! so that a truncated, foreign or corrupt file ends in a one-line [`Error::Model`]; every
+//! count, length and size is bounded by the file's own size before anything is allocated for it
+//! (fuzzed: tests/fuzz/, docs/robustness.md).
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -16,10 +16,11 @@ use crate::error::{first_line, Error, Result};
 
 mod config;
 mod header;
-use config::{bad, Meta};
+mod meta;
 pub use config::{Config, RopeScaling};
 /// A string from the file fit for a one-line message (used by the tokenizer's errors too).
 pub(crate) use header::clip;
+use meta::{bad, Meta};
 
 /// The byte-level BPE vocabulary stored in the file.
 #[derive(Debug, Clone)]
@@ -205,10 +206,9 @@ fn read_weights<R: Read + Seek>(
     }
     Ok(RawWeights {
         token_embd: load(content, reader, "token_embd.weight", &[c.vocab, d])?,
-        output: match c.tied_output {
-            true => None,
-            false => Some(load(content, reader, "output.weight", &[c.vocab, d])?),
-        },
+        output: (!c.tied_output)
+            .then(|| load(content, reader, "output.weight", &[c.vocab, d]))
+            .transpose()?,
         output_norm: load_vector(content, reader, "output_norm.weight", d)?,
         blocks,
     })

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use candle_core::quantized::gguf_file::Value;
 
 use super::clip;
-use crate::error::{first_line, Error, Result};
+use super::meta::Meta;
+use crate::error::{Error, Result};
 
 /// Model hyper-parameters, read from the file's metadata (and, for the output matrix and
 /// biases, from which tensors it lists).
@@ -214,90 +215,46 @@ fn rope_scaling(md: &Meta, arch: &str) -> Result<RopeScaling> {
     })
 }
 
-/// Typed access to the metadata; every error names its key.
-pub(super) struct Meta<'a>(pub(super) &'a HashMap<String, Value>);
-
-impl Meta<'_> {
-    pub(super) fn get(&self, key: &str) -> Result<&Value> {
-        self.0
-            .get(key)
-            .ok_or_else(|| Error::Model(format!("metadata key {key} is missing")))
-    }
-    pub(super) fn string(&self, key: &str) -> Result<String> {
-        Ok(self.get(key)?.to_string().map_err(|e| bad(key, e))?.clone())
-    }
-    pub(super) fn usize(&self, key: &str) -> Result<usize> {
-        let v = self.get(key)?;
-        let n = match v {
-            Value::U64(_) | Value::I64(_) => v.to_u64().map_err(|e| bad(key, e))?,
-            _ => v.to_u32().map_err(|e| bad(key, e))? as u64,
-        };
-        usize::try_from(n).map_err(|e| bad(key, e))
-    }
-    pub(super) fn f32(&self, key: &str) -> Result<f32> {
-        self.get(key)?.to_f32().map_err(|e| bad(key, e))
-    }
-    pub(super) fn strings(&self, key: &str) -> Result<Vec<String>> {
-        let list = self.get(key)?.to_vec().map_err(|e| bad(key, e))?;
-        list.iter()
-            .map(|v| v.to_string().cloned().map_err(|e| bad(key, e)))
-            .collect()
-    }
-    /// `None` when the key is absent; a value of the wrong type is still an error.
-    fn opt<T>(&self, key: &str, read: impl Fn(&Self, &str) -> Result<T>) -> Result<Option<T>> {
-        match self.0.contains_key(key) {
-            true => read(self, key).map(Some),
-            false => Ok(None),
-        }
-    }
-    pub(super) fn opt_string(&self, key: &str) -> Result<Option<String>> {
-        self.opt(key, Self::string)
-    }
-    fn opt_usize(&self, key: &str) -> Result<Option<usize>> {
-        self.opt(key, Self::usize)
-    }
-    fn opt_f32(&self, key: &str) -> Result<Option<f32>> {
-        self.opt(key, Self::f32)
-    }
-}
-
-/// A value of the wrong type or range; candle's message shows the value, which may be long.
-pub(super) fn bad(key: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model(format!("metadata key {key}: {}", clip(&first_line(&e))))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use Value::{F32, U32};
+
+    /// `md` with `{arch}.{key}` set to each value, `arch` being md's architecture.
+    fn with(mut md: HashMap<String, Value>, kv: &[(&str, Value)]) -> HashMap<String, Value> {
+        let arch = md["general.architecture"].to_string().unwrap().clone();
+        for (k, v) in kv {
+            md.insert(format!("{arch}.{k}"), v.clone());
+        }
+        md
+    }
+
     /// SmolLM2-135M's metadata as the file writes it (vocabulary cut to 3 tokens), under `arch`.
     fn smollm2(arch: &str) -> HashMap<String, Value> {
-        let mut md = HashMap::new();
-        let mut set = |k: &str, v: Value| md.insert(k.to_string(), v);
-        set("general.architecture", Value::String(arch.into()));
-        set(&format!("{arch}.block_count"), Value::U32(30));
-        set(&format!("{arch}.context_length"), Value::U32(8192));
-        set(&format!("{arch}.embedding_length"), Value::U32(576));
-        set(&format!("{arch}.feed_forward_length"), Value::U32(1536));
-        set(&format!("{arch}.attention.head_count"), Value::U32(9));
-        set(&format!("{arch}.attention.head_count_kv"), Value::U32(3));
-        set(&format!("{arch}.rope.freq_base"), Value::F32(100_000.0));
-        set(&format!("{arch}.rope.dimension_count"), Value::U32(64));
-        set(
-            &format!("{arch}.attention.layer_norm_rms_epsilon"),
-            Value::F32(1e-5),
-        );
         let tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
-        set(
-            "tokenizer.ggml.tokens",
-            Value::Array(
-                tokens
-                    .iter()
-                    .map(|t| Value::String(t.to_string()))
-                    .collect(),
+        let tokens = tokens.iter().map(|t| Value::String(t.to_string()));
+        let md = HashMap::from([
+            ("general.architecture".into(), Value::String(arch.into())),
+            (
+                "tokenizer.ggml.tokens".into(),
+                Value::Array(tokens.collect()),
             ),
-        );
-        md
+        ]);
+        with(
+            md,
+            &[
+                ("block_count", U32(30)),
+                ("context_length", U32(8192)),
+                ("embedding_length", U32(576)),
+                ("feed_forward_length", U32(1536)),
+                ("attention.head_count", U32(9)),
+                ("attention.head_count_kv", U32(3)),
+                ("rope.freq_base", F32(100_000.0)),
+                ("rope.dimension_count", U32(64)),
+                ("attention.layer_norm_rms_epsilon", F32(1e-5)),
+            ],
+        )
     }
 
     const LLAMA_TENSORS: &[&str] = &[
@@ -320,35 +277,33 @@ mod tests {
     #[test]
     fn smollm2_reads_as_before_and_runs() {
         let c = parse(&smollm2("llama"), LLAMA_TENSORS).unwrap();
-        assert_eq!(
-            c,
-            Config {
-                arch: "llama".into(),
-                n_layer: 30,
-                d_model: 576,
-                n_head: 9,
-                n_kv_head: 3,
-                head_dim: 64,
-                d_ff: 1536,
-                rope_base: 100_000.0,
-                rope_dim: 64,
-                rope_scaling: RopeScaling::None,
-                rms_eps: 1e-5,
-                context: 8192,
-                vocab: 3,
-                tied_output: true,
-                qkv_bias: false,
-            }
+        assert_eq!(c.arch, "llama");
+        let sizes = (
+            c.n_layer,
+            c.d_model,
+            c.n_head,
+            c.n_kv_head,
+            c.head_dim,
+            c.d_ff,
         );
+        assert_eq!(sizes, (30, 576, 9, 3, 64, 1536));
+        let rope = (c.rope_base, c.rope_dim, &c.rope_scaling);
+        assert_eq!(rope, (100_000.0, 64, &RopeScaling::None));
+        let rest = (c.rms_eps, c.context, c.vocab, c.tied_output, c.qkv_bias);
+        assert_eq!(rest, (1e-5, 8192, 3, true, false));
         c.check_runnable().unwrap();
     }
 
     #[test]
     fn keys_are_read_under_the_files_architecture() {
-        let mut md = smollm2("qwen2");
-        md.insert("qwen2.embedding_length".into(), Value::U32(896));
-        md.insert("qwen2.attention.head_count".into(), Value::U32(14));
-        md.insert("qwen2.attention.head_count_kv".into(), Value::U32(2));
+        let mut md = with(
+            smollm2("qwen2"),
+            &[
+                ("embedding_length", U32(896)),
+                ("attention.head_count", U32(14)),
+                ("attention.head_count_kv", U32(2)),
+            ],
+        );
         md.remove("qwen2.rope.dimension_count");
         md.remove("qwen2.rope.freq_base");
         let tensors = [
@@ -359,11 +314,8 @@ mod tests {
         ];
         let c = parse(&md, &tensors).unwrap();
         assert_eq!((c.arch.as_str(), c.d_model, c.head_dim), ("qwen2", 896, 64));
-        assert_eq!(
-            (c.rope_dim, c.rope_base),
-            (64, 10_000.0),
-            "defaults when absent"
-        );
+        let rope = (c.rope_dim, c.rope_base);
+        assert_eq!(rope, (64, 10_000.0), "defaults when absent");
         assert!(!c.tied_output && c.qkv_bias);
         let m = message(c.check_runnable());
         assert!(
@@ -381,16 +333,20 @@ mod tests {
     #[test]
     fn an_explicit_key_length_sets_the_head_width() {
         // gemma3-270m: 4 heads of 256 over a width of 640 (not 640 / 4).
-        let mut md = smollm2("gemma3");
-        md.insert("gemma3.embedding_length".into(), Value::U32(640));
-        md.insert("gemma3.attention.head_count".into(), Value::U32(4));
-        md.insert("gemma3.attention.head_count_kv".into(), Value::U32(1));
-        md.insert("gemma3.attention.key_length".into(), Value::U32(256));
-        md.insert("gemma3.attention.value_length".into(), Value::U32(256));
-        md.insert("gemma3.rope.dimension_count".into(), Value::U32(256));
+        let md = with(
+            smollm2("gemma3"),
+            &[
+                ("embedding_length", U32(640)),
+                ("attention.head_count", U32(4)),
+                ("attention.head_count_kv", U32(1)),
+                ("attention.key_length", U32(256)),
+                ("attention.value_length", U32(256)),
+                ("rope.dimension_count", U32(256)),
+            ],
+        );
         let c = parse(&md, LLAMA_TENSORS).unwrap();
         assert_eq!((c.head_dim, c.rope_dim), (256, 256));
-        md.insert("gemma3.attention.value_length".into(), Value::U32(128));
+        let md = with(md, &[("attention.value_length", U32(128))]);
         let m = message(parse(&md, LLAMA_TENSORS));
         assert!(
             m.contains("architecture is \"gemma3\", not supported")
@@ -401,75 +357,52 @@ mod tests {
 
     #[test]
     fn rope_scaling_is_read_as_llama_cpp_reads_it() {
-        let scaled = |kv: &[(&str, Value)]| {
-            let mut md = smollm2("llama");
-            for (k, v) in kv {
-                md.insert(format!("llama.{k}"), v.clone());
-            }
-            parse(&md, LLAMA_TENSORS).map(|c| c.rope_scaling)
-        };
         let s = |x: &str| Value::String(x.into());
-        assert_eq!(scaled(&[]).unwrap(), RopeScaling::None);
+        let scaled = |kv: &[(&str, Value)]| parse(&with(smollm2("llama"), kv), LLAMA_TENSORS);
+        let scaling = |kv: &[(&str, Value)]| scaled(kv).unwrap().rope_scaling;
+        assert_eq!(scaling(&[]), RopeScaling::None);
         assert_eq!(
-            scaled(&[("rope.scaling.factor", Value::F32(0.0))]).unwrap(),
+            scaling(&[("rope.scaling.factor", F32(0.0))]),
             RopeScaling::None
         );
+        let none = [
+            ("rope.scaling.type", s("none")),
+            ("rope.scaling.factor", F32(4.0)),
+        ];
+        assert_eq!(scaling(&none), RopeScaling::None);
         assert_eq!(
-            scaled(&[
-                ("rope.scaling.type", s("none")),
-                ("rope.scaling.factor", Value::F32(4.0))
-            ])
-            .unwrap(),
-            RopeScaling::None
-        );
-        assert_eq!(
-            scaled(&[("rope.scale_linear", Value::F32(2.0))]).unwrap(),
+            scaling(&[("rope.scale_linear", F32(2.0))]),
             RopeScaling::Linear { factor: 2.0 }
         );
-        let yarn = scaled(&[
+        let yarn = [
             ("rope.scaling.type", s("yarn")),
-            ("rope.scaling.factor", Value::F32(4.0)),
-        ])
-        .unwrap();
-        assert_eq!(
-            yarn,
-            RopeScaling::Other {
-                kind: "yarn".into(),
-                factor: 4.0
-            }
-        );
-        let mut md = smollm2("llama");
-        md.insert("llama.rope.scaling.type".into(), s("yarn"));
-        md.insert("llama.rope.scaling.factor".into(), Value::F32(4.0));
-        let m = message(parse(&md, LLAMA_TENSORS).unwrap().check_runnable());
+            ("rope.scaling.factor", F32(4.0)),
+        ];
+        let kind = "yarn".to_string();
+        assert_eq!(scaling(&yarn), RopeScaling::Other { kind, factor: 4.0 });
+        let m = message(scaled(&yarn).unwrap().check_runnable());
         assert_eq!(m, "rope scaling \"yarn\" ×4 is not supported yet");
-        md.insert("llama.rope.scaling.factor".into(), s("four"));
-        assert!(message(parse(&md, LLAMA_TENSORS))
-            .starts_with("metadata key llama.rope.scaling.factor"));
+        let m = message(scaled(&[("rope.scaling.factor", s("four"))]));
+        assert!(
+            m.starts_with("metadata key llama.rope.scaling.factor"),
+            "{m}"
+        );
     }
 
     #[test]
     fn inconsistent_or_unknown_metadata_is_refused_by_name() {
-        let mut md = smollm2("llama");
-        md.insert("llama.rope.dimension_count".into(), Value::U32(32));
-        let c = parse(&md, LLAMA_TENSORS).unwrap();
-        assert_eq!(
-            message(c.check_runnable()),
-            "partial rope (32 of 64 dimensions) is not supported yet"
-        );
-        md.insert("llama.rope.dimension_count".into(), Value::U32(66));
+        let md = with(smollm2("llama"), &[("rope.dimension_count", U32(32))]);
+        let m = message(parse(&md, LLAMA_TENSORS).unwrap().check_runnable());
+        assert_eq!(m, "partial rope (32 of 64 dimensions) is not supported yet");
+        let md = with(md, &[("rope.dimension_count", U32(66))]);
         assert!(message(parse(&md, LLAMA_TENSORS)).contains("rope over 66 dimensions"));
-        let mut md = smollm2("llama");
-        md.insert("llama.attention.head_count".into(), Value::U32(7));
+        let md = with(smollm2("llama"), &[("attention.head_count", U32(7))]);
         assert!(message(parse(&md, LLAMA_TENSORS)).contains("inconsistent heads"));
         let mut md = smollm2("llama");
         md.remove("llama.block_count");
-        assert_eq!(
-            message(parse(&md, LLAMA_TENSORS)),
-            "metadata key llama.block_count is missing"
-        );
+        let m = message(parse(&md, LLAMA_TENSORS));
+        assert_eq!(m, "metadata key llama.block_count is missing");
         // An unknown family without its keys: the family is named before the missing key.
-        let mut md = smollm2("llama");
         md.insert("general.architecture".into(), Value::String("mamba".into()));
         assert_eq!(
             message(parse(&md, LLAMA_TENSORS)),
