@@ -27,8 +27,8 @@ pub enum PreTokenizer {
 impl PreTokenizer {
     /// The pre-tokenizer llama.cpp calls `name`. A file that names none gets
     /// [`PreTokenizer::SmolLm`], the one limbic always used (llama.cpp warns there and falls
-    /// back to its own `default` split, so ids may then differ from llama.cpp's); a name limbic
-    /// does not know is an error, as it is in llama.cpp.
+    /// back to its own `default` split, so ids may then differ from llama.cpp's); any other
+    /// name is an error (llama.cpp refuses the names it does not know too; limbic knows fewer).
     pub fn from_name(name: Option<&str>) -> Result<Self> {
         match name {
             None | Some("smollm") => Ok(Self::SmolLm),
