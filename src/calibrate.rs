@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
 
+use crate::chat::ChatTemplate;
 use crate::corpus::{dialogue_text, Corpus};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
@@ -69,7 +70,12 @@ pub fn pass(
     tick: &(dyn Fn() + Sync),
 ) -> Result<Pass> {
     let stories: Vec<String> = corpus.stories.iter().map(|s| s.text.clone()).collect();
-    let dialogues: Vec<String> = corpus.dialogues.iter().map(dialogue_text).collect();
+    let chat = chat_template(bytes)?;
+    let dialogues: Vec<String> = corpus
+        .dialogues
+        .iter()
+        .map(|d| dialogue_text(d, &chat))
+        .collect();
     let scenes: Vec<String> = corpus.scenes.iter().map(|s| s.text.clone()).collect();
     let all: Vec<String> = stories.iter().chain(&dialogues).cloned().collect();
     let (stories, moments) = cached(
@@ -364,9 +370,16 @@ pub fn capturing_engine(bytes: &[u8]) -> Result<Session> {
 /// Smoothing windows (tokens) the readout is calibrated for.
 pub const WINDOWS: [usize; 5] = [1, 4, 8, 16, 32];
 
+/// The chat template of the model file in `bytes` (the corpus's dialogues are written in it);
+/// only the header is read.
+pub fn chat_template(bytes: &[u8]) -> Result<ChatTemplate> {
+    ChatTemplate::from_vocab(&crate::ModelFile::vocab_from_bytes(bytes)?)
+        .map_err(|why| Error::Prompt(format!("the corpus's dialogues need chat: {why}")))
+}
+
 /// Neutral texts of the calibration half (`held_out == false`) or the held-out half: the neutral
-/// scenes by their hash, the dialogues alternately.
-pub fn neutral_texts(corpus: &Corpus, held_out: bool) -> Vec<String> {
+/// scenes by their hash, the dialogues (written in `chat`) alternately.
+pub fn neutral_texts(corpus: &Corpus, held_out: bool, chat: &ChatTemplate) -> Vec<String> {
     corpus
         .scenes
         .iter()
@@ -378,7 +391,7 @@ pub fn neutral_texts(corpus: &Corpus, held_out: bool) -> Vec<String> {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| (i % 2 == 1) == held_out)
-                .map(|(_, d)| dialogue_text(d)),
+                .map(|(_, d)| dialogue_text(d, chat)),
         )
         .collect()
 }
@@ -407,7 +420,7 @@ pub fn calibrate_readout(
     tick: &(dyn Fn() + Sync),
 ) -> Result<(Vec<Vec<Calibration>>, Vec<f32>)> {
     let n = set.names.len();
-    let texts = neutral_texts(corpus, false);
+    let texts = neutral_texts(corpus, false, &chat_template(bytes)?);
     // Per worker, per layer and window: Σ s, Σ s², tokens; and the raw scores at the default layer.
     type Acc = (Vec<Vec<(Vec<f64>, Vec<f64>, usize)>>, Vec<Vec<f32>>);
     let (_, accs) = map_texts(

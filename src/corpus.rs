@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::chat::{ChatTemplate, Role};
 use crate::error::{Error, Result};
 
 /// One story of the corpus.
@@ -135,17 +136,17 @@ impl Corpus {
     }
 }
 
-/// A dialogue as the model sees it: ChatML turns, no system prompt.
-pub fn dialogue_text(d: &Dialogue) -> String {
+/// A dialogue as the model sees it: its turns in the model's chat format, no system prompt.
+pub fn dialogue_text(d: &Dialogue, chat: &ChatTemplate) -> String {
     d.turns
         .iter()
         .map(|t| {
             let role = if t.role == "human" {
-                "user"
+                Role::User
             } else {
-                "assistant"
+                Role::Assistant
             };
-            format!("<|im_start|>{role}\n{}<|im_end|>\n", t.text)
+            chat.turn(role, &t.text)
         })
         .collect()
 }

@@ -1,39 +1,27 @@
-//! Reading the model file: config from GGUF metadata, the quantized tensors, the tokenizer vocabulary.
+//! Reading the model file: config from GGUF metadata (`gguf/config.rs`, per architecture), the
+//! quantized tensors, the tokenizer vocabulary with its pre-tokenizer name and chat template.
 //!
-//! GGUF key strings appear only here. Everything is checked before use so that a
-//! truncated, foreign or corrupt file ends in a one-line [`Error::Model`]; every count, length
-//! and size is bounded by the file's own size before anything is allocated for it (fuzzed:
-//! tests/fuzz/, docs/robustness.md).
+//! GGUF key strings appear only here and in `gguf/config.rs`. Everything is checked before use
+//! so that a truncated, foreign or corrupt file ends in a one-line [`Error::Model`]; every
+//! count, length and size is bounded by the file's own size before anything is allocated for it
+//! (fuzzed: tests/fuzz/, docs/robustness.md).
 
-use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
-use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 
 use crate::backend::{DType, QWeight};
 use crate::error::{first_line, Error, Result};
 
+mod config;
 mod header;
+mod meta;
+pub use config::{Config, RopeScaling};
 /// A string from the file fit for a one-line message (used by the tokenizer's errors too).
 pub(crate) use header::clip;
-
-/// Model hyper-parameters, read from the file's metadata.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub n_layer: usize,
-    pub d_model: usize,
-    pub n_head: usize,
-    pub n_kv_head: usize,
-    pub head_dim: usize,
-    pub d_ff: usize,
-    pub rope_base: f32,
-    pub rms_eps: f32,
-    /// Longest sequence (prompt + reply) in tokens.
-    pub context: usize,
-    pub vocab: usize,
-}
+use meta::{bad, Meta};
 
 /// The byte-level BPE vocabulary stored in the file.
 #[derive(Debug, Clone)]
@@ -45,6 +33,10 @@ pub struct Vocab {
     pub control: Vec<u32>,
     pub bos: u32,
     pub eos: u32,
+    /// The pre-tokenizer's name (`smollm`, ...), when the file gives one.
+    pub pre: Option<String>,
+    /// The Jinja chat template, when the file has one.
+    pub chat_template: Option<String>,
 }
 
 /// One transformer block's weights as stored: quantized matrices are (out, in).
@@ -60,10 +52,12 @@ pub struct RawBlock {
     pub w_down: QWeight,     // (d, d_ff)
 }
 
-/// All weights as stored. The embedding table doubles as the output matrix (tied).
+/// All weights as stored. The embedding table doubles as the output matrix unless the file has
+/// a separate one.
 pub struct RawWeights {
-    pub token_embd: QWeight,   // (vocab, d) Q8_0
-    pub output_norm: Vec<f32>, // (d)
+    pub token_embd: QWeight,     // (vocab, d) Q8_0
+    pub output: Option<QWeight>, // (vocab, d); None when tied to token_embd
+    pub output_norm: Vec<f32>,   // (d)
     pub blocks: Vec<RawBlock>,
 }
 
@@ -77,29 +71,14 @@ pub struct ModelFile {
 const MAGIC: &[u8; 4] = b"GGUF";
 
 impl ModelFile {
-    /// Reads and checks a whole GGUF file of the llama architecture.
+    /// Reads and checks a whole GGUF file of an architecture limbic runs
+    /// ([`Config::check_runnable`]).
     pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
-        let len = reader.seek(SeekFrom::End(0))?;
-        reader.seek(SeekFrom::Start(0))?;
-        let mut magic = [0u8; 4];
-        if len < 4 || reader.read_exact(&mut magic).is_err() || &magic != MAGIC {
-            return Err(Error::Model("not a GGUF file (bad magic bytes)".into()));
-        }
-        reader.seek(SeekFrom::Start(0))?;
-        let content = header::read(reader).map_err(|e| {
-            Error::Model(format!(
-                "unreadable GGUF header (truncated or corrupt?): {e}"
-            ))
-        })?;
-        let md = Meta(&content.metadata);
-        let arch = md.string("general.architecture")?;
-        if arch != "llama" {
-            return Err(Error::Model(format!(
-                "architecture is {arch:?}, limbic runs llama models"
-            )));
-        }
-        let config = read_config(&md)?;
-        let vocab = read_vocab(&md)?;
+        let content = read_header(reader)?;
+        let names = content.tensor_infos.keys().map(String::as_str);
+        let config = Config::from_metadata(&content.metadata, names)?;
+        config.check_runnable()?;
+        let vocab = read_vocab(&Meta(&content.metadata))?;
         if vocab.tokens.len() != config.vocab {
             return Err(Error::Model(format!(
                 "vocabulary has {} tokens but the embedding has {} rows",
@@ -119,88 +98,28 @@ impl ModelFile {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         Self::read(&mut std::io::Cursor::new(bytes))
     }
-}
 
-struct Meta<'a>(&'a HashMap<String, Value>);
-
-impl Meta<'_> {
-    fn get(&self, key: &str) -> Result<&Value> {
-        self.0
-            .get(key)
-            .ok_or_else(|| Error::Model(format!("metadata key {key} is missing")))
-    }
-    fn string(&self, key: &str) -> Result<String> {
-        Ok(self.get(key)?.to_string().map_err(|e| bad(key, e))?.clone())
-    }
-    fn usize(&self, key: &str) -> Result<usize> {
-        let v = self.get(key)?;
-        let n = match v {
-            Value::U64(_) | Value::I64(_) => v.to_u64().map_err(|e| bad(key, e))?,
-            _ => v.to_u32().map_err(|e| bad(key, e))? as u64,
-        };
-        usize::try_from(n).map_err(|e| bad(key, e))
-    }
-    fn f32(&self, key: &str) -> Result<f32> {
-        self.get(key)?.to_f32().map_err(|e| bad(key, e))
-    }
-    fn strings(&self, key: &str) -> Result<Vec<String>> {
-        let list = self.get(key)?.to_vec().map_err(|e| bad(key, e))?;
-        list.iter()
-            .map(|v| v.to_string().cloned().map_err(|e| bad(key, e)))
-            .collect()
+    /// The vocabulary alone (what the tokenizer and chat template need), from the header of
+    /// the model file in `bytes`; the weights are not read.
+    pub fn vocab_from_bytes(bytes: &[u8]) -> Result<Vocab> {
+        let content = read_header(&mut std::io::Cursor::new(bytes))?;
+        read_vocab(&Meta(&content.metadata))
     }
 }
 
-/// A value of the wrong type or range; candle's message shows the value, which may be long.
-fn bad(key: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model(format!("metadata key {key}: {}", clip(&first_line(&e))))
-}
-
-/// Longest context accepted: the rope tables are built for all of it at load.
-const MAX_CONTEXT: usize = 1 << 17;
-/// Widest attention head accepted (rope tables hold `context × head_dim` values).
-const MAX_HEAD_DIM: usize = 256;
-
-fn read_config(md: &Meta) -> Result<Config> {
-    let d_model = md.usize("llama.embedding_length")?;
-    let n_head = md.usize("llama.attention.head_count")?;
-    let n_kv_head = md.usize("llama.attention.head_count_kv")?;
-    if n_head == 0 || n_kv_head == 0 || d_model % n_head != 0 || n_head % n_kv_head != 0 {
-        return Err(Error::Model(format!(
-            "inconsistent heads: d {d_model}, heads {n_head}, kv heads {n_kv_head}"
-        )));
+/// The header and tensor table, after checking the magic bytes.
+fn read_header<R: Read + Seek>(reader: &mut R) -> Result<Content> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(0))?;
+    let mut magic = [0u8; 4];
+    if len < 4 || reader.read_exact(&mut magic).is_err() || &magic != MAGIC {
+        return Err(Error::Model("not a GGUF file (bad magic bytes)".into()));
     }
-    let head_dim = d_model / n_head;
-    if head_dim == 0 || head_dim % 2 != 0 || head_dim > MAX_HEAD_DIM {
-        return Err(Error::Model(format!(
-            "head width {head_dim} (d {d_model} / {n_head} heads) is not an even number up to {MAX_HEAD_DIM}"
-        )));
-    }
-    if let Ok(rope_dim) = md.usize("llama.rope.dimension_count") {
-        if rope_dim != head_dim {
-            return Err(Error::Model(format!(
-                "partial rope ({rope_dim} of {head_dim}) is not supported"
-            )));
-        }
-    }
-    let vocab = md.strings("tokenizer.ggml.tokens")?.len();
-    let context = md.usize("llama.context_length")?;
-    if context == 0 || context > MAX_CONTEXT {
-        return Err(Error::Model(format!(
-            "context length {context} is outside 1..={MAX_CONTEXT}"
-        )));
-    }
-    Ok(Config {
-        n_layer: md.usize("llama.block_count")?,
-        d_model,
-        n_head,
-        n_kv_head,
-        head_dim,
-        d_ff: md.usize("llama.feed_forward_length")?,
-        rope_base: md.f32("llama.rope.freq_base").unwrap_or(10_000.0),
-        rms_eps: md.f32("llama.attention.layer_norm_rms_epsilon")?,
-        context,
-        vocab,
+    reader.seek(SeekFrom::Start(0))?;
+    header::read(reader).map_err(|e| {
+        Error::Model(format!(
+            "unreadable GGUF header (truncated or corrupt?): {e}"
+        ))
     })
 }
 
@@ -243,6 +162,8 @@ fn read_vocab(md: &Meta) -> Result<Vocab> {
     Ok(Vocab {
         bos: id("tokenizer.ggml.bos_token_id")?,
         eos: id("tokenizer.ggml.eos_token_id")?,
+        pre: md.opt_string("tokenizer.ggml.pre")?,
+        chat_template: md.opt_string("tokenizer.chat_template")?,
         tokens,
         merges,
         control,
@@ -260,11 +181,6 @@ fn read_weights<R: Read + Seek>(
         c.n_kv_head * c.head_dim,
         c.d_ff,
     );
-    if content.tensor_infos.contains_key("output.weight") {
-        return Err(Error::Model(
-            "untied output.weight found: limbic expects tied embeddings".into(),
-        ));
-    }
     // Each block has 9 tensors: a block count the table cannot hold is an error before any
     // allocation sized by it.
     if c.n_layer > content.tensor_infos.len() / 9 {
@@ -291,6 +207,9 @@ fn read_weights<R: Read + Seek>(
     }
     Ok(RawWeights {
         token_embd: load(content, reader, "token_embd.weight", &[c.vocab, d])?,
+        output: (!c.tied_output)
+            .then(|| load(content, reader, "output.weight", &[c.vocab, d]))
+            .transpose()?,
         output_norm: load_vector(content, reader, "output_norm.weight", d)?,
         blocks,
     })

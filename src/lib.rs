@@ -1,7 +1,8 @@
 //! limbic: SmolLM2-135M-Instruct in Rust, with hook points in the residual stream for
 //! reading and steering emotion representations; native CLI and WebAssembly.
 //!
-//! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids,
+//! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids, [`chat`] writes
+//! conversations in the model's chat format,
 //! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
 //! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature, chosen at run time),
 //! [`session`] generation (the one step loop, with the GPU's fall back to the CPU), [`sampler`]
@@ -14,6 +15,7 @@
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod calibrate;
+pub mod chat;
 pub mod corpus;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod crossval;

@@ -29,8 +29,9 @@ enum Ready<B: Backend> {
 pub struct Llama<B: Backend> {
     pub config: Config,
     pub backend: B,
-    embd: B::Matrix,        // (vocab, d), also the output matrix (tied)
-    output_norm: B::Tensor, // (1, d)
+    embd: B::Matrix,           // (vocab, d), also the output matrix when tied
+    output: Option<B::Matrix>, // (vocab, d), the separate output matrix when the file has one
+    output_norm: B::Tensor,    // (1, d)
     blocks: Vec<Block<B>>,
     caches: Vec<B::Cache>, // one per block
     hooks: Vec<(HookPoint, Ready<B>)>,
@@ -80,6 +81,7 @@ impl<B: Backend> Llama<B> {
             .collect::<Result<_>>()?;
         Ok(Self {
             embd: backend.matrix(w.token_embd)?,
+            output: w.output.map(|m| backend.matrix(m)).transpose()?,
             output_norm: backend.tensor(&w.output_norm, 1, d)?,
             blocks,
             caches,
@@ -216,7 +218,7 @@ impl<B: Backend> Llama<B> {
         }
         let rows = if all_logits { x } else { be.last_row(&x)? };
         let normed = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
-        let logits = be.read_start(&be.qmatmul(&normed, &self.embd)?)?;
+        let logits = be.read_start(&be.qmatmul(&normed, self.unembedding())?)?;
         Ok(Recorded { logits, reads })
     }
 
@@ -235,12 +237,20 @@ impl<B: Backend> Llama<B> {
     }
 
     /// Logit lens of a direction `v (d)`: `E · (γ ⊙ v)` over the vocabulary, where `γ` is the
-    /// final norm's weight and `E` the tied embedding; what the direction promotes if read out.
+    /// final norm's weight and `E` the output matrix; what the direction promotes if read out.
     pub fn logit_lens(&self, v: &[f32]) -> Result<Vec<f32>> {
         let be = &self.backend;
         let gamma = be.read(&self.output_norm)?;
         let scaled: Vec<f32> = v.iter().zip(&gamma).map(|(a, g)| a * g).collect();
-        be.read(&be.qmatmul(&be.tensor(&scaled, 1, self.config.d_model)?, &self.embd)?)
+        be.read(&be.qmatmul(
+            &be.tensor(&scaled, 1, self.config.d_model)?,
+            self.unembedding(),
+        )?)
+    }
+
+    /// The output matrix `(vocab, d)`: the file's own, or the token embedding when tied.
+    fn unembedding(&self) -> &B::Matrix {
+        self.output.as_ref().unwrap_or(&self.embd)
     }
 }
 

@@ -1,8 +1,10 @@
-//! The tokenizer, built from the vocabulary in the model file, and the ChatML chat template.
+//! The tokenizer, built from the vocabulary in the model file: byte-level BPE after the
+//! pre-tokenizer the file names, and the file's chat template ([`crate::chat`]).
 //!
-//! SmolLM2 uses byte-level BPE whose pre-tokenizer first splits every digit on its
-//! own, then applies the GPT-2 split without a prefix space. Built this way the ids
-//! equal llama.cpp's (tested against fixtures made with llama.cpp).
+//! The pre-tokenizer is chosen by name as llama.cpp chooses it ([`PreTokenizer::from_name`]).
+//! SmolLM2's (`smollm`) splits every digit on its own, then applies the GPT-2 split without a
+//! prefix space; built this way the ids equal llama.cpp's (tested against fixtures made with
+//! llama.cpp).
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
@@ -11,23 +13,56 @@ use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, PreTokenizerWrapper};
 
+use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
 use crate::gguf::{clip, Vocab};
 
-/// The model's default system prompt, used when none is given.
-pub const DEFAULT_SYSTEM: &str =
-    "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+/// How text is split into words before BPE merges them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreTokenizer {
+    /// llama.cpp's `smollm`: every digit on its own, then the GPT-2 split, no prefix space.
+    SmolLm,
+}
 
-/// Text ⇄ token ids.
+impl PreTokenizer {
+    /// The pre-tokenizer llama.cpp calls `name`. A file that names none gets
+    /// [`PreTokenizer::SmolLm`], the one limbic always used (llama.cpp warns there and falls
+    /// back to its own `default` split, so ids may then differ from llama.cpp's); any other
+    /// name is an error (llama.cpp refuses the names it does not know too; limbic knows fewer).
+    pub fn from_name(name: Option<&str>) -> Result<Self> {
+        match name {
+            None | Some("smollm") => Ok(Self::SmolLm),
+            Some(other) => Err(Error::Tokenizer(format!(
+                "pre-tokenizer {:?} is not supported yet (limbic knows smollm)",
+                clip(other)
+            ))),
+        }
+    }
+
+    fn build(self) -> Sequence {
+        let steps: Vec<PreTokenizerWrapper> = match self {
+            Self::SmolLm => vec![
+                Digits::new(true).into(),
+                ByteLevel::new(false, true, true).into(),
+            ],
+        };
+        Sequence::new(steps)
+    }
+}
+
+/// Text ⇄ token ids, and the model's chat format.
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
     pub bos: u32,
     pub eos: u32,
+    /// The chat template, or why the model has none.
+    chat: std::result::Result<ChatTemplate, String>,
 }
 
 impl Tokenizer {
     /// Builds the tokenizer from the file's vocabulary; control tokens become special tokens.
     pub fn new(vocab: &Vocab) -> Result<Self> {
+        let pre = PreTokenizer::from_name(vocab.pre.as_deref())?;
         let ids: tokenizers::models::bpe::Vocab = vocab
             .tokens
             .iter()
@@ -48,11 +83,7 @@ impl Tokenizer {
             .build()
             .map_err(|e| Error::Tokenizer(clip(&e.to_string())))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
-        let pre: Vec<PreTokenizerWrapper> = vec![
-            Digits::new(true).into(),
-            ByteLevel::new(false, true, true).into(),
-        ];
-        inner.with_pre_tokenizer(Some(Sequence::new(pre)));
+        inner.with_pre_tokenizer(Some(pre.build()));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
         let special: Vec<AddedToken> = vocab
             .control
@@ -64,7 +95,37 @@ impl Tokenizer {
             inner,
             bos: vocab.bos,
             eos: vocab.eos,
+            chat: ChatTemplate::from_vocab(vocab),
         })
+    }
+
+    /// Whether the model has a chat format limbic can write (else only plain text).
+    pub fn chat_available(&self) -> bool {
+        self.chat.is_ok()
+    }
+
+    /// The model's chat template; an [`Error::Prompt`] saying why when it has none.
+    pub fn chat(&self) -> Result<&ChatTemplate> {
+        self.chat
+            .as_ref()
+            .map_err(|why| Error::Prompt(format!("chat is unavailable: {why}")))
+    }
+
+    /// `user` as one user turn after the system turn (`system`, else the model's default), with
+    /// the assistant's turn opened.
+    pub fn chat_prompt(&self, user: &str, system: Option<&str>) -> Result<String> {
+        self.chat_turns(&[], user, system)
+    }
+
+    /// A conversation: the system turn, the earlier turns (`history` alternates user and
+    /// assistant, starting with the user), `user`'s new turn, and the assistant's turn opened.
+    pub fn chat_turns(
+        &self,
+        history: &[String],
+        user: &str,
+        system: Option<&str>,
+    ) -> Result<String> {
+        Ok(self.chat()?.prompt(history, user, system))
     }
 
     /// Text → ids. Control tokens written in the text (`<|im_start|>`) become their ids; no BOS is added.
@@ -89,26 +150,6 @@ impl Tokenizer {
     }
 }
 
-/// Wraps `user` as one ChatML user turn after a system turn, and opens the assistant's turn.
-pub fn chat_prompt(user: &str, system: Option<&str>) -> String {
-    chat_turns(&[], user, system)
-}
-
-/// A conversation in ChatML: the system turn, the earlier turns (`history` alternates user
-/// and assistant, starting with the user), `user`'s new turn, and the assistant's turn opened.
-pub fn chat_turns(history: &[String], user: &str, system: Option<&str>) -> String {
-    let system = system.unwrap_or(DEFAULT_SYSTEM);
-    let mut text = format!("<|im_start|>system\n{system}<|im_end|>\n");
-    for (i, turn) in history.iter().enumerate() {
-        let role = if i % 2 == 0 { "user" } else { "assistant" };
-        text.push_str(&format!("<|im_start|>{role}\n{turn}<|im_end|>\n"));
-    }
-    text.push_str(&format!(
-        "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
-    ));
-    text
-}
-
 /// Turns ids into text as they arrive, holding back bytes of an unfinished UTF-8 character.
 #[derive(Default)]
 pub struct TextStream {
@@ -127,5 +168,85 @@ impl TextStream {
         let new = text[self.emitted..].to_string();
         self.emitted = text.len();
         Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pre_tokenizer_is_chosen_by_name() {
+        assert_eq!(
+            PreTokenizer::from_name(Some("smollm")).unwrap(),
+            PreTokenizer::SmolLm
+        );
+        assert_eq!(PreTokenizer::from_name(None).unwrap(), PreTokenizer::SmolLm);
+        match PreTokenizer::from_name(Some("qwen2")) {
+            Err(Error::Tokenizer(m)) => {
+                assert_eq!(
+                    m,
+                    "pre-tokenizer \"qwen2\" is not supported yet (limbic knows smollm)"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A vocabulary of the 256 byte tokens, `12`, `<|im_start|>` and `<|im_end|>` (control).
+    fn vocab(pre: Option<&str>, template: Option<&str>) -> Vocab {
+        let bytes = tokenizers::pre_tokenizers::byte_level::ByteLevel::alphabet();
+        let mut tokens: Vec<String> = bytes.iter().map(|c| c.to_string()).collect();
+        tokens.sort();
+        tokens.extend(["12".into(), "<|im_start|>".into(), "<|im_end|>".into()]);
+        let n = tokens.len() as u32;
+        Vocab {
+            tokens,
+            merges: vec!["1 2".into()],
+            control: vec![n - 2, n - 1],
+            bos: n - 2,
+            eos: n - 1,
+            pre: pre.map(str::to_string),
+            chat_template: template.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn digits_are_split_one_by_one_and_chat_follows_the_file() {
+        let t = Tokenizer::new(&vocab(
+            Some("smollm"),
+            Some("{{'<|im_start|>' + m + '<|im_end|>'}}"),
+        ))
+        .unwrap();
+        // "12" is a merge, but the digits are split before BPE sees them.
+        assert_eq!(t.encode("12").unwrap().len(), 2);
+        assert!(t.chat_available());
+        let p = t.chat_prompt("hi", None).unwrap();
+        assert_eq!(p, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+        assert_eq!(
+            t.encode(&p)
+                .unwrap()
+                .iter()
+                .filter(|&&i| i == t.bos)
+                .count(),
+            2
+        );
+
+        let plain = Tokenizer::new(&vocab(None, None)).unwrap();
+        assert!(!plain.chat_available());
+        assert_eq!(plain.decode(&plain.encode("a 1").unwrap()).unwrap(), "a 1");
+        match plain.chat_prompt("hi", None) {
+            Err(Error::Prompt(m)) => {
+                assert_eq!(
+                    m,
+                    "chat is unavailable: the model file has no chat template"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Tokenizer::new(&vocab(Some("llama3"), None)),
+            Err(Error::Tokenizer(_))
+        ));
     }
 }

@@ -9,7 +9,6 @@ use crate::emotions::EmotionSet;
 use crate::model::Llama;
 use crate::sampler::Sampler;
 use crate::session::Session;
-use crate::tokenizer::chat_turns;
 use crate::ModelFile;
 
 fn js(e: crate::Error) -> JsError {
@@ -186,8 +185,14 @@ impl Engine {
     pub fn tokenize(&self, text: &str, chat: bool) -> Result<Vec<u32>, JsError> {
         self.session
             .tokenizer
-            .encode(&self.prompt_text(text, chat))
+            .encode(&self.prompt_text(text, chat)?)
             .map_err(js)
+    }
+
+    /// Whether the model has a chat format (else `chat` prompts are an error).
+    #[wasm_bindgen(js_name = chatAvailable)]
+    pub fn chat_available(&self) -> bool {
+        self.session.tokenizer.chat_available()
     }
 
     /// Shares the large single-token products with a co-worker thread (CPU only; `undefined`
@@ -245,7 +250,7 @@ impl Engine {
         sampler.validate().map_err(js)?;
         let ids = self
             .session
-            .encode_prompt(&self.prompt_text(prompt, chat))
+            .encode_prompt(&self.prompt_text(prompt, chat)?)
             .map_err(js)?;
         let (user_start, user_end) = if chat {
             crate::session::user_span(&self.session.tokenizer, &ids, &self.history, prompt)
@@ -414,11 +419,14 @@ impl Engine {
     }
 
     /// `text` as the model reads it: with `chat`, the user's turn after the history's turns.
-    fn prompt_text(&self, text: &str, chat: bool) -> String {
+    fn prompt_text(&self, text: &str, chat: bool) -> Result<String, JsError> {
         if chat {
-            chat_turns(&self.history, text, None)
+            self.session
+                .tokenizer
+                .chat_turns(&self.history, text, None)
+                .map_err(js)
         } else {
-            text.to_string()
+            Ok(text.to_string())
         }
     }
 }

@@ -2,10 +2,12 @@
 //! (candle's own quantized_llama stops at 4096), checked at the op level so the test stays fast.
 
 use limbic::backend::{cpu::Cpu, Backend};
+use limbic::gguf::RopeScaling;
 use limbic::Config;
 
 fn config() -> Config {
     Config {
+        arch: "llama".into(),
         n_layer: 1,
         d_model: 576,
         n_head: 9,
@@ -13,9 +15,13 @@ fn config() -> Config {
         head_dim: 64,
         d_ff: 1536,
         rope_base: 100_000.0,
+        rope_dim: 64,
+        rope_scaling: RopeScaling::None,
         rms_eps: 1e-5,
         context: 8192,
         vocab: 10,
+        tied_output: true,
+        qkv_bias: false,
     }
 }
 

@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 use limbic::backend::gpu::kernels::SOURCES;
 use limbic::backend::gpu::Gpu;
 use limbic::backend::{Backend, QWeight};
+use limbic::gguf::RopeScaling;
 use limbic::{Config, Cpu, HookPoint, HookSet, Intervention, Sampler, Session};
 
 /// Deterministic pseudo-random numbers in [-scale, scale).
@@ -29,6 +30,7 @@ fn rand(n: usize, seed: u64, scale: f32) -> Vec<f32> {
 /// A small llama-shaped config: 6 query heads over 2 kv heads of width 64.
 fn config() -> Config {
     Config {
+        arch: "llama".into(),
         n_layer: 2,
         d_model: 160,
         n_head: 6,
@@ -36,9 +38,13 @@ fn config() -> Config {
         head_dim: 64,
         d_ff: 224,
         rope_base: 10000.0,
+        rope_dim: 64,
+        rope_scaling: RopeScaling::None,
         rms_eps: 1e-5,
         context: 64,
         vocab: 50,
+        tied_output: true,
+        qkv_bias: false,
     }
 }
 

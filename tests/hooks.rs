@@ -299,7 +299,7 @@ fn the_user_span_of_a_chat_prompt_is_the_users_own_text() {
         let user = "Tell me about cats.";
         let ids = e
             .tokenizer
-            .encode(&limbic::tokenizer::chat_turns(hist, user, None))
+            .encode(&e.tokenizer.chat_turns(hist, user, None).unwrap())
             .unwrap();
         let (start, end) = limbic::session::user_span(&e.tokenizer, &ids, hist, user).unwrap();
         assert!(

@@ -165,9 +165,15 @@ fn next_token_probabilities_are_the_softmax_of_the_logits() {
 
 #[test]
 fn a_conversation_continues_in_chatml() {
-    use limbic::tokenizer::{chat_prompt, chat_turns};
-    assert_eq!(chat_turns(&[], "hi", None), chat_prompt("hi", None));
-    let text = chat_turns(&["hi".into(), "Hello!".into()], "how are you?", Some("S"));
+    let e = engine();
+    let tok = &e.tokenizer;
+    assert_eq!(
+        tok.chat_turns(&[], "hi", None).unwrap(),
+        tok.chat_prompt("hi", None).unwrap()
+    );
+    let text = tok
+        .chat_turns(&["hi".into(), "Hello!".into()], "how are you?", Some("S"))
+        .unwrap();
     assert_eq!(
         text,
         "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n\
@@ -175,11 +181,34 @@ fn a_conversation_continues_in_chatml() {
          <|im_start|>assistant\n"
     );
     // The control tokens are single tokens: 3 turns + the opened assistant turn.
-    let e = engine();
     let ids = e.tokenizer.encode(&text).unwrap();
     assert_eq!(
         ids.iter().filter(|&&i| i == 1).count(),
         5,
         "<|im_start|> ×5"
+    );
+}
+
+#[test]
+fn smollm2_reads_its_seam_from_the_file_as_before() {
+    let e = engine();
+    let c = e.config();
+    assert_eq!(
+        (
+            c.arch.as_str(),
+            c.head_dim,
+            c.rope_dim,
+            c.tied_output,
+            c.qkv_bias
+        ),
+        ("llama", 64, 64, true, false)
+    );
+    assert_eq!(c.rope_scaling, limbic::gguf::RopeScaling::None);
+    // The file's template gives the system prompt limbic hard-coded before: the same bytes.
+    assert!(e.tokenizer.chat_available());
+    assert_eq!(
+        e.tokenizer.chat_prompt("hi", None).unwrap(),
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face\
+         <|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     );
 }

@@ -381,3 +381,110 @@ fn vectors_without_emotions_are_an_error() {
         "{msg:?}"
     );
 }
+
+// The model seam: what the file says picks the output matrix, the pre-tokenizer and the chat
+// format; what limbic cannot run yet is refused in one line.
+
+/// The last position's logits after three ids.
+fn logits_of(bytes: &[u8]) -> Vec<f32> {
+    let mut e = limbic::Session::cpu(bytes).expect("loads");
+    e.run(&[5, 17, 42]).expect("runs").logits
+}
+
+#[test]
+fn a_separate_output_matrix_is_read_and_used() {
+    let tied = logits_of(&tiny_with(|_| {}));
+    // The embedding's own bytes as output.weight: the same logits as tied.
+    let copy = logits_of(&tiny_with(|g| {
+        let mut t = g.tensors[0].clone();
+        assert_eq!(t.name, "token_embd.weight");
+        t.name = "output.weight".into();
+        g.tensors.push(t);
+    }));
+    assert_eq!(copy, tied);
+    // Other weights there: other logits.
+    let own = logits_of(&tiny_with(|g| {
+        let (d, vocab) = (g.tensors[0].dims[0] as usize, g.tensors[0].dims[1] as usize);
+        let mut rng = Rng::new(3);
+        seeds::push_tensor(
+            g,
+            &mut rng,
+            "output.weight",
+            vocab,
+            d,
+            candle_core::quantized::GgmlDType::Q8_0,
+        );
+    }));
+    assert_eq!(own.len(), tied.len());
+    assert_ne!(own, tied);
+}
+
+#[test]
+fn what_limbic_cannot_run_yet_is_refused_in_one_line() {
+    use candle_core::quantized::gguf_file::Value;
+    let err = |bytes: Vec<u8>| {
+        let msg = targets::engine(&bytes).expect_err("refused");
+        assert!(harness::bad_message(&msg).is_none(), "{msg}");
+        msg
+    };
+    // The tiny model's keys under qwen2, with q/k/v biases: both named.
+    let qwen2 = err(tiny_with(|g| {
+        for (k, _) in g.metadata.iter_mut() {
+            if let Some(rest) = k.strip_prefix("llama.") {
+                *k = format!("qwen2.{rest}");
+            }
+        }
+        g.set("general.architecture", Value::String("qwen2".into()));
+        let mut rng = Rng::new(5);
+        seeds::push_tensor(
+            g,
+            &mut rng,
+            "blk.0.attn_q.bias",
+            1,
+            64,
+            candle_core::quantized::GgmlDType::F32,
+        );
+    }));
+    assert!(
+        qwen2.contains("architecture is \"qwen2\", not supported yet")
+            && qwen2.contains("q/k/v biases"),
+        "{qwen2}"
+    );
+    let yarn = err(tiny_with(|g| {
+        g.set("llama.rope.scaling.type", Value::String("yarn".into()));
+        g.set("llama.rope.scaling.factor", Value::F32(4.0));
+    }));
+    assert!(
+        yarn.contains("rope scaling \"yarn\" ×4 is not supported yet"),
+        "{yarn}"
+    );
+    let pre = err(tiny_with(|g| {
+        g.set("tokenizer.ggml.pre", Value::String("qwen2".into()))
+    }));
+    assert!(
+        pre.contains("pre-tokenizer \"qwen2\" is not supported yet"),
+        "{pre}"
+    );
+}
+
+#[test]
+fn a_model_without_a_chat_template_runs_plain_text_only() {
+    let mut g = gguf_seeds().tiny.clone();
+    g.metadata
+        .retain(|(k, _)| k != "tokenizer.chat_template" && k != "tokenizer.ggml.pre");
+    let mut e = limbic::Session::cpu(&g.to_bytes())
+        .expect("loads without a template or pre-tokenizer name");
+    assert!(!e.tokenizer.chat_available());
+    let msg = e.tokenizer.chat_prompt("hi", None).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "prompt: chat is unavailable: the model file has no chat template"
+    );
+    let ids = e.encode_prompt("Hi there 12").expect("plain text");
+    assert!(e.run(&ids).is_ok());
+    assert_eq!(
+        targets::engine(&g.to_bytes()).unwrap_err(),
+        msg,
+        "the engine target asks for chat"
+    );
+}

@@ -92,7 +92,7 @@ fn dtype_id(t: GgmlDType) -> u32 {
 }
 
 /// Appends a tensor of `rows × cols` (small random values, or ones) in `dtype` to `g`.
-fn push_tensor(
+pub fn push_tensor(
     g: &mut Gguf,
     rng: &mut Rng,
     name: &str,

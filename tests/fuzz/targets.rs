@@ -3,7 +3,7 @@
 //! error of another kind or a broken invariant is a panic, which the harness reports.
 
 use limbic::emotions::EmotionSet;
-use limbic::tokenizer::{chat_turns, TextStream, Tokenizer};
+use limbic::tokenizer::{TextStream, Tokenizer};
 use limbic::{Error, ModelFile, Sampler, Session};
 
 use crate::harness::Outcome;
@@ -37,7 +37,11 @@ pub fn gguf_bound(len: usize) -> usize {
 pub fn engine(bytes: &[u8]) -> Outcome {
     let mut e = limbic::Session::cpu(bytes).map_err(|e| e.to_string())?;
     let ids = e
-        .encode_prompt(&limbic::tokenizer::chat_prompt("Hi there", None))
+        .encode_prompt(
+            &e.tokenizer
+                .chat_prompt("Hi there", None)
+                .map_err(|e| e.to_string())?,
+        )
         .map_err(|e| e.to_string())?;
     e.start_now(ids, &Sampler::default(), 3)
         .map_err(|e| e.to_string())?;
@@ -95,7 +99,9 @@ pub fn chat(engine: &Session, bytes: &[u8]) -> Outcome {
     let (user, history) = rest.split_last().unwrap_or((&"", &[]));
     let history: Vec<String> = history.iter().map(|s| s.to_string()).collect();
     let system = (!system.is_empty()).then_some(*system);
-    let prompt = chat_turns(&history, user, system);
+    let prompt = tok
+        .chat_turns(&history, user, system)
+        .expect("the model has chat");
     let ids = tok.encode(&prompt).map_err(|e| e.to_string())?;
     let back = tok.decode(&ids).map_err(|e| e.to_string())?;
     if text.chars().all(|c| survives(tok, c)) {

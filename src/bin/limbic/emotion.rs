@@ -109,7 +109,7 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 /// The readout's neutral calibration and intensity floor of `set`, measured with a progress bar.
 fn recalibrate(bytes: &[u8], corpus: &Corpus, set: &mut EmotionSet) -> Result<()> {
     let bar = progress(
-        calibrate::neutral_texts(corpus, false).len(),
+        calibrate::neutral_texts(corpus, false, &calibrate::chat_template(bytes)?).len(),
         "neutral texts for the intensity",
     );
     (set.calibration, set.intensity_floor) =
@@ -330,7 +330,7 @@ pub fn run_probe(engine: &mut Session, set: &EmotionSet, a: ProbeArgs) -> Result
         let v: Value = serde_json::from_str(&line).map_err(|e| bad(&e.to_string()))?;
         let text = v["text"].as_str().ok_or_else(|| bad("no \"text\""))?;
         let text = if a.chat {
-            limbic::tokenizer::chat_prompt(text, None)
+            engine.tokenizer.chat_prompt(text, None)?
         } else {
             text.to_string()
         };

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use limbic::emotions::EmotionSet;
 use limbic::io::read_model;
-use limbic::tokenizer::chat_prompt;
+use limbic::tokenizer::Tokenizer;
 use limbic::{Result, Sampler, Session};
 
 #[derive(Parser)]
@@ -177,7 +177,7 @@ enum Verb {
 
 #[derive(Args)]
 struct Chat {
-    /// Wrap the text as one user turn (ChatML) and open the assistant's turn.
+    /// Wrap the text as one user turn (the model's chat format) and open the assistant's turn.
     #[arg(long)]
     chat: bool,
     /// System prompt for --chat (default: the model's own).
@@ -186,11 +186,12 @@ struct Chat {
 }
 
 impl Chat {
-    fn wrap(&self, text: &str) -> String {
+    /// `text` as the model reads it; an error when chat is asked of a model without it.
+    fn wrap(&self, tokenizer: &Tokenizer, text: &str) -> Result<String> {
         if self.chat {
-            chat_prompt(text, self.system.as_deref())
+            tokenizer.chat_prompt(text, self.system.as_deref())
         } else {
-            text.to_string()
+            Ok(text.to_string())
         }
     }
 }
@@ -272,7 +273,9 @@ fn run(cli: Cli) -> Result<()> {
     match cli.verb {
         Verb::Tokenize { text, chat, json } => {
             let engine = Session::open(&cli.model)?;
-            let ids = engine.tokenizer.encode(&chat.wrap(&text))?;
+            let ids = engine
+                .tokenizer
+                .encode(&chat.wrap(&engine.tokenizer, &text)?)?;
             let tokens = engine.tokenizer.pieces(&ids)?;
             if json {
                 println!("{}", json!({ "ids": ids, "tokens": tokens }));
@@ -290,7 +293,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let mut engine = Session::open(&cli.model)?;
-            let ids = engine.encode_prompt(&chat.wrap(&text))?;
+            let ids = engine.encode_prompt(&chat.wrap(&engine.tokenizer, &text)?)?;
             let logprobs = limbic::numerics::log_softmax(&engine.run(&ids)?.logits);
             let mut order: Vec<usize> = (0..logprobs.len()).collect();
             order.sort_by(|&a, &b| logprobs[b].total_cmp(&logprobs[a]));
@@ -359,7 +362,8 @@ fn run(cli: Cli) -> Result<()> {
             let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
             emotion::check_layer(layer, engine.config().n_layer)?;
             let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer)?;
-            let out = emotion::run_next(&mut engine, &chat.wrap(&text), &hooks, &prob_of, top)?;
+            let prompt = chat.wrap(&engine.tokenizer, &text)?;
+            let out = emotion::run_next(&mut engine, &prompt, &hooks, &prob_of, top)?;
             if json {
                 println!("{out}");
             } else {
@@ -454,7 +458,7 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
         let (hooks, _) = emotion::steer_hooks(Some(set), &a.steer, a.layer)?;
         session.set_hooks(hooks)?;
     }
-    let prompt = session.encode_prompt(&a.chat.wrap(&a.prompt))?;
+    let prompt = session.encode_prompt(&a.chat.wrap(&session.tokenizer, &a.prompt)?)?;
     session.start_now(prompt, &sampler, a.max_tokens)?;
     let mut text = String::new();
     let mut out = std::io::stdout();
@@ -518,7 +522,7 @@ fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Resul
 
 /// One timed generation of the bench prompt: (prompt tokens, prompt seconds, generated, decode tok/s).
 fn timed_run(session: &mut Session, tokens: usize) -> Result<(usize, f64, usize, f64)> {
-    let prompt = session.encode_prompt(&chat_prompt(BENCH_PROMPT, None))?;
+    let prompt = session.encode_prompt(&session.tokenizer.chat_prompt(BENCH_PROMPT, None)?)?;
     let n_prompt = prompt.len();
     let t1 = Instant::now();
     session.start_now(prompt, &Sampler::default(), tokens)?;

@@ -28,7 +28,6 @@ use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::parallel;
 use limbic::emotions::{EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
-use limbic::tokenizer::chat_prompt;
 use limbic::{HookPoint, HookSet, Intervention, Result, Sampler, Session};
 
 /// The emotions swept, with the sign their replies' valence should move.
@@ -136,7 +135,7 @@ fn reply(engine: &mut Session, sets: &[EmotionSet; 2], j: &Job) -> Result<(Strin
         None => HookSet::new(),
     };
     engine.set_hooks(hooks.clone())?;
-    let ids = engine.encode_prompt(&chat_prompt(j.prompt, None))?;
+    let ids = engine.encode_prompt(&engine.tokenizer.chat_prompt(j.prompt, None)?)?;
     let sampler = match j.seed {
         Some(seed) => Sampler {
             temperature: 0.7,

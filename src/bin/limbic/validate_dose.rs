@@ -17,7 +17,6 @@ use crate::svg;
 use crate::validate::write_svg;
 use limbic::crossval::mean_ci;
 use limbic::emotions::EmotionSet;
-use limbic::tokenizer::chat_prompt;
 use limbic::{Error, HookSet, Result, Sampler, Session};
 
 /// Reply tokens read for the "reply" span.
@@ -92,9 +91,13 @@ fn read_spans(
         .split_once("{X}")
         .ok_or_else(|| Error::Prompt(format!("{template:?} has no {{X}}")))?;
     let num = fmt_x(x);
-    let full = chat_prompt(&format!("{before}{num}{after}"), None);
+    let full = engine
+        .tokenizer
+        .chat_prompt(&format!("{before}{num}{after}"), None)?;
     let ids = engine.encode_prompt(&full)?;
-    let head = chat_prompt(&format!("{before}{num}"), None);
+    let head = engine
+        .tokenizer
+        .chat_prompt(&format!("{before}{num}"), None)?;
     // The user's words after the number: between the prompt cut after the number and the end of
     // the user's text (its closing tag and the assistant's header follow it).
     let cut = head.find("<|im_end|>").map_or(head.len(), |i| i);
@@ -126,13 +129,8 @@ fn ask(engine: &mut Session, question: &str) -> Result<(f64, f64)> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let v = run_next(
-        engine,
-        &chat_prompt(question, None),
-        &HookSet::new(),
-        &words,
-        0,
-    )?;
+    let prompt = engine.tokenizer.chat_prompt(question, None)?;
+    let v = run_next(engine, &prompt, &HookSet::new(), &words, 0)?;
     let p = |w: &str| v["prob_of"][w].as_f64().unwrap_or(0.0);
     Ok((p("Yes") + p(" Yes"), p("No") + p(" No")))
 }
@@ -269,12 +267,26 @@ mod tests {
     #[test]
     fn experiments_file_holds_the_dose_scenarios() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/experiments.json");
-        let file: ExperimentsFile = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let names: Vec<&str> = file.dose.scenarios.iter().map(|s| s.name.as_str()).collect();
+        let file: ExperimentsFile =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let names: Vec<&str> = file
+            .dose
+            .scenarios
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
         assert_eq!(names, ["tylenol", "fever", "ledge", "fasting", "car"]);
         for s in &file.dose.scenarios {
-            assert!(s.question.contains("{X}") && s.templates.iter().all(|t| t.contains("{X}")), "{}", s.name);
-            assert!(s.templates.len() == 10 && s.x.windows(2).all(|w| w[0] < w[1]), "{}", s.name);
+            assert!(
+                s.question.contains("{X}") && s.templates.iter().all(|t| t.contains("{X}")),
+                "{}",
+                s.name
+            );
+            assert!(
+                s.templates.len() == 10 && s.x.windows(2).all(|w| w[0] < w[1]),
+                "{}",
+                s.name
+            );
         }
     }
 }

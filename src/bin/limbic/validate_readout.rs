@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use crate::svg;
 use crate::validate::write_svg;
-use limbic::calibrate::{neutral_texts, scores_at, token_accuracy, window_accuracy, WINDOWS};
+use limbic::calibrate::{
+    chat_template, neutral_texts, scores_at, token_accuracy, window_accuracy, WINDOWS,
+};
 use limbic::corpus::Corpus;
 use limbic::crossval::mean_ci;
 use limbic::emotions::EmotionSet;
@@ -209,7 +211,7 @@ pub fn per_token(
         .filter(|s| s.is_test())
         .map(|s| (corpus.emotion_of(s), s.text.clone()))
         .collect();
-    let neutral = neutral_texts(corpus, true);
+    let neutral = neutral_texts(corpus, true, &chat_template(bytes)?);
     let texts: Vec<String> = test
         .iter()
         .map(|t| t.1.clone())

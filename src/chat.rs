@@ -1,0 +1,233 @@
+//! Chat templates: which family the model file's Jinja chat template belongs to, its default
+//! system prompt, and conversations written as that family writes them.
+//!
+//! limbic runs no Jinja: it recognises the family by its turn markers and writes the turns
+//! itself. For SmolLM2 the text is byte for byte what its template renders (tests/parity.rs):
+//! a system turn (the one given, else the template's default), the turns, the assistant's turn
+//! opened. Families known: ChatML. A file with no template or another family's has no chat
+//! ([`ChatTemplate::from_vocab`] says why); plain text still works.
+
+use crate::gguf::{clip, Vocab};
+
+/// Who speaks a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// A family of chat formats, by its turn markers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `<|im_start|>{role}\n{text}<|im_end|>\n` (SmolLM2, Qwen2).
+    ChatMl,
+}
+
+/// How the model expects a conversation to be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatTemplate {
+    pub family: Family,
+    /// The system prompt the template writes when none is given, if it writes one.
+    pub default_system: Option<String>,
+}
+
+impl ChatTemplate {
+    /// The family of Jinja template `jinja`, with the default system prompt it writes as a
+    /// literal; `None` when the family is not one limbic knows.
+    pub fn recognise(jinja: &str) -> Option<Self> {
+        if jinja.contains("<|im_start|>") && jinja.contains("<|im_end|>") {
+            return Some(Self {
+                family: Family::ChatMl,
+                default_system: literal_turn(jinja, "<|im_start|>system", "<|im_end|>"),
+            });
+        }
+        None
+    }
+
+    /// The chat template of a model file's vocabulary, or why the model has no chat: no
+    /// template, an unknown family, or turn markers that are not control tokens (they would be
+    /// read as plain text).
+    pub fn from_vocab(vocab: &Vocab) -> std::result::Result<Self, String> {
+        let jinja = vocab
+            .chat_template
+            .as_deref()
+            .ok_or("the model file has no chat template")?;
+        let t = Self::recognise(jinja).ok_or_else(|| {
+            format!(
+                "the model's chat template is not a family limbic knows (ChatML): {}",
+                clip(jinja)
+            )
+        })?;
+        for marker in t.markers() {
+            let is_control = |&i: &u32| vocab.tokens.get(i as usize).is_some_and(|t| t == marker);
+            if !vocab.control.iter().any(is_control) {
+                return Err(format!(
+                    "the chat template's marker {marker} is not a control token of the vocabulary"
+                ));
+            }
+        }
+        Ok(t)
+    }
+
+    /// The tokens that delimit turns.
+    fn markers(&self) -> [&'static str; 2] {
+        match self.family {
+            Family::ChatMl => ["<|im_start|>", "<|im_end|>"],
+        }
+    }
+
+    /// One closed turn of `role` saying `text`.
+    pub fn turn(&self, role: Role, text: &str) -> String {
+        match self.family {
+            Family::ChatMl => {
+                let role = match role {
+                    Role::System => "system",
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                };
+                format!("<|im_start|>{role}\n{text}<|im_end|>\n")
+            }
+        }
+    }
+
+    /// The opening of the assistant's turn: the reply follows it.
+    pub fn reply_start(&self) -> &'static str {
+        match self.family {
+            Family::ChatMl => "<|im_start|>assistant\n",
+        }
+    }
+
+    /// A conversation: the system turn (`system`, else the default; none when neither), the
+    /// earlier turns (`history` alternates user and assistant, starting with the user), `user`'s
+    /// new turn, and the assistant's turn opened.
+    pub fn prompt(&self, history: &[String], user: &str, system: Option<&str>) -> String {
+        let mut text = String::new();
+        if let Some(system) = system.or(self.default_system.as_deref()) {
+            text.push_str(&self.turn(Role::System, system));
+        }
+        for (i, turn) in history.iter().enumerate() {
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            text.push_str(&self.turn(role, turn));
+        }
+        text.push_str(&self.turn(Role::User, user));
+        text.push_str(self.reply_start());
+        text
+    }
+}
+
+/// The first text between `open` + newline and `close` that the template writes from inside
+/// one string literal (no quotes or Jinja braces in it): a turn with fixed text, such as the
+/// default system prompt. The newline may be a real one or Jinja's `\n` escape.
+fn literal_turn(jinja: &str, open: &str, close: &str) -> Option<String> {
+    let mut rest = jinja;
+    while let Some(i) = rest.find(open) {
+        rest = &rest[i + open.len()..];
+        let Some(body) = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\\n")) else {
+            continue;
+        };
+        let text = &body[..body.find(close)?];
+        if !text.is_empty() && !text.contains(['\'', '"', '{', '}']) {
+            return Some(text.replace("\\n", "\n"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SmolLM2-135M-Instruct's template as its file holds it.
+    const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    /// Qwen2.5's opening: the given system turn first (not a literal), then the default, with
+    /// escaped newlines.
+    const QWEN25: &str = "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud.\\nYou are a helpful assistant.<|im_end|>\\n' }}{%- endif %}";
+
+    const GEMMA3: &str = "{{ bos_token }}{%- for message in messages -%}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{%- endfor -%}{%- if add_generation_prompt -%}{{'<start_of_turn>model\n'}}{%- endif -%}";
+
+    fn vocab(template: Option<&str>, control: &[&str]) -> Vocab {
+        let tokens: Vec<String> = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "a"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        Vocab {
+            control: (0..tokens.len() as u32)
+                .filter(|&i| control.contains(&tokens[i as usize].as_str()))
+                .collect(),
+            tokens,
+            merges: Vec::new(),
+            bos: 1,
+            eos: 2,
+            pre: Some("smollm".into()),
+            chat_template: template.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn smollm2_is_chatml_with_its_system_prompt() {
+        let t = ChatTemplate::recognise(SMOLLM2).unwrap();
+        assert_eq!(t.family, Family::ChatMl);
+        assert_eq!(
+            t.default_system.as_deref(),
+            Some("You are a helpful AI assistant named SmolLM, trained by Hugging Face")
+        );
+        assert_eq!(
+            t.prompt(&[], "hi", None),
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging \
+             Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
+    }
+
+    #[test]
+    fn the_default_system_prompt_is_the_literal_one() {
+        let t = ChatTemplate::recognise(QWEN25).unwrap();
+        assert_eq!(
+            t.default_system.as_deref(),
+            Some("You are Qwen, created by Alibaba Cloud.\nYou are a helpful assistant.")
+        );
+        // No literal system turn: no default, and no system turn unless one is given.
+        let plain = "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n'}}{% endfor %}";
+        let t = ChatTemplate::recognise(plain).unwrap();
+        assert_eq!(t.default_system, None);
+        assert_eq!(
+            t.prompt(&["hi".into(), "Hello!".into()], "and?", None),
+            "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n\
+             <|im_start|>user\nand?<|im_end|>\n<|im_start|>assistant\n"
+        );
+        assert!(t
+            .prompt(&[], "x", Some("S"))
+            .starts_with("<|im_start|>system\nS<|im_end|>\n"));
+    }
+
+    #[test]
+    fn chat_is_unavailable_without_a_known_template_and_says_why() {
+        let all = ["<|im_start|>", "<|im_end|>"];
+        assert_eq!(
+            ChatTemplate::from_vocab(&vocab(Some(SMOLLM2), &all))
+                .unwrap()
+                .family,
+            Family::ChatMl
+        );
+        assert_eq!(
+            ChatTemplate::from_vocab(&vocab(None, &all)).unwrap_err(),
+            "the model file has no chat template"
+        );
+        assert_eq!(ChatTemplate::recognise(GEMMA3), None);
+        let e = ChatTemplate::from_vocab(&vocab(Some(GEMMA3), &all)).unwrap_err();
+        assert!(
+            e.starts_with("the model's chat template is not a family limbic knows"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        assert_eq!(
+            ChatTemplate::from_vocab(&vocab(Some(SMOLLM2), &["<|im_start|>"])).unwrap_err(),
+            "the chat template's marker <|im_end|> is not a control token of the vocabulary"
+        );
+    }
+}
