@@ -14,19 +14,6 @@ use limbic::backend::{Backend, QWeight};
 use limbic::gguf::RopeScaling;
 use limbic::{Config, Cpu, HookPoint, HookSet, Intervention, Sampler, Session};
 
-/// Deterministic pseudo-random numbers in [-scale, scale).
-fn rand(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
-
 /// A small llama-shaped config: 6 query heads over 2 kv heads of width 64.
 fn config() -> Config {
     Config {
@@ -54,26 +41,6 @@ fn backends() -> (Cpu, Gpu) {
         Cpu::new(&c).unwrap(),
         Gpu::new(&c).expect("a WebGPU adapter (lavapipe natively)"),
     )
-}
-
-/// Asserts `|got - want| ≤ tol · (1 + |want|)` everywhere, naming the worst index.
-fn close(what: &str, got: &[f32], want: &[f32], tol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let (worst, err) = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs() / (1.0 + w.abs()))
-        .enumerate()
-        .fold(
-            (0, 0.0f32),
-            |a, (i, e)| if e > a.1 || e.is_nan() { (i, e) } else { a },
-        );
-    assert!(
-        err <= tol,
-        "{what}: worst at index {worst}: {} vs {} (relative error {err}, tolerance {tol})",
-        got[worst],
-        want[worst]
-    );
 }
 
 fn qtensor(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {

@@ -108,9 +108,9 @@ mod gpu_types {
     pub type Pending = ();
 }
 
-/// Runs `$body` with `$b` the backend and `$k` the module of helpers for its side (`$k::t`
-/// unwraps a tensor, `$k::T` wraps one; likewise `m`/`M` matrices, `c`/`C` caches, `p`/`P`
-/// pending reads).
+/// Runs `$body` with `$b` the backend and `$k` the module of helpers for its side: `$k::W`
+/// wraps a value made there; `$k::t`, `m`, `c` (`cl` shared) and `p` unwrap a tensor, matrix,
+/// cache and pending read made there.
 macro_rules! each {
     ($self:expr, $b:ident, $k:ident => $body:expr) => {
         match $self {
@@ -127,52 +127,33 @@ macro_rules! each {
     };
 }
 
-mod side_cpu {
-    use super::*;
-    pub use On::Cpu as T;
-    pub use On::Cpu as M;
-    pub use On::Cpu as P;
-    pub fn t(x: &Tensor) -> Result<&<Cpu as Backend>::Tensor> {
-        x.cpu()
-    }
-    pub fn m(x: &Matrix) -> Result<&<Cpu as Backend>::Matrix> {
-        x.cpu()
-    }
-    pub fn c(x: &mut Cache) -> Result<&mut <Cpu as Backend>::Cache> {
-        x.cpu_mut()
-    }
-    pub fn cl(x: &Cache) -> Result<&<Cpu as Backend>::Cache> {
-        x.cpu()
-    }
-    pub fn p(x: Pending) -> Result<<Cpu as Backend>::Pending> {
-        x.into_cpu()
-    }
-    pub use On::Cpu as C;
+/// The helpers of one side for [`each!`].
+macro_rules! side {
+    ($m:ident, $B:ty, $V:ident, $get:ident, $get_mut:ident, $into:ident) => {
+        mod $m {
+            use super::*;
+            pub use On::$V as W;
+            pub fn t(x: &Tensor) -> Result<&<$B as Backend>::Tensor> {
+                x.$get()
+            }
+            pub fn m(x: &Matrix) -> Result<&<$B as Backend>::Matrix> {
+                x.$get()
+            }
+            pub fn c(x: &mut Cache) -> Result<&mut <$B as Backend>::Cache> {
+                x.$get_mut()
+            }
+            pub fn cl(x: &Cache) -> Result<&<$B as Backend>::Cache> {
+                x.$get()
+            }
+            pub fn p(x: Pending) -> Result<<$B as Backend>::Pending> {
+                x.$into()
+            }
+        }
+    };
 }
-
+side!(side_cpu, Cpu, Cpu, cpu, cpu_mut, into_cpu);
 #[cfg(feature = "gpu")]
-mod side_gpu {
-    use super::*;
-    pub use On::Gpu as T;
-    pub use On::Gpu as M;
-    pub use On::Gpu as P;
-    pub use On::Gpu as C;
-    pub fn t(x: &Tensor) -> Result<&<Gpu as Backend>::Tensor> {
-        x.gpu()
-    }
-    pub fn m(x: &Matrix) -> Result<&<Gpu as Backend>::Matrix> {
-        x.gpu()
-    }
-    pub fn c(x: &mut Cache) -> Result<&mut <Gpu as Backend>::Cache> {
-        x.gpu_mut()
-    }
-    pub fn cl(x: &Cache) -> Result<&<Gpu as Backend>::Cache> {
-        x.gpu()
-    }
-    pub fn p(x: Pending) -> Result<<Gpu as Backend>::Pending> {
-        x.into_gpu()
-    }
-}
+side!(side_gpu, Gpu, Gpu, gpu, gpu_mut, into_gpu);
 
 pub type Tensor = On<<Cpu as Backend>::Tensor, gpu_types::Tensor>;
 pub type Matrix = On<<Cpu as Backend>::Matrix, gpu_types::Matrix>;
@@ -280,22 +261,22 @@ impl Backend for AnyBackend {
         }
     }
     fn matrix(&self, w: QWeight) -> Result<Matrix> {
-        each!(self, b, k => Ok(k::M(b.matrix(w)?)))
+        each!(self, b, k => Ok(k::W(b.matrix(w)?)))
     }
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.tensor(values, rows, cols)?)))
+        each!(self, b, k => Ok(k::W(b.tensor(values, rows, cols)?)))
     }
     fn cache(&self) -> Result<Cache> {
-        each!(self, b, k => Ok(k::C(b.cache()?)))
+        each!(self, b, k => Ok(k::W(b.cache()?)))
     }
     fn cache_len(&self, cache: &Cache) -> usize {
         each!(self, b, k => k::cl(cache).map_or(0, |c| b.cache_len(c)))
     }
     fn embed(&self, table: &Matrix, ids: &[u32]) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.embed(k::m(table)?, ids)?)))
+        each!(self, b, k => Ok(k::W(b.embed(k::m(table)?, ids)?)))
     }
     fn rms_norm(&self, x: &Tensor, w: &Tensor, eps: f32) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.rms_norm(k::t(x)?, k::t(w)?, eps)?)))
+        each!(self, b, k => Ok(k::W(b.rms_norm(k::t(x)?, k::t(w)?, eps)?)))
     }
     fn add_rms_norm(
         &self,
@@ -306,44 +287,44 @@ impl Backend for AnyBackend {
     ) -> Result<(Tensor, Tensor)> {
         each!(self, b, k => {
             let (s, n) = b.add_rms_norm(k::t(a)?, k::t(x)?, k::t(w)?, eps)?;
-            Ok((k::T(s), k::T(n)))
+            Ok((k::W(s), k::W(n)))
         })
     }
     fn qmatmul(&self, x: &Tensor, w: &Matrix) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.qmatmul(k::t(x)?, k::m(w)?)?)))
+        each!(self, b, k => Ok(k::W(b.qmatmul(k::t(x)?, k::m(w)?)?)))
     }
     fn rope(&self, x: &Tensor, heads: usize, pos: usize) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.rope(k::t(x)?, heads, pos)?)))
+        each!(self, b, k => Ok(k::W(b.rope(k::t(x)?, heads, pos)?)))
     }
     fn attention(&self, q: &Tensor, kk: &Tensor, v: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.attention(k::t(q)?, k::t(kk)?, k::t(v)?, k::c(cache)?)?)))
+        each!(self, b, k => Ok(k::W(b.attention(k::t(q)?, k::t(kk)?, k::t(v)?, k::c(cache)?)?)))
     }
     fn silu_mul(&self, gate: &Tensor, up: &Tensor) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.silu_mul(k::t(gate)?, k::t(up)?)?)))
+        each!(self, b, k => Ok(k::W(b.silu_mul(k::t(gate)?, k::t(up)?)?)))
     }
     fn swiglu(&self, h: &Tensor, gate: &Matrix, up: &Matrix) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.swiglu(k::t(h)?, k::m(gate)?, k::m(up)?)?)))
+        each!(self, b, k => Ok(k::W(b.swiglu(k::t(h)?, k::m(gate)?, k::m(up)?)?)))
     }
     fn qkv(&self, h: &Tensor, w: [&Matrix; 3]) -> Result<(Tensor, Tensor, Tensor)> {
         each!(self, b, k => {
             let (q, kk, v) = b.qkv(k::t(h)?, [k::m(w[0])?, k::m(w[1])?, k::m(w[2])?])?;
-            Ok((k::T(q), k::T(kk), k::T(v)))
+            Ok((k::W(q), k::W(kk), k::W(v)))
         })
     }
     fn add(&self, a: &Tensor, x: &Tensor) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.add(k::t(a)?, k::t(x)?)?)))
+        each!(self, b, k => Ok(k::W(b.add(k::t(a)?, k::t(x)?)?)))
     }
     fn add_scaled(&self, x: &Tensor, v: &Tensor, alpha: f32) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.add_scaled(k::t(x)?, k::t(v)?, alpha)?)))
+        each!(self, b, k => Ok(k::W(b.add_scaled(k::t(x)?, k::t(v)?, alpha)?)))
     }
     fn project(&self, x: &Tensor, basis: &Tensor) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.project(k::t(x)?, k::t(basis)?)?)))
+        each!(self, b, k => Ok(k::W(b.project(k::t(x)?, k::t(basis)?)?)))
     }
     fn last_row(&self, x: &Tensor) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::T(b.last_row(k::t(x)?)?)))
+        each!(self, b, k => Ok(k::W(b.last_row(k::t(x)?)?)))
     }
     fn read_start(&self, x: &Tensor) -> Result<Pending> {
-        each!(self, b, k => Ok(k::P(b.read_start(k::t(x)?)?)))
+        each!(self, b, k => Ok(k::W(b.read_start(k::t(x)?)?)))
     }
     fn read_finish(&self, pending: Pending) -> Result<Vec<f32>> {
         each!(self, b, k => b.read_finish(k::p(pending)?))

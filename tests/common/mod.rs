@@ -1,4 +1,5 @@
-//! Shared by the native integration tests: the model file and a fresh engine.
+//! Shared by the native integration tests: the model file, a fresh engine, seeded numbers and
+//! a tolerance check.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -64,4 +65,37 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into(),
         String::from_utf8_lossy(&out.stderr).into(),
     )
+}
+
+/// Deterministic pseudo-random numbers in [-scale, scale).
+pub fn rand(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+/// Asserts `|got - want| ≤ tol · (1 + |want|)` everywhere, naming the worst index.
+pub fn close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let (worst, err) = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs() / (1.0 + w.abs()))
+        .enumerate()
+        .fold(
+            (0, 0.0f32),
+            |a, (i, e)| if e > a.1 || e.is_nan() { (i, e) } else { a },
+        );
+    assert!(
+        err <= tol,
+        "{what}: worst at index {worst}: {} vs {} (relative error {err}, tolerance {tol})",
+        got[worst],
+        want[worst]
+    );
 }
