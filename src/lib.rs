@@ -2,15 +2,14 @@
 //! reading and steering emotion representations; native CLI and WebAssembly.
 //!
 //! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids, [`chat`] writes
-//! conversations in the model's chat format,
-//! [`model`] holds the forward loop, [`hooks`] what happens at its hook sites,
-//! [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu` feature, chosen at run time),
-//! [`session`] generation (the one step loop, with the GPU's fall back to the CPU), [`sampler`]
-//! the choice of each token, [`error`] the one error type, [`io`] files and hashes, [`numerics`]
-//! dot and log-softmax;
-//! [`emotions`] the emotion vectors and their file, [`readout`] the per-token readout (smoothing,
-//! intensity), [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the
-//! model over the corpus and [`crossval`] makes every choice by cross-validation (native only).
+//! conversations in the model's chat format, [`model`] holds the forward loop, [`hooks`] what
+//! happens at its hook sites, [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu`
+//! feature, chosen at run time), [`session`] generation (the one step loop, with the GPU's fall
+//! back to the CPU), [`sampler`] the choice of each token, [`error`] the one error type, [`io`]
+//! files and hashes, [`numerics`] dot and log-softmax; [`emotions`] the emotion vectors and their
+//! file, [`steer`] the steering maths, [`readout`] the per-token readout (smoothing, intensity),
+//! [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the model over
+//! the corpus and [`crossval`] makes every choice by cross-validation (native only).
 
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]

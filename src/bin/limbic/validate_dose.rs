@@ -91,19 +91,18 @@ fn read_spans(
         .split_once("{X}")
         .ok_or_else(|| Error::Prompt(format!("{template:?} has no {{X}}")))?;
     let num = fmt_x(x);
-    let full = engine
-        .tokenizer
-        .chat_prompt(&format!("{before}{num}{after}"), None)?;
-    let ids = engine.encode_prompt(&full)?;
-    let head = engine
-        .tokenizer
-        .chat_prompt(&format!("{before}{num}"), None)?;
-    // The user's words after the number: between the prompt cut after the number and the end of
-    // the user's text (its closing tag and the assistant's header follow it).
-    let cut = head.find("<|im_end|>").map_or(head.len(), |i| i);
-    let upto_num = engine.tokenizer.encode(&head[..cut])?.len();
-    let close = full.rfind("<|im_end|>").unwrap_or(full.len());
-    let upto_end = engine.tokenizer.encode(&full[..close])?.len();
+    let user = format!("{before}{num}{after}");
+    let ids = engine.encode_prompt(&engine.tokenizer.chat_prompt(&user, None)?)?;
+    // The user's words after the number: from the user's text up to the number on, to the end
+    // of the user's text (its closing tag and the assistant's header follow it).
+    let (start, upto_end) = limbic::session::user_span(&engine.tokenizer, &ids, &[], &user)?;
+    let head = engine.tokenizer.encode(&format!("{before}{num}"))?;
+    let upto_num = start + head.len();
+    if upto_end == ids.len() || ids.get(start..upto_num) != Some(&head[..]) {
+        return Err(Error::Prompt(format!(
+            "{user:?}: its tokens up to the number are not where the chat prompt has them"
+        )));
+    }
     engine.set_hooks(HookSet::new())?;
     engine.start_now(ids.clone(), &Sampler::default(), REPLY_TOKENS)?;
     while engine.step_now()?.is_some() {}
