@@ -9,7 +9,7 @@
 use super::cpu::Cpu;
 #[cfg(feature = "gpu")]
 use super::gpu::Gpu;
-use super::{Backend, QWeight};
+use super::{Backend, GpuCounts, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
@@ -202,6 +202,15 @@ impl AnyBackend {
             Self::Cpu(_) => "cpu".into(),
             #[cfg(feature = "gpu")]
             Self::Gpu(g) => g.adapter.clone(),
+        }
+    }
+
+    /// The work sent to the GPU so far (`None` on the CPU).
+    pub fn gpu_counts(&self) -> Option<GpuCounts> {
+        match self {
+            Self::Cpu(_) => None,
+            #[cfg(feature = "gpu")]
+            Self::Gpu(g) => Some(g.counts()),
         }
     }
 

@@ -116,6 +116,20 @@ pub trait Backend {
     }
 }
 
+/// Work sent to the GPU since its backend was made: what a decode step costs, counted
+/// (`limbic bench --backend gpu --json` reports it per token).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GpuCounts {
+    /// Kernel dispatches.
+    pub dispatches: u64,
+    /// Buffer-to-buffer copies (the key/value cache append, the last row, read-backs).
+    pub copies: u64,
+    /// Command buffers submitted to the queue.
+    pub submits: u64,
+    /// Bytes copied into staging buffers to be read back.
+    pub readback_bytes: u64,
+}
+
 /// Threads a single decode row's work is split over natively: 1 unless `LIMBIC_THREADS` says
 /// more (read once). On the 2-vCPU build machine a 2-way split of each product through
 /// rayon's pool made decode ~12 % slower (waking the other thread ~150 times a token costs

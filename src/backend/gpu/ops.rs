@@ -204,8 +204,7 @@ impl Backend for Gpu {
                 });
                 if let (Some(old), true) = (old, cache.len > 0) {
                     let mut st = self.state.borrow_mut();
-                    let enc = self.recording(&mut st);
-                    enc.copy_buffer_to_buffer(old, 0, &new, 0, cache.len as u64 * kv_row);
+                    self.copy(&mut st, (old, 0), (&new, 0), cache.len as u64 * kv_row);
                 }
                 new
             };
@@ -218,10 +217,9 @@ impl Backend for Gpu {
         };
         {
             let mut st = self.state.borrow_mut();
-            let enc = self.recording(&mut st);
             let at = cache.len as u64 * kv_row;
-            enc.copy_buffer_to_buffer(&k.buf.buffer, 0, kc, at, t as u64 * kv_row);
-            enc.copy_buffer_to_buffer(&v.buf.buffer, 0, vc, at, t as u64 * kv_row);
+            self.copy(&mut st, (&k.buf.buffer, 0), (kc, at), t as u64 * kv_row);
+            self.copy(&mut st, (&v.buf.buffer, 0), (vc, at), t as u64 * kv_row);
         }
         let y = self.alloc(t, q.cols)?;
         let scale = 1.0 / (self.head_dim as f32).sqrt();
@@ -352,14 +350,8 @@ impl Backend for Gpu {
         let y = self.alloc(1, x.cols)?;
         let row = (x.cols * 4) as u64;
         let mut st = self.state.borrow_mut();
-        let enc = self.recording(&mut st);
-        enc.copy_buffer_to_buffer(
-            &x.buf.buffer,
-            (x.rows as u64 - 1) * row,
-            &y.buf.buffer,
-            0,
-            row,
-        );
+        let last = (x.rows as u64 - 1) * row;
+        self.copy(&mut st, (&x.buf.buffer, last), (&y.buf.buffer, 0), row);
         Ok(y)
     }
 

@@ -131,8 +131,8 @@ impl Gpu {
         };
         let offset = st.staging[chunk].1;
         let staging = st.staging[chunk].0.clone();
-        let enc = self.recording(&mut st);
-        enc.copy_buffer_to_buffer(&x.buf.buffer, 0, &staging, offset, size);
+        self.copy(&mut st, (&x.buf.buffer, 0), (&staging, offset), size);
+        st.counts.readback_bytes += size;
         st.staging[chunk].1 += size.div_ceil(8) * 8;
         Ok(Pending {
             epoch: st.epoch,

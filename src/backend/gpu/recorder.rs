@@ -5,6 +5,7 @@
 
 use super::kernels::Kernel;
 use super::Gpu;
+use crate::backend::GpuCounts as Counts;
 
 /// Bytes of one kernel-parameter slot (WebGPU's largest uniform offset alignment).
 pub(super) const SLOT: u64 = 256;
@@ -35,6 +36,8 @@ pub(super) struct State {
     pub(super) phase: Phase,
     /// Counts forward passes, so a read from an old pass is refused.
     pub(super) epoch: u64,
+    /// What was recorded and submitted so far.
+    pub(super) counts: Counts,
 }
 
 impl State {
@@ -47,6 +50,7 @@ impl State {
             staging: Vec::new(),
             phase: Phase::Recording,
             epoch: 0,
+            counts: Counts::default(),
         }
     }
 }
@@ -72,6 +76,24 @@ impl Gpu {
         })
     }
 
+    /// Records a copy of `size` bytes from `src` at `from` to `dst` at `to`.
+    pub(super) fn copy(
+        &self,
+        st: &mut State,
+        (src, from): (&wgpu::Buffer, u64),
+        (dst, to): (&wgpu::Buffer, u64),
+        size: u64,
+    ) {
+        self.recording(st)
+            .copy_buffer_to_buffer(src, from, dst, to, size);
+        st.counts.copies += 1;
+    }
+
+    /// What was recorded and submitted so far.
+    pub fn counts(&self) -> Counts {
+        self.state.borrow().counts
+    }
+
     /// The open compute pass, begun if needed.
     fn pass<'a>(&self, st: &'a mut State) -> &'a mut wgpu::ComputePass<'static> {
         let pass = match st.pass.take() {
@@ -93,6 +115,7 @@ impl Gpu {
                 st.params.clear();
             }
             self.queue.submit([enc.finish()]);
+            st.counts.submits += 1;
         }
     }
 
@@ -167,6 +190,7 @@ impl Gpu {
         pass.set_pipeline(&k.pipeline);
         pass.set_bind_group(0, bind, &[at as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, 1);
+        st.counts.dispatches += 1;
     }
 
     /// An elementwise dispatch over `n` values in workgroups of 64, as a 2-D grid.

@@ -2,6 +2,7 @@
 //! (extract, probe, next, export; in `emotion.rs`). Output contracts are in each verb's help;
 //! `--json` output is one JSON object on stdout.
 
+mod bench;
 mod emotion;
 mod stats;
 mod steer_sweep;
@@ -421,13 +422,21 @@ fn run(cli: Cli) -> Result<()> {
             tokens,
             hooks: true,
             ..
-        } => bench_hooks(&cli.model, &cli.vectors, backend, tokens)?,
+        } => {
+            let (bytes, sha) = read_model(&cli.model)?;
+            let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
+            bench::hooks(load_session(bytes, backend)?, &set, tokens)?
+        }
         Verb::Bench {
             backend,
             tokens,
             json,
             ..
-        } => bench(&cli.model, backend, tokens, json)?,
+        } => {
+            let t0 = Instant::now();
+            let session = load_session(limbic::io::read_model_file(&cli.model)?, backend)?;
+            bench::speed(session, t0.elapsed().as_secs_f64(), tokens, json)?
+        }
     }
     Ok(())
 }
@@ -490,94 +499,5 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     {
         eprintln!("note: {why}");
     }
-    Ok(())
-}
-
-/// The prompt every speed figure in BENCHMARKS.md uses.
-const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
-
-fn bench(model: &Path, backend: BackendKind, tokens: usize, json: bool) -> Result<()> {
-    let t0 = Instant::now();
-    let mut session = load_session(limbic::io::read_model_file(model)?, backend)?;
-    let load_s = t0.elapsed().as_secs_f64();
-    let (n_prompt, prompt_s, n, decode_tps) = timed_run(&mut session, tokens)?;
-    let report = json!({
-        "backend": session.backend_name(),
-        "load_s": load_s,
-        "prompt_tokens": n_prompt,
-        "prompt_tps": n_prompt as f64 / prompt_s,
-        "generated_tokens": n,
-        "decode_tps": decode_tps,
-    });
-    if json {
-        println!("{report}");
-    } else {
-        println!(
-            "load {load_s:.2} s, prompt {n_prompt} tokens at {:.1} tok/s, decode {n} tokens at {decode_tps:.1} tok/s",
-            n_prompt as f64 / prompt_s
-        );
-    }
-    Ok(())
-}
-
-/// One timed generation of the bench prompt: (prompt tokens, prompt seconds, generated, decode tok/s).
-fn timed_run(session: &mut Session, tokens: usize) -> Result<(usize, f64, usize, f64)> {
-    let prompt = session.encode_prompt(&session.tokenizer.chat_prompt(BENCH_PROMPT, None)?)?;
-    let n_prompt = prompt.len();
-    let t1 = Instant::now();
-    session.start_now(prompt, &Sampler::default(), tokens)?;
-    let prompt_s = t1.elapsed().as_secs_f64();
-    // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
-    let t2 = Instant::now();
-    let mut n = 0usize;
-    while session.step_now()?.is_some() {
-        n += 1;
-    }
-    let decode_s = t2.elapsed().as_secs_f64();
-    let decode_tps = if n > 1 && decode_s > 0.0 {
-        (n - 1) as f64 / decode_s
-    } else {
-        0.0
-    };
-    Ok((n_prompt, prompt_s, n, decode_tps))
-}
-
-/// Decode speed without hooks, with the readout, and with readout + steer, in the same run.
-fn bench_hooks(model: &Path, vectors: &Path, backend: BackendKind, tokens: usize) -> Result<()> {
-    let (bytes, sha) = read_model(model)?;
-    let set = EmotionSet::load(vectors, Some(&sha))?;
-    let mut session = load_session(bytes, backend)?;
-    let l = set.default_layer;
-    let readout = set.readout(l)?;
-    let (steer, _) = emotion::steer_hooks(Some(&set), &["happy".to_string()], Some(l))?;
-    let configs = [
-        ("none", limbic::HookSet::new(), None),
-        ("probe", limbic::HookSet::new(), Some(readout.clone())),
-        ("steer+probe", steer, Some(readout)),
-    ];
-    let mut tps: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
-    for _ in 0..5 {
-        for (i, (_, hooks, readout)) in configs.iter().enumerate() {
-            session.set_hooks(hooks.clone())?;
-            session.set_readout(readout.clone())?;
-            tps[i].push(timed_run(&mut session, tokens)?.3);
-        }
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let med: Vec<f64> = tps.iter_mut().map(median).collect();
-    let out: serde_json::Map<String, serde_json::Value> = configs
-        .iter()
-        .zip(&med)
-        .map(|((name, _, _), m)| {
-            (
-                name.to_string(),
-                json!({"decode_tps": m, "overhead_pct": 100.0 * (med[0] / m - 1.0)}),
-            )
-        })
-        .collect();
-    println!("{}", serde_json::Value::Object(out));
     Ok(())
 }

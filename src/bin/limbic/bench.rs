@@ -1,0 +1,144 @@
+//! `limbic bench`: decode and prompt speed of the bench prompt, and on the GPU what each decode
+//! step costs the device and the CPU that records it (dispatches, copies, submissions, bytes
+//! read back, recording time); `--hooks`: the readout's and steering's cost.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::emotion;
+use limbic::backend::GpuCounts;
+use limbic::emotions::EmotionSet;
+use limbic::{Result, Sampler, Session};
+
+/// The prompt every speed figure in BENCHMARKS.md uses.
+const BENCH_PROMPT: &str = "Write a short story about a girl who lost her dog.";
+
+/// One timed reply to the bench prompt.
+struct Timed {
+    prompt_tokens: usize,
+    prompt_s: f64,
+    /// Tokens generated.
+    tokens: usize,
+    decode_tps: f64,
+    /// Mean time of a decode step's `step()`: choosing the token and recording its pass.
+    record_us: f64,
+    /// The device's work over the decode steps, per step (GPU only).
+    per_step: Option<[f64; 4]>,
+}
+
+pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Result<()> {
+    let t = timed_run(&mut session, tokens)?;
+    let prompt_tps = t.prompt_tokens as f64 / t.prompt_s;
+    let mut report = json!({
+        "backend": session.backend_name(),
+        "load_s": load_s,
+        "prompt_tokens": t.prompt_tokens,
+        "prompt_tps": prompt_tps,
+        "generated_tokens": t.tokens,
+        "decode_tps": t.decode_tps,
+        "record_us_per_token": t.record_us,
+    });
+    if let Some([d, c, s, b]) = t.per_step {
+        report["dispatches_per_token"] = json!(d);
+        report["copies_per_token"] = json!(c);
+        report["submits_per_token"] = json!(s);
+        report["readback_bytes_per_token"] = json!(b);
+    }
+    if json {
+        println!("{report}");
+    } else {
+        println!(
+            "load {load_s:.2} s, prompt {} tokens at {prompt_tps:.1} tok/s, decode {} tokens at {:.1} tok/s",
+            t.prompt_tokens, t.tokens, t.decode_tps
+        );
+    }
+    Ok(())
+}
+
+/// One timed generation of the bench prompt.
+fn timed_run(session: &mut Session, tokens: usize) -> Result<Timed> {
+    let prompt = session.encode_prompt(&session.tokenizer.chat_prompt(BENCH_PROMPT, None)?)?;
+    let prompt_tokens = prompt.len();
+    let t1 = Instant::now();
+    session.start_now(prompt, &Sampler::default(), tokens)?;
+    let prompt_s = t1.elapsed().as_secs_f64();
+    // Token 1 comes from the prompt pass; each later token costs one forward of its predecessor.
+    let counts0 = session.backend().gpu_counts();
+    let (t2, mut n, mut record_s) = (Instant::now(), 0usize, 0.0);
+    loop {
+        let t = Instant::now();
+        let more = session.step()?;
+        record_s += t.elapsed().as_secs_f64();
+        if !more || session.finish()?.is_none() {
+            break;
+        }
+        n += 1;
+    }
+    let decode_s = t2.elapsed().as_secs_f64();
+    let steps = n.saturating_sub(1).max(1) as f64;
+    let per_step = match (counts0, session.backend().gpu_counts()) {
+        (Some(a), Some(b)) => Some(gpu_per_step(a, b, steps)),
+        _ => None,
+    };
+    Ok(Timed {
+        prompt_tokens,
+        prompt_s,
+        tokens: n,
+        decode_tps: if n > 1 {
+            (n - 1) as f64 / decode_s
+        } else {
+            0.0
+        },
+        record_us: 1e6 * record_s / n.max(1) as f64,
+        per_step,
+    })
+}
+
+/// The GPU's work between two counts, per decode step.
+fn gpu_per_step(a: GpuCounts, b: GpuCounts, steps: f64) -> [f64; 4] {
+    let per = |x: u64, y: u64| (y - x) as f64 / steps;
+    [
+        per(a.dispatches, b.dispatches),
+        per(a.copies, b.copies),
+        per(a.submits, b.submits),
+        per(a.readback_bytes, b.readback_bytes),
+    ]
+}
+
+/// Decode speed without hooks, with the readout, and with readout + steer, in the same run.
+pub fn hooks(mut session: Session, set: &EmotionSet, tokens: usize) -> Result<()> {
+    let l = set.default_layer;
+    let readout = set.readout(l)?;
+    let (steer, _) = emotion::steer_hooks(Some(set), &["happy".to_string()], Some(l))?;
+    let configs = [
+        ("none", limbic::HookSet::new(), None),
+        ("probe", limbic::HookSet::new(), Some(readout.clone())),
+        ("steer+probe", steer, Some(readout)),
+    ];
+    let mut tps: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    for _ in 0..5 {
+        for (i, (_, hooks, readout)) in configs.iter().enumerate() {
+            session.set_hooks(hooks.clone())?;
+            session.set_readout(readout.clone())?;
+            tps[i].push(timed_run(&mut session, tokens)?.decode_tps);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let med: Vec<f64> = tps.iter_mut().map(median).collect();
+    let out: serde_json::Map<String, serde_json::Value> = configs
+        .iter()
+        .zip(&med)
+        .map(|((name, _, _), m)| {
+            (
+                name.to_string(),
+                json!({"decode_tps": m, "overhead_pct": 100.0 * (med[0] / m - 1.0)}),
+            )
+        })
+        .collect();
+    println!("{}", serde_json::Value::Object(out));
+    Ok(())
+}
