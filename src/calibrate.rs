@@ -178,7 +178,7 @@ pub fn map_texts<S: Send, T: Send>(
         &jobs,
         || {
             let engine = capturing_engine(bytes)?;
-            let state = init(&engine.config());
+            let state = init(engine.config());
             Ok((engine, state))
         },
         |(engine, state), &i| {

@@ -294,7 +294,7 @@ fn a_steer_of_three_rows_is_one_call_and_one_upload_per_layer() {
 #[test]
 fn the_user_span_of_a_chat_prompt_is_the_users_own_text() {
     let e = engine();
-    let history = vec!["What is a dog?".to_string(), "An animal.".to_string()];
+    let history = ["What is a dog?".to_string(), "An animal.".to_string()];
     for hist in [&[][..], &history[..]] {
         let user = "Tell me about cats.";
         let ids = e

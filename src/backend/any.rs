@@ -13,7 +13,8 @@ use super::{Backend, GpuCounts, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
-/// The backend a model runs on.
+/// The backend a model runs on (one per model, so the variants' sizes do not matter).
+#[allow(clippy::large_enum_variant)]
 pub enum AnyBackend {
     Cpu(Cpu),
     #[cfg(feature = "gpu")]
