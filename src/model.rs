@@ -48,9 +48,22 @@ pub struct Recorded<B: Backend> {
     reads: Vec<(HookPoint, usize, B::Pending)>,
 }
 
+/// What a pass reads back of its logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// The last position's `(vocab)`.
+    Last,
+    /// Every position's `(T, vocab)`.
+    All,
+    /// Only the index of the last position's largest logit (the greedy choice), as one value:
+    /// on a GPU 4 bytes go back instead of the whole row.
+    Argmax,
+}
+
 /// What one forward call returns.
 pub struct Forward {
-    /// Logits of the last position `(vocab)`, or of every position `(T, vocab)` when asked.
+    /// Logits of the last position `(vocab)`, of every position `(T, vocab)`, or the greedy
+    /// choice `(1)`, as [`Logits`] asked.
     pub logits: Vec<f32>,
     /// What the hooks kept, each `(T, cols)`.
     pub captures: Captures,
@@ -172,14 +185,19 @@ impl<B: Backend> Llama<B> {
 
     /// Like [`Llama::forward`], with the logits of every position `(T, vocab)` when `all_logits`.
     pub fn forward_with(&mut self, ids: &[u32], all_logits: bool) -> Result<Forward> {
-        let rec = self.record(ids, all_logits)?;
+        let out = if all_logits {
+            Logits::All
+        } else {
+            Logits::Last
+        };
+        let rec = self.record(ids, out)?;
         self.finish(rec)
     }
 
     /// Records a forward pass of `ids` (T ≥ 1) after the cached positions, its reads started
     /// but not finished: on the GPU nothing has run yet. Passes recorded one after another
     /// extend the cache in order; [`Llama::finish`] each in the same order.
-    pub fn record(&mut self, ids: &[u32], all_logits: bool) -> Result<Recorded<B>> {
+    pub fn record(&mut self, ids: &[u32], out: Logits) -> Result<Recorded<B>> {
         let c = &self.config;
         if ids.is_empty() {
             return Err(Error::Prompt("nothing to run: no tokens".into()));
@@ -216,9 +234,17 @@ impl<B: Backend> Llama<B> {
             x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
             x = hook(HookPoint::ResidPost(l), x, &mut reads)?;
         }
-        let rows = if all_logits { x } else { be.last_row(&x)? };
+        let rows = if out == Logits::All {
+            x
+        } else {
+            be.last_row(&x)?
+        };
         let normed = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
-        let logits = be.read_start(&be.qmatmul(&normed, self.unembedding())?)?;
+        let mut logits = be.qmatmul(&normed, self.unembedding())?;
+        if out == Logits::Argmax {
+            logits = be.argmax(&logits)?;
+        }
+        let logits = be.read_start(&logits)?;
         Ok(Recorded { logits, reads })
     }
 

@@ -89,6 +89,12 @@ pub struct Choice {
 }
 
 impl Choice {
+    /// Whether the choice is the largest logit as it is (greedy, no repeat penalty): what a
+    /// device can make without the logits leaving it.
+    pub fn is_plain_greedy(&self) -> bool {
+        self.random.is_none() && self.penalty == 1.0
+    }
+
     /// The next token after `history` given its `logits`.
     pub fn next(&mut self, mut logits: Vec<f32>, history: &[u32]) -> Result<u32> {
         if self.penalty != 1.0 {

@@ -11,7 +11,7 @@ use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 use crate::gguf::{Config, ModelFile};
 use crate::hooks::{Capture, Captures, HookSet};
-use crate::model::{Forward, Llama, Recorded};
+use crate::model::{Forward, Llama, Logits, Recorded};
 use crate::readout::Readout;
 use crate::sampler::{Choice, Sampler};
 use crate::tokenizer::{TextStream, Tokenizer};
@@ -36,8 +36,11 @@ pub struct Generation {
     /// What the hooks kept over the prompt, `(prompt_len, cols)` each.
     pub prompt_captures: Captures,
     max_tokens: usize,
-    /// Logits for the next token; `None` once no further token will be sampled.
+    /// Logits for the next token; `None` once no further token will be sampled, or when the
+    /// device chose it ([`Generation::next_id`]).
     pub next_logits: Option<Vec<f32>>,
+    /// The next token when the device chose it (greedy on the GPU: only the id was read back).
+    next_id: Option<u32>,
     choice: Choice,
     stream: TextStream,
     /// Whether the context has room after the last token.
@@ -52,6 +55,7 @@ impl Generation {
             prompt_captures: prompt.captures,
             max_tokens,
             next_logits: (max_tokens > 0).then_some(prompt.logits),
+            next_id: None,
             choice: sampler.choice(),
             stream: TextStream::default(),
             room: true,
@@ -106,6 +110,10 @@ enum Pending {
         work: Option<Work>,
         /// Whether more tokens follow (the pass's logits are kept for them).
         more: bool,
+        /// Whether the pass reads back only the device's greedy choice.
+        on_device: bool,
+        /// Whether the work is the whole sequence again (after a move to the CPU).
+        whole: bool,
     },
 }
 
@@ -298,20 +306,36 @@ impl Session {
         // The last token runs too when something reads the stream, so it has its readout.
         let reads = self.hooks.reads() || self.readout.is_some();
         let wants = more || (reads && g.room);
+        // Greedy on the GPU: the device picks the next token and only its id comes back.
+        let on_device = self.model.backend.is_gpu() && g.choice.is_plain_greedy();
         self.generation = Some(g);
         let Some((id, text)) = sampled? else {
             return Ok(false);
         };
-        let work = if wants {
-            Some(self.guard(|s| s.record(&[id]))?)
+        let out = if on_device {
+            Logits::Argmax
         } else {
-            None
+            Logits::Last
         };
+        let (mut work, mut on_device, mut whole) = (None, on_device, false);
+        if wants {
+            work = Some(match self.record(&[id], out) {
+                Err(e @ Error::Gpu(_)) => {
+                    // The whole sequence so far, on the CPU: its last position is this token's.
+                    self.move_to_cpu(e)?;
+                    (on_device, whole) = (false, true);
+                    self.prefill(&self.ids().to_vec())?
+                }
+                other => other?,
+            });
+        }
         self.pending = Pending::Token {
             id,
             text,
             work,
             more,
+            on_device,
+            whole,
         };
         Ok(true)
     }
@@ -345,21 +369,35 @@ impl Session {
                 text,
                 work,
                 more,
+                on_device,
+                whole,
             } => {
                 let mut captures = Captures::default();
                 if let Some(work) = work {
-                    let fwd = match self.read(work) {
+                    let (fwd, chosen) = match self.read(work) {
                         Err(e @ Error::Gpu(_)) => {
                             // The whole sequence so far, on the CPU: its last position is ours.
                             let ids = self.generation.as_ref().map(|g| g.ids.clone());
                             let mut f = self.rerun_on_cpu(e, &ids.unwrap_or_default())?;
                             f.captures = last_rows(f.captures);
-                            f
+                            (f, false)
                         }
-                        other => other?,
+                        other => (other?, on_device),
                     };
+                    let fwd = match whole {
+                        true => Forward {
+                            logits: fwd.logits,
+                            captures: last_rows(fwd.captures),
+                        },
+                        false => fwd,
+                    };
+                    let vocab = self.model.config.vocab;
                     if let Some(g) = self.generation.as_mut().filter(|_| more) {
-                        g.next_logits = Some(fwd.logits);
+                        if chosen {
+                            g.next_id = Some(device_choice(&fwd.logits, vocab)?);
+                        } else {
+                            g.next_logits = Some(fwd.logits);
+                        }
                     }
                     captures = fwd.captures;
                 }
@@ -401,10 +439,11 @@ impl Session {
     /// Chooses the next token and appends it: `(id, its text)`, or `None` once the reply is
     /// over. The token still has to run through the model when [`Generation::wants_forward`].
     fn sample(&mut self, g: &mut Generation) -> Result<Option<(u32, String)>> {
-        let Some(logits) = g.next_logits.take() else {
-            return Ok(None);
+        let id = match (g.next_id.take(), g.next_logits.take()) {
+            (Some(id), _) => id,
+            (None, Some(logits)) => g.choice.next(logits, &g.ids)?,
+            (None, None) => return Ok(None),
         };
-        let id = g.choice.next(logits, &g.ids)?;
         if id == self.tokenizer.eos {
             return Ok(None);
         }
@@ -434,15 +473,15 @@ impl Session {
         self.model.reset()?;
         let work = ids
             .chunks(PREFILL_CHUNK)
-            .map(|chunk| self.model.record(chunk, false))
+            .map(|chunk| self.model.record(chunk, Logits::Last))
             .collect::<Result<_>>()?;
         self.model.backend.flush()?;
         Ok(work)
     }
 
     /// Records one pass of `ids` after the cached positions.
-    fn record(&mut self, ids: &[u32]) -> Result<Work> {
-        let work = vec![self.model.record(ids, false)?];
+    fn record(&mut self, ids: &[u32], out: Logits) -> Result<Work> {
+        let work = vec![self.model.record(ids, out)?];
         self.model.backend.flush()?;
         Ok(work)
     }
@@ -481,6 +520,16 @@ impl Session {
         self.model = model;
         self.fallback = Some(format!("{why}; finishing on the CPU"));
         Ok(())
+    }
+}
+
+/// The token id a device's greedy choice read back as one value.
+fn device_choice(read: &[f32], vocab: usize) -> Result<u32> {
+    match read {
+        [v] if v.fract() == 0.0 && *v >= 0.0 && (*v as usize) < vocab => Ok(*v as u32),
+        _ => Err(Error::Gpu(format!(
+            "the device's greedy choice came back as {read:?}"
+        ))),
     }
 }
 

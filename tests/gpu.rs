@@ -328,6 +328,32 @@ fn fused_swiglu_equals_the_three_ops() {
 }
 
 #[test]
+fn the_greedy_choice_on_the_device_is_the_cpus() {
+    // A vocabulary-sized row; ties (the first wins), NaN (never wins), one value, all NaN.
+    let mut big = rand(49_152, 9, 4.0);
+    (big[40_000], big[123], big[7]) = (9.0, 9.0, f32::NAN);
+    let nan = f32::NAN;
+    let rows = [
+        big,
+        vec![1., 3., 3., -1.],
+        vec![nan, 2., 5.],
+        vec![-2.],
+        vec![nan; 3],
+    ];
+    let (cpu, gpu) = backends();
+    for (r, want) in rows.iter().zip([123.0, 1.0, 2.0, 0.0, 0.0]) {
+        let c = cpu.read(&cpu.argmax(&cpu.tensor(r, 1, r.len()).unwrap()).unwrap());
+        let g = gpu.read(&gpu.argmax(&gpu.tensor(r, 1, r.len()).unwrap()).unwrap());
+        assert_eq!(
+            (c.unwrap(), g.unwrap()),
+            (vec![want], vec![want]),
+            "{} values",
+            r.len()
+        );
+    }
+}
+
+#[test]
 fn embedding_rows_match_the_cpu() {
     let (cpu, gpu) = backends();
     let ids = [0u32, 49, 7, 7, 23];

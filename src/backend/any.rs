@@ -330,6 +330,9 @@ impl Backend for AnyBackend {
     fn project(&self, x: &Tensor, basis: &Tensor) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.project(k::t(x)?, k::t(basis)?)?)))
     }
+    fn argmax(&self, x: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.argmax(k::t(x)?)?)))
+    }
     fn last_row(&self, x: &Tensor) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.last_row(k::t(x)?)?)))
     }

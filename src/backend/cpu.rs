@@ -529,6 +529,19 @@ impl Backend for Cpu {
         })
     }
 
+    fn argmax(&self, x: &Rows) -> Result<Rows> {
+        let (mut best, mut at) = (f32::NAN, 0usize);
+        for (i, &v) in x.data.iter().enumerate() {
+            if !v.is_nan() && (best.is_nan() || v > best) {
+                (best, at) = (v, i);
+            }
+        }
+        Ok(Rows {
+            data: vec![at as f32],
+            cols: 1,
+        })
+    }
+
     fn last_row(&self, x: &Rows) -> Result<Rows> {
         let start = x.data.len().saturating_sub(x.cols);
         Ok(Rows {

@@ -102,6 +102,10 @@ pub trait Backend {
     fn add_scaled(&self, x: &Self::Tensor, v: &Self::Tensor, alpha: f32) -> Result<Self::Tensor>;
     /// `x (T, d) · basisᵀ` with `basis (n, d)` → `(T, n)`.
     fn project(&self, x: &Self::Tensor, basis: &Self::Tensor) -> Result<Self::Tensor>;
+    /// The index of the largest value of `x (1, c)` as `(1, 1)`: the first of equal values; NaN
+    /// never wins (a row of NaN gives 0). The greedy choice made where the logits are, so only
+    /// the id is read back.
+    fn argmax(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
     /// The last row of `x (T, c)` → `(1, c)`.
     fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
     /// Starts copying `x` back to the host. Reads started in one forward pass finish

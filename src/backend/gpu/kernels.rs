@@ -53,6 +53,7 @@ kernels! {
     add: 2 in, 1 out;
     add_scaled: 2 in, 1 out;
     project: 2 in, 1 out;
+    argmax: 1 in, 1 out;
 }
 
 /// A compiled kernel and the layout of its one bind group.

@@ -346,6 +346,14 @@ impl Backend for Gpu {
         Ok(y)
     }
 
+    fn argmax(&self, x: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(1, 1)?;
+        let b = [&x.buf.buffer, &y.buf.buffer];
+        let n = (x.rows * x.cols) as u32;
+        self.dispatch(&self.kernels.argmax, &words(&[n]), &b, (1, 1));
+        Ok(y)
+    }
+
     fn last_row(&self, x: &GpuTensor) -> Result<GpuTensor> {
         let y = self.alloc(1, x.cols)?;
         let row = (x.cols * 4) as u64;
