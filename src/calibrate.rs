@@ -103,6 +103,19 @@ pub fn pass(
 
 type Part = (Vec<StoryStats>, Option<Moments>);
 
+/// The neutral dialogues' per-layer moments alone (what the pass keeps of them), uncached.
+pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Moments> {
+    let chat = chat_template(bytes)?;
+    let dialogues: Vec<String> = corpus
+        .dialogues
+        .iter()
+        .map(|d| dialogue_text(d, &chat))
+        .collect();
+    read(bytes, &[], &dialogues, tick)?
+        .1
+        .ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
+}
+
 /// `run()`'s result, loaded from `path` when it holds one and saved there otherwise.
 fn cached(path: Option<PathBuf>, run: impl FnOnce() -> Result<Part>) -> Result<Part> {
     if let Some(p) = path.as_deref().filter(|p| p.exists()) {

@@ -135,6 +135,43 @@ pub fn run_calibrate(model: &Path, corpus: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `limbic extract --neutral-basis-only`: the neutral dialogues' principal components of the
+/// vectors file `out` measured again and written into it (`neutral_pc.{l}`); their number per
+/// layer must be the file's `neutral_pcs`, else the file was made from another pass.
+pub fn run_neutral_basis(model: &Path, corpus: &Path, out: &Path) -> Result<()> {
+    let corpus = Corpus::load(corpus)?;
+    let (bytes, sha) = read_model(model)?;
+    let mut set = EmotionSet::load(out, Some(&sha))?;
+    let bar = progress(corpus.dialogues.len(), "neutral dialogues");
+    let moments = calibrate::neutral_moments(&bytes, &corpus, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let basis: Vec<Vec<Vec<f32>>> = (0..set.n_layer())
+        .into_par_iter()
+        .map(|l| {
+            limbic::extract::principal_components(
+                &moments.covariance(l),
+                set.d_model,
+                NEUTRAL_VARIANCE,
+            )
+            .0
+        })
+        .collect();
+    let counts: Vec<usize> = basis.iter().map(Vec::len).collect();
+    if counts != set.neutral_pcs {
+        return Err(Error::Model(format!(
+            "the neutral PCs measured now number {counts:?} per layer, the file's {:?}: it was made from another pass",
+            set.neutral_pcs
+        )));
+    }
+    set.neutral_basis = basis.iter().map(|b| b.concat()).collect();
+    set.save(out)?;
+    eprintln!(
+        "wrote the neutral PCs into {}: {counts:?} per layer",
+        out.display()
+    );
+    Ok(())
+}
+
 /// `limbic extract`: one pass over the corpus (cached under `cache`), every choice by
 /// cross-validation, vectors from the whole pool at every layer, the readout's window and its
 /// neutral calibration; writes the vectors file and a JSON report.
@@ -197,6 +234,7 @@ pub fn run_extract(
         default_layer: layer,
         token_offset: OFFSETS[offset],
         neutral_pcs: a.pcs.iter().map(|p| p.0.len()).collect(),
+        neutral_basis: a.pcs.iter().map(|p| p.0.concat()).collect(),
         model_sha256: sha,
         method: format!(
             "story means of hook_resid_post from token {} (offset and layer chosen by {}-fold cross-validation over {:?} and every layer); \

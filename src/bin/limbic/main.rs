@@ -60,6 +60,9 @@ enum Verb {
         /// file OUT (its vectors unchanged; a few minutes).
         #[arg(long)]
         calibrate_only: bool,
+        /// Only measure the neutral principal components again and store them in OUT.
+        #[arg(long)]
+        neutral_basis_only: bool,
     },
     /// Emotion scores of texts: each input line {"id","text"} → one JSON line
     /// {"id","n_tokens","layer","mean":{emotion:score},"last":{..},"tokens":[..],"per_token"?}
@@ -325,8 +328,11 @@ fn run(cli: Cli) -> Result<()> {
             report,
             cache,
             calibrate_only,
+            neutral_basis_only,
         } => {
-            if calibrate_only {
+            if neutral_basis_only {
+                emotion::run_neutral_basis(&cli.model, &corpus, &out)?
+            } else if calibrate_only {
                 emotion::run_calibrate(&cli.model, &corpus, &out)?
             } else {
                 emotion::run_extract(&cli.model, &corpus, &out, &report, &cache)?
