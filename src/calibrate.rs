@@ -22,7 +22,6 @@ use crate::corpus::{dialogue_text, Corpus};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats, OFFSETS};
-use crate::hooks::{HookPoint, HookSet, Intervention};
 use crate::readout::{smooth, Calibration};
 use crate::Session;
 
@@ -372,11 +371,7 @@ fn load(path: &Path) -> Result<Part> {
 pub fn capturing_engine(bytes: &[u8]) -> Result<Session> {
     let mut engine = Session::cpu(bytes)?;
     let n_layer = engine.config().n_layer;
-    let mut hooks = HookSet::new();
-    (0..n_layer).for_each(|l| {
-        hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
-    });
-    engine.set_hooks(hooks.clone())?;
+    engine.set_hooks(crate::make::capture_every_layer(n_layer))?;
     Ok(engine)
 }
 

@@ -8,7 +8,8 @@
 //! [`session`] generation (the one step loop, with the GPU's fall back to the CPU), [`sampler`]
 //! the choice of each token, [`error`] the one error type, [`io`] files and hashes, [`numerics`]
 //! dot and log-softmax;
-//! [`emotions`] the emotion vectors and their file, [`readout`] the per-token readout (smoothing,
+//! [`emotions`] the emotion vectors and their file, [`make`] vectors made from new texts,
+//! [`control_vector`] llama.cpp control vectors, [`readout`] the per-token readout (smoothing,
 //! intensity), [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the
 //! model over the corpus and [`crossval`] makes every choice by cross-validation (native only).
 
@@ -16,6 +17,7 @@ pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod calibrate;
 pub mod chat;
+pub mod control_vector;
 pub mod corpus;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod crossval;
@@ -25,6 +27,7 @@ pub mod extract;
 pub mod gguf;
 pub mod hooks;
 pub mod io;
+pub mod make;
 pub mod model;
 pub mod numerics;
 pub mod readout;

@@ -459,37 +459,19 @@ pub fn export_llama_cpp(
     layers: &[usize],
     out: &Path,
 ) -> Result<()> {
-    use candle_core::quantized::gguf_file::{self, Value as G};
-    use candle_core::quantized::{GgmlDType, QTensor};
-    if layers.contains(&0) {
-        return Err(Error::Steer(
-            "llama.cpp control vectors cannot address block 0; start the range at 1".into(),
-        ));
-    }
     if steers.is_empty() {
         return Err(Error::Steer(
             "name the emotion(s) to export with --steer NAME[:STRENGTH]".into(),
         ));
     }
-    let mut tensors = Vec::new();
-    for &l in layers {
-        let v = set.steering(l, steers)?;
-        let t = candle_core::Tensor::from_vec(v, set.d_model, &candle_core::Device::Cpu)?;
-        tensors.push((
-            format!("direction.{l}"),
-            QTensor::quantize(&t, GgmlDType::F32)?,
-        ));
-    }
-    let md = [
-        ("general.architecture", G::String("controlvector".into())),
-        ("controlvector.model_hint", G::String("llama".into())),
-        ("controlvector.layer_count", G::U32(layers.len() as u32)),
-    ];
-    let md_refs: Vec<(&str, &G)> = md.iter().map(|(k, v)| (*k, v)).collect();
-    let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
-    let mut buf = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut buf, &md_refs, &t_refs)?;
-    write_atomic(out, &buf.into_inner())
+    let directions = layers
+        .iter()
+        .map(|&l| Ok((l, set.steering(l, steers)?)))
+        .collect::<Result<Vec<_>>>()?;
+    write_atomic(
+        out,
+        &limbic::control_vector::write_gguf(&directions, "llama")?,
+    )
 }
 
 /// The web's format: names, metadata, and per layer the unit vectors and centre.

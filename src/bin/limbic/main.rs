@@ -3,6 +3,7 @@
 //! `--json` output is one JSON object on stdout.
 
 mod emotion;
+mod make;
 mod stats;
 mod steer_sweep;
 mod svg;
@@ -163,6 +164,8 @@ enum Verb {
     /// Generates a reply, streaming it; with --json prints {"text","ids","tokens"} at the end.
     Generate(GenerateArgs),
     /// Measures load time, prompt and decode speed: {"load_s","prompt_tokens","prompt_tps","decode_tps"}
+    /// A vector made from your texts (one per line), timed, with its nearest emotions.
+    MakeVector(make::MakeArgs),
     Bench {
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
@@ -322,6 +325,10 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Verb::Generate(a) => generate(&cli.model, &cli.vectors, a)?,
+        Verb::MakeVector(a) => {
+            let (mut session, set) = load_with_vectors(&cli.model, &cli.vectors)?;
+            make::run(&mut session, &set, a)?
+        }
         Verb::Extract {
             corpus,
             out,
