@@ -13,7 +13,7 @@
 //!
 //! Steering with a made vector adds `s · resid_norm_l · v̂_l` at one layer, [`steer_layer`]:
 //! one layer, so that a link carries it compactly (one layer in f16) and reproduces the steering
-//! exactly.
+//! exactly (the vector steered with is held in f16 precision from the start).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +28,9 @@ use crate::session::Session;
 pub const MIN_TEXTS: usize = 4;
 /// Most texts (concept and opposite together) one vector is made from.
 pub const MAX_TEXTS: usize = 64;
+/// How far from 1 the length of a vector may be and count as unit (f16 rounding of a unit
+/// vector moves it by ~1e-4).
+const UNIT_TOLERANCE: f32 = 1e-3;
 /// Longest name a made vector may have, in characters.
 pub const MAX_NAME_CHARS: usize = 60;
 
@@ -41,15 +44,24 @@ pub struct MadeVector {
     pub steer_layer: usize,
 }
 
-/// Per-layer mean `(n_layer, d)` of one text's captured residual stream (every layer's
-/// `hook_resid_post`, `(T, d)` each), over tokens from `offset` on (from token 1 when `T ≤ offset`).
-pub fn text_means(captures: &Captures, d: usize, offset: usize) -> Result<Vec<Vec<f32>>> {
-    captures
-        .entries
-        .iter()
-        .map(|c| {
+/// Per-layer mean `(n_layer, d)` of one text's captured residual stream (each layer's
+/// `hook_resid_post` capture, `(T, d)`; other captures, e.g. a readout's scores, are passed
+/// over), over tokens from `offset` on (from token 1 when `T ≤ offset`).
+pub fn text_means(
+    captures: &Captures,
+    n_layer: usize,
+    d: usize,
+    offset: usize,
+) -> Result<Vec<Vec<f32>>> {
+    (0..n_layer)
+        .map(|l| {
+            let c = captures
+                .entries
+                .iter()
+                .find(|c| c.point == HookPoint::ResidPost(l) && c.cols == d)
+                .ok_or_else(|| Error::Model(format!("layer {l} was not captured")))?;
             let t_len = c.values.len() / d.max(1);
-            if t_len < 2 || c.cols != d {
+            if t_len < 2 {
                 return Err(Error::Prompt(
                     "a text needs at least two tokens to make a vector from".into(),
                 ));
@@ -92,7 +104,7 @@ pub fn make_from_texts(
             .map(|(i, t)| {
                 let fwd = session.run(&session.encode_prompt(t)?)?;
                 progress(done + i + 1);
-                text_means(&fwd.captures, set.d_model, set.token_offset)
+                text_means(&fwd.captures, set.n_layer(), set.d_model, set.token_offset)
             })
             .collect()
     };
@@ -206,7 +218,10 @@ pub fn top_ids(logits: &[f32], k: usize) -> Vec<u32> {
 impl MadeVector {
     /// A made vector from a name and its layers; the name must be new beside the emotions'
     /// (a steer row names one or the other), short and printable, and every vector finite,
-    /// `(d)` long and not zero (each is scaled to unit length).
+    /// `(d)` long and not zero. Each is scaled to unit length (unless it is within
+    /// [`UNIT_TOLERANCE`] of it), and the one at the steering layer is rounded to f16, as a link
+    /// carries it: a link's vector passes through unchanged, so it steers exactly as the page
+    /// that made it.
     pub fn new(
         set: &EmotionSet,
         name: &str,
@@ -236,13 +251,21 @@ impl MadeVector {
         let mut out = BTreeMap::new();
         for (l, mut v) in layers {
             set.check_layer(l)?;
-            if v.len() != set.d_model || v.iter().any(|x| !x.is_finite()) || dot(&v, &v) <= 0.0 {
+            let len = dot(&v, &v).sqrt();
+            if v.len() != set.d_model || v.iter().any(|x| !x.is_finite()) || !(len > 0.0) {
                 return Err(Error::Steer(format!(
                     "the made vector at layer {l} must be {} finite numbers, not all zero",
                     set.d_model
                 )));
             }
-            normalise_rows(&mut v, set.d_model);
+            // A vector already of unit length to f16 precision (a link's) is kept as it is.
+            if (len - 1.0).abs() > UNIT_TOLERANCE {
+                normalise_rows(&mut v, set.d_model);
+            }
+            if l == steer_layer {
+                v.iter_mut()
+                    .for_each(|x| *x = half::f16::from_f32(*x).to_f32());
+            }
             out.insert(l, v);
         }
         Ok(Self {

@@ -427,14 +427,14 @@ impl Engine {
             .emotions
             .as_ref()
             .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
-        let (d, offset) = (set.d_model, set.token_offset);
+        let (n_layer, d, offset) = (set.n_layer(), set.d_model, set.token_offset);
         self.session.finish().map_err(js)?;
         let g = self
             .session
             .generation
             .as_ref()
             .ok_or_else(|| JsError::new("no text was read"))?;
-        let means = make::text_means(&g.prompt_captures, d, offset).map_err(js)?;
+        let means = make::text_means(&g.prompt_captures, n_layer, d, offset).map_err(js)?;
         self.making.push((opposite, means));
         Ok(())
     }
