@@ -2,7 +2,8 @@
 //! at least four; examples preset) and optionally texts that show its opposite; the worker
 //! reads each through the model (a progress bar) and builds the vector at every layer by the
 //! emotions' own method (src/make.rs). Then its 10 nearest emotions, the tokens it promotes,
-//! and a steer row: the unsteered and steered replies side by side, same seed. Copy link
+//! and a steer row with it (and one emotion beside it, as in Steer's rows): the unsteered and
+//! steered replies side by side, same seed. Copy link
 //! carries it (one layer in f16, in the fragment); it exports as JSON or a llama.cpp control
 //! vector; "Clear made vectors" forgets them. The built-in emotions never change.
 
@@ -43,6 +44,26 @@ function mount(root: HTMLElement, app: App) {
   });
   const strengthOut = h("output", { for: "make-strength" }, formatStrength(DEFAULT_STRENGTH));
   const steerLabel = h("span", {}, "(make a vector first)");
+  // One emotion beside it, kept in the state's steer (and so in links) like the Steer view's rows.
+  const emotion = h("select", { id: "make-emotion", "data-testid": "make-emotion" });
+  const emotionStrength = h("input", {
+    id: "make-emotion-strength", type: "range", min: -MADE_STRENGTH_LIMIT, max: MADE_STRENGTH_LIMIT, step: 0.01, value: 0.2,
+  });
+  const emotionOut = h("output", { for: "make-emotion-strength" }, formatStrength(0.2));
+  const fromState = () => {
+    const names = app.emotions?.names ?? [];
+    if (emotion.options.length !== names.length + 1) emotion.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)));
+    const s = app.state.steer[0];
+    emotion.value = s?.name ?? "";
+    if (s) emotionStrength.value = String(s.strength);
+    emotionOut.textContent = formatStrength(Number(emotionStrength.value));
+  };
+  const commitEmotion = () => {
+    emotionOut.textContent = formatStrength(Number(emotionStrength.value));
+    app.update({ steer: emotion.value ? [{ name: emotion.value, strength: Number(emotionStrength.value) }] : [] });
+  };
+  emotion.addEventListener("change", commitEmotion);
+  emotionStrength.addEventListener("input", commitEmotion);
   const exportJson = h("button", { type: "button", id: "make-export-json", "data-testid": "make-export-json" }, "Export JSON");
   const exportGguf = h("button", { type: "button", id: "make-export-gguf", "data-testid": "make-export-gguf" }, "Export llama.cpp GGUF");
   const clear = h("button", { type: "button", id: "make-clear", "data-testid": "make-clear" }, "Clear made vectors");
@@ -115,6 +136,7 @@ function mount(root: HTMLElement, app: App) {
   };
   scope.on((e) => {
     if (e.type === "busy" || e.type === "ready" || e.type === "state") buttons();
+    if (e.type === "ready" || e.type === "state") fromState();
     if (e.type === "make-progress") {
       progress.value = e.done / e.total;
       status.textContent = `Read ${e.done} of ${e.total} texts…`;
@@ -144,12 +166,12 @@ function mount(root: HTMLElement, app: App) {
   }
   const generate = () => {
     const link = app.madeLink;
-    const steer = current ? steers() : link ? [{ name: link.name, strength: link.strength }] : [];
-    if (!steer.length) {
+    const made = current ? steers() : link ? [{ name: link.name, strength: link.strength }] : [];
+    if (!made.length) {
       status.textContent = "Make a vector first, then steer with it.";
       return;
     }
-    app.generate(steer, true);
+    app.generate([...made, ...app.state.steer.slice(0, 1)], true);
   };
 
   root.append(
@@ -170,12 +192,15 @@ function mount(root: HTMLElement, app: App) {
     runPanel(app, scope, generate),
     h("fieldset", { class: "steers" },
       h("legend", {}, "Steer with the made vector (strength: a fraction of the residual norm, added at one layer)"),
-      h("div", { class: "steer-row" }, steerLabel, h("label", { for: "make-strength" }, " strength "), strength, strengthOut)),
+      h("div", { class: "steer-row" }, steerLabel, h("label", { for: "make-strength" }, " strength "), strength, strengthOut),
+      h("div", { class: "steer-row" }, h("label", { for: "make-emotion" }, "beside an emotion "), emotion,
+        h("label", { for: "make-emotion-strength" }, " strength "), emotionStrength, emotionOut)),
     h("div", { class: "compare" },
       h("section", { class: "pane baseline-pane", "aria-label": "unsteered reply" }, h("h3", {}, "without steering"), baseBox),
       h("section", { class: "pane", "aria-label": "steered reply" }, h("h3", {}, "steered"), mainBox)),
   );
   for (const m of app.made.values()) show(m);
+  fromState();
   buttons();
   draw();
   return { dispose: () => { scope.dispose(); app.fragment = ""; }, generate };
