@@ -17,6 +17,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use crate::emotions::{check_strength, EmotionSet};
 use crate::error::{Error, Result};
 use crate::extract::{normalise_rows, project_out};
@@ -252,7 +254,7 @@ impl MadeVector {
         for (l, mut v) in layers {
             set.check_layer(l)?;
             let len = dot(&v, &v).sqrt();
-            if v.len() != set.d_model || v.iter().any(|x| !x.is_finite()) || !(len > 0.0) {
+            if v.len() != set.d_model || v.iter().any(|x| !x.is_finite()) || len <= 0.0 {
                 return Err(Error::Steer(format!(
                     "the made vector at layer {l} must be {} finite numbers, not all zero",
                     set.d_model
@@ -319,4 +321,45 @@ pub fn to_json(m: &MadeVector, set: &EmotionSet, strength: f32) -> Result<String
         "layers": layers,
     })
     .to_string())
+}
+
+/// What is shown of a made vector: its steering layer and vector there (f16 values), and at
+/// the layer shown (the readout layer when it has it) its 10 nearest emotions and the tokens it
+/// promotes (logit lens).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub name: String,
+    pub steer_layer: usize,
+    pub vector: Vec<f32>,
+    pub shown_layer: usize,
+    pub neighbours: Vec<(String, f32)>,
+    pub lens: Vec<String>,
+    /// How many layers it has (all when made from texts; one from a link).
+    pub layers: usize,
+}
+
+/// The [`Summary`] of `m`, reading it out at `set`'s default layer when it has that layer.
+pub fn summary(set: &EmotionSet, m: &MadeVector, session: &mut Session) -> Result<Summary> {
+    let shown = m.shown_layer(set.default_layer);
+    let at = |l: usize| {
+        m.layers
+            .get(&l)
+            .ok_or_else(|| Error::Steer(format!("{:?} has no vector at layer {l}", m.name)))
+    };
+    let v = at(shown)?;
+    let neighbours = neighbours(set, shown, v, 10)?
+        .into_iter()
+        .map(|(e, c)| (set.names[e].clone(), c))
+        .collect();
+    let logits = session.model().logit_lens(v)?;
+    Ok(Summary {
+        name: m.name.clone(),
+        steer_layer: m.steer_layer,
+        vector: at(m.steer_layer)?.clone(),
+        shown_layer: shown,
+        neighbours,
+        lens: session.tokenizer.pieces(&top_ids(&logits, 10))?,
+        layers: m.layers.len(),
+    })
 }

@@ -67,13 +67,7 @@ pub fn run(session: &mut Session, set: &EmotionSet, a: MakeArgs) -> Result<()> {
         vectors.into_iter().enumerate().collect(),
         make::steer_layer(set),
     )?;
-    let l = set.default_layer;
-    let near: Vec<_> = make::neighbours(set, l, &made.layers[&l], 10)?
-        .into_iter()
-        .map(|(e, c)| json!([set.names[e], c]))
-        .collect();
-    let logits = session.model().logit_lens(&made.layers[&l])?;
-    let lens = session.tokenizer.pieces(&make::top_ids(&logits, 10))?;
+    let summary = make::summary(set, &made, session)?;
     if let Some(out) = &a.out {
         let bytes = if out.extension().is_some_and(|e| e == "gguf") {
             limbic::control_vector::write_gguf(
@@ -88,7 +82,7 @@ pub fn run(session: &mut Session, set: &EmotionSet, a: MakeArgs) -> Result<()> {
     println!(
         "{}",
         json!({"name": made.name, "texts": concept.len() + opposite.len(), "tokens": tokens, "seconds": seconds,
-               "layer": l, "steer_layer": made.steer_layer, "neighbours": near, "lens": lens})
+               "layer": summary.shown_layer, "steer_layer": made.steer_layer, "neighbours": summary.neighbours, "lens": summary.lens})
     );
     Ok(())
 }

@@ -3,7 +3,9 @@
 //!
 //! A reply runs as: `run-start`, `prompt` (the prompt's tokens and their readout), `token`
 //! per generated token, then `done` after the last run. With `compare`, the unsteered
-//! "baseline" run streams first, then the steered "main" run, same seed.
+//! "baseline" run streams first, then the steered "main" run, same seed. Making a vector runs
+//! as `make`, then `make-progress` per text and `made` (or `error`); a made vector's name then
+//! steers like an emotion's in `steer`.
 
 export type Backend = "webgpu" | "cpu";
 export type RunId = "baseline" | "main";

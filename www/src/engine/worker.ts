@@ -247,9 +247,7 @@ async function generate(e: Engine, m: GenerateRequest) {
     const stats = await runOnce(e, m, m.steer, "main");
     post({ type: "done", reason: stats ? "end" : "cancelled", stats });
   } finally {
-    running = false;
-    if (vectorsWanted !== null) sendVectors(e, vectorsWanted);
-    vectorsWanted = null;
+    endRun(e);
   }
 }
 
@@ -276,13 +274,21 @@ async function makeVector(e: Engine, m: Extract<ToWorker, { type: "make" }>) {
     e.makeCancel();
     throw err;
   } finally {
-    running = false;
+    endRun(e);
   }
 }
 
 /** Tells the page about a made vector (its values as a Float32Array). */
 function sendMade(made: MadeInfo, source: "texts" | "link", ms: number) {
   post({ type: "made", made: { ...made, vector: Float32Array.from(made.vector) }, source, ms });
+}
+
+/** After a reply or a vector made: the engine is free, and a `vectors` request that came
+ * meanwhile is answered. */
+function endRun(e: Engine) {
+  running = false;
+  if (vectorsWanted !== null) sendVectors(e, vectorsWanted);
+  vectorsWanted = null;
 }
 
 /** The emotion vectors at `layer`, (n_emotions, d) row-major, moved (not copied) to the page. */
