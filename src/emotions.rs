@@ -210,11 +210,12 @@ impl EmotionSet {
             ("windows", json(serde_json::json!(self.windows))),
             ("default_window", self.default_window.to_string()),
             ("intensity_floor", json(serde_json::json!(self.intensity_floor))),
-            ("neutral_pc", if self.neutral_basis.is_empty() { String::new() } else { NEUTRAL_PC_NOTE.to_string() }),
+            ("neutral_pc", NEUTRAL_PC_NOTE.to_string()),
             ("steer", json(serde_json::json!({"layers": self.steer_layers, "contrastive": self.steer_contrastive, "strength": self.steer_strength, "own": self.steer_own}))),
         ]
         .into_iter()
-        .filter(|(_, v)| !v.is_empty())
+        // The note on `neutral_pc.{l}` only where the file holds them.
+        .filter(|(k, _)| *k != "neutral_pc" || !self.neutral_basis.is_empty())
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let out = safetensors::serialize(views, Some(metadata))

@@ -210,6 +210,31 @@ fn exports_json_and_a_control_vector() {
 }
 
 #[test]
+fn the_vectors_file_keeps_the_neutral_pcs() {
+    let dir = std::env::temp_dir().join(format!("limbic-test-make-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v.safetensors");
+    let s = set();
+    s.save(&path).unwrap();
+    assert_eq!(EmotionSet::load(&path, None).unwrap(), s);
+    // Without them (an older file) it loads too, and making a vector says what is missing.
+    let mut old = set();
+    old.neutral_basis.clear();
+    old.save(&path).unwrap();
+    assert!(EmotionSet::load(&path, None)
+        .unwrap()
+        .neutral_basis
+        .is_empty());
+    // A count that disagrees with neutral_pcs is refused.
+    let mut bad = set();
+    bad.neutral_pcs[1] = 2;
+    bad.save(&path).unwrap();
+    let err = EmotionSet::load(&path, None).unwrap_err().to_string();
+    assert!(err.contains("neutral_pc.1"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn pirate_texts_on_the_real_model() {
     let s = EmotionSet::load(std::path::Path::new(limbic::DEFAULT_VECTORS), None).unwrap();
     let mut engine = limbic::Session::cpu(&std::fs::read(limbic::DEFAULT_MODEL).unwrap()).unwrap();
