@@ -11,7 +11,8 @@ export type Backend = "webgpu" | "cpu";
 export type RunId = "baseline" | "main";
 
 /** One steering term: add `strength × resid_norm × û(name)`, split over the vectors' steering
- * layers (EmotionInfo.steerLayers). */
+ * layers (EmotionInfo.steerLayers); a made vector's name adds all of it at its one layer
+ * (MadeInfo.steerLayer). */
 export interface Steer {
   name: string;
   strength: number;
