@@ -91,7 +91,8 @@ test("the link reproduces the same steered reply in a fresh browser profile", as
   await ready(p);
   await finished(p);
   assert.equal(await p.getByTestId("make-output").textContent(), steered);
-  assert.match(await p.locator("#make-status").textContent(), /from the link is ready to steer/);
+  const hash = new URLSearchParams(new URL(link).hash.slice(1)).get("hash");
+  assert.match(await p.locator("#make-status").textContent(), new RegExp(`from the link is ready to steer \\(its texts' hash: ${hash};`));
   assert.equal(await p.getByTestId("make-neighbours").locator("li").count(), 10);
   assert.deepEqual(p.errors, []);
   await context.close();

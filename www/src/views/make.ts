@@ -145,7 +145,7 @@ function mount(root: HTMLElement, app: App) {
         app.setBusy(false);
         status.textContent = `Made "${e.made.name}" from ${lines(texts.value).length + lines(opposite.value).length} texts in ${(e.ms / 1000).toFixed(1)} s.`;
       } else {
-        status.textContent = `"${e.made.name}" from the link is ready to steer.`;
+        status.textContent = `"${e.made.name}" from the link is ready to steer (its texts' hash: ${hash || "none"}; the texts themselves stay with whoever made it).`;
       }
       show(e.made);
     } else if (e.type === "exported") {
