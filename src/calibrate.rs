@@ -22,7 +22,6 @@ use crate::corpus::{dialogue_text, Corpus};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats, OFFSETS};
-use crate::hooks::{HookPoint, HookSet, Intervention};
 use crate::readout::{smooth, Calibration};
 use crate::Session;
 
@@ -102,6 +101,19 @@ pub fn pass(
 }
 
 type Part = (Vec<StoryStats>, Option<Moments>);
+
+/// The neutral dialogues' per-layer moments alone (what the pass keeps of them), uncached.
+pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Moments> {
+    let chat = chat_template(bytes)?;
+    let dialogues: Vec<String> = corpus
+        .dialogues
+        .iter()
+        .map(|d| dialogue_text(d, &chat))
+        .collect();
+    read(bytes, &[], &dialogues, tick)?
+        .1
+        .ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
+}
 
 /// `run()`'s result, loaded from `path` when it holds one and saved there otherwise.
 fn cached(path: Option<PathBuf>, run: impl FnOnce() -> Result<Part>) -> Result<Part> {
@@ -359,11 +371,7 @@ fn load(path: &Path) -> Result<Part> {
 pub fn capturing_engine(bytes: &[u8]) -> Result<Session> {
     let mut engine = Session::cpu(bytes)?;
     let n_layer = engine.config().n_layer;
-    let mut hooks = HookSet::new();
-    (0..n_layer).for_each(|l| {
-        hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
-    });
-    engine.set_hooks(hooks.clone())?;
+    engine.set_hooks(crate::make::capture_every_layer(n_layer))?;
     Ok(engine)
 }
 

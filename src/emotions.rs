@@ -13,7 +13,9 @@
 //!
 //! v2 files add, per layer, the raw direction lengths, the neutral offset and the readout's
 //! neutral calibration for each smoothing window ([`crate::readout`]), and the steering layers
-//! and per-emotion strengths; a v1 file without them still loads.
+//! and per-emotion strengths; a v1 file without them still loads. v4 files add the neutral
+//! principal components themselves (`neutral_pc.{l}`), so that a vector made in the page from
+//! new texts is built exactly as the emotions were.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -45,6 +47,9 @@ pub struct EmotionSet {
     pub token_offset: usize,
     /// Per layer: how many neutral principal components were projected out.
     pub neutral_pcs: Vec<usize>,
+    /// Per layer: those components, `(neutral_pcs[l], d_model)` orthonormal rows (v4, for
+    /// vectors made from new texts, [`crate::make`]; empty in older files).
+    pub neutral_basis: Vec<Vec<f32>>,
     pub model_sha256: String,
     pub method: String,
     /// Default steering strength (fraction of the mean residual norm) for `--steer NAME`.
@@ -205,9 +210,12 @@ impl EmotionSet {
             ("windows", json(serde_json::json!(self.windows))),
             ("default_window", self.default_window.to_string()),
             ("intensity_floor", json(serde_json::json!(self.intensity_floor))),
+            ("neutral_pc", NEUTRAL_PC_NOTE.to_string()),
             ("steer", json(serde_json::json!({"layers": self.steer_layers, "contrastive": self.steer_contrastive, "strength": self.steer_strength, "own": self.steer_own}))),
         ]
         .into_iter()
+        // The note on `neutral_pc.{l}` only where the file holds them.
+        .filter(|(k, _)| *k != "neutral_pc" || !self.neutral_basis.is_empty())
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let out = safetensors::serialize(views, Some(metadata))
@@ -237,6 +245,15 @@ impl EmotionSet {
                 .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
                 .collect();
             out.push((format!("mean.{l}"), Dtype::F16, b, vec![n, self.d_model]));
+        }
+        for (l, b) in self.neutral_basis.iter().enumerate() {
+            let k = b.len() / self.d_model.max(1);
+            out.push((
+                format!("neutral_pc.{l}"),
+                Dtype::F32,
+                le_bytes(b),
+                vec![k, self.d_model],
+            ));
         }
         for (l, cs) in self.calibration.iter().enumerate() {
             let flat: Vec<f32> = cs
@@ -398,6 +415,7 @@ impl EmotionSet {
             resid_norm,
             default_layer: num("default_layer")? as usize,
             token_offset: num("token_offset")? as usize,
+            neutral_basis: neutral_basis(&st, &neutral_pcs, d_model)?,
             neutral_pcs,
             model_sha256: get("model_sha256")?,
             method: get("method")?,
@@ -454,6 +472,7 @@ impl EmotionSet {
             .chain(&set.centres)
             .chain(&set.raw_norm)
             .chain(&set.neutral)
+            .chain(&set.neutral_basis)
             .flatten()
             .any(|x| !x.is_finite())
         {
@@ -461,6 +480,32 @@ impl EmotionSet {
         }
         Ok(set)
     }
+}
+
+/// What the file's metadata says of `neutral_pc.{l}` when it holds them.
+const NEUTRAL_PC_NOTE: &str = "neutral_pc.{l} (k_l, d) f32: the neutral dialogues' principal components projected out of every vector at layer l (k_l = neutral_pcs[l]), kept so that vectors made from new texts (limbic make-vector, the page's Make view) are built the same way";
+
+/// `neutral_pc.{l}` for every layer, or none; each `(neutral_pcs[l], d)` f32.
+fn neutral_basis(st: &SafeTensors, counts: &[usize], d: usize) -> Result<Vec<Vec<f32>>> {
+    if st.tensor("neutral_pc.0").is_err() {
+        return Ok(Vec::new());
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(l, &k)| {
+            let t = st.tensor(&format!("neutral_pc.{l}")).map_err(|e| {
+                Error::Steer(format!("malformed vectors file: neutral_pc.{l}: {e}"))
+            })?;
+            if t.dtype() != Dtype::F32 || t.shape() != [k, d] {
+                return Err(Error::Steer(format!(
+                    "malformed vectors file: neutral_pc.{l} has shape {:?}, want ({k}, {d}) f32",
+                    t.shape()
+                )));
+            }
+            Ok(from_le_bytes(t.data()))
+        })
+        .collect()
 }
 
 /// A steering strength must be a finite number within ±[`MAX_STRENGTH`].

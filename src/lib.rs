@@ -7,7 +7,8 @@
 //! feature, chosen at run time), [`session`] generation (the one step loop, with the GPU's fall
 //! back to the CPU), [`sampler`] the choice of each token, [`error`] the one error type, [`io`]
 //! files and hashes, [`numerics`] dot and log-softmax; [`emotions`] the emotion vectors and their
-//! file, [`steer`] the steering maths, [`readout`] the per-token readout (smoothing, intensity),
+//! file, [`steer`] the steering maths, [`make`] vectors made from new texts, [`control_vector`]
+//! llama.cpp control vectors, [`readout`] the per-token readout (smoothing, intensity),
 //! [`corpus`] the story corpus, [`extract`] the method's maths, [`calibrate`] runs the model over
 //! the corpus and [`crossval`] makes every choice by cross-validation (native only).
 
@@ -15,6 +16,7 @@ pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod calibrate;
 pub mod chat;
+pub mod control_vector;
 pub mod corpus;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod crossval;
@@ -24,6 +26,7 @@ pub mod extract;
 pub mod gguf;
 pub mod hooks;
 pub mod io;
+pub mod make;
 pub mod model;
 pub mod numerics;
 pub mod readout;

@@ -89,8 +89,26 @@ impl EmotionSet {
     /// The hooks that steer toward `(emotion, strength)` pairs (see [`EmotionSet::steer_vectors`]):
     /// one vector added per layer, whatever the number of emotions.
     pub fn steer_hooks(&self, steers: &[(usize, f32)], layer: Option<usize>) -> Result<HookSet> {
+        self.steer_hooks_with(steers, layer, &[])
+    }
+
+    /// [`EmotionSet::steer_hooks`] with `extra` `(layer, vector (d))` terms added too (made
+    /// vectors, [`crate::make`]): still one vector added per layer.
+    pub fn steer_hooks_with(
+        &self,
+        steers: &[(usize, f32)],
+        layer: Option<usize>,
+        extra: &[(usize, Vec<f32>)],
+    ) -> Result<HookSet> {
+        let mut acc: BTreeMap<usize, Vec<f32>> =
+            self.steer_vectors(steers, layer)?.into_iter().collect();
+        for (l, v) in extra {
+            self.check_layer(*l)?;
+            let sum = acc.entry(*l).or_insert_with(|| vec![0.0; self.d_model]);
+            sum.iter_mut().zip(v).for_each(|(a, x)| *a += x);
+        }
         let mut hooks = HookSet::new();
-        for (l, vector) in self.steer_vectors(steers, layer)? {
+        for (l, vector) in acc {
             hooks.push(
                 HookPoint::ResidPost(l),
                 Intervention::Add { vector, alpha: 1.0 },

@@ -1,15 +1,19 @@
 //! The browser's engine: thin wasm-bindgen wrappers over [`crate::session::Session`]. Errors
-//! become `JsError` here and only here; nothing panics across the boundary.
+//! become `JsError` here and only here; nothing panics across the boundary. Made vectors'
+//! calls (make, add, clear, export) are in `wasm/made.rs`.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{cpu::Cpu, AnyBackend};
 use crate::emotions::EmotionSet;
+use crate::make::MadeVector;
 use crate::model::Llama;
 use crate::sampler::Sampler;
 use crate::session::Session;
 use crate::ModelFile;
+
+mod made;
 
 fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
@@ -120,6 +124,11 @@ pub struct Engine {
     emotions: Option<EmotionSet>,
     /// Earlier turns of the conversation (user, assistant, ...) for chat prompts.
     history: Vec<String>,
+    /// Vectors made from texts or read from links; never part of `emotions`.
+    made: Vec<MadeVector>,
+    /// While a vector is being made: each text read so far, opposite or not, as its per-layer
+    /// means `(n_layer, d)`.
+    making: Vec<(bool, Vec<Vec<f32>>)>,
 }
 
 #[wasm_bindgen]
@@ -150,6 +159,8 @@ impl Engine {
             session,
             emotions: None,
             history: Vec::new(),
+            made: Vec::new(),
+            making: Vec::new(),
         }
     }
 
@@ -362,13 +373,16 @@ impl Engine {
             .emotions
             .as_ref()
             .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
-        let rows = names
-            .iter()
-            .zip(&strengths)
-            .map(|(name, &s)| Ok((set.index(name)?, s)))
-            .collect::<crate::Result<Vec<_>>>()
-            .map_err(js)?;
-        self.session.set_steers(set, &rows, layer).map_err(js)
+        // A name is a made vector's when one has it (made names never equal an emotion's).
+        let (mut rows, mut extra) = (Vec::new(), Vec::new());
+        for (name, &s) in names.iter().zip(&strengths) {
+            match self.made.iter().find(|m| m.name == *name) {
+                Some(m) => extra.push(m.steering(set, s).map_err(js)?),
+                None => rows.push((set.index(name).map_err(js)?, s)),
+            }
+        }
+        let hooks = set.steer_hooks_with(&rows, layer, &extra).map_err(js)?;
+        self.session.set_hooks(hooks).map_err(js)
     }
 
     /// After `start` (and `finish`), before the first `step`: the probability of each of

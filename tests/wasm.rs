@@ -1,6 +1,7 @@
 //! In headless Chromium (wasm-bindgen-test): the browser engine gives the same greedy tokens
 //! as the native build for a golden prompt, on the CPU and on WebGPU (SwiftShader's adapter
-//! here, with --enable-unsafe-webgpu), and bad input leaves it usable.
+//! here, with --enable-unsafe-webgpu), and bad input leaves it usable; vectors made from texts
+//! steer, export, and are cleared.
 #![cfg(target_arch = "wasm32")]
 
 use limbic::wasm::Engine;
@@ -231,4 +232,59 @@ fn simd128_quantization_equals_the_scalar_reference() {
     for x in [ties, zero, tiny, wide] {
         assert_eq!(Q8::new(&x), Q8::reference(&x), "{x:?}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
+    let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
+    let mut e = Engine::new(&model).ok().expect("load");
+    assert!(e.make_text("Arr matey").is_err(), "no vectors loaded yet");
+    let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
+    e.load_emotions(&vectors).ok().expect("vectors");
+    let plain = greedy(&mut e, "Tell me about your day.", 8).await;
+    // Too few texts, then a name taken by an emotion: errors, and nothing kept.
+    for text in [
+        "Arr matey, the treasure!",
+        "Shiver me timbers!",
+        "Yo ho ho, rum!",
+    ] {
+        e.make_text(text).ok().expect("text");
+        JsFuture::from(e.ready()).await.expect("ready");
+        e.make_keep(false).ok().expect("keep");
+    }
+    assert!(e.make_vector("pirate").is_err());
+    assert!(e.make_text("").is_err());
+    let texts = [
+        "Arr matey, the treasure!",
+        "Shiver me timbers!",
+        "Yo ho ho and rum, arr!",
+        "Avast, walk the plank!",
+    ];
+    for name in ["happy", "pirate"] {
+        for text in texts {
+            e.make_text(text).ok().expect("text");
+            JsFuture::from(e.ready()).await.expect("ready");
+            e.make_keep(false).ok().expect("keep");
+        }
+        let made = e.make_vector(name);
+        assert_eq!(made.is_ok(), name == "pirate", "{name}");
+    }
+    let steer = |e: &mut Engine, s: f32| e.set_steers(vec!["pirate".into()], vec![s], None);
+    assert!(steer(&mut e, 0.4).is_ok());
+    assert_ne!(greedy(&mut e, "Tell me about your day.", 8).await, plain);
+    // A link's vector: NaN, a wrong length, layer 0 … 30, an emotion's name are refused.
+    assert!(e.add_vector("x", 13, vec![f32::NAN; 576]).is_err());
+    assert!(e.add_vector("x", 13, vec![1.0; 575]).is_err());
+    assert!(e.add_vector("x", 30, vec![1.0; 576]).is_err());
+    assert!(e.add_vector("calm", 13, vec![1.0; 576]).is_err());
+    assert!(e.add_vector("x", 13, vec![1.0; 576]).is_ok());
+    let gguf = e.export_vector("pirate", "gguf", 0.3).ok().expect("gguf");
+    assert_eq!(&gguf[..4], b"GGUF");
+    assert!(e.export_vector("pirate", "exe", 0.3).is_err());
+    assert!(e.export_vector("nobody", "json", 0.3).is_err());
+    // Cleared: the made names are gone, the emotions and the engine as before.
+    e.clear_vectors();
+    assert!(steer(&mut e, 0.4).is_err());
+    assert!(e.set_steers(vec![], vec![], None).is_ok());
+    assert_eq!(greedy(&mut e, "Tell me about your day.", 8).await, plain);
 }

@@ -1,5 +1,5 @@
 // Accessibility in Debian's Chromium: axe-core (WCAG 2.1 A and AA rules) finds no violation in
-// any of the five views after a reply or a run, nor in the embed, in light and dark colour
+// any of the six views after a reply or a run, nor in the embed, in light and dark colour
 // schemes; every chart is an image labelled with its summary, the main ones with their numbers
 // as a table beside them; the reply is announced once, politely, when it ends (not token by token); focus is
 // visible; reduced motion turns transitions off.
@@ -75,6 +75,13 @@ test("no axe violations in any view or the embed, light or dark; the reply is an
   await open(p, `?view=steer&steer=calm:0.2&${RUN}&autorun=1`);
   await replied(p);
   report.steer = await bothSchemes(p);
+  await open(p, `?view=make&${RUN}`);
+  await p.locator("#make-preset").selectOption("bedtime story");
+  await p.getByTestId("make-button").click();
+  await p.locator("#make-status", { hasText: /^(Made|Error)/ }).waitFor({ timeout: 180_000 });
+  await p.getByTestId("generate-button").click();
+  await replied(p);
+  report.make = await bothSchemes(p);
   await open(p, "?view=map");
   await p.getByTestId("map-scatter").waitFor({ timeout: 60_000 });
   report.map = await bothSchemes(p);
@@ -94,7 +101,7 @@ test("no axe violations in any view or the embed, light or dark; the reply is an
   await replied(p);
   report.embed = await bothSchemes(p);
   console.log(JSON.stringify(report, null, 1));
-  assert.deepEqual(report, { readout: [], steer: [], map: [], experiments: [], about: [], embed: [] });
+  assert.deepEqual(report, { readout: [], steer: [], make: [], map: [], experiments: [], about: [], embed: [] });
   assert.deepEqual(p.errors, []);
   await p.close();
 });

@@ -1,6 +1,6 @@
 // Offline once loaded: the service worker keeps the built site and the emotion vectors, the page
 // keeps the model; with the server gone and the browser offline, a reload still loads the model
-// from the cache and answers.
+// from the cache and answers, and makes a vector from texts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useSite } from "./server.mjs";
@@ -36,6 +36,13 @@ test("after one visit the page loads and runs with no network and no server", as
   // "tokens/s (" only once the reply is done: the live count shows before the text is drawn.
   await p.locator("#speed").filter({ hasText: "tokens/s (" }).waitFor({ timeout: 60_000 });
   assert.ok((await p.getByTestId("output-text").textContent()).length > 0);
+  // Making a vector needs nothing from the network either.
+  await p.goto(`${site.url}?view=make&max=3`);
+  await p.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 120_000 });
+  await p.locator("#make-preset").selectOption("formal letter");
+  await p.getByTestId("make-button").click();
+  await p.locator("#make-status").filter({ hasText: /^Made / }).waitFor({ timeout: 120_000 });
+  assert.equal(await p.getByTestId("make-neighbours").locator("li").count(), 10);
   // The worksheet is there offline too.
   await p.goto(`${site.url}worksheet.html`);
   await p.getByRole("heading", { level: 1 }).waitFor();

@@ -56,6 +56,16 @@ test("every view fits a 375 px phone with touch-sized controls; a tap shows a to
   await replied(p);
   await check(p, "steer");
 
+  await p.goto(`${site.url}?view=make&${RUN}`);
+  await ready(p);
+  await p.locator("#make-preset").selectOption("pirate talk");
+  await p.getByTestId("make-button").click();
+  await p.locator("#make-status", { hasText: /^(Made|Error)/ }).waitFor({ timeout: 180_000 });
+  await p.getByTestId("generate-button").click();
+  await replied(p);
+  await p.evaluate(() => scrollTo(0, 0));
+  await check(p, "make");
+
   await p.goto(`${site.url}?view=map`);
   await ready(p);
   await p.getByTestId("map-scatter").waitFor({ timeout: 60_000 });

@@ -3,7 +3,8 @@
 
 import { EMOTIONS_URL, MODEL_URL } from "./config";
 import type { Features } from "./engine/features";
-import type { EmotionInfo, FromWorker, GenerateRequest, RunId, Steer, ToWorker } from "./engine/protocol";
+import type { EmotionInfo, FromWorker, GenerateRequest, MadeInfo, RunId, Steer, ToWorker } from "./engine/protocol";
+import type { MadeLink } from "./share/made-link";
 import { addToRun, newRun, type Run } from "./run-data";
 import { type AppState, toQuery } from "./share/url-state";
 
@@ -47,6 +48,12 @@ export class App {
   history: string[] = [];
   /** The backend running the model, once loaded. */
   backend = "";
+  /** Vectors made in this page (or read from its link), by name; never the built-in ones. */
+  made = new Map<string, MadeInfo>();
+  /** The made vector a link's fragment carried, until the engine has it. */
+  madeLink: MadeLink | null = null;
+  /** The fragment (without "#") the view wants in its links, e.g. a made vector; "" for none. */
+  fragment = "";
   private listeners = new Set<Listener>();
   private urlTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly worker: Worker;
@@ -113,7 +120,8 @@ export class App {
 
   /** A link that reproduces the current view and run. */
   shareUrl(): string {
-    return `${location.origin}${location.pathname}?${toQuery({ ...this.state, autorun: true })}`;
+    const frag = this.fragment ? `#${this.fragment}` : "";
+    return `${location.origin}${location.pathname}?${toQuery({ ...this.state, autorun: true })}${frag}`;
   }
 
   /** Runs the prompt with `steer`; with `compare` and a steer, the unsteered reply first.
@@ -128,6 +136,15 @@ export class App {
       type: "generate", prompt: s.prompt, chat: true, maxTokens: s.maxTokens, temperature: s.temperature,
       topP: 1, seed: s.seed, steer, compare: compare && steer.length > 0, layer: this.layer(), ...over,
     });
+  }
+
+  /** Forgets every made vector, here and in the engine. */
+  clearMade() {
+    this.made.clear();
+    this.madeLink = null;
+    this.fragment = "";
+    this.post({ type: "clear-made" });
+    this.emit({ type: "state" });
   }
 
   stop() {
@@ -152,6 +169,8 @@ export class App {
     if (m.type === "ready") {
       this.emotions = m.emotions;
       this.ready = true;
+    } else if (m.type === "made") {
+      this.made.set(m.made.name, m.made);
     } else if (m.type === "run-start") {
       this.runs[m.run] = newRun(m.run, m.steer, m.layer);
     } else if (m.type === "prompt" || m.type === "token") {

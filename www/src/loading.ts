@@ -41,6 +41,18 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       warn(checked.warnings);
       if (checked.state.layer !== null) app.post({ type: "set-layer", layer: checked.state.layer });
       app.update(checked.state);
+      const link = app.madeLink;
+      if (link) {
+        // The fragment's vector must fit this model; the engine checks it again.
+        const why = link.vector.length !== m.dModel ? `the link's made vector has ${link.vector.length} values; this model's residual stream has ${m.dModel}`
+          : link.layer >= m.nLayer ? `the link's made vector steers at layer ${link.layer}; the model has ${m.nLayer}` : "";
+        if (why) {
+          warn([why]);
+          app.madeLink = null;
+          return;
+        }
+        app.post({ type: "add-made", name: link.name, layer: link.layer, vector: link.vector });
+      }
       if (parsed.state.autorun) mounted()?.generate?.();
     } else if (m.type === "error") {
       els.status.textContent = `error: ${app.ready ? m.message : explainLoadError(m.message)}`;

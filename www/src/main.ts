@@ -13,6 +13,7 @@ import { showExample } from "./views/example";
 import { watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
 import { parseUrl, toQuery } from "./share/url-state";
+import { carriesMade, decodeMade } from "./share/made-link";
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -24,6 +25,16 @@ const VIEWS: ViewDef[] = Object.values(
 const parsed = parseUrl(location.search, VIEWS.map((v) => v.id));
 const app = new App(parsed.state);
 const notes: string[] = [...parsed.warnings];
+// A made vector in the fragment: read now, handed to the engine once it is ready; a malformed
+// one is named on the page and nothing runs.
+if (carriesMade(location.hash)) {
+  const made = decodeMade(location.hash);
+  if (made.ok) app.madeLink = made.made;
+  else {
+    notes.push(made.error);
+    parsed.state.autorun = false;
+  }
+}
 const showNotes = () => { $("link-note").textContent = notes.join("; "); };
 showNotes();
 

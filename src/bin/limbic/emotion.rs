@@ -135,6 +135,43 @@ pub fn run_calibrate(model: &Path, corpus: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `limbic extract --neutral-basis-only`: the neutral dialogues' principal components of the
+/// vectors file `out` measured again and written into it (`neutral_pc.{l}`); their number per
+/// layer must be the file's `neutral_pcs`, else the file was made from another pass.
+pub fn run_neutral_basis(model: &Path, corpus: &Path, out: &Path) -> Result<()> {
+    let corpus = Corpus::load(corpus)?;
+    let (bytes, sha) = read_model(model)?;
+    let mut set = EmotionSet::load(out, Some(&sha))?;
+    let bar = progress(corpus.dialogues.len(), "neutral dialogues");
+    let moments = calibrate::neutral_moments(&bytes, &corpus, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let basis: Vec<Vec<Vec<f32>>> = (0..set.n_layer())
+        .into_par_iter()
+        .map(|l| {
+            limbic::extract::principal_components(
+                &moments.covariance(l),
+                set.d_model,
+                NEUTRAL_VARIANCE,
+            )
+            .0
+        })
+        .collect();
+    let counts: Vec<usize> = basis.iter().map(Vec::len).collect();
+    if counts != set.neutral_pcs {
+        return Err(Error::Model(format!(
+            "the neutral PCs measured now number {counts:?} per layer, the file's {:?}: it was made from another pass",
+            set.neutral_pcs
+        )));
+    }
+    set.neutral_basis = basis.iter().map(|b| b.concat()).collect();
+    set.save(out)?;
+    eprintln!(
+        "wrote the neutral PCs into {}: {counts:?} per layer",
+        out.display()
+    );
+    Ok(())
+}
+
 /// `limbic extract`: one pass over the corpus (cached under `cache`), every choice by
 /// cross-validation, vectors from the whole pool at every layer, the readout's window and its
 /// neutral calibration; writes the vectors file and a JSON report.
@@ -197,6 +234,7 @@ pub fn run_extract(
         default_layer: layer,
         token_offset: OFFSETS[offset],
         neutral_pcs: a.pcs.iter().map(|p| p.0.len()).collect(),
+        neutral_basis: a.pcs.iter().map(|p| p.0.concat()).collect(),
         model_sha256: sha,
         method: format!(
             "story means of hook_resid_post from token {} (offset and layer chosen by {}-fold cross-validation over {:?} and every layer); \
@@ -421,37 +459,19 @@ pub fn export_llama_cpp(
     layers: &[usize],
     out: &Path,
 ) -> Result<()> {
-    use candle_core::quantized::gguf_file::{self, Value as G};
-    use candle_core::quantized::{GgmlDType, QTensor};
-    if layers.contains(&0) {
-        return Err(Error::Steer(
-            "llama.cpp control vectors cannot address block 0; start the range at 1".into(),
-        ));
-    }
     if steers.is_empty() {
         return Err(Error::Steer(
             "name the emotion(s) to export with --steer NAME[:STRENGTH]".into(),
         ));
     }
-    let mut tensors = Vec::new();
-    for &l in layers {
-        let v = set.steering(l, steers)?;
-        let t = candle_core::Tensor::from_vec(v, set.d_model, &candle_core::Device::Cpu)?;
-        tensors.push((
-            format!("direction.{l}"),
-            QTensor::quantize(&t, GgmlDType::F32)?,
-        ));
-    }
-    let md = [
-        ("general.architecture", G::String("controlvector".into())),
-        ("controlvector.model_hint", G::String("llama".into())),
-        ("controlvector.layer_count", G::U32(layers.len() as u32)),
-    ];
-    let md_refs: Vec<(&str, &G)> = md.iter().map(|(k, v)| (*k, v)).collect();
-    let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
-    let mut buf = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut buf, &md_refs, &t_refs)?;
-    write_atomic(out, &buf.into_inner())
+    let directions = layers
+        .iter()
+        .map(|&l| Ok((l, set.steering(l, steers)?)))
+        .collect::<Result<Vec<_>>>()?;
+    write_atomic(
+        out,
+        &limbic::control_vector::write_gguf(&directions, "llama")?,
+    )
 }
 
 /// The web's format: names, metadata, and per layer the unit vectors and centre.

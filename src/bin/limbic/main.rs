@@ -4,6 +4,7 @@
 
 mod bench;
 mod emotion;
+mod make;
 mod stats;
 mod steer_sweep;
 mod svg;
@@ -61,6 +62,9 @@ enum Verb {
         /// file OUT (its vectors unchanged; a few minutes).
         #[arg(long)]
         calibrate_only: bool,
+        /// Only measure the neutral principal components again and store them in OUT.
+        #[arg(long)]
+        neutral_basis_only: bool,
     },
     /// Emotion scores of texts: each input line {"id","text"} → one JSON line
     /// {"id","n_tokens","layer","mean":{emotion:score},"last":{..},"tokens":[..],"per_token"?}
@@ -161,6 +165,8 @@ enum Verb {
     /// Generates a reply, streaming it; with --json prints {"text","ids","tokens"} at the end.
     Generate(GenerateArgs),
     /// Measures load time, prompt and decode speed: {"load_s","prompt_tokens","prompt_tps","decode_tps"}
+    /// A vector made from your texts (one per line), timed, with its nearest emotions.
+    MakeVector(make::MakeArgs),
     Bench {
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
@@ -320,14 +326,21 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Verb::Generate(a) => generate(&cli.model, &cli.vectors, a)?,
+        Verb::MakeVector(a) => {
+            let (mut session, set) = load_with_vectors(&cli.model, &cli.vectors)?;
+            make::run(&mut session, &set, a)?
+        }
         Verb::Extract {
             corpus,
             out,
             report,
             cache,
             calibrate_only,
+            neutral_basis_only,
         } => {
-            if calibrate_only {
+            if neutral_basis_only {
+                emotion::run_neutral_basis(&cli.model, &corpus, &out)?
+            } else if calibrate_only {
                 emotion::run_calibrate(&cli.model, &corpus, &out)?
             } else {
                 emotion::run_extract(&cli.model, &corpus, &out, &report, &cache)?

@@ -6,7 +6,7 @@ import { expect, test } from "vitest";
 import { checkToWorker, MAX_REPLY_TOKENS, MAX_STRENGTH } from "./protocol-check";
 import type { ToWorker } from "./protocol";
 
-const TYPES = ["load", "generate", "probe", "set-layer", "vectors", "cancel", "lose-device", "memory"];
+const TYPES = ["load", "generate", "probe", "set-layer", "vectors", "cancel", "lose-device", "memory", "make", "add-made", "clear-made", "export-made"];
 
 /** Valid messages of every type. */
 const steer = fc.record({ name: fc.string({ maxLength: 30 }), strength: fc.double({ min: -MAX_STRENGTH, max: MAX_STRENGTH, noNaN: true }) });
@@ -22,7 +22,12 @@ const valid: fc.Arbitrary<ToWorker> = fc.oneof(
   fc.record({ type: fc.constant("probe" as const), id: fc.nat(), prompt: fc.string(), chat: fc.boolean(), steer: fc.array(steer, { maxLength: 3 }),
     words: fc.array(fc.string(), { maxLength: 5 }), layer }),
   fc.record({ type: fc.constantFrom("set-layer" as const, "vectors" as const), layer }),
-  fc.record({ type: fc.constantFrom("cancel" as const, "lose-device" as const, "memory" as const) }),
+  fc.record({ type: fc.constantFrom("cancel" as const, "lose-device" as const, "memory" as const, "clear-made" as const) }),
+  fc.record({ type: fc.constant("make" as const), name: fc.string({ maxLength: 60 }), texts: fc.array(fc.string(), { maxLength: 8 }), opposite: fc.array(fc.string(), { maxLength: 4 }) }),
+  fc.record({ type: fc.constant("add-made" as const), name: fc.string({ maxLength: 60 }), layer,
+    vector: fc.float32Array({ minLength: 1, maxLength: 600, noDefaultInfinity: true, noNaN: true }) }),
+  fc.record({ type: fc.constant("export-made" as const), name: fc.string({ maxLength: 60 }), format: fc.constantFrom("json" as const, "gguf" as const),
+    strength: fc.double({ min: -MAX_STRENGTH, max: MAX_STRENGTH, noNaN: true }) }),
 );
 
 const expectRejected = (r: ReturnType<typeof checkToWorker>) => {
@@ -70,4 +75,13 @@ test("one broken field is named in the error", () => {
   expect(checkToWorker(null)).toEqual({ ok: false, error: "bad message to the worker: expected an object with a type, got null" });
   expect(checkToWorker({ type: "explode" })).toEqual({ ok: false, error: 'bad explode message to the worker: unknown message type "explode"' });
   expect(checkToWorker({ type: "set-layer", layer: 1.5 })).toEqual({ ok: false, error: "bad set-layer message to the worker: layer must be a whole number in 0…1000, not 1.5" });
+});
+
+test("a made vector must be a finite Float32Array", () => {
+  for (const vector of [new Float32Array([1, NaN]), new Float32Array(0), [1, 2], new Float32Array(20_000)]) {
+    const r = checkToWorker({ type: "add-made", name: "x", layer: 3, vector });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/vector must be a Float32Array of finite numbers/);
+  }
+  expect(checkToWorker({ type: "export-made", name: "x", format: "exe", strength: 0 }).ok).toBe(false);
 });

@@ -52,6 +52,13 @@ function steers(o: Obj): Steer[] {
     return { name: str(t, `name`, 200), strength: num(t, "strength", -MAX_STRENGTH, MAX_STRENGTH, false) };
   });
 }
+function vector(o: Obj, k: string): Float32Array {
+  const v = o[k];
+  if (!(v instanceof Float32Array) || v.length === 0 || v.length > 16_384 || !v.every(Number.isFinite)) {
+    throw new Bad(`${k} must be a Float32Array of finite numbers (at most 16384)`);
+  }
+  return v;
+}
 function optional<T>(o: Obj, k: string, read: (o: Obj, k: string) => T): T | undefined {
   return o[k] === undefined ? undefined : read(o, k);
 }
@@ -84,9 +91,19 @@ function check(o: Obj): ToWorker {
     case "set-layer":
     case "vectors":
       return { type: o.type, layer: num(o, "layer", 0, MAX_LAYER, true) };
+    case "make":
+      return { type: "make", name: str(o, "name", 200), texts: strings(o, "texts"), opposite: strings(o, "opposite") };
+    case "add-made":
+      return { type: "add-made", name: str(o, "name", 200), layer: num(o, "layer", 0, MAX_LAYER, true), vector: vector(o, "vector") };
+    case "export-made":
+      return {
+        type: "export-made", name: str(o, "name", 200), format: oneOf(o, "format", ["json", "gguf"] as const),
+        strength: num(o, "strength", -MAX_STRENGTH, MAX_STRENGTH, false),
+      };
     case "cancel":
     case "lose-device":
     case "memory":
+    case "clear-made":
       return { type: o.type };
     default:
       throw new Bad(`unknown message type ${what(o.type)}`);

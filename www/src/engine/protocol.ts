@@ -3,13 +3,16 @@
 //!
 //! A reply runs as: `run-start`, `prompt` (the prompt's tokens and their readout), `token`
 //! per generated token, then `done` after the last run. With `compare`, the unsteered
-//! "baseline" run streams first, then the steered "main" run, same seed.
+//! "baseline" run streams first, then the steered "main" run, same seed. Making a vector runs
+//! as `make`, then `make-progress` per text and `made` (or `error`); a made vector's name then
+//! steers like an emotion's in `steer`.
 
 export type Backend = "webgpu" | "cpu";
 export type RunId = "baseline" | "main";
 
 /** One steering term: add `strength × resid_norm × û(name)`, split over the vectors' steering
- * layers (EmotionInfo.steerLayers). */
+ * layers (EmotionInfo.steerLayers); a made vector's name adds all of it at its one layer
+ * (MadeInfo.steerLayer). */
 export interface Steer {
   name: string;
   strength: number;
@@ -78,6 +81,20 @@ export interface ProbeResult {
   wordTokens: string[];
 }
 
+/** A vector made from texts (or read from a link), as the engine describes it: it steers at
+ * `steerLayer` (`vector` is its unit vector there); `neighbours` are the 10 emotions nearest
+ * by cosine and `lens` the tokens it promotes (logit lens), both at `shownLayer`. */
+export interface MadeInfo {
+  name: string;
+  steerLayer: number;
+  vector: Float32Array;
+  shownLayer: number;
+  neighbours: [string, number][];
+  lens: string[];
+  /** How many layers it has (all from texts; one from a link). */
+  layers: number;
+}
+
 export interface RunStats {
   promptTokens: number;
   promptMs: number;
@@ -101,7 +118,16 @@ export type ToWorker =
   /** The emotion vectors at `layer` (answered with `vectors`). */
   | { type: "vectors"; layer: number }
   /** The worker's memory now (answered with `memory`). */
-  | { type: "memory" };
+  | { type: "memory" }
+  /** Make a vector named `name` from `texts` (against `opposite`, or the emotions' centre):
+   * `make-progress` per text, then `made`. */
+  | { type: "make"; name: string; texts: string[]; opposite: string[] }
+  /** Keep a vector (a link's) of one layer: answered with `made`. */
+  | { type: "add-made"; name: string; layer: number; vector: Float32Array }
+  /** Forget every made vector. */
+  | { type: "clear-made" }
+  /** A made vector as a file: answered with `exported`. */
+  | { type: "export-made"; name: string; format: "json" | "gguf"; strength: number };
 
 /** worker → page */
 export type FromWorker =
@@ -122,6 +148,10 @@ export type FromWorker =
   | { type: "vectors"; layer: number; data: Float32Array }
   /** wasmBytes: the engine's wasm memory; a reply's buffers grow it, nothing shrinks it. */
   | { type: "memory"; wasmBytes: number }
+  | { type: "make-progress"; done: number; total: number }
+  /** source: made from texts now (in `ms`), or read from a link. */
+  | { type: "made"; made: MadeInfo; source: "texts" | "link"; ms: number }
+  | { type: "exported"; name: string; format: "json" | "gguf"; bytes: Uint8Array }
   | { type: "error"; message: string };
 
 /** The `k` highest scores as [name, score] pairs, highest first. */

@@ -5,7 +5,7 @@
 import type { Engine } from "../../../pkg/limbic.js";
 import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./build";
 import { MODEL_CACHE, MODEL_SHA256 } from "../config";
-import type { Backend, EmotionInfo, FromWorker, GenerateRequest, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
+import type { Backend, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { hex } from "./protocol";
 import { checkToWorker } from "./protocol-check";
 import { CoWorkerLink, newShared } from "./co-worker-channel";
@@ -247,10 +247,48 @@ async function generate(e: Engine, m: GenerateRequest) {
     const stats = await runOnce(e, m, m.steer, "main");
     post({ type: "done", reason: stats ? "end" : "cancelled", stats });
   } finally {
-    running = false;
-    if (vectorsWanted !== null) sendVectors(e, vectorsWanted);
-    vectorsWanted = null;
+    endRun(e);
   }
+}
+
+/** Makes a vector from texts, one pass per text (awaiting the device between them, and
+ * letting a `cancel` in), with a progress message after each. */
+async function makeVector(e: Engine, m: Extract<ToWorker, { type: "make" }>) {
+  cancelled = false;
+  running = true;
+  const t0 = performance.now();
+  const all: [string, boolean][] = [...m.texts.map((t): [string, boolean] => [t, false]), ...m.opposite.map((t): [string, boolean] => [t, true])];
+  try {
+    e.makeCancel();
+    for (const [i, [text, opposite]] of all.entries()) {
+      await new Promise((r) => setTimeout(r, 0));
+      if (cancelled) throw new Error("making the vector was stopped");
+      e.makeText(text);
+      await e.ready();
+      e.makeKeep(opposite);
+      post({ type: "make-progress", done: i + 1, total: all.length });
+    }
+    sendMade(e.makeVector(m.name) as MadeInfo, "texts", performance.now() - t0);
+    reportBackend(e);
+  } catch (err) {
+    e.makeCancel();
+    throw err;
+  } finally {
+    endRun(e);
+  }
+}
+
+/** Tells the page about a made vector (its values as a Float32Array). */
+function sendMade(made: MadeInfo, source: "texts" | "link", ms: number) {
+  post({ type: "made", made: { ...made, vector: Float32Array.from(made.vector) }, source, ms });
+}
+
+/** After a reply or a vector made: the engine is free, and a `vectors` request that came
+ * meanwhile is answered. */
+function endRun(e: Engine) {
+  running = false;
+  if (vectorsWanted !== null) sendVectors(e, vectorsWanted);
+  vectorsWanted = null;
 }
 
 /** The emotion vectors at `layer`, (n_emotions, d) row-major, moved (not copied) to the page. */
@@ -286,6 +324,19 @@ scope.onmessage = async (ev) => {
       if (!engine) throw new Error("the model is not loaded yet");
       if (running) vectorsWanted = m.layer;
       else sendVectors(engine, m.layer);
+    } else if (m.type === "make") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      if (running) throw new Error("a reply is already running");
+      await makeVector(engine, m);
+    } else if (m.type === "add-made") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      sendMade(engine.addVector(m.name, m.layer, m.vector) as MadeInfo, "link", 0);
+    } else if (m.type === "clear-made") {
+      engine?.clearVectors();
+    } else if (m.type === "export-made") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      const bytes = engine.exportVector(m.name, m.format, m.strength);
+      scope.postMessage({ type: "exported", name: m.name, format: m.format, bytes }, [bytes.buffer]);
     } else if (m.type === "lose-device") {
       engine?.loseDevice();
     } else if (m.type === "memory") {
