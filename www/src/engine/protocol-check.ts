@@ -84,6 +84,8 @@ function check(o: Obj): ToWorker {
     case "set-layer":
     case "vectors":
       return { type: o.type, layer: num(o, "layer", 0, MAX_LAYER, true) };
+    case "set-backend":
+      return { type: o.type, backend: oneOf(o, "backend", ["cpu", "webgpu"] as const), threads: optional(o, "threads", (x, k) => num(x, k, 1, 2, true)) };
     case "cancel":
     case "lose-device":
     case "memory":
