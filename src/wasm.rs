@@ -115,6 +115,13 @@ impl CoWorker {
     }
 }
 
+/// WebGPU devices open in this wasm instance, whichever engine made them: 0 once every
+/// engine that used WebGPU left it or was freed.
+#[wasm_bindgen(js_name = liveGpuDevices)]
+pub fn live_gpu_devices() -> usize {
+    AnyBackend::live_gpu_devices()
+}
+
 /// The model in a browser tab: load from bytes, generate step by step, read out or steer.
 /// A reply runs as `start`, then `await ready()`, `finish()`; then per token `step()`,
 /// `await ready()`, `finish()` — so on WebGPU the worker awaits the device instead of blocking.
@@ -178,6 +185,13 @@ impl Engine {
     #[wasm_bindgen(js_name = loseDevice)]
     pub fn lose_device(&self) {
         self.session.backend().lose_device();
+    }
+
+    /// Whether this engine holds an open WebGPU device (false on the CPU, and once the
+    /// device was destroyed on leaving WebGPU).
+    #[wasm_bindgen(js_name = gpuLive)]
+    pub fn gpu_live(&self) -> bool {
+        self.session.backend().gpu_live()
     }
 
     /// Number of blocks (layers) in the model.

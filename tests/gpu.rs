@@ -570,9 +570,12 @@ fn a_device_lost_mid_reply_finishes_on_the_cpu() {
     for _ in 0..3 {
         r.step_now().unwrap().expect("a token");
     }
+    assert!(r.backend().gpu_live(), "the device is open before it is lost");
     r.backend().lose_device();
+    assert!(!r.backend().gpu_live(), "lose_device destroys the device");
     while r.step_now().unwrap().is_some() {}
     assert_eq!(r.backend_name(), "cpu");
+    assert!(!r.backend().gpu_live(), "the CPU holds no device");
     let why = r.fallback.clone().unwrap_or_default();
     assert!(why.contains("webgpu"), "{why}");
     assert_eq!(r.generation.as_ref().unwrap().generated(), &want[..12]);

@@ -99,9 +99,13 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
         JsFuture::from(e.ready()).await.expect("ready");
         reply.push(id_of(&e.finish().ok().expect("finish step")));
     }
+    assert!(e.gpu_live(), "the device is open before it is lost");
+    assert_eq!(limbic::wasm::live_gpu_devices(), 1, "one engine on WebGPU");
     e.lose_device();
     reply.extend(rest(&mut e).await);
     assert_eq!(e.backend(), "cpu");
+    assert!(!e.gpu_live(), "the CPU holds no device");
+    assert_eq!(limbic::wasm::live_gpu_devices(), 0, "no device left open");
     assert!(
         e.fallback().is_some_and(|f| f.contains("webgpu")),
         "{:?}",

@@ -241,6 +241,24 @@ impl AnyBackend {
         }
     }
 
+    /// Whether this backend holds an open GPU device (false on the CPU and once destroyed).
+    pub fn gpu_live(&self) -> bool {
+        match self {
+            Self::Cpu(_) => false,
+            #[cfg(feature = "gpu")]
+            Self::Gpu(g) => g.is_live(),
+        }
+    }
+
+    /// GPU devices open in this process, whichever backend holds them (0 without the `gpu`
+    /// feature): after a session leaves the GPU, 0 unless something still holds one.
+    pub fn live_gpu_devices() -> usize {
+        #[cfg(feature = "gpu")]
+        return super::gpu::live_devices();
+        #[cfg(not(feature = "gpu"))]
+        0
+    }
+
     /// Shares large single-row products with a co-worker thread (CPU only; `None` stops
     /// sharing). Returns whether it will be used.
     #[cfg(target_arch = "wasm32")]

@@ -2,7 +2,7 @@
 // any of the six views after a reply or a run, nor in the embed, in light and dark colour
 // schemes; every chart is an image labelled with its summary, the main ones with their numbers
 // as a table beside them; the reply is announced once, politely, when it ends (not token by token); focus is
-// visible; reduced motion turns transitions off.
+// visible and Tab goes through every view in reading order; reduced motion turns transitions off.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -86,7 +86,15 @@ test("no axe violations in any view or the embed, light or dark; the reply is an
   await p.getByTestId("map-scatter").waitFor({ timeout: 60_000 });
   report.map = await bothSchemes(p);
   assert.deepEqual(await unlabelledCharts(p), []);
-  assert.equal(await tableRows(p, "main"), 171, "the scatter's table");
+  assert.equal(await tableRows(p, "main"), 171, "the scatter's table (the heatmap's is made when unfolded)");
+  // The heatmap's table: every pair, in its order, the diagonal 1.
+  const heat = 'section[aria-label="similarity heatmap"]';
+  await p.locator(`${heat} details.chart-data summary`).click();
+  assert.equal(await tableRows(p, heat), 171, "the heatmap's table");
+  const cells = await p.locator(`${heat} details.chart-data tbody tr`).evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.ok(cells.every((r) => r.length === 172), "171 cosines a row");
+  assert.ok(cells.every((r, i) => r[i + 1] === "1.00"), "the diagonal is 1");
+  assert.deepEqual(cells.map((r) => r[0]), await p.locator(`${heat} details.chart-data thead th`).evaluateAll((th) => th.slice(1).map((c) => c.textContent)), "rows and columns in one order");
   await open(p, "?view=experiments");
   await p.getByTestId("dose-run").and(p.locator(":enabled")).click();
   await p.locator("#dose-status", { hasText: /^(done|error)/ }).waitFor({ timeout: 180_000 });
@@ -127,5 +135,52 @@ test("focus is visible, dark scheme is dark, reduced motion stops transitions", 
   const lightBg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   assert.equal(lightBg, "rgb(255, 255, 255)");
   assert.notEqual(await p.evaluate(() => getComputedStyle(document.querySelector(".tok")).transitionDuration), "0s");
+  await p.close();
+});
+
+// Tabs from a view's link through its main region: the elements focused in turn, each with its
+// place on screen and its focus indicator (outline or box-shadow as computed).
+async function tabThrough(p, view) {
+  await p.locator(`nav a[data-view="${view}"]`).click();
+  await p.waitForFunction((v) => new URLSearchParams(location.search).get("view") === v, view);
+  if (view === "map") await p.getByTestId("map-scatter").waitFor({ timeout: 60_000 });
+  await p.locator(`nav a[data-view="${view}"]`).focus();
+  const seen = [];
+  for (let k = 0; k < 80; k++) {
+    await p.keyboard.press("Tab");
+    const f = await p.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || !el.closest("main")) return null;
+      const r = el.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset.testid ? `[${el.dataset.testid}]` : ""} "${(el.getAttribute("aria-label") ?? el.textContent ?? "").trim().slice(0, 30)}"`;
+      const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0;
+      return { name, top: r.top + scrollY, left: r.left, right: r.right, width: r.width, height: r.height, indicator: outline || s.boxShadow !== "none" };
+    });
+    if (f === null && seen.length) break;
+    if (f) seen.push(f);
+  }
+  return seen;
+}
+
+test("Tab goes through each view's controls in reading order, each with a visible focus indicator", async () => {
+  const p = await recordingPage(site.browser, { viewport: { width: 1280, height: 900 } });
+  await open(p, "?backend=cpu");
+  for (const view of ["readout", "steer", "map", "experiments", "about"]) {
+    const seen = await tabThrough(p, view);
+    const names = seen.map((f) => f.name);
+    assert.ok(seen.length >= 2, `${view}: only ${names.join(", ")} reached by Tab`);
+    for (const f of seen) {
+      assert.ok(f.indicator, `${view}: ${f.name} has no visible focus indicator`);
+      assert.ok(f.width > 0 && f.height > 0, `${view}: ${f.name} is focused but not shown`);
+    }
+    // Reading order: each next control is below the last, or in a column to its right.
+    for (let k = 1; k < seen.length; k++) {
+      const [a, b] = [seen[k - 1], seen[k]];
+      assert.ok(b.top >= a.top - 4 || b.left >= a.right - 4, `${view}: ${b.name} (y ${Math.round(b.top)}) comes after ${a.name} (y ${Math.round(a.top)}) but sits above it`);
+    }
+    console.log(`${view}: ${seen.length} stops: ${names.slice(0, 12).join(" → ")}${seen.length > 12 ? " → …" : ""}`);
+  }
+  assert.deepEqual(p.errors, []);
   await p.close();
 });

@@ -22,6 +22,7 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
     els.backend.title = fallback ? `WebGPU unavailable: ${fallback}` : "";
     if (els.fallback) els.fallback.textContent = fallback ? `Running on the CPU: ${fallback}` : "";
   };
+  let readyText = "";
   app.on((m) => {
     if (m.type === "progress") {
       els.progress.value = m.total ? m.loaded / m.total : 0;
@@ -33,9 +34,12 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       if (els.notice) els.notice.textContent = m.message;
     } else if (m.type === "backend") {
       showBackend(m.backend, m.fallback);
+      // A move to another backend reloads the model from the cache (progress above): ready again.
+      if (readyText) els.status.textContent = readyText;
     } else if (m.type === "ready") {
       els.progress.value = 1;
-      els.status.textContent = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
+      readyText = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
+      els.status.textContent = readyText;
       showBackend(m.backend, m.fallback);
       const checked = checkNames(app.state, parsed.steerText, m.emotions.names, m.nLayer, m.emotions.defaultStrength);
       warn(checked.warnings);

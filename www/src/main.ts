@@ -13,6 +13,7 @@ import { showExample } from "./views/example";
 import { watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
 import { parseUrl, toQuery } from "./share/url-state";
+import type { Backend, FromWorker, ToWorker } from "./engine/protocol";
 import { carriesMade, decodeMade } from "./share/made-link";
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -104,14 +105,25 @@ $("clear-cache").addEventListener("click", async () => {
   location.reload();
 });
 
-// For tests and demonstrations: destroy the WebGPU device as a lost one would be; read the
-// engine's wasm memory size (bytes).
+// For tests and demonstrations: destroy the WebGPU device as a lost one would be; move the
+// model to another backend in place, on the CPU with 1 or 2 threads (resolves with the backend
+// running then); read the
+// engine's state (wasm memory in bytes, backend, whether a WebGPU device is open).
+const ask = <T extends FromWorker["type"]>(type: T, send: ToWorker) => new Promise<Extract<FromWorker, { type: T }>>((ok, fail) => {
+  const off = app.on((m) => {
+    if (m.type === type || m.type === "error") {
+      off();
+      if (m.type === "error") fail(new Error(m.message));
+      else ok(m as Extract<FromWorker, { type: T }>);
+    }
+  });
+  app.post(send);
+});
 (window as unknown as { limbic: object }).limbic = {
   loseDevice: () => app.post({ type: "lose-device" }),
-  wasmMemory: () => new Promise<number>((ok) => {
-    const off = app.on((m) => { if (m.type === "memory") { off(); ok(m.wasmBytes); } });
-    app.post({ type: "memory" });
-  }),
+  setBackend: async (backend: Backend, threads?: number) => (await ask("backend", { type: "set-backend", backend, threads })).backend,
+  engineState: () => ask("memory", { type: "memory" }),
+  wasmMemory: async () => (await ask("memory", { type: "memory" })).wasmBytes,
 };
 
 show(app.state.view, false);

@@ -1,7 +1,11 @@
 //! Bringing the device up: the adapter, the device and its limits, every kernel compiled, the
 //! rotary tables uploaded; and the faults a device reports outside any call (an uncaptured
-//! validation error, a lost device), kept until the next call returns them as [`Error::Gpu`].
+//! validation error, a lost device), kept until the next call returns them as [`Error::Gpu`];
+//! and taking it down: [`Gpu::destroy`] (also on drop) destroys the device and with it every
+//! buffer made on it, and [`live_devices`] counts the devices not yet destroyed, so a test can
+//! see that leaving the GPU left nothing behind.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use wgpu::util::DeviceExt;
@@ -16,6 +20,15 @@ use crate::gguf::Config;
 
 /// The attention kernel is written for this head width.
 const HEAD_DIM: usize = 64;
+
+/// Devices opened by [`Gpu::create`] and not yet destroyed, in this process (wasm instance).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many GPU devices are open (made and not destroyed) in this process: 0 once every
+/// [`Gpu`] was destroyed or dropped.
+pub fn live_devices() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
 
 impl Gpu {
     /// Finds an adapter, opens a device and compiles every kernel (natively, blocking).
@@ -99,17 +112,29 @@ impl Gpu {
             n_kv_head: cfg.n_kv_head,
             head_dim: cfg.head_dim,
             context: cfg.context,
+            destroyed: false.into(),
             device,
             queue,
         };
+        LIVE.fetch_add(1, Ordering::SeqCst);
         gpu.check()?;
         Ok(gpu)
     }
 
-    /// Destroys the device, as a lost one would be (tests and the page use it to show the
-    /// fallback); every later call fails with [`Error::Gpu`].
+    /// Destroys the device and every buffer made on it, as a lost one would be (tests and the
+    /// page use it to show the fallback; the session calls it when it leaves the GPU); every
+    /// later call fails with [`Error::Gpu`]. Once only: later calls do nothing.
     pub fn destroy(&self) {
-        self.device.destroy();
+        if !self.destroyed.replace(true) {
+            self.device.destroy();
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the device is open (not destroyed by [`Gpu::destroy`]). A device the browser
+    /// lost on its own still counts as open until destroyed.
+    pub fn is_live(&self) -> bool {
+        !self.destroyed.get()
     }
 
     /// An error recorded by the device since the last call, if any.
@@ -131,5 +156,13 @@ impl Gpu {
             )));
         }
         Ok(())
+    }
+}
+
+/// A dropped backend takes its device down at once rather than when the browser's garbage
+/// collector gets to it (a device holds the model's weights, ~100 MB).
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        self.destroy();
     }
 }

@@ -14,7 +14,8 @@
 //!
 //! This file holds the types; the work is split by concern:
 //!
-//! - `device.rs`: adapter and device bring-up, faults the device reports outside any call;
+//! - `device.rs`: adapter and device bring-up, faults the device reports outside any call,
+//!   taking the device down (and counting the devices still open);
 //! - `pool.rs`: device buffers, the activation pool, uploads;
 //! - `recorder.rs`: the encoder and compute-pass state, the parameter ring, cached bind groups;
 //! - `readback.rs`: staging copies, mapping them (the browser awaits it), reading them;
@@ -41,6 +42,7 @@ use crate::error::Error;
 use kernels::Kernels;
 use pool::{Buf, Pool};
 use readback::Maps;
+pub use device::live_devices;
 pub use readback::Pending;
 use recorder::State;
 
@@ -112,6 +114,8 @@ pub struct Gpu {
     n_kv_head: usize,
     head_dim: usize,
     context: usize,
+    /// Set once [`Gpu::destroy`] has run.
+    destroyed: std::cell::Cell<bool>,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {

@@ -22,16 +22,28 @@ export function finish(chart: SVGSVGElement | HTMLElement, label: string): Eleme
   return chart;
 }
 
+type Rows = readonly (readonly (string | number)[])[];
+
 /** A chart's numbers as a table, folded under "Table of this chart" (the chart's text
- * alternative beside its label's summary). Numbers get `digits` decimals. */
-export function dataTable(caption: string, header: readonly string[], rows: readonly (readonly (string | number)[])[], digits = 2): HTMLDetailsElement {
+ * alternative beside its label's summary). Numbers get `digits` decimals. `rows` may be a
+ * function: a large table (the heatmap's 171 × 171) is then made when first unfolded, so the
+ * page does not carry its cells until someone reads them. */
+export function dataTable(caption: string, header: readonly string[], rows: Rows | (() => Rows), digits = 2): HTMLDetailsElement {
   const cell = (v: string | number, j: number) => (typeof v === "number"
     ? h("td", {}, v.toFixed(digits).replace("-", "−"))
     : j === 0 ? h("th", { scope: "row" }, v) : h("td", { class: "text" }, v));
-  return h("details", { class: "chart-data" },
+  const fill = (r: Rows) => r.map((row) => h("tr", {}, ...row.map(cell)));
+  const body = h("tbody", {}, ...(typeof rows === "function" ? [] : fill(rows)));
+  const details = h("details", { class: "chart-data" },
     h("summary", {}, "Table of this chart"),
     scrollBox(caption, h("table", { class: "numbers" },
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, ...header.map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map(cell)))))));
+      body)));
+  if (typeof rows === "function") {
+    details.addEventListener("toggle", () => {
+      if (details.open && !body.firstChild) body.replaceChildren(...fill(rows()));
+    });
+  }
+  return details;
 }

@@ -91,6 +91,8 @@ function check(o: Obj): ToWorker {
     case "set-layer":
     case "vectors":
       return { type: o.type, layer: num(o, "layer", 0, MAX_LAYER, true) };
+    case "set-backend":
+      return { type: o.type, backend: oneOf(o, "backend", ["cpu", "webgpu"] as const), threads: optional(o, "threads", (x, k) => num(x, k, 1, 2, true)) };
     case "make":
       return { type: "make", name: str(o, "name", 200), texts: strings(o, "texts"), opposite: strings(o, "opposite") };
     case "add-made":

@@ -115,6 +115,10 @@ export type ToWorker =
   | ({ type: "probe" } & ProbeRequest)
   | { type: "cancel" }
   | { type: "lose-device" }
+  /** Moves the model to `backend` in place (answered with `backend`), on the CPU with `threads`
+   * (2: with the co-worker; absent: as at load): the old engine is freed, its WebGPU device
+   * destroyed; asked for WebGPU without an adapter, the CPU says why. */
+  | { type: "set-backend"; backend: Backend; threads?: number }
   /** The emotion vectors at `layer` (answered with `vectors`). */
   | { type: "vectors"; layer: number }
   /** The worker's memory now (answered with `memory`). */
@@ -146,8 +150,11 @@ export type FromWorker =
   | { type: "done"; reason: "end" | "cancelled"; stats: RunStats | null }
   /** data: the emotion vectors at `layer`, (n_emotions, d) row-major, unit rows. */
   | { type: "vectors"; layer: number; data: Float32Array }
-  /** wasmBytes: the engine's wasm memory; a reply's buffers grow it, nothing shrinks it. */
-  | { type: "memory"; wasmBytes: number }
+  /** wasmBytes: the engine's wasm memory; a reply's buffers grow it, nothing shrinks it.
+   * backend: the one running; gpuLive: the engine holds an open WebGPU device; gpuDevices: the
+   * WebGPU devices open in the worker's wasm instance (0 once every engine left WebGPU);
+   * threads: 2 once a co-worker has loaded and takes a share of the products, else 1. */
+  | { type: "memory"; wasmBytes: number; backend: Backend | null; gpuLive: boolean; gpuDevices: number; threads: number }
   | { type: "make-progress"; done: number; total: number }
   /** source: made from texts now (in `ms`), or read from a link. */
   | { type: "made"; made: MadeInfo; source: "texts" | "link"; ms: number }

@@ -1,9 +1,11 @@
 //! The engine's worker: owns the wasm engine (one of the two builds, build.ts), the
 //! model download and its cache, and runs replies step by step so a `cancel` gets in between
-//! steps. Talks to the page only through protocol.ts messages.
+//! steps; moves the model between WebGPU and the CPU in place (`set-backend`: a new engine
+//! from the cached bytes, the old one freed with its WebGPU device). Talks to the page only
+//! through protocol.ts messages.
 
 import type { Engine } from "../../../pkg/limbic.js";
-import { loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./build";
+import { type EngineBuild, loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./build";
 import { MODEL_CACHE, MODEL_SHA256 } from "../config";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { hex } from "./protocol";
@@ -18,6 +20,9 @@ const scope = self as unknown as WorkerScope;
 const post = (msg: FromWorker) => scope.postMessage(msg);
 
 let engine: Engine | null = null;
+/** The engine build loaded, and the `load` request (its URLs serve `set-backend` again). */
+let build: EngineBuild | null = null;
+let loaded: Extract<ToWorker, { type: "load" }> | null = null;
 let emotions: EmotionInfo | null = null;
 let layer = 0;
 let running = false;
@@ -116,17 +121,51 @@ async function download(url: string): Promise<Uint8Array> {
 
 async function load(m: Extract<ToWorker, { type: "load" }>) {
   simd = await pickSimd(m.simd);
-  const { Engine } = await loadEngineBuild(simd);
+  build = await loadEngineBuild(simd);
+  loaded = m;
   const bytes = await fetchModel(m.modelUrl, m.cache !== false);
-  const e = await Engine.create(bytes, await pickBackend(m.backend));
+  const e = await open(bytes, await pickBackend(m.backend));
+  post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), nLayer: e.nLayer(), dModel: e.dModel(), emotions: emotions! });
+}
+
+/** An engine on `backend` for the model `bytes` (moved to the co-worker, if one starts), with
+ * the emotion vectors loaded, readout at their default layer; it becomes `engine`. */
+async function open(bytes: Uint8Array, backend: Backend, threads = loaded!.threads): Promise<Engine> {
+  const e = await build!.Engine.create(bytes, backend);
   shownFallback = e.fallback();
-  link = startCoWorker(e, bytes, m.threads);
-  const resp = await fetch(m.emotionsUrl);
-  if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${m.emotionsUrl}`);
+  link = startCoWorker(e, bytes, threads);
+  const resp = await fetch(loaded!.emotionsUrl);
+  if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${loaded!.emotionsUrl}`);
   emotions = e.loadEmotions(new Uint8Array(await resp.arrayBuffer())) as EmotionInfo;
   layer = emotions.defaultLayer;
   engine = e;
-  post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), nLayer: e.nLayer(), dModel: e.dModel(), emotions });
+  return e;
+}
+
+/** Moves the model to `wanted` (on the CPU with `threads`, else as at load) in place: the old
+ * engine (and co-worker) goes first, so the wasm memory it held serves the new one and its
+ * WebGPU device is destroyed (src/backend/gpu/device.rs); the model's bytes come from the
+ * cache again. Answered with `backend`. */
+async function setBackend(wanted: Backend, threads: number | undefined) {
+  const old = engine!;
+  // Already there (and not after a fallback, whose engine a fresh one replaces): nothing to do.
+  if (old.backend() === wanted && !old.fallback() && (threads === undefined || threads === (link ? 2 : 1))) {
+    post({ type: "backend", backend: wanted, fallback: old.fallback() });
+    return;
+  }
+  running = true;
+  try {
+    const bytes = await fetchModel(loaded!.modelUrl, loaded!.cache !== false);
+    engine = null;
+    link = null;
+    coWorker?.terminate();
+    coWorker = null;
+    old.free();
+    const e = await open(bytes, wanted, threads ?? loaded!.threads);
+    post({ type: "backend", backend: e.backend() as Backend, fallback: e.fallback() });
+  } finally {
+    running = false;
+  }
 }
 
 /** On the CPU in a cross-origin isolated page, a second wasm instance in its own worker takes
@@ -324,6 +363,10 @@ scope.onmessage = async (ev) => {
       if (!engine) throw new Error("the model is not loaded yet");
       if (running) vectorsWanted = m.layer;
       else sendVectors(engine, m.layer);
+    } else if (m.type === "set-backend") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      if (running) throw new Error("a reply is running: the backend changes after it");
+      await setBackend(m.backend, m.threads);
     } else if (m.type === "make") {
       if (!engine) throw new Error("the model is not loaded yet");
       if (running) throw new Error("a reply is already running");
@@ -340,7 +383,10 @@ scope.onmessage = async (ev) => {
     } else if (m.type === "lose-device") {
       engine?.loseDevice();
     } else if (m.type === "memory") {
-      post({ type: "memory", wasmBytes: wasmMemoryBytes() });
+      post({
+        type: "memory", wasmBytes: wasmMemoryBytes(), backend: (engine?.backend() as Backend | undefined) ?? null,
+        gpuLive: engine?.gpuLive() ?? false, gpuDevices: build?.liveGpuDevices() ?? 0, threads: link?.state() === 1 ? 2 : 1,
+      });
     }
   } catch (err) {
     post({ type: "error", message: err instanceof Error ? err.message : String(err) });

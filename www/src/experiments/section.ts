@@ -55,7 +55,8 @@ export function section(app: App, scope: Scope, jobs: Jobs, o: SectionOptions): 
   const stop = h("button", { type: "button", id: `${o.id}-stop`, "data-testid": `${o.id}-stop` }, "Stop");
   const status = h("p", { class: "meta exp-status", id: `${o.id}-status`, role: "status", "aria-live": "polite" });
   const chart = h("div", { class: "exp-chart", id: `${o.id}-chart` });
-  const tableBox = h("div", { class: "exp-table table-scroll", id: `${o.id}-table`, role: "region", "aria-label": `${o.id} table`, tabindex: 0 });
+  // Hidden while it has no table: an empty box in the tab order would be a stop that shows nothing.
+  const tableBox = h("div", { class: "exp-table table-scroll", id: `${o.id}-table`, role: "region", "aria-label": `${o.id} table`, tabindex: 0, hidden: true });
   const csv = h("button", { type: "button", id: `${o.id}-csv`, disabled: true }, "Download CSV");
   const controls = h("div", { class: "controls" });
   let table: Table | null = null;
@@ -74,6 +75,7 @@ export function section(app: App, scope: Scope, jobs: Jobs, o: SectionOptions): 
     csv.disabled = true;
     chart.replaceChildren();
     tableBox.replaceChildren();
+    tableBox.hidden = true;
     status.textContent = "running…";
     mine = true;
     buttons();
@@ -111,6 +113,7 @@ export function section(app: App, scope: Scope, jobs: Jobs, o: SectionOptions): 
       table = t;
       csv.disabled = t.rows.length === 0;
       tableBox.replaceChildren(renderTable(t, caption, highlight));
+      tableBox.hidden = false;
     },
   };
 }

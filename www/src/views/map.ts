@@ -107,7 +107,9 @@ function mount(root: HTMLElement, app: App) {
     heatmap = heatmapChart(g, heatWidth, (a, b, c) => {
       heatNote.textContent = a === b ? `${a} with itself: cosine 1` : `${a} × ${b}: cosine ${signed(c)}`;
     });
-    heatBox.replaceChildren(heatmap.el);
+    heatBox.replaceChildren(heatmap.el, dataTable(`cosine similarity of every pair of emotion vectors at layer ${g.layer}, rows and columns in the heatmap's order`,
+      ["emotion", ...g.order.map((j) => g.names[j]!)],
+      () => g.order.map((i) => [g.names[i]!, ...g.order.map((j) => g.cos[i * g.names.length + j]!)])));
     heatLegend.replaceChildren(heatmap.legend);
     select(selected);
   });
