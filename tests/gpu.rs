@@ -36,11 +36,8 @@ fn config() -> Config {
 }
 
 fn backends() -> (Cpu, Gpu) {
-    let c = config();
-    (
-        Cpu::new(&c).unwrap(),
-        Gpu::new(&c).expect("a WebGPU adapter (lavapipe natively)"),
-    )
+    let gpu = Gpu::new(&config()).expect("a WebGPU adapter (lavapipe natively)");
+    (Cpu::new(&config()).unwrap(), gpu)
 }
 
 fn qtensor(rows: usize, cols: usize, dtype: GgmlDType, seed: u64) -> QTensor {
@@ -570,7 +567,7 @@ fn a_device_lost_mid_reply_finishes_on_the_cpu() {
     for _ in 0..3 {
         r.step_now().unwrap().expect("a token");
     }
-    assert!(r.backend().gpu_live(), "the device is open before it is lost");
+    assert!(r.backend().gpu_live(), "the device is open before the loss");
     r.backend().lose_device();
     assert!(!r.backend().gpu_live(), "lose_device destroys the device");
     while r.step_now().unwrap().is_some() {}
