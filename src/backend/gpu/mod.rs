@@ -39,10 +39,10 @@ use std::sync::{Arc, Mutex};
 #[cfg(doc)]
 use super::Backend;
 use crate::error::Error;
+pub use device::live_devices;
 use kernels::Kernels;
 use pool::{Buf, Pool};
 use readback::Maps;
-pub use device::live_devices;
 pub use readback::Pending;
 use recorder::State;
 
