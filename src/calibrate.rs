@@ -69,12 +69,7 @@ pub fn pass(
     tick: &(dyn Fn() + Sync),
 ) -> Result<Pass> {
     let stories: Vec<String> = corpus.stories.iter().map(|s| s.text.clone()).collect();
-    let chat = chat_template(bytes)?;
-    let dialogues: Vec<String> = corpus
-        .dialogues
-        .iter()
-        .map(|d| dialogue_text(d, &chat))
-        .collect();
+    let dialogues = dialogue_texts(bytes, corpus)?;
     let scenes: Vec<String> = corpus.scenes.iter().map(|s| s.text.clone()).collect();
     let all: Vec<String> = stories.iter().chain(&dialogues).cloned().collect();
     let (stories, moments) = cached(
@@ -102,14 +97,19 @@ pub fn pass(
 
 type Part = (Vec<StoryStats>, Option<Moments>);
 
-/// The neutral dialogues' per-layer moments alone (what the pass keeps of them), uncached.
-pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Moments> {
+/// The neutral dialogues as the model reads them, in the model file's chat format.
+fn dialogue_texts(bytes: &[u8], corpus: &Corpus) -> Result<Vec<String>> {
     let chat = chat_template(bytes)?;
-    let dialogues: Vec<String> = corpus
+    Ok(corpus
         .dialogues
         .iter()
         .map(|d| dialogue_text(d, &chat))
-        .collect();
+        .collect())
+}
+
+/// The neutral dialogues' per-layer moments alone (what the pass keeps of them), uncached.
+pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Moments> {
+    let dialogues = dialogue_texts(bytes, corpus)?;
     read(bytes, &[], &dialogues, tick)?
         .1
         .ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
