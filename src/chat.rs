@@ -7,7 +7,9 @@
 //! opened. Families known: ChatML. A file with no template or another family's has no chat
 //! ([`ChatTemplate::from_vocab`] says why); plain text still works.
 
+use crate::error::Result;
 use crate::gguf::{clip, Vocab};
+use crate::tokenizer::Tokenizer;
 
 /// Who speaks a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +140,40 @@ fn literal_turn(jinja: &str, open: &str, close: &str) -> Option<String> {
     None
 }
 
+/// Where the user's text sits in the ids of a chat prompt: the last place the user's own
+/// tokens occur, and from the first user turn on in a continued conversation (`history`'s
+/// turns are prompt too). `(start, end)`; the whole prompt when the text is not found as is.
+pub fn user_span(
+    tok: &Tokenizer,
+    ids: &[u32],
+    history: &[String],
+    user: &str,
+) -> Result<(usize, usize)> {
+    let own = tok.encode(user)?;
+    let last = find(ids, &own, true);
+    let first = match history.first() {
+        Some(turn) => find(ids, &tok.encode(turn)?, false),
+        None => None,
+    };
+    Ok((
+        first.or(last).unwrap_or(0),
+        last.map_or(ids.len(), |l| l + own.len()),
+    ))
+}
+
+/// Where `needle` occurs in `hay` (the last occurrence with `last`, else the first).
+fn find(hay: &[u32], needle: &[u32], last: bool) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    let mut at = (0..=hay.len() - needle.len()).filter(|&i| hay[i..].starts_with(needle));
+    if last {
+        at.next_back()
+    } else {
+        at.next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +265,14 @@ mod tests {
             ChatTemplate::from_vocab(&vocab(Some(SMOLLM2), &["<|im_start|>"])).unwrap_err(),
             "the chat template's marker <|im_end|> is not a control token of the vocabulary"
         );
+    }
+
+    #[test]
+    fn find_gives_the_first_or_last_run() {
+        assert_eq!(find(&[1, 2, 3, 1, 2], &[1, 2], true), Some(3));
+        assert_eq!(find(&[1, 2, 3, 1, 2], &[1, 2], false), Some(0));
+        assert_eq!(find(&[1, 2, 3], &[4], true), None);
+        assert_eq!(find(&[1, 2, 3], &[], true), None);
+        assert_eq!(find(&[1], &[1, 1], false), None);
     }
 }

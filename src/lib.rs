@@ -4,8 +4,8 @@
 //! Modules: [`gguf`] reads the model file, [`tokenizer`] turns text into ids, [`chat`] writes
 //! conversations in the model's chat format, [`model`] holds the forward loop, [`hooks`] what
 //! happens at its hook sites, [`backend`] the ops it runs on (CPU, and WebGPU with the `gpu`
-//! feature, chosen at run time), [`session`] generation (the one step loop, with the GPU's fall
-//! back to the CPU), [`sampler`] the choice of each token, [`error`] the one error type, [`io`]
+//! feature, chosen at run time), [`session`] generation (the one step loop, greedy GPU passes
+//! recorded ahead, the GPU's fall back to the CPU; [`generation`] a reply under way), [`sampler`] the choice of each token, [`error`] the one error type, [`io`]
 //! files and hashes, [`numerics`] dot and log-softmax; [`emotions`] the emotion vectors and their
 //! file, [`steer`] the steering maths, [`make`] vectors made from new texts, [`control_vector`]
 //! llama.cpp control vectors, [`readout`] the per-token readout (smoothing, intensity),
@@ -23,6 +23,7 @@ pub mod crossval;
 pub mod emotions;
 pub mod error;
 pub mod extract;
+pub mod generation;
 pub mod gguf;
 pub mod hooks;
 pub mod io;

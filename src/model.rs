@@ -43,6 +43,8 @@ pub struct Llama<B: Backend> {
 
 /// A forward pass recorded with its reads under way (see [`Llama::record`]).
 pub struct Recorded<B: Backend> {
+    /// The greedy choice on the device, for [`Llama::record_chosen`] (with [`Logits::Argmax`]).
+    pub chosen: Option<B::Tensor>,
     logits: B::Pending,
     /// What the hooks read: point, columns, the read.
     reads: Vec<(HookPoint, usize, B::Pending)>,
@@ -58,6 +60,12 @@ pub enum Logits {
     /// Only the index of the last position's largest logit (the greedy choice), as one value:
     /// on a GPU 4 bytes go back instead of the whole row.
     Argmax,
+}
+
+/// What a pass runs: ids from the host, or the token an earlier pass chose on the device.
+enum Input<'a, B: Backend> {
+    Ids(&'a [u32]),
+    Chosen(&'a B::Tensor),
 }
 
 /// What one forward call returns.
@@ -109,6 +117,14 @@ impl<B: Backend> Llama<B> {
     /// Positions already in the cache.
     pub fn pos(&self) -> usize {
         self.caches.first().map_or(0, |c| self.backend.cache_len(c))
+    }
+
+    /// Keeps the first `pos` positions of the caches: passes recorded past the end of a reply
+    /// are forgotten.
+    pub fn truncate(&mut self, pos: usize) {
+        for c in &mut self.caches {
+            self.backend.truncate(c, pos);
+        }
     }
 
     /// Empties the key/value caches: the next forward starts a new sequence.
@@ -198,7 +214,22 @@ impl<B: Backend> Llama<B> {
     /// but not finished: on the GPU nothing has run yet. Passes recorded one after another
     /// extend the cache in order; [`Llama::finish`] each in the same order.
     pub fn record(&mut self, ids: &[u32], out: Logits) -> Result<Recorded<B>> {
+        self.record_input(Input::Ids(ids), out)
+    }
+
+    /// Records a pass of the token an earlier pass chose on the device (its
+    /// [`Recorded::chosen`]), without reading that choice first: on a GPU the host records
+    /// greedy steps ahead of the device and reads their ids back later.
+    pub fn record_chosen(&mut self, chosen: &B::Tensor, out: Logits) -> Result<Recorded<B>> {
+        self.record_input(Input::Chosen(chosen), out)
+    }
+
+    fn record_input(&mut self, input: Input<B>, out: Logits) -> Result<Recorded<B>> {
         let c = &self.config;
+        let ids = match input {
+            Input::Ids(ids) => ids,
+            Input::Chosen(_) => &[0],
+        };
         if ids.is_empty() {
             return Err(Error::Prompt("nothing to run: no tokens".into()));
         }
@@ -221,7 +252,10 @@ impl<B: Backend> Llama<B> {
         let hooks = (&self.hooks[..], &self.readout);
         let hook =
             |point, x, reads: &mut Vec<_>| apply_hooks(be, hooks, point, x, c.d_model, reads);
-        let mut x = be.embed(&self.embd, ids)?; // (T, d)
+        let mut x = match input {
+            Input::Ids(ids) => be.embed(&self.embd, ids)?, // (T, d)
+            Input::Chosen(chosen) => be.embed_chosen(&self.embd, chosen)?,
+        };
         for (l, blk) in self.blocks.iter().enumerate() {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
             let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
@@ -241,11 +275,17 @@ impl<B: Backend> Llama<B> {
         };
         let normed = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
         let mut logits = be.qmatmul(&normed, self.unembedding())?;
+        let mut chosen = None;
         if out == Logits::Argmax {
             logits = be.argmax(&logits)?;
+            chosen = Some(logits.clone());
         }
         let logits = be.read_start(&logits)?;
-        Ok(Recorded { logits, reads })
+        Ok(Recorded {
+            chosen,
+            logits,
+            reads,
+        })
     }
 
     /// Finishes the reads of a recorded pass (on the GPU: submits and waits if still needed).

@@ -6,91 +6,23 @@
 //! the worker never blocks. When the GPU fails (a kernel rejected, the device lost mid-reply)
 //! the session moves to the CPU, says why in [`Session::fallback`], and finishes the reply.
 
-use crate::backend::{AnyBackend, Backend};
+use std::collections::VecDeque;
+
+use crate::backend::{AnyBackend, Backend, PASSES_IN_FLIGHT};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
+pub use crate::generation::{Generation, Step};
 use crate::gguf::{Config, ModelFile};
 use crate::hooks::{Capture, Captures, HookSet};
 use crate::model::{Forward, Llama, Logits, Recorded};
 use crate::readout::Readout;
-use crate::sampler::{Choice, Sampler};
-use crate::tokenizer::{TextStream, Tokenizer};
+use crate::sampler::Sampler;
+use crate::tokenizer::Tokenizer;
 
 /// Longest slice of a prompt run in one forward call (bounds the attention matrix).
 const PREFILL_CHUNK: usize = 512;
-
-/// One generated token.
-#[derive(Debug, Clone)]
-pub struct Step {
-    pub id: u32,
-    /// Text that became complete with this token (may be empty mid-character).
-    pub text: String,
-    /// What the hooks kept at this token's position (empty when it was not run).
-    pub captures: Captures,
-}
-
-/// A reply under way: the sequence so far and the logits for the next token.
-pub struct Generation {
-    pub ids: Vec<u32>,
-    pub prompt_len: usize,
-    /// What the hooks kept over the prompt, `(prompt_len, cols)` each.
-    pub prompt_captures: Captures,
-    max_tokens: usize,
-    /// Logits for the next token; `None` once no further token will be sampled, or when the
-    /// device chose it ([`Generation::next_id`]).
-    pub next_logits: Option<Vec<f32>>,
-    /// The next token when the device chose it (greedy on the GPU: only the id was read back).
-    next_id: Option<u32>,
-    choice: Choice,
-    stream: TextStream,
-    /// Whether the context has room after the last token.
-    room: bool,
-}
-
-impl Generation {
-    fn new(ids: Vec<u32>, prompt: Forward, sampler: &Sampler, max_tokens: usize) -> Self {
-        Self {
-            prompt_len: ids.len(),
-            ids,
-            prompt_captures: prompt.captures,
-            max_tokens,
-            next_logits: (max_tokens > 0).then_some(prompt.logits),
-            next_id: None,
-            choice: sampler.choice(),
-            stream: TextStream::default(),
-            room: true,
-        }
-    }
-
-    /// Whether the token just sampled must run through the model (more tokens will follow).
-    fn wants_forward(&self) -> bool {
-        self.generated().len() < self.max_tokens && self.room
-    }
-
-    /// Tokens generated so far.
-    pub fn generated(&self) -> &[u32] {
-        &self.ids[self.prompt_len..]
-    }
-
-    /// The probability (softmax at temperature 1, whatever the sampler's) of each of `ids` being
-    /// the next token: after the prompt or a step, before the next token is sampled.
-    pub fn next_probs(&self, ids: &[u32]) -> Result<Vec<f32>> {
-        let logits = self.next_logits.as_ref().ok_or_else(|| {
-            Error::Prompt(
-                "no next-token logits: the reply is over or was asked for 0 tokens".into(),
-            )
-        })?;
-        let logp = crate::numerics::log_softmax(logits);
-        ids.iter()
-            .map(|&id| match logp.get(id as usize) {
-                Some(&l) => Ok(l.exp()),
-                None => Err(Error::Prompt(format!(
-                    "token id {id} is outside the vocabulary"
-                ))),
-            })
-            .collect()
-    }
-}
+/// Greedy passes recorded ahead of the one being read, on the device's own choices.
+const AHEAD: usize = PASSES_IN_FLIGHT - 1;
 
 /// Passes recorded on the device, their results not yet read.
 type Work = Vec<Recorded<AnyBackend>>;
@@ -130,6 +62,11 @@ pub struct Session {
     pub fallback: Option<String>,
     pub generation: Option<Generation>,
     pending: Pending,
+    /// Greedy passes on a GPU recorded ahead, in order: each runs the token the pass before
+    /// it chose on the device, its id not yet read back (see [`Session::step`]).
+    ahead: VecDeque<Recorded<AnyBackend>>,
+    /// How many passes to record ahead (at most [`AHEAD`]; 0 reads each token first).
+    ahead_max: usize,
 }
 
 impl Session {
@@ -145,6 +82,8 @@ impl Session {
             fallback: None,
             generation: None,
             pending: Pending::Nothing,
+            ahead: VecDeque::new(),
+            ahead_max: AHEAD,
         })
     }
 
@@ -284,6 +223,7 @@ impl Session {
         }
         self.generation = None;
         self.pending = Pending::Nothing;
+        self.ahead.clear();
         let work = self.guard(|s| s.prefill(&ids))?;
         self.pending = Pending::Prompt {
             ids,
@@ -297,6 +237,11 @@ impl Session {
     /// Samples the next token and records its pass; `false` once the reply is over
     /// (end-of-turn token, `max_tokens`, or a full context). Then [`Session::finish`] gives the
     /// token with its captures.
+    ///
+    /// Greedy on a GPU the device chooses each token, and the passes of the next few are
+    /// recorded at once on its choices (the embedding reads the id where the argmax wrote it),
+    /// so the device never waits for the host: their ids are read back a few steps behind, and
+    /// passes recorded past an end-of-turn token are dropped, their tokens never shown.
     pub fn step(&mut self) -> Result<bool> {
         let Some(mut g) = self.generation.take() else {
             return Ok(false);
@@ -310,6 +255,7 @@ impl Session {
         let on_device = self.model.backend.is_gpu() && g.choice.is_plain_greedy();
         self.generation = Some(g);
         let Some((id, text)) = sampled? else {
+            self.drop_ahead();
             return Ok(false);
         };
         let out = if on_device {
@@ -319,7 +265,12 @@ impl Session {
         };
         let (mut work, mut on_device, mut whole) = (None, on_device, false);
         if wants {
-            work = Some(match self.record(&[id], out) {
+            let ready = self.ahead.pop_front().filter(|_| on_device);
+            let recorded = match ready {
+                Some(rec) => Ok(vec![rec]),
+                None => self.record(&[id], out),
+            };
+            work = Some(match recorded {
                 Err(e @ Error::Gpu(_)) => {
                     // The whole sequence so far, on the CPU: its last position is this token's.
                     self.move_to_cpu(e)?;
@@ -328,6 +279,9 @@ impl Session {
                 }
                 other => other?,
             });
+            if on_device {
+                self.record_ahead(work.as_ref(), reads);
+            }
         }
         self.pending = Pending::Token {
             id,
@@ -338,6 +292,55 @@ impl Session {
             whole,
         };
         Ok(true)
+    }
+
+    /// Sets how many greedy passes a GPU session records ahead of the one it reads (at most
+    /// three; 0: each token is read back before the next pass is recorded, as a peer to time).
+    pub fn set_ahead(&mut self, n: usize) {
+        self.ahead_max = n.min(AHEAD);
+    }
+
+    /// Greedy passes recorded ahead on the GPU (see [`Session::set_ahead`]).
+    pub fn ahead(&self) -> usize {
+        if self.model.backend.is_gpu() {
+            self.ahead_max
+        } else {
+            0
+        }
+    }
+
+    /// Tops up [`Session::ahead`] after `current`, the pass of the token just sampled: the
+    /// passes of the tokens the device will choose next, as many as the reply can still want
+    /// (the same rule as [`Session::step`]'s). A failure only stops the recording ahead.
+    fn record_ahead(&mut self, current: Option<&Work>, reads: bool) {
+        let Some(g) = &self.generation else { return };
+        let (ctx, k) = (self.model.config.context, g.generated().len() - 1);
+        while self.ahead.len() < self.ahead_max {
+            let j = k + 1 + self.ahead.len();
+            let last = j + 1 >= g.max_tokens;
+            if j >= g.max_tokens || g.prompt_len + j + 1 >= ctx || (last && !reads) {
+                return;
+            }
+            let last = self.ahead.back().or(current.and_then(|w| w.last()));
+            let Some(chosen) = last.and_then(|r| r.chosen.clone()) else {
+                return;
+            };
+            let rec = self.model.record_chosen(&chosen, Logits::Argmax);
+            match rec.and_then(|r| self.model.backend.flush().map(|_| r)) {
+                Ok(r) => self.ahead.push_back(r),
+                Err(_) => return self.ahead.clear(),
+            }
+        }
+    }
+
+    /// Forgets the passes recorded ahead (the reply ended before them): the cache keeps the
+    /// sequence's positions only.
+    fn drop_ahead(&mut self) {
+        if !self.ahead.is_empty() {
+            self.ahead.clear();
+            let n = self.ids().len();
+            self.model.truncate(n);
+        }
     }
 
     /// Resolves when [`Session::finish`] can read without waiting for the device (or a map
@@ -517,6 +520,7 @@ impl Session {
             model.set_readout(Some((r.point(), &r.basis, r.n())))?;
         }
         self.model.backend.lose_device();
+        self.ahead.clear();
         self.model = model;
         self.fallback = Some(format!("{why}; finishing on the CPU"));
         Ok(())
@@ -533,40 +537,6 @@ fn device_choice(read: &[f32], vocab: usize) -> Result<u32> {
     }
 }
 
-/// Where the user's text sits in the ids of a chat prompt: the last place the user's own
-/// tokens occur, and from the first user turn on in a continued conversation (`history`'s
-/// turns are prompt too). `(start, end)`; the whole prompt when the text is not found as is.
-pub fn user_span(
-    tok: &Tokenizer,
-    ids: &[u32],
-    history: &[String],
-    user: &str,
-) -> Result<(usize, usize)> {
-    let own = tok.encode(user)?;
-    let last = find(ids, &own, true);
-    let first = match history.first() {
-        Some(turn) => find(ids, &tok.encode(turn)?, false),
-        None => None,
-    };
-    Ok((
-        first.or(last).unwrap_or(0),
-        last.map_or(ids.len(), |l| l + own.len()),
-    ))
-}
-
-/// Where `needle` occurs in `hay` (the last occurrence with `last`, else the first).
-fn find(hay: &[u32], needle: &[u32], last: bool) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    let mut at = (0..=hay.len() - needle.len()).filter(|&i| hay[i..].starts_with(needle));
-    if last {
-        at.next_back()
-    } else {
-        at.next()
-    }
-}
-
 /// Each capture cut to its last row.
 fn last_rows(c: Captures) -> Captures {
     Captures {
@@ -579,19 +549,5 @@ fn last_rows(c: Captures) -> Captures {
                 values: e.values[e.values.len().saturating_sub(e.cols)..].to_vec(),
             })
             .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::find;
-
-    #[test]
-    fn find_gives_the_first_or_last_run() {
-        assert_eq!(find(&[1, 2, 3, 1, 2], &[1, 2], true), Some(3));
-        assert_eq!(find(&[1, 2, 3, 1, 2], &[1, 2], false), Some(0));
-        assert_eq!(find(&[1, 2, 3], &[4], true), None);
-        assert_eq!(find(&[1, 2, 3], &[], true), None);
-        assert_eq!(find(&[1], &[1, 1], false), None);
     }
 }

@@ -278,7 +278,7 @@ impl Engine {
             .encode_prompt(&self.prompt_text(prompt, chat)?)
             .map_err(js)?;
         let (user_start, user_end) = if chat {
-            crate::session::user_span(&self.session.tokenizer, &ids, &self.history, prompt)
+            crate::chat::user_span(&self.session.tokenizer, &ids, &self.history, prompt)
                 .map_err(js)?
         } else {
             (0, ids.len())

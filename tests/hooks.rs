@@ -301,7 +301,7 @@ fn the_user_span_of_a_chat_prompt_is_the_users_own_text() {
             .tokenizer
             .encode(&e.tokenizer.chat_turns(hist, user, None).unwrap())
             .unwrap();
-        let (start, end) = limbic::session::user_span(&e.tokenizer, &ids, hist, user).unwrap();
+        let (start, end) = limbic::chat::user_span(&e.tokenizer, &ids, hist, user).unwrap();
         assert!(
             start < end && end < ids.len(),
             "{start}..{end} of {}",

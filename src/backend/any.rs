@@ -300,8 +300,14 @@ impl Backend for AnyBackend {
     fn cache_len(&self, cache: &Cache) -> usize {
         each!(self, b, k => k::cl(cache).map_or(0, |c| b.cache_len(c)))
     }
+    fn truncate(&self, cache: &mut Cache, len: usize) {
+        each!(self, b, k => if let Ok(c) = k::c(cache) { b.truncate(c, len) })
+    }
     fn embed(&self, table: &Matrix, ids: &[u32]) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.embed(k::m(table)?, ids)?)))
+    }
+    fn embed_chosen(&self, table: &Matrix, chosen: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.embed_chosen(k::m(table)?, k::t(chosen)?)?)))
     }
     fn rms_norm(&self, x: &Tensor, w: &Tensor, eps: f32) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.rms_norm(k::t(x)?, k::t(w)?, eps)?)))

@@ -385,6 +385,12 @@ impl Backend for Cpu {
         cache.k.len() / cache.width
     }
 
+    fn truncate(&self, cache: &mut KvCache, len: usize) {
+        let n = len.min(self.cache_len(cache)) * cache.width;
+        cache.k.truncate(n);
+        cache.v.truncate(n);
+    }
+
     fn embed(&self, table: &Weight, ids: &[u32]) -> Result<Rows> {
         match table {
             Weight::Quant { q, .. } => Ok(Rows {

@@ -41,8 +41,23 @@ pub trait Backend {
     /// Number of positions held in a cache.
     fn cache_len(&self, cache: &Self::Cache) -> usize;
 
+    /// Keeps the first `len` positions of a cache (no more than it holds): passes recorded
+    /// ahead past the end of a reply are dropped.
+    fn truncate(&self, cache: &mut Self::Cache, len: usize);
+
     /// Rows `ids` of `table (vocab, d)` → `(T, d)`.
     fn embed(&self, table: &Self::Matrix, ids: &[u32]) -> Result<Self::Tensor>;
+    /// The row of `table (vocab, d)` at the id held in `chosen (1, 1)`, an [`Backend::argmax`]
+    /// result → `(1, d)`. On a GPU the id never leaves the device: the next pass is recorded
+    /// before the last one's choice is read back.
+    fn embed_chosen(&self, table: &Self::Matrix, chosen: &Self::Tensor) -> Result<Self::Tensor> {
+        match self.read(chosen)?[..] {
+            [v] if v >= 0.0 && v.fract() == 0.0 => self.embed(table, &[v as u32]),
+            _ => Err(crate::error::Error::Tensor(
+                "embed_chosen: the choice is not one token id".into(),
+            )),
+        }
+    }
     /// `x (T, d)` scaled to unit RMS, times `w (1, d)`.
     fn rms_norm(&self, x: &Self::Tensor, w: &Self::Tensor, eps: f32) -> Result<Self::Tensor>;
     /// The residual add and the next norm: `(a + b, rms_norm(a + b) · w)`. A backend may fuse
@@ -120,6 +135,10 @@ pub trait Backend {
     }
 }
 
+/// Passes whose reads a backend keeps apart at once: a GPU session records this many greedy
+/// steps (less the one being read) ahead of the device.
+pub const PASSES_IN_FLIGHT: usize = 4;
+
 /// Work sent to the GPU since its backend was made: what a decode step costs, counted
 /// (`limbic bench --backend gpu --json` reports it per token).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -132,6 +151,9 @@ pub struct GpuCounts {
     pub submits: u64,
     /// Bytes copied into staging buffers to be read back.
     pub readback_bytes: u64,
+    /// Nanoseconds the host spent inside the driver's submit (natively; 0 in the browser).
+    /// Mesa's lavapipe runs the queue on the CPU and blocks here until it has room.
+    pub submit_ns: u64,
 }
 
 /// Threads a single decode row's work is split over natively: 1 unless `LIMBIC_THREADS` says

@@ -101,13 +101,16 @@ impl Gpu {
                 mapped_at_creation: false,
             }),
             adapter: adapter_name,
+            // Emulations on the CPU (lavapipe, SwiftShader) run one invocation a row, with no
+            // barriers, far faster; a real GPU wants a row's blocks read at once.
+            row_lanes: (info.device_type != wgpu::DeviceType::Cpu).into(),
             kernels,
             pool: Pool::default(),
             quantized: Default::default(),
             bind_groups: Default::default(),
             state: State::new().into(),
             fault,
-            maps: Arc::default(),
+            frames: Default::default(),
             n_head: cfg.n_head,
             n_kv_head: cfg.n_kv_head,
             head_dim: cfg.head_dim,

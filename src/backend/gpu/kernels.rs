@@ -47,7 +47,7 @@ kernels! {
     qmatmul_q4_1: 4 in, 1 out;
     qmatmul_q8_0: 4 in, 1 out;
     rope: 3 in, 1 out;
-    attention: 3 in, 1 out;
+    attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;
     swiglu: 6 in, 1 out;
     add: 2 in, 1 out;

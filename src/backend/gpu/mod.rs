@@ -42,7 +42,7 @@ use crate::error::Error;
 pub use device::live_devices;
 use kernels::Kernels;
 use pool::{Buf, Pool};
-use readback::Maps;
+use readback::Frames;
 pub use readback::Pending;
 use recorder::State;
 
@@ -108,14 +108,24 @@ pub struct Gpu {
     /// same kernels as the step before, so after the first token none is made.
     bind_groups: RefCell<HashMap<(usize, Vec<wgpu::Buffer>), wgpu::BindGroup>>,
     fault: Fault,
-    /// The maps of the current flush, shared with their callbacks.
-    maps: Arc<Mutex<Maps>>,
+    /// Staging buffers of the passes in flight, a frame each.
+    frames: RefCell<Frames>,
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
     context: usize,
+    /// Whether single-token products split each row's blocks over 32 lanes (a real GPU) or
+    /// take a row per invocation (a CPU emulating one); see [`Gpu::set_row_lanes`].
+    row_lanes: std::cell::Cell<bool>,
     /// Set once [`Gpu::destroy`] has run.
     destroyed: std::cell::Cell<bool>,
+}
+
+impl Gpu {
+    /// Chooses how single-token products run (the default suits the adapter; tests run both).
+    pub fn set_row_lanes(&self, on: bool) {
+        self.row_lanes.set(on);
+    }
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {

@@ -70,6 +70,10 @@ impl Backend for Gpu {
         cache.len
     }
 
+    fn truncate(&self, cache: &mut GpuCache, len: usize) {
+        cache.len = cache.len.min(len);
+    }
+
     fn embed(&self, table: &GpuMatrix, ids: &[u32]) -> Result<GpuTensor> {
         let GpuMatrix::Q8_0 {
             qs,
@@ -87,10 +91,12 @@ impl Backend for Gpu {
         }
         let (t, d) = (ids.len(), *cols);
         let x = self.alloc(t, d)?;
-        // The ids ride in the parameter ring, in the slots after the kernel's own.
-        let mut p = words(&[d as u32]);
+        // The ids ride in the parameter ring as f32 (exact below 2^24), in the slots after the
+        // kernel's own.
+        let mut p = words(&[d as u32, *rows as u32]);
         p.resize(SLOT as usize, 0);
-        p.extend_from_slice(bytemuck::cast_slice(ids));
+        let ids: Vec<f32> = ids.iter().map(|&i| i as f32).collect();
+        p.extend_from_slice(bytemuck::cast_slice(&ids));
         let mut st = self.state.borrow_mut();
         let at = self.slots(&mut st, &p);
         let ids_size = (SLOT * ((t * 4) as u64).div_ceil(SLOT)).max(SLOT);
@@ -127,6 +133,23 @@ impl Backend for Gpu {
         Ok(x)
     }
 
+    fn embed_chosen(&self, table: &GpuMatrix, chosen: &GpuTensor) -> Result<GpuTensor> {
+        let GpuMatrix::Q8_0 {
+            qs,
+            scale,
+            rows,
+            cols,
+        } = table
+        else {
+            return Err(Error::Gpu("the token table must be Q8_0 on the GPU".into()));
+        };
+        let x = self.alloc(1, *cols)?;
+        let b = [&chosen.buf.buffer, qs, scale, &x.buf.buffer];
+        let p = words(&[*cols as u32, *rows as u32]);
+        self.dispatch(&self.kernels.embed, &p, &b, (cols.div_ceil(64) as u32, 1));
+        Ok(x)
+    }
+
     fn rms_norm(&self, x: &GpuTensor, w: &GpuTensor, eps: f32) -> Result<GpuTensor> {
         let y = self.alloc(x.rows, x.cols)?;
         let p = words(&[x.cols as u32, eps.to_bits()]);
@@ -160,8 +183,12 @@ impl Backend for Gpu {
         }
         let (xq, xs) = self.quantize(x, q8_0)?;
         let y = self.alloc(x.rows, rows)?;
-        let p = words(&[x.rows as u32, cols as u32, rows as u32]);
-        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
+        let lanes = x.rows == 1 && !q8_0 && self.row_lanes.get();
+        let p = words(&[x.rows as u32, cols as u32, rows as u32, lanes as u32]);
+        let groups = match lanes {
+            true => (rows.div_ceil(2) as u32, 1), // two rows of 32 lanes a workgroup
+            false => (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32),
+        };
         let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
         self.dispatch(k, &p, &b, groups);
         Ok(y)
@@ -187,8 +214,15 @@ impl Backend for Gpu {
         v: &GpuTensor,
         cache: &mut GpuCache,
     ) -> Result<GpuTensor> {
-        let t = q.rows;
-        let kv_row = (self.n_kv_head * self.head_dim * 4) as u64;
+        let (t, kv) = (q.rows, self.n_kv_head * self.head_dim);
+        if (k.rows, k.cols, v.rows, v.cols) != (t, kv, t, kv)
+            || q.cols != self.n_head * self.head_dim
+        {
+            return Err(Error::Tensor(
+                "attention: q, k, v shapes do not fit the model".into(),
+            ));
+        }
+        let kv_row = (kv * 4) as u64;
         if cache.len + t > cache.capacity {
             let capacity = (cache.len + t).div_ceil(CACHE_CHUNK) * CACHE_CHUNK;
             let capacity = capacity.min(self.context).max(cache.len + t);
@@ -215,12 +249,6 @@ impl Backend for Gpu {
         let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
             return Err(Error::Gpu("key/value cache missing".into()));
         };
-        {
-            let mut st = self.state.borrow_mut();
-            let at = cache.len as u64 * kv_row;
-            self.copy(&mut st, (&k.buf.buffer, 0), (kc, at), t as u64 * kv_row);
-            self.copy(&mut st, (&v.buf.buffer, 0), (vc, at), t as u64 * kv_row);
-        }
         let y = self.alloc(t, q.cols)?;
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let p = words(&[
@@ -230,7 +258,15 @@ impl Backend for Gpu {
             self.n_kv_head as u32,
             scale.to_bits(),
         ]);
-        let b = [&q.buf.buffer, kc, vc, &y.buf.buffer];
+        // The kernel appends k and v to the cache itself (no copy ends the compute pass).
+        let b = [
+            &q.buf.buffer,
+            &k.buf.buffer,
+            &v.buf.buffer,
+            kc,
+            vc,
+            &y.buf.buffer,
+        ];
         self.dispatch(
             &self.kernels.attention,
             &p,
@@ -297,6 +333,9 @@ impl Backend for Gpu {
         else {
             return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
         };
+        if *cols > 2048 {
+            return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
+        }
         if (rows, cols) != (up_rows, up_cols) || h.cols != *cols {
             return Err(Error::Tensor(format!(
                 "({}, {}) through gate ({rows}, {cols}) and up ({up_rows}, {up_cols})",
@@ -305,7 +344,8 @@ impl Backend for Gpu {
         }
         let (xq, xs) = self.quantize(h, false)?;
         let y = self.alloc(h.rows, *rows)?;
-        let p = words(&[h.rows as u32, *cols as u32, *rows as u32]);
+        let lanes = h.rows == 1 && self.row_lanes.get();
+        let p = words(&[h.rows as u32, *cols as u32, *rows as u32, lanes as u32]);
         let b = [
             &xq.buf.buffer,
             &xs.buf.buffer,
@@ -315,7 +355,10 @@ impl Backend for Gpu {
             udm,
             &y.buf.buffer,
         ];
-        let groups = (rows.div_ceil(64) as u32, h.rows.div_ceil(4) as u32);
+        let groups = match lanes {
+            true => (rows.div_ceil(2) as u32, 1), // two rows of 32 lanes a workgroup
+            false => (rows.div_ceil(64) as u32, h.rows.div_ceil(4) as u32),
+        };
         self.dispatch(&self.kernels.swiglu, &p, &b, groups);
         Ok(y)
     }

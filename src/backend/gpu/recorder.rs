@@ -14,62 +14,32 @@ pub(super) const SLOTS: u64 = 2048;
 /// Bind groups kept for reuse; past this many the cache starts over.
 const BIND_GROUPS: usize = 4096;
 
-/// Where the reads of the current forward pass stand.
-#[derive(PartialEq)]
-pub(super) enum Phase {
-    /// Ops and copies are being recorded.
-    Recording,
-    /// Submitted; the staging buffers are being mapped.
-    Mapping,
-    /// The staging buffers are mapped and can be read.
-    Mapped,
-}
-
 pub(super) struct State {
     /// The open compute pass: dispatches share it until a copy needs the encoder.
     pass: Option<wgpu::ComputePass<'static>>,
     encoder: Option<wgpu::CommandEncoder>,
     /// Parameter bytes of the slots used since the last submit.
     params: Vec<u8>,
-    /// Staging buffers (MAP_READ) with the bytes used in each.
-    pub(super) staging: Vec<(wgpu::Buffer, u64)>,
-    pub(super) phase: Phase,
-    /// Counts forward passes, so a read from an old pass is refused.
-    pub(super) epoch: u64,
     /// What was recorded and submitted so far.
     pub(super) counts: Counts,
 }
 
 impl State {
-    /// Nothing recorded, no staging buffer yet.
+    /// Nothing recorded.
     pub(super) fn new() -> Self {
         Self {
             pass: None,
             encoder: None,
             params: Vec::new(),
-            staging: Vec::new(),
-            phase: Phase::Recording,
-            epoch: 0,
             counts: Counts::default(),
         }
     }
 }
 
 impl Gpu {
-    /// The encoder, for a copy: ends the open compute pass; after mapped reads, unmaps them
-    /// and starts a new recording.
+    /// The encoder, for a copy: ends the open compute pass.
     pub(super) fn recording<'a>(&self, st: &'a mut State) -> &'a mut wgpu::CommandEncoder {
         st.pass = None;
-        if st.phase != Phase::Recording {
-            for (b, used) in &mut st.staging {
-                if *used > 0 && st.phase == Phase::Mapped {
-                    b.unmap();
-                }
-                *used = 0;
-            }
-            st.phase = Phase::Recording;
-            st.epoch += 1;
-        }
         st.encoder.get_or_insert_with(|| {
             self.device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
@@ -114,7 +84,14 @@ impl Gpu {
                 self.queue.write_buffer(&self.params, 0, &st.params);
                 st.params.clear();
             }
-            self.queue.submit([enc.finish()]);
+            let cmd = enc.finish();
+            #[cfg(not(target_arch = "wasm32"))]
+            let t = std::time::Instant::now();
+            self.queue.submit([cmd]);
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                st.counts.submit_ns += t.elapsed().as_nanos() as u64;
+            }
             st.counts.submits += 1;
         }
     }

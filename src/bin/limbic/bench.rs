@@ -21,13 +21,15 @@ struct Timed {
     /// Tokens generated.
     tokens: usize,
     decode_tps: f64,
-    /// Mean time of a decode step's `step()`: choosing the token and recording its pass.
+    /// Mean time of a decode step's `step()`: choosing the token and recording its pass (on
+    /// the GPU less the time blocked in the driver's submit, reported apart).
     record_us: f64,
-    /// The device's work over the decode steps, per step (GPU only).
-    per_step: Option<[f64; 4]>,
+    /// The device's work over the decode steps, per step (GPU only), and the submit time (µs).
+    per_step: Option<([f64; 4], f64)>,
 }
 
 pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Result<()> {
+    let ahead = session.ahead();
     let t = timed_run(&mut session, tokens)?;
     let prompt_tps = t.prompt_tokens as f64 / t.prompt_s;
     let mut report = json!({
@@ -38,8 +40,10 @@ pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Re
         "generated_tokens": t.tokens,
         "decode_tps": t.decode_tps,
         "record_us_per_token": t.record_us,
+        "ahead": ahead,
     });
-    if let Some([d, c, s, b]) = t.per_step {
+    if let Some(([d, c, s, b], wait)) = t.per_step {
+        report["submit_wait_us_per_token"] = json!(wait);
         report["dispatches_per_token"] = json!(d);
         report["copies_per_token"] = json!(c);
         report["submits_per_token"] = json!(s);
@@ -78,9 +82,13 @@ fn timed_run(session: &mut Session, tokens: usize) -> Result<Timed> {
     let decode_s = t2.elapsed().as_secs_f64();
     let steps = n.saturating_sub(1).max(1) as f64;
     let per_step = match (counts0, session.backend().gpu_counts()) {
-        (Some(a), Some(b)) => Some(gpu_per_step(a, b, steps)),
+        (Some(a), Some(b)) => Some((
+            gpu_per_step(a, b, steps),
+            (b.submit_ns - a.submit_ns) as f64 / 1e3 / steps,
+        )),
         _ => None,
     };
+    let wait_s = per_step.map_or(0.0, |(_, w)| w * steps / 1e6);
     Ok(Timed {
         prompt_tokens,
         prompt_s,
@@ -90,7 +98,7 @@ fn timed_run(session: &mut Session, tokens: usize) -> Result<Timed> {
         } else {
             0.0
         },
-        record_us: 1e6 * record_s / n.max(1) as f64,
+        record_us: 1e6 * (record_s - wait_s).max(0.0) / n.max(1) as f64,
         per_step,
     })
 }

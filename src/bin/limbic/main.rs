@@ -177,6 +177,9 @@ enum Verb {
         /// a steer, alternating over 5 runs; prints medians and overheads.
         #[arg(long)]
         hooks: bool,
+        /// Greedy passes the GPU records ahead of the token it reads back (0–3; 0: none).
+        #[arg(long, default_value_t = 3)]
+        ahead: usize,
         #[arg(long)]
         json: bool,
     },
@@ -443,11 +446,13 @@ fn run(cli: Cli) -> Result<()> {
         Verb::Bench {
             backend,
             tokens,
+            ahead,
             json,
             ..
         } => {
             let t0 = Instant::now();
-            let session = load_session(limbic::io::read_model_file(&cli.model)?, backend)?;
+            let mut session = load_session(limbic::io::read_model_file(&cli.model)?, backend)?;
+            session.set_ahead(ahead);
             bench::speed(session, t0.elapsed().as_secs_f64(), tokens, json)?
         }
     }

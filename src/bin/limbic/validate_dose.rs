@@ -95,7 +95,7 @@ fn read_spans(
     let ids = engine.encode_prompt(&engine.tokenizer.chat_prompt(&user, None)?)?;
     // The user's words after the number: from the user's text up to the number on, to the end
     // of the user's text (its closing tag and the assistant's header follow it).
-    let (start, upto_end) = limbic::session::user_span(&engine.tokenizer, &ids, &[], &user)?;
+    let (start, upto_end) = limbic::chat::user_span(&engine.tokenizer, &ids, &[], &user)?;
     let head = engine.tokenizer.encode(&format!("{before}{num}"))?;
     let upto_num = start + head.len();
     if upto_end == ids.len() || ids.get(start..upto_num) != Some(&head[..]) {

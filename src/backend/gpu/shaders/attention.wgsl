@@ -1,10 +1,14 @@
 // attention: causal grouped-query attention of every query head over the key/value cache,
 // all heads and tokens in one dispatch. Query head h reads kv head h / (n_head / n_kv_head);
 // row t (position pos + t) sees cache positions 0..=pos + t. Online softmax per invocation,
-// merged across the workgroup.
+// merged across the workgroup. The pass's own keys and values are read from its inputs and
+// appended to the cache in the same dispatch (by the first query head of each kv head, for
+// token row 0), so no copy breaks the compute pass.
 //   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale = 1/sqrt(head_dim))
 //   q   (T, n_head*64) f32, as vec4
-//   k   (capacity, n_kv_head*64) f32, as vec4 — the cache, rows 0..pos+T filled
+//   kn  (T, n_kv_head*64) f32, as vec4 — this pass's keys (positions pos..pos+T)
+//   vn  (T, n_kv_head*64) f32, as vec4 — this pass's values
+//   k   (capacity, n_kv_head*64) f32, as vec4 — the cache, rows 0..pos filled; pos..pos+T written
 //   v   (capacity, n_kv_head*64) f32, as vec4
 //   y   (T, n_head*64) f32, written
 // Dispatch: (n_head, T, 1) workgroups of 32; head_dim is 64 (checked on the host).
@@ -13,9 +17,11 @@ const WG: u32 = 32u;
 struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> kn: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> vn: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> k: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 var<workgroup> w_max: array<f32, 32>;
 var<workgroup> w_sum: array<f32, 32>;
@@ -32,15 +38,37 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     for (var i = 0u; i < HD4; i++) {
         qv[i] = q[q_at + i];
     }
+    if (h % (p.n_head / p.n_kv_head) == 0u && t == 0u) {
+        for (var r = li; r < p.t * HD4; r += WG) {
+            let src = (r / HD4) * kv_row + kv_head * HD4 + r % HD4;
+            k[p.pos * kv_row + src] = kn[src];
+            v[p.pos * kv_row + src] = vn[src];
+        }
+    }
     var m = -3.0e38;
     var l = 0.0;
     var acc: array<vec4<f32>, 16>;
     let last = p.pos + t;
     for (var j = li; j <= last; j += WG) {
-        let at = j * kv_row + kv_head * HD4;
+        // Positions before the pass from the cache, the pass's own from its inputs.
+        var kj: array<vec4<f32>, 16>;
+        var vj: array<vec4<f32>, 16>;
+        if (j < p.pos) {
+            let at = j * kv_row + kv_head * HD4;
+            for (var i = 0u; i < HD4; i++) {
+                kj[i] = k[at + i];
+                vj[i] = v[at + i];
+            }
+        } else {
+            let at = (j - p.pos) * kv_row + kv_head * HD4;
+            for (var i = 0u; i < HD4; i++) {
+                kj[i] = kn[at + i];
+                vj[i] = vn[at + i];
+            }
+        }
         var s = 0.0;
         for (var i = 0u; i < HD4; i++) {
-            s += dot(qv[i], k[at + i]);
+            s += dot(qv[i], kj[i]);
         }
         s *= p.scale;
         let m_new = max(m, s);
@@ -48,7 +76,7 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         let w = exp(s - m_new);
         l = l * fade + w;
         for (var i = 0u; i < HD4; i++) {
-            acc[i] = acc[i] * fade + w * v[at + i];
+            acc[i] = acc[i] * fade + w * vj[i];
         }
         m = m_new;
     }

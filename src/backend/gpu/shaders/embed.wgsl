@@ -1,13 +1,15 @@
 // embed: rows `ids` of the Q8_0 token table → x.
 //   p.d   model width (a multiple of 32)
-//   ids   (T) u32
+//   p.vocab rows of the table (an id past them reads the last: ids come checked from the host
+//         or from the argmax kernel, which cannot give one)
+//   ids   (T) f32, each a whole number: the host's ids, or the argmax kernel's choice
 //   qs    (vocab, d/4) u32 — the stored int8 values, four to a word
 //   scale (vocab, d/32) f32 — one scale per 32-value block
 //   x     (T, d) f32, written
 // Dispatch: (ceil(d/64), T, 1) workgroups of 64; one invocation per output value.
-struct Params { d: u32 }
+struct Params { d: u32, vocab: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> ids: array<u32>;
+@group(0) @binding(1) var<storage, read> ids: array<f32>;
 @group(0) @binding(2) var<storage, read> qs: array<u32>;
 @group(0) @binding(3) var<storage, read> scale: array<f32>;
 @group(0) @binding(4) var<storage, read_write> x: array<f32>;
@@ -19,7 +21,7 @@ fn embed(@builtin(global_invocation_id) g: vec3<u32>) {
     if (i >= p.d) {
         return;
     }
-    let e = ids[t] * p.d + i;
+    let e = min(u32(ids[t]), p.vocab - 1u) * p.d + i;
     let q = extractBits(bitcast<i32>(qs[e / 4u]), (e % 4u) * 8u, 8u);
     x[t * p.d + i] = f32(q) * scale[e / 32u];
 }
