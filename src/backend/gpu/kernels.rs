@@ -4,6 +4,16 @@
 
 use crate::error::{Error, Result};
 
+/// A kernel's WGSL: the shared helpers (`shaders/lib/quant.wgsl`), then its own file.
+macro_rules! source {
+    ($name:ident) => {
+        concat!(
+            include_str!("shaders/lib/quant.wgsl"),
+            include_str!(concat!("shaders/", stringify!($name), ".wgsl"))
+        )
+    };
+}
+
 /// Declares every kernel once, as `field: inputs in, outputs out`. The field's name is the
 /// kernel's name three times over: the file `shaders/{name}.wgsl`, its entry point and the
 /// pipeline's label, so a kernel cannot be bound to another's field. Inputs are bound
@@ -13,7 +23,7 @@ macro_rules! kernels {
         /// Every kernel: (entry point = file name, WGSL source, read-only inputs, outputs).
         pub const SOURCES: [(&str, &str, u32, u32); [$(stringify!($name)),*].len()] = [$((
             stringify!($name),
-            include_str!(concat!("shaders/", stringify!($name), ".wgsl")),
+            source!($name),
             $inputs,
             $outputs,
         )),*];
@@ -29,7 +39,7 @@ macro_rules! kernels {
                     $($name: kernel(
                         device,
                         stringify!($name),
-                        include_str!(concat!("shaders/", stringify!($name), ".wgsl")),
+                        source!($name),
                         $inputs,
                         $outputs,
                     ),)*

@@ -33,6 +33,19 @@ impl Gpu {
     }
 }
 
+/// The token table's buffers and shape `(qs, scale, rows, cols)`: Q8_0 on the GPU.
+fn token_table(table: &GpuMatrix) -> Result<(&wgpu::Buffer, &wgpu::Buffer, usize, usize)> {
+    match table {
+        GpuMatrix::Q8_0 {
+            qs,
+            scale,
+            rows,
+            cols,
+        } => Ok((qs, scale, *rows, *cols)),
+        _ => Err(Error::Gpu("the token table must be Q8_0 on the GPU".into())),
+    }
+}
+
 impl Backend for Gpu {
     type Tensor = GpuTensor;
     type Matrix = GpuMatrix;
@@ -75,25 +88,17 @@ impl Backend for Gpu {
     }
 
     fn embed(&self, table: &GpuMatrix, ids: &[u32]) -> Result<GpuTensor> {
-        let GpuMatrix::Q8_0 {
-            qs,
-            scale,
-            rows,
-            cols,
-        } = table
-        else {
-            return Err(Error::Gpu("the token table must be Q8_0 on the GPU".into()));
-        };
-        if let Some(bad) = ids.iter().find(|&&i| i as usize >= *rows) {
+        let (qs, scale, rows, cols) = token_table(table)?;
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= rows) {
             return Err(Error::Prompt(format!(
                 "token id {bad} is outside the table"
             )));
         }
-        let (t, d) = (ids.len(), *cols);
+        let (t, d) = (ids.len(), cols);
         let x = self.alloc(t, d)?;
         // The ids ride in the parameter ring as f32 (exact below 2^24), in the slots after the
         // kernel's own.
-        let mut p = words(&[d as u32, *rows as u32]);
+        let mut p = words(&[d as u32, rows as u32]);
         p.resize(SLOT as usize, 0);
         let ids: Vec<f32> = ids.iter().map(|&i| i as f32).collect();
         p.extend_from_slice(bytemuck::cast_slice(&ids));
@@ -134,18 +139,10 @@ impl Backend for Gpu {
     }
 
     fn embed_chosen(&self, table: &GpuMatrix, chosen: &GpuTensor) -> Result<GpuTensor> {
-        let GpuMatrix::Q8_0 {
-            qs,
-            scale,
-            rows,
-            cols,
-        } = table
-        else {
-            return Err(Error::Gpu("the token table must be Q8_0 on the GPU".into()));
-        };
-        let x = self.alloc(1, *cols)?;
+        let (qs, scale, rows, cols) = token_table(table)?;
+        let x = self.alloc(1, cols)?;
         let b = [&chosen.buf.buffer, qs, scale, &x.buf.buffer];
-        let p = words(&[*cols as u32, *rows as u32]);
+        let p = words(&[cols as u32, rows as u32]);
         self.dispatch(&self.kernels.embed, &p, &b, (cols.div_ceil(64) as u32, 1));
         Ok(x)
     }

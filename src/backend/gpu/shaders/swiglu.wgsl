@@ -26,24 +26,6 @@ struct Params { t: u32, n_in: u32, n_out: u32, lanes: u32 }
 @group(0) @binding(6) var<storage, read> udm: array<vec2<f32>>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 
-fn i8x4(w: u32) -> vec4<i32> {
-    let v = bitcast<i32>(w);
-    return vec4<i32>(extractBits(v, 0u, 8u), extractBits(v, 8u, 8u),
-                     extractBits(v, 16u, 8u), extractBits(v, 24u, 8u));
-}
-
-fn nibbles(w: u32, shift: u32) -> vec4<i32> {
-    return vec4<i32>((vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) >> vec4<u32>(shift)) & vec4<u32>(15u));
-}
-
-// Σ q_w q_x over one block: w the block's 16 nibble bytes, lo/hi its 32 int8 activations.
-fn block_dot(w: vec4<u32>, lo: vec4<u32>, hi: vec4<u32>) -> i32 {
-    return dot(nibbles(w.x, 0u), i8x4(lo.x)) + dot(nibbles(w.y, 0u), i8x4(lo.y))
-         + dot(nibbles(w.z, 0u), i8x4(lo.z)) + dot(nibbles(w.w, 0u), i8x4(lo.w))
-         + dot(nibbles(w.x, 4u), i8x4(hi.x)) + dot(nibbles(w.y, 4u), i8x4(hi.y))
-         + dot(nibbles(w.z, 4u), i8x4(hi.z)) + dot(nibbles(w.w, 4u), i8x4(hi.w));
-}
-
 var<workgroup> g_terms: array<f32, 128>; // (2 rows, 64 blocks)
 var<workgroup> u_terms: array<f32, 128>;
 
