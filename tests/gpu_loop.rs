@@ -131,6 +131,11 @@ fn greedy_replies_recorded_ahead_are_the_cpus_and_end_where_they_end() {
         .to_string();
     let long = &long;
 
+    // Three ahead by default on a real GPU, none on a CPU emulating one (its submit blocks).
+    let want = if gpu.backend().real_gpu() { 3 } else { 0 };
+    assert_eq!(gpu.ahead(), want, "{}", gpu.backend().adapter());
+    gpu.set_ahead(3);
+
     // A reply left with passes in flight: the first step records its pass and three ahead.
     let ids = gpu.encode_prompt(long);
     gpu.start_now(ids.unwrap(), &Sampler::default(), 32)

@@ -241,6 +241,15 @@ impl AnyBackend {
         }
     }
 
+    /// Whether this is a real GPU, not the CPU or a CPU emulating a GPU (lavapipe, SwiftShader).
+    pub fn real_gpu(&self) -> bool {
+        match self {
+            Self::Cpu(_) => false,
+            #[cfg(feature = "gpu")]
+            Self::Gpu(g) => !g.emulated,
+        }
+    }
+
     /// Whether this backend holds an open GPU device (false on the CPU and once destroyed).
     pub fn gpu_live(&self) -> bool {
         match self {

@@ -103,6 +103,7 @@ impl Gpu {
             adapter: adapter_name,
             // Emulations on the CPU (lavapipe, SwiftShader) run one invocation a row, with no
             // barriers, far faster; a real GPU wants a row's blocks read at once.
+            emulated: info.device_type == wgpu::DeviceType::Cpu,
             row_lanes: (info.device_type != wgpu::DeviceType::Cpu).into(),
             kernels,
             pool: Pool::default(),

@@ -114,6 +114,8 @@ pub struct Gpu {
     n_kv_head: usize,
     head_dim: usize,
     context: usize,
+    /// Whether the adapter is a CPU emulating a GPU (lavapipe, SwiftShader).
+    pub emulated: bool,
     /// Whether single-token products split each row's blocks over 32 lanes (a real GPU) or
     /// take a row per invocation (a CPU emulating one); see [`Gpu::set_row_lanes`].
     row_lanes: std::cell::Cell<bool>,

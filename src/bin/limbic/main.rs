@@ -177,9 +177,10 @@ enum Verb {
         /// a steer, alternating over 5 runs; prints medians and overheads.
         #[arg(long)]
         hooks: bool,
-        /// Greedy passes the GPU records ahead of the token it reads back (0–3; 0: none).
-        #[arg(long, default_value_t = 3)]
-        ahead: usize,
+        /// Greedy passes the GPU records ahead of the token it reads back (0–3; 0: none;
+        /// default: 3 on a real GPU, 0 on a CPU emulating one).
+        #[arg(long)]
+        ahead: Option<usize>,
         #[arg(long)]
         json: bool,
     },
@@ -452,7 +453,9 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let t0 = Instant::now();
             let mut session = load_session(limbic::io::read_model_file(&cli.model)?, backend)?;
-            session.set_ahead(ahead);
+            if let Some(n) = ahead {
+                session.set_ahead(n);
+            }
             bench::speed(session, t0.elapsed().as_secs_f64(), tokens, json)?
         }
     }
