@@ -1,7 +1,9 @@
 // Browser speed of the page in headless Chromium (playwright-core, /usr/bin/chromium): the
 // bench prompt, greedy tokens, medians of the runs after one warm-up. Prints, as its last
 // line, {"backend","threads","simd","load_ms","prompt_tps","decode_tps"} plus the page's figures:
-// load from cache, first contentful paint, time to first token, the wasm's gzip size.
+// load from cache, first contentful paint, time to first token, the wasm's gzip size; on
+// WebGPU also the GPU's work per pass over the measured runs (each token's pass and each
+// prompt's: dispatches, copies, submits, bytes read back, the prompts' logits included).
 // Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads] [plain]
 //   (threads 1 or 2 adds ?threads=: the CPU engine without or with its co-worker; "plain" adds
 //   ?simd=plain: the engine build without relaxed SIMD, as browsers that lack it run)
@@ -18,6 +20,15 @@ function wasmGzip() {
   const sizes = readdirSync(dir).filter((n) => n.endsWith(".wasm"))
     .map((f) => gzipSync(readFileSync(`${dir}/${f}`), { level: 9 }).length);
   return sizes.length ? Math.max(...sizes) : null;
+}
+
+/** The GPU's work between two counts, per pass (`passes`: each measured run's prompt pass and a
+ * pass per token, the last one too as the page reads every token out); so the bytes read back
+ * include each prompt's logits and scores. Nothing on the CPU. */
+function perPass(before, after, passes) {
+  if (!before?.length || !after?.length || !passes) return {};
+  const per = (i) => Math.round(((after[i] - before[i]) / passes) * 10) / 10;
+  return { dispatches_per_pass: per(0), copies_per_pass: per(1), submits_per_pass: per(2), readback_bytes_per_pass: per(3) };
 }
 
 const port = Number(process.argv[2] || 18765);
@@ -60,11 +71,15 @@ try {
   await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 300_000 });
   await page.getByTestId("prompt-input").fill("Write a short story about a girl who lost her dog.");
   const runs = [];
+  const counts = () => page.evaluate(async () => (await window.limbic.engineState()).gpuCounts);
+  let before = null;
   for (let i = 0; i < nRuns; i++) {
+    if (i === 1) before = await counts();
     await page.getByTestId("generate-button").click();
     await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 300_000 });
     runs.push(JSON.parse(await page.locator("#speed").getAttribute("data-stats")));
   }
+  const after = await counts();
   const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const measured = runs.slice(1);
   console.log(JSON.stringify({
@@ -78,6 +93,7 @@ try {
     wasm_gzip_bytes: wasmGzip(),
     prompt_tps: median(measured.map((r) => r.promptTokens / (r.promptMs / 1000))),
     decode_tps: median(measured.map((r) => (r.tokens - 1) / (r.decodeMs / 1000))),
+    ...perPass(before, after, measured.reduce((n, r) => n + r.tokens + 1, 0)),
   }));
 } finally {
   await browser.close();

@@ -304,6 +304,17 @@ impl Session {
         self.ahead_max = n.min(AHEAD);
     }
 
+    /// Says whether the GPU is a CPU emulating one, where the backend cannot tell (the
+    /// browser's SwiftShader): its kernels' and [`Session::set_ahead`]'s defaults follow.
+    pub fn set_emulated_gpu(&mut self, on: bool) {
+        self.model.backend.set_emulated(on);
+        self.ahead_max = if self.model.backend.real_gpu() {
+            AHEAD
+        } else {
+            0
+        };
+    }
+
     /// Greedy passes recorded ahead on the GPU (see [`Session::set_ahead`]).
     pub fn ahead(&self) -> usize {
         if self.model.backend.is_gpu() {

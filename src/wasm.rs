@@ -194,6 +194,26 @@ impl Engine {
         self.session.backend().gpu_live()
     }
 
+    /// Says the WebGPU adapter is a CPU emulating a GPU (WebGPU's `isFallbackAdapter`, as
+    /// SwiftShader): products take a row per invocation and no pass is recorded ahead there.
+    #[wasm_bindgen(js_name = setEmulatedGpu)]
+    pub fn set_emulated_gpu(&mut self, on: bool) {
+        self.session.set_emulated_gpu(on);
+    }
+
+    /// The GPU's work so far, `[dispatches, copies, submits, bytes read back]` (undefined on the
+    /// CPU); `make bench-gpu` reads it per pass.
+    #[wasm_bindgen(js_name = gpuCounts)]
+    pub fn gpu_counts(&self) -> Option<Vec<f64>> {
+        let c = self.session.backend().gpu_counts()?;
+        Some(vec![
+            c.dispatches as f64,
+            c.copies as f64,
+            c.submits as f64,
+            c.readback_bytes as f64,
+        ])
+    }
+
     /// Number of blocks (layers) in the model.
     #[wasm_bindgen(js_name = nLayer)]
     pub fn n_layer(&self) -> usize {

@@ -134,6 +134,11 @@ fn greedy_replies_recorded_ahead_are_the_cpus_and_end_where_they_end() {
     // Three ahead by default on a real GPU, none on a CPU emulating one (its submit blocks).
     let want = if gpu.backend().real_gpu() { 3 } else { 0 };
     assert_eq!(gpu.ahead(), want, "{}", gpu.backend().adapter());
+    // Where the backend cannot tell (the browser), the page says which it is.
+    gpu.set_emulated_gpu(false);
+    assert_eq!((gpu.ahead(), gpu.backend().real_gpu()), (3, true));
+    gpu.set_emulated_gpu(true);
+    assert_eq!((gpu.ahead(), gpu.backend().real_gpu()), (0, false));
     gpu.set_ahead(3);
 
     // A reply left with passes in flight: the first step records its pass and three ahead.

@@ -250,6 +250,17 @@ impl AnyBackend {
         }
     }
 
+    /// Says whether the GPU is a CPU emulating one (see [`AnyBackend::real_gpu`]); nothing on
+    /// the CPU.
+    pub fn set_emulated(&mut self, on: bool) {
+        #[cfg(feature = "gpu")]
+        if let Self::Gpu(g) = self {
+            g.set_emulated(on);
+        }
+        #[cfg(not(feature = "gpu"))]
+        let _ = on;
+    }
+
     /// Whether this backend holds an open GPU device (false on the CPU and once destroyed).
     pub fn gpu_live(&self) -> bool {
         match self {

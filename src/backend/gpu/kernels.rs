@@ -55,11 +55,13 @@ kernels! {
     add_rms_norm: 3 in, 2 out;
     quantize: 1 in, 2 out;
     qmatmul_q4_1: 4 in, 1 out;
+    qmatvec_q4_1: 4 in, 1 out;
     qmatmul_q8_0: 4 in, 1 out;
     rope: 3 in, 1 out;
     attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;
     swiglu: 6 in, 1 out;
+    swiglu_vec: 6 in, 1 out;
     add: 2 in, 1 out;
     add_scaled: 2 in, 1 out;
     project: 2 in, 1 out;

@@ -128,6 +128,13 @@ impl Gpu {
     pub fn set_row_lanes(&self, on: bool) {
         self.row_lanes.set(on);
     }
+
+    /// Says whether the adapter is a CPU emulating a GPU, where wgpu cannot tell (in the
+    /// browser it reports no adapter type; the page reads WebGPU's `isFallbackAdapter`).
+    pub fn set_emulated(&mut self, on: bool) {
+        self.emulated = on;
+        self.row_lanes.set(!on);
+    }
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {

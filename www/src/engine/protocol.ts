@@ -153,8 +153,10 @@ export type FromWorker =
   /** wasmBytes: the engine's wasm memory; a reply's buffers grow it, nothing shrinks it.
    * backend: the one running; gpuLive: the engine holds an open WebGPU device; gpuDevices: the
    * WebGPU devices open in the worker's wasm instance (0 once every engine left WebGPU);
-   * threads: 2 once a co-worker has loaded and takes a share of the products, else 1. */
-  | { type: "memory"; wasmBytes: number; backend: Backend | null; gpuLive: boolean; gpuDevices: number; threads: number }
+   * threads: 2 once a co-worker has loaded and takes a share of the products, else 1;
+   * gpuCounts: the GPU's work so far, [dispatches, copies, submits, bytes read back] (empty on
+   * the CPU). */
+  | { type: "memory"; wasmBytes: number; backend: Backend | null; gpuLive: boolean; gpuDevices: number; threads: number; gpuCounts: number[] }
   | { type: "make-progress"; done: number; total: number }
   /** source: made from texts now (in `ms`), or read from a link. */
   | { type: "made"; made: MadeInfo; source: "texts" | "link"; ms: number }

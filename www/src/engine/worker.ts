@@ -44,6 +44,15 @@ function reportBackend(e: Engine) {
   }
 }
 
+/** Whether the browser's WebGPU adapter is a CPU emulating a GPU (SwiftShader): wgpu cannot tell
+ * in the browser, and the engine's fastest kernels differ there. */
+async function softwareAdapter(): Promise<boolean> {
+  type Info = { isFallbackAdapter?: boolean; architecture?: string };
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } }).gpu;
+  const info = (await gpu?.requestAdapter())?.info;
+  return info?.isFallbackAdapter === true || info?.architecture === "swiftshader";
+}
+
 /** "webgpu" when asked for, or when asked for nothing and the browser offers an adapter. */
 async function pickBackend(wanted: Backend | undefined): Promise<Backend> {
   if (wanted) return wanted;
@@ -132,6 +141,7 @@ async function load(m: Extract<ToWorker, { type: "load" }>) {
  * the emotion vectors loaded, readout at their default layer; it becomes `engine`. */
 async function open(bytes: Uint8Array, backend: Backend, threads = loaded!.threads): Promise<Engine> {
   const e = await build!.Engine.create(bytes, backend);
+  if (e.backend() === "webgpu") e.setEmulatedGpu(await softwareAdapter());
   shownFallback = e.fallback();
   link = startCoWorker(e, bytes, threads);
   const resp = await fetch(loaded!.emotionsUrl);
@@ -386,6 +396,7 @@ scope.onmessage = async (ev) => {
       post({
         type: "memory", wasmBytes: wasmMemoryBytes(), backend: (engine?.backend() as Backend | undefined) ?? null,
         gpuLive: engine?.gpuLive() ?? false, gpuDevices: build?.liveGpuDevices() ?? 0, threads: link?.state() === 1 ? 2 : 1,
+        gpuCounts: Array.from(engine?.gpuCounts() ?? []),
       });
     }
   } catch (err) {

@@ -1,6 +1,6 @@
 // add_rms_norm: s = a + b (the residual add), and y = rms_norm(s) · w, in one dispatch with
-// the arithmetic of add.wgsl then rms_norm.wgsl (the squares summed in order by one invocation,
-// y = s / rms · w), so the results equal the two kernels'.
+// the arithmetic of add.wgsl then rms_norm.wgsl (the sum of squares in order on one
+// invocation, y = s / rms · w), so the results equal the two kernels'.
 //   p.d, p.eps  row width (≤ 1024), epsilon inside the square root
 //   a, b  (T, d) f32
 //   w     (d) f32
@@ -16,7 +16,6 @@ struct Params { d: u32, eps: f32 }
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
 var<workgroup> sum: array<f32, 1024>;
-var<workgroup> sq: array<f32, 1024>;
 var<workgroup> rms: f32;
 
 @compute @workgroup_size(64)
@@ -25,19 +24,13 @@ fn add_rms_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     for (var i = li; i < p.d; i += 64u) {
         let v = a[row + i] + b[row + i];
         sum[i] = v;
-        sq[i] = v * v;
         s[row + i] = v;
     }
     workgroupBarrier();
     if (li == 0u) {
         var ss = 0.0;
-        var i = 0u;
-        for (; i + 8u <= p.d; i += 8u) {
-            ss = ss + sq[i]; ss = ss + sq[i + 1u]; ss = ss + sq[i + 2u]; ss = ss + sq[i + 3u];
-            ss = ss + sq[i + 4u]; ss = ss + sq[i + 5u]; ss = ss + sq[i + 6u]; ss = ss + sq[i + 7u];
-        }
-        for (; i < p.d; i++) {
-            ss = ss + sq[i];
+        for (var i = 0u; i < p.d; i++) {
+            ss += sum[i] * sum[i];
         }
         rms = sqrt(ss / f32(p.d) + p.eps);
     }

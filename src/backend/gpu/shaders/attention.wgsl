@@ -51,32 +51,31 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     let last = p.pos + t;
     for (var j = li; j <= last; j += WG) {
         // Positions before the pass from the cache, the pass's own from its inputs.
-        var kj: array<vec4<f32>, 16>;
-        var vj: array<vec4<f32>, 16>;
-        if (j < p.pos) {
-            let at = j * kv_row + kv_head * HD4;
+        let cached = j < p.pos;
+        let at = select(j - p.pos, j, cached) * kv_row + kv_head * HD4;
+        var s = 0.0;
+        if (cached) {
             for (var i = 0u; i < HD4; i++) {
-                kj[i] = k[at + i];
-                vj[i] = v[at + i];
+                s += dot(qv[i], k[at + i]);
             }
         } else {
-            let at = (j - p.pos) * kv_row + kv_head * HD4;
             for (var i = 0u; i < HD4; i++) {
-                kj[i] = kn[at + i];
-                vj[i] = vn[at + i];
+                s += dot(qv[i], kn[at + i]);
             }
-        }
-        var s = 0.0;
-        for (var i = 0u; i < HD4; i++) {
-            s += dot(qv[i], kj[i]);
         }
         s *= p.scale;
         let m_new = max(m, s);
         let fade = exp(m - m_new);
         let w = exp(s - m_new);
         l = l * fade + w;
-        for (var i = 0u; i < HD4; i++) {
-            acc[i] = acc[i] * fade + w * vj[i];
+        if (cached) {
+            for (var i = 0u; i < HD4; i++) {
+                acc[i] = acc[i] * fade + w * v[at + i];
+            }
+        } else {
+            for (var i = 0u; i < HD4; i++) {
+                acc[i] = acc[i] * fade + w * vn[at + i];
+            }
         }
         m = m_new;
     }
