@@ -59,6 +59,15 @@ impl Generation {
         self.generated().len() < self.max_tokens && self.room
     }
 
+    /// Whether the pass of generated token `j` (from 0) runs once it is sampled: while tokens
+    /// follow it (below `max_tokens`), and for the last one when something reads the stream;
+    /// only with room in the `context` after it.
+    pub(crate) fn pass_runs(&self, j: usize, reads: bool, context: usize) -> bool {
+        j < self.max_tokens
+            && self.prompt_len + j + 1 < context
+            && (j + 1 < self.max_tokens || reads)
+    }
+
     /// Tokens generated so far.
     pub fn generated(&self) -> &[u32] {
         &self.ids[self.prompt_len..]

@@ -226,24 +226,26 @@ impl<B: Backend> Llama<B> {
 
     fn record_input(&mut self, input: Input<B>, out: Logits) -> Result<Recorded<B>> {
         let c = &self.config;
-        let ids = match input {
-            Input::Ids(ids) => ids,
-            Input::Chosen(_) => &[0],
+        // A chosen token is one the device picked from the vocabulary: nothing to check.
+        let t = match input {
+            Input::Ids(ids) => {
+                if ids.is_empty() {
+                    return Err(Error::Prompt("nothing to run: no tokens".into()));
+                }
+                if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
+                    return Err(Error::Prompt(format!(
+                        "token id {bad} is outside the vocabulary ({})",
+                        c.vocab
+                    )));
+                }
+                ids.len()
+            }
+            Input::Chosen(_) => 1,
         };
-        if ids.is_empty() {
-            return Err(Error::Prompt("nothing to run: no tokens".into()));
-        }
-        if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
-            return Err(Error::Prompt(format!(
-                "token id {bad} is outside the vocabulary ({})",
-                c.vocab
-            )));
-        }
         let pos = self.pos();
-        if pos + ids.len() > c.context {
+        if pos + t > c.context {
             return Err(Error::Prompt(format!(
-                "{} tokens after {pos} would pass the context of {} tokens",
-                ids.len(),
+                "{t} tokens after {pos} would pass the context of {} tokens",
                 c.context
             )));
         }

@@ -73,8 +73,7 @@ impl Session {
     /// A parsed model file on `backend`.
     pub fn new(file: ModelFile, backend: AnyBackend) -> Result<Self> {
         let tokenizer = Tokenizer::new(&file.vocab)?;
-        // A CPU emulating a GPU blocks in each submit, so recording ahead only costs there.
-        let ahead_max = if backend.real_gpu() { AHEAD } else { 0 };
+        let ahead_max = default_ahead(&backend);
         Ok(Self {
             model: Llama::new(file, backend)?,
             tokenizer,
@@ -252,7 +251,8 @@ impl Session {
         let more = g.wants_forward();
         // The last token runs too when something reads the stream, so it has its readout.
         let reads = self.hooks.reads() || self.readout.is_some();
-        let wants = more || (reads && g.room);
+        let ctx = self.model.config.context;
+        let wants = g.pass_runs(g.generated().len().saturating_sub(1), reads, ctx);
         // Greedy on the GPU: the device picks the next token and only its id comes back.
         let on_device = self.model.backend.is_gpu() && g.choice.is_plain_greedy();
         self.generation = Some(g);
@@ -308,11 +308,7 @@ impl Session {
     /// browser's SwiftShader): its kernels' and [`Session::set_ahead`]'s defaults follow.
     pub fn set_emulated_gpu(&mut self, on: bool) {
         self.model.backend.set_emulated(on);
-        self.ahead_max = if self.model.backend.real_gpu() {
-            AHEAD
-        } else {
-            0
-        };
+        self.ahead_max = default_ahead(&self.model.backend);
     }
 
     /// Greedy passes recorded ahead on the GPU (see [`Session::set_ahead`]).
@@ -331,13 +327,11 @@ impl Session {
         let Some(g) = &self.generation else { return };
         let (ctx, k) = (self.model.config.context, g.generated().len() - 1);
         while self.ahead.len() < self.ahead_max {
-            let j = k + 1 + self.ahead.len();
-            let last = j + 1 >= g.max_tokens;
-            if j >= g.max_tokens || g.prompt_len + j + 1 >= ctx || (last && !reads) {
+            if !g.pass_runs(k + 1 + self.ahead.len(), reads, ctx) {
                 return;
             }
-            let last = self.ahead.back().or(current.and_then(|w| w.last()));
-            let Some(chosen) = last.and_then(|r| r.chosen.clone()) else {
+            let prev = self.ahead.back().or(current.and_then(|w| w.last()));
+            let Some(chosen) = prev.and_then(|r| r.chosen.clone()) else {
                 return;
             };
             let rec = self.model.record_chosen(&chosen, Logits::Argmax);
@@ -539,6 +533,16 @@ impl Session {
         self.model = model;
         self.fallback = Some(format!("{why}; finishing on the CPU"));
         Ok(())
+    }
+}
+
+/// Passes recorded ahead by default: none on a CPU emulating a GPU, which blocks in each submit,
+/// so recording ahead only costs there.
+fn default_ahead(backend: &AnyBackend) -> usize {
+    if backend.real_gpu() {
+        AHEAD
+    } else {
+        0
     }
 }
 

@@ -89,6 +89,7 @@ impl Gpu {
                 usage: wgpu::BufferUsages::STORAGE,
             })
         };
+        let emulated = info.device_type == wgpu::DeviceType::Cpu;
         let gpu = Self {
             cos: upload("rope cos", &cos),
             sin: upload("rope sin", &sin),
@@ -103,8 +104,8 @@ impl Gpu {
             adapter: adapter_name,
             // Emulations on the CPU (lavapipe, SwiftShader) run one invocation a row, with no
             // barriers, far faster; a real GPU wants a row's blocks read at once.
-            emulated: info.device_type == wgpu::DeviceType::Cpu,
-            row_lanes: (info.device_type != wgpu::DeviceType::Cpu).into(),
+            emulated,
+            row_lanes: (!emulated).into(),
             kernels,
             pool: Pool::default(),
             quantized: Default::default(),

@@ -55,16 +55,14 @@ pub(super) struct Frame {
     phase: Phase,
     /// Counts the recordings into this frame, so a read from an older one is refused.
     epoch: u64,
-    /// Order of the flushes: the oldest frame still mapping is the one waited for.
-    flushed: u64,
     maps: Arc<Mutex<Maps>>,
 }
 
-/// The ring of frames and the one being recorded into.
+/// The ring of frames and the one being recorded into. Frames are flushed in ring order, so
+/// from `cur` on they run from the oldest flush to the newest.
 pub(super) struct Frames {
     frames: Vec<Frame>,
     cur: usize,
-    flushes: u64,
 }
 
 impl Default for Frames {
@@ -73,13 +71,11 @@ impl Default for Frames {
             staging: Vec::new(),
             phase: Phase::Free,
             epoch: 0,
-            flushed: 0,
             maps: Arc::default(),
         };
         Self {
             frames: (0..FRAMES).map(|_| frame()).collect(),
             cur: 0,
-            flushes: 0,
         }
     }
 }
@@ -102,12 +98,11 @@ impl Frames {
         f
     }
 
-    /// The oldest frame still mapping.
+    /// The oldest frame still mapping: the first one from `cur` on.
     fn oldest_mapping(&self) -> Option<&Frame> {
-        self.frames
-            .iter()
-            .filter(|f| f.phase == Phase::Mapping)
-            .min_by_key(|f| f.flushed)
+        (0..FRAMES)
+            .map(|i| &self.frames[(self.cur + i) % FRAMES])
+            .find(|f| f.phase == Phase::Mapping)
     }
 }
 
@@ -123,8 +118,6 @@ impl Gpu {
         let mut st = self.state.borrow_mut();
         self.submit(&mut st);
         let mut frames = self.frames.borrow_mut();
-        frames.flushes += 1;
-        let flushes = frames.flushes;
         let cur = frames.cur;
         let f = &mut frames.frames[cur];
         if f.phase != Phase::Free {
@@ -154,7 +147,6 @@ impl Gpu {
             });
         }
         f.phase = Phase::Mapping;
-        f.flushed = flushes;
         frames.cur = (frames.cur + 1) % FRAMES;
         self.check()
     }

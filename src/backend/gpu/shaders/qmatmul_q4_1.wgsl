@@ -40,7 +40,7 @@ fn qmatmul_q4_1(@builtin(global_invocation_id) g: vec3<u32>) {
             let lo = xq[xb * 2u];      // values 0..15
             let hi = xq[xb * 2u + 1u]; // values 16..31
             let a = xs[xb];
-            acc[k] += s.x * a.x * f32(block_dot(w, lo, hi)) + s.y * a.y;
+            acc[k] += q4_1_term(w, s, lo, hi, a);
         }
     }
     for (var k = 0u; k < toks; k++) {

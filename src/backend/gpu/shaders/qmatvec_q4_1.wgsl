@@ -30,10 +30,8 @@ fn qmatvec_q4_1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let nb = p.n_in / 32u;
     if (row < p.n_out) {
         for (var b = lane; b < nb; b += LANES) {
-            let s = dm[row * nb + b];
-            let a = xs[b];
-            let isum = block_dot(qs[row * nb + b], xq[b * 2u], xq[b * 2u + 1u]);
-            terms[r * 64u + b] = s.x * a.x * f32(isum) + s.y * a.y;
+            let w = qs[row * nb + b];
+            terms[r * 64u + b] = q4_1_term(w, dm[row * nb + b], xq[b * 2u], xq[b * 2u + 1u], xs[b]);
         }
     }
     workgroupBarrier();

@@ -43,8 +43,8 @@ fn swiglu(@builtin(global_invocation_id) g: vec3<u32>) {
             let lo = xq[xb * 2u];
             let hi = xq[xb * 2u + 1u];
             let a = xs[xb];
-            gate[k] += gs.x * a.x * f32(block_dot(gw, lo, hi)) + gs.y * a.y;
-            up[k] += us.x * a.x * f32(block_dot(uw, lo, hi)) + us.y * a.y;
+            gate[k] += q4_1_term(gw, gs, lo, hi, a);
+            up[k] += q4_1_term(uw, us, lo, hi, a);
         }
     }
     for (var k = 0u; k < toks; k++) {

@@ -33,10 +33,8 @@ fn swiglu_vec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
             let lo = xq[b * 2u];
             let hi = xq[b * 2u + 1u];
             let a = xs[b];
-            let gs = gdm[row * nb + b];
-            let us = udm[row * nb + b];
-            g_terms[r * 64u + b] = gs.x * a.x * f32(block_dot(gq[row * nb + b], lo, hi)) + gs.y * a.y;
-            u_terms[r * 64u + b] = us.x * a.x * f32(block_dot(uq[row * nb + b], lo, hi)) + us.y * a.y;
+            g_terms[r * 64u + b] = q4_1_term(gq[row * nb + b], gdm[row * nb + b], lo, hi, a);
+            u_terms[r * 64u + b] = q4_1_term(uq[row * nb + b], udm[row * nb + b], lo, hi, a);
         }
     }
     workgroupBarrier();

@@ -19,3 +19,10 @@ fn block_dot(w: vec4<u32>, lo: vec4<u32>, hi: vec4<u32>) -> i32 {
          + dot(nibbles(w.x, 4u), i8x4(hi.x)) + dot(nibbles(w.y, 4u), i8x4(hi.y))
          + dot(nibbles(w.z, 4u), i8x4(hi.z)) + dot(nibbles(w.w, 4u), i8x4(hi.w));
 }
+
+// One Q4_1 block's term of a product, d_w·d_x·Σ q_w q_x + m_w·s_x (the CPU kernel's
+// arithmetic): w the block's nibbles, dm its (d, m); lo/hi the 32 int8 activations, a their
+// (d, s) (Q8_1).
+fn q4_1_term(w: vec4<u32>, dm: vec2<f32>, lo: vec4<u32>, hi: vec4<u32>, a: vec2<f32>) -> f32 {
+    return dm.x * a.x * f32(block_dot(w, lo, hi)) + dm.y * a.y;
+}
