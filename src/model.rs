@@ -1,6 +1,6 @@
 //! `Llama<B>`: the weights and THE forward loop, with hook sites in the residual stream.
 
-use crate::backend::Backend;
+use crate::backend::{self, Backend};
 use crate::error::{Error, Result};
 use crate::gguf::{Config, ModelFile};
 use crate::hooks::{Capture, Captures, HookPoint, HookSet, Intervention};
@@ -16,6 +16,23 @@ struct Block<B: Backend> {
     w_gate: B::Matrix,    // (d_ff, d)
     w_up: B::Matrix,      // (d_ff, d)
     w_down: B::Matrix,    // (d, d_ff)
+}
+
+impl<B: Backend> Block<B> {
+    /// The weights as [`Backend::block`] takes them.
+    fn weights(&self) -> backend::Block<'_, B> {
+        backend::Block {
+            attn_norm: &self.attn_norm,
+            wq: &self.wq,
+            wk: &self.wk,
+            wv: &self.wv,
+            wo: &self.wo,
+            ffn_norm: &self.ffn_norm,
+            w_gate: &self.w_gate,
+            w_up: &self.w_up,
+            w_down: &self.w_down,
+        }
+    }
 }
 
 /// A hook made ready on the device.
@@ -260,23 +277,16 @@ impl<B: Backend> Llama<B> {
         };
         for (l, blk) in self.blocks.iter().enumerate() {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
-            let h = be.rms_norm(&x, &blk.attn_norm, c.rms_eps)?;
-            let (q, k, v) = be.qkv(&h, [&blk.wq, &blk.wk, &blk.wv])?;
-            let (q, k) = (be.rope(&q, c.n_head, pos)?, be.rope(&k, c.n_kv_head, pos)?);
-            let att = be.attention(&q, &k, &v, &mut self.caches[l])?;
-            let h;
-            (x, h) = be.add_rms_norm(&x, &be.qmatmul(&att, &blk.wo)?, &blk.ffn_norm, c.rms_eps)?;
-            let ff = be.swiglu(&h, &blk.w_gate, &blk.w_up)?;
-            x = be.add(&x, &be.qmatmul(&ff, &blk.w_down)?)?;
+            x = be.block(&x, &blk.weights(), &mut self.caches[l], c, pos)?;
             x = hook(HookPoint::ResidPost(l), x, &mut reads)?;
         }
-        let rows = if out == Logits::All {
+        let rows = if out == Logits::All || t == 1 {
             x
         } else {
             be.last_row(&x)?
         };
-        let normed = be.rms_norm(&rows, &self.output_norm, c.rms_eps)?;
-        let mut logits = be.qmatmul(&normed, self.unembedding())?;
+        let mut logits =
+            be.norm_qmatmul(&rows, &self.output_norm, c.rms_eps, self.unembedding())?;
         let mut chosen = None;
         if out == Logits::Argmax {
             logits = be.argmax(&logits)?;

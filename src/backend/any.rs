@@ -9,7 +9,7 @@
 use super::cpu::Cpu;
 #[cfg(feature = "gpu")]
 use super::gpu::Gpu;
-use super::{Backend, GpuCounts, QWeight};
+use super::{Backend, Block, GpuCounts, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
@@ -364,6 +364,32 @@ impl Backend for AnyBackend {
             let (q, kk, v) = b.qkv(k::t(h)?, [k::m(w[0])?, k::m(w[1])?, k::m(w[2])?])?;
             Ok((k::W(q), k::W(kk), k::W(v)))
         })
+    }
+    fn block(
+        &self,
+        x: &Tensor,
+        w: &Block<Self>,
+        cache: &mut Cache,
+        c: &Config,
+        pos: usize,
+    ) -> Result<Tensor> {
+        each!(self, b, k => {
+            let w = Block {
+                attn_norm: k::t(w.attn_norm)?,
+                wq: k::m(w.wq)?,
+                wk: k::m(w.wk)?,
+                wv: k::m(w.wv)?,
+                wo: k::m(w.wo)?,
+                ffn_norm: k::t(w.ffn_norm)?,
+                w_gate: k::m(w.w_gate)?,
+                w_up: k::m(w.w_up)?,
+                w_down: k::m(w.w_down)?,
+            };
+            Ok(k::W(b.block(k::t(x)?, &w, k::c(cache)?, c, pos)?))
+        })
+    }
+    fn norm_qmatmul(&self, x: &Tensor, w_norm: &Tensor, eps: f32, m: &Matrix) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.norm_qmatmul(k::t(x)?, k::t(w_norm)?, eps, k::m(m)?)?)))
     }
     fn add(&self, a: &Tensor, x: &Tensor) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.add(k::t(a)?, k::t(x)?)?)))

@@ -414,7 +414,7 @@ impl Backend for Cpu {
     fn rms_norm(&self, x: &Rows, w: &Rows, eps: f32) -> Result<Rows> {
         let mut data = Vec::with_capacity(x.data.len());
         for row in x.data.chunks_exact(x.cols) {
-            let sum2 = row.iter().map(|v| v * v).sum::<f32>();
+            let sum2 = crate::numerics::sum_sq(row);
             let m = (sum2 / x.cols as f32 + eps).sqrt();
             data.extend(row.iter().zip(&w.data).map(|(v, g)| v / m * g));
         }

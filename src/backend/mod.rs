@@ -111,6 +111,33 @@ pub trait Backend {
             self.qmatmul(h, w[2])?,
         ))
     }
+    /// One transformer block of `x (T, d)` at positions `pos..`: `x` plus the attention's output,
+    /// plus the FFN's; the cache grows by `T`. A backend may fuse its ops (a GPU runs one token's
+    /// block in five dispatches); the result must equal [`block_by_ops`]'.
+    fn block(
+        &self,
+        x: &Self::Tensor,
+        w: &Block<Self>,
+        cache: &mut Self::Cache,
+        c: &Config,
+        pos: usize,
+    ) -> Result<Self::Tensor>
+    where
+        Self: Sized,
+    {
+        block_by_ops(self, x, w, cache, c, pos)
+    }
+    /// The logits: `rms_norm(x) · w_norm`, times `m (out, d)`ᵀ. A backend may fuse them; the
+    /// result must equal the two ops'.
+    fn norm_qmatmul(
+        &self,
+        x: &Self::Tensor,
+        w_norm: &Self::Tensor,
+        eps: f32,
+        m: &Self::Matrix,
+    ) -> Result<Self::Tensor> {
+        self.qmatmul(&self.rms_norm(x, w_norm, eps)?, m)
+    }
     /// `a + b`, same shape.
     fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
     /// `x (T, d) + alpha * v (1, d)` on every row.
@@ -133,6 +160,38 @@ pub trait Backend {
         let pending = self.read_start(x)?;
         self.read_finish(pending)
     }
+}
+
+/// One block's weights on a backend, as [`Backend::block`] takes them.
+pub struct Block<'a, B: Backend> {
+    pub attn_norm: &'a B::Tensor, // (1, d)
+    pub wq: &'a B::Matrix,        // (n_head*hd, d)
+    pub wk: &'a B::Matrix,        // (n_kv_head*hd, d)
+    pub wv: &'a B::Matrix,        // (n_kv_head*hd, d)
+    pub wo: &'a B::Matrix,        // (d, n_head*hd)
+    pub ffn_norm: &'a B::Tensor,  // (1, d)
+    pub w_gate: &'a B::Matrix,    // (d_ff, d)
+    pub w_up: &'a B::Matrix,      // (d_ff, d)
+    pub w_down: &'a B::Matrix,    // (d, d_ff)
+}
+
+/// [`Backend::block`] op by op: norm, q/k/v, RoPE, attention, output projection and residual
+/// add with the next norm, SwiGLU, down projection and residual add.
+pub fn block_by_ops<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    w: &Block<B>,
+    cache: &mut B::Cache,
+    c: &Config,
+    pos: usize,
+) -> Result<B::Tensor> {
+    let h = be.rms_norm(x, w.attn_norm, c.rms_eps)?;
+    let (q, k, v) = be.qkv(&h, [w.wq, w.wk, w.wv])?;
+    let (q, k) = (be.rope(&q, c.n_head, pos)?, be.rope(&k, c.n_kv_head, pos)?);
+    let att = be.attention(&q, &k, &v, cache)?;
+    let (x, h) = be.add_rms_norm(x, &be.qmatmul(&att, w.wo)?, w.ffn_norm, c.rms_eps)?;
+    let ff = be.swiglu(&h, w.w_gate, w.w_up)?;
+    be.add(&x, &be.qmatmul(&ff, w.w_down)?)
 }
 
 /// Passes whose reads a backend keeps apart at once: a GPU session records this many greedy

@@ -82,6 +82,7 @@ impl Gpu {
         });
         let kernels = Kernels::new(&device).await?;
         let (cos, sin) = rope_tables(cfg);
+        let cs: Vec<f32> = cos.iter().zip(&sin).flat_map(|(&c, &s)| [c, s]).collect();
         let upload = |label, data: &[f32]| {
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
@@ -91,8 +92,7 @@ impl Gpu {
         };
         let emulated = info.device_type == wgpu::DeviceType::Cpu;
         let gpu = Self {
-            cos: upload("rope cos", &cos),
-            sin: upload("rope sin", &sin),
+            cs: upload("rope cos, sin", &cs),
             params: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("params"),
                 size: SLOTS * SLOT,
@@ -109,6 +109,7 @@ impl Gpu {
             kernels,
             pool: Pool::default(),
             quantized: Default::default(),
+            stacked: Default::default(),
             bind_groups: Default::default(),
             state: State::new().into(),
             fault,

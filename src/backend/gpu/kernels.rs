@@ -4,7 +4,8 @@
 
 use crate::error::{Error, Result};
 
-/// A kernel's WGSL: the shared helpers (`shaders/lib/quant.wgsl`), then its own file.
+/// A kernel's WGSL: the shared helpers (`shaders/lib/quant.wgsl`), those of the fused
+/// single-token kernels (`shaders/lib/rows.wgsl`) where it is one, then its own file.
 macro_rules! source {
     ($name:ident) => {
         concat!(
@@ -12,18 +13,26 @@ macro_rules! source {
             include_str!(concat!("shaders/", stringify!($name), ".wgsl"))
         )
     };
+    ($name:ident, rows) => {
+        concat!(
+            include_str!("shaders/lib/quant.wgsl"),
+            include_str!("shaders/lib/rows.wgsl"),
+            include_str!(concat!("shaders/", stringify!($name), ".wgsl"))
+        )
+    };
 }
 
-/// Declares every kernel once, as `field: inputs in, outputs out`. The field's name is the
+/// Declares every kernel once, as `field: inputs in, outputs out` (`, rows` for the fused
+/// single-token kernels built on `shaders/lib/rows.wgsl`). The field's name is the
 /// kernel's name three times over: the file `shaders/{name}.wgsl`, its entry point and the
 /// pipeline's label, so a kernel cannot be bound to another's field. Inputs are bound
 /// read-only from 1, after the parameters; the outputs after them.
 macro_rules! kernels {
-    ($($name:ident: $inputs:literal in, $outputs:literal out;)*) => {
+    ($($name:ident: $inputs:literal in, $outputs:literal out $(, $lib:ident)?;)*) => {
         /// Every kernel: (entry point = file name, WGSL source, read-only inputs, outputs).
         pub const SOURCES: [(&str, &str, u32, u32); [$(stringify!($name)),*].len()] = [$((
             stringify!($name),
-            source!($name),
+            source!($name $(, $lib)?),
             $inputs,
             $outputs,
         )),*];
@@ -39,9 +48,10 @@ macro_rules! kernels {
                     $($name: kernel(
                         device,
                         stringify!($name),
-                        source!($name),
+                        source!($name $(, $lib)?),
                         $inputs,
                         $outputs,
+                        false $(|| !stringify!($lib).is_empty())?,
                     ),)*
                 }
             }
@@ -57,7 +67,7 @@ kernels! {
     qmatmul_q4_1: 4 in, 1 out;
     qmatvec_q4_1: 4 in, 1 out;
     qmatmul_q8_0: 4 in, 1 out;
-    rope: 3 in, 1 out;
+    rope: 2 in, 1 out;
     attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;
     swiglu: 6 in, 1 out;
@@ -66,12 +76,19 @@ kernels! {
     add_scaled: 2 in, 1 out;
     project: 2 in, 1 out;
     argmax: 1 in, 1 out;
+    attn_in: 5 in, 3 out, rows;
+    ffn_in: 6 in, 1 out, rows;
+    qmatvec_add: 4 in, 1 out, rows;
+    head: 4 in, 1 out, rows;
 }
 
 /// A compiled kernel and the layout of its one bind group.
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// For the kernels built on `shaders/lib/rows.wgsl`: the pipeline with 32 lanes a row
+    /// (`pipeline` takes a row per invocation).
+    pub lanes: Option<wgpu::ComputePipeline>,
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -87,7 +104,14 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn kernel(device: &wgpu::Device, name: &str, source: &str, inputs: u32, outputs: u32) -> Kernel {
+fn kernel(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    inputs: u32,
+    outputs: u32,
+    rows: bool,
+) -> Kernel {
     let mut entries = vec![wgpu::BindGroupLayoutEntry {
         binding: 0,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -112,15 +136,24 @@ fn kernel(device: &wgpu::Device, name: &str, source: &str, inputs: u32, outputs:
         bind_group_layouts: &[Some(&layout)],
         immediate_size: 0,
     });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(name),
-        layout: Some(&pipeline_layout),
-        module: &module,
-        entry_point: Some(name),
-        compilation_options: Default::default(),
-        cache: None,
-    });
-    Kernel { pipeline, layout }
+    let pipeline = |constants: &[(&str, f64)]| {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(name),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(name),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
+            cache: None,
+        })
+    };
+    Kernel {
+        pipeline: pipeline(&[]),
+        lanes: rows.then(|| pipeline(&[("LANES", 32.0)])),
+        layout,
+    }
 }
 
 impl Kernels {

@@ -21,11 +21,13 @@
 //! - `readback.rs`: staging copies, mapping them (the browser awaits it), reading them;
 //! - `weights.rs`: stored weight blocks repacked for the kernels;
 //! - `ops.rs`: the [`Backend`] ops, each a dispatch of its kernel;
+//! - `fused.rs`: one token's block in five dispatches and its logits in one;
 //! - `kernels.rs`: the compiled pipelines, each looked up by its name.
 
 pub mod kernels;
 
 mod device;
+mod fused;
 mod ops;
 mod pool;
 mod readback;
@@ -97,8 +99,7 @@ pub struct Gpu {
     pub adapter: String,
     kernels: Kernels,
     params: wgpu::Buffer, // (SLOTS, SLOT) bytes, uniform ring (also holds token ids)
-    cos: wgpu::Buffer,    // (context, head_dim/2) f32
-    sin: wgpu::Buffer,    // (context, head_dim/2) f32
+    cs: wgpu::Buffer,     // (context, head_dim/2) (cos, sin) f32 pairs
     pool: Pool,
     /// The last activations quantized for a product: (source, as Q8_0?, xq, xs). q, k and v
     /// (and gate and up) multiply the same input, which is quantized once for them.
@@ -107,6 +108,8 @@ pub struct Gpu {
     /// Bind groups by (kernel, buffers): a decode step binds the same pooled buffers to the
     /// same kernels as the step before, so after the first token none is made.
     bind_groups: RefCell<HashMap<(usize, Vec<wgpu::Buffer>), wgpu::BindGroup>>,
+    /// Each block's wq, wk and wv stacked (qs, scales), by wq's buffer (see `fused.rs`).
+    stacked: RefCell<HashMap<wgpu::Buffer, (wgpu::Buffer, wgpu::Buffer)>>,
     fault: Fault,
     /// Staging buffers of the passes in flight, a frame each.
     frames: RefCell<Frames>,

@@ -7,8 +7,9 @@ use std::rc::Rc;
 use super::readback::Pending;
 use super::recorder::SLOT;
 use super::{words, Gpu, GpuCache, GpuMatrix, GpuTensor};
-use crate::backend::{Backend, QWeight};
+use crate::backend::{block_by_ops, Backend, Block, QWeight};
 use crate::error::{Error, Result};
+use crate::gguf::Config;
 
 /// Positions a key/value cache grows by.
 const CACHE_CHUNK: usize = 512;
@@ -30,6 +31,39 @@ impl Gpu {
         self.dispatch(&self.kernels.quantize, &p, &b, Self::grid(blocks));
         *self.quantized.borrow_mut() = Some((x.clone(), q8_0, xq.clone(), xs.clone()));
         Ok((xq, xs))
+    }
+}
+
+impl Gpu {
+    /// Makes room in `cache` for `t` more positions (growing it by [`CACHE_CHUNK`]s, the
+    /// positions held copied over).
+    pub(super) fn reserve(&self, cache: &mut GpuCache, t: usize) -> Result<()> {
+        let kv_row = (self.n_kv_head * self.head_dim * 4) as u64;
+        if cache.len + t <= cache.capacity {
+            return Ok(());
+        }
+        let capacity = (cache.len + t).div_ceil(CACHE_CHUNK) * CACHE_CHUNK;
+        let capacity = capacity.min(self.context).max(cache.len + t);
+        self.check_size("the key/value cache", capacity as u64 * kv_row)?;
+        let grow = |old: &Option<wgpu::Buffer>| {
+            let new = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("kv cache"),
+                size: capacity as u64 * kv_row,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            if let (Some(old), true) = (old, cache.len > 0) {
+                let mut st = self.state.borrow_mut();
+                self.copy(&mut st, (old, 0), (&new, 0), cache.len as u64 * kv_row);
+            }
+            new
+        };
+        cache.k = Some(grow(&cache.k));
+        cache.v = Some(grow(&cache.v));
+        cache.capacity = capacity;
+        Ok(())
     }
 }
 
@@ -201,7 +235,7 @@ impl Backend for Gpu {
         let y = self.alloc(x.rows, x.cols)?;
         let half = self.head_dim / 2;
         let p = words(&[heads as u32, half as u32, pos as u32]);
-        let b = [&x.buf.buffer, &self.cos, &self.sin, &y.buf.buffer];
+        let b = [&x.buf.buffer, &self.cs, &y.buf.buffer];
         let groups = ((heads * half).div_ceil(64) as u32, x.rows as u32);
         self.dispatch(&self.kernels.rope, &p, &b, groups);
         Ok(y)
@@ -222,30 +256,7 @@ impl Backend for Gpu {
                 "attention: q, k, v shapes do not fit the model".into(),
             ));
         }
-        let kv_row = (kv * 4) as u64;
-        if cache.len + t > cache.capacity {
-            let capacity = (cache.len + t).div_ceil(CACHE_CHUNK) * CACHE_CHUNK;
-            let capacity = capacity.min(self.context).max(cache.len + t);
-            self.check_size("the key/value cache", capacity as u64 * kv_row)?;
-            let grow = |old: &Option<wgpu::Buffer>| {
-                let new = self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("kv cache"),
-                    size: capacity as u64 * kv_row,
-                    usage: wgpu::BufferUsages::STORAGE
-                        | wgpu::BufferUsages::COPY_SRC
-                        | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                if let (Some(old), true) = (old, cache.len > 0) {
-                    let mut st = self.state.borrow_mut();
-                    self.copy(&mut st, (old, 0), (&new, 0), cache.len as u64 * kv_row);
-                }
-                new
-            };
-            cache.k = Some(grow(&cache.k));
-            cache.v = Some(grow(&cache.v));
-            cache.capacity = capacity;
-        }
+        self.reserve(cache, t)?;
         let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
             return Err(Error::Gpu("key/value cache missing".into()));
         };
@@ -257,6 +268,7 @@ impl Backend for Gpu {
             self.n_head as u32,
             self.n_kv_head as u32,
             scale.to_bits(),
+            0, // this pass's keys and values are appended here
         ]);
         // The kernel appends k and v to the cache itself (no copy ends the compute pass).
         let b = [
@@ -364,6 +376,33 @@ impl Backend for Gpu {
             self.dispatch(&self.kernels.swiglu, &p, &b, groups);
         }
         Ok(y)
+    }
+
+    fn block(
+        &self,
+        x: &GpuTensor,
+        w: &Block<Self>,
+        cache: &mut GpuCache,
+        c: &Config,
+        pos: usize,
+    ) -> Result<GpuTensor> {
+        match self.block_token(x, w, cache, c, pos)? {
+            Some(y) => Ok(y),
+            None => block_by_ops(self, x, w, cache, c, pos),
+        }
+    }
+
+    fn norm_qmatmul(
+        &self,
+        x: &GpuTensor,
+        w_norm: &GpuTensor,
+        eps: f32,
+        m: &GpuMatrix,
+    ) -> Result<GpuTensor> {
+        match self.head_token(x, w_norm, eps, m)? {
+            Some(y) => Ok(y),
+            None => self.qmatmul(&self.rms_norm(x, w_norm, eps)?, m),
+        }
     }
 
     fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {

@@ -117,6 +117,18 @@ impl Gpu {
         bufs: &[&wgpu::Buffer],
         groups: (u32, u32),
     ) {
+        self.dispatch_on(k, &k.pipeline, params, bufs, groups)
+    }
+
+    /// [`Gpu::dispatch`] of one of `k`'s pipelines.
+    pub(super) fn dispatch_on(
+        &self,
+        k: &Kernel,
+        pipeline: &wgpu::ComputePipeline,
+        params: &[u8],
+        bufs: &[&wgpu::Buffer],
+        groups: (u32, u32),
+    ) {
         let mut st = self.state.borrow_mut();
         let at = self.slots(&mut st, params);
         let key = (
@@ -139,7 +151,7 @@ impl Gpu {
                 entries: &entries,
             })
         });
-        self.record_dispatch(&mut st, k, bind, at, groups);
+        self.record_on(&mut st, pipeline, bind, at, groups);
     }
 
     /// Binding 0 of every kernel: one parameter slot, placed by the dynamic offset.
@@ -163,8 +175,19 @@ impl Gpu {
         at: u64,
         groups: (u32, u32),
     ) {
+        self.record_on(st, &k.pipeline, bind, at, groups)
+    }
+
+    fn record_on(
+        &self,
+        st: &mut State,
+        pipeline: &wgpu::ComputePipeline,
+        bind: &wgpu::BindGroup,
+        at: u64,
+        groups: (u32, u32),
+    ) {
         let pass = self.pass(st);
-        pass.set_pipeline(&k.pipeline);
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, bind, &[at as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, 1);
         st.counts.dispatches += 1;

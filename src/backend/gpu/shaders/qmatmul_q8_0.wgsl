@@ -18,11 +18,6 @@ struct Params { t: u32, n_in: u32, n_out: u32 }
 @group(0) @binding(4) var<storage, read> scale: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
-fn dot16(a: vec4<u32>, b: vec4<u32>) -> i32 {
-    return dot(i8x4(a.x), i8x4(b.x)) + dot(i8x4(a.y), i8x4(b.y))
-         + dot(i8x4(a.z), i8x4(b.z)) + dot(i8x4(a.w), i8x4(b.w));
-}
-
 @compute @workgroup_size(64)
 fn qmatmul_q8_0(@builtin(global_invocation_id) g: vec3<u32>) {
     let row = g.x;

@@ -2,15 +2,14 @@
 // "normal" mode; row t is at position pos + t.
 //   p.heads, p.half, p.pos  heads in a row, head_dim/2, position of row 0
 //   x    (T, heads*2*half) f32
-//   cos  (context, half) f32, sin likewise
+//   cs   (context, half) vec2<f32> — (cos, sin)
 //   y    (T, heads*2*half) f32, written
 // Dispatch: (ceil(heads*half/64), T, 1) workgroups of 64; one invocation per pair.
 struct Params { heads: u32, half: u32, pos: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> cos_t: array<f32>;
-@group(0) @binding(3) var<storage, read> sin_t: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> cs: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(64)
 fn rope(@builtin(global_invocation_id) g: vec3<u32>) {
@@ -21,8 +20,8 @@ fn rope(@builtin(global_invocation_id) g: vec3<u32>) {
     let t = g.y;
     let j = g.x % p.half;
     let i = (t * pairs + g.x) * 2u;
-    let c = cos_t[(p.pos + t) * p.half + j];
-    let s = sin_t[(p.pos + t) * p.half + j];
+    let c = cs[(p.pos + t) * p.half + j].x;
+    let s = cs[(p.pos + t) * p.half + j].y;
     let a = x[i];
     let b = x[i + 1u];
     y[i] = a * c - b * s;

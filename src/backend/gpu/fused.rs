@@ -1,0 +1,208 @@
+//! One token's block in five dispatches and its logits in one, where a decode step spends its
+//! dispatches: `attn_in` (norm, q/k/v, RoPE, the cache append), `attention`, `qmatvec_add`
+//! (output projection and residual add), `ffn_in` (norm, gate·up·SiLU), `qmatvec_add` (down
+//! projection and residual add), then `head` (final norm and the output matrix). Each kernel
+//! does the arithmetic of the ops it replaces, so the results equal
+//! [`crate::backend::block_by_ops`]'. Prompts (T > 1) and shapes these kernels do not take go
+//! op by op.
+
+use super::kernels::Kernel;
+use super::{words, Gpu, GpuCache, GpuMatrix, GpuTensor};
+use crate::backend::Block;
+use crate::error::{Error, Result};
+use crate::gguf::Config;
+
+/// The widest input the fused kernels keep in workgroup memory (64 blocks).
+const MAX_IN: usize = 2048;
+
+/// A Q4_1 matrix's buffers and shape, when it is Q4_1 with rows the fused kernels take.
+fn q4_1(m: &GpuMatrix) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize, usize)> {
+    match m {
+        GpuMatrix::Q4_1 { qs, dm, rows, cols } if *cols <= MAX_IN && cols % 32 == 0 => {
+            Some((qs, dm, *rows, *cols))
+        }
+        _ => None,
+    }
+}
+
+impl Gpu {
+    /// Records a fused kernel over `rows` rows: 32 lanes a row on a real GPU, else a row per
+    /// invocation (see `shaders/lib/rows.wgsl`), 64 invocations a workgroup.
+    fn dispatch_rows(&self, k: &Kernel, params: &[u8], bufs: &[&wgpu::Buffer], rows: usize) {
+        let (pipeline, per_group) = match (&k.lanes, self.row_lanes.get()) {
+            (Some(lanes), true) => (lanes, 2),
+            _ => (&k.pipeline, 64),
+        };
+        let groups = (rows.div_ceil(per_group) as u32, 1);
+        self.dispatch_on(k, pipeline, params, bufs, groups);
+    }
+
+    /// wq, wk and wv with their rows stacked in one matrix (made on the device once per block,
+    /// then kept: attn_in binds one matrix where three would pass the eight storage buffers
+    /// WebGPU promises a kernel).
+    fn stacked(&self, w: [&GpuMatrix; 3]) -> Result<Option<(wgpu::Buffer, wgpu::Buffer)>> {
+        let parts: Option<Vec<_>> = w.iter().map(|m| q4_1(m)).collect();
+        let Some(parts) = parts else {
+            return Ok(None);
+        };
+        let key = parts[0].0.clone();
+        if let Some(found) = self.stacked.borrow().get(&key) {
+            return Ok(Some(found.clone()));
+        }
+        let make =
+            |what: &str, pick: &dyn Fn(&(&wgpu::Buffer, &wgpu::Buffer, usize, usize)) -> u64| {
+                let size: u64 = parts.iter().map(|p| pick(p)).sum();
+                self.check_size(what, size)?;
+                let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(what),
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                Ok::<_, Error>(buf)
+            };
+        let qs = make("stacked q, k, v", &|p| p.0.size())?;
+        let dm = make("stacked q, k, v scales", &|p| p.1.size())?;
+        let mut st = self.state.borrow_mut();
+        let (mut at_q, mut at_d) = (0, 0);
+        for p in &parts {
+            self.copy(&mut st, (p.0, 0), (&qs, at_q), p.0.size());
+            self.copy(&mut st, (p.1, 0), (&dm, at_d), p.1.size());
+            at_q += p.0.size();
+            at_d += p.1.size();
+        }
+        drop(st);
+        self.stacked
+            .borrow_mut()
+            .insert(key, (qs.clone(), dm.clone()));
+        Ok(Some((qs, dm)))
+    }
+
+    /// [`crate::backend::Backend::block`] for one token in five dispatches; `None` where the
+    /// fused kernels do not take the shapes (more tokens, other formats, wider rows).
+    pub(super) fn block_token(
+        &self,
+        x: &GpuTensor,
+        w: &Block<Self>,
+        cache: &mut GpuCache,
+        c: &Config,
+        pos: usize,
+    ) -> Result<Option<GpuTensor>> {
+        let (n_q, n_kv) = (c.n_head * c.head_dim, c.n_kv_head * c.head_dim);
+        let (Some(o), Some(gate), Some(up), Some(down)) =
+            (q4_1(w.wo), q4_1(w.w_gate), q4_1(w.w_up), q4_1(w.w_down))
+        else {
+            return Ok(None);
+        };
+        // Stacked on the first pass (the prompt's), so decode steps copy nothing.
+        let Some((qs, dm)) = self.stacked([w.wq, w.wk, w.wv])? else {
+            return Ok(None);
+        };
+        let d = x.cols;
+        if x.rows != 1
+            || d > MAX_IN
+            || d % 32 != 0
+            || self.head_dim != 64
+            || (o.2, o.3, gate.3, up.3, down.2) != (d, n_q, d, d, d)
+            || (gate.2, up.2) != (down.3, down.3)
+        {
+            return Ok(None);
+        }
+        if pos + 1 > self.context || pos != cache.len {
+            return Err(Error::Prompt("positions past the context".into()));
+        }
+        self.reserve(cache, 1)?;
+        let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
+            return Err(Error::Gpu("key/value cache missing".into()));
+        };
+        let eps = c.rms_eps.to_bits();
+
+        let q = self.alloc(1, n_q)?;
+        let p = [d, 0, n_q, n_kv, self.head_dim / 2, pos].map(|v| v as u32);
+        let p = words(&[p[0], eps, p[2], p[3], p[4], p[5]]);
+        let b = [
+            &x.buf.buffer,
+            &w.attn_norm.buf.buffer,
+            &qs,
+            &dm,
+            &self.cs,
+            &q.buf.buffer,
+            kc,
+            vc,
+        ];
+        self.dispatch_rows(&self.kernels.attn_in, &p, &b, n_q + 2 * n_kv);
+
+        let att = self.alloc(1, n_q)?;
+        let scale = 1.0 / (self.head_dim as f32).sqrt();
+        let p = [1, pos as u32, c.n_head as u32, c.n_kv_head as u32];
+        let p = words(&[p[0], p[1], p[2], p[3], scale.to_bits(), 1]);
+        // The keys and values are in the cache already: q stands in for the pass's own.
+        let b = [
+            &q.buf.buffer,
+            &q.buf.buffer,
+            &q.buf.buffer,
+            kc,
+            vc,
+            &att.buf.buffer,
+        ];
+        self.dispatch(&self.kernels.attention, &p, &b, (c.n_head as u32, 1));
+        cache.len += 1;
+
+        let x1 = self.matvec_add(&att, o, x)?;
+        let ff = self.alloc(1, gate.2)?;
+        let p = words(&[d as u32, eps, gate.2 as u32]);
+        let b = [
+            &x1.buf.buffer,
+            &w.ffn_norm.buf.buffer,
+            gate.0,
+            gate.1,
+            up.0,
+            up.1,
+            &ff.buf.buffer,
+        ];
+        self.dispatch_rows(&self.kernels.ffn_in, &p, &b, gate.2);
+        Ok(Some(self.matvec_add(&ff, down, &x1)?))
+    }
+
+    /// `r + a · mᵀ` for one token (`qmatvec_add`).
+    fn matvec_add(
+        &self,
+        a: &GpuTensor,
+        (qs, dm, rows, cols): (&wgpu::Buffer, &wgpu::Buffer, usize, usize),
+        r: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        let y = self.alloc(1, rows)?;
+        let p = words(&[cols as u32, rows as u32]);
+        let b = [&a.buf.buffer, qs, dm, &r.buf.buffer, &y.buf.buffer];
+        self.dispatch_rows(&self.kernels.qmatvec_add, &p, &b, rows);
+        Ok(y)
+    }
+
+    /// One token's logits through a Q8_0 output matrix in one dispatch (`head`); `None` for
+    /// more tokens or other shapes.
+    pub(super) fn head_token(
+        &self,
+        x: &GpuTensor,
+        w_norm: &GpuTensor,
+        eps: f32,
+        m: &GpuMatrix,
+    ) -> Result<Option<GpuTensor>> {
+        let GpuMatrix::Q8_0 {
+            qs,
+            scale,
+            rows,
+            cols,
+        } = m
+        else {
+            return Ok(None);
+        };
+        if x.rows != 1 || x.cols != *cols || *cols > MAX_IN || cols % 32 != 0 {
+            return Ok(None);
+        }
+        let y = self.alloc(1, *rows)?;
+        let p = words(&[*cols as u32, eps.to_bits(), *rows as u32]);
+        let b = [&x.buf.buffer, &w_norm.buf.buffer, qs, scale, &y.buf.buffer];
+        self.dispatch(&self.kernels.head, &p, &b, (rows.div_ceil(64) as u32, 1));
+        Ok(Some(y))
+    }
+}
