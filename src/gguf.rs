@@ -108,7 +108,7 @@ impl ModelFile {
 }
 
 /// The header and tensor table, after checking the magic bytes.
-fn read_header<R: Read + Seek>(reader: &mut R) -> Result<Content> {
+pub(crate) fn read_header<R: Read + Seek>(reader: &mut R) -> Result<Content> {
     let len = reader.seek(SeekFrom::End(0))?;
     reader.seek(SeekFrom::Start(0))?;
     let mut magic = [0u8; 4];

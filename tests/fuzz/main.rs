@@ -147,6 +147,40 @@ fn fuzz_model_load_and_reply() {
 }
 
 #[test]
+fn fuzz_control_vector() {
+    setup();
+    let fixture = |name: &str| {
+        std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name),
+        )
+        .expect("control vector fixture")
+    };
+    let t = Target {
+        name: "control-vector",
+        seeds: vec![
+            ("limbic export", seeds::control_vector(), 10),
+            ("cvector-generator", fixture("cvec_generator.gguf"), 5),
+            ("repeng", fixture("cvec_repeng.gguf"), 5),
+            ("another model", fixture("cvec_wrong_embd.gguf"), 2),
+        ],
+        dict: vec![
+            b"direction.",
+            b"direction.0",
+            b"direction.30",
+            b"controlvector",
+            b"controlvector.model_hint",
+            b"general.architecture",
+        ],
+        run: &targets::control_vector,
+        alloc_bound: targets::gguf_bound,
+        generate: None,
+    };
+    run_and_check(&t, execs(8));
+}
+
+#[test]
 fn fuzz_vectors_file() {
     setup();
     let real = seeds::real_vectors();

@@ -2,6 +2,7 @@
 //! target returns `Ok`, or `Err(message)` for an error of the kind its input calls for; an
 //! error of another kind or a broken invariant is a panic, which the harness reports.
 
+use limbic::control_vector::ControlVector;
 use limbic::emotions::EmotionSet;
 use limbic::tokenizer::{TextStream, Tokenizer};
 use limbic::{Error, ModelFile, Sampler, Session};
@@ -147,4 +148,28 @@ fn survives(tok: &Tokenizer, c: char) -> bool {
 
 pub fn chat_bound(len: usize) -> usize {
     4096 * len + 16 * MIB
+}
+
+/// A control vector as `limbic import` reads it (llama.cpp's or repeng's layout), checked against
+/// SmolLM2-135M's shape (30 blocks of 576), then scaled. Bound: 64 bytes per input byte plus 4 MiB.
+pub fn control_vector(bytes: &[u8]) -> Outcome {
+    let cv = match ControlVector::read_gguf(bytes) {
+        Ok(cv) => cv,
+        Err(e @ Error::Steer(_)) => return Err(e.to_string()),
+        Err(e) => panic!("control vector reader gave a non-steering error: {e}"),
+    };
+    let n = cv.n_embd();
+    assert!(cv.directions.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(cv
+        .directions
+        .iter()
+        .all(|(l, v)| *l > 0 && v.len() == n && v.iter().all(|x| x.is_finite())));
+    match cv.check(30, 576) {
+        Ok(()) => {
+            assert_eq!(cv.scaled(2.0).len(), cv.directions.len());
+            Ok(())
+        }
+        Err(e @ Error::Steer(_)) => Err(e.to_string()),
+        Err(e) => panic!("control vector check gave a non-steering error: {e}"),
+    }
 }

@@ -118,7 +118,7 @@ fn gpu_per_step(a: GpuCounts, b: GpuCounts, steps: f64) -> [f64; 4] {
 pub fn hooks(mut session: Session, set: &EmotionSet, tokens: usize) -> Result<()> {
     let l = set.default_layer;
     let readout = set.readout(l)?;
-    let (steer, _) = emotion::steer_hooks(Some(set), &["happy".to_string()], Some(l))?;
+    let (steer, _) = emotion::steer_hooks(Some(set), &["happy".to_string()], Some(l), &[])?;
     let configs = [
         ("none", limbic::HookSet::new(), None),
         ("probe", limbic::HookSet::new(), Some(readout.clone())),

@@ -36,29 +36,48 @@ pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
 }
 
 /// Hooks for `--steer` specs at `layer` (default: the file's steering layers, each strength
-/// split over them; a spec without a strength takes the file's for that emotion); empty when
-/// there are none. Also returns the layers steered.
+/// split over them; a spec without a strength takes the file's for that emotion), plus `extra`
+/// `(layer, vector (d))` terms (`--control-vector`); empty when there are none. Also returns
+/// the layers steered.
 pub fn steer_hooks(
     set: Option<&EmotionSet>,
     specs: &[String],
     layer: Option<usize>,
+    extra: &[(usize, Vec<f32>)],
 ) -> Result<(HookSet, Vec<usize>)> {
     let parsed = specs
         .iter()
         .map(|s| parse_steer(s))
         .collect::<Result<Vec<_>>>()?;
-    let mut hooks = HookSet::new();
-    let Some(set) = set.filter(|_| !parsed.is_empty()) else {
-        return Ok((hooks, layer.into_iter().collect()));
+    let hooks = match set.filter(|_| !parsed.is_empty()) {
+        Some(set) => {
+            let steers = parsed
+                .iter()
+                .map(|(name, s)| {
+                    let e = set.index(name)?;
+                    Ok((e, s.unwrap_or(set.strength_of(e))))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            set.steer_hooks_with(&steers, layer, extra)?
+        }
+        None if extra.is_empty() => return Ok((HookSet::new(), layer.into_iter().collect())),
+        None => {
+            // No emotions: the terms alone, summed per layer (one vector added per layer).
+            let mut acc: std::collections::BTreeMap<usize, Vec<f32>> = Default::default();
+            for (l, v) in extra {
+                let sum = acc.entry(*l).or_insert_with(|| vec![0.0; v.len()]);
+                sum.iter_mut().zip(v).for_each(|(a, x)| *a += x);
+            }
+            let mut hooks = HookSet::new();
+            for (l, vector) in acc {
+                hooks.push(
+                    limbic::HookPoint::ResidPost(l),
+                    limbic::Intervention::Add { vector, alpha: 1.0 },
+                );
+            }
+            hooks
+        }
     };
-    let steers = parsed
-        .iter()
-        .map(|(name, s)| {
-            let e = set.index(name)?;
-            Ok((e, s.unwrap_or(set.strength_of(e))))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    hooks = set.steer_hooks(&steers, layer)?;
     let layers = hooks.hooks.iter().map(|(p, _)| p.layer()).collect();
     Ok((hooks, layers))
 }
@@ -453,10 +472,13 @@ pub fn parse_layers(spec: &str, n_layer: usize) -> Result<Vec<usize>> {
 
 /// llama.cpp control vector: `direction.{l}` is added to the output of block `l` (our
 /// `blocks.{l}.hook_resid_post`); llama.cpp has no `direction.0`, so block 0 cannot be exported.
+/// With `layers`, each emotion's full strength at each of them (`steering`); without, exactly
+/// what `--steer` adds ([`EmotionSet::steer_vectors`]: each emotion's steering layers, its
+/// strength split over them), so that llama.cpp at strength 1 steers as limbic does.
 pub fn export_llama_cpp(
     set: &EmotionSet,
     steers: &[(usize, f32)],
-    layers: &[usize],
+    layers: Option<&[usize]>,
     out: &Path,
 ) -> Result<()> {
     if steers.is_empty() {
@@ -464,10 +486,13 @@ pub fn export_llama_cpp(
             "name the emotion(s) to export with --steer NAME[:STRENGTH]".into(),
         ));
     }
-    let directions = layers
-        .iter()
-        .map(|&l| Ok((l, set.steering(l, steers)?)))
-        .collect::<Result<Vec<_>>>()?;
+    let directions = match layers {
+        Some(layers) => layers
+            .iter()
+            .map(|&l| Ok((l, set.steering(l, steers)?)))
+            .collect::<Result<Vec<_>>>()?,
+        None => set.steer_vectors(steers, None)?,
+    };
     write_atomic(
         out,
         &limbic::control_vector::write_gguf(&directions, "llama")?,

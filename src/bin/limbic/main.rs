@@ -4,6 +4,7 @@
 
 mod bench;
 mod emotion;
+mod import;
 mod make;
 mod stats;
 mod steer_sweep;
@@ -90,6 +91,9 @@ enum Verb {
         steer: Vec<String>,
         #[arg(long)]
         layer: Option<usize>,
+        /// Steer with a llama.cpp / repeng control vector: FILE[:STRENGTH] (default 1). Repeatable.
+        #[arg(long)]
+        control_vector: Vec<String>,
         /// Comma-separated words; p is that of each word's first token as written (leading space included).
         #[arg(long, value_delimiter = ',')]
         prob_of: Vec<String>,
@@ -129,14 +133,24 @@ enum Verb {
     Export {
         #[arg(long, value_enum)]
         format: ExportFormat,
-        /// Block range A-B (inclusive), numbered from 0 like the hook names.
+        /// Block range A-B (inclusive), numbered from 0 like the hook names; each emotion's full
+        /// strength at each. Needed for JSON; for llama.cpp, without it the file holds exactly
+        /// what `--steer` adds (each emotion's steering layers, its strength split over them),
+        /// so llama.cpp at strength 1 steers as limbic does.
         #[arg(long)]
-        layers: String,
-        /// Emotions for the llama.cpp format: NAME[:STRENGTH], repeatable.
+        layers: Option<String>,
+        /// Emotions for the llama.cpp format: NAME[:STRENGTH] (default: the emotion's own strength, as --steer), repeatable.
         #[arg(long)]
         steer: Vec<String>,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Reads a llama.cpp / repeng control vector (GGUF), checks it against the model and lists its
+    /// layers: {"model_hint","n_embd","layers","norms","hook"}; steer with `--control-vector`.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Text → token ids: {"ids":[..],"tokens":[..]}
     Tokenize {
@@ -231,6 +245,9 @@ struct GenerateArgs {
     /// Layer (block output) to steer at; default from the vectors file.
     #[arg(long)]
     layer: Option<usize>,
+    /// Steer with a llama.cpp / repeng control vector: FILE[:STRENGTH] (default 1). Repeatable.
+    #[arg(long)]
+    control_vector: Vec<String>,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     backend: BackendKind,
     #[arg(long)]
@@ -282,6 +299,11 @@ fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Session, EmotionSe
 
 fn run(cli: Cli) -> Result<()> {
     match cli.verb {
+        Verb::Import { file, json } => {
+            let config =
+                limbic::ModelFile::from_bytes(&limbic::io::read_model_file(&cli.model)?)?.config;
+            import::run(&file, &config, json)?
+        }
         Verb::Tokenize { text, chat, json } => {
             let engine = Session::open(&cli.model)?;
             let ids = engine
@@ -373,13 +395,15 @@ fn run(cli: Cli) -> Result<()> {
             chat,
             steer,
             layer,
+            control_vector,
             prob_of,
             top,
             json,
         } => {
             let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
             emotion::check_layer(layer, engine.config().n_layer)?;
-            let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer)?;
+            let extra = import::terms(&control_vector, engine.config())?;
+            let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer, &extra)?;
             let prompt = chat.wrap(&engine.tokenizer, &text)?;
             let out = emotion::run_next(&mut engine, &prompt, &hooks, &prob_of, top)?;
             if json {
@@ -418,18 +442,26 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let (_, sha) = read_model(&cli.model)?;
             let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
-            let layers = emotion::parse_layers(&layers, set.n_layer())?;
-            match format {
-                ExportFormat::Json => emotion::export_json(&set, &layers, &out)?,
-                ExportFormat::LlamaCpp => {
+            let layers = layers
+                .map(|l| emotion::parse_layers(&l, set.n_layer()))
+                .transpose()?;
+            match (format, layers) {
+                (ExportFormat::Json, Some(layers)) => emotion::export_json(&set, &layers, &out)?,
+                (ExportFormat::Json, None) => {
+                    return Err(limbic::Error::Steer(
+                        "--format json needs --layers A-B".into(),
+                    ))
+                }
+                (ExportFormat::LlamaCpp, layers) => {
                     let steers = steer
                         .iter()
                         .map(|s| {
                             let (name, strength) = emotion::parse_steer(s)?;
-                            Ok((set.index(&name)?, strength.unwrap_or(set.default_strength)))
+                            let e = set.index(&name)?;
+                            Ok((e, strength.unwrap_or(set.strength_of(e))))
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    emotion::export_llama_cpp(&set, &steers, &layers, &out)?
+                    emotion::export_llama_cpp(&set, &steers, layers.as_deref(), &out)?
                 }
             }
             eprintln!("wrote {}", out.display());
@@ -484,8 +516,9 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     let mut session = load_session(bytes, a.backend)?;
     let fallback_at_load = session.fallback.clone();
     emotion::check_layer(a.layer, session.config().n_layer)?;
-    if let Some(set) = &set {
-        let (hooks, _) = emotion::steer_hooks(Some(set), &a.steer, a.layer)?;
+    let extra = import::terms(&a.control_vector, session.config())?;
+    let (hooks, _) = emotion::steer_hooks(set.as_ref(), &a.steer, a.layer, &extra)?;
+    if !hooks.hooks.is_empty() {
         session.set_hooks(hooks)?;
     }
     let prompt = session.encode_prompt(&a.chat.wrap(&session.tokenizer, &a.prompt)?)?;
