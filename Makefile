@@ -37,6 +37,9 @@ setup-llama-cpp:
 	  for f in avx2:AVX2 fma:FMA f16c:F16C avx512f:AVX512 avx512_vnni:AVX512_VNNI; do
 	    if grep -qw "$${f%%:*}" /proc/cpuinfo; then flags="$$flags -DGGML_$${f#*:}=ON"; else flags="$$flags -DGGML_$${f#*:}=OFF"; fi
 	  done
+	  if ! command -v g++ >/dev/null || ! command -v make >/dev/null; then
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ make >/dev/null
+	  fi
 	  echo "building llama-cpp-python $(LLAMA_CPP_PYTHON_VERSION) with $$flags (several minutes)"
 	  CMAKE_ARGS="$$flags" python3 -m pip install --quiet --no-cache-dir llama-cpp-python==$(LLAMA_CPP_PYTHON_VERSION)
 	fi

@@ -36,52 +36,6 @@ fn counts(s: &Session) -> GpuCounts {
     s.backend().gpu_counts().expect("on the GPU")
 }
 
-/// A seeded Q4_1 matrix `(rows, cols)` as the loader hands it to a backend.
-fn q4_1(rows: usize, cols: usize, seed: u64) -> limbic::backend::QWeight {
-    use candle_core::{quantized::GgmlDType, quantized::QTensor, Device, Tensor};
-    let t = Tensor::from_vec(rand(rows * cols, seed, 0.5), (rows, cols), &Device::Cpu).unwrap();
-    limbic::gguf::qweight(&QTensor::quantize(&t, GgmlDType::Q4_1).unwrap()).unwrap()
-}
-
-#[test]
-fn single_token_products_over_lanes_match_the_cpu() {
-    // The model's shapes (down's 48 blocks take two turns of the 32 lanes) and an odd row
-    // count; each with the row's blocks over lanes (a real GPU's way) and a row per invocation.
-    let cfg = ModelFile::from_bytes(&model_bytes()).unwrap().config;
-    let (cpu, gpu) = (Cpu::new(&cfg).unwrap(), Gpu::new(&cfg).unwrap());
-    for (i, (rows, cols)) in [(576, 576), (192, 576), (576, 1536), (37, 160)]
-        .into_iter()
-        .enumerate()
-    {
-        let x = rand(cols, 50 + i as u64, 2.0);
-        let (wc, wg) = (
-            cpu.matrix(q4_1(rows, cols, i as u64)),
-            gpu.matrix(q4_1(rows, cols, i as u64)),
-        );
-        let (wc, wg) = (wc.unwrap(), wg.unwrap());
-        let want = cpu.read(&cpu.qmatmul(&cpu.tensor(&x, 1, cols).unwrap(), &wc).unwrap());
-        let (gc, uc) = (
-            cpu.matrix(q4_1(rows, cols, 7)).unwrap(),
-            cpu.matrix(q4_1(rows, cols, 8)).unwrap(),
-        );
-        let (gg, ug) = (
-            gpu.matrix(q4_1(rows, cols, 7)).unwrap(),
-            gpu.matrix(q4_1(rows, cols, 8)).unwrap(),
-        );
-        let xc = cpu.tensor(&x, 1, cols).unwrap();
-        let ff = cpu.read(&cpu.swiglu(&xc, &gc, &uc).unwrap()).unwrap();
-        for lanes in [true, false] {
-            gpu.set_row_lanes(lanes);
-            let xg = gpu.tensor(&x, 1, cols).unwrap();
-            let got = gpu.read(&gpu.qmatmul(&xg, &wg).unwrap()).unwrap();
-            let what = format!("({rows}, {cols}) lanes {lanes}");
-            close(&what, &got, want.as_ref().unwrap(), 1e-5);
-            let got = gpu.read(&gpu.swiglu(&xg, &gg, &ug).unwrap()).unwrap();
-            close(&format!("swiglu {what}"), &got, &ff, 1e-4);
-        }
-    }
-}
-
 #[test]
 fn embedding_the_devices_choice_is_embedding_its_id() {
     let cfg = ModelFile::from_bytes(&model_bytes()).unwrap().config;

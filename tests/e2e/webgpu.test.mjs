@@ -1,6 +1,7 @@
 // The page on WebGPU in Debian's Chromium (--enable-unsafe-webgpu: SwiftShader's adapter on a
-// machine without a GPU): the badge says which backend runs, WebGPU gives the CPU's greedy
-// text, and a device lost mid-reply finishes the reply on the CPU and says so.
+// machine without a GPU): where WebGPU is such an emulation the CPU runs unless the link asks,
+// and the badge says why; WebGPU gives the CPU's greedy text; a device lost mid-reply finishes
+// the reply on the CPU and says so.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useSite } from "./server.mjs";
@@ -25,15 +26,31 @@ async function reply(page) {
 
 const RUN = `prompt=${encodeURIComponent("How are you today?")}&max=6&temperature=0&seed=1&autorun=1`;
 
-test("WebGPU is picked when the browser offers it and gives the CPU's greedy text", async () => {
-  const gpu = await open(RUN);
-  assert.match(await gpu.getByTestId("backend-badge").textContent(), /WebGPU/);
-  const onGpu = await reply(gpu);
-  await gpu.close();
-  const cpu = await open(`${RUN}&backend=cpu`);
-  assert.match(await cpu.getByTestId("backend-badge").textContent(), /CPU/);
-  assert.equal(await reply(cpu), onGpu);
+test("on an emulated WebGPU the CPU runs and the badge says why; asked for, WebGPU gives the CPU's text", async () => {
+  const cpu = await open(RUN);
+  const badge = cpu.getByTestId("backend-badge");
+  assert.match(await badge.textContent(), /CPU/);
+  assert.match(await badge.getAttribute("title"), /CPU emulation \(SwiftShader\)/);
+  assert.match(await cpu.locator("#fallback").textContent(), /^CPU \(WebAssembly\): this browser's WebGPU is a CPU emulation/);
+  const onCpu = await reply(cpu);
   await cpu.close();
+  const gpu = await open(`${RUN}&backend=webgpu`);
+  assert.match(await gpu.getByTestId("backend-badge").textContent(), /WebGPU/);
+  assert.match(await gpu.getByTestId("backend-badge").getAttribute("title"), /the link asks for WebGPU/);
+  assert.equal(await reply(gpu), onCpu);
+  await gpu.close();
+});
+
+test("a backend an earlier visit measured faster is used again, and the badge says so", async () => {
+  const page = await site.browser.newPage();
+  await page.addInitScript(() => localStorage.setItem("limbic.backend",
+    JSON.stringify({ backend: "webgpu", reason: "measured faster: WebGPU 300.0, CPU 20.0 tokens/s on this machine" })));
+  await page.goto(`${site.url}?max=4&temperature=0`);
+  await page.getByTestId("model-status").filter({ hasText: "ready" }).waitFor({ timeout: 180_000 });
+  const badge = page.getByTestId("backend-badge");
+  assert.match(await badge.textContent(), /WebGPU/);
+  assert.equal(await badge.getAttribute("title"), "measured faster: WebGPU 300.0, CPU 20.0 tokens/s on this machine (on an earlier visit)");
+  await page.close();
 });
 
 test("a device lost mid-reply finishes the reply on the CPU and says so", async () => {

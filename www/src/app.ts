@@ -3,7 +3,7 @@
 
 import { EMOTIONS_URL, MODEL_URL } from "./config";
 import type { Features } from "./engine/features";
-import type { EmotionInfo, FromWorker, GenerateRequest, MadeInfo, RunId, Steer, ToWorker } from "./engine/protocol";
+import type { Choice, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, RunId, Steer, ToWorker } from "./engine/protocol";
 import type { MadeLink } from "./share/made-link";
 import { addToRun, newRun, type Run } from "./run-data";
 import { type AppState, toQuery } from "./share/url-state";
@@ -27,6 +27,27 @@ export interface Scope {
 export interface Mounted {
   dispose(): void;
   generate?(): void;
+}
+
+/** Where the page keeps the backend a first visit measured faster (see worker.ts). */
+const CHOICE_KEY = "limbic.backend";
+
+/** The backend an earlier visit measured faster, if this browser kept it. */
+function remembered(): Choice | undefined {
+  try {
+    const c = JSON.parse(localStorage.getItem(CHOICE_KEY) ?? "null") as Choice | null;
+    return (c?.backend === "cpu" || c?.backend === "webgpu") && typeof c.reason === "string" ? c : undefined;
+  } catch {
+    return undefined; // no storage (an opaque origin) or a damaged entry: measure again
+  }
+}
+
+function remember(c: Choice) {
+  try {
+    localStorage.setItem(CHOICE_KEY, JSON.stringify(c));
+  } catch {
+    // no storage: the next visit measures again
+  }
 }
 
 /** One view of the page. A file under views/ that exports `view` is a view; nothing else to
@@ -74,8 +95,11 @@ export class App {
     const t = Number(params.get("threads"));
     const threads = t === 1 || t === 2 ? t : undefined;
     const simd = params.get("simd") === "plain" || !features.relaxedSimd ? "plain" : undefined;
-    const backend = this.state.backend ?? (features.gpu ? undefined : "cpu");
-    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend, threads, simd, cache: features.cache });
+    // The link's backend wins; else what an earlier visit measured; else the worker measures
+    // (it finds no WebGPU itself where the page has none).
+    const backend = this.state.backend ?? undefined;
+    const chosen = backend ? undefined : remembered();
+    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend, chosen, threads, simd, cache: features.cache });
   }
 
   post(m: ToWorker) {
@@ -169,6 +193,7 @@ export class App {
     if (m.type === "ready") {
       this.emotions = m.emotions;
       this.ready = true;
+      if (m.measured) remember({ backend: m.backend, reason: m.reason });
     } else if (m.type === "made") {
       this.made.set(m.made.name, m.made);
     } else if (m.type === "run-start") {

@@ -17,10 +17,13 @@ export interface LoadingElements {
 /** Shows `app`'s loading in `els`; `warn` hears the link's problems found once the vectors are
  * known; `mounted` is the view an autorun link starts. */
 export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, warn: (w: string[]) => void, mounted: () => Mounted | null) {
+  // Why this backend runs: from `ready`, until a move elsewhere (the soak's, a lost device).
+  let why = "";
   const showBackend = (backend: string, fallback: string | undefined) => {
-    els.backend.textContent = backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
-    els.backend.title = fallback ? `WebGPU unavailable: ${fallback}` : "";
-    if (els.fallback) els.fallback.textContent = fallback ? `Running on the CPU: ${fallback}` : "";
+    const name = backend === "cpu" ? "CPU (WebAssembly)" : "WebGPU";
+    els.backend.textContent = name;
+    els.backend.title = fallback ? `WebGPU unavailable: ${fallback}` : why;
+    if (els.fallback) els.fallback.textContent = fallback ? `Running on the CPU: ${fallback}` : why && `${name}: ${why}`;
   };
   let readyText = "";
   app.on((m) => {
@@ -33,6 +36,7 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
     } else if (m.type === "notice") {
       if (els.notice) els.notice.textContent = m.message;
     } else if (m.type === "backend") {
+      why = "";
       showBackend(m.backend, m.fallback);
       // A move to another backend reloads the model from the cache (progress above): ready again.
       if (readyText) els.status.textContent = readyText;
@@ -40,6 +44,7 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       els.progress.value = 1;
       readyText = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
       els.status.textContent = readyText;
+      why = m.reason;
       showBackend(m.backend, m.fallback);
       const checked = checkNames(app.state, parsed.steerText, m.emotions.names, m.nLayer, m.emotions.defaultStrength);
       warn(checked.warnings);

@@ -18,7 +18,7 @@ const MAX_IN: usize = 2048;
 /// A Q4_1 matrix's buffers and shape, when it is Q4_1 with rows the fused kernels take.
 fn q4_1(m: &GpuMatrix) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize, usize)> {
     match m {
-        GpuMatrix::Q4_1 { qs, dm, rows, cols } if *cols <= MAX_IN && cols % 32 == 0 => {
+        GpuMatrix::Q4_1 { qs, dm, rows, cols } if *cols <= MAX_IN && cols.is_multiple_of(32) => {
             Some((qs, dm, *rows, *cols))
         }
         _ => None,
@@ -26,12 +26,17 @@ fn q4_1(m: &GpuMatrix) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize, usize)> {
 }
 
 impl Gpu {
-    /// Records a fused kernel over `rows` rows: 32 lanes a row on a real GPU, else a row per
-    /// invocation (see `shaders/lib/rows.wgsl`), 64 invocations a workgroup.
+    /// Records a fused kernel over `rows` rows: on a real GPU 32 lanes a row, 8 rows a
+    /// workgroup; else a row per invocation, 64 rows a workgroup (see `shaders/lib/rows.wgsl`).
     fn dispatch_rows(&self, k: &Kernel, params: &[u8], bufs: &[&wgpu::Buffer], rows: usize) {
-        let (pipeline, per_group) = match (&k.lanes, self.row_lanes.get()) {
-            (Some(lanes), true) => (lanes, 2),
-            _ => (&k.pipeline, 64),
+        let wide = self
+            .row_lanes
+            .get()
+            .then(|| k.lanes(&self.device))
+            .flatten();
+        let (pipeline, per_group) = match wide {
+            Some(lanes) => (lanes, 8),
+            None => (&k.pipeline, 64),
         };
         let groups = (rows.div_ceil(per_group) as u32, 1);
         self.dispatch_on(k, pipeline, params, bufs, groups);
@@ -41,41 +46,37 @@ impl Gpu {
     /// then kept: attn_in binds one matrix where three would pass the eight storage buffers
     /// WebGPU promises a kernel).
     fn stacked(&self, w: [&GpuMatrix; 3]) -> Result<Option<(wgpu::Buffer, wgpu::Buffer)>> {
-        let parts: Option<Vec<_>> = w.iter().map(|m| q4_1(m)).collect();
-        let Some(parts) = parts else {
+        let [Some(q), Some(k), Some(v)] = w.map(q4_1) else {
             return Ok(None);
         };
-        let key = parts[0].0.clone();
-        if let Some(found) = self.stacked.borrow().get(&key) {
+        if let Some(found) = self.stacked.borrow().get(q.0) {
             return Ok(Some(found.clone()));
         }
-        let make =
-            |what: &str, pick: &dyn Fn(&(&wgpu::Buffer, &wgpu::Buffer, usize, usize)) -> u64| {
-                let size: u64 = parts.iter().map(|p| pick(p)).sum();
-                self.check_size(what, size)?;
-                let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(what),
-                    size,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                Ok::<_, Error>(buf)
-            };
-        let qs = make("stacked q, k, v", &|p| p.0.size())?;
-        let dm = make("stacked q, k, v scales", &|p| p.1.size())?;
+        let made = (
+            self.stack("stacked q, k, v", [q.0, k.0, v.0])?,
+            self.stack("stacked q, k, v scales", [q.1, k.1, v.1])?,
+        );
+        self.stacked.borrow_mut().insert(q.0.clone(), made.clone());
+        Ok(Some(made))
+    }
+
+    /// One buffer holding `parts` one after another, copied on the device.
+    fn stack(&self, what: &str, parts: [&wgpu::Buffer; 3]) -> Result<wgpu::Buffer> {
+        let size = parts.iter().map(|p| p.size()).sum();
+        self.check_size(what, size)?;
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         let mut st = self.state.borrow_mut();
-        let (mut at_q, mut at_d) = (0, 0);
-        for p in &parts {
-            self.copy(&mut st, (p.0, 0), (&qs, at_q), p.0.size());
-            self.copy(&mut st, (p.1, 0), (&dm, at_d), p.1.size());
-            at_q += p.0.size();
-            at_d += p.1.size();
+        let mut at = 0;
+        for p in parts {
+            self.copy(&mut st, (p, 0), (&buf, at), p.size());
+            at += p.size();
         }
-        drop(st);
-        self.stacked
-            .borrow_mut()
-            .insert(key, (qs.clone(), dm.clone()));
-        Ok(Some((qs, dm)))
+        Ok(buf)
     }
 
     /// [`crate::backend::Backend::block`] for one token in five dispatches; `None` where the
@@ -94,14 +95,24 @@ impl Gpu {
         else {
             return Ok(None);
         };
-        // Stacked on the first pass (the prompt's), so decode steps copy nothing.
+        // Stacked on the first pass (the prompt's), so decode steps copy nothing; for the same
+        // reason the 32-lane pipelines are compiled then, where they will run.
         let Some((qs, dm)) = self.stacked([w.wq, w.wk, w.wv])? else {
             return Ok(None);
         };
+        if self.row_lanes.get() {
+            for k in [
+                &self.kernels.attn_in,
+                &self.kernels.ffn_in,
+                &self.kernels.qmatvec_add,
+            ] {
+                k.lanes(&self.device);
+            }
+        }
         let d = x.cols;
         if x.rows != 1
             || d > MAX_IN
-            || d % 32 != 0
+            || !d.is_multiple_of(32)
             || self.head_dim != 64
             || (o.2, o.3, gate.3, up.3, down.2) != (d, n_q, d, d, d)
             || (gate.2, up.2) != (down.3, down.3)
@@ -196,7 +207,7 @@ impl Gpu {
         else {
             return Ok(None);
         };
-        if x.rows != 1 || x.cols != *cols || *cols > MAX_IN || cols % 32 != 0 {
+        if x.rows != 1 || x.cols != *cols || *cols > MAX_IN || !cols.is_multiple_of(32) {
             return Ok(None);
         }
         let y = self.alloc(1, *rows)?;

@@ -65,13 +65,11 @@ kernels! {
     add_rms_norm: 3 in, 2 out;
     quantize: 1 in, 2 out;
     qmatmul_q4_1: 4 in, 1 out;
-    qmatvec_q4_1: 4 in, 1 out;
     qmatmul_q8_0: 4 in, 1 out;
     rope: 2 in, 1 out;
     attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;
     swiglu: 6 in, 1 out;
-    swiglu_vec: 6 in, 1 out;
     add: 2 in, 1 out;
     add_scaled: 2 in, 1 out;
     project: 2 in, 1 out;
@@ -86,9 +84,55 @@ kernels! {
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
-    /// For the kernels built on `shaders/lib/rows.wgsl`: the pipeline with 32 lanes a row
-    /// (`pipeline` takes a row per invocation).
-    pub lanes: Option<wgpu::ComputePipeline>,
+    /// For the kernels built on `shaders/lib/rows.wgsl`: what builds the pipeline with 32
+    /// lanes a row and 256 invocations a workgroup (`pipeline` takes a row per invocation, 64
+    /// a workgroup), on first use, so a CPU emulating a GPU (which never uses it) does not
+    /// compile it.
+    wide: Option<Wide>,
+}
+
+struct Wide {
+    name: &'static str,
+    module: wgpu::ShaderModule,
+    layout: wgpu::PipelineLayout,
+    made: std::cell::OnceCell<wgpu::ComputePipeline>,
+}
+
+impl Kernel {
+    /// The pipeline with 32 lanes a row, 8 rows a workgroup (compiled on first use); `None`
+    /// for other kernels.
+    pub fn lanes(&self, device: &wgpu::Device) -> Option<&wgpu::ComputePipeline> {
+        let w = self.wide.as_ref()?;
+        Some(w.made.get_or_init(|| {
+            pipeline(
+                device,
+                w.name,
+                &w.layout,
+                &w.module,
+                &[("LANES", 32.0), ("WG", 256.0)],
+            )
+        }))
+    }
+}
+
+fn pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(layout),
+        module,
+        entry_point: Some(name),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
+        cache: None,
+    })
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -106,7 +150,7 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
 
 fn kernel(
     device: &wgpu::Device,
-    name: &str,
+    name: &'static str,
     source: &str,
     inputs: u32,
     outputs: u32,
@@ -136,23 +180,15 @@ fn kernel(
         bind_group_layouts: &[Some(&layout)],
         immediate_size: 0,
     });
-    let pipeline = |constants: &[(&str, f64)]| {
-        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some(name),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                ..Default::default()
-            },
-            cache: None,
-        })
-    };
     Kernel {
-        pipeline: pipeline(&[]),
-        lanes: rows.then(|| pipeline(&[("LANES", 32.0)])),
+        pipeline: pipeline(device, name, &pipeline_layout, &module, &[]),
         layout,
+        wide: rows.then_some(Wide {
+            name,
+            module,
+            layout: pipeline_layout,
+            made: Default::default(),
+        }),
     }
 }
 

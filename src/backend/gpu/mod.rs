@@ -119,15 +119,16 @@ pub struct Gpu {
     context: usize,
     /// Whether the adapter is a CPU emulating a GPU (lavapipe, SwiftShader).
     pub emulated: bool,
-    /// Whether single-token products split each row's blocks over 32 lanes (a real GPU) or
-    /// take a row per invocation (a CPU emulating one); see [`Gpu::set_row_lanes`].
+    /// Whether the fused single-token kernels split each row's blocks over 32 lanes (a real
+    /// GPU) or take a row per invocation (a CPU emulating one); see [`Gpu::set_row_lanes`].
     row_lanes: std::cell::Cell<bool>,
     /// Set once [`Gpu::destroy`] has run.
     destroyed: std::cell::Cell<bool>,
 }
 
 impl Gpu {
-    /// Chooses how single-token products run (the default suits the adapter; tests run both).
+    /// Chooses how the fused single-token kernels take their rows (the default suits the
+    /// adapter; tests run both).
     pub fn set_row_lanes(&self, on: bool) {
         self.row_lanes.set(on);
     }

@@ -215,16 +215,9 @@ impl Backend for Gpu {
         let (xq, xs) = self.quantize(x, q8_0)?;
         let y = self.alloc(x.rows, rows)?;
         let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
-        if x.rows == 1 && !q8_0 && self.row_lanes.get() {
-            // Two rows of 32 lanes a workgroup.
-            let p = words(&[cols as u32, rows as u32]);
-            let groups = (rows.div_ceil(2) as u32, 1);
-            self.dispatch(&self.kernels.qmatvec_q4_1, &p, &b, groups);
-        } else {
-            let p = words(&[x.rows as u32, cols as u32, rows as u32]);
-            let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
-            self.dispatch(k, &p, &b, groups);
-        }
+        let p = words(&[x.rows as u32, cols as u32, rows as u32]);
+        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
+        self.dispatch(k, &p, &b, groups);
         Ok(y)
     }
 
@@ -365,16 +358,9 @@ impl Backend for Gpu {
             udm,
             &y.buf.buffer,
         ];
-        if h.rows == 1 && self.row_lanes.get() {
-            // Two rows of 32 lanes a workgroup.
-            let p = words(&[*cols as u32, *rows as u32]);
-            let groups = (rows.div_ceil(2) as u32, 1);
-            self.dispatch(&self.kernels.swiglu_vec, &p, &b, groups);
-        } else {
-            let p = words(&[h.rows as u32, *cols as u32, *rows as u32]);
-            let groups = (rows.div_ceil(64) as u32, h.rows.div_ceil(4) as u32);
-            self.dispatch(&self.kernels.swiglu, &p, &b, groups);
-        }
+        let p = words(&[h.rows as u32, *cols as u32, *rows as u32]);
+        let groups = (rows.div_ceil(64) as u32, h.rows.div_ceil(4) as u32);
+        self.dispatch(&self.kernels.swiglu, &p, &b, groups);
         Ok(y)
     }
 

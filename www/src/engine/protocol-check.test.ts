@@ -77,6 +77,11 @@ test("one broken field is named in the error", () => {
   expect(checkToWorker(null)).toEqual({ ok: false, error: "bad message to the worker: expected an object with a type, got null" });
   expect(checkToWorker({ type: "explode" })).toEqual({ ok: false, error: 'bad explode message to the worker: unknown message type "explode"' });
   expect(checkToWorker({ type: "set-backend", backend: "tpu" })).toEqual({ ok: false, error: 'bad set-backend message to the worker: backend must be "cpu" or "webgpu", not "tpu"' });
+  const load = { type: "load", modelUrl: "m", emotionsUrl: "e" };
+  const chosen = { backend: "webgpu", reason: "measured faster" };
+  expect(checkToWorker({ ...load, chosen })).toEqual({ ok: true, msg: { ...load, chosen } });
+  expect(checkToWorker({ ...load, chosen: "webgpu" })).toEqual({ ok: false, error: 'bad load message to the worker: chosen must be {backend, reason}, not "webgpu"' });
+  expect(checkToWorker({ ...load, chosen: { backend: "tpu", reason: "" } }).ok).toBe(false);
   expect(checkToWorker({ type: "set-layer", layer: 1.5 })).toEqual({ ok: false, error: "bad set-layer message to the worker: layer must be a whole number in 0…1000, not 1.5" });
 });
 

@@ -2,7 +2,7 @@
 //! the worker acts on it. Anything else (another type, a missing or wrong field, NaN, a prompt
 //! past the context) is rejected with an error that names the field; nothing here throws.
 
-import type { Steer, ToWorker } from "./protocol";
+import type { Choice, Steer, ToWorker } from "./protocol";
 
 export type Checked = { ok: true; msg: ToWorker } | { ok: false; error: string };
 
@@ -67,12 +67,20 @@ function oneOf<T extends string>(o: Obj, k: string, allowed: readonly T[]): T {
   return o[k] as T;
 }
 
+function choice(o: Obj, k: string): Choice {
+  const c = o[k];
+  if (typeof c !== "object" || c === null) throw new Bad(`${k} must be {backend, reason}, not ${what(c)}`);
+  const t = c as Obj;
+  return { backend: oneOf(t, "backend", ["cpu", "webgpu"] as const), reason: str(t, "reason", 300) };
+}
+
 function check(o: Obj): ToWorker {
   switch (o.type) {
     case "load":
       return {
         type: "load", modelUrl: str(o, "modelUrl", 4096), emotionsUrl: str(o, "emotionsUrl", 4096),
         backend: optional(o, "backend", (x, k) => oneOf(x, k, ["cpu", "webgpu"] as const)),
+        chosen: optional(o, "chosen", choice),
         threads: optional(o, "threads", (x, k) => num(x, k, 1, 2, true)),
         simd: optional(o, "simd", (x, k) => oneOf(x, k, ["plain"] as const)),
         cache: optional(o, "cache", bool),

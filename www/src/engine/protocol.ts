@@ -106,10 +106,17 @@ export interface RunStats {
   simd: "relaxed" | "plain";
 }
 
+/** Where the model runs when the link does not say, and why (shown by the badge). */
+export interface Choice {
+  backend: Backend;
+  reason: string;
+}
+
 /** page → worker */
 export type ToWorker =
-  /** cache false: do not use the Cache API (the page has none). */
-  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; threads?: number; simd?: "plain"; cache?: boolean }
+  /** cache false: do not use the Cache API (the page has none). backend: the link's (it wins);
+   * chosen: what an earlier visit measured (else the worker measures, and `ready` says so). */
+  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; chosen?: Choice; threads?: number; simd?: "plain"; cache?: boolean }
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
   | ({ type: "probe" } & ProbeRequest)
@@ -137,7 +144,9 @@ export type ToWorker =
 export type FromWorker =
   | { type: "progress"; loaded: number; total: number; cached: boolean }
   | { type: "notice"; message: string }
-  | { type: "ready"; backend: Backend; fallback?: string; nLayer: number; dModel: number; emotions: EmotionInfo }
+  /** reason: why this backend runs; measured: the worker timed both backends at this load
+   * (the page remembers the choice). */
+  | { type: "ready"; backend: Backend; fallback?: string; reason: string; measured: boolean; nLayer: number; dModel: number; emotions: EmotionInfo }
   | { type: "backend"; backend: Backend; fallback?: string }
   | { type: "layer"; layer: number }
   | { type: "run-start"; run: RunId; steer: Steer[]; layer: number }

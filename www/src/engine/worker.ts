@@ -44,24 +44,60 @@ function reportBackend(e: Engine) {
   }
 }
 
-/** Whether the browser's WebGPU adapter is a CPU emulating a GPU (SwiftShader): wgpu cannot tell
- * in the browser, and the engine's fastest kernels differ there. */
-async function softwareAdapter(): Promise<boolean> {
+/** The browser's WebGPU adapter: none, a CPU emulating a GPU (SwiftShader: wgpu cannot tell in
+ * the browser, and the engine's fastest kernels differ there), or a GPU. Asked once. */
+let adapter: Promise<"none" | "software" | "gpu"> | null = null;
+function adapterKind(): Promise<"none" | "software" | "gpu"> {
   type Info = { isFallbackAdapter?: boolean; architecture?: string };
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } }).gpu;
-  const info = (await gpu?.requestAdapter())?.info;
-  return info?.isFallbackAdapter === true || info?.architecture === "swiftshader";
+  adapter ??= (async () => {
+    try {
+      const found = await gpu?.requestAdapter();
+      if (!found) return "none";
+      const info = found.info;
+      return info?.isFallbackAdapter === true || info?.architecture === "swiftshader" ? "software" : "gpu";
+    } catch {
+      return "none";
+    }
+  })();
+  return adapter;
 }
 
-/** "webgpu" when asked for, or when asked for nothing and the browser offers an adapter. */
-async function pickBackend(wanted: Backend | undefined): Promise<Backend> {
-  if (wanted) return wanted;
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  try {
-    return gpu && (await gpu.requestAdapter()) ? "webgpu" : "cpu";
-  } catch {
-    return "cpu";
+/** Decode speed of `e` in tokens/s, readout on: a few greedy tokens of a fixed prompt, the
+ * first (which waits for the prompt) left out. */
+async function decodeSpeed(e: Engine, tokens = 8): Promise<number> {
+  e.start("The weather today is", false, tokens + 1, 0, 1, 0n);
+  await e.ready();
+  e.finish();
+  let n = 0;
+  let t0 = 0;
+  while (e.step()) {
+    await e.ready();
+    e.finish();
+    if (n++ === 0) t0 = performance.now();
   }
+  return n > 1 ? (n - 1) / ((performance.now() - t0) / 1000) : 0;
+}
+
+/** Opens the engine where it decodes faster on this machine and says why: the CPU where the
+ * browser has no WebGPU or only a CPU emulating one; else a few tokens timed on each (then the
+ * second value is true: the page remembers the answer, so this runs on a first visit only). */
+async function openFastest(m: Extract<ToWorker, { type: "load" }>): Promise<[string, boolean]> {
+  const kind = await adapterKind();
+  if (kind !== "gpu") {
+    await open(await fetchModel(m.modelUrl, m.cache !== false), "cpu");
+    return [kind === "none" ? "this browser offers no WebGPU"
+      : "this browser's WebGPU is a CPU emulation (SwiftShader), slower than the CPU engine", false];
+  }
+  const cpu = await decodeSpeed(await open(await fetchModel(m.modelUrl, m.cache !== false), "cpu"));
+  closeEngine();
+  const e = await open(await fetchModel(m.modelUrl, m.cache !== false), "webgpu");
+  const gpu = e.backend() === "webgpu" ? await decodeSpeed(e) : 0;
+  const figures = `WebGPU ${gpu.toFixed(1)}, CPU ${cpu.toFixed(1)} tokens/s on this machine`;
+  if (gpu > cpu) return [`measured faster: ${figures}`, true];
+  closeEngine();
+  await open(await fetchModel(m.modelUrl, m.cache !== false), "cpu");
+  return [`the CPU measured faster: ${figures}`, true];
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {
@@ -132,16 +168,22 @@ async function load(m: Extract<ToWorker, { type: "load" }>) {
   simd = await pickSimd(m.simd);
   build = await loadEngineBuild(simd);
   loaded = m;
-  const bytes = await fetchModel(m.modelUrl, m.cache !== false);
-  const e = await open(bytes, await pickBackend(m.backend));
-  post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), nLayer: e.nLayer(), dModel: e.dModel(), emotions: emotions! });
+  let reason = m.backend ? `the link asks for ${m.backend === "cpu" ? "the CPU" : "WebGPU"} (backend=${m.backend})` : "";
+  if (m.backend || m.chosen) {
+    await open(await fetchModel(m.modelUrl, m.cache !== false), m.backend ?? m.chosen!.backend);
+    reason ||= `${m.chosen!.reason} (on an earlier visit)`;
+  }
+  let measured = false;
+  if (!reason) [reason, measured] = await openFastest(m);
+  const e = engine!;
+  post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), reason, measured, nLayer: e.nLayer(), dModel: e.dModel(), emotions: emotions! });
 }
 
 /** An engine on `backend` for the model `bytes` (moved to the co-worker, if one starts), with
  * the emotion vectors loaded, readout at their default layer; it becomes `engine`. */
 async function open(bytes: Uint8Array, backend: Backend, threads = loaded!.threads): Promise<Engine> {
   const e = await build!.Engine.create(bytes, backend);
-  if (e.backend() === "webgpu") e.setEmulatedGpu(await softwareAdapter());
+  if (e.backend() === "webgpu") e.setEmulatedGpu((await adapterKind()) === "software");
   shownFallback = e.fallback();
   link = startCoWorker(e, bytes, threads);
   const resp = await fetch(loaded!.emotionsUrl);
@@ -166,16 +208,22 @@ async function setBackend(wanted: Backend, threads: number | undefined) {
   running = true;
   try {
     const bytes = await fetchModel(loaded!.modelUrl, loaded!.cache !== false);
-    engine = null;
-    link = null;
-    coWorker?.terminate();
-    coWorker = null;
-    old.free();
+    closeEngine();
     const e = await open(bytes, wanted, threads ?? loaded!.threads);
     post({ type: "backend", backend: e.backend() as Backend, fallback: e.fallback() });
   } finally {
     running = false;
   }
+}
+
+/** Frees the engine (and its co-worker and WebGPU device), so its wasm memory serves the next. */
+function closeEngine() {
+  const old = engine;
+  engine = null;
+  link = null;
+  coWorker?.terminate();
+  coWorker = null;
+  old?.free();
 }
 
 /** On the CPU in a cross-origin isolated page, a second wasm instance in its own worker takes

@@ -12,7 +12,7 @@
 //   cs   (context, half) vec2<f32> — RoPE's (cos, sin)
 //   q    (n_q) f32, written
 //   kc, vc  (capacity, n_kv) f32 — the cache: row pos written
-// Dispatch: (ceil((n_q + 2·n_kv) / (64 / LANES)), 1, 1) workgroups of 64.
+// Dispatch: (ceil((n_q + 2·n_kv) / (WG / LANES)), 1, 1) workgroups of WG (see lib/rows.wgsl).
 struct Params { d: u32, eps: f32, n_q: u32, n_kv: u32, half: u32, pos: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -26,7 +26,7 @@ struct Params { d: u32, eps: f32, n_q: u32, n_kv: u32, half: u32, pos: u32 }
 
 var<workgroup> rows_out: array<f32, 64>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn attn_in(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let m = rms(p.d, p.eps, li);
     let nb = p.d / 32u;

@@ -8,7 +8,7 @@
 //   gq, uq    (n_out, d/8) u32 — gate and up nibbles as stored (see qmatmul_q4_1.wgsl)
 //   gdm, udm  (n_out, d/32) vec2<f32> — their (d, m) per block
 //   y    (n_out) f32, written
-// Dispatch: (ceil(n_out / (64 / LANES)), 1, 1) workgroups of 64.
+// Dispatch: (ceil(n_out / (WG / LANES)), 1, 1) workgroups of WG (see lib/rows.wgsl).
 struct Params { d: u32, eps: f32, n_out: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -19,7 +19,7 @@ struct Params { d: u32, eps: f32, n_out: u32 }
 @group(0) @binding(6) var<storage, read> udm: array<vec2<f32>>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn ffn_in(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let m = rms(p.d, p.eps, li);
     let nb = p.d / 32u;

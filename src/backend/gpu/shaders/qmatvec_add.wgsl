@@ -7,7 +7,7 @@
 //   dm  (n_out, n_in/32) vec2<f32> — (d, m) per block
 //   r   (n_out) f32 — the residual stream
 //   y   (n_out) f32, written
-// Dispatch: (ceil(n_out / (64 / LANES)), 1, 1) workgroups of 64.
+// Dispatch: (ceil(n_out / (WG / LANES)), 1, 1) workgroups of WG (see lib/rows.wgsl).
 struct Params { n_in: u32, n_out: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -16,7 +16,7 @@ struct Params { n_in: u32, n_out: u32 }
 @group(0) @binding(4) var<storage, read> r: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn qmatvec_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let nb = p.n_in / 32u;
     if (li < nb) {

@@ -10,7 +10,7 @@
 //   gdm, udm  (n_out, n_in/32) vec2<f32> — (d, m) per weight block
 //   y   (T, n_out) f32, written
 // Dispatch: (ceil(n_out/64), ceil(T/4), 1) workgroups of 64; one invocation per output row
-// and four tokens. (A single token on a real GPU takes swiglu_vec.wgsl.)
+// and four tokens. (A single token's block takes ffn_in.wgsl.)
 const TOKS: u32 = 4u;
 struct Params { t: u32, n_in: u32, n_out: u32 }
 @group(0) @binding(0) var<uniform> p: Params;

@@ -8,11 +8,14 @@
 // branches made llvmpipe's code 20–30× slower.
 
 override LANES: u32 = 1u;
+// Invocations a workgroup: 64 rows of one lane, or 8 rows of 32 lanes (so that a workgroup's
+// copy of the input serves 8 rows, not 2).
+override WG: u32 = 64u;
 
 var<workgroup> part: array<f32, 32>;
 var<workgroup> aq: array<vec4<u32>, 128>; // the input at 8 bits: (64 blocks, lo and hi)
 var<workgroup> as8: array<vec2<f32>, 64>; // (d, s) per block
-var<workgroup> terms: array<f32, 256>;    // (2 products, 2 rows, 64 blocks) of block terms
+var<workgroup> terms: array<f32, 1024>;   // (2 products, 8 rows, 64 blocks) of block terms
 
 // The root mean square of `a` (n values) as the CPU's norm takes it: the squares in 32 strided
 // partial sums at once, then the partials in order (numerics::sum_sq).
@@ -44,7 +47,7 @@ fn keep_block(b: u32, v: array<f32, 32>, f16_scale: bool) {
 struct At { row: u32, r: u32, lane: u32 }
 
 fn at_of(wg: u32, li: u32) -> At {
-    return At(wg * (64u / LANES) + li / LANES, li / LANES, li % LANES);
+    return At(wg * (WG / LANES) + li / LANES, li / LANES, li % LANES);
 }
 
 // Block b's term of a Q4_1 row (w its nibbles, dm its (d, m)) against the kept input.
@@ -58,7 +61,7 @@ fn add_term(acc: f32, t: f32, at: At, b: u32, k: u32) -> f32 {
     if (LANES == 1u) {
         return acc + t;
     }
-    terms[k * 128u + at.r * 64u + b] = t;
+    terms[k * 512u + at.r * 64u + b] = t;
     return acc;
 }
 
@@ -70,7 +73,7 @@ fn row_sum(acc: f32, at: At, nb: u32, k: u32) -> f32 {
     }
     var s = 0.0;
     for (var b = 0u; b < nb; b++) {
-        s = s + terms[k * 128u + at.r * 64u + b];
+        s = s + terms[k * 512u + at.r * 64u + b];
     }
     return s;
 }
