@@ -90,6 +90,8 @@ test("no axe violations in any view or the embed, light or dark; the reply is an
   // The heatmap's table: every pair, in its order, the diagonal 1.
   const heat = 'section[aria-label="similarity heatmap"]';
   await p.locator(`${heat} details.chart-data summary`).click();
+  // The table is made when unfolded: wait for its rows.
+  await p.locator(`${heat} details.chart-data tbody tr`).nth(170).waitFor({ timeout: 30_000 });
   assert.equal(await tableRows(p, heat), 171, "the heatmap's table");
   const cells = await p.locator(`${heat} details.chart-data tbody tr`).evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
   assert.ok(cells.every((r) => r.length === 172), "171 cosines a row");

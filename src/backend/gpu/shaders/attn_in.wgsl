@@ -26,19 +26,16 @@ struct Params { d: u32, eps: f32, n_q: u32, n_kv: u32, half: u32, pos: u32 }
 
 var<workgroup> rows_out: array<f32, 64>;
 
+// The input's k-th value, normed (rms_norm.wgsl's arithmetic).
+fn input(k: u32, m: f32) -> f32 {
+    return a[k] / m * nw[k];
+}
+
 @compute @workgroup_size(WG)
 fn attn_in(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let m = rms(p.d, p.eps, li);
+    keep_input(p.d, m, false, li);
     let nb = p.d / 32u;
-    if (li < nb) {
-        var v: array<f32, 32>;
-        for (var i = 0u; i < 32u; i++) {
-            let k = li * 32u + i;
-            v[i] = a[k] / m * nw[k];
-        }
-        keep_block(li, v, false);
-    }
-    workgroupBarrier();
     let at = at_of(wg.x, li);
     let rows = p.n_q + 2u * p.n_kv;
     var acc = 0.0;

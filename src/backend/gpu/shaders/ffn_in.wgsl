@@ -19,19 +19,16 @@ struct Params { d: u32, eps: f32, n_out: u32 }
 @group(0) @binding(6) var<storage, read> udm: array<vec2<f32>>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 
+// The input's k-th value, normed (rms_norm.wgsl's arithmetic).
+fn input(k: u32, m: f32) -> f32 {
+    return a[k] / m * nw[k];
+}
+
 @compute @workgroup_size(WG)
 fn ffn_in(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let m = rms(p.d, p.eps, li);
+    keep_input(p.d, m, false, li);
     let nb = p.d / 32u;
-    if (li < nb) {
-        var v: array<f32, 32>;
-        for (var i = 0u; i < 32u; i++) {
-            let k = li * 32u + i;
-            v[i] = a[k] / m * nw[k];
-        }
-        keep_block(li, v, false);
-    }
-    workgroupBarrier();
     let at = at_of(wg.x, li);
     var gate = 0.0;
     var up = 0.0;

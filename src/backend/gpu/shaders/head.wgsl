@@ -16,19 +16,16 @@ struct Params { d: u32, eps: f32, n_out: u32 }
 @group(0) @binding(4) var<storage, read> scale: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
+// The input's k-th value, normed (rms_norm.wgsl's arithmetic).
+fn input(k: u32, m: f32) -> f32 {
+    return a[k] / m * nw[k];
+}
+
 @compute @workgroup_size(64)
 fn head(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let m = rms(p.d, p.eps, li);
+    keep_input(p.d, m, true, li);
     let nb = p.d / 32u;
-    if (li < nb) {
-        var v: array<f32, 32>;
-        for (var i = 0u; i < 32u; i++) {
-            let k = li * 32u + i;
-            v[i] = a[k] / m * nw[k];
-        }
-        keep_block(li, v, true);
-    }
-    workgroupBarrier();
     let row = wg.x * 64u + li;
     if (row >= p.n_out) {
         return;

@@ -16,17 +16,15 @@ struct Params { n_in: u32, n_out: u32 }
 @group(0) @binding(4) var<storage, read> r: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
+// The input's k-th value, as it is (no norm before this product).
+fn input(k: u32, m: f32) -> f32 {
+    return a[k];
+}
+
 @compute @workgroup_size(WG)
 fn qmatvec_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    keep_input(p.n_in, 1.0, false, li);
     let nb = p.n_in / 32u;
-    if (li < nb) {
-        var v: array<f32, 32>;
-        for (var i = 0u; i < 32u; i++) {
-            v[i] = a[li * 32u + i];
-        }
-        keep_block(li, v, false);
-    }
-    workgroupBarrier();
     let at = at_of(wg.x, li);
     var acc = 0.0;
     if (at.row < p.n_out) {

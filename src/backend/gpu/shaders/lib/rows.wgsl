@@ -1,6 +1,6 @@
 // Shared by the fused single-token kernels (attn_in, ffn_in, qmatvec_add, head), after
 // quant.wgsl: each workgroup first takes its own copy of the input row `a` (declared by the
-// kernel) at 8 bits — normed first where the kernel norms — then its rows' products. A row is
+// kernel, with `fn input(k, m)`: its k-th value, normed by m or not) at 8 bits — normed first where the kernel norms — then its rows' products. A row is
 // one invocation's (LANES = 1: CPU emulations of a GPU, no barrier between a row's blocks) or
 // 32 lanes' (LANES = 32, a real GPU: a row's blocks read at once, their terms summed in order by
 // lane 0). Either way every sum runs in the CPU backend's order, so results equal the unfused
@@ -35,12 +35,21 @@ fn rms(n: u32, eps: f32, li: u32) -> f32 {
     return sqrt(s / f32(n) + eps);
 }
 
-// Keeps block b of the input (its 32 values in v) at 8 bits.
-fn keep_block(b: u32, v: array<f32, 32>, f16_scale: bool) {
-    let q = q8_block(v, f16_scale);
-    aq[b * 2u] = q.lo;
-    aq[b * 2u + 1u] = q.hi;
-    as8[b] = q.ds;
+// Keeps the input (n values, at most 64 blocks) at 8 bits, each value as the kernel's
+// `input(k, m)` gives it (`a[k]`, or normed: a[k] / m · nw[k]), block li by invocation li; then
+// a barrier, so every row can read it.
+fn keep_input(n: u32, m: f32, f16_scale: bool, li: u32) {
+    if (li < n / 32u) {
+        var v: array<f32, 32>;
+        for (var i = 0u; i < 32u; i++) {
+            v[i] = input(li * 32u + i, m);
+        }
+        let q = q8_block(v, f16_scale);
+        aq[li * 2u] = q.lo;
+        aq[li * 2u + 1u] = q.hi;
+        as8[li] = q.ds;
+    }
+    workgroupBarrier();
 }
 
 // Where an invocation works: its row, that row's place in the workgroup, its lane.
