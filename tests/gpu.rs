@@ -1,6 +1,6 @@
 //! The WebGPU backend against the CPU backend: each kernel on seeded irregular shapes (T = 1
 //! and T > 1, widths that are not powers of two), then the whole model (every layer, logits,
-//! steering and readout, greedy tokens) and the CPU fallback. Natively this runs on
+//! steering and readout; greedy replies in gpu_loop.rs) and the CPU fallback. Natively this runs on
 //! whatever Vulkan adapter there is — Mesa's lavapipe (a CPU) on a machine without a GPU.
 
 mod common;
@@ -483,82 +483,6 @@ fn whole_model_matches_the_cpu_at_every_layer() {
     let (p, q) = (log_softmax(&a2.logits), log_softmax(&b2.logits));
     let kl: f64 = p.iter().zip(&q).map(|(p, q)| p.exp() * (p - q)).sum();
     assert!(kl <= 0.01, "steered: KL(cpu ‖ gpu) = {kl}");
-}
-
-#[test]
-fn greedy_tokens_follow_the_cpu() {
-    // Both backends round activations to 8 bits before each product with the same arithmetic,
-    // but some sums (the products', exp in attention and SiLU) differ in the last bit, which
-    // can round one 8-bit value the other way; the logits then move a little (on lavapipe up
-    // to ~0.3 nats between two tokens) and a free-running reply can part where the CPU's two
-    // best tokens are that close. So: on each golden prompt the GPU's 32 greedy tokens are the
-    // CPU's up to a step where the CPU's best two are within NEAR nats, and there it takes
-    // one of those two; on the CPU's greedy path over ten prompts (teacher forcing, as the
-    // llama.cpp parity test) the GPU picks the CPU's token at ≥ 90 % of steps and never puts
-    // it more than 1.1 nats below its own choice.
-    const NEAR: f64 = 0.35;
-    let mut cpu = engine();
-    let mut gpu = gpu_session();
-    let golden = fixture("golden.json");
-    for case in golden.as_array().unwrap() {
-        let text = case["text"].as_str().unwrap();
-        let prompt = cpu.tokenizer.encode(text).unwrap();
-        let (want, got) = (
-            ids(&case["ids"]),
-            gpu.reply(prompt.clone(), &Sampler::default(), 32).unwrap(),
-        );
-        let Some(k) = (0..want.len()).find(|&k| got.get(k) != want.get(k)) else {
-            continue;
-        };
-        let mut prefix = prompt;
-        prefix.extend(&want[..k]);
-        let lp = log_softmax(&cpu.run(&prefix).unwrap().logits);
-        let mut order: Vec<usize> = (0..lp.len()).collect();
-        order.sort_by(|&a, &b| lp[b].total_cmp(&lp[a]));
-        let gap = lp[order[0]] - lp[order[1]];
-        eprintln!("{text:?}: the GPU parts from the CPU at token {k}, a tie of {gap:.3} nats");
-        assert!(
-            gap < NEAR && order[..2].contains(&(got[k] as usize)),
-            "{text:?} token {k}: the GPU took {} where the CPU's best two are {:?}, {gap:.3} nats apart",
-            got[k],
-            &order[..2]
-        );
-    }
-
-    let mut texts: Vec<String> = golden
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["text"].as_str().unwrap().to_string())
-        .collect();
-    for c in fixture("reference.json")["prompts"].as_array().unwrap() {
-        texts.push(c["text"].as_str().unwrap().to_string());
-    }
-    let (mut steps, mut same) = (0, 0);
-    for text in &texts {
-        let ids = cpu.tokenizer.encode(text).unwrap();
-        let want = greedy(&mut cpu, ids.clone(), 32);
-        let mut logits = gpu.run(&ids).unwrap().logits;
-        for &t in &want {
-            let lp = log_softmax(&logits);
-            let best = (0..lp.len())
-                .max_by(|&a, &b| lp[a].total_cmp(&lp[b]))
-                .unwrap();
-            let gap = lp[best] - lp[t as usize];
-            assert!(
-                gap < 1.1,
-                "{text:?} step {steps}: the CPU's token is {gap:.3} nats below the GPU's"
-            );
-            same += usize::from(best == t as usize);
-            steps += 1;
-            logits = gpu.model().forward(&[t]).unwrap().logits;
-        }
-    }
-    eprintln!("{same}/{steps} steps pick the CPU's token");
-    assert!(
-        same * 10 >= steps * 9,
-        "only {same}/{steps} steps pick the CPU's token"
-    );
 }
 
 #[test]

@@ -66,7 +66,7 @@ async fn golden(i: usize) -> (String, Vec<u32>) {
 async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_lost() {
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
     // Golden case 3, up to its first near tie: at token 23 the CPU's best two are 0.18 nats
-    // apart, and lavapipe's GPU parts there (tests/gpu.rs).
+    // apart, and lavapipe's GPU parts there (tests/gpu_loop.rs).
     let (prompt, want) = golden(3).await;
     let mut e = Engine::create(model.clone(), "webgpu".into())
         .await
