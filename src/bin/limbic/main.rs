@@ -178,9 +178,14 @@ enum Verb {
     },
     /// Generates a reply, streaming it; with --json prints {"text","ids","tokens"} at the end.
     Generate(GenerateArgs),
-    /// Measures load time, prompt and decode speed: {"load_s","prompt_tokens","prompt_tps","decode_tps"}
     /// A vector made from your texts (one per line), timed, with its nearest emotions.
-    MakeVector(make::MakeArgs),
+    MakeVector {
+        #[command(flatten)]
+        args: make::MakeArgs,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+    },
+    /// Measures load time, prompt and decode speed: {"load_s","prompt_tokens","prompt_tps","decode_tps"}
     Bench {
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
@@ -352,9 +357,10 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Verb::Generate(a) => generate(&cli.model, &cli.vectors, a)?,
-        Verb::MakeVector(a) => {
-            let (mut session, set) = load_with_vectors(&cli.model, &cli.vectors)?;
-            make::run(&mut session, &set, a)?
+        Verb::MakeVector { args, backend } => {
+            let (bytes, sha) = read_model(&cli.model)?;
+            let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
+            make::run(&mut load_session(bytes, backend)?, &set, args)?
         }
         Verb::Extract {
             corpus,
