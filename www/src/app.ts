@@ -85,8 +85,8 @@ export class App {
   }
 
   /** Asks the worker to load the model and vectors (URLs resolved against the page), using
-   * only the `features` the page has (the WebGPU adapter and relaxed SIMD the worker checks
-   * again itself). */
+   * only the `features` the page has (relaxed SIMD, which the worker checks again itself, and
+   * the Cache API; WebGPU the worker looks for itself). */
   load(features: Features) {
     const abs = (u: string) => new URL(u, document.baseURI).href;
     // ?threads=1 or 2 sets the CPU engine's threads (for comparisons); otherwise the worker

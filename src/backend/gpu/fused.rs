@@ -56,6 +56,17 @@ impl Gpu {
             self.stack("stacked q, k, v", [q.0, k.0, v.0])?,
             self.stack("stacked q, k, v scales", [q.1, k.1, v.1])?,
         );
+        // Made on the first pass (the prompt's); so are the 32-lane pipelines, where they run,
+        // so that the first decode step compiles nothing.
+        if self.row_lanes.get() {
+            for k in [
+                &self.kernels.attn_in,
+                &self.kernels.ffn_in,
+                &self.kernels.qmatvec_add,
+            ] {
+                k.lanes(&self.device);
+            }
+        }
         self.stacked.borrow_mut().insert(q.0.clone(), made.clone());
         Ok(Some(made))
     }
@@ -95,20 +106,10 @@ impl Gpu {
         else {
             return Ok(None);
         };
-        // Stacked on the first pass (the prompt's), so decode steps copy nothing; for the same
-        // reason the 32-lane pipelines are compiled then, where they will run.
+        // Stacked on the first pass (the prompt's), so decode steps copy nothing.
         let Some((qs, dm)) = self.stacked([w.wq, w.wk, w.wv])? else {
             return Ok(None);
         };
-        if self.row_lanes.get() {
-            for k in [
-                &self.kernels.attn_in,
-                &self.kernels.ffn_in,
-                &self.kernels.qmatvec_add,
-            ] {
-                k.lanes(&self.device);
-            }
-        }
         let d = x.cols;
         if x.rows != 1
             || d > MAX_IN
@@ -119,18 +120,25 @@ impl Gpu {
         {
             return Ok(None);
         }
-        if pos + 1 > self.context || pos != cache.len {
+        if pos + 1 > self.context {
             return Err(Error::Prompt("positions past the context".into()));
+        }
+        if pos != cache.len {
+            return Err(Error::Tensor(format!(
+                "a token at position {pos} after a cache of {} positions",
+                cache.len
+            )));
         }
         self.reserve(cache, 1)?;
         let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
             return Err(Error::Gpu("key/value cache missing".into()));
         };
         let eps = c.rms_eps.to_bits();
+        let [d32, n_q32, n_kv32, half, pos32] =
+            [d, n_q, n_kv, self.head_dim / 2, pos].map(|v| v as u32);
 
         let q = self.alloc(1, n_q)?;
-        let p = [d, 0, n_q, n_kv, self.head_dim / 2, pos].map(|v| v as u32);
-        let p = words(&[p[0], eps, p[2], p[3], p[4], p[5]]);
+        let p = words(&[d32, eps, n_q32, n_kv32, half, pos32]);
         let b = [
             &x.buf.buffer,
             &w.attn_norm.buf.buffer,
@@ -143,25 +151,10 @@ impl Gpu {
         ];
         self.dispatch_rows(&self.kernels.attn_in, &p, &b, n_q + 2 * n_kv);
 
-        let att = self.alloc(1, n_q)?;
-        let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let p = [1, pos as u32, c.n_head as u32, c.n_kv_head as u32];
-        let p = words(&[p[0], p[1], p[2], p[3], scale.to_bits(), 1]);
-        // The keys and values are in the cache already: q stands in for the pass's own.
-        let b = [
-            &q.buf.buffer,
-            &q.buf.buffer,
-            &q.buf.buffer,
-            kc,
-            vc,
-            &att.buf.buffer,
-        ];
-        self.dispatch(&self.kernels.attention, &p, &b, (c.n_head as u32, 1));
-        cache.len += 1;
-
+        let att = self.attend(&q, None, cache)?;
         let x1 = self.matvec_add(&att, o, x)?;
         let ff = self.alloc(1, gate.2)?;
-        let p = words(&[d as u32, eps, gate.2 as u32]);
+        let p = words(&[d32, eps, gate.2 as u32]);
         let b = [
             &x1.buf.buffer,
             &w.ffn_norm.buf.buffer,

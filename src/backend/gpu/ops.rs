@@ -65,6 +65,46 @@ impl Gpu {
         cache.capacity = capacity;
         Ok(())
     }
+
+    /// Attention of `q (T, n_head·hd)` over the cache, which then holds `T` more positions:
+    /// the pass's keys and values `new` appended by the kernel itself (no copy ends the compute
+    /// pass), or, with `None` (one token), already written at row `cache.len` by attn_in.
+    pub(super) fn attend(
+        &self,
+        q: &GpuTensor,
+        new: Option<[&GpuTensor; 2]>,
+        cache: &mut GpuCache,
+    ) -> Result<GpuTensor> {
+        let t = q.rows;
+        self.reserve(cache, t)?;
+        let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
+            return Err(Error::Gpu("key/value cache missing".into()));
+        };
+        let y = self.alloc(t, q.cols)?;
+        let scale = 1.0 / (self.head_dim as f32).sqrt();
+        let p = words(&[
+            t as u32,
+            cache.len as u32,
+            self.n_head as u32,
+            self.n_kv_head as u32,
+            scale.to_bits(),
+            new.is_none() as u32,
+        ]);
+        // Without new keys and values, q stands in for them (the kernel reads the cache).
+        let [k, v] = new.unwrap_or([q, q]);
+        let b = [
+            &q.buf.buffer,
+            &k.buf.buffer,
+            &v.buf.buffer,
+            kc,
+            vc,
+            &y.buf.buffer,
+        ];
+        let groups = (self.n_head as u32, t as u32);
+        self.dispatch(&self.kernels.attention, &p, &b, groups);
+        cache.len += t;
+        Ok(y)
+    }
 }
 
 /// The token table's buffers and shape `(qs, scale, rows, cols)`: Q8_0 on the GPU.
@@ -249,37 +289,7 @@ impl Backend for Gpu {
                 "attention: q, k, v shapes do not fit the model".into(),
             ));
         }
-        self.reserve(cache, t)?;
-        let (Some(kc), Some(vc)) = (&cache.k, &cache.v) else {
-            return Err(Error::Gpu("key/value cache missing".into()));
-        };
-        let y = self.alloc(t, q.cols)?;
-        let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let p = words(&[
-            t as u32,
-            cache.len as u32,
-            self.n_head as u32,
-            self.n_kv_head as u32,
-            scale.to_bits(),
-            0, // this pass's keys and values are appended here
-        ]);
-        // The kernel appends k and v to the cache itself (no copy ends the compute pass).
-        let b = [
-            &q.buf.buffer,
-            &k.buf.buffer,
-            &v.buf.buffer,
-            kc,
-            vc,
-            &y.buf.buffer,
-        ];
-        self.dispatch(
-            &self.kernels.attention,
-            &p,
-            &b,
-            (self.n_head as u32, t as u32),
-        );
-        cache.len += t;
-        Ok(y)
+        self.attend(q, Some([k, v]), cache)
     }
 
     fn silu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {

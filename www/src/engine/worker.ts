@@ -89,14 +89,17 @@ async function openFastest(m: Extract<ToWorker, { type: "load" }>): Promise<[str
     return [kind === "none" ? "this browser offers no WebGPU"
       : "this browser's WebGPU is a CPU emulation (SwiftShader), slower than the CPU engine", false];
   }
-  const cpu = await decodeSpeed(await open(await fetchModel(m.modelUrl, m.cache !== false), "cpu"));
+  // Fetched and checked once. A CPU engine's co-worker takes the bytes it is given (moved),
+  // and WebGPU can fall back to the CPU, so every engine but the last gets a copy.
+  const bytes = await fetchModel(m.modelUrl, m.cache !== false);
+  const cpu = await decodeSpeed(await open(bytes.slice(), "cpu"));
   closeEngine();
-  const e = await open(await fetchModel(m.modelUrl, m.cache !== false), "webgpu");
+  const e = await open(bytes.slice(), "webgpu");
   const gpu = e.backend() === "webgpu" ? await decodeSpeed(e) : 0;
   const figures = `WebGPU ${gpu.toFixed(1)}, CPU ${cpu.toFixed(1)} tokens/s on this machine`;
   if (gpu > cpu) return [`measured faster: ${figures}`, true];
   closeEngine();
-  await open(await fetchModel(m.modelUrl, m.cache !== false), "cpu");
+  await open(bytes, "cpu");
   return [`the CPU measured faster: ${figures}`, true];
 }
 
