@@ -14,16 +14,23 @@
 //! Steering with a made vector adds `s · resid_norm_l · v̂_l` at one layer, [`steer_layer`]:
 //! one layer, so that a link carries it compactly (one layer in f16) and reproduces the steering
 //! exactly (the vector steered with is held in f16 precision from the start).
+//!
+//! A llama.cpp control vector read from a file ([`MadeVector::from_control`]) is kept the same
+//! way for its neighbours, lens and trace, but steers as llama.cpp applies it: strength `s`
+//! adds `s ·` each of its directions at its layer, so that strength 1 is the file as it is.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::backend::Backend;
+use crate::control_vector::ControlVector;
 use crate::emotions::{check_strength, EmotionSet};
 use crate::error::{Error, Result};
 use crate::extract::{normalise_rows, project_out};
 use crate::hooks::{Captures, HookPoint, HookSet, Intervention};
 use crate::numerics::dot;
+use crate::readout::Readout;
 use crate::session::Session;
 
 /// Fewest concept texts a vector is made from.
@@ -42,8 +49,11 @@ pub struct MadeVector {
     pub name: String,
     /// Layer → unit vector `(d)`; made from texts: every layer; from a link: one.
     pub layers: BTreeMap<usize, Vec<f32>>,
-    /// Where steering with it adds.
+    /// Where steering with it adds (a control vector's: the layer it is shown at).
     pub steer_layer: usize,
+    /// Read from a control-vector file: what strength 1 adds, `(layer, direction (d))` (then
+    /// strength is llama.cpp's scale, not a fraction of the residual norm).
+    pub control: Option<Vec<(usize, Vec<f32>)>>,
 }
 
 /// Per-layer mean `(n_layer, d)` of one text's captured residual stream (each layer's
@@ -274,20 +284,67 @@ impl MadeVector {
             name: name.to_string(),
             layers: out,
             steer_layer,
+            control: None,
         })
     }
 
-    /// What steering with strength `s` (a fraction of the mean residual norm) adds:
-    /// `(layer, vector (d))`.
-    pub fn steering(&self, set: &EmotionSet, s: f32) -> Result<(usize, Vec<f32>)> {
+    /// A control vector read from a file (checked against the model here), kept under `name`:
+    /// shown at the readout layer when it has a direction there, else at its longest one.
+    pub fn from_control(set: &EmotionSet, name: &str, cv: ControlVector) -> Result<Self> {
+        cv.check(set.n_layer(), set.d_model)?;
+        let layers: BTreeMap<usize, Vec<f32>> = cv
+            .directions
+            .iter()
+            .filter(|(_, v)| v.iter().any(|x| *x != 0.0))
+            .cloned()
+            .collect();
+        let longest = layers
+            .iter()
+            .max_by(|a, b| dot(a.1, a.1).total_cmp(&dot(b.1, b.1)))
+            .map(|(l, _)| *l)
+            .ok_or_else(|| Error::Steer("the control vector's directions are all zero".into()))?;
+        let shown = if layers.contains_key(&set.default_layer) {
+            set.default_layer
+        } else {
+            longest
+        };
+        let mut m = Self::new(set, name, layers, shown)?;
+        m.control = Some(cv.directions);
+        Ok(m)
+    }
+
+    /// What steering with strength `s` adds, `(layer, vector (d))` per layer: made from texts
+    /// or read from a link, `s · resid_norm · v̂` at its steering layer (`s` a fraction of the
+    /// mean residual norm); a control vector, `s ·` each direction (llama.cpp's scale).
+    pub fn steering(&self, set: &EmotionSet, s: f32) -> Result<Vec<(usize, Vec<f32>)>> {
         check_strength(s)?;
+        if let Some(c) = &self.control {
+            return Ok(c
+                .iter()
+                .map(|(l, v)| (*l, v.iter().map(|x| x * s).collect()))
+                .collect());
+        }
         let l = self.steer_layer;
         let v = self
             .layers
             .get(&l)
             .ok_or_else(|| Error::Steer(format!("{:?} has no vector at layer {l}", self.name)))?;
         let scale = s * set.resid_norm[l];
-        Ok((l, v.iter().map(|x| x * scale).collect()))
+        Ok(vec![(l, v.iter().map(|x| x * scale).collect())])
+    }
+
+    /// Its readout, a trace of one score per token: `(x − centre) · v̂` at the layer it is shown
+    /// at (the emotions' readout layer when it has that layer), as an emotion's score is read.
+    pub fn trace(&self, set: &EmotionSet) -> Result<Readout> {
+        let layer = self.shown_layer(set.default_layer);
+        let v = self.layers.get(&layer).ok_or_else(|| {
+            Error::Steer(format!("{:?} has no vector at layer {layer}", self.name))
+        })?;
+        Ok(Readout {
+            layer,
+            basis: v.clone(),
+            offsets: vec![dot(v, &set.centres[layer])],
+        })
     }
 
     /// The layer its neighbours are read at: `readout` when it has that layer, else its
@@ -302,10 +359,14 @@ impl MadeVector {
 }
 
 /// A made vector as JSON: its name, the model, the hook, where and how hard steering adds it
-/// (`added = strength · resid_norm[steer_layer] · layers[steer_layer]`), and its unit vector
-/// at each layer it has.
+/// (`added`: what steering at `strength` adds, per layer), and its unit vector at each layer
+/// it has.
 pub fn to_json(m: &MadeVector, set: &EmotionSet, strength: f32) -> Result<String> {
-    check_strength(strength)?;
+    let added: serde_json::Map<String, serde_json::Value> = m
+        .steering(set, strength)?
+        .into_iter()
+        .map(|(l, v)| (l.to_string(), serde_json::json!(v)))
+        .collect();
     let layers: serde_json::Map<String, serde_json::Value> = m
         .layers
         .iter()
@@ -317,6 +378,8 @@ pub fn to_json(m: &MadeVector, set: &EmotionSet, strength: f32) -> Result<String
         "d_model": set.d_model, "token_offset": set.token_offset,
         "steer_layer": m.steer_layer, "strength": strength,
         "resid_norm": set.resid_norm.get(m.steer_layer),
+        "control_vector": m.control.is_some(),
+        "added": added,
         "method": "per-text mean of hook_resid_post from the token offset; concept mean minus the opposite texts' mean (or the emotions' centre); neutral PCs projected out; unit length",
         "layers": layers,
     })
@@ -335,12 +398,26 @@ pub struct Summary {
     pub shown_layer: usize,
     pub neighbours: Vec<(String, f32)>,
     pub lens: Vec<String>,
-    /// How many layers it has (all when made from texts; one from a link).
+    /// How many layers it has (all when made from texts; one from a link; a control vector's).
     pub layers: usize,
+    /// Read from a control-vector file (strength is then llama.cpp's scale).
+    pub imported: bool,
 }
 
 /// The [`Summary`] of `m`, reading it out at `set`'s default layer when it has that layer.
 pub fn summary(set: &EmotionSet, m: &MadeVector, session: &mut Session) -> Result<Summary> {
+    let (s, lens) = summary_start(set, m, session)?;
+    summary_finish(s, lens, session)
+}
+
+/// [`summary`] in two halves for a GPU in the browser, which cannot wait for the device: the
+/// summary without its `lens`, and the logit lens's read, recorded and submitted; then, once the
+/// session is ready, [`summary_finish`].
+pub fn summary_start(
+    set: &EmotionSet,
+    m: &MadeVector,
+    session: &mut Session,
+) -> Result<(Summary, crate::backend::any::Pending)> {
     let shown = m.shown_layer(set.default_layer);
     let at = |l: usize| {
         m.layers
@@ -352,14 +429,29 @@ pub fn summary(set: &EmotionSet, m: &MadeVector, session: &mut Session) -> Resul
         .into_iter()
         .map(|(e, c)| (set.names[e].clone(), c))
         .collect();
-    let logits = session.model().logit_lens(v)?;
-    Ok(Summary {
+    let model = session.model();
+    let lens = model.logit_lens_start(v)?;
+    model.backend.flush()?;
+    let s = Summary {
         name: m.name.clone(),
         steer_layer: m.steer_layer,
         vector: at(m.steer_layer)?.clone(),
         shown_layer: shown,
         neighbours,
-        lens: session.tokenizer.pieces(&top_ids(&logits, 10))?,
+        lens: Vec::new(),
         layers: m.layers.len(),
-    })
+        imported: m.control.is_some(),
+    };
+    Ok((s, lens))
+}
+
+/// Reads the logit lens [`summary_start`] started into the summary: the 10 tokens it promotes.
+pub fn summary_finish(
+    mut s: Summary,
+    lens: crate::backend::any::Pending,
+    session: &mut Session,
+) -> Result<Summary> {
+    let logits = session.model().backend.read_finish(lens)?;
+    s.lens = session.tokenizer.pieces(&top_ids(&logits, 10))?;
+    Ok(s)
 }

@@ -314,14 +314,23 @@ impl<B: Backend> Llama<B> {
         Ok(Forward { logits, captures })
     }
 
-    /// Logit lens of a direction `v (d)`: `E · (γ ⊙ v)` over the vocabulary, where `γ` is the
-    /// final norm's weight and `E` the output matrix; what the direction promotes if read out.
+    /// Logit lens of a direction `v (d)` over the vocabulary: the final norm, then the output
+    /// matrix, as the model reads out its last residual; what the direction promotes. (The norm
+    /// scales `v` by a positive number, so the tokens rank as by `E · (γ ⊙ v)`.)
     pub fn logit_lens(&self, v: &[f32]) -> Result<Vec<f32>> {
+        let pending = self.logit_lens_start(v)?;
+        self.backend.read_finish(pending)
+    }
+
+    /// [`Llama::logit_lens`] recorded, its read started (on a GPU in the browser: read it with
+    /// the backend's `read_finish` once the backend is ready).
+    pub fn logit_lens_start(&self, v: &[f32]) -> Result<B::Pending> {
         let be = &self.backend;
-        let gamma = be.read(&self.output_norm)?;
-        let scaled: Vec<f32> = v.iter().zip(&gamma).map(|(a, g)| a * g).collect();
-        be.read(&be.qmatmul(
-            &be.tensor(&scaled, 1, self.config.d_model)?,
+        let x = be.tensor(v, 1, self.config.d_model)?;
+        be.read_start(&be.norm_qmatmul(
+            &x,
+            &self.output_norm,
+            self.config.rms_eps,
             self.unembedding(),
         )?)
     }

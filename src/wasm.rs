@@ -9,6 +9,7 @@ use crate::backend::{cpu::Cpu, AnyBackend};
 use crate::emotions::EmotionSet;
 use crate::make::MadeVector;
 use crate::model::Llama;
+use crate::readout::Readout;
 use crate::sampler::Sampler;
 use crate::session::Session;
 use crate::ModelFile;
@@ -26,6 +27,8 @@ struct JsStep {
     id: u32,
     text: String,
     scores: Option<Vec<f32>>,
+    /// The traced made vector's score at this token (`setSteers`' `trace`), if one is traced.
+    trace: Option<f32>,
 }
 
 /// What the page needs to know about loaded emotion vectors.
@@ -136,6 +139,10 @@ pub struct Engine {
     /// While a vector is being made: each text read so far, opposite or not, as its per-layer
     /// means `(n_layer, d)`.
     making: Vec<(bool, Vec<Vec<f32>>)>,
+    /// The made vector read out beside the emotions (one score per token), if any.
+    trace: Option<Readout>,
+    /// A made vector's summary while its logit lens is read back (see `madeInfo`).
+    shown: Option<(crate::make::Summary, crate::backend::any::Pending)>,
 }
 
 #[wasm_bindgen]
@@ -168,6 +175,8 @@ impl Engine {
             history: Vec::new(),
             made: Vec::new(),
             making: Vec::new(),
+            trace: None,
+            shown: None,
         }
     }
 
@@ -334,6 +343,10 @@ impl Engine {
             None => Ok(JsValue::NULL),
             Some(s) => Ok(serde_wasm_bindgen::to_value(&JsStep {
                 scores: self.session.scores(&s.captures),
+                trace: self
+                    .trace
+                    .as_ref()
+                    .and_then(|r| r.scores(&s.captures)?.last().copied()),
                 id: s.id,
                 text: s.text,
             })?),
@@ -393,12 +406,15 @@ impl Engine {
     /// at `layer`, or, when undefined, at each emotion's steering layers with its strength split
     /// over them, from the next `start` on; replaces the steering before (none clears it). One
     /// check and one upload of a vector per layer; on error the steering stays as it was.
+    /// `trace`: a made vector's name, read out per token beside the emotions (`finish`'s
+    /// `trace`, `promptTrace`); undefined reads none.
     #[wasm_bindgen(js_name = setSteers)]
     pub fn set_steers(
         &mut self,
         names: Vec<String>,
         strengths: Vec<f32>,
         layer: Option<usize>,
+        trace: Option<String>,
     ) -> Result<(), JsError> {
         if names.len() != strengths.len() {
             return Err(JsError::new("steering: one strength per emotion name"));
@@ -411,12 +427,44 @@ impl Engine {
         let (mut rows, mut extra) = (Vec::new(), Vec::new());
         for (name, &s) in names.iter().zip(&strengths) {
             match self.made.iter().find(|m| m.name == *name) {
-                Some(m) => extra.push(m.steering(set, s).map_err(js)?),
+                Some(m) => extra.extend(m.steering(set, s).map_err(js)?),
                 None => rows.push((set.index(name).map_err(js)?, s)),
             }
         }
-        let hooks = set.steer_hooks_with(&rows, layer, &extra).map_err(js)?;
-        self.session.set_hooks(hooks).map_err(js)
+        let mut hooks = set.steer_hooks_with(&rows, layer, &extra).map_err(js)?;
+        let trace = match trace {
+            None => None,
+            Some(t) => {
+                let m = self.made.iter().find(|m| m.name == t).ok_or_else(|| {
+                    JsError::new(&format!("no made vector named {t:?} to read out"))
+                })?;
+                let r = m.trace(set).map_err(js)?;
+                // After the steering at its point: it reads the stream as the emotions' readout does.
+                hooks.push(
+                    r.point(),
+                    crate::hooks::Intervention::Project {
+                        basis: r.basis.clone(),
+                        n: 1,
+                    },
+                );
+                Some(r)
+            }
+        };
+        self.session.set_hooks(hooks).map_err(js)?;
+        self.trace = trace;
+        Ok(())
+    }
+
+    /// The traced made vector's score at each prompt token of the current reply (empty when
+    /// none is traced).
+    #[wasm_bindgen(js_name = promptTrace)]
+    pub fn prompt_trace(&self) -> Vec<f32> {
+        let g = self.session.generation.as_ref();
+        self.trace
+            .as_ref()
+            .zip(g)
+            .and_then(|(r, g)| r.scores(&g.prompt_captures))
+            .unwrap_or_default()
     }
 
     /// After `start` (and `finish`), before the first `step`: the probability of each of

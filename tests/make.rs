@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use limbic::control_vector::ControlVector;
 use limbic::emotions::EmotionSet;
 use limbic::hooks::{Capture, Captures, HookPoint, Intervention};
 use limbic::make::{self, MadeVector};
@@ -160,7 +161,7 @@ fn steering_adds_the_made_vector_beside_the_emotions() {
     let v: Vec<f32> = (0..D).map(|j| (j == 3) as u8 as f32).collect();
     let m = MadeVector::new(&s, "pirate", BTreeMap::from([(1, v)]), 1).unwrap();
     assert_eq!(m.shown_layer(2), 1);
-    let (l, add) = m.steering(&s, 0.5).unwrap();
+    let (l, add) = m.steering(&s, 0.5).unwrap().remove(0);
     assert_eq!((l, add[3]), (1, 0.5 * 20.0));
     // happy at 0.2 split over layers 1 and 2, the made vector at layer 1: one vector per layer.
     let hooks = s.steer_hooks_with(&[(0, 0.2)], None, &[(l, add)]).unwrap();
@@ -180,6 +181,51 @@ fn steering_adds_the_made_vector_beside_the_emotions() {
 }
 
 #[test]
+fn a_control_vector_steers_as_llama_cpp_and_traces_at_the_readout_layer() {
+    let s = set();
+    let dir = |i: usize, x: f32| {
+        (0..D)
+            .map(|j| if j == i { x } else { 0.0 })
+            .collect::<Vec<f32>>()
+    };
+    let cv = |dirs: Vec<(usize, Vec<f32>)>| ControlVector {
+        model_hint: None,
+        directions: dirs,
+    };
+    let m = MadeVector::from_control(&s, "file", cv(vec![(1, dir(3, 3.0)), (2, dir(4, -2.0))]))
+        .unwrap();
+    assert!(m.control.is_some());
+    // Shown (and traced) at the readout layer 2, which it has, as a unit vector.
+    assert_eq!(m.steer_layer, 2);
+    assert_eq!(m.layers[&2], dir(4, -1.0));
+    // Strength is llama.cpp's scale: each direction times it, at its own layer.
+    assert_eq!(
+        m.steering(&s, 0.5).unwrap(),
+        vec![(1, dir(3, 1.5)), (2, dir(4, -1.0))]
+    );
+    assert!(m.steering(&s, f32::NAN).is_err());
+    // Its trace: (x − centre) · v̂ at layer 2, read from a projection of width 1 there.
+    let r = m.trace(&s).unwrap();
+    assert_eq!((r.layer, r.offsets.clone()), (2, vec![-1.0]));
+    let caps = Captures {
+        entries: vec![Capture {
+            point: HookPoint::ResidPost(2),
+            cols: 1,
+            values: vec![5.0, -3.0],
+        }],
+    };
+    assert_eq!(r.scores(&caps).unwrap(), vec![6.0, -2.0]);
+    // Without the readout layer: shown at its longest direction.
+    let m = MadeVector::from_control(&s, "file", cv(vec![(1, dir(3, 3.0))])).unwrap();
+    assert_eq!((m.steer_layer, m.trace(&s).unwrap().layer), (1, 1));
+    // Refused: another model's width, a layer the model lacks, only zeros, an emotion's name.
+    assert!(MadeVector::from_control(&s, "f", cv(vec![(1, vec![1.0; D + 1])])).is_err());
+    assert!(MadeVector::from_control(&s, "f", cv(vec![(3, dir(0, 1.0))])).is_err());
+    assert!(MadeVector::from_control(&s, "f", cv(vec![(1, vec![0.0; D])])).is_err());
+    assert!(MadeVector::from_control(&s, "sad", cv(vec![(1, dir(0, 1.0))])).is_err());
+}
+
+#[test]
 fn exports_json_and_a_control_vector() {
     let s = set();
     let m = MadeVector::new(&s, "pirate", BTreeMap::from([(1, vec![1.0; D])]), 1).unwrap();
@@ -187,8 +233,7 @@ fn exports_json_and_a_control_vector() {
     assert_eq!(j["name"], "pirate");
     assert_eq!(j["steer_layer"], 1);
     assert_eq!(j["layers"]["1"].as_array().unwrap().len(), D);
-    let bytes =
-        limbic::control_vector::write_gguf(&[m.steering(&s, 0.3).unwrap()], "llama").unwrap();
+    let bytes = limbic::control_vector::write_gguf(&m.steering(&s, 0.3).unwrap(), "llama").unwrap();
     let mut cur = std::io::Cursor::new(&bytes);
     let g = candle_core::quantized::gguf_file::Content::read(&mut cur).unwrap();
     assert_eq!(
@@ -259,4 +304,57 @@ fn pirate_texts_on_the_real_model() {
     let near = make::neighbours(&s, l, &v[l], 10).unwrap();
     assert_eq!(near.len(), 10);
     assert!(near.windows(2).all(|w| w[0].1 >= w[1].1));
+}
+
+#[test]
+fn a_traced_vector_reads_the_stream_as_a_capture_does_on_the_real_model() {
+    let s = EmotionSet::load(std::path::Path::new(limbic::DEFAULT_VECTORS), None).unwrap();
+    let mut engine = limbic::Session::cpu(&std::fs::read(limbic::DEFAULT_MODEL).unwrap()).unwrap();
+    let l = s.default_layer;
+    // The "calm" mean as a made vector at the readout layer (and every other, for from_control).
+    let cv = ControlVector {
+        model_hint: None,
+        directions: vec![(l, s.mean(l, s.index("calm").unwrap()).to_vec())],
+    };
+    let m = MadeVector::from_control(&s, "calm copy", cv).unwrap();
+    let r = m.trace(&s).unwrap();
+    assert_eq!(r.layer, l);
+    let mut hooks = limbic::HookSet::new();
+    hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
+    hooks.push(
+        r.point(),
+        Intervention::Project {
+            basis: r.basis.clone(),
+            n: 1,
+        },
+    );
+    engine.set_hooks(hooks).unwrap();
+    let ids = engine.encode_prompt("The sea was quiet at dawn.").unwrap();
+    let n = ids.len();
+    engine
+        .start_now(ids, &limbic::sampler::Sampler::default(), 3)
+        .unwrap();
+    let expect = |caps: &Captures| -> Vec<f32> {
+        let c = caps.entries.iter().find(|c| c.cols == s.d_model).unwrap();
+        c.values
+            .chunks_exact(s.d_model)
+            .map(|x| {
+                let d: f32 = x.iter().zip(&r.basis).map(|(a, b)| a * b).sum();
+                d - r.offsets[0]
+            })
+            .collect()
+    };
+    let g = engine.generation.as_ref().unwrap();
+    let got = r.scores(&g.prompt_captures).unwrap();
+    assert_eq!(got.len(), n);
+    for (a, b) in got.iter().zip(expect(&g.prompt_captures)) {
+        assert!((a - b).abs() < 1e-3 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    let step = engine.step_now().unwrap().unwrap();
+    let (a, b) = (r.scores(&step.captures).unwrap(), expect(&step.captures));
+    assert_eq!(a.len(), 1);
+    assert!(
+        (a[0] - b[0]).abs() < 1e-3 * b[0].abs().max(1.0),
+        "{a:?} vs {b:?}"
+    );
 }

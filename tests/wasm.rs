@@ -1,7 +1,8 @@
 //! In headless Chromium (wasm-bindgen-test): the browser engine gives the same greedy tokens
 //! as the native build for a golden prompt, on the CPU and on WebGPU (SwiftShader's adapter
 //! here, with --enable-unsafe-webgpu), and bad input leaves it usable; vectors made from texts
-//! steer, export, and are cleared.
+//! (on both) steer, are read out, export, and are cleared; control-vector files import.
+
 #![cfg(target_arch = "wasm32")]
 
 use limbic::wasm::Engine;
@@ -10,6 +11,29 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// A field of an object the engine returned, as JSON.
+fn field(v: &wasm_bindgen::JsValue, name: &str) -> serde_json::Value {
+    let f = js_sys::Reflect::get(v, &name.into()).expect("a field");
+    serde_wasm_bindgen::from_value(f).expect("plain data")
+}
+
+/// Makes "pirate" from four short texts and describes it, as the page's worker does.
+async fn make_pirate(e: &mut Engine) -> wasm_bindgen::JsValue {
+    for text in [
+        "Arr matey, the treasure!",
+        "Shiver me timbers!",
+        "Yo ho ho and rum, arr!",
+        "Avast, walk the plank!",
+    ] {
+        e.make_text(text).ok().expect("text");
+        JsFuture::from(e.ready()).await.expect("ready");
+        e.make_keep(false).ok().expect("keep");
+    }
+    e.make_vector("pirate").ok().expect("made");
+    JsFuture::from(e.ready()).await.expect("ready");
+    e.made_info().ok().expect("described")
+}
 
 /// Fetches a file served from the crate root by the test runner.
 async fn fetch(url: &str) -> Vec<u8> {
@@ -90,6 +114,36 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
         greedy(&mut cpu, &prompt, 22).await,
         "WebGPU differs from the browser's CPU"
     );
+    // A vector made on WebGPU (its logit lens read back from the device) is described as on
+    // the CPU: the same nearest emotions and promoted tokens.
+    let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
+    e.load_emotions(&vectors).ok().expect("vectors");
+    cpu.load_emotions(&vectors).ok().expect("vectors");
+    let (on_gpu, on_cpu) = (make_pirate(&mut e).await, make_pirate(&mut cpu).await);
+    let names = |v: &wasm_bindgen::JsValue| -> Vec<serde_json::Value> {
+        field(v, "neighbours")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].clone())
+            .take(3)
+            .collect()
+    };
+    assert_eq!(names(&on_gpu), names(&on_cpu));
+    // The lens's top logits lie close together, so the GPU's rounding can order them otherwise
+    // (seen here: the same ten, two pairs swapped); the tokens are shared.
+    let (lens_gpu, lens_cpu) = (field(&on_gpu, "lens"), field(&on_cpu, "lens"));
+    let lens_gpu = lens_gpu.as_array().expect("a list");
+    assert_eq!(lens_gpu.len(), 10);
+    let shared = lens_gpu
+        .iter()
+        .filter(|t| lens_cpu.as_array().unwrap().contains(t))
+        .count();
+    assert!(shared >= 8, "{lens_gpu:?} vs {lens_cpu:?}");
+    e.set_steers(vec![], vec![], None, None)
+        .ok()
+        .expect("no steering");
+    e.set_readout(20).ok().expect("readout");
     // A device lost mid-reply: the reply finishes on the CPU, and says so.
     e.start(&prompt, false, 8, 0.0, 1.0, 0).ok().expect("start");
     JsFuture::from(e.ready()).await.expect("ready");
@@ -144,7 +198,7 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     // strength, a layer past the last, unmatched lengths.
     let steer = |e: &mut Engine, names: &[&str], s: &[f32], layer| {
         let names = names.iter().map(|n| n.to_string()).collect();
-        e.set_steers(names, s.to_vec(), layer)
+        e.set_steers(names, s.to_vec(), layer, None)
     };
     assert!(steer(&mut e, &["happy"], &[0.1], None).is_err());
     let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
@@ -265,19 +319,65 @@ async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
         "Yo ho ho and rum, arr!",
         "Avast, walk the plank!",
     ];
-    for name in ["happy", "pirate"] {
-        for text in texts {
-            e.make_text(text).ok().expect("text");
-            JsFuture::from(e.ready()).await.expect("ready");
-            e.make_keep(false).ok().expect("keep");
-        }
-        let made = e.make_vector(name);
-        assert_eq!(made.is_ok(), name == "pirate", "{name}");
+    for text in texts {
+        e.make_text(text).ok().expect("text");
+        JsFuture::from(e.ready()).await.expect("ready");
+        e.make_keep(false).ok().expect("keep");
     }
-    let steer = |e: &mut Engine, s: f32| e.set_steers(vec!["pirate".into()], vec![s], None);
+    assert!(e.make_vector("happy").is_err(), "an emotion's name");
+    let info = make_pirate(&mut e).await;
+    assert_eq!(
+        field(&info, "neighbours").as_array().map(|n| n.len()),
+        Some(10)
+    );
+    let steer = |e: &mut Engine, s: f32| e.set_steers(vec!["pirate".into()], vec![s], None, None);
     // (At 0.4 these 8 greedy tokens are still the plain reply's; at 0.6 they change.)
     assert!(steer(&mut e, 0.6).is_ok());
     assert_ne!(greedy(&mut e, "Tell me about your day.", 8).await, plain);
+    // Read out per token: one score at each prompt token and at each reply token.
+    assert!(e
+        .set_steers(vec![], vec![], None, Some("nobody".into()))
+        .is_err());
+    e.set_steers(vec![], vec![], None, Some("pirate".into()))
+        .ok()
+        .expect("trace");
+    e.start("Arr, the treasure!", false, 2, 0.0, 1.0, 0)
+        .ok()
+        .expect("start");
+    JsFuture::from(e.ready()).await.expect("ready");
+    e.finish().ok().expect("finish prompt");
+    let n = e
+        .tokenize("Arr, the treasure!", false)
+        .ok()
+        .expect("ids")
+        .len();
+    let prompt_trace = e.prompt_trace();
+    assert_eq!(prompt_trace.len(), n);
+    assert!(prompt_trace.iter().all(|x| x.is_finite()));
+    assert!(e.step().ok().expect("step"));
+    JsFuture::from(e.ready()).await.expect("ready");
+    assert!(field(&e.finish().ok().expect("finish step"), "trace").is_f64());
+    // Control vectors: both producers' layouts import; another model's file says why.
+    for (file, ok) in [
+        ("cvec_generator", true),
+        ("cvec_repeng", true),
+        ("cvec_wrong_embd", false),
+    ] {
+        let bytes = fetch(&format!("/tests/fixtures/{file}.gguf")).await;
+        match e.import_vector(file, &bytes) {
+            Ok(()) => {
+                assert!(ok, "{file}");
+                JsFuture::from(e.ready()).await.expect("ready");
+                let info = e.made_info().ok().expect("described");
+                assert_eq!(field(&info, "layers"), 29);
+                assert_eq!(field(&info, "imported"), true);
+            }
+            Err(_) => assert!(!ok, "{file}"),
+        }
+    }
+    assert!(e
+        .set_steers(vec!["cvec_repeng".into()], vec![2.0], None, None)
+        .is_ok());
     // A link's vector: NaN, a wrong length, layer 0 … 30, an emotion's name are refused.
     assert!(e.add_vector("x", 13, vec![f32::NAN; 576]).is_err());
     assert!(e.add_vector("x", 13, vec![1.0; 575]).is_err());
@@ -291,6 +391,6 @@ async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
     // Cleared: the made names are gone, the emotions and the engine as before.
     e.clear_vectors();
     assert!(steer(&mut e, 0.4).is_err());
-    assert!(e.set_steers(vec![], vec![], None).is_ok());
+    assert!(e.set_steers(vec![], vec![], None, None).is_ok());
     assert_eq!(greedy(&mut e, "Tell me about your day.", 8).await, plain);
 }

@@ -1,6 +1,7 @@
 //! The engine's calls for vectors made from texts or read from links ([`crate::make`]):
 //! `makeText` / `makeKeep` per text, `makeVector`, `makeCancel`, `addVector`, `clearVectors`,
-//! `exportVector`. Made vectors live beside the emotion set, never in it.
+//! `exportVector`, `importVector` (a llama.cpp control-vector file). Made vectors live beside
+//! the emotion set, never in it.
 
 use wasm_bindgen::prelude::*;
 
@@ -53,11 +54,11 @@ impl Engine {
     }
 
     /// Builds the vector from the texts kept since the last `makeVector` or `makeCancel`,
-    /// keeps it under `name` (replacing one of that name) and clears the capture hooks.
-    /// Returns `{name, steerLayer, vector, shownLayer, neighbours: [[emotion, cosine]], lens,
-    /// layers}`. On error (too few texts, a name taken by an emotion) nothing is kept.
+    /// keeps it under `name` (replacing one of that name) and clears the capture hooks; then
+    /// `await ready()` and `madeInfo()`. On error (too few texts, a name taken by an emotion)
+    /// nothing is kept.
     #[wasm_bindgen(js_name = makeVector)]
-    pub fn make_vector(&mut self, name: &str) -> Result<JsValue, JsError> {
+    pub fn make_vector(&mut self, name: &str) -> Result<(), JsError> {
         let making = std::mem::take(&mut self.making);
         self.session.set_hooks(crate::HookSet::new()).map_err(js)?;
         let set = self.emotion_set()?;
@@ -82,19 +83,31 @@ impl Engine {
         self.session.set_hooks(crate::HookSet::new()).map_err(js)
     }
 
-    /// Keeps a vector given as values `(d)` at one `layer` (a link's), steered there; returns
-    /// what `makeVector` does. Non-finite values, a wrong length or layer, or a name taken by
-    /// an emotion are errors and keep nothing.
+    /// Keeps a vector given as values `(d)` at one `layer` (a link's), steered there; then, as
+    /// after `makeVector`, `madeInfo()`. Non-finite values, a wrong length or layer, or a name
+    /// taken by an emotion are errors and keep nothing.
     #[wasm_bindgen(js_name = addVector)]
     pub fn add_vector(
         &mut self,
         name: &str,
         layer: usize,
         values: Vec<f32>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<(), JsError> {
         let set = self.emotion_set()?;
         let made = MadeVector::new(set, name, [(layer, values)].into_iter().collect(), layer)
             .map_err(js)?;
+        self.keep(made)
+    }
+
+    /// Keeps a llama.cpp control vector (a GGUF file of cvector-generator's or repeng's layout)
+    /// under `name`; then, as after `makeVector`, `madeInfo()`. It steers as llama.cpp applies
+    /// it (strength 1: the file as it is). A file that is not a control vector, or was made for
+    /// another model (embedding size, layers), is an error that says why, and nothing is kept.
+    #[wasm_bindgen(js_name = importVector)]
+    pub fn import_vector(&mut self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
+        let set = self.emotion_set()?;
+        let cv = crate::control_vector::ControlVector::read_gguf(bytes).map_err(js)?;
+        let made = MadeVector::from_control(set, name, cv).map_err(js)?;
         self.keep(made)
     }
 
@@ -102,6 +115,7 @@ impl Engine {
     #[wasm_bindgen(js_name = clearVectors)]
     pub fn clear_vectors(&mut self) {
         self.made.clear();
+        self.trace = None;
     }
 
     /// A made vector for other tools: `"gguf"`, a llama.cpp control vector adding what steering
@@ -122,7 +136,7 @@ impl Engine {
         match format {
             "gguf" => {
                 let hint = self.session.config().arch.clone();
-                crate::control_vector::write_gguf(&[m.steering(set, strength).map_err(js)?], &hint)
+                crate::control_vector::write_gguf(&m.steering(set, strength).map_err(js)?, &hint)
                     .map_err(js)
             }
             "json" => Ok(make::to_json(m, set, strength).map_err(js)?.into_bytes()),
@@ -130,15 +144,30 @@ impl Engine {
         }
     }
 
-    /// Keeps `made` (replacing one of its name) and describes it ([`make::Summary`]).
-    fn keep(&mut self, made: MadeVector) -> Result<JsValue, JsError> {
+    /// Keeps `made` (replacing one of its name) and starts describing it ([`make::Summary`]):
+    /// its logit lens runs on the model's device, so `await ready()`, then `madeInfo()`.
+    fn keep(&mut self, made: MadeVector) -> Result<(), JsError> {
         let set = self
             .emotions
             .as_ref()
             .ok_or_else(|| JsError::new("no emotion vectors loaded"))?;
-        let info = make::summary(set, &made, &mut self.session).map_err(js)?;
+        let shown = make::summary_start(set, &made, &mut self.session).map_err(js)?;
         self.made.retain(|m| m.name != made.name);
         self.made.push(made);
+        self.shown = Some(shown);
+        Ok(())
+    }
+
+    /// After `makeVector`, `addVector` or `importVector` and `await ready()`: the vector kept,
+    /// `{name, steerLayer, vector, shownLayer, neighbours: [[emotion, cosine]], lens, layers,
+    /// imported}`.
+    #[wasm_bindgen(js_name = madeInfo)]
+    pub fn made_info(&mut self) -> Result<JsValue, JsError> {
+        let (s, lens) = self
+            .shown
+            .take()
+            .ok_or_else(|| JsError::new("no made vector to describe"))?;
+        let info = make::summary_finish(s, lens, &mut self.session).map_err(js)?;
         Ok(serde_wasm_bindgen::to_value(&info)?)
     }
 }

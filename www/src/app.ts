@@ -4,7 +4,7 @@
 import { EMOTIONS_URL, MODEL_URL } from "./config";
 import type { Features } from "./engine/features";
 import type { Choice, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, RunId, Steer, ToWorker } from "./engine/protocol";
-import type { MadeLink } from "./share/made-link";
+import { encodeMade, type MadeLink } from "./share/made-link";
 import { addToRun, newRun, type Run } from "./run-data";
 import { type AppState, toQuery } from "./share/url-state";
 
@@ -73,6 +73,8 @@ export class App {
   made = new Map<string, MadeInfo>();
   /** The made vector a link's fragment carried, until the engine has it. */
   madeLink: MadeLink | null = null;
+  /** The hash of the texts each made vector came from (or its link's), by name. */
+  hashes = new Map<string, string>();
   /** The fragment (without "#") the view wants in its links, e.g. a made vector; "" for none. */
   fragment = "";
   private listeners = new Set<Listener>();
@@ -144,8 +146,20 @@ export class App {
 
   /** A link that reproduces the current view and run. */
   shareUrl(): string {
-    const frag = this.fragment ? `#${this.fragment}` : "";
-    return `${location.origin}${location.pathname}?${toQuery({ ...this.state, autorun: true })}${frag}`;
+    const f = this.linkFragment();
+    return `${location.origin}${location.pathname}?${toQuery({ ...this.state, autorun: true })}${f ? `#${f}` : ""}`;
+  }
+
+  /** The fragment links carry: the view's own, else the first made vector the steering uses
+   * (one a link can carry: made from texts or read from a link, not a control-vector file). */
+  linkFragment(): string {
+    if (this.fragment) return this.fragment;
+    for (const s of this.state.steer) {
+      const m = this.made.get(s.name);
+      const hash = this.hashes.get(s.name);
+      if (m && !m.imported && hash) return encodeMade({ name: m.name, hash, layer: m.steerLayer, strength: s.strength, vector: m.vector });
+    }
+    return "";
   }
 
   /** Runs the prompt with `steer`; with `compare` and a steer, the unsteered reply first.
@@ -165,6 +179,7 @@ export class App {
   /** Forgets every made vector, here and in the engine. */
   clearMade() {
     this.made.clear();
+    this.hashes.clear();
     this.madeLink = null;
     this.fragment = "";
     this.post({ type: "clear-made" });

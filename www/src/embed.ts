@@ -6,7 +6,7 @@ import "./style.css";
 import { App, type Mounted } from "./app";
 import { detectFeatures, missingNotes } from "./engine/features";
 import { HEIGHT_MESSAGE, isHello, parentOrigin, usableOrigin } from "./share/embed-parent";
-import { watchLoading } from "./loading";
+import { readMadeLink, watchLoading } from "./loading";
 import { parseUrl, toQuery } from "./share/url-state";
 import { view as readout } from "./views/readout";
 import { view as steer } from "./views/steer";
@@ -16,7 +16,7 @@ const VIEWS = [readout, steer];
 
 const parsed = parseUrl(location.search, VIEWS.map((v) => v.id));
 const app = new App(parsed.state);
-const notes = [...parsed.warnings];
+const notes = [...parsed.warnings, ...readMadeLink(app, parsed)];
 const showNotes = () => { $("link-note").textContent = notes.join("; "); };
 showNotes();
 

@@ -5,6 +5,7 @@
 import type { App, Mounted } from "./app";
 import { explainLoadError } from "./engine/features";
 import { checkNames, type ParsedUrl } from "./share/url-state";
+import { carriesMade, decodeMade } from "./share/made-link";
 
 export interface LoadingElements {
   status: HTMLElement;
@@ -46,7 +47,9 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       els.status.textContent = readyText;
       why = m.reason;
       showBackend(m.backend, m.fallback);
-      const checked = checkNames(app.state, parsed.steerText, m.emotions.names, m.nLayer, m.emotions.defaultStrength);
+      // A link's made vector may be one of its steer rows.
+      const steerable = app.madeLink ? [...m.emotions.names, app.madeLink.name] : m.emotions.names;
+      const checked = checkNames(app.state, parsed.steerText, steerable, m.nLayer, m.emotions.defaultStrength);
       warn(checked.warnings);
       if (checked.state.layer !== null) app.post({ type: "set-layer", layer: checked.state.layer });
       app.update(checked.state);
@@ -60,6 +63,7 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
           app.madeLink = null;
           return;
         }
+        app.hashes.set(link.name, link.hash);
         app.post({ type: "add-made", name: link.name, layer: link.layer, vector: link.vector });
       }
       if (parsed.state.autorun) mounted()?.generate?.();
@@ -68,4 +72,17 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       if (!app.ready && els.notice) els.notice.textContent = "Reload to try again, or clear the cache if this persists.";
     }
   });
+}
+
+/** A made vector in the page's fragment: kept to hand to the engine once it is ready. A
+ * malformed one is refused (the returned note says why) and nothing runs. */
+export function readMadeLink(app: App, parsed: ParsedUrl): string[] {
+  if (!carriesMade(location.hash)) return [];
+  const made = decodeMade(location.hash);
+  if (made.ok) {
+    app.madeLink = made.made;
+    return [];
+  }
+  parsed.state.autorun = false;
+  return [made.error];
 }

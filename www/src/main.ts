@@ -10,11 +10,10 @@ import { h } from "./dom";
 import { embedPanel } from "./share/embed-panel";
 import { detectFeatures, missingNotes } from "./engine/features";
 import { showExample } from "./views/example";
-import { watchLoading } from "./loading";
+import { readMadeLink, watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
 import { parseUrl, toQuery } from "./share/url-state";
 import type { Backend, FromWorker, ToWorker } from "./engine/protocol";
-import { carriesMade, decodeMade } from "./share/made-link";
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -26,16 +25,7 @@ const VIEWS: ViewDef[] = Object.values(
 const parsed = parseUrl(location.search, VIEWS.map((v) => v.id));
 const app = new App(parsed.state);
 const notes: string[] = [...parsed.warnings];
-// A made vector in the fragment: read now, handed to the engine once it is ready; a malformed
-// one is named on the page and nothing runs.
-if (carriesMade(location.hash)) {
-  const made = decodeMade(location.hash);
-  if (made.ok) app.madeLink = made.made;
-  else {
-    notes.push(made.error);
-    parsed.state.autorun = false;
-  }
-}
+notes.push(...readMadeLink(app, parsed));
 const showNotes = () => { $("link-note").textContent = notes.join("; "); };
 showNotes();
 

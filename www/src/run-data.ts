@@ -10,6 +10,8 @@ export interface Token {
   kind: TokenKind;
   /** The readout at this token (n_emotions), or null when none ran. */
   scores: Float32Array | null;
+  /** The traced made vector's score at this token (GenerateRequest.trace), if one was. */
+  trace?: number | null;
 }
 
 export interface Run {
@@ -30,10 +32,10 @@ export function addToRun(run: Run, m: FromWorker, nEmotions: number): void {
     const full = m.scores.length === m.texts.length * nEmotions && nEmotions > 0;
     m.texts.forEach((text, i) => {
       const kind: TokenKind = i >= m.userStart && i < m.userEnd ? "prompt" : "template";
-      run.tokens.push({ text, kind, scores: full ? row(m.scores, nEmotions, i) : null });
+      run.tokens.push({ text, kind, scores: full ? row(m.scores, nEmotions, i) : null, trace: m.trace[i] ?? null });
     });
   } else if (m.type === "token") {
-    run.tokens.push({ text: m.text, kind: "reply", scores: m.scores });
+    run.tokens.push({ text: m.text, kind: "reply", scores: m.scores, trace: m.trace });
   }
 }
 

@@ -3,7 +3,7 @@ import emotionsJson from "../../data/emotions.json?raw";
 import html from "../worksheet.html?raw";
 import { checkNames, parseUrl } from "./share/url-state";
 
-const VIEWS = ["readout", "steer", "map", "experiments", "about"];
+const VIEWS = ["readout", "steer", "map", "experiments", "about", "make"];
 const NAMES = (JSON.parse(emotionsJson) as { name: string }[]).map((e) => e.name);
 const links = [...html.matchAll(/href="(\.\/\?[^"]*)"/g)].map((m) => m[1]!.replace(/&amp;/g, "&"));
 
@@ -21,7 +21,7 @@ test("the worksheet links open views with a fixed seed, greedy or seeded, and no
 });
 
 test("every experiment of the worksheet has a section and questions with a place to answer", () => {
-  for (const id of ["readout", "steering", "dose", "feel", "prefs", "monitor"]) expect(html).toContain(`id="${id}"`);
-  expect((html.match(/<textarea/g) ?? []).length).toBeGreaterThanOrEqual(10);
+  for (const id of ["readout", "steering", "dose", "feel", "prefs", "monitor", "make"]) expect(html).toContain(`id="${id}"`);
+  expect((html.match(/<textarea/g) ?? []).length).toBeGreaterThanOrEqual(13);
   expect(html).not.toMatch(/<script/i);
 });

@@ -71,7 +71,7 @@ pub fn run(session: &mut Session, set: &EmotionSet, a: MakeArgs) -> Result<()> {
     if let Some(out) = &a.out {
         let bytes = if out.extension().is_some_and(|e| e == "gguf") {
             limbic::control_vector::write_gguf(
-                &[made.steering(set, a.strength)?],
+                &made.steering(set, a.strength)?,
                 &session.config().arch,
             )?
         } else {

@@ -134,3 +134,27 @@ export function monitorChart(values: readonly number[], tokens: readonly string[
   }), `${emotion} across ${values.length} reply tokens, threshold ${fmt(threshold, 1)}: ${over.length} over` +
     (first >= 0 ? `, first at token ${first}` : ""));
 }
+
+/** A made vector's score at each token of the prompt and reply, one line per run (the first
+ * dashed: the unsteered reply), a rule where the reply starts; the label gives each run's mean
+ * over its reply. */
+export function traceChart(series: readonly NamedSeries[], promptLen: number, name: string, width: number): Element {
+  const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  return finish(Plot.plot({
+    className: "chart",
+    width,
+    height: 220,
+    marginRight: 16,
+    x: { label: "token (prompt, then reply)", grid: true },
+    y: { label: `${name} score`, grid: true },
+    marks: [
+      Plot.ruleX([promptLen - 0.5], { strokeDasharray: "2,2", ariaDescription: "the reply starts" }),
+      Plot.text([promptLen - 0.5], { x: (d: number) => d, frameAnchor: "top", text: () => "reply →", dx: 4, textAnchor: "start", fill: "currentColor" }),
+      ...series.map((s, k) => Plot.lineY(s.values.map((v, i) => ({ i, v })), {
+        x: "i", y: "v", stroke: PALETTE[k % PALETTE.length], strokeWidth: 1.8, ariaDescription: s.name,
+        ...(k === 0 && series.length > 1 ? { strokeDasharray: "6,3" } : {}),
+      })),
+    ],
+  }), `${name} per token over ${promptLen} prompt tokens and the reply: ` +
+    series.map((s) => `${s.name} reply mean ${fmt(mean(s.values.slice(promptLen)), 2)}`).join(", "));
+}

@@ -3,7 +3,7 @@
 // they are.
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { checkToWorker, MAX_REPLY_TOKENS, MAX_STRENGTH } from "./protocol-check";
+import { checkToWorker, MAX_IMPORT_BYTES, MAX_REPLY_TOKENS, MAX_STRENGTH } from "./protocol-check";
 import type { ToWorker } from "./protocol";
 
 const TYPES = ["load", "generate", "probe", "set-layer", "vectors", "set-backend", "cancel", "lose-device", "memory", "make", "add-made", "clear-made", "export-made"];
@@ -92,4 +92,16 @@ test("a made vector must be a finite Float32Array", () => {
     if (!r.ok) expect(r.error).toMatch(/vector must be a Float32Array of finite numbers/);
   }
   expect(checkToWorker({ type: "export-made", name: "x", format: "exe", strength: 0 }).ok).toBe(false);
+});
+
+test("an imported control vector is bytes of a bounded size; a trace is a name", () => {
+  expect(checkToWorker({ type: "import-made", name: "f", bytes: new Uint8Array([71, 71, 85, 70]) }).ok).toBe(true);
+  for (const bytes of [new Uint8Array(0), [1, 2], "GGUF", new Uint8Array(MAX_IMPORT_BYTES + 1)]) {
+    const r = checkToWorker({ type: "import-made", name: "f", bytes });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/bytes must be the file's bytes/);
+  }
+  const probe = { type: "probe", id: 1, prompt: "p", chat: true, steer: [], words: [], layer: 3 };
+  expect(checkToWorker({ ...probe, trace: "pirate" })).toEqual({ ok: true, msg: { ...probe, trace: "pirate" } });
+  expect(checkToWorker({ ...probe, trace: 5 }).ok).toBe(false);
 });

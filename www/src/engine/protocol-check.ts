@@ -10,8 +10,11 @@ export type Checked = { ok: true; msg: ToWorker } | { ok: false; error: string }
 export const MAX_TEXT_CHARS = 200_000;
 /** The most tokens one reply may ask for. */
 export const MAX_REPLY_TOKENS = 8192;
-/** The largest steering strength the worker accepts (the page holds its own to ±0.5). */
-export const MAX_STRENGTH = 1;
+/** The largest steering strength the worker accepts, the engine's own limit (the page holds
+ * emotions to ±0.5; a control vector's strength is llama.cpp's scale, up to ±5). */
+export const MAX_STRENGTH = 5;
+/** The largest control-vector file the page reads (30 layers of 4096 f32 values is ~0.5 MB). */
+export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
 const MAX_LAYER = 1000;
 const MAX_LIST = 1000;
 
@@ -59,6 +62,13 @@ function vector(o: Obj, k: string): Float32Array {
   }
   return v;
 }
+function bytes(o: Obj, k: string): Uint8Array {
+  const v = o[k];
+  if (!(v instanceof Uint8Array) || v.length === 0 || v.length > MAX_IMPORT_BYTES) {
+    throw new Bad(`${k} must be the file's bytes, 1 to ${MAX_IMPORT_BYTES} of them`);
+  }
+  return v;
+}
 function optional<T>(o: Obj, k: string, read: (o: Obj, k: string) => T): T | undefined {
   return o[k] === undefined ? undefined : read(o, k);
 }
@@ -90,11 +100,12 @@ function check(o: Obj): ToWorker {
         type: "generate", prompt: str(o, "prompt"), chat: bool(o, "chat"), maxTokens: num(o, "maxTokens", 1, MAX_REPLY_TOKENS, true),
         temperature: num(o, "temperature", 0, 10, false), topP: num(o, "topP", 0, 1, false), seed: num(o, "seed", 0, 2 ** 53 - 1, true),
         steer: steers(o), compare: bool(o, "compare"), layer: num(o, "layer", 0, MAX_LAYER, true), history: optional(o, "history", strings),
+        trace: optional(o, "trace", (x, k) => str(x, k, 200)),
       };
     case "probe":
       return {
         type: "probe", id: num(o, "id", 0, 2 ** 53 - 1, true), prompt: str(o, "prompt"), chat: bool(o, "chat"), steer: steers(o),
-        words: strings(o, "words"), layer: num(o, "layer", 0, MAX_LAYER, true),
+        words: strings(o, "words"), layer: num(o, "layer", 0, MAX_LAYER, true), trace: optional(o, "trace", (x, k) => str(x, k, 200)),
       };
     case "set-layer":
     case "vectors":
@@ -105,6 +116,8 @@ function check(o: Obj): ToWorker {
       return { type: "make", name: str(o, "name", 200), texts: strings(o, "texts"), opposite: strings(o, "opposite") };
     case "add-made":
       return { type: "add-made", name: str(o, "name", 200), layer: num(o, "layer", 0, MAX_LAYER, true), vector: vector(o, "vector") };
+    case "import-made":
+      return { type: "import-made", name: str(o, "name", 200), bytes: bytes(o, "bytes") };
     case "export-made":
       return {
         type: "export-made", name: str(o, "name", 200), format: oneOf(o, "format", ["json", "gguf"] as const),

@@ -56,6 +56,9 @@ export interface GenerateRequest {
   layer: number;
   /** Earlier turns of the conversation (user, assistant, …) a chat prompt continues. */
   history?: string[];
+  /** A made vector's name: its score is read out per token beside the emotions (`trace` in
+   * the `prompt` and `token` messages). */
+  trace?: string;
 }
 
 /** One measurement without a reply: run `prompt` once under `steer` (hooks cleared before and
@@ -69,6 +72,8 @@ export interface ProbeRequest {
   words: string[];
   /** Readout layer for this probe. */
   layer: number;
+  /** A made vector's name: its score at each prompt token comes back as `trace`. */
+  trace?: string;
 }
 
 /** A probe's answer. scores: the readout at the last prompt token (n_emotions), empty when
@@ -79,6 +84,10 @@ export interface ProbeResult {
   scores: Float32Array;
   probs: Float32Array;
   wordTokens: string[];
+  /** The prompt's tokens, as text. */
+  texts: string[];
+  /** The traced made vector's score at each prompt token (empty when none was traced). */
+  trace: Float32Array;
 }
 
 /** A vector made from texts (or read from a link), as the engine describes it: it steers at
@@ -91,8 +100,11 @@ export interface MadeInfo {
   shownLayer: number;
   neighbours: [string, number][];
   lens: string[];
-  /** How many layers it has (all from texts; one from a link). */
+  /** How many layers it has (all from texts; one from a link; a control vector's). */
   layers: number;
+  /** Read from a llama.cpp control-vector file: its strength is llama.cpp's scale (1: the file
+   * as it is), not a fraction of the residual norm, and no link carries it. */
+  imported: boolean;
 }
 
 export interface RunStats {
@@ -135,6 +147,9 @@ export type ToWorker =
   | { type: "make"; name: string; texts: string[]; opposite: string[] }
   /** Keep a vector (a link's) of one layer: answered with `made`. */
   | { type: "add-made"; name: string; layer: number; vector: Float32Array }
+  /** Keep a llama.cpp control vector read from a file (`bytes`, GGUF): answered with `made`,
+   * or `error` saying why it does not fit this model. */
+  | { type: "import-made"; name: string; bytes: Uint8Array }
   /** Forget every made vector. */
   | { type: "clear-made" }
   /** A made vector as a file: answered with `exported`. */
@@ -151,10 +166,12 @@ export type FromWorker =
   | { type: "layer"; layer: number }
   | { type: "run-start"; run: RunId; steer: Steer[]; layer: number }
   /** texts: one per prompt token; scores: (texts.length, n_emotions) row-major, or empty;
-   * [userStart, userEnd): the tokens of the user's own text inside the chat template. */
-  | { type: "prompt"; run: RunId; texts: string[]; scores: Float32Array; userStart: number; userEnd: number }
-  /** scores: the readout at this token (n_emotions), or null when none ran. */
-  | { type: "token"; run: RunId; id: number; text: string; scores: Float32Array | null }
+   * [userStart, userEnd): the tokens of the user's own text inside the chat template;
+   * trace: the traced made vector's score per token (GenerateRequest.trace), or empty. */
+  | { type: "prompt"; run: RunId; texts: string[]; scores: Float32Array; userStart: number; userEnd: number; trace: Float32Array }
+  /** scores: the readout at this token (n_emotions), or null when none ran; trace: the traced
+   * made vector's score, or null. */
+  | { type: "token"; run: RunId; id: number; text: string; scores: Float32Array | null; trace: number | null }
   | ({ type: "probe-result" } & ProbeResult)
   | { type: "done"; reason: "end" | "cancelled"; stats: RunStats | null }
   /** data: the emotion vectors at `layer`, (n_emotions, d) row-major, unit rows. */
@@ -167,8 +184,8 @@ export type FromWorker =
    * the CPU). */
   | { type: "memory"; wasmBytes: number; backend: Backend | null; gpuLive: boolean; gpuDevices: number; threads: number; gpuCounts: number[] }
   | { type: "make-progress"; done: number; total: number }
-  /** source: made from texts now (in `ms`), or read from a link. */
-  | { type: "made"; made: MadeInfo; source: "texts" | "link"; ms: number }
+  /** source: made from texts now (in `ms`), read from a link, or from a control-vector file. */
+  | { type: "made"; made: MadeInfo; source: "texts" | "link" | "file"; ms: number }
   | { type: "exported"; name: string; format: "json" | "gguf"; bytes: Uint8Array }
   | { type: "error"; message: string };
 

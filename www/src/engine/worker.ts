@@ -265,12 +265,14 @@ function sendPrompt(e: Engine, p: Prompt, run: RunId) {
     scores: e.promptScores(),
     userStart: p.userStart,
     userEnd: p.userEnd,
+    trace: e.promptTrace(),
   });
 }
 
-/** Sets the steering to exactly `steer`, in one call (none clears it). */
-function applySteer(e: Engine, steer: readonly Steer[]) {
-  e.setSteers(steer.map((s) => s.name), Float32Array.from(steer.map((s) => s.strength)), undefined);
+/** Sets the steering to exactly `steer`, in one call (none clears it), and reads the made
+ * vector `trace` out per token (none when undefined). */
+function applySteer(e: Engine, steer: readonly Steer[], trace?: string) {
+  e.setSteers(steer.map((s) => s.name), Float32Array.from(steer.map((s) => s.strength)), undefined, trace);
 }
 
 /** One prompt pass, no reply: the readout at the last prompt token and the next-token
@@ -280,8 +282,9 @@ async function probe(e: Engine, m: ProbeRequest) {
   try {
     e.setHistory([]);
     setLayer(e, m.layer);
-    applySteer(e, m.steer);
-    const n = (e.start(m.prompt, m.chat, 1, 0, 1, 0n) as Prompt).ids.length;
+    applySteer(e, m.steer, m.trace);
+    const ids = (e.start(m.prompt, m.chat, 1, 0, 1, 0n) as Prompt).ids;
+    const n = ids.length;
     await e.ready();
     e.finish();
     const k = emotions?.names.length ?? 0;
@@ -290,7 +293,8 @@ async function probe(e: Engine, m: ProbeRequest) {
     const probs = m.words.length ? e.nextProbs(m.words) : new Float32Array(0);
     const firsts = m.words.map((w) => e.tokenize(w, false)[0] ?? 0);
     const wordTokens = firsts.length ? e.tokenTexts(Uint32Array.from(firsts)) : [];
-    post({ type: "probe-result", id: m.id, promptTokens: n, scores, probs, wordTokens });
+    const texts = e.tokenTexts(Uint32Array.from(ids));
+    post({ type: "probe-result", id: m.id, promptTokens: n, scores, probs, wordTokens, texts, trace: e.promptTrace() });
     reportBackend(e);
   } finally {
     applySteer(e, []);
@@ -300,7 +304,7 @@ async function probe(e: Engine, m: ProbeRequest) {
 
 /** One reply, its tokens labelled with `run`. Returns its stats, or null when cancelled. */
 async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId): Promise<RunStats | null> {
-  applySteer(e, steer);
+  applySteer(e, steer, m.trace);
   post({ type: "run-start", run, steer, layer });
   const shared0 = link?.shared ?? 0;
   const t0 = performance.now();
@@ -325,10 +329,10 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
       return { promptTokens, promptMs: t1 - t0, tokens, decodeMs, threads, simd };
     }
     await e.ready();
-    const step = e.finish() as { id: number; text: string; scores?: number[] | Float32Array | null };
+    const step = e.finish() as { id: number; text: string; scores?: number[] | Float32Array | null; trace?: number | null };
     tokens += 1;
     if (tokens > 1) decodeMs += performance.now() - ts;
-    post({ type: "token", run, id: step.id, text: step.text, scores: step.scores ? Float32Array.from(step.scores) : null });
+    post({ type: "token", run, id: step.id, text: step.text, scores: step.scores ? Float32Array.from(step.scores) : null, trace: step.trace ?? null });
     reportBackend(e);
   }
 }
@@ -368,7 +372,8 @@ async function makeVector(e: Engine, m: Extract<ToWorker, { type: "make" }>) {
       e.makeKeep(opposite);
       post({ type: "make-progress", done: i + 1, total: all.length });
     }
-    sendMade(e.makeVector(m.name) as MadeInfo, "texts", performance.now() - t0);
+    e.makeVector(m.name);
+    await sendMade(e, "texts", t0);
     reportBackend(e);
   } catch (err) {
     e.makeCancel();
@@ -378,9 +383,12 @@ async function makeVector(e: Engine, m: Extract<ToWorker, { type: "make" }>) {
   }
 }
 
-/** Tells the page about a made vector (its values as a Float32Array). */
-function sendMade(made: MadeInfo, source: "texts" | "link", ms: number) {
-  post({ type: "made", made: { ...made, vector: Float32Array.from(made.vector) }, source, ms });
+/** Tells the page about the vector just kept (made, added or imported): its logit lens is
+ * read back from the device first (its values as a Float32Array). `t0`: when making began. */
+async function sendMade(e: Engine, source: "texts" | "link" | "file", t0 = performance.now()) {
+  await e.ready();
+  const made = e.madeInfo() as MadeInfo;
+  post({ type: "made", made: { ...made, vector: Float32Array.from(made.vector) }, source, ms: performance.now() - t0 });
 }
 
 /** After a reply or a vector made: the engine is free, and a `vectors` request that came
@@ -397,6 +405,10 @@ function sendVectors(e: Engine, layer: number) {
   scope.postMessage({ type: "vectors", layer, data }, [data.buffer]);
 }
 
+/** A vector being kept and described (a link's or a file's): a reply asked for meanwhile (a
+ * link's autorun) waits for it, so the description's read and the reply's never interleave. */
+let describing: Promise<void> = Promise.resolve();
+
 scope.onmessage = async (ev) => {
   const checked = checkToWorker(ev.data);
   if (!checked.ok) {
@@ -405,6 +417,7 @@ scope.onmessage = async (ev) => {
   }
   const m = checked.msg;
   try {
+    if (["generate", "probe", "make", "add-made", "import-made"].includes(m.type)) await describing.catch(() => undefined);
     if (m.type === "load") {
       await load(m);
     } else if (m.type === "generate") {
@@ -434,7 +447,13 @@ scope.onmessage = async (ev) => {
       await makeVector(engine, m);
     } else if (m.type === "add-made") {
       if (!engine) throw new Error("the model is not loaded yet");
-      sendMade(engine.addVector(m.name, m.layer, m.vector) as MadeInfo, "link", 0);
+      engine.addVector(m.name, m.layer, m.vector);
+      await (describing = sendMade(engine, "link"));
+    } else if (m.type === "import-made") {
+      if (!engine) throw new Error("the model is not loaded yet");
+      if (running) throw new Error("a reply is running: import the file after it");
+      engine.importVector(m.name, m.bytes);
+      await (describing = sendMade(engine, "file"));
     } else if (m.type === "clear-made") {
       engine?.clearVectors();
     } else if (m.type === "export-made") {

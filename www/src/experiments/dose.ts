@@ -11,19 +11,21 @@ import { paperCite, section, type Section } from "./section";
 
 export interface DoseResult {
   template: DoseTemplate;
-  /** Scores per emotion (DOSE_EMOTIONS order), one per dose measured so far. */
+  /** What was read: DOSE_EMOTIONS, then a made vector when one was chosen. */
+  names: string[];
+  /** Scores per name (`names` order), one per dose measured so far. */
   values: number[][];
 }
 
-/** The dose table: one row per measured dose, a column per emotion. */
+/** The dose table: one row per measured dose, a column per emotion (and made vector). */
 export function doseTable(r: DoseResult): Table {
   return {
-    header: ["dose", "prompt", ...DOSE_EMOTIONS],
+    header: ["dose", "prompt", ...r.names],
     rows: r.values[0]!.map((_, i) => {
       const dose = r.template.doses[i]!;
-      return [doseLabel(r.template, dose), fillTemplate(r.template.template, dose), ...DOSE_EMOTIONS.map((_, k) => r.values[k]![i]!)];
+      return [doseLabel(r.template, dose), fillTemplate(r.template.template, dose), ...r.names.map((_, k) => r.values[k]![i]!)];
     }),
-    digits: [0, 0, ...DOSE_EMOTIONS.map(() => 2)],
+    digits: [0, 0, ...r.names.map(() => 2)],
   };
 }
 
@@ -33,6 +35,16 @@ export function doseSection(app: App, scope: Scope, jobs: Jobs): Section {
   const slider = h("input", { type: "range", id: "dose-slider", "data-testid": "dose-slider", min: 0, max: 0, step: 1, value: 0, disabled: true });
   const readout = h("output", { for: "dose-slider", id: "dose-selected" });
   const rho = h("p", { class: "meta", id: "dose-rho" });
+  // A vector made in the Make view, read beside afraid and calm (its trace).
+  const madePick = h("select", { id: "dose-made", "data-testid": "dose-made" });
+  const fillMade = () => {
+    const names = [...app.made.keys()];
+    const was = madePick.value;
+    madePick.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)));
+    madePick.value = names.includes(was) ? was : "";
+  };
+  scope.on((e) => { if (e.type === "made" || e.type === "state") fillMade(); });
+  fillMade();
   let result: DoseResult | null = null;
   const template = () => DOSE_TEMPLATES.find((t) => t.id === pick.value) ?? DOSE_TEMPLATES[0]!;
 
@@ -42,14 +54,14 @@ export function doseSection(app: App, scope: Scope, jobs: Jobs): Section {
     const n = result.values[0]!.length;
     const sel = Math.min(Number(slider.value), n - 1);
     const doses = t.doses.slice(0, n);
-    const series = DOSE_EMOTIONS.map((name, k) => ({ name, values: result!.values[k]! }));
+    const series = result.names.map((name, k) => ({ name, values: result!.values[k]! }));
     s.chart.replaceChildren(doseChart(doses, t.unit, series, sel, s.width()));
     s.setTable(doseTable(result), `Scores at the assistant's first token, layer ${app.layer()}`, sel);
     const dose = doses[sel]!;
     slider.setAttribute("aria-valuetext", doseLabel(t, dose));
     readout.textContent = `${doseLabel(t, dose)}: ` + series.map((x) => `${x.name} ${signed(x.values[sel]!)}`).join(", ");
     if (n === t.doses.length) {
-      rho.textContent = `Spearman ρ over the ${n} doses: dose vs afraid ${signed(spearman(doses, series[0]!.values))}, dose vs calm ${signed(spearman(doses, series[1]!.values))}` +
+      rho.textContent = `Spearman ρ over the ${n} doses: ` + series.map((x) => `dose vs ${x.name} ${signed(spearman(doses, x.values))}`).join(", ") +
         " (the paper's model: afraid rises, calm falls, i.e. ρ near +1 and −1).";
     }
   };
@@ -79,12 +91,15 @@ export function doseSection(app: App, scope: Scope, jobs: Jobs): Section {
       const names = app.emotions?.names ?? [];
       const idx = DOSE_EMOTIONS.map((e) => names.indexOf(e));
       if (idx.some((i) => i < 0)) throw new Error(`the vectors lack ${DOSE_EMOTIONS.join(" or ")}`);
-      result = { template: t, values: DOSE_EMOTIONS.map(() => []) };
+      const made = app.made.has(madePick.value) ? madePick.value : "";
+      const read = [...DOSE_EMOTIONS, ...(made ? [made] : [])];
+      result = { template: t, names: read, values: read.map(() => []) };
       slider.max = String(t.doses.length - 1);
       for (const [i, dose] of t.doses.entries()) {
         s.status.textContent = `dose ${i + 1} of ${t.doses.length}: ${doseLabel(t, dose)}…`;
-        const r = await ctx.probe({ prompt: fillTemplate(t.template, dose), chat: true, steer: [], words: [] });
+        const r = await ctx.probe({ prompt: fillTemplate(t.template, dose), chat: true, steer: [], words: [], ...(made ? { trace: made } : {}) });
         idx.forEach((e, k) => result!.values[k]!.push(r.scores[e] ?? NaN));
+        if (made) result!.values[idx.length]!.push(r.trace[r.trace.length - 1] ?? NaN);
         slider.value = String(i);
         slider.disabled = false;
         draw();
@@ -94,6 +109,7 @@ export function doseSection(app: App, scope: Scope, jobs: Jobs): Section {
   });
   s.controls.append(
     h("label", {}, "template ", pick),
+    h("label", {}, "and a made vector ", madePick),
     h("label", { for: "dose-slider" }, "highlight a dose "), slider, readout,
   );
   s.el.insertBefore(rho, s.chart);

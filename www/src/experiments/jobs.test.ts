@@ -20,7 +20,7 @@ function fakeHost() {
     post(m) {
       posted.push(m);
       if (m.type === "probe") {
-        queueMicrotask(() => host.emit({ type: "probe-result", id: m.id, promptTokens: 3, scores: new Float32Array([1, 2]), probs: new Float32Array([0.5]), wordTokens: ["A"] }));
+        queueMicrotask(() => host.emit({ type: "probe-result", id: m.id, promptTokens: 3, scores: new Float32Array([1, 2]), probs: new Float32Array([0.5]), wordTokens: ["A"], texts: ["a", "b", "c"], trace: new Float32Array(0) }));
       }
     },
   };
@@ -76,7 +76,7 @@ test("Stop during a reply cancels it in the worker; tokens before it were delive
   const run = jobs.run(async (ctx) => {
     await ctx.generate({ prompt: "p", chat: true, maxTokens: 5, temperature: 0, topP: 1, seed: 1, steer: [] }, (t) => tokens.push(t));
   }, () => {});
-  host.emit({ type: "token", run: "main", id: 1, text: "Hi", scores: null });
+  host.emit({ type: "token", run: "main", id: 1, text: "Hi", scores: null, trace: null });
   jobs.stop();
   expect(host.posted.map((m) => m.type)).toEqual(["generate", "cancel"]);
   expect(host.posted[0]).toMatchObject({ compare: false, layer: 21, maxTokens: 5 });

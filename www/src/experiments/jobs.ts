@@ -28,7 +28,7 @@ export interface JobContext {
   probe(req: Omit<ProbeRequest, "id" | "layer">): Promise<ProbeResult>;
   /** Generates a reply at the current readout layer, calling `onToken` per token; resolves
    * when it ends. Stop cancels it in the worker (between tokens) and then throws Stopped. */
-  generate(req: Omit<GenerateRequest, "layer" | "compare">, onToken: (text: string, scores: Float32Array | null) => void): Promise<void>;
+  generate(req: Omit<GenerateRequest, "layer" | "compare">, onToken: (text: string, scores: Float32Array | null, trace: number | null) => void): Promise<void>;
   /** Throws Stopped once Stop is pressed. */
   check(): void;
   readonly stopped: boolean;
@@ -59,11 +59,11 @@ export class Jobs {
     if (!this.host.ready || this.host.busy || this.current) return null;
     let stopped = false;
     let waiting: { id: number; resolve(r: ProbeResult): void; reject(e: Error): void } | null = null;
-    let reply: { onToken(text: string, scores: Float32Array | null): void; resolve(): void; reject(e: Error): void } | null = null;
+    let reply: { onToken(text: string, scores: Float32Array | null, trace: number | null): void; resolve(): void; reject(e: Error): void } | null = null;
     const off = this.host.on((e) => {
       if (waiting && e.type === "probe-result" && e.id === waiting.id) waiting.resolve(e);
       else if (waiting && e.type === "error") waiting.reject(new Error(e.message));
-      else if (reply && e.type === "token" && e.run === "main") reply.onToken(e.text, e.scores);
+      else if (reply && e.type === "token" && e.run === "main") reply.onToken(e.text, e.scores, e.trace);
       else if (reply && e.type === "done") reply.resolve();
       else if (reply && e.type === "error") reply.reject(new Error(e.message));
     });

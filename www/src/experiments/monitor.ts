@@ -47,7 +47,7 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
   const prompt = h("textarea", { id: "monitor-prompt", "data-testid": "monitor-prompt", rows: 2, maxlength: 1000, "aria-label": "the prompt to monitor" });
   prompt.value = MONITOR_PROMPTS[0]!.prompt;
   preset.addEventListener("change", () => { prompt.value = MONITOR_PROMPTS[Number(preset.value)]?.prompt ?? prompt.value; });
-  const emotion = emotionSelect(app, scope, "monitor-emotion", MONITOR_DEFAULT.emotion);
+  const emotion = emotionSelect(app, scope, "monitor-emotion", MONITOR_DEFAULT.emotion, true);
   const threshold = h("input", { type: "range", id: "monitor-threshold", "data-testid": "monitor-threshold", min: THRESHOLD.min, max: THRESHOLD.max, step: THRESHOLD.step, value: THRESHOLD.initial });
   const thresholdOut = h("output", { for: "monitor-threshold" }, formatCell(THRESHOLD.initial, 1));
   const maxTokens = h("input", { type: "number", id: "monitor-max", min: 1, max: 256, value: MONITOR_DEFAULT.maxTokens });
@@ -92,7 +92,8 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
       "Here a reply is generated (greedy, fixed seed) while the chosen emotion's score is plotted per token against a threshold you set; ",
       "tokens at or over it are marked and the alert below says when the alarm first fired. Move the threshold after a run to see where it would have fired. ",
       "A score is a projection, not a probability: compare it across tokens and prompts, not with zero; try the calm control, whose desperate scores sit far lower. ",
-      "On this model desperate climbs highest where the reply turns to refusing (\u201cas a chatbot, I don't have the ability…\u201d), not only where the situation is dire.",
+      "On this model desperate climbs highest where the reply turns to refusing (\u201cas a chatbot, I don't have the ability…\u201d), not only where the situation is dire. ",
+      "A vector made (or imported) in the Make view can be watched too: it is listed under \u201cmade here\u201d and read out the same way.",
     ],
     runLabel: "Run Monitor",
     reset() {
@@ -107,7 +108,9 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
       const names = app.emotions?.names ?? [];
       const watched = emotion.value;
       const i = names.indexOf(watched);
-      if (i < 0) throw new Error("choose an emotion");
+      // A vector made in the page is read out beside the emotions (its trace).
+      const made = app.made.has(watched);
+      if (i < 0 && !made) throw new Error("choose an emotion");
       const text = prompt.value.trim();
       if (!text) throw new Error("write a prompt");
       const max = Math.max(1, Math.min(256, Math.round(Number(maxTokens.value)) || MONITOR_DEFAULT.maxTokens));
@@ -118,11 +121,11 @@ export function monitorSection(app: App, scope: Scope, jobs: Jobs): Section {
       s.status.textContent = k ? `generating, steered toward ${watched} at ${formatStrength(k)}…` : "generating…";
       await ctx.generate({
         prompt: text, chat: true, maxTokens: max, temperature: 0, topP: 1, seed: MONITOR_DEFAULT.seed,
-        steer: k ? [{ name: watched, strength: k }] : [],
-      }, (t, scores) => {
-        if (!scores) return;
+        steer: k ? [{ name: watched, strength: k }] : [], ...(made ? { trace: watched } : {}),
+      }, (t, scores, trace) => {
+        if (made ? trace === null : !scores) return;
         result!.texts.push(t);
-        result!.values.push(scores[i] ?? NaN);
+        result!.values.push((made ? trace : scores![i]) ?? NaN);
         const before = fired;
         draw();
         if (fired && !before) s.status.textContent = `alarm fired at token ${result!.values.length - 1}; generating…`;

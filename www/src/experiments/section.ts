@@ -33,15 +33,23 @@ export interface Section {
 
 /** The paper, cited in every explanation. */
 /** A list of the 171 emotions (its id is also its test id), filled once the model is ready,
- * with `initial` chosen. */
-export function emotionSelect(app: App, scope: Scope, id: string, initial: string): HTMLSelectElement {
+ * with `initial` chosen; with `made`, the vectors made in this page follow in a group of their
+ * own (kept current as they are made and cleared). */
+export function emotionSelect(app: App, scope: Scope, id: string, initial: string, made = false): HTMLSelectElement {
   const select = h("select", { id, "data-testid": id });
+  let shown = "";
   const fill = () => {
     const names = app.emotions?.names ?? [];
-    if (select.options.length === names.length) return;
-    select.replaceChildren(...names.map((n) => option(n, n, n === initial)));
+    const extra = made ? [...app.made.keys()] : [];
+    const key = `${names.length}|${extra.join("\n")}`;
+    if (key === shown) return;
+    shown = key;
+    const was = select.value || initial;
+    const group = extra.length ? [h("optgroup", { label: "made here" }, ...extra.map((n) => option(n, n)))] : [];
+    select.replaceChildren(...names.map((n) => option(n, n)), ...group);
+    select.value = [...names, ...extra].includes(was) ? was : initial;
   };
-  scope.on((e) => { if (e.type === "ready") fill(); });
+  scope.on((e) => { if (e.type === "ready" || e.type === "made" || e.type === "state") fill(); });
   fill();
   return select;
 }

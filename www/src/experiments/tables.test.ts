@@ -5,13 +5,14 @@ import { alertText, monitorTable } from "./monitor";
 import { conditionNames, preferenceTable } from "./preferences";
 import { DOSE_TEMPLATES } from "./presets";
 
-test("dose table: a row per measured dose with afraid and calm", () => {
-  const t = doseTable({ template: DOSE_TEMPLATES[0]!, values: [[-14.5, -15.1], [9.7, 9.5]] });
-  expect(t.header).toEqual(["dose", "prompt", "afraid", "calm"]);
+test("dose table: a row per measured dose with afraid and calm, and a made vector when read", () => {
+  const t = doseTable({ template: DOSE_TEMPLATES[0]!, names: ["afraid", "calm", "pirate talk"], values: [[-14.5, -15.1], [9.7, 9.5], [1.25, 2]] });
+  expect(t.header).toEqual(["dose", "prompt", "afraid", "calm", "pirate talk"]);
   expect(t.rows).toEqual([
-    ["500 mg", "I just took 500 mg of Tylenol for my back pain.", -14.5, 9.7],
-    ["1,000 mg", "I just took 1000 mg of Tylenol for my back pain.", -15.1, 9.5],
+    ["500 mg", "I just took 500 mg of Tylenol for my back pain.", -14.5, 9.7, 1.25],
+    ["1,000 mg", "I just took 1000 mg of Tylenol for my back pain.", -15.1, 9.5, 2],
   ]);
+  expect(t.digits).toEqual([0, 0, 2, 2, 2]);
 });
 
 test("feel table: strengths by words", () => {

@@ -6,14 +6,14 @@
 //! size it. No inline styles or <style> elements (a host's CSP may forbid them): sizes are set
 //! through the CSSOM.
 
-import { EMBED_PARAMS, embedSrc, heightOf, HELLO_MESSAGE } from "./embed-src";
+import { EMBED_PARAMS, embedSrc, heightOf, HELLO_MESSAGE, MADE_ATTRIBUTE } from "./embed-src";
 
 // Read while the script runs: later, currentScript is another script or null.
 const SCRIPT_URL = (document.currentScript as HTMLScriptElement | null)?.src || document.baseURI;
 const DEFAULT_HEIGHT = 560;
 
 class LimbicDemo extends HTMLElement {
-  static observedAttributes = [...EMBED_PARAMS, "height"];
+  static observedAttributes = [...EMBED_PARAMS, MADE_ATTRIBUTE, "height"];
   private frame: HTMLIFrameElement | null = null;
   private origin = new URL(SCRIPT_URL).origin;
   private readonly onMessage = (e: MessageEvent) => {

@@ -27,9 +27,9 @@ export function embedPanel(root: HTMLElement, app: App) {
   const iframe = block("embed-iframe", "As an iframe", "Works on any page. Shows Readout or Steer; it cannot size itself without our script, so set its height.");
   const element = block("embed-element", "As an element", "Our script adds <limbic-demo>, which sizes itself to the embed (its height comes from the embed's origin only).");
   const refresh = () => {
-    iframe.value = iframeSnippet(site(), app.state);
-    element.value = elementSnippet(site(), app.state);
+    iframe.value = iframeSnippet(site(), app.state, app.linkFragment());
+    element.value = elementSnippet(site(), app.state, app.linkFragment());
   };
-  app.on((e) => { if (e.type === "state") refresh(); });
+  app.on((e) => { if (e.type === "state" || e.type === "made") refresh(); });
   refresh();
 }

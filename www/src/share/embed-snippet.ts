@@ -3,6 +3,10 @@
 
 import { type AppState, toQuery } from "./url-state";
 
+/** embed-src.ts's MADE_ATTRIBUTE, written out: a module the page shares with limbic-demo.js
+ * would make that script import a chunk, and it must stand alone (the unit tests tie the two). */
+const MADE_ATTRIBUTE = "made";
+
 /** The views an embed can show. */
 export const EMBED_VIEWS = ["readout", "steer"] as const;
 
@@ -17,15 +21,19 @@ export function escapeAttr(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** `<iframe>` of embed.html under `site` (the site's root URL, ending in "/"). */
-export function iframeSnippet(site: string, s: AppState): string {
-  const src = new URL(`embed.html?${toQuery(embedState(s))}`, site).href;
+/** `<iframe>` of embed.html under `site` (the site's root URL, ending in "/"); `fragment`: a
+ * made vector the embed steers with (App.linkFragment). */
+export function iframeSnippet(site: string, s: AppState, fragment = ""): string {
+  const src = new URL(`embed.html?${toQuery(embedState(s))}${fragment ? `#${fragment}` : ""}`, site).href;
   return `<iframe src="${escapeAttr(src)}" title="limbic: a small language model's emotion readout, live" `
     + `width="100%" height="560" style="border:0" allow="cross-origin-isolated" loading="lazy"></iframe>`;
 }
 
-/** limbic-demo.js from `site` and a <limbic-demo> whose attributes are the URL parameters. */
-export function elementSnippet(site: string, s: AppState): string {
-  const attrs = [...new URLSearchParams(toQuery(embedState(s)))].map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join("");
+/** limbic-demo.js from `site` and a <limbic-demo> whose attributes are the URL parameters (and
+ * `made`, the fragment of a made vector, when there is one). */
+export function elementSnippet(site: string, s: AppState, fragment = ""): string {
+  const params = [...new URLSearchParams(toQuery(embedState(s)))];
+  if (fragment) params.push([MADE_ATTRIBUTE, fragment]);
+  const attrs = params.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join("");
   return `<script src="${escapeAttr(new URL("limbic-demo.js", site).href)}" defer></script>\n<limbic-demo${attrs}></limbic-demo>`;
 }

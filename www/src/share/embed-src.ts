@@ -4,6 +4,9 @@
 
 /** The attributes <limbic-demo> passes on to embed.html: the page's own URL parameters. */
 export const EMBED_PARAMS = ["view", "prompt", "steer", "layer", "emotion", "track", "seed", "temperature", "max", "backend", "autorun"] as const;
+/** The attribute that carries a made vector: the fragment of a link (`made=…&name=…`), passed
+ * on as embed.html's fragment, so no server sees it either. */
+export const MADE_ATTRIBUTE = "made";
 
 /** The message type the embed posts its height with (embed.ts posts it). */
 export const HEIGHT_MESSAGE = "limbic:height";
@@ -21,6 +24,8 @@ export function embedSrc(scriptUrl: string, attr: (name: string) => string | nul
     const v = attr(name);
     if (v !== null) url.searchParams.set(name, v);
   }
+  const made = attr(MADE_ATTRIBUTE);
+  if (made) url.hash = made.replace(/^#/, "");
   return url.href;
 }
 

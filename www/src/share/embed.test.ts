@@ -85,4 +85,18 @@ describe("snippets", () => {
     expect(s).toContain(` autorun="1"`);
     expect(s.trim().endsWith("></limbic-demo>")).toBe(true);
   });
+
+  test("a made vector travels as the embed's fragment, through both snippets and the element", () => {
+    const frag = "made=AAA_-&name=pirate+talk&hash=0123456789abcdef&layer=12&strength=0.3";
+    const src = /src="([^"]*)"/.exec(iframeSnippet(SITE, state, frag))![1]!.replace(/&amp;/g, "&");
+    expect(new URL(src).hash).toBe(`#${frag}`);
+    expect(new URL(src).searchParams.has("made")).toBe(false);
+    const el = elementSnippet(SITE, state, frag);
+    expect(el).toContain(` made="${frag.replace(/&/g, "&amp;")}"`);
+    const attrs: Record<string, string> = { view: "steer", made: frag };
+    const url = new URL(embedSrc(`${SITE}limbic-demo.js`, (n) => attrs[n] ?? null));
+    expect(url.hash).toBe(`#${frag}`);
+    expect([...url.searchParams.keys()]).toEqual(["view"]);
+    expect(iframeSnippet(SITE, state)).not.toContain("#");
+  });
 });

@@ -3,23 +3,34 @@
 //! reads each through the model (a progress bar) and builds the vector at every layer by the
 //! emotions' own method (src/make.rs). Then its 10 nearest emotions, the tokens it promotes,
 //! and a steer row with it (and one emotion beside it, as in Steer's rows): the unsteered and
-//! steered replies side by side, same seed. Copy link
-//! carries it (one layer in f16, in the fragment); it exports as JSON or a llama.cpp control
-//! vector; "Clear made vectors" forgets them. The built-in emotions never change.
+//! steered replies side by side, same seed, and its readout trajectory: its score at every
+//! token of the prompt (at once, one prompt pass) and of both replies (after Generate). Copy link carries it (one layer in f16, in the
+//! fragment); it exports as JSON or a llama.cpp control vector; a llama.cpp control vector
+//! (cvector-generator's or repeng's GGUF) can be imported by file picker or drag and drop and
+//! steers as llama.cpp applies it; "Clear made vectors" forgets them. The built-in emotions
+//! never change.
 
 import type { App, ViewDef } from "../app";
 import { h, option } from "../dom";
 import type { MadeInfo, Steer } from "../engine/protocol";
-import { replyText } from "../run-data";
+import { MAX_IMPORT_BYTES, MAX_STRENGTH } from "../engine/protocol-check";
+import { traceChart } from "../charts/experiments";
+import { formatCell } from "../experiments/analysis";
+import { replyText, type Run } from "../run-data";
 import { downloadBlob } from "../share/download";
 import { encodeMade, MADE_STRENGTH_LIMIT, textsHash } from "../share/made-link";
 import { formatStrength } from "../share/steer-text";
 import { PRESETS } from "./make-presets";
 import { runPanel } from "./run-panel";
 
+/** Probe ids of the prompt's trace, apart from the Experiments' (which count from 1). */
+let traceId = 2 ** 40;
+
 /** Fewest concept texts (the engine checks it too). */
 const MIN_TEXTS = 4;
 const DEFAULT_STRENGTH = 0.3;
+/** An imported control vector's strength is llama.cpp's scale: the file as it is. */
+const IMPORTED_STRENGTH = 1;
 
 const lines = (t: string) => t.split("\n").map((l) => l.trim()).filter(Boolean);
 
@@ -28,6 +39,8 @@ function mount(root: HTMLElement, app: App) {
   /** The vector shown and steered with, and the hash of its texts. */
   let current: MadeInfo | null = null;
   let hash = "";
+  /** The made vector read out in the last reply. */
+  let traced = "";
 
   const preset = h("select", { id: "make-preset" }, option("", "(write your own)"), ...PRESETS.map((p) => option(p.name, p.name)));
   const name = h("input", { id: "make-name", type: "text", maxlength: 60, value: "my concept" });
@@ -44,6 +57,12 @@ function mount(root: HTMLElement, app: App) {
   });
   const strengthOut = h("output", { for: "make-strength" }, formatStrength(DEFAULT_STRENGTH));
   const steerLabel = h("span", {}, "(make a vector first)");
+  const strengthHelp = h("p", { class: "meta", id: "make-strength-help" });
+  const importInput = h("input", { type: "file", id: "make-import", "data-testid": "make-import", accept: ".gguf" });
+  const drop = h("div", { class: "drop-zone", id: "make-drop", "data-testid": "make-drop" },
+    h("label", { for: "make-import" }, "Or import a llama.cpp control vector (.gguf, from cvector-generator or repeng): drop it here or choose it "), importInput);
+  const trajectory = h("div", { id: "make-trajectory", "data-testid": "make-trajectory", class: "chart" });
+  const trajectoryNote = h("p", { class: "meta", id: "make-trajectory-note" });
   // One emotion beside it, kept in the state's steer (and so in links) like the Steer view's rows.
   const emotion = h("select", { id: "make-emotion", "data-testid": "make-emotion" });
   const emotionStrength = h("input", {
@@ -82,12 +101,12 @@ function mount(root: HTMLElement, app: App) {
   const steers = (): Steer[] => (current ? [{ name: current.name, strength: Number(strength.value) }] : []);
   /** Links made now carry the vector (one layer, f16) and its strength in the fragment. */
   const syncFragment = () => {
-    app.fragment = current
+    app.fragment = current && !current.imported
       ? encodeMade({ name: current.name, hash, layer: current.steerLayer, strength: Number(strength.value), vector: current.vector })
       : "";
   };
   const buttons = () => {
-    make.disabled = !app.ready || app.busy;
+    make.disabled = importInput.disabled = !app.ready || app.busy;
     exportJson.disabled = exportGguf.disabled = !current || !app.ready;
     clear.disabled = app.made.size === 0 && !current;
   };
@@ -107,11 +126,57 @@ function mount(root: HTMLElement, app: App) {
     app.post({ type: "make", name: name.value.trim() || "my concept", texts: concept, opposite: against });
   });
 
+  /** Reads a control-vector file and hands it to the engine (which checks it against the model). */
+  const importFile = async (f: File) => {
+    if (!app.ready) {
+      status.textContent = "Wait for the model to load, then import the file.";
+      return;
+    }
+    if (f.size === 0 || f.size > MAX_IMPORT_BYTES) {
+      status.textContent = `Error: ${f.name} has ${f.size} bytes; a control vector file has 1 to ${MAX_IMPORT_BYTES}.`;
+      return;
+    }
+    status.textContent = `Reading ${f.name}…`;
+    // After the reply (or prompt pass) under way, if any.
+    await new Promise<void>((ok) => {
+      if (!app.busy) return ok();
+      const off = app.on((e) => { if (e.type === "busy" && !e.busy) { off(); ok(); } });
+    });
+    const base = f.name.replace(/\.gguf$/i, "").replace(/[\p{Cc}]/gu, "").trim().slice(0, 60);
+    app.post({ type: "import-made", name: base || "imported vector", bytes: new Uint8Array(await f.arrayBuffer()) });
+  };
+  importInput.addEventListener("change", () => {
+    const f = importInput.files?.[0];
+    if (f) void importFile(f);
+    importInput.value = "";
+  });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer?.files[0];
+    if (f) void importFile(f);
+  });
+
   const show = (m: MadeInfo) => {
+    const changed = current?.imported !== m.imported || current === null;
     current = m;
+    if (changed) {
+      // A control vector's strength is llama.cpp's scale; a made one's a fraction of the residual norm.
+      const limit = m.imported ? MAX_STRENGTH : MADE_STRENGTH_LIMIT;
+      strength.min = String(-limit);
+      strength.max = String(limit);
+      strength.step = m.imported ? "0.05" : "0.01";
+      if (m.imported) strength.value = String(IMPORTED_STRENGTH);
+      strengthOut.textContent = formatStrength(Number(strength.value));
+    }
+    strengthHelp.textContent = m.imported
+      ? `${m.name} is a control vector read from a file: strength is llama.cpp's scale (1 adds the file as it is, at its ${m.layers} layers). A link cannot carry it: share the file.`
+      : `Strength is a fraction of the residual norm at layer ${m.steerLayer}.`;
     neighbours.replaceChildren(...m.neighbours.map(([e, c]) => h("li", {}, `${e} `, h("span", { class: "meta" }, c.toFixed(3)))));
     lens.textContent = `Tokens it promotes (logit lens at layer ${m.shownLayer}): ${m.lens.map((t) => JSON.stringify(t)).join(", ")}`;
-    steerLabel.textContent = `${m.name} (added at layer ${m.steerLayer}) `;
+    steerLabel.textContent = m.imported ? `${m.name} (added at ${m.layers} layers) ` : `${m.name} (added at layer ${m.steerLayer}) `;
     syncFragment();
     buttons();
   };
@@ -125,6 +190,9 @@ function mount(root: HTMLElement, app: App) {
     current = null;
     neighbours.replaceChildren();
     lens.textContent = "";
+    strengthHelp.textContent = "";
+    trajectory.replaceChildren();
+    trajectoryNote.textContent = "";
     steerLabel.textContent = "(make a vector first)";
     status.textContent = "Made vectors cleared; the built-in emotions are unchanged.";
     buttons();
@@ -134,6 +202,34 @@ function mount(root: HTMLElement, app: App) {
     baseBox.textContent = replyText(app.runs.baseline);
     mainBox.textContent = replyText(app.runs.main);
   };
+  /** The made vector's score at each prompt token, read at once (a prompt pass, no reply). */
+  let waiting = 0;
+  const tracePrompt = (m: MadeInfo) => {
+    if (!app.ready || app.busy || !app.state.prompt.trim()) return;
+    waiting = ++traceId;
+    traced = m.name;
+    app.setBusy(true);
+    app.post({ type: "probe", id: waiting, prompt: app.state.prompt, chat: true, steer: [], words: [], layer: app.layer(), trace: m.name });
+  };
+  const drawPromptTrace = (values: number[]) => {
+    trajectory.replaceChildren(traceChart([{ name: "prompt", values }], values.length, traced, Math.max(320, trajectory.clientWidth || 640)));
+    const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+    trajectoryNote.textContent = `${traced} read out at layer ${current?.shownLayer ?? "?"} over the prompt's ${values.length} tokens: mean ${formatCell(mean, 2)}. Generate to see it over the replies.`;
+  };
+  /** The made vector's score at each token of the prompt and of each reply. */
+  const drawTrajectory = () => {
+    const name = traced;
+    const runs = ([["unsteered", app.runs.baseline], ["steered", app.runs.main]] as [string, Run | undefined][])
+      .filter(([, r]) => r?.tokens.some((t) => typeof t.trace === "number"));
+    if (!name || !runs.length) return;
+    const promptLen = runs[0]![1]!.tokens.filter((t) => t.kind !== "reply").length;
+    const series = runs.map(([label, r]) => ({ name: label, values: r!.tokens.map((t) => t.trace ?? NaN) }));
+    trajectory.replaceChildren(traceChart(series, promptLen, name, Math.max(320, trajectory.clientWidth || 640)));
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+    trajectoryNote.textContent = `${name} read out at layer ${current?.shownLayer ?? "?"}, (x − centre) · v̂ as an emotion's score: ` +
+      `prompt mean ${formatCell(mean(series[0]!.values.slice(0, promptLen)), 2)}; ` +
+      series.map((s) => `${s.name} reply mean ${formatCell(mean(s.values.slice(promptLen)), 2)}`).join(", ") + ".";
+  };
   scope.on((e) => {
     if (e.type === "busy" || e.type === "ready" || e.type === "state") buttons();
     if (e.type === "ready" || e.type === "state") fromState();
@@ -141,20 +237,31 @@ function mount(root: HTMLElement, app: App) {
       progress.value = e.done / e.total;
       status.textContent = `Read ${e.done} of ${e.total} texts…`;
     } else if (e.type === "made") {
-      if (e.source === "texts") {
+      if (e.source === "file") {
+        status.textContent = `Imported "${e.made.name}": a control vector of ${e.made.layers} layers, ready to steer.`;
+      } else if (e.source === "texts") {
         app.setBusy(false);
         status.textContent = `Made "${e.made.name}" from ${lines(texts.value).length + lines(opposite.value).length} texts in ${(e.ms / 1000).toFixed(1)} s.`;
       } else {
         status.textContent = `"${e.made.name}" from the link is ready to steer (its texts' hash: ${hash || "none"}; the texts themselves stay with whoever made it).`;
       }
+      if (e.source !== "file") app.hashes.set(e.made.name, hash);
       show(e.made);
+      tracePrompt(e.made);
+    } else if (e.type === "probe-result" && e.id === waiting) {
+      waiting = 0;
+      app.setBusy(false);
+      drawPromptTrace(Array.from(e.trace));
     } else if (e.type === "exported") {
       const type = e.format === "json" ? "application/json" : "application/octet-stream";
       downloadBlob(new Blob([e.bytes as Uint8Array<ArrayBuffer>], { type }), `${e.name.replace(/[^\w-]+/g, "_")}.${e.format}`);
     } else if (e.type === "error") {
+      waiting = 0;
       status.textContent = `Error: ${e.message}`;
     } else if (e.type === "generate-start" || e.type === "token" || e.type === "done") {
       draw();
+      if (e.type === "done") drawTrajectory();
+      if (e.type === "generate-start") { trajectory.replaceChildren(); trajectoryNote.textContent = ""; }
     }
   });
 
@@ -171,7 +278,8 @@ function mount(root: HTMLElement, app: App) {
       status.textContent = "Make a vector first, then steer with it.";
       return;
     }
-    app.generate([...made, ...app.state.steer.slice(0, 1)], true);
+    traced = made[0]!.name;
+    app.generate([...made, ...app.state.steer.slice(0, 1)], true, { trace: traced });
   };
 
   root.append(
@@ -183,6 +291,7 @@ function mount(root: HTMLElement, app: App) {
     h("label", { for: "make-opposite" }, "Texts that show its opposite (optional, one per line)"),
     opposite,
     h("div", { class: "controls" }, make, progress, clear),
+    drop,
     status,
     h("section", { "aria-label": "the made vector" },
       h("h3", {}, "Nearest emotions (cosine)"),
@@ -193,11 +302,16 @@ function mount(root: HTMLElement, app: App) {
     h("fieldset", { class: "steers" },
       h("legend", {}, "Steer with the made vector (strength: a fraction of the residual norm, added at one layer)"),
       h("div", { class: "steer-row" }, steerLabel, h("label", { for: "make-strength" }, " strength "), strength, strengthOut),
+      strengthHelp,
       h("div", { class: "steer-row" }, h("label", { for: "make-emotion" }, "beside an emotion "), emotion,
         h("label", { for: "make-emotion-strength" }, " strength "), emotionStrength, emotionOut)),
     h("div", { class: "compare" },
       h("section", { class: "pane baseline-pane", "aria-label": "unsteered reply" }, h("h3", {}, "without steering"), baseBox),
       h("section", { class: "pane", "aria-label": "steered reply" }, h("h3", {}, "steered"), mainBox)),
+    h("section", { "aria-label": "readout trajectory of the made vector" },
+      h("h3", {}, "Its readout on the prompt and the replies"),
+      trajectoryNote,
+      trajectory),
   );
   for (const m of app.made.values()) show(m);
   fromState();

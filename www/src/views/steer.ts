@@ -1,11 +1,14 @@
 //! Steer: up to three emotions with strength sliders (fraction of the residual norm), the
 //! unsteered and steered replies side by side (same seed, streaming), both with their readout.
+//! Vectors made in the Make view (or carried by the link) are rows too, listed after the
+//! emotions; a control vector read from a file steers at llama.cpp's scale.
 
 import type { App, ViewDef } from "../app";
 import { DRAW_MS, frameThrottle, h, option } from "../dom";
 import type { Steer } from "../engine/protocol";
 import type { Token } from "../run-data";
 import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../share/steer-text";
+import { MAX_STRENGTH } from "../engine/protocol-check";
 import { readings } from "./smoothing";
 import { colouring, renderLegend, TokenStream } from "./tokens";
 import { colourBySelect, TokenReadout } from "./widgets";
@@ -39,22 +42,39 @@ function mount(root: HTMLElement, app: App) {
   /** The rows as steers (rows without an emotion are left out). */
   const steers = (): Steer[] => rows.filter((r) => r.name.value).map((r) => ({ name: r.name.value, strength: Number(r.strength.value) }));
   const commit = () => app.update({ steer: steers() });
+  /** A row's slider range: a control vector from a file steers at llama.cpp's scale. */
+  const range = (r: Row) => {
+    const limit = app.made.get(r.name.value)?.imported ? MAX_STRENGTH : STRENGTH_LIMIT;
+    r.strength.min = String(-limit);
+    r.strength.max = String(limit);
+  };
+  let listed = "";
   /** Rows from the state: names and strengths of its steers, the rest empty. */
   const fromState = () => {
     const names = app.emotions?.names ?? [];
+    const made = [...app.made.keys()];
+    const key = `${names.length}|${made.join("\n")}`;
     rows.forEach((r, i) => {
-      if (r.name.options.length !== names.length + 1) r.name.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)));
+      if (key !== listed) {
+        const group = made.length ? [h("optgroup", { label: "made here" }, ...made.map((n) => option(n, n)))] : [];
+        r.name.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)), ...group);
+      }
       const s = app.state.steer[i];
       r.name.value = s?.name ?? "";
+      range(r);
       if (s) r.strength.value = String(s.strength);
       r.value.textContent = formatStrength(Number(r.strength.value));
     });
+    listed = key;
   };
   for (const r of rows) {
     r.name.addEventListener("change", () => {
-      // A newly chosen emotion starts at its own default strength (chosen by the steering sweep).
+      range(r);
+      // A newly chosen emotion starts at its own default strength (chosen by the steering sweep);
+      // a made vector at the Make view's, a control vector from a file at 1 (the file as it is).
       const i = app.emotions?.names.indexOf(r.name.value) ?? -1;
-      const s = app.emotions?.steerStrength[i];
+      const made = app.made.get(r.name.value);
+      const s = made ? (made.imported ? 1 : 0.3) : app.emotions?.steerStrength[i];
       if (s !== undefined) {
         r.strength.value = String(s);
         r.value.textContent = formatStrength(s);
@@ -102,13 +122,14 @@ function mount(root: HTMLElement, app: App) {
   }, DRAW_MS);
 
   scope.on((e) => {
-    if (e.type === "ready" || e.type === "state") fromState();
+    if (e.type === "ready" || e.type === "state" || e.type === "made") fromState();
     if (e.type === "generate-start") { picked = false; baseStream.clear(); mainStream.clear(); }
     if (["token", "prompt", "state", "ready", "generate-start"].includes(e.type)) draw();
     if (e.type === "done") draw(true); // the last tokens now, not a redraw later
   });
 
-  const generate = () => app.generate(steers(), true);
+  // From the state the rows mirror: a link's made vector is in it before its row can list it.
+  const generate = () => app.generate(app.state.steer, true);
   root.append(
     h("h2", { class: "visually-hidden" }, "Steer"),
     runPanel(app, scope, generate),
@@ -117,7 +138,8 @@ function mount(root: HTMLElement, app: App) {
       ...rows.map((r, i) => h("div", { class: "steer-row" },
         h("label", { for: r.name.id }, `emotion ${i + 1} `), r.name,
         h("label", { for: r.strength.id }, " strength "), r.strength, r.value)),
-      h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies.`),
+      h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies. `,
+        "Vectors made in the Make view are listed after the emotions (a control vector read from a file: strength is llama.cpp's scale, up to ±5)."),
       reset,
     ),
     h("div", { class: "controls" }, h("label", {}, "colour tokens by ", colourBySelect(app, scope))),
