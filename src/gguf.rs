@@ -50,6 +50,8 @@ pub struct RawBlock {
     pub w_gate: QWeight,     // (d_ff, d)
     pub w_up: QWeight,       // (d_ff, d)
     pub w_down: QWeight,     // (d, d_ff)
+    /// The q, k and v projections' biases, when the model has them (qwen2).
+    pub qkv_bias: Option<[Vec<f32>; 3]>,
 }
 
 /// All weights as stored. The embedding table doubles as the output matrix unless the file has
@@ -203,6 +205,16 @@ fn read_weights<R: Read + Seek>(
             w_gate: load(content, reader, &p("ffn_gate"), &[ff, d])?,
             w_up: load(content, reader, &p("ffn_up"), &[ff, d])?,
             w_down: load(content, reader, &p("ffn_down"), &[d, ff])?,
+            qkv_bias: if c.qkv_bias {
+                let b = |s: &str| format!("blk.{l}.{s}.bias");
+                Some([
+                    load_vector(content, reader, &b("attn_q"), q)?,
+                    load_vector(content, reader, &b("attn_k"), kv)?,
+                    load_vector(content, reader, &b("attn_v"), kv)?,
+                ])
+            } else {
+                None
+            },
         });
     }
     Ok(RawWeights {

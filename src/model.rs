@@ -7,15 +7,16 @@ use crate::hooks::{Capture, Captures, HookPoint, HookSet, Intervention};
 
 /// One block's weights on the device.
 struct Block<B: Backend> {
-    attn_norm: B::Tensor, // (1, d)
-    wq: B::Matrix,        // (n_head*hd, d)
-    wk: B::Matrix,        // (n_kv_head*hd, d)
-    wv: B::Matrix,        // (n_kv_head*hd, d)
-    wo: B::Matrix,        // (d, n_head*hd)
-    ffn_norm: B::Tensor,  // (1, d)
-    w_gate: B::Matrix,    // (d_ff, d)
-    w_up: B::Matrix,      // (d_ff, d)
-    w_down: B::Matrix,    // (d, d_ff)
+    attn_norm: B::Tensor,             // (1, d)
+    wq: B::Matrix,                    // (n_head*hd, d)
+    wk: B::Matrix,                    // (n_kv_head*hd, d)
+    wv: B::Matrix,                    // (n_kv_head*hd, d)
+    wo: B::Matrix,                    // (d, n_head*hd)
+    ffn_norm: B::Tensor,              // (1, d)
+    w_gate: B::Matrix,                // (d_ff, d)
+    w_up: B::Matrix,                  // (d_ff, d)
+    w_down: B::Matrix,                // (d, d_ff)
+    qkv_bias: Option<[B::Tensor; 3]>, // (1, n_head*hd), (1, n_kv_head*hd) twice
 }
 
 impl<B: Backend> Block<B> {
@@ -31,6 +32,7 @@ impl<B: Backend> Block<B> {
             w_gate: &self.w_gate,
             w_up: &self.w_up,
             w_down: &self.w_down,
+            qkv_bias: self.qkv_bias.as_ref().map(|[q, k, v]| [q, k, v]),
         }
     }
 }
@@ -112,6 +114,14 @@ impl<B: Backend> Llama<B> {
                 w_gate: backend.matrix(b.w_gate)?,
                 w_up: backend.matrix(b.w_up)?,
                 w_down: backend.matrix(b.w_down)?,
+                qkv_bias: match b.qkv_bias {
+                    Some([q, k, v]) => Some([
+                        backend.tensor(&q, 1, q.len())?,
+                        backend.tensor(&k, 1, k.len())?,
+                        backend.tensor(&v, 1, v.len())?,
+                    ]),
+                    None => None,
+                },
             });
         }
         let caches = (0..c.n_layer)

@@ -3,15 +3,17 @@
 //!
 //! The pre-tokenizer is chosen by name as llama.cpp chooses it ([`PreTokenizer::from_name`]).
 //! SmolLM2's (`smollm`) splits every digit on its own, then applies the GPT-2 split without a
-//! prefix space; built this way the ids equal llama.cpp's (tested against fixtures made with
-//! llama.cpp).
+//! prefix space; Qwen2's (`qwen2`) splits by llama.cpp's regex for it (contractions in either
+//! case, letters with one leading non-letter, single digits, punctuation runs, newlines apart).
+//! Built this way the ids equal llama.cpp's (tested against fixtures made with llama.cpp).
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
-use tokenizers::{AddedToken, PreTokenizerWrapper};
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 
 use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
@@ -22,7 +24,13 @@ use crate::gguf::{clip, Vocab};
 pub enum PreTokenizer {
     /// llama.cpp's `smollm`: every digit on its own, then the GPT-2 split, no prefix space.
     SmolLm,
+    /// llama.cpp's `qwen2` (Qwen2 and Qwen2.5): [`QWEN2_SPLIT`], no prefix space.
+    Qwen2,
 }
+
+/// llama.cpp's split for `qwen2` (src/llama-vocab.cpp): the tokenizer.json regex with its
+/// case-insensitive contractions written out.
+const QWEN2_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 impl PreTokenizer {
     /// The pre-tokenizer llama.cpp calls `name`. A file that names none gets
@@ -32,21 +40,32 @@ impl PreTokenizer {
     pub fn from_name(name: Option<&str>) -> Result<Self> {
         match name {
             None | Some("smollm") => Ok(Self::SmolLm),
+            Some("qwen2") => Ok(Self::Qwen2),
             Some(other) => Err(Error::Tokenizer(format!(
-                "pre-tokenizer {:?} is not supported yet (limbic knows smollm)",
+                "pre-tokenizer {:?} is not supported yet (limbic knows smollm, qwen2)",
                 clip(other)
             ))),
         }
     }
 
-    fn build(self) -> Sequence {
+    fn build(self) -> Result<Sequence> {
         let steps: Vec<PreTokenizerWrapper> = match self {
             Self::SmolLm => vec![
                 Digits::new(true).into(),
                 ByteLevel::new(false, true, true).into(),
             ],
+            Self::Qwen2 => vec![
+                Split::new(
+                    SplitPattern::Regex(QWEN2_SPLIT.into()),
+                    SplitDelimiterBehavior::Isolated,
+                    false,
+                )
+                .map_err(|e| Error::Tokenizer(format!("the qwen2 split: {e}")))?
+                .into(),
+                ByteLevel::new(false, true, false).into(),
+            ],
         };
-        Sequence::new(steps)
+        Ok(Sequence::new(steps))
     }
 }
 
@@ -83,7 +102,7 @@ impl Tokenizer {
             .build()
             .map_err(|e| Error::Tokenizer(clip(&e.to_string())))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
-        inner.with_pre_tokenizer(Some(pre.build()));
+        inner.with_pre_tokenizer(Some(pre.build()?));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
         let special: Vec<AddedToken> = vocab
             .control
@@ -182,11 +201,15 @@ mod tests {
             PreTokenizer::SmolLm
         );
         assert_eq!(PreTokenizer::from_name(None).unwrap(), PreTokenizer::SmolLm);
-        match PreTokenizer::from_name(Some("qwen2")) {
+        assert_eq!(
+            PreTokenizer::from_name(Some("qwen2")).unwrap(),
+            PreTokenizer::Qwen2
+        );
+        match PreTokenizer::from_name(Some("llama-bpe")) {
             Err(Error::Tokenizer(m)) => {
                 assert_eq!(
                     m,
-                    "pre-tokenizer \"qwen2\" is not supported yet (limbic knows smollm)"
+                    "pre-tokenizer \"llama-bpe\" is not supported yet (limbic knows smollm, qwen2)"
                 )
             }
             other => panic!("{other:?}"),

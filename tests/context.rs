@@ -22,6 +22,7 @@ fn config() -> Config {
         vocab: 10,
         tied_output: true,
         qkv_bias: false,
+        rope_neox: false,
     }
 }
 

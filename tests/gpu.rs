@@ -32,6 +32,7 @@ fn config() -> Config {
         vocab: 50,
         tied_output: true,
         qkv_bias: false,
+        rope_neox: false,
     }
 }
 

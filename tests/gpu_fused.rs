@@ -45,6 +45,7 @@ fn block<B: Backend>(h: &Held<B>) -> Block<'_, B> {
         w_gate: &h.m[4],
         w_up: &h.m[5],
         w_down: &h.m[6],
+        qkv_bias: None,
     }
 }
 

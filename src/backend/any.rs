@@ -384,6 +384,10 @@ impl Backend for AnyBackend {
                 w_gate: k::m(w.w_gate)?,
                 w_up: k::m(w.w_up)?,
                 w_down: k::m(w.w_down)?,
+                qkv_bias: match w.qkv_bias {
+                    Some([q, kk, v]) => Some([k::t(q)?, k::t(kk)?, k::t(v)?]),
+                    None => None,
+                },
             };
             Ok(k::W(b.block(k::t(x)?, &w, k::c(cache)?, c, pos)?))
         })

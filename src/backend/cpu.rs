@@ -74,6 +74,8 @@ pub struct KvCache {
 pub struct Cpu {
     /// Keep weights as f32 instead of quantized blocks: more memory, faster batched passes.
     dequantize: bool,
+    /// Rope pairs dimension `i` with `i + head_dim/2` (NEOX, qwen2) instead of `2i` with `2i + 1`.
+    neox: bool,
     cos: Vec<f32>, // (context, head_dim/2)
     sin: Vec<f32>, // (context, head_dim/2)
     context: usize,
@@ -100,6 +102,7 @@ impl Cpu {
         let (cos, sin) = rope_tables(cfg);
         Ok(Self {
             dequantize,
+            neox: cfg.rope_neox,
             cos,
             sin,
             context: cfg.context,
@@ -453,6 +456,13 @@ impl Backend for Cpu {
             let at = (pos + i) * half;
             let (cos, sin) = (&self.cos[at..at + half], &self.sin[at..at + half]);
             for head in row.chunks_exact_mut(self.head_dim).take(heads) {
+                if self.neox {
+                    let (lo, hi) = head.split_at_mut(half);
+                    for ((a, b), (c, s)) in lo.iter_mut().zip(hi).zip(cos.iter().zip(sin)) {
+                        (*a, *b) = (*a * c - *b * s, *a * s + *b * c);
+                    }
+                    continue;
+                }
                 for (p, (c, s)) in head.chunks_exact_mut(2).zip(cos.iter().zip(sin)) {
                     let (a, b) = (p[0], p[1]);
                     p[0] = a * c - b * s;

@@ -173,10 +173,13 @@ pub struct Block<'a, B: Backend> {
     pub w_gate: &'a B::Matrix,    // (d_ff, d)
     pub w_up: &'a B::Matrix,      // (d_ff, d)
     pub w_down: &'a B::Matrix,    // (d, d_ff)
+    /// The q, k, v biases `(1, width)`, when the model has them (qwen2).
+    pub qkv_bias: Option<[&'a B::Tensor; 3]>,
 }
 
-/// [`Backend::block`] op by op: norm, q/k/v, RoPE, attention, output projection and residual
-/// add with the next norm, SwiGLU, down projection and residual add.
+/// [`Backend::block`] op by op: norm, q/k/v (plus their biases, when the model has them), RoPE,
+/// attention, output projection and residual add with the next norm, SwiGLU, down projection
+/// and residual add.
 pub fn block_by_ops<B: Backend>(
     be: &B,
     x: &B::Tensor,
@@ -186,7 +189,14 @@ pub fn block_by_ops<B: Backend>(
     pos: usize,
 ) -> Result<B::Tensor> {
     let h = be.rms_norm(x, w.attn_norm, c.rms_eps)?;
-    let (q, k, v) = be.qkv(&h, [w.wq, w.wk, w.wv])?;
+    let (mut q, mut k, mut v) = be.qkv(&h, [w.wq, w.wk, w.wv])?;
+    if let Some([bq, bk, bv]) = w.qkv_bias {
+        (q, k, v) = (
+            be.add_scaled(&q, bq, 1.0)?,
+            be.add_scaled(&k, bk, 1.0)?,
+            be.add_scaled(&v, bv, 1.0)?,
+        );
+    }
     let (q, k) = (be.rope(&q, c.n_head, pos)?, be.rope(&k, c.n_kv_head, pos)?);
     let att = be.attention(&q, &k, &v, cache)?;
     let (x, h) = be.add_rms_norm(x, &be.qmatmul(&att, w.wo)?, w.ffn_norm, c.rms_eps)?;

@@ -1,8 +1,10 @@
 //! [`Config`] from the file's metadata: `general.architecture` names the family, and its
 //! hyper-parameters are read from that family's `{arch}.*` keys (llama, qwen2 and gemma3 write
 //! the same key names under their own prefix). Parsing is general; what limbic cannot run yet
-//! (any architecture but llama, q/k/v biases, rope scaling, partial rope) is refused afterwards
-//! by [`Config::check_runnable`], so a new family is added by shrinking that list.
+//! (any architecture but llama and qwen2, rope scaling, partial rope) is refused afterwards
+//! by [`Config::check_runnable`], so a new family is added by shrinking that list; what only
+//! the CPU runs (q/k/v biases, NEOX rope, heads other than 64 wide) by
+//! [`Config::check_gpu_runnable`].
 
 use std::collections::HashMap;
 
@@ -40,6 +42,9 @@ pub struct Config {
     pub tied_output: bool,
     /// Whether the attention's q/k/v projections carry biases.
     pub qkv_bias: bool,
+    /// Rope pairs: NEOX style (dimension `i` with `i + rope_dim/2`, as llama.cpp runs qwen2,
+    /// whose q/k weights are stored unpermuted) or llama's adjacent pairs (`2i`, `2i + 1`).
+    pub rope_neox: bool,
 }
 
 /// Rope scaling for contexts longer than the model was trained on.
@@ -58,7 +63,11 @@ const MAX_CONTEXT: usize = 1 << 17;
 /// Widest attention head accepted (rope tables hold `context × head_dim` values).
 const MAX_HEAD_DIM: usize = 256;
 /// The architectures limbic runs.
-const RUNNABLE: &[&str] = &["llama"];
+const RUNNABLE: &[&str] = &["llama", "qwen2"];
+/// The architectures whose rope is NEOX style in llama.cpp (of those limbic reads).
+const NEOX: &[&str] = &["qwen2", "gemma3"];
+/// The head width the GPU's attention kernel is built for.
+pub const GPU_HEAD_DIM: usize = 64;
 
 impl Config {
     /// Reads the config from metadata `md` and the names of the file's tensors. An error names
@@ -84,9 +93,6 @@ impl Config {
         if !RUNNABLE.contains(&self.arch.as_str()) {
             missing.push(not_runnable_arch(&self.arch));
         }
-        if self.qkv_bias {
-            missing.push("q/k/v biases are not supported yet".into());
-        }
         match &self.rope_scaling {
             RopeScaling::None => {}
             RopeScaling::Linear { factor } => missing.push(format!(
@@ -107,6 +113,34 @@ impl Config {
             Ok(())
         } else {
             Err(Error::Model(missing.join("; ")))
+        }
+    }
+}
+
+impl Config {
+    /// `Ok` when the GPU backend runs this model too; else one [`Error::Gpu`] line naming what
+    /// only the CPU runs (the caller falls back to the CPU, saying so).
+    pub fn check_gpu_runnable(&self) -> Result<()> {
+        let mut missing = Vec::new();
+        if self.head_dim != GPU_HEAD_DIM {
+            missing.push(format!(
+                "the attention kernel needs head_dim {GPU_HEAD_DIM}, the model has {}",
+                self.head_dim
+            ));
+        }
+        if self.qkv_bias {
+            missing.push("q/k/v biases run on the CPU only".to_string());
+        }
+        if self.rope_neox {
+            missing.push(format!(
+                "{}'s NEOX rope runs on the CPU only",
+                clip(&self.arch)
+            ));
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Gpu(missing.join("; ")))
         }
     }
 }
@@ -191,6 +225,7 @@ fn parse<'a>(
         vocab: md.strings("tokenizer.ggml.tokens")?.len(),
         tied_output,
         qkv_bias,
+        rope_neox: NEOX.contains(&arch),
         arch: arch.to_string(),
     })
 }
@@ -316,11 +351,12 @@ mod tests {
         assert_eq!((c.arch.as_str(), c.d_model, c.head_dim), ("qwen2", 896, 64));
         let rope = (c.rope_dim, c.rope_base);
         assert_eq!(rope, (64, 10_000.0), "defaults when absent");
-        assert!(!c.tied_output && c.qkv_bias);
-        let m = message(c.check_runnable());
+        assert!(!c.tied_output && c.qkv_bias && c.rope_neox);
+        // qwen2 runs on the CPU; the GPU says what it lacks, in one line.
+        c.check_runnable().unwrap();
+        let m = c.check_gpu_runnable().unwrap_err().to_string();
         assert!(
-            m.contains("architecture is \"qwen2\", not supported yet")
-                && m.contains("q/k/v biases"),
+            m.contains("q/k/v biases run on the CPU only") && m.contains("qwen2's NEOX rope"),
             "{m}"
         );
         assert_eq!(m.lines().count(), 1);
@@ -406,7 +442,7 @@ mod tests {
         md.insert("general.architecture".into(), Value::String("mamba".into()));
         assert_eq!(
             message(parse(&md, LLAMA_TENSORS)),
-            "architecture is \"mamba\", not supported yet (limbic runs llama); \
+            "architecture is \"mamba\", not supported yet (limbic runs llama, qwen2); \
              metadata key mamba.embedding_length is missing"
         );
     }

@@ -461,14 +461,25 @@ fn what_limbic_cannot_run_yet_is_refused_in_one_line() {
         assert!(harness::bad_message(&msg).is_none(), "{msg}");
         msg
     };
-    // The tiny model's keys under qwen2, with q/k/v biases: both named.
-    let qwen2 = err(tiny_with(|g| {
-        for (k, _) in g.metadata.iter_mut() {
-            if let Some(rest) = k.strip_prefix("llama.") {
-                *k = format!("qwen2.{rest}");
+    // The tiny model's keys under another family's prefix: the family is named.
+    let rename = |arch: &'static str| {
+        move |g: &mut Gguf| {
+            for (k, _) in g.metadata.iter_mut() {
+                if let Some(rest) = k.strip_prefix("llama.") {
+                    *k = format!("{arch}.{rest}");
+                }
             }
+            g.set("general.architecture", Value::String(arch.into()));
         }
-        g.set("general.architecture", Value::String("qwen2".into()));
+    };
+    let gemma3 = err(tiny_with(rename("gemma3")));
+    assert!(
+        gemma3.contains("architecture is \"gemma3\", not supported yet (limbic runs llama, qwen2)"),
+        "{gemma3}"
+    );
+    // qwen2 runs, but one bias of the three is not a model: the missing one is named.
+    let qwen2 = err(tiny_with(|g| {
+        rename("qwen2")(g);
         let mut rng = Rng::new(5);
         seeds::push_tensor(
             g,
@@ -480,8 +491,7 @@ fn what_limbic_cannot_run_yet_is_refused_in_one_line() {
         );
     }));
     assert!(
-        qwen2.contains("architecture is \"qwen2\", not supported yet")
-            && qwen2.contains("q/k/v biases"),
+        qwen2.contains("tensor blk.0.attn_k.bias is missing"),
         "{qwen2}"
     );
     let yarn = err(tiny_with(|g| {
@@ -493,10 +503,10 @@ fn what_limbic_cannot_run_yet_is_refused_in_one_line() {
         "{yarn}"
     );
     let pre = err(tiny_with(|g| {
-        g.set("tokenizer.ggml.pre", Value::String("qwen2".into()))
+        g.set("tokenizer.ggml.pre", Value::String("llama-bpe".into()))
     }));
     assert!(
-        pre.contains("pre-tokenizer \"qwen2\" is not supported yet"),
+        pre.contains("pre-tokenizer \"llama-bpe\" is not supported yet"),
         "{pre}"
     );
 }

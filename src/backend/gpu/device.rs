@@ -18,9 +18,6 @@ use crate::backend::rope_tables;
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
-/// The attention kernel is written for this head width.
-const HEAD_DIM: usize = 64;
-
 /// Devices opened by [`Gpu::create`] and not yet destroyed, in this process (wasm instance).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -41,12 +38,7 @@ impl Gpu {
     /// limits too small, a shader the adapter rejects) is an [`Error::Gpu`]; callers fall back
     /// to the CPU.
     pub async fn create(cfg: &Config) -> Result<Self> {
-        if cfg.head_dim != HEAD_DIM {
-            return Err(Error::Gpu(format!(
-                "the attention kernel needs head_dim {HEAD_DIM}, the model has {}",
-                cfg.head_dim
-            )));
-        }
+        cfg.check_gpu_runnable()?;
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::VULKAN | wgpu::Backends::BROWSER_WEBGPU;
         let instance = wgpu::Instance::new(desc);

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Writes the tiny random-weight models of other shapes and families, and llama.cpp's answers on
+them, that tests/tiny_models.rs holds limbic to (`make tiny-models`; run once, committed).
+
+Each model is written with the `gguf` package in the layout llama.cpp's converter writes for its
+family, with f32 weights (so both engines compute the same f32 maths and any gap is a
+difference in what is computed, not in rounding):
+
+- tests/fixtures/tiny_qwen2.gguf: `qwen2` (Qwen2.5's family): q/k/v biases, NEOX rope (the
+  halves of each head rotate together, as llama.cpp runs qwen2), GQA 2:1, head width 16, tied
+  output, `tokenizer.ggml.pre = "qwen2"`.
+- tests/fixtures/tiny_llama.gguf: `llama` with a separate output matrix, GQA 4:1, head width 32,
+  rope base 500000 (Llama 3's), `tokenizer.ggml.pre = "smollm"`.
+
+Both share a byte-level BPE vocabulary: the 256 byte symbols, merges learned from a short text
+and "- t" (so that merging, and the pre-tokenizer's splits, matter), and three control tokens. For each
+parity text llama.cpp (llama-cpp-python 0.3.36) gives the token ids and the last position's
+logits: tests/fixtures/tiny_models.json.
+"""
+import json
+import pathlib
+from collections import Counter
+
+import gguf
+import numpy as np
+from llama_cpp import Llama
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+TEXTS = [
+    "The cat sat on the mat. It's 2024!",
+    "Hello world, hello there.\n\nWe're testing 123 tokens.",
+    "  spaces   and\ttabs, don't they?",
+    # Where the two pre-tokenizers part: qwen2 lets one non-letter lead a word ("-t" merges) and
+    # reads contractions in either case; smollm splits the hyphen off.
+    "A well-timed, well-told tale; IT'S 12 o'clock\n\n\nok!!\n",
+]
+SAMPLE = ("the cat sat on the mat and the dog sat on the log while the world said hello there "
+          "we are testing tokens and tabs and spaces that they do not like at the end of the day")
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def byte_symbols():
+    """GPT-2's byte → printable character table."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    table = dict(zip(bs, cs))
+    return [chr(table[b]) for b in range(256)]
+
+
+def learn_merges(n):
+    """`n` BPE merges learned from SAMPLE's words (a leading space as "Ġ", GPT-2's way)."""
+    words = Counter(("Ġ" + w) if i else w for i, w in enumerate(SAMPLE.split()))
+    split = {w: list(w) for w in words}
+    merges = []
+    for _ in range(n):
+        pairs = Counter()
+        for w, c in words.items():
+            s = split[w]
+            for a, b in zip(s, s[1:]):
+                pairs[a, b] += c
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merges.append(f"{a} {b}")
+        for w in words:
+            s, out, i = split[w], [], 0
+            while i < len(s):
+                if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(s[i])
+                    i += 1
+            split[w] = out
+    return merges
+
+
+def vocab():
+    merges = learn_merges(60) + ["- t"]
+    tokens = byte_symbols() + [m.replace(" ", "") for m in merges] + SPECIALS
+    types = [1] * (len(tokens) - len(SPECIALS)) + [3] * len(SPECIALS)
+    return tokens, types, merges
+
+
+def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, tied, bias, pre, seed):
+    rng = np.random.default_rng(seed)
+    tokens, types, merges = vocab()
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_block_count(n_layer)
+    w.add_context_length(256)
+    w.add_embedding_length(d)
+    w.add_feed_forward_length(d_ff)
+    w.add_head_count(n_head)
+    w.add_head_count_kv(n_kv)
+    w.add_key_length(head_dim)
+    w.add_value_length(head_dim)
+    w.add_rope_freq_base(rope_base)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(pre)
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(len(tokens) - 3)
+    w.add_eos_token_id(len(tokens) - 1)
+    w.add_add_bos_token(False)
+
+    def mat(rows, cols, scale=None):
+        return (rng.standard_normal((rows, cols)) * (scale or cols ** -0.5)).astype(np.float32)
+
+    def norm(n):
+        return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
+
+    v = len(tokens)
+    w.add_tensor("token_embd.weight", mat(v, d, 1.0))
+    w.add_tensor("output_norm.weight", norm(d))
+    if not tied:
+        w.add_tensor("output.weight", mat(v, d))
+    q, kv = n_head * head_dim, n_kv * head_dim
+    for l in range(n_layer):
+        p = f"blk.{l}."
+        w.add_tensor(p + "attn_norm.weight", norm(d))
+        w.add_tensor(p + "attn_q.weight", mat(q, d))
+        w.add_tensor(p + "attn_k.weight", mat(kv, d))
+        w.add_tensor(p + "attn_v.weight", mat(kv, d))
+        if bias:
+            w.add_tensor(p + "attn_q.bias", (0.5 * rng.standard_normal(q)).astype(np.float32))
+            w.add_tensor(p + "attn_k.bias", (0.5 * rng.standard_normal(kv)).astype(np.float32))
+            w.add_tensor(p + "attn_v.bias", (0.5 * rng.standard_normal(kv)).astype(np.float32))
+        w.add_tensor(p + "attn_output.weight", mat(d, q))
+        w.add_tensor(p + "ffn_norm.weight", norm(d))
+        w.add_tensor(p + "ffn_gate.weight", mat(d_ff, d))
+        w.add_tensor(p + "ffn_up.weight", mat(d_ff, d))
+        w.add_tensor(p + "ffn_down.weight", mat(d, d_ff))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def answers(path):
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=2, logits_all=True, verbose=False,
+                type_k=0, type_v=0)  # f32 KV cache: the same maths as limbic's
+    out = []
+    for text in TEXTS:
+        ids = llm.tokenize(text.encode(), add_bos=False, special=False)
+        llm.reset()
+        llm.eval(ids)
+        out.append({"text": text, "ids": ids, "logits": [round(float(x), 5) for x in llm.scores[len(ids) - 1]]})
+    return out
+
+
+def main():
+    models = {
+        "tiny_qwen2": dict(arch="qwen2", d=64, n_layer=2, n_head=4, n_kv=2, head_dim=16, d_ff=128,
+                           rope_base=1_000_000.0, tied=True, bias=True, pre="qwen2", seed=1),
+        "tiny_llama": dict(arch="llama", d=128, n_layer=2, n_head=4, n_kv=1, head_dim=32, d_ff=192,
+                           rope_base=500_000.0, tied=False, bias=False, pre="smollm", seed=2),
+    }
+    report = {}
+    for name, spec in models.items():
+        path = OUT / f"{name}.gguf"
+        write(path, spec.pop("arch"), **spec)
+        report[name] = answers(path)
+        print(f"wrote {path.relative_to(OUT.parent.parent)} ({path.stat().st_size} bytes)")
+    (OUT / "tiny_models.json").write_text(json.dumps(report) + "\n")
+    print("wrote tests/fixtures/tiny_models.json")
+
+
+if __name__ == "__main__":
+    main()

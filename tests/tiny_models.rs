@@ -1,0 +1,103 @@
+//! Models of other shapes and families than SmolLM2, held to llama.cpp: tiny random-weight files
+//! (f32 weights) and llama.cpp's token ids and last-position logits on each parity text, written
+//! by `make tiny-models` (scripts/tiny_models.py) into tests/fixtures/. A `qwen2` model (q/k/v
+//! biases, NEOX rope, GQA 2:1, heads 16 wide, its own pre-tokenizer) and a `llama` one (a
+//! separate output matrix, GQA 4:1, heads 32 wide, rope base 500000). The GPU says what it does
+//! not run of them.
+
+use std::path::Path;
+
+use limbic::{ModelFile, Sampler, Session};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn cases(model: &str) -> Vec<serde_json::Value> {
+    let all: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DIR).join("tiny_models.json")).unwrap(),
+    )
+    .unwrap();
+    all[model].as_array().unwrap().clone()
+}
+
+fn bytes(model: &str) -> Vec<u8> {
+    std::fs::read(Path::new(DIR).join(format!("{model}.gguf"))).unwrap()
+}
+
+/// Ids equal llama.cpp's, and so do the last position's logits (to f32 rounding: both engines
+/// compute in f32 from f32 weights), so the top-1 is the same too.
+fn same_as_llama_cpp(model: &str) {
+    let mut s = Session::cpu(&bytes(model)).unwrap();
+    for case in cases(model) {
+        let text = case["text"].as_str().unwrap();
+        let want_ids: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        let ids = s.tokenizer.encode(text).unwrap();
+        assert_eq!(ids, want_ids, "{model}: token ids of {text:?}");
+        s.start_now(ids, &Sampler::default(), 1).unwrap();
+        let got = s.generation.as_ref().unwrap().next_logits.clone().unwrap();
+        let want: Vec<f32> = case["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(got.len(), want.len());
+        let scale = want.iter().fold(1f32, |m, x| m.max(x.abs()));
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= 1e-4 * scale,
+            "{model} {text:?}: max |Δlogit| {worst} (scale {scale})"
+        );
+        eprintln!("{model} {text:?}: max |Δlogit| {worst:.2e} of {scale:.1}");
+        let top = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+        assert_eq!(top(&got), top(&want), "{model} {text:?}: top-1");
+    }
+}
+
+#[test]
+fn qwen2_biases_and_neox_rope_equal_llama_cpp() {
+    let c = ModelFile::from_bytes(&bytes("tiny_qwen2")).unwrap().config;
+    assert!(c.qkv_bias && c.rope_neox && c.tied_output && c.head_dim == 16);
+    same_as_llama_cpp("tiny_qwen2");
+}
+
+#[test]
+fn llama_with_a_separate_output_and_wider_heads_equals_llama_cpp() {
+    let c = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
+    assert!(!c.tied_output && !c.rope_neox && c.head_dim == 32 && c.n_head / c.n_kv_head == 4);
+    same_as_llama_cpp("tiny_llama");
+}
+
+#[test]
+fn the_gpu_says_what_it_does_not_run() {
+    let q = ModelFile::from_bytes(&bytes("tiny_qwen2")).unwrap().config;
+    let m = q.check_gpu_runnable().unwrap_err().to_string();
+    assert!(
+        m.contains("head_dim 64, the model has 16")
+            && m.contains("q/k/v biases run on the CPU only")
+            && m.contains("qwen2's NEOX rope runs on the CPU only"),
+        "{m}"
+    );
+    #[cfg(feature = "gpu")]
+    {
+        let err = limbic::backend::gpu::Gpu::new(&q)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("q/k/v biases"), "{err}");
+    }
+    let l = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
+    let m = l.check_gpu_runnable().unwrap_err().to_string();
+    assert_eq!(
+        m,
+        "webgpu: the attention kernel needs head_dim 64, the model has 32"
+    );
+}
