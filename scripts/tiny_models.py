@@ -11,9 +11,13 @@ difference in what is computed, not in rounding):
   output, `tokenizer.ggml.pre = "qwen2"`.
 - tests/fixtures/tiny_llama.gguf: `llama` with a separate output matrix, GQA 4:1, head width 32,
   rope base 500000 (Llama 3's), `tokenizer.ggml.pre = "smollm"`.
+- tests/fixtures/tiny_llama3.gguf: `llama` as Llama 3.x files are: `tokenizer.ggml.pre =
+  "llama-bpe"` (its split, whole-word vocabulary hits before merges, BOS first since the file
+  does not say otherwise) and rope frequency factors (`rope_freqs.weight`).
 
 Both share a byte-level BPE vocabulary: the 256 byte symbols, merges learned from a short text
-and "- t" (so that merging, and the pre-tokenizer's splits, matter), and three control tokens. For each
+"- t" and "1 2", and "Ġzebra" (a word only a whole-word lookup finds), so that merging and the
+pre-tokenizers' splits matter; and three control tokens. For each
 parity text llama.cpp (llama-cpp-python 0.3.36) gives the token ids and the last position's
 logits: tests/fixtures/tiny_models.json.
 """
@@ -33,6 +37,7 @@ TEXTS = [
     # Where the two pre-tokenizers part: qwen2 lets one non-letter lead a word ("-t" merges) and
     # reads contractions in either case; smollm splits the hyphen off.
     "A well-timed, well-told tale; IT'S 12 o'clock\n\n\nok!!\n",
+    "Zebra 12345 zebra!",
 ]
 SAMPLE = ("the cat sat on the mat and the dog sat on the log while the world said hello there "
           "we are testing tokens and tabs and spaces that they do not like at the end of the day")
@@ -82,13 +87,14 @@ def learn_merges(n):
 
 
 def vocab():
-    merges = learn_merges(60) + ["- t"]
-    tokens = byte_symbols() + [m.replace(" ", "") for m in merges] + SPECIALS
+    merges = learn_merges(60) + ["- t", "1 2"]
+    tokens = byte_symbols() + [m.replace(" ", "") for m in merges] + ["Ġzebra"] + SPECIALS
     types = [1] * (len(tokens) - len(SPECIALS)) + [3] * len(SPECIALS)
     return tokens, types, merges
 
 
-def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, tied, bias, pre, seed):
+def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, tied, bias, pre, seed,
+          add_bos=False, rope_freqs=False):
     rng = np.random.default_rng(seed)
     tokens, types, merges = vocab()
     w = gguf.GGUFWriter(str(path), arch)
@@ -109,7 +115,8 @@ def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, ti
     w.add_token_merges(merges)
     w.add_bos_token_id(len(tokens) - 3)
     w.add_eos_token_id(len(tokens) - 1)
-    w.add_add_bos_token(False)
+    if add_bos is not None:
+        w.add_add_bos_token(add_bos)
 
     def mat(rows, cols, scale=None):
         return (rng.standard_normal((rows, cols)) * (scale or cols ** -0.5)).astype(np.float32)
@@ -119,6 +126,8 @@ def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, ti
 
     v = len(tokens)
     w.add_tensor("token_embd.weight", mat(v, d, 1.0))
+    if rope_freqs:
+        w.add_tensor("rope_freqs.weight", rng.uniform(1.0, 8.0, head_dim // 2).astype(np.float32))
     w.add_tensor("output_norm.weight", norm(d))
     if not tied:
         w.add_tensor("output.weight", mat(v, d))
@@ -149,7 +158,7 @@ def answers(path):
                 type_k=0, type_v=0)  # f32 KV cache: the same maths as limbic's
     out = []
     for text in TEXTS:
-        ids = llm.tokenize(text.encode(), add_bos=False, special=False)
+        ids = llm.tokenize(text.encode(), add_bos=True, special=False)  # BOS where the model wants it
         llm.reset()
         llm.eval(ids)
         out.append({"text": text, "ids": ids, "logits": [round(float(x), 5) for x in llm.scores[len(ids) - 1]]})
@@ -162,6 +171,9 @@ def main():
                            rope_base=1_000_000.0, tied=True, bias=True, pre="qwen2", seed=1),
         "tiny_llama": dict(arch="llama", d=128, n_layer=2, n_head=4, n_kv=1, head_dim=32, d_ff=192,
                            rope_base=500_000.0, tied=False, bias=False, pre="smollm", seed=2),
+        "tiny_llama3": dict(arch="llama", d=64, n_layer=2, n_head=4, n_kv=2, head_dim=16, d_ff=128,
+                            rope_base=500_000.0, tied=True, bias=False, pre="llama-bpe", seed=3,
+                            add_bos=None, rope_freqs=True),
     }
     report = {}
     for name, spec in models.items():

@@ -202,6 +202,7 @@ mod tests {
             eos: 2,
             pre: Some("smollm".into()),
             chat_template: template.map(str::to_string),
+            add_bos: None,
         }
     }
 

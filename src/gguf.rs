@@ -37,6 +37,8 @@ pub struct Vocab {
     pub pre: Option<String>,
     /// The Jinja chat template, when the file has one.
     pub chat_template: Option<String>,
+    /// `tokenizer.ggml.add_bos_token`: whether a prompt starts with BOS, when the file says.
+    pub add_bos: Option<bool>,
 }
 
 /// One transformer block's weights as stored: quantized matrices are (out, in).
@@ -89,6 +91,17 @@ impl ModelFile {
             )));
         }
         let weights = read_weights(&content, reader, &config)?;
+        let mut config = config;
+        // Llama 3.1+'s rope frequency factors (its "llama3" rope scaling, stored as a tensor).
+        if content.tensor_infos.contains_key("rope_freqs.weight") {
+            let f = load_vector(&content, reader, "rope_freqs.weight", config.rope_dim / 2)?;
+            if f.iter().any(|x| !x.is_finite() || *x <= 0.0) {
+                return Err(Error::Model(
+                    "rope_freqs.weight holds a factor that is not a positive number".into(),
+                ));
+            }
+            config.rope_freq_factors = Some(f);
+        }
         Ok(Self {
             config,
             vocab,
@@ -166,6 +179,7 @@ fn read_vocab(md: &Meta) -> Result<Vocab> {
         eos: id("tokenizer.ggml.eos_token_id")?,
         pre: md.opt_string("tokenizer.ggml.pre")?,
         chat_template: md.opt_string("tokenizer.chat_template")?,
+        add_bos: md.opt_bool("tokenizer.ggml.add_bos_token")?,
         tokens,
         merges,
         control,

@@ -153,12 +153,16 @@ impl Session {
         self.generation.as_ref().map_or(&[], |g| &g.ids)
     }
 
-    /// Tokenizes a prompt and checks it is neither empty nor longer than the context allows.
+    /// Tokenizes a prompt (BOS first when the model's tokenizer adds one) and checks it is
+    /// neither empty nor longer than the context allows.
     pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
         if text.trim().is_empty() {
             return Err(Error::Prompt("the prompt is empty".into()));
         }
-        let ids = self.tokenizer.encode(text)?;
+        let mut ids = self.tokenizer.encode(text)?;
+        if self.tokenizer.add_bos {
+            ids.insert(0, self.tokenizer.bos);
+        }
         let ctx = self.model.config.context;
         if ids.len() >= ctx {
             return Err(Error::Prompt(format!(

@@ -26,10 +26,16 @@ pub enum PreTokenizer {
     SmolLm,
     /// llama.cpp's `qwen2` (Qwen2 and Qwen2.5): [`QWEN2_SPLIT`], no prefix space.
     Qwen2,
+    /// llama.cpp's `llama3` (files name it `llama-bpe`, `llama3` or `llama-v3`: Llama 3.x):
+    /// [`LLAMA3_SPLIT`]; a word in the vocabulary is taken whole, before any merge; a prompt
+    /// starts with BOS unless the file says otherwise.
+    Llama3,
 }
 
 /// llama.cpp's split for `qwen2` (src/llama-vocab.cpp): the tokenizer.json regex with its
 /// case-insensitive contractions written out.
+/// llama.cpp's split for `llama3`: Qwen2's with runs of up to three digits.
+const LLAMA3_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const QWEN2_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 impl PreTokenizer {
@@ -41,8 +47,9 @@ impl PreTokenizer {
         match name {
             None | Some("smollm") => Ok(Self::SmolLm),
             Some("qwen2") => Ok(Self::Qwen2),
+            Some("llama-bpe" | "llama3" | "llama-v3") => Ok(Self::Llama3),
             Some(other) => Err(Error::Tokenizer(format!(
-                "pre-tokenizer {:?} is not supported yet (limbic knows smollm, qwen2)",
+                "pre-tokenizer {:?} is not supported yet (limbic knows smollm, qwen2, llama-bpe)",
                 clip(other)
             ))),
         }
@@ -54,18 +61,30 @@ impl PreTokenizer {
                 Digits::new(true).into(),
                 ByteLevel::new(false, true, true).into(),
             ],
-            Self::Qwen2 => vec![
-                Split::new(
-                    SplitPattern::Regex(QWEN2_SPLIT.into()),
-                    SplitDelimiterBehavior::Isolated,
-                    false,
-                )
-                .map_err(|e| Error::Tokenizer(format!("the qwen2 split: {e}")))?
-                .into(),
-                ByteLevel::new(false, true, false).into(),
-            ],
+            Self::Qwen2 | Self::Llama3 => {
+                let regex = if self == Self::Qwen2 {
+                    QWEN2_SPLIT
+                } else {
+                    LLAMA3_SPLIT
+                };
+                vec![
+                    Split::new(
+                        SplitPattern::Regex(regex.into()),
+                        SplitDelimiterBehavior::Isolated,
+                        false,
+                    )
+                    .map_err(|e| Error::Tokenizer(format!("the {self:?} split: {e}")))?
+                    .into(),
+                    ByteLevel::new(false, true, false).into(),
+                ]
+            }
         };
         Ok(Sequence::new(steps))
+    }
+
+    /// Whether a prompt starts with BOS when the file does not say (llama.cpp's defaults).
+    fn adds_bos(self) -> bool {
+        self == Self::Llama3
     }
 }
 
@@ -74,6 +93,9 @@ pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
     pub bos: u32,
     pub eos: u32,
+    /// Whether a prompt starts with BOS (the file's `add_bos_token`, else llama.cpp's default
+    /// for its pre-tokenizer): [`crate::Session::encode_prompt`] puts it there.
+    pub add_bos: bool,
     /// The chat template, or why the model has none.
     chat: std::result::Result<ChatTemplate, String>,
 }
@@ -99,6 +121,7 @@ impl Tokenizer {
             .collect::<Result<Vec<_>>>()?;
         let bpe = BPE::builder()
             .vocab_and_merges(ids, merges)
+            .ignore_merges(pre == PreTokenizer::Llama3)
             .build()
             .map_err(|e| Error::Tokenizer(clip(&e.to_string())))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
@@ -114,6 +137,7 @@ impl Tokenizer {
             inner,
             bos: vocab.bos,
             eos: vocab.eos,
+            add_bos: vocab.add_bos.unwrap_or(pre.adds_bos()),
             chat: ChatTemplate::from_vocab(vocab),
         })
     }
@@ -205,11 +229,17 @@ mod tests {
             PreTokenizer::from_name(Some("qwen2")).unwrap(),
             PreTokenizer::Qwen2
         );
-        match PreTokenizer::from_name(Some("llama-bpe")) {
+        for name in ["llama-bpe", "llama3", "llama-v3"] {
+            assert_eq!(
+                PreTokenizer::from_name(Some(name)).unwrap(),
+                PreTokenizer::Llama3
+            );
+        }
+        match PreTokenizer::from_name(Some("deepseek-llm")) {
             Err(Error::Tokenizer(m)) => {
                 assert_eq!(
                     m,
-                    "pre-tokenizer \"llama-bpe\" is not supported yet (limbic knows smollm, qwen2)"
+                    "pre-tokenizer \"deepseek-llm\" is not supported yet (limbic knows smollm, qwen2, llama-bpe)"
                 )
             }
             other => panic!("{other:?}"),
@@ -231,6 +261,7 @@ mod tests {
             eos: n - 1,
             pre: pre.map(str::to_string),
             chat_template: template.map(str::to_string),
+            add_bos: None,
         }
     }
 
@@ -268,8 +299,18 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            Tokenizer::new(&vocab(Some("llama3"), None)),
+            Tokenizer::new(&vocab(Some("deepseek-llm"), None)),
             Err(Error::Tokenizer(_))
         ));
+        // BOS first: llama-bpe's default, unless the file says; never for smollm by default.
+        assert!(
+            Tokenizer::new(&vocab(Some("llama-bpe"), None))
+                .unwrap()
+                .add_bos
+        );
+        assert!(!plain.add_bos);
+        let mut told = vocab(Some("llama-bpe"), None);
+        told.add_bos = Some(false);
+        assert!(!Tokenizer::new(&told).unwrap().add_bos);
     }
 }

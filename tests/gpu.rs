@@ -33,6 +33,7 @@ fn config() -> Config {
         tied_output: true,
         qkv_bias: false,
         rope_neox: false,
+        rope_freq_factors: None,
     }
 }
 

@@ -1,9 +1,10 @@
 //! Models of other shapes and families than SmolLM2, held to llama.cpp: tiny random-weight files
 //! (f32 weights) and llama.cpp's token ids and last-position logits on each parity text, written
 //! by `make tiny-models` (scripts/tiny_models.py) into tests/fixtures/. A `qwen2` model (q/k/v
-//! biases, NEOX rope, GQA 2:1, heads 16 wide, its own pre-tokenizer) and a `llama` one (a
-//! separate output matrix, GQA 4:1, heads 32 wide, rope base 500000). The GPU says what it does
-//! not run of them.
+//! biases, NEOX rope, GQA 2:1, heads 16 wide, its own pre-tokenizer), a `llama` one (a
+//! separate output matrix, GQA 4:1, heads 32 wide, rope base 500000) and a `llama` as Llama 3.x
+//! files are (the `llama-bpe` pre-tokenizer: its split, whole words before merges, BOS first;
+//! rope frequency factors). The GPU says what it does not run of them.
 
 use std::path::Path;
 
@@ -23,7 +24,8 @@ fn bytes(model: &str) -> Vec<u8> {
     std::fs::read(Path::new(DIR).join(format!("{model}.gguf"))).unwrap()
 }
 
-/// Ids equal llama.cpp's, and so do the last position's logits (to f32 rounding: both engines
+/// Prompt ids (BOS first where the model wants it) equal llama.cpp's, and so do the last
+/// position's logits (to f32 rounding: both engines
 /// compute in f32 from f32 weights), so the top-1 is the same too.
 fn same_as_llama_cpp(model: &str) {
     let mut s = Session::cpu(&bytes(model)).unwrap();
@@ -35,7 +37,7 @@ fn same_as_llama_cpp(model: &str) {
             .iter()
             .map(|v| v.as_u64().unwrap() as u32)
             .collect();
-        let ids = s.tokenizer.encode(text).unwrap();
+        let ids = s.encode_prompt(text).unwrap();
         assert_eq!(ids, want_ids, "{model}: token ids of {text:?}");
         s.start_now(ids, &Sampler::default(), 1).unwrap();
         let got = s.generation.as_ref().unwrap().next_logits.clone().unwrap();
@@ -74,6 +76,19 @@ fn llama_with_a_separate_output_and_wider_heads_equals_llama_cpp() {
     let c = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
     assert!(!c.tied_output && !c.rope_neox && c.head_dim == 32 && c.n_head / c.n_kv_head == 4);
     same_as_llama_cpp("tiny_llama");
+}
+
+#[test]
+fn llama3_files_tokenize_and_rope_as_llama_cpp() {
+    let s = Session::cpu(&bytes("tiny_llama3")).unwrap();
+    let c = s.config();
+    assert!(c
+        .rope_freq_factors
+        .as_ref()
+        .is_some_and(|f| f.len() == c.head_dim / 2));
+    // No add_bos_token in the file: llama-bpe's default puts BOS first.
+    assert!(s.tokenizer.add_bos);
+    same_as_llama_cpp("tiny_llama3");
 }
 
 #[test]

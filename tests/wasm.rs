@@ -396,22 +396,24 @@ async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
 }
 
 #[wasm_bindgen_test]
-async fn a_qwen2_model_tokenizes_and_answers_in_the_browser_as_in_llama_cpp() {
-    // The tiny qwen2 fixture (tests/tiny_models.rs): its pre-tokenizer's regex (lookahead,
-    // Unicode classes) through the browser build's regex engine, biases and NEOX rope.
-    let model = fetch("/tests/fixtures/tiny_qwen2.gguf").await;
+async fn qwen2_and_llama3_models_tokenize_and_answer_in_the_browser_as_in_llama_cpp() {
+    // The tiny fixtures (tests/tiny_models.rs): their pre-tokenizers' regexes (lookahead,
+    // Unicode classes, {1,3}) through the browser build's regex engine; biases, NEOX rope, rope
+    // frequency factors. `tokenize` gives the text's ids; llama-bpe's prompts start with BOS.
     let all: serde_json::Value =
         serde_json::from_slice(&fetch("/tests/fixtures/tiny_models.json").await).expect("json");
-    let mut e = Engine::new(&model).ok().expect("load");
-    for case in all["tiny_qwen2"].as_array().expect("cases") {
-        let text = case["text"].as_str().expect("text");
-        let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).expect("ids");
-        assert_eq!(e.tokenize(text, false).ok().expect("ids"), want, "{text:?}");
-        let logits: Vec<f32> = serde_json::from_value(case["logits"].clone()).expect("logits");
-        let top = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
-        assert_eq!(
-            greedy(&mut e, text, 1).await.first().copied(),
-            top.map(|t| t as u32)
-        );
+    for (model, bos) in [("tiny_qwen2", 0), ("tiny_llama3", 1)] {
+        let bytes = fetch(&format!("/tests/fixtures/{model}.gguf")).await;
+        let mut e = Engine::new(&bytes).ok().expect("load");
+        for case in all[model].as_array().expect("cases") {
+            let text = case["text"].as_str().expect("text");
+            let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).expect("ids");
+            let ids = e.tokenize(text, false).ok().expect("ids");
+            assert_eq!(ids, want[bos..], "{model} {text:?}");
+            let logits: Vec<f32> = serde_json::from_value(case["logits"].clone()).expect("logits");
+            let top = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+            let first = greedy(&mut e, text, 1).await.first().copied();
+            assert_eq!(first, top.map(|t| t as u32), "{model} {text:?}");
+        }
     }
 }

@@ -241,14 +241,16 @@ pub fn decode_threads() -> usize {
     })
 }
 
-/// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them.
+/// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them (each
+/// frequency divided by its factor when the file has `rope_freqs.weight`).
 pub fn rope_tables(cfg: &Config) -> (Vec<f32>, Vec<f32>) {
     let half = cfg.head_dim / 2;
     let mut cos = Vec::with_capacity(cfg.context * half);
     let mut sin = Vec::with_capacity(cfg.context * half);
     for p in 0..cfg.context {
         for i in 0..half {
-            let freq = 1.0 / cfg.rope_base.powf(2.0 * i as f32 / cfg.head_dim as f32);
+            let factor = cfg.rope_freq_factors.as_ref().map_or(1.0, |f| f[i]);
+            let freq = 1.0 / cfg.rope_base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor;
             let (s, c) = (p as f32 * freq).sin_cos();
             cos.push(c);
             sin.push(s);

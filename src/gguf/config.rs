@@ -42,6 +42,9 @@ pub struct Config {
     pub tied_output: bool,
     /// Whether the attention's q/k/v projections carry biases.
     pub qkv_bias: bool,
+    /// Per rope pair, a factor its frequency is divided by (`rope_freqs.weight`: Llama 3.1+'s
+    /// long-context scaling), when the file has them; read with the weights.
+    pub rope_freq_factors: Option<Vec<f32>>,
     /// Rope pairs: NEOX style (dimension `i` with `i + rope_dim/2`, as llama.cpp runs qwen2,
     /// whose q/k weights are stored unpermuted) or llama's adjacent pairs (`2i`, `2i + 1`).
     pub rope_neox: bool,
@@ -226,6 +229,7 @@ fn parse<'a>(
         tied_output,
         qkv_bias,
         rope_neox: NEOX.contains(&arch),
+        rope_freq_factors: None,
         arch: arch.to_string(),
     })
 }

@@ -55,6 +55,9 @@ impl Meta<'_> {
     pub(super) fn opt_f32(&self, key: &str) -> Result<Option<f32>> {
         self.opt(key, Self::f32)
     }
+    pub(super) fn opt_bool(&self, key: &str) -> Result<Option<bool>> {
+        self.opt(key, |m, k| m.get(k)?.to_bool().map_err(|e| bad(k, e)))
+    }
 }
 
 /// A value of the wrong type or range; candle's message shows the value, which may be long.

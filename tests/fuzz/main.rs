@@ -503,10 +503,10 @@ fn what_limbic_cannot_run_yet_is_refused_in_one_line() {
         "{yarn}"
     );
     let pre = err(tiny_with(|g| {
-        g.set("tokenizer.ggml.pre", Value::String("llama-bpe".into()))
+        g.set("tokenizer.ggml.pre", Value::String("deepseek-llm".into()))
     }));
     assert!(
-        pre.contains("pre-tokenizer \"llama-bpe\" is not supported yet"),
+        pre.contains("pre-tokenizer \"deepseek-llm\" is not supported yet"),
         "{pre}"
     );
 }
