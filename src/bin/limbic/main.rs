@@ -406,10 +406,16 @@ fn run(cli: Cli) -> Result<()> {
             top,
             json,
         } => {
-            let (mut engine, set) = load_with_vectors(&cli.model, &cli.vectors)?;
+            // The emotion vectors only when steering by emotion: any model runs unsteered.
+            let (bytes, sha) = read_model(&cli.model)?;
+            let set = match steer.is_empty() {
+                true => None,
+                false => Some(EmotionSet::load(&cli.vectors, Some(&sha))?),
+            };
+            let mut engine = Session::cpu(&bytes)?;
             emotion::check_layer(layer, engine.config().n_layer)?;
             let extra = import::terms(&control_vector, engine.config())?;
-            let (hooks, _) = emotion::steer_hooks(Some(&set), &steer, layer, &extra)?;
+            let (hooks, _) = emotion::steer_hooks(set.as_ref(), &steer, layer, &extra)?;
             let prompt = chat.wrap(&engine.tokenizer, &text)?;
             let out = emotion::run_next(&mut engine, &prompt, &hooks, &prob_of, top)?;
             if json {
