@@ -4,6 +4,7 @@ use crate::backend::{self, Backend};
 use crate::error::{Error, Result};
 use crate::gguf::{Config, ModelFile};
 use crate::hooks::{Capture, Captures, HookPoint, HookSet, Intervention};
+use crate::sampler::Gumbel;
 
 /// One block's weights on the device.
 struct Block<B: Backend> {
@@ -70,7 +71,7 @@ pub struct Recorded<B: Backend> {
 }
 
 /// What a pass reads back of its logits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Logits {
     /// The last position's `(vocab)`.
     Last,
@@ -79,6 +80,9 @@ pub enum Logits {
     /// Only the index of the last position's largest logit (the greedy choice), as one value:
     /// on a GPU 4 bytes go back instead of the whole row.
     Argmax,
+    /// Only the index of a token drawn from the last position's logits ([`Gumbel`], its
+    /// counter set to that position), as one value.
+    Sample(Gumbel),
 }
 
 /// What a pass runs: ids from the host, or the token an earlier pass chose on the device.
@@ -300,6 +304,10 @@ impl<B: Backend> Llama<B> {
         let mut chosen = None;
         if out == Logits::Argmax {
             logits = be.argmax(&logits)?;
+            chosen = Some(logits.clone());
+        } else if let Logits::Sample(g) = out {
+            let counter = (pos + t - 1) as u32;
+            logits = be.sample(&logits, Gumbel { counter, ..g })?;
             chosen = Some(logits.clone());
         }
         let logits = be.read_start(&logits)?;

@@ -72,12 +72,47 @@ impl Sampler {
             };
             LogitsProcessor::from_sampling(self.seed, sampling)
         });
+        let device = match (
+            self.repeat_penalty == 1.0,
+            random.is_some(),
+            self.top_p >= 1.0,
+        ) {
+            (false, _, _) => None,
+            (true, false, _) => Some(DeviceChoice::Greedy),
+            (true, true, true) => Some(DeviceChoice::Sample(Gumbel {
+                temperature: self.temperature as f32,
+                seed: self.seed,
+                counter: 0,
+            })),
+            (true, true, false) => None,
+        };
         Choice {
             random,
             penalty: self.repeat_penalty,
             last_n: self.repeat_last_n,
+            device,
         }
     }
+}
+
+/// A draw from `softmax(logits / temperature)` by the Gumbel-max trick: the largest of
+/// `logit / temperature + g`, `g = −ln(−ln u)` with `u` uniform from a counter-based hash of
+/// (`seed`, `counter`, token), so the same three give the same draw on every run and device.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gumbel {
+    pub temperature: f32,
+    pub seed: u64,
+    /// Which draw of the reply: the position of the token drawn.
+    pub counter: u32,
+}
+
+/// A choice a device can make without the logits leaving it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeviceChoice {
+    /// The largest logit.
+    Greedy,
+    /// A draw at a temperature over all tokens (no top-p, no repeat penalty).
+    Sample(Gumbel),
 }
 
 /// One reply's token choice: greedy, or seeded sampling.
@@ -86,13 +121,16 @@ pub struct Choice {
     random: Option<LogitsProcessor>,
     penalty: f32,
     last_n: usize,
+    device: Option<DeviceChoice>,
 }
 
 impl Choice {
-    /// Whether the choice is the largest logit as it is (greedy, no repeat penalty): what a
-    /// device can make without the logits leaving it.
-    pub fn is_plain_greedy(&self) -> bool {
-        self.random.is_none() && self.penalty == 1.0
+    /// The choice as a device can make it without the logits leaving it (greedy, or a draw
+    /// over all tokens, no repeat penalty); `None` when the host must. A device's draw is its
+    /// own random stream, not the host's: the same seed gives the same text on every run on
+    /// that path, another text than the host's sampler.
+    pub fn on_device(&self) -> Option<DeviceChoice> {
+        self.device
     }
 
     /// The next token after `history` given its `logits`.

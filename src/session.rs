@@ -16,7 +16,7 @@ use crate::gguf::{Config, ModelFile};
 use crate::hooks::{Capture, Captures, HookSet};
 use crate::model::{Forward, Llama, Logits, Recorded};
 use crate::readout::Readout;
-use crate::sampler::Sampler;
+use crate::sampler::{DeviceChoice, Sampler};
 use crate::tokenizer::Tokenizer;
 
 /// Longest slice of a prompt run in one forward call (bounds the attention matrix).
@@ -257,18 +257,16 @@ impl Session {
         let reads = self.hooks.reads() || self.readout.is_some();
         let ctx = self.model.config.context;
         let wants = g.pass_runs(g.generated().len().saturating_sub(1), reads, ctx);
-        // Greedy on the GPU: the device picks the next token and only its id comes back.
-        let on_device = self.model.backend.is_gpu() && g.choice.is_plain_greedy();
+        // On the GPU (greedy, or a draw over all tokens): the device picks the next token and
+        // only its id comes back.
+        let device = g.choice.on_device().filter(|_| self.model.backend.is_gpu());
+        let on_device = device.is_some();
         self.generation = Some(g);
         let Some((id, text)) = sampled? else {
             self.drop_ahead();
             return Ok(false);
         };
-        let out = if on_device {
-            Logits::Argmax
-        } else {
-            Logits::Last
-        };
+        let out = device_logits(device);
         let (mut work, mut on_device, mut whole) = (None, on_device, false);
         if wants {
             let ready = self.ahead.pop_front().filter(|_| on_device);
@@ -286,7 +284,7 @@ impl Session {
                 other => other?,
             });
             if on_device {
-                self.record_ahead(work.as_ref(), reads);
+                self.record_ahead(work.as_ref(), reads, out);
             }
         }
         self.pending = Pending::Token {
@@ -327,7 +325,7 @@ impl Session {
     /// Tops up [`Session::ahead`] after `current`, the pass of the token just sampled: the
     /// passes of the tokens the device will choose next, as many as the reply can still want
     /// (the same rule as [`Session::step`]'s). A failure only stops the recording ahead.
-    fn record_ahead(&mut self, current: Option<&Work>, reads: bool) {
+    fn record_ahead(&mut self, current: Option<&Work>, reads: bool, out: Logits) {
         let Some(g) = &self.generation else { return };
         let (ctx, k) = (self.model.config.context, g.generated().len() - 1);
         while self.ahead.len() < self.ahead_max {
@@ -338,7 +336,7 @@ impl Session {
             let Some(chosen) = prev.and_then(|r| r.chosen.clone()) else {
                 return;
             };
-            let rec = self.model.record_chosen(&chosen, Logits::Argmax);
+            let rec = self.model.record_chosen(&chosen, out);
             match rec.and_then(|r| self.model.backend.flush().map(|_| r)) {
                 Ok(r) => self.ahead.push_back(r),
                 Err(_) => return self.ahead.clear(),
@@ -572,5 +570,14 @@ fn last_rows(c: Captures) -> Captures {
                 values: e.values[e.values.len().saturating_sub(e.cols)..].to_vec(),
             })
             .collect(),
+    }
+}
+
+/// What a pass reads back when the device chooses the token (its id) or the host does (logits).
+fn device_logits(device: Option<DeviceChoice>) -> Logits {
+    match device {
+        Some(DeviceChoice::Greedy) => Logits::Argmax,
+        Some(DeviceChoice::Sample(g)) => Logits::Sample(g),
+        None => Logits::Last,
     }
 }

@@ -148,6 +148,14 @@ pub trait Backend {
     /// never wins (a row of NaN gives 0). The greedy choice made where the logits are, so only
     /// the id is read back.
     fn argmax(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// The index of a token drawn from `softmax(x / temperature)` of one row by `g` (see
+    /// [`crate::sampler::Gumbel`]), as one value like [`Backend::argmax`]'s. Only a device that
+    /// chooses tokens itself has it.
+    fn sample(&self, _x: &Self::Tensor, _g: crate::sampler::Gumbel) -> Result<Self::Tensor> {
+        Err(crate::error::Error::Tensor(
+            "this backend leaves sampling to the host".into(),
+        ))
+    }
     /// The last row of `x (T, c)` → `(1, c)`.
     fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
     /// Starts copying `x` back to the host. Reads started in one forward pass finish

@@ -149,3 +149,27 @@ fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
 fn words(w: &[u32]) -> Vec<u8> {
     bytemuck::cast_slice(w).to_vec()
 }
+
+impl Gpu {
+    /// argmax.wgsl over one row `x`: the index of its largest value, or at a `temperature` > 0
+    /// of `x / temperature` plus Gumbel noise drawn from (`seed`, `counter`, index).
+    fn choose(
+        &self,
+        x: &GpuTensor,
+        temperature: f32,
+        seed: u64,
+        counter: u32,
+    ) -> crate::error::Result<GpuTensor> {
+        let y = self.alloc(1, 1)?;
+        let n = (x.rows * x.cols) as u32;
+        let (lo, hi) = (seed as u32, (seed >> 32) as u32);
+        let p = words(&[n, temperature.to_bits(), lo, hi, counter, 0, 0, 0]);
+        self.dispatch(
+            &self.kernels.argmax,
+            &p,
+            &[&x.buf.buffer, &y.buf.buffer],
+            (1, 1),
+        );
+        Ok(y)
+    }
+}

@@ -428,11 +428,17 @@ impl Backend for Gpu {
     }
 
     fn argmax(&self, x: &GpuTensor) -> Result<GpuTensor> {
-        let y = self.alloc(1, 1)?;
-        let b = [&x.buf.buffer, &y.buf.buffer];
-        let n = (x.rows * x.cols) as u32;
-        self.dispatch(&self.kernels.argmax, &words(&[n]), &b, (1, 1));
-        Ok(y)
+        self.choose(x, 0.0, 0, 0)
+    }
+
+    fn sample(&self, x: &GpuTensor, g: crate::sampler::Gumbel) -> Result<GpuTensor> {
+        if !(g.temperature.is_finite() && g.temperature > 0.0) {
+            return Err(Error::Sampling(format!(
+                "temperature {} is not a positive number",
+                g.temperature
+            )));
+        }
+        self.choose(x, g.temperature, g.seed, g.counter)
     }
 
     fn last_row(&self, x: &GpuTensor) -> Result<GpuTensor> {
