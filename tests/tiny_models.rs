@@ -25,28 +25,18 @@ fn bytes(model: &str) -> Vec<u8> {
 }
 
 /// Prompt ids (BOS first where the model wants it) equal llama.cpp's, and so do the last
-/// position's logits (to f32 rounding: both engines
-/// compute in f32 from f32 weights), so the top-1 is the same too.
+/// position's logits (to f32 rounding: both engines compute in f32 from f32 weights), so the
+/// top-1 is the same too.
 fn same_as_llama_cpp(model: &str) {
     let mut s = Session::cpu(&bytes(model)).unwrap();
     for case in cases(model) {
         let text = case["text"].as_str().unwrap();
-        let want_ids: Vec<u32> = case["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
+        let want_ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
         let ids = s.encode_prompt(text).unwrap();
         assert_eq!(ids, want_ids, "{model}: token ids of {text:?}");
         s.start_now(ids, &Sampler::default(), 1).unwrap();
         let got = s.generation.as_ref().unwrap().next_logits.clone().unwrap();
-        let want: Vec<f32> = case["logits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let want: Vec<f32> = serde_json::from_value(case["logits"].clone()).unwrap();
         assert_eq!(got.len(), want.len());
         let scale = want.iter().fold(1f32, |m, x| m.max(x.abs()));
         let worst = got

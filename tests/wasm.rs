@@ -18,18 +18,25 @@ fn field(v: &wasm_bindgen::JsValue, name: &str) -> serde_json::Value {
     serde_wasm_bindgen::from_value(f).expect("plain data")
 }
 
-/// Makes "pirate" from four short texts and describes it, as the page's worker does.
-async fn make_pirate(e: &mut Engine) -> wasm_bindgen::JsValue {
-    for text in [
-        "Arr matey, the treasure!",
-        "Shiver me timbers!",
-        "Yo ho ho and rum, arr!",
-        "Avast, walk the plank!",
-    ] {
+const PIRATE: [&str; 4] = [
+    "Arr matey, the treasure!",
+    "Shiver me timbers!",
+    "Yo ho ho and rum, arr!",
+    "Avast, walk the plank!",
+];
+
+/// Reads each of `texts` for a vector being made, as the page's worker does.
+async fn keep_texts(e: &mut Engine, texts: &[&str]) {
+    for text in texts {
         e.make_text(text).ok().expect("text");
         JsFuture::from(e.ready()).await.expect("ready");
         e.make_keep(false).ok().expect("keep");
     }
+}
+
+/// Makes "pirate" from four short texts and describes it, as the page's worker does.
+async fn make_pirate(e: &mut Engine) -> wasm_bindgen::JsValue {
+    keep_texts(e, &PIRATE).await;
     e.make_vector("pirate").ok().expect("made");
     JsFuture::from(e.ready()).await.expect("ready");
     e.made_info().ok().expect("described")
@@ -302,28 +309,10 @@ async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
     e.load_emotions(&vectors).ok().expect("vectors");
     let plain = greedy(&mut e, "Tell me about your day.", 8).await;
     // Too few texts, then a name taken by an emotion: errors, and nothing kept.
-    for text in [
-        "Arr matey, the treasure!",
-        "Shiver me timbers!",
-        "Yo ho ho, rum!",
-    ] {
-        e.make_text(text).ok().expect("text");
-        JsFuture::from(e.ready()).await.expect("ready");
-        e.make_keep(false).ok().expect("keep");
-    }
+    keep_texts(&mut e, &PIRATE[..3]).await;
     assert!(e.make_vector("pirate").is_err());
     assert!(e.make_text("").is_err());
-    let texts = [
-        "Arr matey, the treasure!",
-        "Shiver me timbers!",
-        "Yo ho ho and rum, arr!",
-        "Avast, walk the plank!",
-    ];
-    for text in texts {
-        e.make_text(text).ok().expect("text");
-        JsFuture::from(e.ready()).await.expect("ready");
-        e.make_keep(false).ok().expect("keep");
-    }
+    keep_texts(&mut e, &PIRATE).await;
     assert!(e.make_vector("happy").is_err(), "an emotion's name");
     let info = make_pirate(&mut e).await;
     assert_eq!(

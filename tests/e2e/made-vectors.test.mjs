@@ -7,15 +7,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { useSite, recordingPage } from "./server.mjs";
+import { PIRATE_TEXTS, useSite, recordingPage } from "./server.mjs";
 
 const site = useSite();
-const TEXTS = [
-  "Arr matey, hoist the sails and find the buried treasure!",
-  "Shiver me timbers, the captain be drinking rum on the poop deck.",
-  "Avast ye scallywags, walk the plank or swab the deck!",
-  "Yo ho ho, the pirate ship sails for Tortuga at dawn, arr.",
-];
+const TEXTS = PIRATE_TEXTS;
 const PROMPT = "Tell me about your weekend.";
 const QUERY = `prompt=${encodeURIComponent(PROMPT)}&max=16&temperature=0&seed=42`;
 

@@ -86,3 +86,11 @@ export async function startHost(port, pages) {
   await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
   return server;
 }
+
+// Four texts that show a concept (the Make view's tests make "pirate talk" from them).
+export const PIRATE_TEXTS = [
+  "Arr matey, hoist the sails and find the buried treasure!",
+  "Shiver me timbers, the captain be drinking rum on the poop deck.",
+  "Avast ye scallywags, walk the plank or swab the deck!",
+  "Yo ho ho, the pirate ship sails for Tortuga at dawn, arr.",
+];
