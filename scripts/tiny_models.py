@@ -8,7 +8,7 @@ difference in what is computed, not in rounding):
 
 - tests/fixtures/tiny_qwen2.gguf: `qwen2` (Qwen2.5's family): q/k/v biases, NEOX rope (the
   halves of each head rotate together, as llama.cpp runs qwen2), GQA 2:1, head width 16, tied
-  output, `tokenizer.ggml.pre = "qwen2"`.
+  output, `tokenizer.ggml.pre = "qwen2"`, ChatML chat template.
 - tests/fixtures/tiny_llama.gguf: `llama` with a separate output matrix, GQA 4:1, head width 32,
   rope base 500000 (Llama 3's), `tokenizer.ggml.pre = "smollm"`.
 - tests/fixtures/tiny_llama3.gguf: `llama` as Llama 3.x files are: `tokenizer.ggml.pre =
@@ -42,6 +42,11 @@ TEXTS = [
 SAMPLE = ("the cat sat on the mat and the dog sat on the log while the world said hello there "
           "we are testing tokens and tabs and spaces that they do not like at the end of the day")
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# Qwen2's chat format (ChatML), with its default system turn.
+CHATML = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+          "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
+          "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 
 
 def byte_symbols():
@@ -94,12 +99,12 @@ def vocab():
 
 
 def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, tied, bias, pre, seed,
-          add_bos=False, rope_freqs=False):
+          add_bos=False, rope_freqs=False, chat=False):
     rng = np.random.default_rng(seed)
     tokens, types, merges = vocab()
     w = gguf.GGUFWriter(str(path), arch)
     w.add_block_count(n_layer)
-    w.add_context_length(256)
+    w.add_context_length(2048)
     w.add_embedding_length(d)
     w.add_feed_forward_length(d_ff)
     w.add_head_count(n_head)
@@ -117,6 +122,8 @@ def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, ti
     w.add_eos_token_id(len(tokens) - 1)
     if add_bos is not None:
         w.add_add_bos_token(add_bos)
+    if chat:
+        w.add_chat_template(CHATML)
 
     def mat(rows, cols, scale=None):
         return (rng.standard_normal((rows, cols)) * (scale or cols ** -0.5)).astype(np.float32)
@@ -168,7 +175,7 @@ def answers(path):
 def main():
     models = {
         "tiny_qwen2": dict(arch="qwen2", d=64, n_layer=2, n_head=4, n_kv=2, head_dim=16, d_ff=128,
-                           rope_base=1_000_000.0, tied=True, bias=True, pre="qwen2", seed=1),
+                           rope_base=1_000_000.0, tied=True, bias=True, pre="qwen2", seed=1, chat=True),
         "tiny_llama": dict(arch="llama", d=128, n_layer=2, n_head=4, n_kv=1, head_dim=32, d_ff=192,
                            rope_base=500_000.0, tied=False, bias=False, pre="smollm", seed=2),
         "tiny_llama3": dict(arch="llama", d=64, n_layer=2, n_head=4, n_kv=2, head_dim=16, d_ff=128,
