@@ -47,7 +47,7 @@ test("trajectory; a Steer row; the Steer view's link and embed carry the vector 
   // At once: its score over the prompt's tokens (one prompt pass).
   const first = p.locator("#make-trajectory-note").filter({ hasText: /over the prompt's/ });
   await first.waitFor({ timeout: 60_000 });
-  assert.match(await first.textContent(), /^pirate talk read out at layer \d+ over the prompt's \d+ tokens: mean −?\d+\.\d\d\. Generate to see it over the replies\.$/);
+  assert.match(await first.textContent(), /^pirate talk read out at layer \d+ over the prompt's \d+ tokens: mean −?\d+\.\d\d\. \(Token 0, the attention sink, is left out\.\) Generate to see it over the replies\.$/);
   assert.equal(await p.locator('#make-trajectory g[aria-description="prompt"] path').count(), 1);
   await p.getByTestId("make-steer").fill("0.4");
   await generate(p);
@@ -57,7 +57,7 @@ test("trajectory; a Steer row; the Steer view's link and embed carry the vector 
   // The readout trajectory: a line per reply over the prompt's and the reply's tokens.
   await p.locator("#make-trajectory svg").waitFor();
   const note = await p.locator("#make-trajectory-note").textContent();
-  assert.match(note, /^pirate talk read out at layer \d+, .*prompt mean −?\d+\.\d\d; unsteered reply mean −?\d+\.\d\d, steered reply mean −?\d+\.\d\d\.$/);
+  assert.match(note, /^pirate talk read out at layer \d+, .*prompt mean −?\d+\.\d\d; unsteered reply mean −?\d+\.\d\d, steered reply mean −?\d+\.\d\d\. Dashed: without steering; solid: steered\. \(Token 0, the attention sink, is left out\.\)$/);
   // Steering toward the vector raises its own score over the reply.
   assert.ok(mean(/, steered reply mean (−?\d+\.\d\d)/, note) > mean(/unsteered reply mean (−?\d+\.\d\d)/, note), note);
   assert.equal(await p.locator('#make-trajectory g[aria-description="steered"] path').count(), 1);

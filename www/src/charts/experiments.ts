@@ -139,7 +139,10 @@ export function monitorChart(values: readonly number[], tokens: readonly string[
  * dashed: the unsteered reply), a rule where the reply starts; the label gives each run's mean
  * over its reply. */
 export function traceChart(series: readonly NamedSeries[], promptLen: number, name: string, width: number): Element {
-  const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  const mean = (v: readonly number[]) => {
+    const real = v.filter(Number.isFinite);
+    return real.reduce((a, b) => a + b, 0) / Math.max(1, real.length);
+  };
   return finish(Plot.plot({
     className: "chart",
     width,

@@ -32,6 +32,15 @@ const DEFAULT_STRENGTH = 0.3;
 /** An imported control vector's strength is llama.cpp's scale: the file as it is. */
 const IMPORTED_STRENGTH = 1;
 
+/** Token 0 is the attention sink: its activation is not content (a vector is made from token 1
+ * on, src/make.rs) and its score dwarfs the rest, so the trajectory leaves it out. */
+const pastSink = (scores: number[]) => scores.map((v, i) => (i === 0 ? NaN : v));
+const SINK_NOTE = "(Token 0, the attention sink, is left out.)";
+const meanOf = (v: number[]) => {
+  const real = v.filter(Number.isFinite);
+  return real.reduce((a, b) => a + b, 0) / Math.max(1, real.length);
+};
+
 const lines = (t: string) => t.split("\n").map((l) => l.trim()).filter(Boolean);
 
 function mount(root: HTMLElement, app: App) {
@@ -211,10 +220,11 @@ function mount(root: HTMLElement, app: App) {
     app.setBusy(true);
     app.post({ type: "probe", id: waiting, prompt: app.state.prompt, chat: true, steer: [], words: [], layer: app.layer(), trace: m.name });
   };
-  const drawPromptTrace = (values: number[]) => {
+  const drawPromptTrace = (scores: number[]) => {
+    const values = pastSink(scores);
     trajectory.replaceChildren(traceChart([{ name: "prompt", values }], values.length, traced, Math.max(320, trajectory.clientWidth || 640)));
-    const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-    trajectoryNote.textContent = `${traced} read out at layer ${current?.shownLayer ?? "?"} over the prompt's ${values.length} tokens: mean ${formatCell(mean, 2)}. Generate to see it over the replies.`;
+    trajectoryNote.textContent = `${traced} read out at layer ${current?.shownLayer ?? "?"} over the prompt's ${values.length} tokens: ` +
+      `mean ${formatCell(meanOf(values), 2)}. ${SINK_NOTE} Generate to see it over the replies.`;
   };
   /** The made vector's score at each token of the prompt and of each reply. */
   const drawTrajectory = () => {
@@ -223,12 +233,12 @@ function mount(root: HTMLElement, app: App) {
       .filter(([, r]) => r?.tokens.some((t) => typeof t.trace === "number"));
     if (!name || !runs.length) return;
     const promptLen = runs[0]![1]!.tokens.filter((t) => t.kind !== "reply").length;
-    const series = runs.map(([label, r]) => ({ name: label, values: r!.tokens.map((t) => t.trace ?? NaN) }));
+    const series = runs.map(([label, r]) => ({ name: label, values: pastSink(r!.tokens.map((t) => t.trace ?? NaN)) }));
     trajectory.replaceChildren(traceChart(series, promptLen, name, Math.max(320, trajectory.clientWidth || 640)));
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
     trajectoryNote.textContent = `${name} read out at layer ${current?.shownLayer ?? "?"}, (x − centre) · v̂ as an emotion's score: ` +
-      `prompt mean ${formatCell(mean(series[0]!.values.slice(0, promptLen)), 2)}; ` +
-      series.map((s) => `${s.name} reply mean ${formatCell(mean(s.values.slice(promptLen)), 2)}`).join(", ") + ".";
+      `prompt mean ${formatCell(meanOf(series[0]!.values.slice(0, promptLen)), 2)}; ` +
+      series.map((s) => `${s.name} reply mean ${formatCell(meanOf(s.values.slice(promptLen)), 2)}`).join(", ") +
+      `. ${series.length > 1 ? "Dashed: without steering; solid: steered. " : ""}${SINK_NOTE}`;
   };
   scope.on((e) => {
     if (e.type === "busy" || e.type === "ready" || e.type === "state") buttons();
