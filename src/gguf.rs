@@ -80,7 +80,7 @@ impl ModelFile {
     pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
         let content = read_header(reader)?;
         let names = content.tensor_infos.keys().map(String::as_str);
-        let config = Config::from_metadata(&content.metadata, names)?;
+        let mut config = Config::from_metadata(&content.metadata, names)?;
         config.check_runnable()?;
         let vocab = read_vocab(&Meta(&content.metadata))?;
         if vocab.tokens.len() != config.vocab {
@@ -91,7 +91,6 @@ impl ModelFile {
             )));
         }
         let weights = read_weights(&content, reader, &config)?;
-        let mut config = config;
         // Llama 3.1+'s rope frequency factors (its "llama3" rope scaling, stored as a tensor).
         if content.tensor_infos.contains_key("rope_freqs.weight") {
             let f = load_vector(&content, reader, "rope_freqs.weight", config.rope_dim / 2)?;

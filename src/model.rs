@@ -301,14 +301,16 @@ impl<B: Backend> Llama<B> {
         };
         let mut logits =
             be.norm_qmatmul(&rows, &self.output_norm, c.rms_eps, self.unembedding())?;
-        let mut chosen = None;
-        if out == Logits::Argmax {
-            logits = be.argmax(&logits)?;
-            chosen = Some(logits.clone());
-        } else if let Logits::Sample(g) = out {
-            let counter = (pos + t - 1) as u32;
-            logits = be.sample(&logits, Gumbel { counter, ..g })?;
-            chosen = Some(logits.clone());
+        let chosen = match out {
+            Logits::Argmax => Some(be.argmax(&logits)?),
+            Logits::Sample(g) => {
+                let counter = (pos + t - 1) as u32;
+                Some(be.sample(&logits, Gumbel { counter, ..g })?)
+            }
+            Logits::Last | Logits::All => None,
+        };
+        if let Some(c) = &chosen {
+            logits = c.clone();
         }
         let logits = be.read_start(&logits)?;
         Ok(Recorded {

@@ -72,19 +72,19 @@ impl Sampler {
             };
             LogitsProcessor::from_sampling(self.seed, sampling)
         });
-        let device = match (
-            self.repeat_penalty == 1.0,
-            random.is_some(),
-            self.top_p >= 1.0,
-        ) {
-            (false, _, _) => None,
-            (true, false, _) => Some(DeviceChoice::Greedy),
-            (true, true, true) => Some(DeviceChoice::Sample(Gumbel {
+        // What a device can choose itself: no repeat penalty, and no top-p when it samples.
+        let device = if self.repeat_penalty != 1.0 {
+            None
+        } else if random.is_none() {
+            Some(DeviceChoice::Greedy)
+        } else if self.top_p >= 1.0 {
+            Some(DeviceChoice::Sample(Gumbel {
                 temperature: self.temperature as f32,
                 seed: self.seed,
                 counter: 0,
-            })),
-            (true, true, false) => None,
+            }))
+        } else {
+            None
         };
         Choice {
             random,

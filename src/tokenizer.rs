@@ -32,10 +32,10 @@ pub enum PreTokenizer {
     Llama3,
 }
 
-/// llama.cpp's split for `qwen2` (src/llama-vocab.cpp): the tokenizer.json regex with its
-/// case-insensitive contractions written out.
 /// llama.cpp's split for `llama3`: Qwen2's with runs of up to three digits.
 const LLAMA3_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+/// llama.cpp's split for `qwen2` (src/llama-vocab.cpp): the tokenizer.json regex with its
+/// case-insensitive contractions written out.
 const QWEN2_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 impl PreTokenizer {

@@ -118,9 +118,7 @@ impl Config {
             Err(Error::Model(missing.join("; ")))
         }
     }
-}
 
-impl Config {
     /// `Ok` when the GPU backend runs this model too; else one [`Error::Gpu`] line naming what
     /// only the CPU runs (the caller falls back to the CPU, saying so).
     pub fn check_gpu_runnable(&self) -> Result<()> {

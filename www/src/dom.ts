@@ -27,6 +27,12 @@ export function option(value: string, label: string, selected = false): HTMLOpti
   return o;
 }
 
+/** The names of the vectors made in the page as an `<optgroup>` to follow a list of emotions
+ * (none when there are none). */
+export function madeGroup(names: readonly string[]): HTMLOptGroupElement[] {
+  return names.length ? [h("optgroup", { label: "made here" }, ...names.map((n) => option(n, n)))] : [];
+}
+
 /** How often a streaming view redraws at most: its charts re-render whole, and on a small
  * machine every frame's redraw took CPU from the engine's worker. */
 export const DRAW_MS = 150;

@@ -296,6 +296,20 @@ fn load_session(bytes: Vec<u8>, backend: BackendKind) -> Result<Session> {
 }
 
 /// The engine and the emotion vectors made for this very model file.
+/// The model's bytes, read once, and the emotion vectors only when steering by emotion (the
+/// model then hashed to match them): any model runs unsteered without a vectors file.
+fn read_for_steers(
+    model: &Path,
+    vectors: &Path,
+    steer: &[String],
+) -> Result<(Vec<u8>, Option<EmotionSet>)> {
+    if steer.is_empty() {
+        return Ok((limbic::io::read_model_file(model)?, None));
+    }
+    let (bytes, sha) = read_model(model)?;
+    Ok((bytes, Some(EmotionSet::load(vectors, Some(&sha))?)))
+}
+
 fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Session, EmotionSet)> {
     let (bytes, sha) = read_model(model)?;
     let set = EmotionSet::load(vectors, Some(&sha))?;
@@ -406,12 +420,7 @@ fn run(cli: Cli) -> Result<()> {
             top,
             json,
         } => {
-            // The emotion vectors only when steering by emotion: any model runs unsteered.
-            let (bytes, sha) = read_model(&cli.model)?;
-            let set = match steer.is_empty() {
-                true => None,
-                false => Some(EmotionSet::load(&cli.vectors, Some(&sha))?),
-            };
+            let (bytes, set) = read_for_steers(&cli.model, &cli.vectors, &steer)?;
             let mut engine = Session::cpu(&bytes)?;
             emotion::check_layer(layer, engine.config().n_layer)?;
             let extra = import::terms(&control_vector, engine.config())?;
@@ -518,13 +527,7 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     for spec in &a.steer {
         emotion::parse_steer(spec)?;
     }
-    // One read of the model file: with steers it is hashed to match the vectors file.
-    let (bytes, set) = if a.steer.is_empty() {
-        (limbic::io::read_model_file(model)?, None)
-    } else {
-        let (bytes, sha) = read_model(model)?;
-        (bytes, Some(EmotionSet::load(vectors, Some(&sha))?))
-    };
+    let (bytes, set) = read_for_steers(model, vectors, &a.steer)?;
     let mut session = load_session(bytes, a.backend)?;
     let fallback_at_load = session.fallback.clone();
     emotion::check_layer(a.layer, session.config().n_layer)?;

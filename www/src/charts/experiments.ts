@@ -5,7 +5,7 @@
 import * as Plot from "@observablehq/plot";
 import { finish } from "./plot";
 import { CATEGORICAL } from "./colour";
-import { formatCell } from "../experiments/analysis";
+import { finiteMean, formatCell } from "../experiments/analysis";
 
 export interface NamedSeries {
   name: string;
@@ -139,10 +139,6 @@ export function monitorChart(values: readonly number[], tokens: readonly string[
  * dashed: the unsteered reply), a rule where the reply starts; the label gives each run's mean
  * over its reply. */
 export function traceChart(series: readonly NamedSeries[], promptLen: number, name: string, width: number): Element {
-  const mean = (v: readonly number[]) => {
-    const real = v.filter(Number.isFinite);
-    return real.reduce((a, b) => a + b, 0) / Math.max(1, real.length);
-  };
   return finish(Plot.plot({
     className: "chart",
     width,
@@ -159,5 +155,5 @@ export function traceChart(series: readonly NamedSeries[], promptLen: number, na
       })),
     ],
   }), `${name} per token over ${promptLen} prompt tokens and the reply: ` +
-    series.map((s) => `${s.name} reply mean ${fmt(mean(s.values.slice(promptLen)), 2)}`).join(", "));
+    series.map((s) => `${s.name} reply mean ${fmt(finiteMean(s.values.slice(promptLen)), 2)}`).join(", "));
 }

@@ -84,8 +84,6 @@ export interface ProbeResult {
   scores: Float32Array;
   probs: Float32Array;
   wordTokens: string[];
-  /** The prompt's tokens, as text. */
-  texts: string[];
   /** The traced made vector's score at each prompt token (empty when none was traced). */
   trace: Float32Array;
 }

@@ -283,8 +283,7 @@ async function probe(e: Engine, m: ProbeRequest) {
     e.setHistory([]);
     setLayer(e, m.layer);
     applySteer(e, m.steer, m.trace);
-    const ids = (e.start(m.prompt, m.chat, 1, 0, 1, 0n) as Prompt).ids;
-    const n = ids.length;
+    const n = (e.start(m.prompt, m.chat, 1, 0, 1, 0n) as Prompt).ids.length;
     await e.ready();
     e.finish();
     const k = emotions?.names.length ?? 0;
@@ -293,8 +292,7 @@ async function probe(e: Engine, m: ProbeRequest) {
     const probs = m.words.length ? e.nextProbs(m.words) : new Float32Array(0);
     const firsts = m.words.map((w) => e.tokenize(w, false)[0] ?? 0);
     const wordTokens = firsts.length ? e.tokenTexts(Uint32Array.from(firsts)) : [];
-    const texts = e.tokenTexts(Uint32Array.from(ids));
-    post({ type: "probe-result", id: m.id, promptTokens: n, scores, probs, wordTokens, texts, trace: e.promptTrace() });
+    post({ type: "probe-result", id: m.id, promptTokens: n, scores, probs, wordTokens, trace: e.promptTrace() });
     reportBackend(e);
   } finally {
     applySteer(e, []);

@@ -58,6 +58,12 @@ export interface Table {
   digits: number[];
 }
 
+/** The mean of the finite values (0 when there are none): NaN marks a value left out. */
+export function finiteMean(xs: readonly number[]): number {
+  const real = xs.filter(Number.isFinite);
+  return real.reduce((a, b) => a + b, 0) / Math.max(1, real.length);
+}
+
 /** A cell as the page shows it: numbers with the column's decimals (a true minus sign),
  * NaN as "–". */
 export function formatCell(v: string | number, digits: number): string {

@@ -20,7 +20,7 @@ function fakeHost() {
     post(m) {
       posted.push(m);
       if (m.type === "probe") {
-        queueMicrotask(() => host.emit({ type: "probe-result", id: m.id, promptTokens: 3, scores: new Float32Array([1, 2]), probs: new Float32Array([0.5]), wordTokens: ["A"], texts: ["a", "b", "c"], trace: new Float32Array(0) }));
+        queueMicrotask(() => host.emit({ type: "probe-result", id: m.id, promptTokens: 3, scores: new Float32Array([1, 2]), probs: new Float32Array([0.5]), wordTokens: ["A"], trace: new Float32Array(0) }));
       }
     },
   };

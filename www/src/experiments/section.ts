@@ -2,7 +2,7 @@
 //! line read out politely, the chart, the numbers as a table, and a CSV download.
 
 import type { App, Scope } from "../app";
-import { h, option } from "../dom";
+import { h, madeGroup, option } from "../dom";
 import { formatCell, type Table, toCsv } from "./analysis";
 import type { JobContext, Jobs } from "./jobs";
 
@@ -45,8 +45,7 @@ export function emotionSelect(app: App, scope: Scope, id: string, initial: strin
     if (key === shown) return;
     shown = key;
     const was = select.value || initial;
-    const group = extra.length ? [h("optgroup", { label: "made here" }, ...extra.map((n) => option(n, n)))] : [];
-    select.replaceChildren(...names.map((n) => option(n, n)), ...group);
+    select.replaceChildren(...names.map((n) => option(n, n)), ...madeGroup(extra));
     select.value = [...names, ...extra].includes(was) ? was : initial;
   };
   scope.on((e) => { if (e.type === "ready" || e.type === "made" || e.type === "state") fill(); });

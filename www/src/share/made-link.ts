@@ -9,6 +9,10 @@ export const MAX_FRAGMENT_CHARS = 16_384;
 export const MAX_NAME_CHARS = 60;
 /** The page's strength range (a fraction of the residual norm). */
 export const MADE_STRENGTH_LIMIT = 0.5;
+/** Where a made vector's strength starts (the Make view's slider, a new Steer row). */
+export const MADE_STRENGTH = 0.3;
+/** Where a control vector read from a file starts: llama.cpp's scale, the file as it is. */
+export const IMPORTED_STRENGTH = 1;
 
 export interface MadeLink {
   name: string;

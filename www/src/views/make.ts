@@ -4,21 +4,21 @@
 //! emotions' own method (src/make.rs). Then its 10 nearest emotions, the tokens it promotes,
 //! and a steer row with it (and one emotion beside it, as in Steer's rows): the unsteered and
 //! steered replies side by side, same seed, and its readout trajectory: its score at every
-//! token of the prompt (at once, one prompt pass) and of both replies (after Generate). Copy link carries it (one layer in f16, in the
-//! fragment); it exports as JSON or a llama.cpp control vector; a llama.cpp control vector
-//! (cvector-generator's or repeng's GGUF) can be imported by file picker or drag and drop and
-//! steers as llama.cpp applies it; "Clear made vectors" forgets them. The built-in emotions
-//! never change.
+//! token of the prompt (at once, one prompt pass) and of both replies (after Generate). Copy
+//! link carries it (one layer in f16, in the fragment); it exports as JSON or a llama.cpp
+//! control vector; a llama.cpp control vector (cvector-generator's or repeng's GGUF) can be
+//! imported by file picker or drag and drop and steers as llama.cpp applies it; "Clear made
+//! vectors" forgets them. The built-in emotions never change.
 
 import type { App, ViewDef } from "../app";
 import { h, option } from "../dom";
 import type { MadeInfo, Steer } from "../engine/protocol";
 import { MAX_IMPORT_BYTES, MAX_STRENGTH } from "../engine/protocol-check";
 import { traceChart } from "../charts/experiments";
-import { formatCell } from "../experiments/analysis";
+import { finiteMean, formatCell } from "../experiments/analysis";
 import { replyText, type Run } from "../run-data";
 import { downloadBlob } from "../share/download";
-import { encodeMade, MADE_STRENGTH_LIMIT, textsHash } from "../share/made-link";
+import { encodeMade, IMPORTED_STRENGTH, MADE_STRENGTH, MADE_STRENGTH_LIMIT, textsHash } from "../share/made-link";
 import { formatStrength } from "../share/steer-text";
 import { PRESETS } from "./make-presets";
 import { runPanel } from "./run-panel";
@@ -28,18 +28,11 @@ let traceId = 2 ** 40;
 
 /** Fewest concept texts (the engine checks it too). */
 const MIN_TEXTS = 4;
-const DEFAULT_STRENGTH = 0.3;
-/** An imported control vector's strength is llama.cpp's scale: the file as it is. */
-const IMPORTED_STRENGTH = 1;
 
 /** Token 0 is the attention sink: its activation is not content (a vector is made from token 1
  * on, src/make.rs) and its score dwarfs the rest, so the trajectory leaves it out. */
 const pastSink = (scores: number[]) => scores.map((v, i) => (i === 0 ? NaN : v));
 const SINK_NOTE = "(Token 0, the attention sink, is left out.)";
-const meanOf = (v: number[]) => {
-  const real = v.filter(Number.isFinite);
-  return real.reduce((a, b) => a + b, 0) / Math.max(1, real.length);
-};
 
 const lines = (t: string) => t.split("\n").map((l) => l.trim()).filter(Boolean);
 
@@ -62,9 +55,9 @@ function mount(root: HTMLElement, app: App) {
   const lens = h("p", { id: "make-lens", class: "meta" });
   const strength = h("input", {
     id: "make-strength", "data-testid": "make-steer", type: "range",
-    min: -MADE_STRENGTH_LIMIT, max: MADE_STRENGTH_LIMIT, step: 0.01, value: DEFAULT_STRENGTH,
+    min: -MADE_STRENGTH_LIMIT, max: MADE_STRENGTH_LIMIT, step: 0.01, value: MADE_STRENGTH,
   });
-  const strengthOut = h("output", { for: "make-strength" }, formatStrength(DEFAULT_STRENGTH));
+  const strengthOut = h("output", { for: "make-strength" }, formatStrength(MADE_STRENGTH));
   const steerLabel = h("span", {}, "(make a vector first)");
   const strengthHelp = h("p", { class: "meta", id: "make-strength-help" });
   const importInput = h("input", { type: "file", id: "make-import", "data-testid": "make-import", accept: ".gguf" });
@@ -224,7 +217,7 @@ function mount(root: HTMLElement, app: App) {
     const values = pastSink(scores);
     trajectory.replaceChildren(traceChart([{ name: "prompt", values }], values.length, traced, Math.max(320, trajectory.clientWidth || 640)));
     trajectoryNote.textContent = `${traced} read out at layer ${current?.shownLayer ?? "?"} over the prompt's ${values.length} tokens: ` +
-      `mean ${formatCell(meanOf(values), 2)}. ${SINK_NOTE} Generate to see it over the replies.`;
+      `mean ${formatCell(finiteMean(values), 2)}. ${SINK_NOTE} Generate to see it over the replies.`;
   };
   /** The made vector's score at each token of the prompt and of each reply. */
   const drawTrajectory = () => {
@@ -236,8 +229,8 @@ function mount(root: HTMLElement, app: App) {
     const series = runs.map(([label, r]) => ({ name: label, values: pastSink(r!.tokens.map((t) => t.trace ?? NaN)) }));
     trajectory.replaceChildren(traceChart(series, promptLen, name, Math.max(320, trajectory.clientWidth || 640)));
     trajectoryNote.textContent = `${name} read out at layer ${current?.shownLayer ?? "?"}, (x − centre) · v̂ as an emotion's score: ` +
-      `prompt mean ${formatCell(meanOf(series[0]!.values.slice(0, promptLen)), 2)}; ` +
-      series.map((s) => `${s.name} reply mean ${formatCell(meanOf(s.values.slice(promptLen)), 2)}`).join(", ") +
+      `prompt mean ${formatCell(finiteMean(series[0]!.values.slice(0, promptLen)), 2)}; ` +
+      series.map((s) => `${s.name} reply mean ${formatCell(finiteMean(s.values.slice(promptLen)), 2)}`).join(", ") +
       `. ${series.length > 1 ? "Dashed: without steering; solid: steered. " : ""}${SINK_NOTE}`;
   };
   scope.on((e) => {

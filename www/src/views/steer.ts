@@ -4,11 +4,12 @@
 //! emotions; a control vector read from a file steers at llama.cpp's scale.
 
 import type { App, ViewDef } from "../app";
-import { DRAW_MS, frameThrottle, h, option } from "../dom";
+import { DRAW_MS, frameThrottle, h, madeGroup, option } from "../dom";
 import type { Steer } from "../engine/protocol";
 import type { Token } from "../run-data";
 import { DEFAULT_STRENGTH, formatStrength, MAX_STEERS, STRENGTH_LIMIT } from "../share/steer-text";
 import { MAX_STRENGTH } from "../engine/protocol-check";
+import { IMPORTED_STRENGTH, MADE_STRENGTH } from "../share/made-link";
 import { readings } from "./smoothing";
 import { colouring, renderLegend, TokenStream } from "./tokens";
 import { colourBySelect, TokenReadout } from "./widgets";
@@ -55,10 +56,7 @@ function mount(root: HTMLElement, app: App) {
     const made = [...app.made.keys()];
     const key = `${names.length}|${made.join("\n")}`;
     rows.forEach((r, i) => {
-      if (key !== listed) {
-        const group = made.length ? [h("optgroup", { label: "made here" }, ...made.map((n) => option(n, n)))] : [];
-        r.name.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)), ...group);
-      }
+      if (key !== listed) r.name.replaceChildren(option("", "(none)"), ...names.map((n) => option(n, n)), ...madeGroup(made));
       const s = app.state.steer[i];
       r.name.value = s?.name ?? "";
       range(r);
@@ -74,7 +72,7 @@ function mount(root: HTMLElement, app: App) {
       // a made vector at the Make view's, a control vector from a file at 1 (the file as it is).
       const i = app.emotions?.names.indexOf(r.name.value) ?? -1;
       const made = app.made.get(r.name.value);
-      const s = made ? (made.imported ? 1 : 0.3) : app.emotions?.steerStrength[i];
+      const s = made ? (made.imported ? IMPORTED_STRENGTH : MADE_STRENGTH) : app.emotions?.steerStrength[i];
       if (s !== undefined) {
         r.strength.value = String(s);
         r.value.textContent = formatStrength(s);
