@@ -59,6 +59,9 @@ pub struct Llama<B: Backend> {
     readout: Option<(HookPoint, Ready<B>)>,
     /// Hook vectors and bases uploaded so far (each costs a validation and a copy to the device).
     uploads: usize,
+    /// The recent tokens a device's repeat penalty reads in the next pass of host ids (see
+    /// [`Llama::set_recent`]); a pass of a chosen token reads its chooser's.
+    recent: Option<B::Tensor>,
 }
 
 /// A forward pass recorded with its reads under way (see [`Llama::record`]).
@@ -81,7 +84,8 @@ pub enum Logits {
     /// on a GPU 4 bytes go back instead of the whole row.
     Argmax,
     /// Only the index of a token drawn from the last position's logits ([`Gumbel`], its
-    /// counter set to that position), as one value.
+    /// counter set to that position), as one value. With a repeat penalty, a pass of host ids
+    /// needs [`Llama::set_recent`] first.
     Sample(Gumbel),
 }
 
@@ -140,6 +144,7 @@ impl<B: Backend> Llama<B> {
             hooks: Vec::new(),
             readout: None,
             uploads: 0,
+            recent: None,
             config: c,
             backend,
         })
@@ -255,7 +260,18 @@ impl<B: Backend> Llama<B> {
         self.record_input(Input::Chosen(chosen), out)
     }
 
+    /// Gives the device's repeat penalty the recent tokens (`slots`, from
+    /// [`Gumbel::recent`]) for the next pass of host ids.
+    pub fn set_recent(&mut self, slots: &[f32]) -> Result<()> {
+        self.recent = Some(self.backend.tensor(slots, 1, slots.len())?);
+        Ok(())
+    }
+
     fn record_input(&mut self, input: Input<B>, out: Logits) -> Result<Recorded<B>> {
+        let recent = match input {
+            Input::Ids(_) => self.recent.take(),
+            Input::Chosen(chosen) => Some(chosen.clone()),
+        };
         let c = &self.config;
         // A chosen token is one the device picked from the vocabulary: nothing to check.
         let t = match input {
@@ -305,7 +321,7 @@ impl<B: Backend> Llama<B> {
             Logits::Argmax => Some(be.argmax(&logits)?),
             Logits::Sample(g) => {
                 let counter = (pos + t - 1) as u32;
-                Some(be.sample(&logits, Gumbel { counter, ..g })?)
+                Some(be.sample(&logits, recent.as_ref(), Gumbel { counter, ..g })?)
             }
             Logits::Last | Logits::All => None,
         };

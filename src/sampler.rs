@@ -72,19 +72,21 @@ impl Sampler {
             };
             LogitsProcessor::from_sampling(self.seed, sampling)
         });
-        // What a device can choose itself: no repeat penalty, and no top-p when it samples.
-        let device = if self.repeat_penalty != 1.0 {
+        // What a device can choose itself: everything, but for a penalty over more recent
+        // tokens than it keeps.
+        let device = if self.repeat_penalty != 1.0 && self.repeat_last_n > DEVICE_LAST_N {
             None
-        } else if random.is_none() {
+        } else if random.is_none() && self.repeat_penalty == 1.0 {
             Some(DeviceChoice::Greedy)
-        } else if self.top_p >= 1.0 {
+        } else {
             Some(DeviceChoice::Sample(Gumbel {
                 temperature: self.temperature as f32,
                 seed: self.seed,
                 counter: 0,
+                top_p: self.top_p as f32,
+                penalty: self.repeat_penalty,
+                last_n: self.repeat_last_n.max(1) as u32,
             }))
-        } else {
-            None
         };
         Choice {
             random,
@@ -95,15 +97,54 @@ impl Sampler {
     }
 }
 
-/// A draw from `softmax(logits / temperature)` by the Gumbel-max trick: the largest of
-/// `logit / temperature + g`, `g = −ln(−ln u)` with `u` uniform from a counter-based hash of
+/// The most recent tokens a device's repeat penalty looks at.
+pub const DEVICE_LAST_N: usize = 256;
+
+/// A draw from `softmax(z / temperature)` by the Gumbel-max trick: the largest of
+/// `z / temperature + g`, `g = −ln(−ln u)` with `u` uniform from a counter-based hash of
 /// (`seed`, `counter`, token), so the same three give the same draw on every run and device.
+/// `z` is the logit after the repeat penalty; with `top_p` < 1 only the nucleus is drawn from.
+/// At temperature 0: the largest `z` (greedy with a penalty).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gumbel {
     pub temperature: f32,
     pub seed: u64,
-    /// Which draw of the reply: the position of the token drawn.
+    /// Which draw of the reply: the position of the last token read.
     pub counter: u32,
+    /// Nucleus mass in (0, 1].
+    pub top_p: f32,
+    /// Repeat penalty (1 = off) over the last `last_n` tokens (at most [`DEVICE_LAST_N`]).
+    pub penalty: f32,
+    pub last_n: u32,
+}
+
+impl Gumbel {
+    /// A draw at `temperature` over all tokens, no penalty.
+    pub fn new(temperature: f32, seed: u64) -> Self {
+        Self {
+            temperature,
+            seed,
+            counter: 0,
+            top_p: 1.0,
+            penalty: 1.0,
+            last_n: 1,
+        }
+    }
+
+    /// The recent tokens a device's penalty reads for a draw after `ids` (their last
+    /// `last_n`, the token at position i in slot i % last_n, after one unused value), or
+    /// `None` without a penalty.
+    pub fn recent(&self, ids: &[u32]) -> Option<Vec<f32>> {
+        if self.penalty == 1.0 {
+            return None;
+        }
+        let n = self.last_n as usize;
+        let mut slots = vec![0f32; 1 + n];
+        for (i, &id) in ids.iter().enumerate().skip(ids.len().saturating_sub(n)) {
+            slots[1 + i % n] = id as f32;
+        }
+        Some(slots)
+    }
 }
 
 /// A choice a device can make without the logits leaving it.
@@ -111,7 +152,7 @@ pub struct Gumbel {
 pub enum DeviceChoice {
     /// The largest logit.
     Greedy,
-    /// A draw at a temperature over all tokens (no top-p, no repeat penalty).
+    /// A draw (or at temperature 0, greedy after a repeat penalty).
     Sample(Gumbel),
 }
 
@@ -125,8 +166,8 @@ pub struct Choice {
 }
 
 impl Choice {
-    /// The choice as a device can make it without the logits leaving it (greedy, or a draw
-    /// over all tokens, no repeat penalty); `None` when the host must. A device's draw is its
+    /// The choice as a device can make it without the logits leaving it; `None` when the host
+    /// must (a penalty over more than [`DEVICE_LAST_N`] tokens). A device's draw is its
     /// own random stream, not the host's: the same seed gives the same text on every run on
     /// that path, another text than the host's sampler.
     pub fn on_device(&self) -> Option<DeviceChoice> {

@@ -494,7 +494,14 @@ impl Session {
     }
 
     /// Records one pass of `ids` after the cached positions.
+    /// (A device's draw with a repeat penalty reads the reply's recent tokens, `ids` last.)
     fn record(&mut self, ids: &[u32], out: Logits) -> Result<Work> {
+        if let Some(slots) = match out {
+            Logits::Sample(g) => g.recent(self.ids()),
+            _ => None,
+        } {
+            self.model.set_recent(&slots)?;
+        }
         let work = vec![self.model.record(ids, out)?];
         self.model.backend.flush()?;
         Ok(work)

@@ -297,6 +297,42 @@ fn q8_0_activation_scales_are_rounded_to_f16_as_on_the_cpu() {
 }
 
 #[test]
+fn many_tokens_products_in_tiles_equal_the_untiled_kernel_bit_for_bit() {
+    let (cpu, gpu) = backends();
+    // Rows past one 64-row tile and short of the next, tokens past one 32-token tile, blocks
+    // not a multiple of the 4 a chunk takes (7 and 18).
+    for (rows, cols, t) in [(100, 224, 45), (576, 576, 33), (37, 160, 2)] {
+        let x = rand(t * cols, rows as u64 + 7, 3.0);
+        let m = || qweight(rows, cols, GgmlDType::Q4_1, rows as u64 + 1);
+        let w = gpu.matrix(m()).unwrap();
+        let product = |tiled: bool| {
+            gpu.set_row_lanes(tiled);
+            let xg = gpu.tensor(&x, t, cols).unwrap();
+            gpu.read(&gpu.qmatmul(&xg, &w).unwrap()).unwrap()
+        };
+        let (tiled, rows_only) = (product(true), product(false));
+        assert_eq!(
+            tiled.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            rows_only.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "({rows}, {cols}) T={t}: tiles differ from rows"
+        );
+        let want = cpu
+            .read(
+                &cpu.qmatmul(&cpu.tensor(&x, t, cols).unwrap(), &cpu.matrix(m()).unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
+        close(
+            &format!("tiled ({rows}, {cols}) T={t} vs cpu"),
+            &tiled,
+            &want,
+            1e-4,
+        );
+    }
+    gpu.set_row_lanes(false);
+}
+
+#[test]
 fn fused_swiglu_equals_the_three_ops() {
     let (cpu, gpu) = backends();
     for t in [1, 6] {

@@ -9,7 +9,6 @@ use common::*;
 use limbic::backend::gpu::Gpu;
 use limbic::backend::{Backend, GpuCounts};
 use limbic::readout::Readout;
-use limbic::sampler::Gumbel;
 use limbic::{Cpu, ModelFile, Sampler, Session};
 
 /// Each step of a greedy reply (its token and readout scores), and the GPU's work over the
@@ -209,90 +208,5 @@ fn greedy_tokens_follow_the_cpu() {
     assert!(
         same * 10 >= steps * 9,
         "only {same}/{steps} steps pick the CPU's token"
-    );
-}
-
-#[test]
-fn the_device_draws_from_the_softmax_at_its_temperature() {
-    let cfg = ModelFile::from_bytes(&model_bytes()).unwrap().config;
-    let gpu = Gpu::new(&cfg).unwrap();
-    let logits = [1.0f32, 0.5, -0.3, 2.0, f32::NAN, 0.0];
-    let x = gpu.tensor(&logits, 1, logits.len()).unwrap();
-    let t = 0.8f32;
-    let draw = |seed: u64, counter: u32| {
-        let g = Gumbel {
-            temperature: t,
-            seed,
-            counter,
-        };
-        gpu.read(&gpu.sample(&x, g).unwrap()).unwrap()[0] as usize
-    };
-    // The same seed and counter, the same draw; a NaN logit is never drawn.
-    assert_eq!(draw(7, 3), draw(7, 3));
-    let n = 3000;
-    let mut seen = [0usize; 6];
-    for c in 0..n {
-        seen[draw(42, c)] += 1;
-    }
-    assert_eq!(seen[4], 0, "NaN drawn");
-    // The frequencies are softmax(logits / t)'s, within 4 standard errors.
-    let w: Vec<f64> = logits
-        .iter()
-        .map(|l| {
-            if l.is_nan() {
-                0.0
-            } else {
-                ((l / t) as f64).exp()
-            }
-        })
-        .collect();
-    let sum: f64 = w.iter().sum();
-    for (k, (&count, wk)) in seen.iter().zip(&w).enumerate() {
-        let p = wk / sum;
-        let got = count as f64 / n as f64;
-        let se = (p * (1.0 - p) / n as f64).sqrt();
-        assert!(
-            (got - p).abs() <= 4.0 * se + 1e-9,
-            "token {k}: {got:.3} drawn, p {p:.3}"
-        );
-    }
-    // Another seed, another stream.
-    assert_ne!(
-        (0..32).map(|c| draw(42, c)).collect::<Vec<_>>(),
-        (0..32).map(|c| draw(43, c)).collect::<Vec<_>>()
-    );
-}
-
-#[test]
-fn a_sampled_reply_is_drawn_on_the_device_the_same_on_every_run() {
-    let mut gpu = Session::gpu_native(model_bytes()).expect("load");
-    assert_eq!(gpu.backend_name(), "webgpu", "no GPU: {:?}", gpu.fallback);
-    let reply = |s: &mut Session, seed: u64| {
-        let sampler = Sampler {
-            temperature: 0.9,
-            seed,
-            ..Sampler::default()
-        };
-        s.start_now(s.encode_prompt("Once upon a time").unwrap(), &sampler, 16)
-            .unwrap();
-        let before = counts(s);
-        let mut ids = Vec::new();
-        while let Some(step) = s.step_now().unwrap() {
-            ids.push(step.id);
-        }
-        (ids, counts(s).readback_bytes - before.readback_bytes)
-    };
-    let (a, bytes) = reply(&mut gpu, 7);
-    assert_eq!(a.len(), 16);
-    assert_eq!(reply(&mut gpu, 7).0, a, "the same seed drew another reply");
-    assert_ne!(reply(&mut gpu, 8).0, a, "another seed drew the same reply");
-    // Passes recorded ahead on the device's own draws: the same reply (a draw's randomness is
-    // its position's, whenever it is recorded).
-    gpu.set_ahead(3);
-    assert_eq!(reply(&mut gpu, 7).0, a, "recording ahead changed the draws");
-    // Only the ids came back (4 bytes a token), never the 49,152 logits.
-    assert!(
-        bytes <= 16 * 4,
-        "{bytes} bytes read back for 16 sampled tokens"
     );
 }

@@ -407,8 +407,17 @@ impl Backend for AnyBackend {
     fn argmax(&self, x: &Tensor) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.argmax(k::t(x)?)?)))
     }
-    fn sample(&self, x: &Tensor, g: crate::sampler::Gumbel) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::W(b.sample(k::t(x)?, g)?)))
+    fn sample(
+        &self,
+        x: &Tensor,
+        recent: Option<&Tensor>,
+        g: crate::sampler::Gumbel,
+    ) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.sample(
+            k::t(x)?,
+            recent.map(k::t).transpose()?,
+            g,
+        )?)))
     }
     fn last_row(&self, x: &Tensor) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.last_row(k::t(x)?)?)))

@@ -113,7 +113,7 @@ pub trait Backend {
     }
     /// One transformer block of `x (T, d)` at positions `pos..`: `x` plus the attention's output,
     /// plus the FFN's; the cache grows by `T`. A backend may fuse its ops (a GPU runs one token's
-    /// block in five dispatches); the result must equal [`block_by_ops`]'.
+    /// block in four dispatches); the result must equal [`block_by_ops`]'.
     fn block(
         &self,
         x: &Self::Tensor,
@@ -148,10 +148,16 @@ pub trait Backend {
     /// never wins (a row of NaN gives 0). The greedy choice made where the logits are, so only
     /// the id is read back.
     fn argmax(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
-    /// The index of a token drawn from `softmax(x / temperature)` of one row by `g` (see
-    /// [`crate::sampler::Gumbel`]), as one value like [`Backend::argmax`]'s. Only a device that
-    /// chooses tokens itself has it.
-    fn sample(&self, _x: &Self::Tensor, _g: crate::sampler::Gumbel) -> Result<Self::Tensor> {
+    /// The index of a token drawn from one row by `g` (see [`crate::sampler::Gumbel`]), as one
+    /// value like [`Backend::argmax`]'s. With a repeat penalty, `recent` is an earlier draw's
+    /// result or the host's slots ([`crate::sampler::Gumbel::recent`]), and the result carries
+    /// them on with its own id. Only a device that chooses tokens itself has it.
+    fn sample(
+        &self,
+        _x: &Self::Tensor,
+        _recent: Option<&Self::Tensor>,
+        _g: crate::sampler::Gumbel,
+    ) -> Result<Self::Tensor> {
         Err(crate::error::Error::Tensor(
             "this backend leaves sampling to the host".into(),
         ))

@@ -1,7 +1,8 @@
-//! One token's block in five dispatches and its logits in one, where a decode step spends its
-//! dispatches: `attn_in` (norm, q/k/v, RoPE, the cache append), `attention`, `qmatvec_add`
-//! (output projection and residual add), `ffn_in` (norm, gate·up·SiLU), `qmatvec_add` (down
-//! projection and residual add), then `head` (final norm and the output matrix). Each kernel
+//! One token's block in four dispatches and its logits in one, where a decode step spends its
+//! dispatches: `attn` (norm, q/k/v, RoPE, the cache append and attention, a workgroup per kv
+//! head), `qmatvec_add` (output projection and residual add), `ffn_in` (norm, gate·up·SiLU),
+//! `qmatvec_add` (down projection and residual add), then `head` (final norm and the output
+//! matrix). Each kernel
 //! does the arithmetic of the ops it replaces, so the results equal
 //! [`crate::backend::block_by_ops`]'. Prompts (T > 1) and shapes these kernels do not take go
 //! op by op.
@@ -26,16 +27,17 @@ fn q4_1(m: &GpuMatrix) -> Option<(&wgpu::Buffer, &wgpu::Buffer, usize, usize)> {
 }
 
 impl Gpu {
+    /// A fused kernel's pipeline: on a real GPU its wide one (256 invocations a workgroup),
+    /// else a row per invocation, 64 a workgroup (see `shaders/lib/rows.wgsl`).
+    fn rows_pipeline<'k>(&self, k: &'k Kernel) -> Option<&'k wgpu::ComputePipeline> {
+        self.row_lanes.get().then(|| k.wide(&self.device)).flatten()
+    }
+
     /// Records a fused kernel over `rows` rows: on a real GPU 32 lanes a row, 8 rows a
-    /// workgroup; else a row per invocation, 64 rows a workgroup (see `shaders/lib/rows.wgsl`).
+    /// workgroup; else a row per invocation, 64 rows a workgroup.
     fn dispatch_rows(&self, k: &Kernel, params: &[u8], bufs: &[&wgpu::Buffer], rows: usize) {
-        let wide = self
-            .row_lanes
-            .get()
-            .then(|| k.lanes(&self.device))
-            .flatten();
-        let (pipeline, per_group) = match wide {
-            Some(lanes) => (lanes, 8),
+        let (pipeline, per_group) = match self.rows_pipeline(k) {
+            Some(wide) => (wide, 8),
             None => (&k.pipeline, 64),
         };
         let groups = (rows.div_ceil(per_group) as u32, 1);
@@ -43,7 +45,7 @@ impl Gpu {
     }
 
     /// wq, wk and wv with their rows stacked in one matrix (made on the device once per block,
-    /// then kept: attn_in binds one matrix where three would pass the eight storage buffers
+    /// then kept: attn binds one matrix where three would pass the eight storage buffers
     /// WebGPU promises a kernel).
     fn stacked(&self, w: [&GpuMatrix; 3]) -> Result<Option<(wgpu::Buffer, wgpu::Buffer)>> {
         let [Some(q), Some(k), Some(v)] = w.map(q4_1) else {
@@ -56,15 +58,15 @@ impl Gpu {
             self.stack("stacked q, k, v", [q.0, k.0, v.0])?,
             self.stack("stacked q, k, v scales", [q.1, k.1, v.1])?,
         );
-        // Made on the first pass (the prompt's); so are the 32-lane pipelines, where they run,
+        // Made on the first pass (the prompt's); so are the wide pipelines, where they run,
         // so that the first decode step compiles nothing.
         if self.row_lanes.get() {
             for k in [
-                &self.kernels.attn_in,
+                &self.kernels.attn,
                 &self.kernels.ffn_in,
                 &self.kernels.qmatvec_add,
             ] {
-                k.lanes(&self.device);
+                k.wide(&self.device);
             }
         }
         self.stacked.borrow_mut().insert(q.0.clone(), made.clone());
@@ -90,7 +92,7 @@ impl Gpu {
         Ok(buf)
     }
 
-    /// [`crate::backend::Backend::block`] for one token in five dispatches; `None` where the
+    /// [`crate::backend::Backend::block`] for one token in four dispatches; `None` where the
     /// fused kernels do not take the shapes (more tokens, other formats, wider rows).
     pub(super) fn block_token(
         &self,
@@ -134,24 +136,28 @@ impl Gpu {
             return Err(Error::Gpu("key/value cache missing".into()));
         };
         let eps = c.rms_eps.to_bits();
-        let [d32, n_q32, n_kv32, half, pos32] =
-            [d, n_q, n_kv, self.head_dim / 2, pos].map(|v| v as u32);
+        let [d32, n_q32, n_kv32, half, pos32, group] =
+            [d, n_q, n_kv, self.head_dim / 2, pos, c.n_head / c.n_kv_head].map(|v| v as u32);
+        let scale = (1.0 / (self.head_dim as f32).sqrt()).to_bits();
 
-        let q = self.alloc(1, n_q)?;
-        let p = words(&[d32, eps, n_q32, n_kv32, half, pos32]);
+        // q, then the attention's output written over it.
+        let att = self.alloc(1, n_q)?;
+        let p = words(&[d32, eps, n_q32, n_kv32, half, pos32, group, scale]);
         let b = [
             &x.buf.buffer,
             &w.attn_norm.buf.buffer,
             &qs,
             &dm,
             &self.cs,
-            &q.buf.buffer,
+            &att.buf.buffer,
             kc,
             vc,
         ];
-        self.dispatch_rows(&self.kernels.attn_in, &p, &b, n_q + 2 * n_kv);
+        let k = &self.kernels.attn;
+        let pipeline = self.rows_pipeline(k).unwrap_or(&k.pipeline);
+        self.dispatch_on(k, pipeline, &p, &b, (c.n_kv_head as u32, 1));
+        cache.len += 1;
 
-        let att = self.attend(&q, None, cache)?;
         let x1 = self.matvec_add(&att, o, x)?;
         let ff = self.alloc(1, gate.2)?;
         let p = words(&[d32, eps, gate.2 as u32]);

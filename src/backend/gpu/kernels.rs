@@ -13,7 +13,7 @@ macro_rules! source {
             include_str!(concat!("shaders/", stringify!($name), ".wgsl"))
         )
     };
-    ($name:ident, rows) => {
+    ($name:ident, $lib:ident) => {
         concat!(
             include_str!("shaders/lib/quant.wgsl"),
             include_str!("shaders/lib/rows.wgsl"),
@@ -23,7 +23,8 @@ macro_rules! source {
 }
 
 /// Declares every kernel once, as `field: inputs in, outputs out` (`, rows` for the fused
-/// single-token kernels built on `shaders/lib/rows.wgsl`). The field's name is the
+/// single-token kernels built on `shaders/lib/rows.wgsl` whose wide pipeline splits a row over
+/// 32 lanes, `, rows_wide` for one that keeps a row per invocation in a wider workgroup). The field's name is the
 /// kernel's name three times over: the file `shaders/{name}.wgsl`, its entry point and the
 /// pipeline's label, so a kernel cannot be bound to another's field. Inputs are bound
 /// read-only from 1, after the parameters; the outputs after them.
@@ -51,7 +52,7 @@ macro_rules! kernels {
                         source!($name $(, $lib)?),
                         $inputs,
                         $outputs,
-                        false $(|| !stringify!($lib).is_empty())?,
+                        None $(.or(wide_constants(stringify!($lib))))?,
                     ),)*
                 }
             }
@@ -65,6 +66,7 @@ kernels! {
     add_rms_norm: 3 in, 2 out;
     quantize: 1 in, 2 out;
     qmatmul_q4_1: 4 in, 1 out;
+    qmatmul_tiled: 4 in, 1 out;
     qmatmul_q8_0: 4 in, 1 out;
     rope: 2 in, 1 out;
     attention: 3 in, 3 out;
@@ -73,8 +75,8 @@ kernels! {
     add: 2 in, 1 out;
     add_scaled: 2 in, 1 out;
     project: 2 in, 1 out;
-    argmax: 1 in, 1 out;
-    attn_in: 5 in, 3 out, rows;
+    argmax: 2 in, 1 out;
+    attn: 5 in, 3 out, rows_wide;
     ffn_in: 6 in, 1 out, rows;
     qmatvec_add: 4 in, 1 out, rows;
     head: 4 in, 1 out, rows;
@@ -84,34 +86,38 @@ kernels! {
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
-    /// For the kernels built on `shaders/lib/rows.wgsl`: what builds the pipeline with 32
-    /// lanes a row and 256 invocations a workgroup (`pipeline` takes a row per invocation, 64
-    /// a workgroup), on first use, so a CPU emulating a GPU (which never uses it) does not
-    /// compile it.
+    /// For the kernels built on `shaders/lib/rows.wgsl`: what builds the pipeline for a real
+    /// GPU, 256 invocations a workgroup (32 lanes a row, or a row each; `pipeline` takes a row
+    /// per invocation, 64 a workgroup), on first use, so a CPU emulating a GPU (which never
+    /// uses it) does not compile it.
     wide: Option<Wide>,
+}
+
+/// The pipeline constants of a real GPU's pipeline for each kind of `rows` kernel.
+fn wide_constants(kind: &str) -> Option<&'static [(&'static str, f64)]> {
+    match kind {
+        "rows" => Some(&[("LANES", 32.0), ("WG", 256.0)]),
+        "rows_wide" => Some(&[("WG", 256.0)]),
+        _ => None,
+    }
 }
 
 struct Wide {
     name: &'static str,
+    constants: &'static [(&'static str, f64)],
     module: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
     made: std::cell::OnceCell<wgpu::ComputePipeline>,
 }
 
 impl Kernel {
-    /// The pipeline with 32 lanes a row, 8 rows a workgroup (compiled on first use); `None`
-    /// for other kernels.
-    pub fn lanes(&self, device: &wgpu::Device) -> Option<&wgpu::ComputePipeline> {
+    /// The pipeline for a real GPU (compiled on first use); `None` for kernels without one.
+    pub fn wide(&self, device: &wgpu::Device) -> Option<&wgpu::ComputePipeline> {
         let w = self.wide.as_ref()?;
-        Some(w.made.get_or_init(|| {
-            pipeline(
-                device,
-                w.name,
-                &w.layout,
-                &w.module,
-                &[("LANES", 32.0), ("WG", 256.0)],
-            )
-        }))
+        Some(
+            w.made
+                .get_or_init(|| pipeline(device, w.name, &w.layout, &w.module, w.constants)),
+        )
     }
 }
 
@@ -154,7 +160,7 @@ fn kernel(
     source: &str,
     inputs: u32,
     outputs: u32,
-    rows: bool,
+    wide: Option<&'static [(&'static str, f64)]>,
 ) -> Kernel {
     let mut entries = vec![wgpu::BindGroupLayoutEntry {
         binding: 0,
@@ -183,8 +189,9 @@ fn kernel(
     Kernel {
         pipeline: pipeline(device, name, &pipeline_layout, &module, &[]),
         layout,
-        wide: rows.then_some(Wide {
+        wide: wide.map(|constants| Wide {
             name,
+            constants,
             module,
             layout: pipeline_layout,
             made: Default::default(),

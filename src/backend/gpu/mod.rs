@@ -21,7 +21,7 @@
 //! - `readback.rs`: staging copies, mapping them (the browser awaits it), reading them;
 //! - `weights.rs`: stored weight blocks repacked for the kernels;
 //! - `ops.rs`: the [`Backend`] ops, each a dispatch of its kernel;
-//! - `fused.rs`: one token's block in five dispatches and its logits in one;
+//! - `fused.rs`: one token's block in four dispatches and its logits in one;
 //! - `kernels.rs`: the compiled pipelines, each looked up by its name.
 
 pub mod kernels;
@@ -151,25 +151,45 @@ fn words(w: &[u32]) -> Vec<u8> {
 }
 
 impl Gpu {
-    /// argmax.wgsl over one row `x`: the index of its largest value, or at a `temperature` > 0
-    /// of `x / temperature` plus Gumbel noise drawn from (`seed`, `counter`, index).
+    /// argmax.wgsl over one row `x`: the index of its largest value, or at a temperature > 0
+    /// of a draw by `g` (see [`crate::sampler::Gumbel`]), after the repeat penalty over
+    /// `recent` where `g` has one. The result reads as one value (the id); with a penalty its
+    /// buffer also holds the recent tokens with the id added, for the next draw.
     fn choose(
         &self,
         x: &GpuTensor,
-        temperature: f32,
-        seed: u64,
-        counter: u32,
+        recent: Option<&GpuTensor>,
+        g: crate::sampler::Gumbel,
     ) -> crate::error::Result<GpuTensor> {
-        let y = self.alloc(1, 1)?;
+        let slots = if g.penalty == 1.0 {
+            0
+        } else {
+            g.last_n as usize
+        };
+        let y = self.alloc(1, 1 + slots)?;
         let n = (x.rows * x.cols) as u32;
-        let (lo, hi) = (seed as u32, (seed >> 32) as u32);
-        let p = words(&[n, temperature.to_bits(), lo, hi, counter, 0, 0, 0]);
+        let (lo, hi) = (g.seed as u32, (g.seed >> 32) as u32);
+        let p = words(&[
+            n,
+            g.temperature.to_bits(),
+            lo,
+            hi,
+            g.counter,
+            g.top_p.to_bits(),
+            g.penalty.to_bits(),
+            g.last_n,
+        ]);
+        let recent = recent.map_or(&x.buf.buffer, |r| &r.buf.buffer);
         self.dispatch(
             &self.kernels.argmax,
             &p,
-            &[&x.buf.buffer, &y.buf.buffer],
+            &[&x.buf.buffer, recent, &y.buf.buffer],
             (1, 1),
         );
-        Ok(y)
+        Ok(GpuTensor {
+            buf: y.buf.clone(),
+            rows: 1,
+            cols: 1,
+        })
     }
 }

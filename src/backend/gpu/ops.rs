@@ -66,13 +66,19 @@ impl Gpu {
         Ok(())
     }
 
+    /// Whether Q4_1 products of `x` take tiles (qmatmul_tiled.wgsl): many tokens, on a real
+    /// GPU (the kernels chosen for one, see [`Gpu::set_row_lanes`]).
+    fn tiled(&self, x: &GpuTensor) -> bool {
+        x.rows > 1 && self.row_lanes.get()
+    }
+
     /// Attention of `q (T, n_head·hd)` over the cache, which then holds `T` more positions:
-    /// the pass's keys and values `new` appended by the kernel itself (no copy ends the compute
-    /// pass), or, with `None` (one token), already written at row `cache.len` by attn_in.
-    pub(super) fn attend(
+    /// the pass's keys and values `k`, `v` appended by the kernel itself (no copy ends the
+    /// compute pass).
+    fn attend(
         &self,
         q: &GpuTensor,
-        new: Option<[&GpuTensor; 2]>,
+        [k, v]: [&GpuTensor; 2],
         cache: &mut GpuCache,
     ) -> Result<GpuTensor> {
         let t = q.rows;
@@ -88,10 +94,7 @@ impl Gpu {
             self.n_head as u32,
             self.n_kv_head as u32,
             scale.to_bits(),
-            new.is_none() as u32,
         ]);
-        // Without new keys and values, q stands in for them (the kernel reads the cache).
-        let [k, v] = new.unwrap_or([q, q]);
         let b = [
             &q.buf.buffer,
             &k.buf.buffer,
@@ -256,7 +259,12 @@ impl Backend for Gpu {
         let y = self.alloc(x.rows, rows)?;
         let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
         let p = words(&[x.rows as u32, cols as u32, rows as u32]);
-        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
+        // Many tokens on a real GPU: tiles of 64 rows × 32 tokens in workgroup memory.
+        let (k, toks) = match self.tiled(x) && !q8_0 {
+            true => (&self.kernels.qmatmul_tiled, 32),
+            false => (k, 4),
+        };
+        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(toks) as u32);
         self.dispatch(k, &p, &b, groups);
         Ok(y)
     }
@@ -289,7 +297,7 @@ impl Backend for Gpu {
                 "attention: q, k, v shapes do not fit the model".into(),
             ));
         }
-        self.attend(q, Some([k, v]), cache)
+        self.attend(q, [k, v], cache)
     }
 
     fn silu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
@@ -348,7 +356,7 @@ impl Backend for Gpu {
         else {
             return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
         };
-        if *cols > 2048 {
+        if *cols > 2048 || self.tiled(h) {
             return self.silu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?);
         }
         if (rows, cols) != (up_rows, up_cols) || h.cols != *cols {
@@ -428,17 +436,35 @@ impl Backend for Gpu {
     }
 
     fn argmax(&self, x: &GpuTensor) -> Result<GpuTensor> {
-        self.choose(x, 0.0, 0, 0)
+        self.choose(x, None, crate::sampler::Gumbel::new(0.0, 0))
     }
 
-    fn sample(&self, x: &GpuTensor, g: crate::sampler::Gumbel) -> Result<GpuTensor> {
-        if !(g.temperature.is_finite() && g.temperature > 0.0) {
-            return Err(Error::Sampling(format!(
-                "temperature {} is not a positive number",
-                g.temperature
-            )));
+    fn sample(
+        &self,
+        x: &GpuTensor,
+        recent: Option<&GpuTensor>,
+        g: crate::sampler::Gumbel,
+    ) -> Result<GpuTensor> {
+        let last_n = g.last_n as usize;
+        let bad = if !(g.temperature.is_finite() && g.temperature >= 0.0) {
+            Some(format!("temperature {} is not ≥ 0", g.temperature))
+        } else if !(g.top_p > 0.0 && g.top_p <= 1.0) {
+            Some(format!("top-p {} is not in (0, 1]", g.top_p))
+        } else if !(g.penalty.is_finite() && g.penalty > 0.0) {
+            Some(format!("repeat penalty {} is not > 0", g.penalty))
+        } else if g.penalty != 1.0 && !(1..=crate::sampler::DEVICE_LAST_N).contains(&last_n) {
+            Some(format!("a penalty over {last_n} recent tokens"))
+        } else if g.penalty != 1.0
+            && recent.is_none_or(|r| r.buf.buffer.size() < 4 * (1 + last_n as u64))
+        {
+            Some("a penalty without its recent tokens".into())
+        } else {
+            None
+        };
+        if let Some(bad) = bad {
+            return Err(Error::Sampling(bad));
         }
-        self.choose(x, g.temperature, g.seed, g.counter)
+        self.choose(x, recent, g)
     }
 
     fn last_row(&self, x: &GpuTensor) -> Result<GpuTensor> {

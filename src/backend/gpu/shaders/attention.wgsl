@@ -3,9 +3,8 @@
 // row t (position pos + t) sees cache positions 0..=pos + t. Online softmax per invocation,
 // merged across the workgroup. The pass's own keys and values are read from its inputs and
 // appended to the cache in the same dispatch (by the first query head of each kv head, for
-// token row 0), so no copy breaks the compute pass — unless p.appended says attn_in.wgsl has
-// appended them already (one token): then every position is read from the cache.
-//   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale = 1/sqrt(head_dim)), p.appended (0 or 1)
+// token row 0), so no copy breaks the compute pass. (One token's attention is attn.wgsl's.)
+//   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale = 1/sqrt(head_dim))
 //   q   (T, n_head*64) f32, as vec4
 //   kn  (T, n_kv_head*64) f32, as vec4 — this pass's keys (positions pos..pos+T)
 //   vn  (T, n_kv_head*64) f32, as vec4 — this pass's values
@@ -15,7 +14,7 @@
 // Dispatch: (n_head, T, 1) workgroups of 32; head_dim is 64 (checked on the host).
 const HD4: u32 = 16u; // head_dim / 4
 const WG: u32 = 32u;
-struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32, appended: u32 }
+struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> kn: array<vec4<f32>>;
@@ -39,7 +38,7 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     for (var i = 0u; i < HD4; i++) {
         qv[i] = q[q_at + i];
     }
-    if (p.appended == 0u && h % (p.n_head / p.n_kv_head) == 0u && t == 0u) {
+    if (h % (p.n_head / p.n_kv_head) == 0u && t == 0u) {
         for (var r = li; r < p.t * HD4; r += WG) {
             let src = (r / HD4) * kv_row + kv_head * HD4 + r % HD4;
             k[p.pos * kv_row + src] = kn[src];
@@ -52,7 +51,7 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     let last = p.pos + t;
     for (var j = li; j <= last; j += WG) {
         // Positions before the pass from the cache, the pass's own from its inputs.
-        let cached = j < p.pos || p.appended == 1u;
+        let cached = j < p.pos;
         let at = select(j - p.pos, j, cached) * kv_row + kv_head * HD4;
         var s = 0.0;
         if (cached) {

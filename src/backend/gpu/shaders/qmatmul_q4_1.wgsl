@@ -4,7 +4,8 @@
 // — the CPU kernel's arithmetic, so both give the same bits for the same input. One
 // invocation per output row and four tokens, no workgroup memory and no barriers (CPU
 // emulations of WebGPU run these far faster; each weight block read serves four tokens).
-// (A single token's block takes the fused kernels: attn_in.wgsl, qmatvec_add.wgsl.)
+// (A single token's block takes the fused kernels: attn.wgsl, qmatvec_add.wgsl; many tokens on
+// a real GPU take qmatmul_tiled.wgsl.)
 //   p.t, p.n_in, p.n_out  tokens, input width (a multiple of 32), output width
 //   xq  (T, n_in/4) u32 — int8 activations, four to a word
 //   xs  (T, n_in/32) vec2<f32> — (d, s) per activation block

@@ -1,11 +1,12 @@
-// Shared by the fused single-token kernels (attn_in, ffn_in, qmatvec_add, head), after
+// Shared by the fused single-token kernels (attn, ffn_in, qmatvec_add, head), after
 // quant.wgsl: each workgroup first takes its own copy of the input row `a` (declared by the
 // kernel, with `fn input(k, m)`: its k-th value, normed by m or not) at 8 bits — normed first where the kernel norms — then its rows' products. A row is
 // one invocation's (LANES = 1: CPU emulations of a GPU, no barrier between a row's blocks) or
 // 32 lanes' (LANES = 32, a real GPU: a row's blocks read at once, their terms summed in order by
 // lane 0). Either way every sum runs in the CPU backend's order, so results equal the unfused
 // kernels'. LANES is a pipeline constant (each kernel is built both ways): as a uniform, its
-// branches made llvmpipe's code 20–30× slower.
+// branches made llvmpipe's code 20–30× slower. (attn keeps a row per invocation everywhere, 256
+// invocations a workgroup on a real GPU.)
 
 override LANES: u32 = 1u;
 // Invocations a workgroup: 64 rows of one lane, or 8 rows of 32 lanes (so that a workgroup's
