@@ -19,10 +19,11 @@ use sha2::{Digest, Sha256};
 
 use crate::chat::ChatTemplate;
 use crate::corpus::{dialogue_text, Corpus};
+use crate::crossval::LAMBDA_PRIOR;
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats, OFFSETS};
-use crate::readout::{smooth, Calibration};
+use crate::readout::{smooth, Calibration, Emotional};
 use crate::Session;
 
 const WORKERS: usize = 2;
@@ -404,6 +405,29 @@ pub fn neutral_texts(corpus: &Corpus, held_out: bool, chat: &ChatTemplate) -> Ve
         .collect()
 }
 
+/// The emotional stories the intensity's direction is fitted on: two per emotion from the pool
+/// (never the test split), those with the lowest hash of their id.
+pub fn intensity_stories(corpus: &Corpus) -> Vec<String> {
+    let mut by: Vec<([u8; 32], usize, &str)> = corpus
+        .stories
+        .iter()
+        .filter(|s| !s.is_test())
+        .map(|s| {
+            let h = Sha256::digest(format!("limbic-intensity:{}", s.id).as_bytes());
+            (h.into(), corpus.emotion_of(s), s.text.as_str())
+        })
+        .collect();
+    by.sort();
+    let mut taken = vec![0; corpus.names.len()];
+    by.into_iter()
+        .filter(|(_, e, _)| {
+            taken[*e] += 1;
+            taken[*e] <= 2
+        })
+        .map(|(_, _, t)| t.to_string())
+        .collect()
+}
+
 /// Raw readout scores `(T, n)` of captured residuals `x (T, d)` (position 0, the attention sink,
 /// dropped) against `set` at `layer`.
 pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
@@ -418,9 +442,9 @@ pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
 pub const FLOOR_QUANTILE: f64 = 0.95;
 
 /// Per layer and window: the mean and spread of smoothed scores over the calibration half of the
-/// neutral texts; and per window, at the default layer, the intensity floor: the
-/// [`FLOOR_QUANTILE`] quantile of the intensity over those texts' tokens (the top of 171
-/// standardised scores is itself well above 0 on neutral text).
+/// neutral texts; per window at the default layer, the intensity's direction (those texts
+/// against [`intensity_stories`], [`Emotional`]) and the intensity floor: the
+/// [`FLOOR_QUANTILE`] quantile of the intensity over the neutral texts' tokens.
 pub fn calibrate_readout(
     bytes: &[u8],
     corpus: &Corpus,
@@ -462,7 +486,9 @@ pub fn calibrate_readout(
         tick,
     )?;
     let n_layer = set.n_layer();
-    let cal = (0..n_layer)
+    let l = set.default_layer;
+    let stories = scores_at(bytes, &intensity_stories(corpus), set, l, tick)?;
+    let mut cal = (0..n_layer)
         .map(|l| {
             (0..WINDOWS.len())
                 .map(|w| {
@@ -478,20 +504,24 @@ pub fn calibrate_readout(
                 .collect()
         })
         .collect::<Vec<Vec<Calibration>>>();
+    // The intensity's direction per window: the stories' smoothed scores against neutral text's.
+    let neutral: Vec<&Vec<f32>> = accs.iter().flat_map(|a| &a.1).collect();
+    let smoothed = |raw: &[&Vec<f32>], win| -> Vec<f32> {
+        raw.iter().flat_map(|r| smooth(r, n, win)).collect()
+    };
+    let stories: Vec<&Vec<f32>> = stories.iter().collect();
+    for (w, &win) in WINDOWS.iter().enumerate() {
+        let (s, z) = (smoothed(&stories, win), smoothed(&neutral, win));
+        cal[l][w].emotional = Some(Emotional::fit(&s, &z, n, LAMBDA_PRIOR)?);
+    }
     let floors = WINDOWS
         .iter()
         .enumerate()
         .map(|(w, &win)| {
-            let c = &cal[set.default_layer][w];
-            let mut z: Vec<f32> = accs
-                .iter()
-                .flat_map(|a| &a.1)
-                .flat_map(|raw| {
-                    smooth(raw, n, win)
-                        .chunks_exact(n)
-                        .map(|row| c.intensity(row))
-                        .collect::<Vec<_>>()
-                })
+            let c = &cal[l][w];
+            let mut z: Vec<f32> = smoothed(&neutral, win)
+                .chunks_exact(n)
+                .map(|row| c.intensity(row))
                 .collect();
             z.sort_by(f32::total_cmp);
             z.get(((z.len() as f64 * FLOOR_QUANTILE) as usize).min(z.len().saturating_sub(1)))

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::numerics::dot;
-use crate::readout::{Calibration, Readout};
+use crate::readout::{Calibration, Emotional, Readout};
 
 /// The hook site the vectors were read at and are added to.
 pub const HOOK: &str = "resid_post";
@@ -224,7 +224,7 @@ impl EmotionSet {
     }
 
     /// The v2 tensors: `raw_norm.{l}` (n), `neutral.{l}` (d), `calibration.{l}` (windows, 2, n),
-    /// and v3's `mean.{l}` (n, d) in f16.
+    /// v3's `mean.{l}` (n, d) in f16, and at the default layer `intensity.{l}` (windows, n + 2).
     fn v2_tensors(&self) -> Vec<Tensor> {
         let n = self.names.len();
         let mut out = Vec::new();
@@ -265,6 +265,24 @@ impl EmotionSet {
                 Dtype::F32,
                 le_bytes(&flat),
                 vec![cs.len(), 2, n],
+            ));
+        }
+        // The intensity's direction at the default layer, per window: `intensity.{l}` (windows,
+        // n + 2).
+        let emotional: Option<Vec<&Emotional>> = self
+            .calibration
+            .get(self.default_layer)
+            .and_then(|cs| cs.iter().map(|c| c.emotional.as_ref()).collect());
+        if let Some(es) = emotional.filter(|es| !es.is_empty()) {
+            let flat: Vec<f32> = es
+                .iter()
+                .flat_map(|e| e.w.iter().copied().chain([e.mean, e.sd]))
+                .collect();
+            out.push((
+                format!("intensity.{}", self.default_layer),
+                Dtype::F32,
+                le_bytes(&flat),
+                vec![es.len(), n + 2],
             ));
         }
         out
@@ -382,17 +400,41 @@ impl EmotionSet {
             Some(w) => serde_json::from_str(w).map_err(|e| bad(format!("windows: {e}")))?,
             None => Vec::new(),
         };
-        let calibration = optional("calibration", windows.len() * 2 * n)?
-            .into_iter()
-            .map(|flat| {
-                flat.chunks_exact(2 * n)
-                    .map(|c| Calibration {
-                        mean: c[..n].to_vec(),
-                        sd: c[n..].to_vec(),
-                    })
-                    .collect()
-            })
-            .collect();
+        let mut calibration: Vec<Vec<Calibration>> =
+            optional("calibration", windows.len() * 2 * n)?
+                .into_iter()
+                .map(|flat| {
+                    flat.chunks_exact(2 * n)
+                        .map(|c| Calibration {
+                            mean: c[..n].to_vec(),
+                            sd: c[n..].to_vec(),
+                            emotional: None,
+                        })
+                        .collect()
+                })
+                .collect();
+        let default = num("default_layer")? as usize;
+        if let Ok(t) = st.tensor(&format!("intensity.{default}")) {
+            let at = calibration
+                .get_mut(default)
+                .filter(|_| t.dtype() == Dtype::F32 && t.shape() == [windows.len(), n + 2]);
+            let Some(cs) = at else {
+                return Err(bad(format!("intensity has shape {:?}", t.shape())));
+            };
+            for (c, e) in cs
+                .iter_mut()
+                .zip(from_le_bytes(t.data()).chunks_exact(n + 2))
+            {
+                if e.iter().any(|x| !x.is_finite()) || e[n + 1] <= 0.0 {
+                    return Err(bad("intensity out of range".into()));
+                }
+                c.emotional = Some(Emotional {
+                    w: e[..n].to_vec(),
+                    mean: e[n],
+                    sd: e[n + 1],
+                });
+            }
+        }
         let steer: serde_json::Value = match md.get("steer") {
             Some(s) => serde_json::from_str(s).map_err(|e| bad(format!("steer: {e}")))?,
             None => serde_json::Value::Null,

@@ -4,9 +4,10 @@
 //!
 //! A single token's raw scores mostly reflect that token, not the passage: averaging over a few
 //! tokens ranks the passage's emotion far better. And raw scores have no zero — neutral text
-//! scores as high as emotional text — so the intensity compares each emotion's smoothed score
-//! with its spread on neutral text: `z_e = (s_e − μ_e) / σ_e`, and the token's intensity is the
-//! z of its top emotion.
+//! scores as high as emotional text. So the intensity reads how emotional the smoothed scores
+//! look as a whole: along one direction of the score space fitted to tell emotional stories from
+//! neutral text ([`Emotional`], at the default layer), in standard deviations of neutral text.
+//! Where a file has none (other layers), the z of the top emotion, `(s_e − μ_e) / σ_e`.
 
 use crate::hooks::{Captures, HookPoint};
 
@@ -78,13 +79,81 @@ pub fn argmax(row: &[f32]) -> usize {
         .fold(0, |b, (i, &v)| if v > row[b] { i } else { b })
 }
 
-/// Per emotion, the mean and standard deviation of smoothed scores on neutral text.
+/// Per emotion, the mean and standard deviation of smoothed scores on neutral text; and where
+/// measured, the direction that tells emotional text from neutral.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     /// `(n)`.
     pub mean: Vec<f32>,
     /// `(n)`, each > 0.
     pub sd: Vec<f32>,
+    pub emotional: Option<Emotional>,
+}
+
+/// How emotional a smoothed row `s (n)` reads: `(w · s − mean) / sd`, `w` the discriminant of
+/// emotional stories' smoothed scores against neutral text's (their pooled within-class
+/// covariance shrunk toward the identity, as the readout's vectors are), and `mean`, `sd` those of
+/// `w · s` on neutral text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emotional {
+    /// `(n)`, unit length.
+    pub w: Vec<f32>,
+    pub mean: f32,
+    /// > 0.
+    pub sd: f32,
+}
+
+impl Emotional {
+    /// From smoothed rows `(T, n)` of emotional stories and of neutral text, the covariance shrunk
+    /// by `lambda` (see [`crate::extract::discriminant`]).
+    pub fn fit(stories: &[f32], neutral: &[f32], n: usize, lambda: f64) -> crate::Result<Self> {
+        let mean = |x: &[f32]| -> Vec<f64> {
+            let t = (x.len() / n).max(1) as f64;
+            let mut m = vec![0.0; n];
+            for row in x.chunks_exact(n) {
+                m.iter_mut().zip(row).for_each(|(a, &v)| *a += v as f64 / t);
+            }
+            m
+        };
+        let (ms, mn) = (mean(stories), mean(neutral));
+        let mut scatter = vec![0.0f64; n * n];
+        for (x, m) in [(stories, &ms), (neutral, &mn)] {
+            for row in x.chunks_exact(n) {
+                let c: Vec<f64> = row.iter().zip(m).map(|(&v, m)| v as f64 - m).collect();
+                for (i, ci) in c.iter().enumerate() {
+                    scatter[i * n..(i + 1) * n]
+                        .iter_mut()
+                        .zip(&c)
+                        .for_each(|(s, cj)| *s += ci * cj);
+                }
+            }
+        }
+        let rows = ((stories.len() + neutral.len()) / n).max(1) as f64;
+        scatter.iter_mut().for_each(|s| *s /= rows);
+        let diff: Vec<f32> = ms.iter().zip(&mn).map(|(a, b)| (a - b) as f32).collect();
+        let w = crate::extract::discriminant(&diff, &scatter, n, lambda)?;
+        let along: Vec<f64> = neutral
+            .chunks_exact(n)
+            .map(|row| dot(&w, row) as f64)
+            .collect();
+        let k = along.len().max(1) as f64;
+        let m = along.iter().sum::<f64>() / k;
+        let sd = (along.iter().map(|a| (a - m).powi(2)).sum::<f64>() / k).sqrt();
+        Ok(Self {
+            w,
+            mean: m as f32,
+            sd: (sd as f32).max(1e-6),
+        })
+    }
+
+    /// The intensity of one smoothed row.
+    pub fn score(&self, row: &[f32]) -> f32 {
+        (dot(&self.w, row) - self.mean) / self.sd
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 impl Calibration {
@@ -112,11 +181,16 @@ impl Calibration {
                 .zip(sq)
                 .map(|(m, q)| ((q / t - (m / t).powi(2)).max(0.0).sqrt() as f32).max(1e-6))
                 .collect(),
+            emotional: None,
         }
     }
 
-    /// Intensity of one smoothed row `(n)`: the z-score of its top emotion.
+    /// Intensity of one smoothed row `(n)`: along the emotional direction where there is one,
+    /// else the z-score of its top emotion.
     pub fn intensity(&self, row: &[f32]) -> f32 {
+        if let Some(e) = &self.emotional {
+            return e.score(row);
+        }
         let e = argmax(row);
         (row[e] - self.mean[e]) / self.sd[e]
     }
@@ -143,4 +217,53 @@ pub fn auc(pos: &[f32], neg: &[f32]) -> f64 {
     }
     let (p, q) = (pos.len() as f64, neg.len() as f64);
     (rank_sum - p * (p + 1.0) / 2.0) / (p * q).max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_emotional_direction_separates_what_it_was_fitted_on_and_scores_neutral_near_zero() {
+        // Three emotions; neutral rows noise around 0, emotional rows shifted on the first two
+        // (with a large shared noise on the third, which must not count).
+        let n = 3;
+        let mut seed = 7u64;
+        let mut noise = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        let (mut stories, mut neutral) = (Vec::new(), Vec::new());
+        for _ in 0..400 {
+            stories.extend([1.0 + noise(), 0.5 + noise(), 10.0 * noise()]);
+            neutral.extend([noise(), noise(), 10.0 * noise()]);
+        }
+        let e = Emotional::fit(&stories, &neutral, n, 0.3).unwrap();
+        let norm: f32 = e.w.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "not unit length: {norm}");
+        assert!(
+            e.w[2].abs() < 0.2 * e.w[0].abs(),
+            "the noisy score counts: {:?}",
+            e.w
+        );
+        let (s, z): (Vec<f32>, Vec<f32>) = (
+            stories.chunks_exact(n).map(|r| e.score(r)).collect(),
+            neutral.chunks_exact(n).map(|r| e.score(r)).collect(),
+        );
+        let mean = z.iter().sum::<f32>() / z.len() as f32;
+        let sd = (z.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / z.len() as f32).sqrt();
+        assert!(
+            mean.abs() < 1e-3 && (sd - 1.0).abs() < 1e-3,
+            "neutral {mean} ± {sd}"
+        );
+        assert!(auc(&s, &z) > 0.99);
+        // A calibration with the direction reads intensity along it.
+        let c = Calibration {
+            emotional: Some(e.clone()),
+            ..Calibration::from_sums(&[0.0; 3], &[1.0; 3], 1)
+        };
+        assert_eq!(c.intensity(&[1.0, 0.5, 0.0]), e.score(&[1.0, 0.5, 0.0]));
+    }
 }

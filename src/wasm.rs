@@ -53,6 +53,9 @@ struct JsEmotions {
     calibration: Vec<f32>,
     /// Per window, at the default layer: the intensity neutral text stays below (empty if unknown).
     intensity_floor: Vec<f32>,
+    /// `(windows, n + 2)`, at the default layer: the intensity's direction, then the mean and
+    /// spread of the scores along it on neutral text (empty in older files).
+    intensity: Vec<f32>,
 }
 
 /// What `start` returns: the prompt's ids and where the user's own text sits in them
@@ -385,6 +388,14 @@ impl Engine {
                 .iter()
                 .flatten()
                 .flat_map(|c| c.mean.iter().chain(&c.sd).copied())
+                .collect(),
+            intensity: set
+                .calibration
+                .get(set.default_layer)
+                .into_iter()
+                .flatten()
+                .flat_map(|c| &c.emotional)
+                .flat_map(|e| e.w.iter().copied().chain([e.mean, e.sd]))
                 .collect(),
         };
         self.session

@@ -10,7 +10,7 @@ use limbic::extract::{
     centred, discriminant, emotion_directions, fit_effects, normalise_rows, principal_components,
     project_out, rank_accuracy, within_scatter, Design, Moments, StoryStats, OFFSETS,
 };
-use limbic::readout::{auc, smooth, Calibration};
+use limbic::readout::{auc, smooth, Calibration, Emotional};
 
 /// Deterministic pseudo-random numbers in [-1, 1).
 struct Rng(u64);
@@ -439,10 +439,20 @@ fn v2_fields_round_trip_and_steer_contrastively() {
                 .map(|_| Calibration {
                     mean: rng.vec(n, 1.0),
                     sd: vec![0.5; n],
+                    emotional: None,
                 })
                 .collect()
         })
         .collect();
+    // The intensity's direction, at the default layer only.
+    let l = set.default_layer;
+    for c in &mut set.calibration[l] {
+        c.emotional = Some(Emotional {
+            w: rng.vec(n, 1.0),
+            mean: 0.3,
+            sd: 1.2,
+        });
+    }
     set.steer_layers = vec![12, 14];
     set.steer_contrastive = true;
     set.steer_strength = vec![0.2, 0.3, 0.1];

@@ -128,8 +128,9 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 /// The readout's neutral calibration and intensity floor of `set`, measured with a progress bar.
 fn recalibrate(bytes: &[u8], corpus: &Corpus, set: &mut EmotionSet) -> Result<()> {
     let bar = progress(
-        calibrate::neutral_texts(corpus, false, &calibrate::chat_template(bytes)?).len(),
-        "neutral texts for the intensity",
+        calibrate::neutral_texts(corpus, false, &calibrate::chat_template(bytes)?).len()
+            + calibrate::intensity_stories(corpus).len(),
+        "neutral texts and stories for the intensity",
     );
     (set.calibration, set.intensity_floor) =
         calibrate::calibrate_readout(bytes, corpus, set, &|| bar.inc(1))?;

@@ -40,6 +40,10 @@ export interface EmotionInfo {
   /** Per window, at the default layer: the intensity 95 % of neutral tokens stay below (empty
    * in older vectors files). */
   intensityFloor?: number[];
+  /** (windows, n + 2), at the default layer: the direction in the smoothed scores that tells
+   * emotional stories from neutral text, then the mean and spread along it on neutral text
+   * (empty in older vectors files). */
+  intensity?: number[];
 }
 
 export interface GenerateRequest {

@@ -115,7 +115,9 @@ function mount(root: HTMLElement, app: App) {
     replyStream.sync(run?.tokens ?? [], colours, names, r);
     meaning.textContent = r.calibration
       ? `Each token's emotion is the top of its readout averaged over the last ${r.window} token${r.window === 1 ? "" : "s"}; ` +
-        `its colour's strength is how far that score stands above the same score on neutral text (in standard deviations: none below ${r.calibration.floor.toFixed(1)}, ` +
+        (r.calibration.emotional
+          ? `its colour's strength is how emotional the averaged readout looks as a whole: how far it lies along the direction that tells emotional stories from neutral text (in standard deviations of neutral text: none below ${r.calibration.floor.toFixed(1)}, `
+          : `its colour's strength is how far that score stands above the same score on neutral text (in standard deviations: none below ${r.calibration.floor.toFixed(1)}, `) +
         `where 95 % of neutral tokens stay, full from ${(r.calibration.floor + 3).toFixed(1)}). Factual text stays mostly uncoloured. Hover a token for its numbers.`
       : "Each token is coloured by its own readout (these vectors have no neutral calibration, so strength is not shown).";
     renderLegend(legend, colours);

@@ -45,4 +45,16 @@ describe("smoothing", () => {
     expect(intensityAlpha(4.5, c.floor)).toBe(0.5);
     expect(intensityAlpha(6, c.floor)).toBe(1);
   });
+
+  it("reads the intensity along the file's emotional direction at the default layer", () => {
+    const info = { names: ["a", "b"], nLayer: 2, defaultLayer: 1, windows: [1, 8],
+      calibration: [0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 10, 20, 4, 4],
+      // per window: w (2), mean, sd
+      intensity: [1, 0, 0, 1, 0.6, 0.8, 1, 2] } as unknown as EmotionInfo;
+    const c = calibrationAt(info, 1, 8)!;
+    expect(intensity([14, 30], c)).toBeCloseTo((0.6 * 14 + 0.8 * 30 - 1) / 2); // not the top z
+    expect(calibrationAt(info, 1, 1)!.emotional?.w).toEqual(Float32Array.from([1, 0]));
+    // Another layer has no direction: the top emotion's z.
+    expect(intensity([1, 3], calibrationAt(info, 0, 8)!)).toBe(3);
+  });
 });

@@ -1,7 +1,9 @@
 //! The per-token readout the page colours by: which emotion (each score's running mean over the
-//! last `window` scored tokens, ranked) and whether any (the intensity: the top emotion's
-//! smoothed score in standard deviations above its mean on neutral text). The same maths as
-//! src/readout.rs, where the windows and the neutral calibration are chosen and measured.
+//! last `window` scored tokens, ranked) and whether any (the intensity: how far the smoothed
+//! scores lie along the direction that tells emotional stories from neutral text, in standard
+//! deviations of neutral text; at layers without one, the top emotion's smoothed score in
+//! standard deviations above its mean on neutral text). The same maths as src/readout.rs, where
+//! the windows and the neutral calibration are chosen and measured.
 
 import type { EmotionInfo } from "../engine/protocol";
 import type { Token } from "../run-data";
@@ -12,6 +14,8 @@ export interface Calibration {
   mean: Float32Array;
   sd: Float32Array;
   floor: number;
+  /** The emotional direction (n) and the mean and spread along it on neutral text. */
+  emotional?: { w: Float32Array; mean: number; sd: number };
 }
 
 /** The colour's floor where the vectors file does not measure one: the top of 171 standardised
@@ -26,10 +30,16 @@ export function calibrationAt(info: EmotionInfo | null, layer: number, window: n
   const at = ((layer * info.windows.length + w) * 2) * n;
   if (w < 0 || layer < 0 || layer >= info.nLayer || info.calibration.length < at + 2 * n) return null;
   const floor = layer === info.defaultLayer ? info.intensityFloor?.[w] : undefined;
+  const e = (n + 2) * w;
+  const emotional =
+    layer === info.defaultLayer && (info.intensity?.length ?? 0) >= e + n + 2
+      ? { w: Float32Array.from(info.intensity!.slice(e, e + n)), mean: info.intensity![e + n]!, sd: info.intensity![e + n + 1]! }
+      : undefined;
   return {
     mean: Float32Array.from(info.calibration.slice(at, at + n)),
     sd: Float32Array.from(info.calibration.slice(at + n, at + 2 * n)),
     floor: Number.isFinite(floor) ? floor! : DEFAULT_FLOOR,
+    ...(emotional ? { emotional } : {}),
   };
 }
 
@@ -60,8 +70,14 @@ export function argmax(scores: ArrayLike<number>): number {
   return best;
 }
 
-/** The intensity of a smoothed row: its top emotion's z-score against neutral text. */
+/** The intensity of a smoothed row: along the emotional direction where the calibration has
+ * one, else its top emotion's z-score against neutral text. */
 export function intensity(row: ArrayLike<number>, c: Calibration): number {
+  if (c.emotional) {
+    let s = 0;
+    for (let i = 0; i < c.emotional.w.length; i++) s += c.emotional.w[i]! * row[i]!;
+    return (s - c.emotional.mean) / c.emotional.sd;
+  }
   const e = argmax(row);
   return (row[e]! - c.mean[e]!) / c.sd[e]!;
 }
