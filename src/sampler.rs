@@ -73,10 +73,14 @@ impl Sampler {
             LogitsProcessor::from_sampling(self.seed, sampling)
         });
         // What a device can choose itself: everything, but for a penalty over more recent
-        // tokens than it keeps.
-        let device = if self.repeat_penalty != 1.0 && self.repeat_last_n > DEVICE_LAST_N {
+        // tokens than it keeps. (A penalty over no tokens is none.)
+        let penalty = match self.repeat_last_n {
+            0 => 1.0,
+            _ => self.repeat_penalty,
+        };
+        let device = if penalty != 1.0 && self.repeat_last_n > DEVICE_LAST_N {
             None
-        } else if random.is_none() && self.repeat_penalty == 1.0 {
+        } else if random.is_none() && penalty == 1.0 {
             Some(DeviceChoice::Greedy)
         } else {
             Some(DeviceChoice::Sample(Gumbel {
@@ -84,7 +88,7 @@ impl Sampler {
                 seed: self.seed,
                 counter: 0,
                 top_p: self.top_p as f32,
-                penalty: self.repeat_penalty,
+                penalty,
                 last_n: self.repeat_last_n.max(1) as u32,
             }))
         };
@@ -226,6 +230,49 @@ fn argmax(logits: &[f32]) -> Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_makes_every_choice_but_a_penalty_over_more_than_it_keeps() {
+        let on = |s: Sampler| s.choice().on_device();
+        assert_eq!(on(Sampler::default()), Some(DeviceChoice::Greedy));
+        let penalised = Sampler {
+            repeat_penalty: 1.3,
+            ..Sampler::default()
+        };
+        let Some(DeviceChoice::Sample(g)) = on(penalised.clone()) else {
+            panic!("greedy with a penalty is not the device's");
+        };
+        assert_eq!((g.temperature, g.penalty, g.last_n), (0.0, 1.3, 64));
+        // A penalty over no tokens is none; over more than the device keeps, the host's.
+        let none = Sampler {
+            repeat_last_n: 0,
+            ..penalised.clone()
+        };
+        assert_eq!(on(none), Some(DeviceChoice::Greedy));
+        let long = Sampler {
+            repeat_last_n: DEVICE_LAST_N + 1,
+            ..penalised
+        };
+        assert_eq!(on(long), None);
+        let top_p = Sampler {
+            temperature: 0.8,
+            top_p: 0.9,
+            ..Sampler::default()
+        };
+        assert!(matches!(on(top_p), Some(DeviceChoice::Sample(g)) if g.top_p == 0.9));
+        // The recent tokens' slots: position i in slot i % last_n, after one unused value.
+        let g = Gumbel {
+            penalty: 1.3,
+            last_n: 3,
+            ..Gumbel::new(0.0, 1)
+        };
+        assert_eq!(g.recent(&[7, 8]), Some(vec![0.0, 7.0, 8.0, 0.0]));
+        assert_eq!(
+            g.recent(&[7, 8, 9, 10, 11]),
+            Some(vec![0.0, 10.0, 11.0, 9.0])
+        );
+        assert_eq!(Gumbel::new(0.5, 1).recent(&[7]), None);
+    }
 
     #[test]
     fn greedy_is_the_largest_and_the_penalty_moves_it() {

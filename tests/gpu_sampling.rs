@@ -14,6 +14,19 @@ fn counts(s: &Session) -> GpuCounts {
     s.backend().gpu_counts().expect("on the GPU")
 }
 
+/// A reply of up to `max` tokens to `prompt` under `sampler`: its ids, and the bytes read back
+/// while it was generated.
+fn generate(s: &mut Session, prompt: &str, sampler: &Sampler, max: usize) -> (Vec<u32>, u64) {
+    s.start_now(s.encode_prompt(prompt).unwrap(), sampler, max)
+        .unwrap();
+    let before = counts(s);
+    let mut ids = Vec::new();
+    while let Some(step) = s.step_now().unwrap() {
+        ids.push(step.id);
+    }
+    (ids, counts(s).readback_bytes - before.readback_bytes)
+}
+
 /// Checks draw frequencies `seen` (of `n`) against probabilities `p`, within 4 standard errors.
 fn frequencies_match(seen: &[usize], p: &[f64], n: usize) {
     for (k, (&count, &pk)) in seen.iter().zip(p).enumerate() {
@@ -79,14 +92,7 @@ fn a_sampled_reply_is_drawn_on_the_device_the_same_on_every_run() {
             seed,
             ..Sampler::default()
         };
-        s.start_now(s.encode_prompt("Once upon a time").unwrap(), &sampler, 16)
-            .unwrap();
-        let before = counts(s);
-        let mut ids = Vec::new();
-        while let Some(step) = s.step_now().unwrap() {
-            ids.push(step.id);
-        }
-        (ids, counts(s).readback_bytes - before.readback_bytes)
+        generate(s, "Once upon a time", &sampler, 16)
     };
     let (a, bytes) = reply(&mut gpu, 7);
     assert_eq!(a.len(), 16);
@@ -201,18 +207,7 @@ fn greedy_with_a_repeat_penalty_chooses_on_the_device_as_the_host_would() {
             repeat_last_n: last_n,
             ..Sampler::default()
         };
-        s.start_now(
-            s.encode_prompt("Say one word three times.").unwrap(),
-            &sampler,
-            24,
-        )
-        .unwrap();
-        let before = counts(s);
-        let mut ids = Vec::new();
-        while let Some(step) = s.step_now().unwrap() {
-            ids.push(step.id);
-        }
-        (ids, counts(s).readback_bytes - before.readback_bytes)
+        generate(s, "Say one word three times.", &sampler, 24)
     };
     // A window of 64 the device keeps; one of 300 (longer than it keeps) is the host's, on
     // the same GPU's logits. Both windows hold the whole conversation here.
@@ -244,14 +239,7 @@ fn a_top_p_reply_with_a_penalty_is_drawn_on_the_device_the_same_on_every_run() {
             seed,
             ..Sampler::default()
         };
-        s.start_now(s.encode_prompt("Once upon a time").unwrap(), &sampler, 16)
-            .unwrap();
-        let before = counts(s);
-        let mut ids = Vec::new();
-        while let Some(step) = s.step_now().unwrap() {
-            ids.push(step.id);
-        }
-        (ids, counts(s).readback_bytes - before.readback_bytes)
+        generate(s, "Once upon a time", &sampler, 16)
     };
     let (a, bytes) = reply(&mut gpu, 7);
     assert_eq!(a.len(), 16);
