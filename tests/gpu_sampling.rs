@@ -84,29 +84,52 @@ fn the_device_draws_from_the_softmax_at_its_temperature() {
 
 #[test]
 fn a_sampled_reply_is_drawn_on_the_device_the_same_on_every_run() {
-    let mut gpu = Session::gpu_native(model_bytes()).expect("load");
-    assert_eq!(gpu.backend_name(), "webgpu", "no GPU: {:?}", gpu.fallback);
-    let reply = |s: &mut Session, seed: u64| {
-        let sampler = Sampler {
-            temperature: 0.9,
-            seed,
-            ..Sampler::default()
-        };
-        generate(s, "Once upon a time", &sampler, 16)
+    let plain = Sampler {
+        temperature: 0.9,
+        ..Sampler::default()
     };
-    let (a, bytes) = reply(&mut gpu, 7);
-    assert_eq!(a.len(), 16);
-    assert_eq!(reply(&mut gpu, 7).0, a, "the same seed drew another reply");
-    assert_ne!(reply(&mut gpu, 8).0, a, "another seed drew the same reply");
-    // Passes recorded ahead on the device's own draws: the same reply (a draw's randomness is
-    // its position's, whenever it is recorded).
-    gpu.set_ahead(3);
-    assert_eq!(reply(&mut gpu, 7).0, a, "recording ahead changed the draws");
-    // Only the ids came back (4 bytes a token), never the 49,152 logits.
-    assert!(
-        bytes <= 16 * 4,
-        "{bytes} bytes read back for 16 sampled tokens"
-    );
+    let top_p = Sampler {
+        temperature: 0.8,
+        top_p: 0.9,
+        repeat_penalty: 1.2,
+        ..Sampler::default()
+    };
+    for sampler in [plain, top_p] {
+        let mut gpu = Session::gpu_native(model_bytes()).expect("load");
+        assert_eq!(gpu.backend_name(), "webgpu", "no GPU: {:?}", gpu.fallback);
+        let reply = |s: &mut Session, seed: u64| {
+            let sampler = Sampler {
+                seed,
+                ..sampler.clone()
+            };
+            generate(s, "Once upon a time", &sampler, 16)
+        };
+        let (a, bytes) = reply(&mut gpu, 7);
+        assert_eq!(a.len(), 16);
+        assert_eq!(
+            reply(&mut gpu, 7).0,
+            a,
+            "{sampler:?}: the same seed drew another reply"
+        );
+        assert_ne!(
+            reply(&mut gpu, 8).0,
+            a,
+            "{sampler:?}: another seed drew the same reply"
+        );
+        // Passes recorded ahead on the device's own draws: the same reply (a draw's randomness
+        // is its position's, whenever it is recorded; the recent tokens travel with the draws).
+        gpu.set_ahead(3);
+        assert_eq!(
+            reply(&mut gpu, 7).0,
+            a,
+            "{sampler:?}: recording ahead changed the draws"
+        );
+        // Only the ids came back (4 bytes a token), never the 49,152 logits.
+        assert!(
+            bytes <= 16 * 4,
+            "{sampler:?}: {bytes} bytes read back for 16 tokens"
+        );
+    }
 }
 
 #[test]
@@ -226,26 +249,4 @@ fn greedy_with_a_repeat_penalty_chooses_on_the_device_as_the_host_would() {
         device,
         "recording ahead changed the choices"
     );
-}
-
-#[test]
-fn a_top_p_reply_with_a_penalty_is_drawn_on_the_device_the_same_on_every_run() {
-    let mut gpu = Session::gpu_native(model_bytes()).expect("load");
-    let reply = |s: &mut Session, seed: u64| {
-        let sampler = Sampler {
-            temperature: 0.8,
-            top_p: 0.9,
-            repeat_penalty: 1.2,
-            seed,
-            ..Sampler::default()
-        };
-        generate(s, "Once upon a time", &sampler, 16)
-    };
-    let (a, bytes) = reply(&mut gpu, 7);
-    assert_eq!(a.len(), 16);
-    assert_eq!(reply(&mut gpu, 7).0, a, "the same seed drew another reply");
-    assert_ne!(reply(&mut gpu, 8).0, a, "another seed drew the same reply");
-    gpu.set_ahead(3);
-    assert_eq!(reply(&mut gpu, 7).0, a, "recording ahead changed the draws");
-    assert!(bytes <= 16 * 4, "{bytes} bytes read back for 16 tokens");
 }
