@@ -100,6 +100,13 @@ test("About shows the held-out accuracy, the Tylenol result and the differences 
   const rho = Math.abs(tylenol.spearman_afraid).toFixed(2);
   assert.ok((await p.getByTestId("about-tylenol").textContent()).includes(rho));
   await p.getByRole("heading", { name: "Differences from the paper" }).waitFor();
+  // Where accuracy peaks is cross-validation's answer; the accuracy quoted is the test split's at
+  // the readout's layer (never the best test layer); the per-token intensity's AUC is there.
+  const diff = await p.locator(".differences").textContent();
+  const cv = report.accuracy.cv_top1;
+  assert.ok(diff.includes(`peaks at layer ${cv.indexOf(Math.max(...cv))} of`), diff);
+  assert.ok(diff.includes(`first for ${pct(report.accuracy.test.fit.top1.mean, 0)}`), diff);
+  assert.ok(diff.includes(`ROC curve of ${report.per_token.auc_intensity.toFixed(2)}`), diff);
   assert.ok(await p.getByTestId("va-correlations").isVisible());
   assert.equal(await p.locator(".about-chart svg").count(), 1);
   assert.equal(await p.locator('a[href="https://transformer-circuits.pub/2026/emotions/index.html"]').count() >= 1, true);

@@ -125,7 +125,7 @@ function steeringSection(r: Report): HTMLElement {
 
 function differences(r: Report): HTMLElement {
   const a = accuracyAt(r);
-  const best = accuracyAt(r, a.bestLayer);
+  const t = r.accuracy.test;
   const v = strongest(r.geometry.correlations.pc_valence_r);
   const ar = strongest(r.geometry.correlations.pc_arousal_r);
   const tylenol = r.dose.find((d) => d.name === "tylenol");
@@ -135,9 +135,14 @@ function differences(r: Report): HTMLElement {
   const meanPpl = (i: number) => table.reduce((s, row) => s + (row[i]?.perplexity ?? 0), 0) / Math.max(1, table.length);
   const lastCol = (table[0]?.length ?? 1) - 1;
   const items: string[] = [
-    `Where emotion lives. Accuracy peaks at layer ${best.layer} of ${best.nLayers} (${percent(best.layer / best.nLayers, 0)} of the depth; the paper reads about two-thirds up): top-1 ${percent(best.top1, 0)} and top-5 ${percent(best.top5, 0)} among ${best.nEmotions} (chance ${percent(best.chanceTop1)} / ${percent(best.chanceTop5)}). Even the embedding layer is far above chance (top-1 ${percent(r.accuracy.top1[0]!, 0)}), because a story's words carry its emotion without naming it; the middle layers add most of what is specific.`,
+    `Where emotion lives. Cross-validated accuracy on the stories outside the test split peaks at layer ${a.bestLayer} of ${a.nLayers} (${percent(a.bestLayer / a.nLayers, 0)} of the depth; the paper reads about two-thirds up). At the readout's layer ${a.layer}, held-out test stories rank the right emotion first for ${percent(t?.top1.mean ?? a.top1, 0)}${t ? ` (${percent(t.top1.lo, 0)}–${percent(t.top1.hi, 0)})` : ""} and in the top five for ${percent(t?.top5.mean ?? a.top5, 0)}${t ? ` (${percent(t.top5.lo, 0)}–${percent(t.top5.hi, 0)})` : ""} among ${a.nEmotions} (chance ${percent(a.chanceTop1)} / ${percent(a.chanceTop5)}). Even the embedding layer is far above chance (test top-1 ${percent(r.accuracy.top1[0]!, 0)}), because a story's words carry its emotion without naming it; the middle layers add most of what is specific.`,
     `Geometry. The strongest valence correlation is on PC${v.pc + 1} (r = ${signed(v.r)}) and the strongest arousal one on PC${ar.pc + 1} (r = ${signed(ar.r)}), against the paper's 0.81 and 0.66 on its leading components: in a model this small the main axes of the emotion space are not valence and arousal (its clusters mix pleasant and unpleasant emotions of similar intensity or situation).`,
   ];
+  const pt = r.per_token;
+  const top5At = (w: number) => pt?.top5[pt.windows.indexOf(w)];
+  if (pt && top5At(1) !== undefined && top5At(pt.window) !== undefined) {
+    items.push(`Per token. One token's readout names its passage's emotion among the top five for ${percent(top5At(1)!, 0)} of test-story tokens; a running mean over ${pt.window} tokens for ${percent(top5At(pt.window)!, 0)}. Whether a token reads as emotional at all is its intensity, which tells test-story tokens from held-out neutral ones with an area under the ROC curve of ${pt.auc_intensity.toFixed(2)}: the page colours by it, so factual text stays mostly uncoloured.`);
+  }
   if (tylenol) {
     items.push(`Danger. Tylenol dose against afraid: ρ = ${signed(tylenol.spearman_afraid)}; against calm: ρ = ${signed(tylenol.spearman_calm)} (the paper: afraid rises, calm falls). Over all ${dc.total} templates afraid rises (ρ > 0.5) in ${dc.afraidRises} and calm falls (ρ < −0.5) in ${dc.calmFalls}: this model does not consistently know that larger numbers mean more danger.`);
   }

@@ -56,7 +56,12 @@ export interface Report {
     offset: number;
     /** The test split at the default layer, with 95 % bootstrap intervals (v2 reports). */
     test?: { top1: Interval; top5: Interval };
+    /** Per layer: cross-validated top-1 on the stories outside the test split (v2 reports). */
+    cv_top1?: number[];
   };
+  /** The per-token readout on the test split (v2 reports): top-5 per smoothing window, the
+   * window the page uses, and how well the intensity tells emotional from neutral tokens. */
+  per_token?: { windows: number[]; window: number; top5: number[]; auc_intensity: number };
   geometry: {
     layer: number;
     /** Share of variance per principal component of the vectors. */
@@ -149,7 +154,16 @@ export function parseReport(raw: unknown): Report {
       test: has(raw, "accuracy.test.fit")
         ? { top1: interval(raw, "accuracy.test.fit.top1"), top5: interval(raw, "accuracy.test.fit.top5") }
         : undefined,
+      cv_top1: has(raw, "accuracy.cv_top1") ? numbers(raw, "accuracy.cv_top1") : undefined,
     },
+    per_token: has(raw, "per_token")
+      ? {
+          windows: numbers(raw, "per_token.windows"),
+          window: number(raw, "per_token.window"),
+          top5: numbers(raw, "per_token.top5"),
+          auc_intensity: number(raw, "per_token.auc_intensity"),
+        }
+      : undefined,
     geometry: {
       layer: number(raw, "geometry.layer"),
       pc_shares: numbers(raw, "geometry.pc_shares"),
@@ -220,7 +234,8 @@ export interface AccuracySummary {
   top5: number;
   chanceTop1: number;
   chanceTop5: number;
-  /** The layer with the highest top-1. */
+  /** The layer with the highest cross-validated top-1 (never chosen on the test split; in
+   * reports without cross-validation, the highest held-out top-1). */
   bestLayer: number;
 }
 
@@ -228,8 +243,9 @@ export interface AccuracySummary {
 export function accuracyAt(r: Report, layer = r.default_layer): AccuracySummary {
   const a = r.accuracy;
   if (layer < 0 || layer >= a.top1.length) throw new Error(`validation report: no accuracy for layer ${layer}`);
+  const chooseOn = a.cv_top1?.length === a.top1.length ? a.cv_top1 : a.top1;
   let bestLayer = 0;
-  a.top1.forEach((v, l) => { if (v > a.top1[bestLayer]!) bestLayer = l; });
+  chooseOn.forEach((v, l) => { if (v > chooseOn[bestLayer]!) bestLayer = l; });
   return {
     layer, nLayers: a.top1.length, nEmotions: Math.round(1 / a.chance_top1),
     top1: a.top1[layer]!, top5: a.top5[layer]!, chanceTop1: a.chance_top1, chanceTop5: a.chance_top5, bestLayer,
