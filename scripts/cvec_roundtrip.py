@@ -44,6 +44,8 @@ import numpy as np
 import llama_cpp
 from llama_cpp import Llama
 
+from reference import last_logits
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 VECTORS = ROOT / "data/vectors/smollm2-135m-instruct.safetensors"
@@ -116,10 +118,7 @@ class LlamaCpp:
             sys.exit(f"llama_set_adapter_cvec failed ({rc})")
 
     def probs(self, text):
-        ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
-        self.llm.reset()
-        self.llm.eval(ids)
-        logits = np.array(self.llm.scores[len(ids) - 1], dtype=np.float64)
+        _, logits = last_logits(self.llm, text)
         p = np.exp(logits - logits.max())
         return p / p.sum()
 

@@ -38,7 +38,7 @@ from llama_cpp import Llama
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from cvec_roundtrip import f32_copy  # noqa: E402
-from reference import PROMPTS  # noqa: E402
+from reference import PROMPTS, last_logits  # noqa: E402
 
 MAX_KL = 0.02
 NEAR_TIE = 0.1  # nats
@@ -79,10 +79,7 @@ def llama_cpp_probs(path):
         llm = Llama(model_path=str(path), n_ctx=512, n_threads=2, n_batch=512, logits_all=True, verbose=False)
     out = []
     for _, text in PROMPTS:
-        ids = llm.tokenize(text.encode(), add_bos=False, special=True)
-        llm.reset()
-        llm.eval(ids)
-        logits = np.array(llm.scores[len(ids) - 1], dtype=np.float64)
+        _, logits = last_logits(llm, text)
         p = np.exp(logits - logits.max())
         out.append(p / p.sum())
     return out

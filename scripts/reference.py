@@ -39,6 +39,14 @@ TOKENIZE = [
 ]
 
 
+def last_logits(llm, text):
+    """llama.cpp's ids for `text` (no BOS, control tokens parsed) and its logits after them."""
+    ids = llm.tokenize(text.encode(), add_bos=False, special=True)
+    llm.reset()
+    llm.eval(ids)
+    return ids, np.array(llm.scores[len(ids) - 1], dtype=np.float64)
+
+
 def main():
     llm = Llama(model_path=MODEL, n_ctx=2048, n_threads=2, n_batch=512, logits_all=True, verbose=False)
     vocab = llm.n_vocab()
@@ -46,10 +54,7 @@ def main():
            "prompts": [], "tokenize": []}
     rows = []
     for name, text in PROMPTS:
-        ids = llm.tokenize(text.encode(), add_bos=False, special=True)
-        llm.reset()
-        llm.eval(ids)
-        logits = np.array(llm.scores[len(ids) - 1], dtype=np.float64)
+        ids, logits = last_logits(llm, text)
         logprobs = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
         rows.append(logprobs.astype(np.float32))
         top = np.argsort(-logprobs)[:10]

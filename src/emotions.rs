@@ -274,10 +274,7 @@ impl EmotionSet {
             .get(self.default_layer)
             .and_then(|cs| cs.iter().map(|c| c.emotional.as_ref()).collect());
         if let Some(es) = emotional.filter(|es| !es.is_empty()) {
-            let flat: Vec<f32> = es
-                .iter()
-                .flat_map(|e| e.w.iter().copied().chain([e.mean, e.sd]))
-                .collect();
+            let flat: Vec<f32> = es.iter().flat_map(|e| e.to_row()).collect();
             out.push((
                 format!("intensity.{}", self.default_layer),
                 Dtype::F32,
@@ -421,18 +418,12 @@ impl EmotionSet {
             let Some(cs) = at else {
                 return Err(bad(format!("intensity has shape {:?}", t.shape())));
             };
-            for (c, e) in cs
+            for (c, row) in cs
                 .iter_mut()
                 .zip(from_le_bytes(t.data()).chunks_exact(n + 2))
             {
-                if e.iter().any(|x| !x.is_finite()) || e[n + 1] <= 0.0 {
-                    return Err(bad("intensity out of range".into()));
-                }
-                c.emotional = Some(Emotional {
-                    w: e[..n].to_vec(),
-                    mean: e[n],
-                    sd: e[n + 1],
-                });
+                let e = Emotional::from_row(row);
+                c.emotional = Some(e.ok_or_else(|| bad("intensity out of range".into()))?);
             }
         }
         let steer: serde_json::Value = match md.get("steer") {

@@ -9,7 +9,9 @@
 //! neutral text ([`Emotional`], at the default layer), in standard deviations of neutral text.
 //! Where a file has none (other layers), the z of the top emotion, `(s_e − μ_e) / σ_e`.
 
+use crate::extract::{discriminant, within_scatter};
 use crate::hooks::{Captures, HookPoint};
+use crate::numerics::dot;
 
 /// The emotion readout at one layer: `scores = x · basisᵀ − offsets`, read by a projection at
 /// the block's output (only the scores leave the device).
@@ -105,7 +107,7 @@ pub struct Emotional {
 
 impl Emotional {
     /// From smoothed rows `(T, n)` of emotional stories and of neutral text, the covariance shrunk
-    /// by `lambda` (see [`crate::extract::discriminant`]).
+    /// by `lambda` (see [`discriminant`]).
     pub fn fit(stories: &[f32], neutral: &[f32], n: usize, lambda: f64) -> crate::Result<Self> {
         let mean = |x: &[f32]| -> Vec<f64> {
             let t = (x.len() / n).max(1) as f64;
@@ -115,23 +117,18 @@ impl Emotional {
             }
             m
         };
-        let (ms, mn) = (mean(stories), mean(neutral));
-        let mut scatter = vec![0.0f64; n * n];
-        for (x, m) in [(stories, &ms), (neutral, &mn)] {
-            for row in x.chunks_exact(n) {
-                let c: Vec<f64> = row.iter().zip(m).map(|(&v, m)| v as f64 - m).collect();
-                for (i, ci) in c.iter().enumerate() {
-                    scatter[i * n..(i + 1) * n]
-                        .iter_mut()
-                        .zip(&c)
-                        .for_each(|(s, cj)| *s += ci * cj);
-                }
-            }
-        }
-        let rows = ((stories.len() + neutral.len()) / n).max(1) as f64;
-        scatter.iter_mut().for_each(|s| *s /= rows);
-        let diff: Vec<f32> = ms.iter().zip(&mn).map(|(a, b)| (a - b) as f32).collect();
-        let w = crate::extract::discriminant(&diff, &scatter, n, lambda)?;
+        let diff: Vec<f32> = mean(stories)
+            .iter()
+            .zip(mean(neutral))
+            .map(|(a, b)| (a - b) as f32)
+            .collect();
+        // The two classes' pooled within-class covariance.
+        let rows: Vec<(usize, &[f32])> = [stories, neutral]
+            .iter()
+            .enumerate()
+            .flat_map(|(k, x)| x.chunks_exact(n).map(move |r| (k, r)))
+            .collect();
+        let w = discriminant(&diff, &within_scatter(&rows, &[], n), n, lambda)?;
         let along: Vec<f64> = neutral
             .chunks_exact(n)
             .map(|row| dot(&w, row) as f64)
@@ -150,10 +147,22 @@ impl Emotional {
     pub fn score(&self, row: &[f32]) -> f32 {
         (dot(&self.w, row) - self.mean) / self.sd
     }
-}
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    /// As stored (the vectors file, the page): `w`, then `mean` and `sd` (n + 2 values).
+    pub fn to_row(&self) -> impl Iterator<Item = f32> + '_ {
+        self.w.iter().copied().chain([self.mean, self.sd])
+    }
+
+    /// From a stored row of `n + 2` values; `None` unless every value is finite and `sd` > 0.
+    pub fn from_row(row: &[f32]) -> Option<Self> {
+        let (&sd, rest) = row.split_last()?;
+        let (&mean, w) = rest.split_last()?;
+        (row.iter().all(|x| x.is_finite()) && sd > 0.0).then(|| Self {
+            w: w.to_vec(),
+            mean,
+            sd,
+        })
+    }
 }
 
 impl Calibration {

@@ -243,10 +243,11 @@ impl Session {
     /// (end-of-turn token, `max_tokens`, or a full context). Then [`Session::finish`] gives the
     /// token with its captures.
     ///
-    /// Greedy on a GPU the device chooses each token, and the passes of the next few are
-    /// recorded at once on its choices (the embedding reads the id where the argmax wrote it),
-    /// so the device never waits for the host: their ids are read back a few steps behind, and
-    /// passes recorded past an end-of-turn token are dropped, their tokens never shown.
+    /// On a GPU the device chooses each token (see [`crate::sampler::Choice::on_device`]), and
+    /// the passes of the next few are recorded at once on its choices (the embedding reads the
+    /// id where the argmax wrote it), so the device never waits for the host: their ids are read
+    /// back a few steps behind, and passes recorded past an end-of-turn token are dropped, their
+    /// tokens never shown.
     pub fn step(&mut self) -> Result<bool> {
         let Some(mut g) = self.generation.take() else {
             return Ok(false);
@@ -257,8 +258,8 @@ impl Session {
         let reads = self.hooks.reads() || self.readout.is_some();
         let ctx = self.model.config.context;
         let wants = g.pass_runs(g.generated().len().saturating_sub(1), reads, ctx);
-        // On the GPU (greedy, or a draw over all tokens): the device picks the next token and
-        // only its id comes back.
+        // On the GPU (every choice but a penalty over more recent tokens than it keeps): the
+        // device picks the next token and only its id comes back.
         let device = g.choice.on_device().filter(|_| self.model.backend.is_gpu());
         let on_device = device.is_some();
         self.generation = Some(g);

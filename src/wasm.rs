@@ -395,7 +395,7 @@ impl Engine {
                 .into_iter()
                 .flatten()
                 .flat_map(|c| &c.emotional)
-                .flat_map(|e| e.w.iter().copied().chain([e.mean, e.sd]))
+                .flat_map(|e| e.to_row())
                 .collect(),
         };
         self.session

@@ -259,19 +259,15 @@ pub fn per_token(
     };
     let auc_raw = auc(&top_raw(story_scores), &top_raw(neutral_scores));
     let auc_1 = auc(&intensity(story_scores, 1), &intensity(neutral_scores, 1));
-    let auc_w = auc(&intensity(story_scores, w), &intensity(neutral_scores, w));
+    let (story_z, neutral_z) = (intensity(story_scores, w), intensity(neutral_scores, w));
+    let auc_w = auc(&story_z, &neutral_z);
     // The held-out neutral texts start with the scenes: stories' register, told flatly.
     let scenes = corpus.scenes.iter().filter(|s| s.is_held_out()).count();
-    let auc_scenes = auc(
-        &intensity(story_scores, w),
-        &intensity(&neutral_scores[..scenes.min(neutral_scores.len())], w),
-    );
+    let scenes_z = intensity(&neutral_scores[..scenes.min(neutral_scores.len())], w);
+    let auc_scenes = auc(&story_z, &scenes_z);
     let floor = set.intensity_floor.get(wi).copied().unwrap_or(2.0);
-    let lit = |rows: &[Vec<f32>]| {
-        let z = intensity(rows, w);
-        z.iter().filter(|&&z| z > floor).count() as f64 / z.len().max(1) as f64
-    };
-    let (neutral_lit, story_lit) = (lit(neutral_scores), lit(story_scores));
+    let lit = |z: &[f32]| z.iter().filter(|&&z| z > floor).count() as f64 / z.len().max(1) as f64;
+    let (neutral_lit, story_lit) = (lit(&neutral_z), lit(&story_z));
     let _ = write!(
         md,
         "\n## 1b. Per-token readout\n\nThe page ranks emotions per token by the running mean of the raw scores over the last {w} tokens \
