@@ -64,9 +64,10 @@ setup-llama-cpp:
 cvec-roundtrip: model setup-llama-cpp
 	python3 scripts/cvec_roundtrip.py --limbic $(CARGO_TARGET_DIR)/release/limbic --work-dir $(CARGO_TARGET_DIR)/cvec-roundtrip
 
-## Every weight format people download against llama.cpp (after `cargo build --release`).
-formats-parity: model setup-llama-cpp
-	python3 scripts/formats_parity.py --limbic $(CARGO_TARGET_DIR)/release/limbic --work-dir $(CARGO_TARGET_DIR)/cvec-roundtrip
+## Every weight format people download against llama.cpp (after `cargo build --release`), and
+## Gemma 3 270M as downloaded.
+formats-parity: model gemma setup-llama-cpp
+	python3 scripts/formats_parity.py --limbic $(CARGO_TARGET_DIR)/release/limbic --work-dir $(CARGO_TARGET_DIR)/cvec-roundtrip --gemma $(GEMMA)
 
 ## Tools for the wasm build and the browser tests.
 setup:
@@ -120,7 +121,7 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch node_modules
 
-test: model setup setup-browser setup-vulkan node_modules corpus-check
+test: model gemma setup setup-browser setup-vulkan node_modules corpus-check
 	cargo build --release
 	$(MAKE) --no-print-directory cvec-roundtrip
 	$(MAKE) --no-print-directory formats-parity

@@ -17,6 +17,10 @@ formats it dequantizes; the issue-14 rule for the GPU against the CPU). Q4_0 and
 through limbic's own Q4_1 and Q8_0 kernels (rewritten value for value at load); the others are
 dequantized to f32 at load (more memory, and arithmetic closer to the exact one).
 
+With --gemma, also the second architecture's test model as downloaded (Gemma 3 270M, Q4_K_M:
+Q5_0, Q4_K, Q6_K and Q8_0 tensors): the same gates, on the same prompts with BOS first (its
+file asks for it), plus the prompt's token ids equal to llama.cpp's (SentencePiece-style).
+
 Prints one line per file type; exits non-zero when a gate fails.
 """
 import argparse
@@ -85,18 +89,54 @@ def llama_cpp_probs(path):
     return out
 
 
-def limbic_probs(limbic, path, vocab):
+def limbic_probs(limbic, path, vocab, ids=None):
+    """limbic's next-token distributions on the prompts; its prompt ids appended to `ids`."""
     out = []
     for _, text in PROMPTS:
         r = subprocess.run([limbic, "next", "--model", str(path), "--text", text, "--top", str(vocab), "--json"],
                            capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(f"limbic next on {path.name}: {r.stderr.strip()}")
+        answer = json.loads(r.stdout)
         p = np.zeros(vocab)
-        for t in json.loads(r.stdout)["top"]:
+        for t in answer["top"]:
             p[t["id"]] = t["p"]
         out.append(p)
+        if ids is not None:
+            ids.append(answer["ids"])
     return out
+
+
+def gate(name, path, cpp, lim, extra=""):
+    """Prints the file's line; True when it passes."""
+    kls = [float(np.sum(np.where(c > 0, c * (np.log(np.maximum(c, 1e-30)) - np.log(np.maximum(m, 1e-30))), 0)))
+           for c, m in zip(cpp, lim)]
+    same = sum(int(np.argmax(c) == np.argmax(m)) for c, m in zip(cpp, lim))
+    ties = [near_tie(c, m) for c, m in zip(cpp, lim) if np.argmax(c) != np.argmax(m)]
+    ok = all(t is not None for t in ties) and np.mean(kls) <= MAX_KL and not extra
+    parted = "".join(f", parts at a {t:.3f}-nat tie" if t is not None else ", parts (no near tie)" for t in ties)
+    print(f"{'ok  ' if ok else 'FAIL'} {name:7} top-1 {same}/{len(PROMPTS)}{parted}  mean KL {np.mean(kls):.4f}  "
+          f"max {max(kls):.4f}  ({tensor_types(path)}){extra}")
+    return ok
+
+
+def gemma(limbic, path):
+    """The Gemma file: llama.cpp's ids (BOS first) and distributions against limbic's."""
+    with quiet():
+        llm = Llama(model_path=str(path), n_ctx=512, n_threads=2, n_batch=512, logits_all=True, verbose=False)
+    cpp, cpp_ids = [], []
+    for _, text in PROMPTS:
+        ids = llm.tokenize(text.encode(), add_bos=True, special=True)
+        llm.reset()
+        llm.eval(ids)
+        logits = np.array(llm.scores[len(ids) - 1], dtype=np.float64)
+        p = np.exp(logits - logits.max())
+        cpp.append(p / p.sum())
+        cpp_ids.append(ids)
+    lim_ids = []
+    lim = limbic_probs(limbic, path, len(cpp[0]), lim_ids)
+    differ = sum(a != b for a, b in zip(cpp_ids, lim_ids))
+    return gate("gemma3", path, cpp, lim, f"; token ids differ on {differ} prompt(s)" if differ else "")
 
 
 def near_tie(cpp, lim):
@@ -111,6 +151,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limbic", default="target/release/limbic")
     ap.add_argument("--work-dir", default="target/cvec-roundtrip")
+    ap.add_argument("--gemma", help="also Gemma 3 270M Q4_K_M as downloaded (`make gemma`)")
     a = ap.parse_args()
     t0 = time.time()
     work = pathlib.Path(a.work_dir)
@@ -124,16 +165,10 @@ def main():
         quantize(src, path, ftype)
         cpp = llama_cpp_probs(path)
         lim = limbic_probs(a.limbic, path, len(cpp[0]))
-        kls = [float(np.sum(np.where(c > 0, c * (np.log(np.maximum(c, 1e-30)) - np.log(np.maximum(m, 1e-30))), 0)))
-               for c, m in zip(cpp, lim)]
-        same = sum(int(np.argmax(c) == np.argmax(m)) for c, m in zip(cpp, lim))
-        ties = [near_tie(c, m) for c, m in zip(cpp, lim) if np.argmax(c) != np.argmax(m)]
-        ok = all(t is not None for t in ties) and np.mean(kls) <= MAX_KL
-        failed += not ok
-        parted = "".join(f", parts at a {t:.3f}-nat tie" if t is not None else ", parts (no near tie)" for t in ties)
-        print(f"{'ok  ' if ok else 'FAIL'} {name:7} top-1 {same}/{len(PROMPTS)}{parted}  mean KL {np.mean(kls):.4f}  "
-              f"max {max(kls):.4f}  ({tensor_types(path)})")
+        failed += not gate(name, path, cpp, lim)
         path.unlink()
+    if a.gemma:
+        failed += not gemma(a.limbic, pathlib.Path(a.gemma))
     print(f"{'FAILED' if failed else 'passed'}: {failed} failing file type(s), {time.time() - t0:.0f} s")
     sys.exit(1 if failed else 0)
 

@@ -15,7 +15,14 @@ difference in what is computed, not in rounding):
   "llama-bpe"` (its split, whole-word vocabulary hits before merges, BOS first since the file
   does not say otherwise) and rope frequency factors (`rope_freqs.weight`).
 
-Both share a byte-level BPE vocabulary: the 256 byte symbols, merges learned from a short text
+- tests/fixtures/tiny_gemma3.gguf: `gemma3` (Gemma 3's family): the embedding scaled by √d,
+  per-head q/k norms, norms of the attention's and FFN's outputs, GELU, heads 32 wide over a
+  width of 64 (its key length, not d / heads), GQA 4:1, six layers of which the first five attend
+  through a sliding window of 4 positions with rope base 10,000 and the sixth to all with the
+  file's base; a SentencePiece-style vocabulary (`tokenizer.ggml.model = "llama"`, scores, 256
+  byte tokens for what no piece covers, a user-defined token), BOS first, no space prefix.
+
+The others share a byte-level BPE vocabulary: the 256 byte symbols, merges learned from a short text
 "- t" and "1 2", and "Ġzebra" (a word only a whole-word lookup finds), so that merging and the
 pre-tokenizers' splits matter; and three control tokens. For each
 parity text llama.cpp (llama-cpp-python 0.3.36) gives the token ids and the last position's
@@ -39,6 +46,8 @@ TEXTS = [
     "A well-timed, well-told tale; IT'S 12 o'clock\n\n\nok!!\n",
     "Zebra 12345 zebra!",
 ]
+# Gemma's also: a user-defined token in the text, cut out before the pieces are merged.
+GEMMA_TEXTS = TEXTS + ["so <b>the</b> world said <b>"]
 SAMPLE = ("the cat sat on the mat and the dog sat on the log while the world said hello there "
           "we are testing tokens and tabs and spaces that they do not like at the end of the day")
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -98,10 +107,43 @@ def vocab():
     return tokens, types, merges
 
 
+def spm_vocab():
+    """Gemma's layout in small: control tokens, the unknown token, 256 byte tokens, then pieces
+    ("▁" for a space) with scores: merges learned from SAMPLE score by their order (the first
+    learned highest), single characters lowest; digits, capitals and most punctuation are left to
+    the byte tokens. One user-defined token, "<b>"."""
+    words = ["▁" + w for w in SAMPLE.split()]
+    chars = sorted(set("".join(words)) | set(".,'"))
+    split = [list(w) for w in words]
+    pieces = []
+    for _ in range(80):
+        pairs = Counter((a, b) for s in split for a, b in zip(s, s[1:]))
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        pieces.append(a + b)
+        for i, s in enumerate(split):
+            out, j = [], 0
+            while j < len(s):
+                if j + 1 < len(s) and (s[j], s[j + 1]) == (a, b):
+                    out.append(a + b)
+                    j += 2
+                else:
+                    out.append(s[j])
+                    j += 1
+            split[i] = out
+    head = [("<pad>", 3), ("<eos>", 3), ("<bos>", 3), ("<unk>", 2), ("<start_of_turn>", 3), ("<end_of_turn>", 3)]
+    tokens = [t for t, _ in head] + [f"<0x{b:02X}>" for b in range(256)] + pieces + chars + ["<b>"]
+    types = [t for _, t in head] + [6] * 256 + [1] * (len(pieces) + len(chars)) + [4]
+    scores = ([0.0] * (len(head) + 256) + [-float(i) for i in range(len(pieces))]
+              + [-1000.0 - i for i in range(len(chars))] + [0.0])
+    return tokens, types, scores
+
+
 def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, tied, bias, pre, seed,
-          add_bos=False, rope_freqs=False, chat=False):
+          add_bos=False, rope_freqs=False, chat=False, window=None):
     rng = np.random.default_rng(seed)
-    tokens, types, merges = vocab()
+    gemma = arch == "gemma3"
     w = gguf.GGUFWriter(str(path), arch)
     w.add_block_count(n_layer)
     w.add_context_length(2048)
@@ -113,13 +155,28 @@ def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, ti
     w.add_value_length(head_dim)
     w.add_rope_freq_base(rope_base)
     w.add_layer_norm_rms_eps(1e-6)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre(pre)
-    w.add_token_list(tokens)
-    w.add_token_types(types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(len(tokens) - 3)
-    w.add_eos_token_id(len(tokens) - 1)
+    if gemma:
+        tokens, types, scores = spm_vocab()
+        w.add_sliding_window(window)
+        w.add_tokenizer_model("llama")
+        w.add_tokenizer_pre(pre)
+        w.add_token_list(tokens)
+        w.add_token_types(types)
+        w.add_token_scores(scores)
+        w.add_bos_token_id(2)
+        w.add_eos_token_id(1)
+        w.add_unk_token_id(3)
+        w.add_pad_token_id(0)
+        w.add_add_space_prefix(False)
+    else:
+        tokens, types, merges = vocab()
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre(pre)
+        w.add_token_list(tokens)
+        w.add_token_types(types)
+        w.add_token_merges(merges)
+        w.add_bos_token_id(len(tokens) - 3)
+        w.add_eos_token_id(len(tokens) - 1)
     if add_bos is not None:
         w.add_add_bos_token(add_bos)
     if chat:
@@ -149,6 +206,11 @@ def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, ti
             w.add_tensor(p + "attn_q.bias", (0.5 * rng.standard_normal(q)).astype(np.float32))
             w.add_tensor(p + "attn_k.bias", (0.5 * rng.standard_normal(kv)).astype(np.float32))
             w.add_tensor(p + "attn_v.bias", (0.5 * rng.standard_normal(kv)).astype(np.float32))
+        if gemma:
+            w.add_tensor(p + "attn_q_norm.weight", norm(head_dim))
+            w.add_tensor(p + "attn_k_norm.weight", norm(head_dim))
+            w.add_tensor(p + "post_attention_norm.weight", norm(d))
+            w.add_tensor(p + "post_ffw_norm.weight", norm(d))
         w.add_tensor(p + "attn_output.weight", mat(d, q))
         w.add_tensor(p + "ffn_norm.weight", norm(d))
         w.add_tensor(p + "ffn_gate.weight", mat(d_ff, d))
@@ -160,11 +222,11 @@ def write(path, arch, *, d, n_layer, n_head, n_kv, head_dim, d_ff, rope_base, ti
     w.close()
 
 
-def answers(path):
+def answers(path, texts):
     llm = Llama(model_path=str(path), n_ctx=256, n_threads=2, logits_all=True, verbose=False,
                 type_k=0, type_v=0)  # f32 KV cache: the same maths as limbic's
     out = []
-    for text in TEXTS:
+    for text in texts:
         ids = llm.tokenize(text.encode(), add_bos=True, special=False)  # BOS where the model wants it
         llm.reset()
         llm.eval(ids)
@@ -181,12 +243,15 @@ def main():
         "tiny_llama3": dict(arch="llama", d=64, n_layer=2, n_head=4, n_kv=2, head_dim=16, d_ff=128,
                             rope_base=500_000.0, tied=True, bias=False, pre="llama-bpe", seed=3,
                             add_bos=None, rope_freqs=True),
+        "tiny_gemma3": dict(arch="gemma3", d=64, n_layer=6, n_head=4, n_kv=1, head_dim=32, d_ff=96,
+                            rope_base=1_000_000.0, tied=True, bias=False, pre="default", seed=4,
+                            add_bos=True, window=4),
     }
     report = {}
     for name, spec in models.items():
         path = OUT / f"{name}.gguf"
         write(path, spec.pop("arch"), **spec)
-        report[name] = answers(path)
+        report[name] = answers(path, GEMMA_TEXTS if name == "tiny_gemma3" else TEXTS)
         print(f"wrote {path.relative_to(OUT.parent.parent)} ({path.stat().st_size} bytes)")
     (OUT / "tiny_models.json").write_text(json.dumps(report) + "\n")
     print("wrote tests/fixtures/tiny_models.json")

@@ -379,10 +379,15 @@ pub fn capturing_engine(bytes: &[u8]) -> Result<Session> {
 /// Smoothing windows (tokens) the readout is calibrated for.
 pub const WINDOWS: [usize; 5] = [1, 4, 8, 16, 32];
 
-/// The chat template of the model file in `bytes` (the corpus's dialogues are written in it);
-/// only the header is read.
+/// How the corpus's dialogues are written for the model file in `bytes`: its chat format, or a
+/// plain transcript when it has no template (a base model); only the header is read. A
+/// template limbic does not know is an error (the dialogues would not read as the model's).
 pub fn chat_template(bytes: &[u8]) -> Result<ChatTemplate> {
-    ChatTemplate::from_vocab(&crate::ModelFile::vocab_from_bytes(bytes)?)
+    let vocab = crate::ModelFile::vocab_from_bytes(bytes)?;
+    if vocab.chat_template.is_none() {
+        return Ok(ChatTemplate::transcript());
+    }
+    ChatTemplate::from_vocab(&vocab)
         .map_err(|why| Error::Prompt(format!("the corpus's dialogues need chat: {why}")))
 }
 

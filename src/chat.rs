@@ -24,6 +24,10 @@ pub enum Role {
 pub enum Family {
     /// `<|im_start|>{role}\n{text}<|im_end|>\n` (SmolLM2, Qwen2).
     ChatMl,
+    /// No markers: `User: {text}\n\n`, `Assistant: {text}\n\n` as plain text. Never a
+    /// model's chat (a file without a template has none); how the corpus's dialogues are
+    /// written for a base model ([`ChatTemplate::transcript`]).
+    Transcript,
 }
 
 /// How the model expects a conversation to be written.
@@ -35,6 +39,14 @@ pub struct ChatTemplate {
 }
 
 impl ChatTemplate {
+    /// A dialogue written as a plain transcript, for a model without a chat format.
+    pub fn transcript() -> Self {
+        Self {
+            family: Family::Transcript,
+            default_system: None,
+        }
+    }
+
     /// The family of Jinja template `jinja`, with the default system prompt it writes as a
     /// literal; `None` when the family is not one limbic knows.
     pub fn recognise(jinja: &str) -> Option<Self> {
@@ -73,9 +85,10 @@ impl ChatTemplate {
     }
 
     /// The tokens that delimit turns.
-    fn markers(&self) -> [&'static str; 2] {
+    fn markers(&self) -> &'static [&'static str] {
         match self.family {
-            Family::ChatMl => ["<|im_start|>", "<|im_end|>"],
+            Family::ChatMl => &["<|im_start|>", "<|im_end|>"],
+            Family::Transcript => &[],
         }
     }
 
@@ -90,6 +103,11 @@ impl ChatTemplate {
                 };
                 format!("<|im_start|>{role}\n{text}<|im_end|>\n")
             }
+            Family::Transcript => match role {
+                Role::System => format!("{text}\n\n"),
+                Role::User => format!("User: {text}\n\n"),
+                Role::Assistant => format!("Assistant: {text}\n\n"),
+            },
         }
     }
 
@@ -97,6 +115,7 @@ impl ChatTemplate {
     pub fn reply_start(&self) -> &'static str {
         match self.family {
             Family::ChatMl => "<|im_start|>assistant\n",
+            Family::Transcript => "Assistant:",
         }
     }
 
@@ -265,6 +284,16 @@ mod tests {
         assert_eq!(
             ChatTemplate::from_vocab(&vocab(Some(SMOLLM2), &["<|im_start|>"])).unwrap_err(),
             "the chat template's marker <|im_end|> is not a control token of the vocabulary"
+        );
+    }
+
+    #[test]
+    fn a_transcript_is_plain_text() {
+        let t = ChatTemplate::transcript();
+        let text = t.prompt(&["Hi.".into(), "Hello!".into()], "Tea?", None);
+        assert_eq!(
+            text,
+            "User: Hi.\n\nAssistant: Hello!\n\nUser: Tea?\n\nAssistant:"
         );
     }
 

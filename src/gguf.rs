@@ -18,7 +18,7 @@ use crate::error::{first_line, Error, Result};
 mod config;
 mod header;
 mod meta;
-pub use config::{Config, RopeScaling};
+pub use config::{Act, Config, RopeScaling, SlidingWindow};
 /// A string from the file fit for a one-line message (used by the tokenizer's errors too).
 pub(crate) use header::clip;
 use meta::{bad, Meta};
@@ -54,6 +54,10 @@ pub struct RawBlock {
     pub w_down: QWeight,     // (d, d_ff)
     /// The q, k and v projections' biases, when the model has them (qwen2).
     pub qkv_bias: Option<[Vec<f32>; 3]>,
+    /// The per-head q and k norms (head_dim each), when the model has them (Gemma 3).
+    pub qk_norm: Option<[Vec<f32>; 2]>,
+    /// The attention's and the FFN's output norms (d each), when the model has them (Gemma 3).
+    pub post_norms: Option<[Vec<f32>; 2]>,
 }
 
 /// All weights as stored. The embedding table doubles as the output matrix unless the file has
@@ -228,6 +232,22 @@ fn read_weights<R: Read + Seek>(
             } else {
                 None
             },
+            qk_norm: if c.qk_norm {
+                Some([
+                    load_vector(content, reader, &p("attn_q_norm"), c.head_dim)?,
+                    load_vector(content, reader, &p("attn_k_norm"), c.head_dim)?,
+                ])
+            } else {
+                None
+            },
+            post_norms: if c.post_norms {
+                Some([
+                    load_vector(content, reader, &p("post_attention_norm"), d)?,
+                    load_vector(content, reader, &p("post_ffw_norm"), d)?,
+                ])
+            } else {
+                None
+            },
         });
     }
     Ok(RawWeights {
@@ -290,6 +310,7 @@ pub fn qweight(t: &QTensor) -> Result<QWeight> {
         GgmlDType::F16 => DType::F16,
         GgmlDType::Q4_1 => DType::Q4_1,
         GgmlDType::Q8_0 => DType::Q8_0,
+        GgmlDType::Q4K => DType::Q4_K,
         // Rewritten, value for value, into the formats our kernels run.
         GgmlDType::Q4_0 => {
             if let Some(bytes) = q4_0_as_q4_1(&t.data()?) {

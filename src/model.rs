@@ -8,16 +8,19 @@ use crate::sampler::Gumbel;
 
 /// One block's weights on the device.
 struct Block<B: Backend> {
-    attn_norm: B::Tensor,             // (1, d)
-    wq: B::Matrix,                    // (n_head*hd, d)
-    wk: B::Matrix,                    // (n_kv_head*hd, d)
-    wv: B::Matrix,                    // (n_kv_head*hd, d)
-    wo: B::Matrix,                    // (d, n_head*hd)
-    ffn_norm: B::Tensor,              // (1, d)
-    w_gate: B::Matrix,                // (d_ff, d)
-    w_up: B::Matrix,                  // (d_ff, d)
-    w_down: B::Matrix,                // (d, d_ff)
-    qkv_bias: Option<[B::Tensor; 3]>, // (1, n_head*hd), (1, n_kv_head*hd) twice
+    attn_norm: B::Tensor,               // (1, d)
+    wq: B::Matrix,                      // (n_head*hd, d)
+    wk: B::Matrix,                      // (n_kv_head*hd, d)
+    wv: B::Matrix,                      // (n_kv_head*hd, d)
+    wo: B::Matrix,                      // (d, n_head*hd)
+    ffn_norm: B::Tensor,                // (1, d)
+    w_gate: B::Matrix,                  // (d_ff, d)
+    w_up: B::Matrix,                    // (d_ff, d)
+    w_down: B::Matrix,                  // (d, d_ff)
+    qkv_bias: Option<[B::Tensor; 3]>,   // (1, n_head*hd), (1, n_kv_head*hd) twice
+    qk_norm: Option<[B::Tensor; 2]>,    // (1, hd) twice
+    post_norms: Option<[B::Tensor; 2]>, // (1, d) twice
+    layer: usize,
 }
 
 impl<B: Backend> Block<B> {
@@ -34,6 +37,9 @@ impl<B: Backend> Block<B> {
             w_up: &self.w_up,
             w_down: &self.w_down,
             qkv_bias: self.qkv_bias.as_ref().map(|[q, k, v]| [q, k, v]),
+            qk_norm: self.qk_norm.as_ref().map(|[q, k]| [q, k]),
+            post_norms: self.post_norms.as_ref().map(|[a, f]| [a, f]),
+            layer: self.layer,
         }
     }
 }
@@ -111,8 +117,20 @@ impl<B: Backend> Llama<B> {
         let w = file.weights;
         let d = c.d_model;
         let mut blocks = Vec::with_capacity(c.n_layer);
-        for b in w.blocks {
+        let pair = |v: Option<[Vec<f32>; 2]>| -> Result<Option<[B::Tensor; 2]>> {
+            v.map(|[a, b]| {
+                Ok([
+                    backend.tensor(&a, 1, a.len())?,
+                    backend.tensor(&b, 1, b.len())?,
+                ])
+            })
+            .transpose()
+        };
+        for (layer, b) in w.blocks.into_iter().enumerate() {
             blocks.push(Block {
+                qk_norm: pair(b.qk_norm)?,
+                post_norms: pair(b.post_norms)?,
+                layer,
                 attn_norm: backend.tensor(&b.attn_norm, 1, d)?,
                 ffn_norm: backend.tensor(&b.ffn_norm, 1, d)?,
                 wq: backend.matrix(b.wq)?,
@@ -305,6 +323,9 @@ impl<B: Backend> Llama<B> {
             Input::Ids(ids) => be.embed(&self.embd, ids)?, // (T, d)
             Input::Chosen(chosen) => be.embed_chosen(&self.embd, chosen)?,
         };
+        if c.embd_scale != 1.0 {
+            x = be.scale(&x, c.embd_scale)?; // Gemma's √d: the stream the hooks see
+        }
         for (l, blk) in self.blocks.iter().enumerate() {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
             x = be.block(&x, &blk.weights(), &mut self.caches[l], c, pos)?;

@@ -24,6 +24,12 @@ fn config() -> Config {
         qkv_bias: false,
         rope_neox: false,
         rope_freq_factors: None,
+        embd_scale: 1.0,
+        attn_scale: 0.125,
+        ffn_act: limbic::gguf::Act::Silu,
+        qk_norm: false,
+        post_norms: false,
+        sliding: None,
     }
 }
 
@@ -48,7 +54,10 @@ fn rope_is_defined_up_to_the_last_position() {
     let be = Cpu::new(&c).unwrap();
     let x = values(2 * 64, 1);
     let y = be
-        .read(&be.rope(&be.tensor(&x, 2, 64).unwrap(), 1, 8190).unwrap())
+        .read(
+            &be.rope(&be.tensor(&x, 2, 64).unwrap(), 1, 8190, false)
+                .unwrap(),
+        )
         .unwrap();
     for t in 0..2 {
         let pos = (8190 + t) as f64;
@@ -64,7 +73,8 @@ fn rope_is_defined_up_to_the_last_position() {
         }
     }
     assert!(
-        be.rope(&be.tensor(&x, 2, 64).unwrap(), 1, 8191).is_err(),
+        be.rope(&be.tensor(&x, 2, 64).unwrap(), 1, 8191, false)
+            .is_err(),
         "rope ran past the context"
     );
 }
@@ -87,7 +97,7 @@ fn attention_reads_a_cache_longer_than_4096_positions() {
         let v = be
             .tensor(&vs[done * kvw..(done + t) * kvw], t, kvw)
             .unwrap();
-        be.attention(&q, &k, &v, &mut cache).unwrap();
+        be.attention(&q, &k, &v, &mut cache, None).unwrap();
         done += t;
     }
     let q = values(qw, 9);
@@ -99,6 +109,7 @@ fn attention_reads_a_cache_longer_than_4096_positions() {
                 &be.tensor(&ks[last * kvw..], 1, kvw).unwrap(),
                 &be.tensor(&vs[last * kvw..], 1, kvw).unwrap(),
                 &mut cache,
+                None,
             )
             .unwrap(),
         )

@@ -34,6 +34,12 @@ fn config() -> Config {
         qkv_bias: false,
         rope_neox: false,
         rope_freq_factors: None,
+        embd_scale: 1.0,
+        attn_scale: 0.125,
+        ffn_act: limbic::gguf::Act::Silu,
+        qk_norm: false,
+        post_norms: false,
+        sliding: None,
     }
 }
 
@@ -148,7 +154,10 @@ fn elementwise_norm_rope_and_projection_match_the_cpu() {
             cpu.tensor(&q, t, 384).unwrap(),
             gpu.tensor(&q, t, 384).unwrap(),
         );
-        let (c, g) = (cpu.rope(&qc, 6, 9).unwrap(), gpu.rope(&qg, 6, 9).unwrap());
+        let (c, g) = (
+            cpu.rope(&qc, 6, 9, false).unwrap(),
+            gpu.rope(&qg, 6, 9, false).unwrap(),
+        );
         both("rope", c, g, 1e-5);
     }
 }
@@ -171,6 +180,7 @@ fn attention_over_a_growing_cache_matches_the_cpu() {
                 &cpu.tensor(&k, t, 128).unwrap(),
                 &cpu.tensor(&v, t, 128).unwrap(),
                 &mut cc,
+                None,
             )
             .unwrap();
         let g = gpu
@@ -179,6 +189,7 @@ fn attention_over_a_growing_cache_matches_the_cpu() {
                 &gpu.tensor(&k, t, 128).unwrap(),
                 &gpu.tensor(&v, t, 128).unwrap(),
                 &mut gc,
+                None,
             )
             .unwrap();
         close(

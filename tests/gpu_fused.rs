@@ -46,6 +46,9 @@ fn block<B: Backend>(h: &Held<B>) -> Block<'_, B> {
         w_up: &h.m[5],
         w_down: &h.m[6],
         qkv_bias: None,
+        qk_norm: None,
+        post_norms: None,
+        layer: 0,
     }
 }
 

@@ -43,12 +43,15 @@ fn stored_weights_dequantize_as_candle_does() {
         GgmlDType::Q8_0,
         // Read into our formats value for value: Q4_0 as Q4_1 (the same nibbles, minimum −8·d:
         // q·d − 8·d is exact, but a zero comes out +0 where (q − 8)·d gives −0 for d < 0), Q5_0
-        // as Q8_0 (each value less 16 as a byte); Q5_1 has no kernel of ours: f32.
+        // as Q8_0 (each value less 16 as a byte); Q5_1 has no kernel of ours: f32. Q4_K is kept
+        // and read as Q4_1 blocks with f32 scales; Q6_K is f32.
         GgmlDType::Q4_0,
         GgmlDType::Q5_0,
         GgmlDType::Q5_1,
+        GgmlDType::Q4K,
+        GgmlDType::Q6K,
     ] {
-        let (rows, cols) = (5, 96);
+        let (rows, cols) = (5, 512);
         let t = Tensor::from_vec(values(rows * cols, 7), (rows, cols), &Device::Cpu).unwrap();
         let qt = QTensor::quantize(&t, dtype).unwrap();
         let want: Vec<f32> = qt
@@ -65,13 +68,25 @@ fn stored_weights_dequantize_as_candle_does() {
         let stored_as = match dtype {
             GgmlDType::Q4_0 => DType::Q4_1,
             GgmlDType::Q5_0 => DType::Q8_0,
-            GgmlDType::Q5_1 => DType::F32,
+            GgmlDType::Q5_1 | GgmlDType::Q6K => DType::F32,
+            GgmlDType::Q4K => DType::Q4_K,
             _ => w.dtype(),
         };
         assert_eq!(w.dtype(), stored_as, "{dtype:?}");
         for (i, (g, r)) in got.iter().zip(&want).enumerate() {
             let same = g.to_bits() == r.to_bits() || (dtype == GgmlDType::Q4_0 && g == r);
             assert!(same, "{dtype:?} value {i}: {g} vs {r}");
+        }
+        // Repacked for our kernels, each row still holds those values.
+        if let Some(q) = QMatrix::new(&w).unwrap() {
+            for r in 0..rows {
+                let row: Vec<u32> = q.dequantize_row(r).iter().map(|v| v.to_bits()).collect();
+                let want: Vec<u32> = got[r * cols..][..cols]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                assert!(row == want, "{dtype:?} row {r} repacked");
+            }
         }
     }
 }
@@ -80,9 +95,14 @@ fn stored_weights_dequantize_as_candle_does() {
 fn every_kernel_equals_the_scalar_reference_bit_for_bit() {
     let kernels = Kernel::available();
     eprintln!("kernels here: {kernels:?}");
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-        // Row counts that are not multiples of the 8-row groups; widths of 1 to 18 blocks.
-        for (rows, cols, seed) in [(37, 96, 1), (8, 32, 2), (203, 576, 3), (5, 160, 4)] {
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K] {
+        // Row counts that are not multiples of the 8-row groups; widths of 1 to 18 blocks (a
+        // K-quant's rows are whole 256-value blocks).
+        let shapes = match dtype {
+            GgmlDType::Q4K => [(37, 256, 1), (8, 512, 2), (203, 768, 3), (5, 256, 4)],
+            _ => [(37, 96, 1), (8, 32, 2), (203, 576, 3), (5, 160, 4)],
+        };
+        for (rows, cols, seed) in shapes {
             let w = QMatrix::new(&quantized(rows, cols, dtype, seed))
                 .unwrap()
                 .unwrap();

@@ -4,10 +4,13 @@
 //! biases, NEOX rope, GQA 2:1, heads 16 wide, its own pre-tokenizer), a `llama` one (a
 //! separate output matrix, GQA 4:1, heads 32 wide, rope base 500000) and a `llama` as Llama 3.x
 //! files are (the `llama-bpe` pre-tokenizer: its split, whole words before merges, BOS first;
-//! rope frequency factors). The GPU says what it does not run of them.
+//! rope frequency factors), and a `gemma3` (embedding scale, q/k norms, post-norms, GELU, a
+//! sliding window of 4 positions in five of its six layers, a SentencePiece-style vocabulary).
+//! The GPU says what it does not run of them.
 
 use std::path::Path;
 
+use limbic::gguf::Act;
 use limbic::{ModelFile, Sampler, Session};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -25,9 +28,9 @@ fn bytes(model: &str) -> Vec<u8> {
 }
 
 /// Prompt ids (BOS first where the model wants it) equal llama.cpp's, and so do the last
-/// position's logits (to f32 rounding: both engines compute in f32 from f32 weights), so the
-/// top-1 is the same too.
-fn same_as_llama_cpp(model: &str) {
+/// position's logits to `tol` of their largest (f32 rounding, 1e-4: both engines compute in
+/// f32 from f32 weights), so the top-1 is the same too.
+fn same_as_llama_cpp(model: &str, tol: f32) {
     let mut s = Session::cpu(&bytes(model)).unwrap();
     for case in cases(model) {
         let text = case["text"].as_str().unwrap();
@@ -45,7 +48,7 @@ fn same_as_llama_cpp(model: &str) {
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
         assert!(
-            worst <= 1e-4 * scale,
+            worst <= tol * scale,
             "{model} {text:?}: max |Δlogit| {worst} (scale {scale})"
         );
         eprintln!("{model} {text:?}: max |Δlogit| {worst:.2e} of {scale:.1}");
@@ -58,14 +61,14 @@ fn same_as_llama_cpp(model: &str) {
 fn qwen2_biases_and_neox_rope_equal_llama_cpp() {
     let c = ModelFile::from_bytes(&bytes("tiny_qwen2")).unwrap().config;
     assert!(c.qkv_bias && c.rope_neox && c.tied_output && c.head_dim == 16);
-    same_as_llama_cpp("tiny_qwen2");
+    same_as_llama_cpp("tiny_qwen2", 1e-4);
 }
 
 #[test]
 fn llama_with_a_separate_output_and_wider_heads_equals_llama_cpp() {
     let c = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
     assert!(!c.tied_output && !c.rope_neox && c.head_dim == 32 && c.n_head / c.n_kv_head == 4);
-    same_as_llama_cpp("tiny_llama");
+    same_as_llama_cpp("tiny_llama", 1e-4);
 }
 
 #[test]
@@ -78,7 +81,24 @@ fn llama3_files_tokenize_and_rope_as_llama_cpp() {
         .is_some_and(|f| f.len() == c.head_dim / 2));
     // No add_bos_token in the file: llama-bpe's default puts BOS first.
     assert!(s.tokenizer.add_bos);
-    same_as_llama_cpp("tiny_llama3");
+    same_as_llama_cpp("tiny_llama3", 1e-4);
+}
+
+#[test]
+fn gemma3_norms_gelu_and_sliding_window_equal_llama_cpp() {
+    let s = Session::cpu(&bytes("tiny_gemma3")).unwrap();
+    let c = s.config();
+    assert!(c.qk_norm && c.post_norms && c.rope_neox && c.ffn_act == Act::GeluTanh);
+    assert_eq!((c.head_dim, c.d_model, c.embd_scale), (32, 64, 8.0));
+    let local: Vec<usize> = (0..c.n_layer).filter(|&l| c.is_local(l)).collect();
+    assert_eq!(
+        local,
+        [0, 1, 2, 3, 4],
+        "every sixth layer global, as llama.cpp has it"
+    );
+    assert_eq!((c.window(0), c.window(5)), (Some(4), None));
+    assert!(s.tokenizer.add_bos && !s.tokenizer.chat_available());
+    same_as_llama_cpp("tiny_gemma3", 1e-4);
 }
 
 #[test]
@@ -99,6 +119,16 @@ fn the_gpu_says_what_it_does_not_run() {
             .to_string();
         assert!(err.contains("q/k/v biases"), "{err}");
     }
+    let g = ModelFile::from_bytes(&bytes("tiny_gemma3")).unwrap().config;
+    let m = g.check_gpu_runnable().unwrap_err().to_string();
+    assert!(
+        m.contains("gemma3's NEOX rope")
+            && m.contains(
+                "gemma3's embedding scale, GELU, q/k norms, post-norms, \
+                 sliding-window attention run on the CPU only"
+            ),
+        "{m}"
+    );
     let l = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
     let m = l.check_gpu_runnable().unwrap_err().to_string();
     assert_eq!(

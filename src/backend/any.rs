@@ -347,14 +347,33 @@ impl Backend for AnyBackend {
     fn qmatmul(&self, x: &Tensor, w: &Matrix) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.qmatmul(k::t(x)?, k::m(w)?)?)))
     }
-    fn rope(&self, x: &Tensor, heads: usize, pos: usize) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::W(b.rope(k::t(x)?, heads, pos)?)))
+    fn rope(&self, x: &Tensor, heads: usize, pos: usize, local: bool) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.rope(k::t(x)?, heads, pos, local)?)))
     }
-    fn attention(&self, q: &Tensor, kk: &Tensor, v: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-        each!(self, b, k => Ok(k::W(b.attention(k::t(q)?, k::t(kk)?, k::t(v)?, k::c(cache)?)?)))
+    fn attention(
+        &self,
+        q: &Tensor,
+        kk: &Tensor,
+        v: &Tensor,
+        cache: &mut Cache,
+        window: Option<usize>,
+    ) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.attention(k::t(q)?, k::t(kk)?, k::t(v)?, k::c(cache)?, window)?)))
     }
     fn silu_mul(&self, gate: &Tensor, up: &Tensor) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.silu_mul(k::t(gate)?, k::t(up)?)?)))
+    }
+    fn gelu_mul(&self, gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.gelu_mul(k::t(gate)?, k::t(up)?)?)))
+    }
+    fn geglu(&self, h: &Tensor, gate: &Matrix, up: &Matrix) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.geglu(k::t(h)?, k::m(gate)?, k::m(up)?)?)))
+    }
+    fn head_norm(&self, x: &Tensor, w: &Tensor, eps: f32) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.head_norm(k::t(x)?, k::t(w)?, eps)?)))
+    }
+    fn scale(&self, x: &Tensor, s: f32) -> Result<Tensor> {
+        each!(self, b, k => Ok(k::W(b.scale(k::t(x)?, s)?)))
     }
     fn swiglu(&self, h: &Tensor, gate: &Matrix, up: &Matrix) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.swiglu(k::t(h)?, k::m(gate)?, k::m(up)?)?)))
@@ -388,6 +407,15 @@ impl Backend for AnyBackend {
                     Some([q, kk, v]) => Some([k::t(q)?, k::t(kk)?, k::t(v)?]),
                     None => None,
                 },
+                qk_norm: match w.qk_norm {
+                    Some([q, kk]) => Some([k::t(q)?, k::t(kk)?]),
+                    None => None,
+                },
+                post_norms: match w.post_norms {
+                    Some([a, f]) => Some([k::t(a)?, k::t(f)?]),
+                    None => None,
+                },
+                layer: w.layer,
             };
             Ok(k::W(b.block(k::t(x)?, &w, k::c(cache)?, c, pos)?))
         })

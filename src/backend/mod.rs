@@ -12,11 +12,11 @@ pub mod quant;
 pub mod share;
 pub mod weight;
 
-pub use weight::{DType, QWeight};
+pub use weight::{DType, Nibbles, QWeight};
 
 use crate::error::Result;
 
-use crate::gguf::Config;
+use crate::gguf::{Act, Config};
 pub use any::AnyBackend;
 
 /// The ops of one forward pass. Shapes: `T` positions, `d` model width.
@@ -76,18 +76,45 @@ pub trait Backend {
     /// `x (T, in) · wᵀ` → `(T, out)`.
     fn qmatmul(&self, x: &Self::Tensor, w: &Self::Matrix) -> Result<Self::Tensor>;
     /// Rotary position embedding of `x (T, heads*head_dim)`; row `t` is at position `pos + t`.
-    fn rope(&self, x: &Self::Tensor, heads: usize, pos: usize) -> Result<Self::Tensor>;
+    /// `local`: with a sliding-window layer's rope base ([`Config::sliding`]).
+    fn rope(&self, x: &Self::Tensor, heads: usize, pos: usize, local: bool)
+        -> Result<Self::Tensor>;
     /// Causal grouped-query attention of `q (T, n_head*hd)` over the cache after appending
-    /// `k, v (T, n_kv_head*hd)`; returns `(T, n_head*hd)`.
+    /// `k, v (T, n_kv_head*hd)`; returns `(T, n_head*hd)`. With a `window`, each position
+    /// attends to the last `window` positions only (itself included).
     fn attention(
         &self,
         q: &Self::Tensor,
         k: &Self::Tensor,
         v: &Self::Tensor,
         cache: &mut Self::Cache,
+        window: Option<usize>,
     ) -> Result<Self::Tensor>;
     /// `silu(gate) * up`, both `(T, d_ff)`.
     fn silu_mul(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `gelu(gate) * up` (GELU's tanh approximation), both `(T, d_ff)`. Only a backend that
+    /// runs Gemma has it.
+    fn gelu_mul(&self, _gate: &Self::Tensor, _up: &Self::Tensor) -> Result<Self::Tensor> {
+        Err(unsupported("GELU"))
+    }
+    /// The FFN's input half with GELU: `gelu(h · gateᵀ) * (h · upᵀ)`.
+    fn geglu(
+        &self,
+        h: &Self::Tensor,
+        gate: &Self::Matrix,
+        up: &Self::Matrix,
+    ) -> Result<Self::Tensor> {
+        self.gelu_mul(&self.qmatmul(h, gate)?, &self.qmatmul(h, up)?)
+    }
+    /// `x (T, heads*hd)` with each head RMS-normed and times `w (1, hd)`. Only a backend that
+    /// runs Gemma has it.
+    fn head_norm(&self, _x: &Self::Tensor, _w: &Self::Tensor, _eps: f32) -> Result<Self::Tensor> {
+        Err(unsupported("per-head norms"))
+    }
+    /// `x · s`. Only a backend that runs Gemma has it.
+    fn scale(&self, _x: &Self::Tensor, _s: f32) -> Result<Self::Tensor> {
+        Err(unsupported("scaling"))
+    }
     /// The FFN's input half: `silu(h · gateᵀ) * (h · upᵀ)`, `h (T, d)` → `(T, d_ff)`. A
     /// backend may fuse it; the result must equal the three ops'.
     fn swiglu(
@@ -189,11 +216,23 @@ pub struct Block<'a, B: Backend> {
     pub w_down: &'a B::Matrix,    // (d, d_ff)
     /// The q, k, v biases `(1, width)`, when the model has them (qwen2).
     pub qkv_bias: Option<[&'a B::Tensor; 3]>,
+    /// The per-head q and k norms `(1, hd)`, when the model has them (Gemma 3).
+    pub qk_norm: Option<[&'a B::Tensor; 2]>,
+    /// The attention's and the FFN's output norms `(1, d)`, when the model has them (Gemma 3).
+    pub post_norms: Option<[&'a B::Tensor; 2]>,
+    /// The block's index: whether it is a sliding-window layer ([`Config::is_local`]).
+    pub layer: usize,
+}
+
+/// An op the backend does not have (it runs llama and qwen2 only).
+fn unsupported(what: &str) -> crate::error::Error {
+    crate::error::Error::Tensor(format!("{what}: this backend runs llama and qwen2 only"))
 }
 
 /// [`Backend::block`] op by op: norm, q/k/v (plus their biases, when the model has them), RoPE,
 /// attention, output projection and residual add with the next norm, SwiGLU, down projection
-/// and residual add.
+/// and residual add. Gemma 3 adds per-head q/k norms before RoPE, norms of both outputs before
+/// their adds, GELU for SiLU, and a sliding window in most layers.
 pub fn block_by_ops<B: Backend>(
     be: &B,
     x: &B::Tensor,
@@ -211,11 +250,28 @@ pub fn block_by_ops<B: Backend>(
             be.add_scaled(&v, bv, 1.0)?,
         );
     }
-    let (q, k) = (be.rope(&q, c.n_head, pos)?, be.rope(&k, c.n_kv_head, pos)?);
-    let att = be.attention(&q, &k, &v, cache)?;
-    let (x, h) = be.add_rms_norm(x, &be.qmatmul(&att, w.wo)?, w.ffn_norm, c.rms_eps)?;
-    let ff = be.swiglu(&h, w.w_gate, w.w_up)?;
-    be.add(&x, &be.qmatmul(&ff, w.w_down)?)
+    if let Some([nq, nk]) = w.qk_norm {
+        (q, k) = (
+            be.head_norm(&q, nq, c.rms_eps)?,
+            be.head_norm(&k, nk, c.rms_eps)?,
+        );
+    }
+    let local = c.is_local(w.layer);
+    let (q, k) = (
+        be.rope(&q, c.n_head, pos, local)?,
+        be.rope(&k, c.n_kv_head, pos, local)?,
+    );
+    let att = be.attention(&q, &k, &v, cache, c.window(w.layer))?;
+    let post = |y: B::Tensor, i: usize| match w.post_norms {
+        Some(n) => be.rms_norm(&y, n[i], c.rms_eps),
+        None => Ok(y),
+    };
+    let (x, h) = be.add_rms_norm(x, &post(be.qmatmul(&att, w.wo)?, 0)?, w.ffn_norm, c.rms_eps)?;
+    let ff = match c.ffn_act {
+        Act::Silu => be.swiglu(&h, w.w_gate, w.w_up)?,
+        Act::GeluTanh => be.geglu(&h, w.w_gate, w.w_up)?,
+    };
+    be.add(&x, &post(be.qmatmul(&ff, w.w_down)?, 1)?)
 }
 
 /// Passes whose reads a backend keeps apart at once: a GPU session records this many greedy
@@ -256,15 +312,20 @@ pub fn decode_threads() -> usize {
 }
 
 /// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them (each
-/// frequency divided by its factor when the file has `rope_freqs.weight`).
-pub fn rope_tables(cfg: &Config) -> (Vec<f32>, Vec<f32>) {
+/// frequency divided by its factor when the file has `rope_freqs.weight`); `local`: with the
+/// sliding-window layers' base.
+pub fn rope_tables(cfg: &Config, local: bool) -> (Vec<f32>, Vec<f32>) {
+    let base = match &cfg.sliding {
+        Some(s) if local => s.rope_base,
+        _ => cfg.rope_base,
+    };
     let half = cfg.head_dim / 2;
     let mut cos = Vec::with_capacity(cfg.context * half);
     let mut sin = Vec::with_capacity(cfg.context * half);
     for p in 0..cfg.context {
         for i in 0..half {
             let factor = cfg.rope_freq_factors.as_ref().map_or(1.0, |f| f[i]);
-            let freq = 1.0 / cfg.rope_base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor;
+            let freq = 1.0 / base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor;
             let (s, c) = (p as f32 * freq).sin_cos();
             cos.push(c);
             sin.push(s);

@@ -48,6 +48,38 @@ pub struct Config {
     /// Rope pairs: NEOX style (dimension `i` with `i + rope_dim/2`, as llama.cpp runs qwen2,
     /// whose q/k weights are stored unpermuted) or llama's adjacent pairs (`2i`, `2i + 1`).
     pub rope_neox: bool,
+    /// The token embedding is multiplied by this before the first block (Gemma: √d).
+    pub embd_scale: f32,
+    /// Attention scores are `q·k` times this (`1/√head_dim`, but Gemma 3 27B's differs).
+    pub attn_scale: f32,
+    /// The FFN's gate activation.
+    pub ffn_act: Act,
+    /// Each head's q and k are RMS-normed (with weights of width `head_dim`) before rope
+    /// (Gemma 3: `attn_q_norm`, `attn_k_norm`).
+    pub qk_norm: bool,
+    /// The attention's and the FFN's outputs are RMS-normed before their residual adds
+    /// (Gemma 3: `post_attention_norm`, `post_ffw_norm`).
+    pub post_norms: bool,
+    /// Sliding-window attention in most layers (Gemma 3), when the model has it.
+    pub sliding: Option<SlidingWindow>,
+}
+
+/// The FFN's gate activation: `act(x·gateᵀ) * (x·upᵀ)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Act {
+    /// SiLU (llama, qwen2).
+    Silu,
+    /// GELU, tanh approximation (Gemma).
+    GeluTanh,
+}
+
+/// Sliding-window attention as Gemma 3 has it: every layer but each `every`-th attends to the
+/// last `window` positions only (itself included) and rotates with its own rope base.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlidingWindow {
+    pub window: usize,
+    pub every: usize,
+    pub rope_base: f32,
 }
 
 /// Rope scaling for contexts longer than the model was trained on.
@@ -66,13 +98,28 @@ const MAX_CONTEXT: usize = 1 << 17;
 /// Widest attention head accepted (rope tables hold `context × head_dim` values).
 const MAX_HEAD_DIM: usize = 256;
 /// The architectures limbic runs.
-const RUNNABLE: &[&str] = &["llama", "qwen2"];
+const RUNNABLE: &[&str] = &["llama", "qwen2", "gemma3"];
 /// The architectures whose rope is NEOX style in llama.cpp (of those limbic reads).
 const NEOX: &[&str] = &["qwen2", "gemma3"];
 /// The head width the GPU's attention kernel is built for.
 pub const GPU_HEAD_DIM: usize = 64;
 
 impl Config {
+    /// Whether `layer` attends through a sliding window (and rotates with its rope base).
+    pub fn is_local(&self, layer: usize) -> bool {
+        self.sliding
+            .as_ref()
+            .is_some_and(|s| (layer + 1) % s.every != 0)
+    }
+
+    /// How many of the last positions `layer` attends to (itself included); `None`: all.
+    pub fn window(&self, layer: usize) -> Option<usize> {
+        self.sliding
+            .as_ref()
+            .filter(|_| self.is_local(layer))
+            .map(|s| s.window)
+    }
+
     /// Reads the config from metadata `md` and the names of the file's tensors. An error names
     /// the key that is missing or wrong; a family limbic does not run is named first.
     pub fn from_metadata<'a>(
@@ -136,6 +183,29 @@ impl Config {
             missing.push(format!(
                 "{}'s NEOX rope runs on the CPU only",
                 clip(&self.arch)
+            ));
+        }
+        let gemma = [
+            (self.embd_scale != 1.0, "embedding scale"),
+            (
+                self.attn_scale != 1.0 / (self.head_dim as f32).sqrt(),
+                "attention scale",
+            ),
+            (self.ffn_act != Act::Silu, "GELU"),
+            (self.qk_norm, "q/k norms"),
+            (self.post_norms, "post-norms"),
+            (self.sliding.is_some(), "sliding-window attention"),
+        ];
+        let gemma: Vec<&str> = gemma
+            .iter()
+            .filter(|(has, _)| *has)
+            .map(|(_, w)| *w)
+            .collect();
+        if !gemma.is_empty() {
+            missing.push(format!(
+                "{}'s {} run on the CPU only",
+                clip(&self.arch),
+                gemma.join(", ")
             ));
         }
         if missing.is_empty() {
@@ -203,16 +273,39 @@ fn parse<'a>(
             "context length {context} is outside 1..={MAX_CONTEXT}"
         )));
     }
-    let (mut tied_output, mut qkv_bias) = (true, false);
+    let (mut tied_output, mut qkv_bias, mut qk_norm, mut post_norms) = (true, false, false, false);
     for name in tensor_names {
         tied_output &= name != "output.weight";
-        qkv_bias |= name.starts_with("blk.")
-            && [".attn_q.bias", ".attn_k.bias", ".attn_v.bias"]
-                .iter()
-                .any(|b| name.ends_with(b));
+        let block =
+            |ends: &[&str]| name.starts_with("blk.") && ends.iter().any(|e| name.ends_with(e));
+        qkv_bias |= block(&[".attn_q.bias", ".attn_k.bias", ".attn_v.bias"]);
+        qk_norm |= block(&[".attn_q_norm.weight", ".attn_k_norm.weight"]);
+        post_norms |= block(&[".post_attention_norm.weight", ".post_ffw_norm.weight"]);
     }
+    let n_layer = md.usize(&key("block_count"))?;
+    // Gemma 3 as llama.cpp runs it: √d embedding scale, GELU, every sixth layer global and the
+    // others in a window with rope base 10,000; 27B (62 layers) scales scores by √(d / heads).
+    let gemma3 = arch == "gemma3";
+    let sliding = if gemma3 {
+        let window = md.usize(&key("attention.sliding_window"))?;
+        if window == 0 {
+            return Err(Error::Model("sliding window of 0 positions".into()));
+        }
+        Some(SlidingWindow {
+            window,
+            every: 6,
+            rope_base: 10_000.0,
+        })
+    } else {
+        None
+    };
+    let attn_width = if gemma3 && n_layer == 62 {
+        d_model / n_head
+    } else {
+        head_dim
+    };
     Ok(Config {
-        n_layer: md.usize(&key("block_count"))?,
+        n_layer,
         d_model,
         n_head,
         n_kv_head,
@@ -228,6 +321,12 @@ fn parse<'a>(
         qkv_bias,
         rope_neox: NEOX.contains(&arch),
         rope_freq_factors: None,
+        embd_scale: if gemma3 { (d_model as f32).sqrt() } else { 1.0 },
+        attn_scale: 1.0 / (attn_width as f32).sqrt(),
+        ffn_act: if gemma3 { Act::GeluTanh } else { Act::Silu },
+        qk_norm,
+        post_norms,
+        sliding,
         arch: arch.to_string(),
     })
 }
@@ -380,17 +479,32 @@ mod tests {
                 ("attention.key_length", U32(256)),
                 ("attention.value_length", U32(256)),
                 ("rope.dimension_count", U32(256)),
+                ("attention.sliding_window", U32(512)),
             ],
         );
         let c = parse(&md, LLAMA_TENSORS).unwrap();
         assert_eq!((c.head_dim, c.rope_dim), (256, 256));
-        let md = with(md, &[("attention.value_length", U32(128))]);
-        let m = message(parse(&md, LLAMA_TENSORS));
+        // Gemma 3's own settings, as llama.cpp sets them for the family.
+        assert_eq!((c.embd_scale, c.attn_scale), (640f32.sqrt(), 1.0 / 16.0));
+        assert_eq!(c.ffn_act, Act::GeluTanh);
+        let s = c.sliding.as_ref().unwrap();
+        assert_eq!((s.window, s.every, s.rope_base), (512, 6, 10_000.0));
         assert!(
-            m.contains("architecture is \"gemma3\", not supported")
-                && m.contains("value width 128"),
+            !c.qk_norm && !c.post_norms,
+            "read from the tensors the file lists"
+        );
+        c.check_runnable().unwrap();
+        let m = c.check_gpu_runnable().unwrap_err().to_string();
+        assert!(
+            m.contains(
+                "gemma3's embedding scale, GELU, sliding-window attention run on the CPU only"
+            ),
             "{m}"
         );
+        let wide = with(md.clone(), &[("attention.value_length", U32(128))]);
+        assert!(message(parse(&wide, LLAMA_TENSORS)).contains("value width 128"));
+        let md = with(md, &[("attention.sliding_window", U32(0))]);
+        assert!(message(parse(&md, LLAMA_TENSORS)).contains("sliding window of 0"));
     }
 
     #[test]
@@ -444,7 +558,7 @@ mod tests {
         md.insert("general.architecture".into(), Value::String("mamba".into()));
         assert_eq!(
             message(parse(&md, LLAMA_TENSORS)),
-            "architecture is \"mamba\", not supported yet (limbic runs llama, qwen2); \
+            "architecture is \"mamba\", not supported yet (limbic runs llama, qwen2, gemma3); \
              metadata key mamba.embedding_length is missing"
         );
     }

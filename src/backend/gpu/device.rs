@@ -73,7 +73,7 @@ impl Gpu {
                 .ok();
         });
         let kernels = Kernels::new(&device).await?;
-        let (cos, sin) = rope_tables(cfg);
+        let (cos, sin) = rope_tables(cfg, false);
         let cs: Vec<f32> = cos.iter().zip(&sin).flat_map(|(&c, &s)| [c, s]).collect();
         let upload = |label, data: &[f32]| {
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {

@@ -113,7 +113,9 @@ impl Gpu {
             return Ok(None);
         };
         let d = x.cols;
+        let plain = w.qkv_bias.is_none() && w.qk_norm.is_none() && w.post_norms.is_none();
         if x.rows != 1
+            || !plain
             || d > MAX_IN
             || !d.is_multiple_of(32)
             || self.head_dim != 64

@@ -269,7 +269,12 @@ impl Backend for Gpu {
         Ok(y)
     }
 
-    fn rope(&self, x: &GpuTensor, heads: usize, pos: usize) -> Result<GpuTensor> {
+    fn rope(&self, x: &GpuTensor, heads: usize, pos: usize, local: bool) -> Result<GpuTensor> {
+        if local {
+            return Err(Error::Gpu(
+                "a sliding-window layer's rope runs on the CPU only".into(),
+            ));
+        }
         if pos + x.rows > self.context {
             return Err(Error::Prompt("positions past the context".into()));
         }
@@ -288,7 +293,13 @@ impl Backend for Gpu {
         k: &GpuTensor,
         v: &GpuTensor,
         cache: &mut GpuCache,
+        window: Option<usize>,
     ) -> Result<GpuTensor> {
+        if window.is_some() {
+            return Err(Error::Gpu(
+                "sliding-window attention runs on the CPU only".into(),
+            ));
+        }
         let (t, kv) = (q.rows, self.n_kv_head * self.head_dim);
         if (k.rows, k.cols, v.rows, v.cols) != (t, kv, t, kv)
             || q.cols != self.n_head * self.head_dim

@@ -1,4 +1,4 @@
-//! Our quantized matrix products: Q4_1 and Q8_0 weights (the model file's two formats) times
+//! Our quantized matrix products: Q4_1 and Q8_0 weights (Q4_K read as Q4_1 blocks) times
 //! activations quantized on the fly to 8-bit blocks (Q8_1 with f32 scale and sum for Q4_1, as
 //! llama.cpp and candle's generic path do; for Q8_0 the block scale is rounded to f16 as both
 //! do). Used for every product on the CPU backend, natively and in the browser.
@@ -132,13 +132,15 @@ pub struct QMatrix {
 }
 
 impl QMatrix {
-    /// Repacks a Q4_1 or Q8_0 matrix `(rows, cols)`; `None` for any other format.
+    /// Repacks a Q4_1, Q4_K (its sub-blocks as Q4_1 blocks with f32 scales) or Q8_0 matrix
+    /// `(rows, cols)`; `None` for any other format.
     pub fn new(t: &QWeight) -> Result<Option<Self>> {
         let format = match t.dtype() {
-            DType::Q4_1 => Format::Q4_1,
+            DType::Q4_1 | DType::Q4_K => Format::Q4_1,
             DType::Q8_0 => Format::Q8_0,
             _ => return Ok(None),
         };
+        let nibbles = t.nibble_blocks();
         let (rows, cols) = t.shape();
         if cols % QK != 0 || cols == 0 {
             return Err(Error::Model(format!(
@@ -164,16 +166,17 @@ impl QMatrix {
                     if r >= rows {
                         continue;
                     }
+                    let dst = &mut q[(at + i) * quants..][..quants];
+                    if let Some(n) = &nibbles {
+                        let n = &n[r * nb + b];
+                        (d[at + lane], m[at + lane]) = (n.d, n.m);
+                        dst.copy_from_slice(&n.qs);
+                        continue;
+                    }
                     let blk = &raw[(r * nb + b) * block..][..block];
                     d[at + lane] = f16(&blk[0..2]);
-                    if format == Format::Q4_1 {
-                        m[at + lane] = f16(&blk[2..4]);
-                    }
-                    let dst = &mut q[(at + i) * quants..][..quants];
                     dst.copy_from_slice(&blk[block - quants..]);
-                    if format == Format::Q8_0 {
-                        dst.iter_mut().for_each(|v| *v ^= OFFSET);
-                    }
+                    dst.iter_mut().for_each(|v| *v ^= OFFSET);
                 }
             }
         }

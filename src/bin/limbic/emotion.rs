@@ -450,7 +450,7 @@ pub fn run_next(
         .iter()
         .map(|&i| Ok(json!({"id": i, "token": engine.tokenizer.decode(&[i as u32])?, "p": p(i)})))
         .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "prob_of": prob_of, "top": top }))
+    Ok(json!({ "ids": ids, "prob_of": prob_of, "top": top }))
 }
 
 /// Parses `A-B` (inclusive) or a single layer.

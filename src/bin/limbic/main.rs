@@ -81,7 +81,7 @@ enum Verb {
         #[arg(long)]
         per_token: bool,
     },
-    /// Next-token probabilities of words, optionally steered: {"prob_of":{WORD:p},"top":[{"id","token","p"}]}
+    /// Next-token probabilities of words, optionally steered: {"ids":[prompt ids],"prob_of":{WORD:p},"top":[{"id","token","p"}]}
     Next {
         #[arg(long)]
         text: String,

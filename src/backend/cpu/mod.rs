@@ -13,11 +13,14 @@ use candle_core::{Device, Tensor};
 use std::cell::OnceCell;
 use std::sync::Arc;
 
+mod dot;
+
 use super::quant::{QMatrix, Q8};
 use super::share::Shared;
 use super::{rope_tables, Backend, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
+use dot::{dot, dots, weighted_sum};
 
 /// Positions a cache has room for from the start (it grows as needed up to the context).
 const CACHE_CHUNK: usize = 512;
@@ -76,8 +79,11 @@ pub struct Cpu {
     dequantize: bool,
     /// Rope pairs dimension `i` with `i + head_dim/2` (NEOX, qwen2) instead of `2i` with `2i + 1`.
     neox: bool,
-    cos: Vec<f32>, // (context, head_dim/2)
-    sin: Vec<f32>, // (context, head_dim/2)
+    /// Rope's cos and sin `(context, head_dim/2)` each; then the sliding-window layers' own,
+    /// when the model has them.
+    rope: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Attention scores are `q·k` times this.
+    attn_scale: f32,
     context: usize,
     n_head: usize,
     n_kv_head: usize,
@@ -99,12 +105,15 @@ impl Cpu {
     }
 
     fn build(cfg: &Config, dequantize: bool) -> Result<Self> {
-        let (cos, sin) = rope_tables(cfg);
+        let mut rope = vec![rope_tables(cfg, false)];
+        if cfg.sliding.is_some() {
+            rope.push(rope_tables(cfg, true));
+        }
         Ok(Self {
             dequantize,
             neox: cfg.rope_neox,
-            cos,
-            sin,
+            rope,
+            attn_scale: cfg.attn_scale,
             context: cfg.context,
             n_head: cfg.n_head,
             n_kv_head: cfg.n_kv_head,
@@ -114,21 +123,23 @@ impl Cpu {
     }
 
     /// Attention of one query row's heads of kv group `g` (`q`, `out`: (rep, head_dim), the
-    /// query heads sharing that key/value head) over cached positions `..=last`; each key and
-    /// value is loaded once for all of them. `scores` is scratch.
+    /// query heads sharing that key/value head) over cached positions `first..=last`; each key
+    /// and value is loaded once for all of them. `scores` is scratch.
+    #[allow(clippy::too_many_arguments)]
     fn attend_group(
         &self,
         q: &[f32],
         cache: &KvCache,
+        first: usize,
         last: usize,
         g: usize,
         scores: &mut Vec<f32>,
         out: &mut [f32],
     ) {
-        let (hd, n) = (self.head_dim, last + 1);
+        let (hd, n) = (self.head_dim, last + 1 - first);
         let rep = self.n_head / self.n_kv_head;
-        let scale = 1.0 / (hd as f32).sqrt();
-        let at = |j: usize| j * cache.width + g * hd;
+        let scale = self.attn_scale;
+        let at = |j: usize| (first + j) * cache.width + g * hd;
         scores.clear();
         scores.resize(rep * n, 0.0);
         let (keys, values) = (
@@ -174,162 +185,14 @@ impl Cpu {
     }
 }
 
-/// `out[j] = dot(q, key(j))` for every `j`.
-fn dots<'a>(q: &[f32], key: impl Fn(usize) -> &'a [f32], out: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if q.len().is_multiple_of(8) {
-        let mut j = 0;
-        while j + 4 <= out.len() {
-            out[j..j + 4].copy_from_slice(&dot4(q, [key(j), key(j + 1), key(j + 2), key(j + 3)]));
-            j += 4;
-        }
-        for (j, o) in out.iter_mut().enumerate().skip(j) {
-            *o = dot(q, key(j));
-        }
-        return;
-    }
-    for (j, o) in out.iter_mut().enumerate() {
-        *o = dot(q, key(j));
-    }
-}
-
-/// `out = Σ_j p[j]·row(j)`, summed in order of `j` from zero.
-fn weighted_sum<'a>(p: &[f32], row: impl Fn(usize) -> &'a [f32], out: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if out.len().is_multiple_of(16) {
-        use std::arch::wasm32::*;
-        // 16 outputs at a time, held in registers over all j (no load and store of `out` per j).
-        for (c, o) in out.chunks_exact_mut(16).enumerate() {
-            let mut acc = [f32x4_splat(0.0); 4];
-            for (j, &pj) in p.iter().enumerate() {
-                let v = &row(j)[c * 16..][..16];
-                for (i, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: `v` holds 16 f32; wasm loads need no alignment.
-                    let vi = unsafe { v128_load(v.as_ptr().add(4 * i) as *const v128) };
-                    *a = f32x4_add(*a, f32x4_mul(f32x4_splat(pj), vi));
-                }
-            }
-            for (i, a) in acc.iter().enumerate() {
-                // SAFETY: `o` holds 16 f32.
-                unsafe { v128_store(o.as_mut_ptr().add(4 * i) as *mut v128, *a) };
-            }
-        }
-        return;
-    }
-    out.fill(0.0);
-    for (j, &pj) in p.iter().enumerate() {
-        for (o, &v) in out.iter_mut().zip(row(j)) {
-            *o += pj * v;
-        }
-    }
-}
-
-/// [`dot`] of `a` with four rows at once, bit for bit (`a.len()` a multiple of 8): each row's
-/// eight lanes as two f32x4, then `dot`'s tree for the four rows together.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn dot4(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
-    use std::arch::wasm32::*;
-    assert!(a.len().is_multiple_of(8) && b.iter().all(|b| b.len() == a.len()));
-    // SAFETY: `i + 4 <= len` for every load below; wasm loads need no alignment.
-    let ld = |p: &[f32], i: usize| unsafe { v128_load(p.as_ptr().add(i) as *const v128) };
-    let (mut lo, mut hi) = ([f32x4_splat(0.0); 4], [f32x4_splat(0.0); 4]);
-    for c in (0..a.len()).step_by(8) {
-        let (xl, xh) = (ld(a, c), ld(a, c + 4));
-        for t in 0..4 {
-            lo[t] = f32x4_add(lo[t], f32x4_mul(xl, ld(b[t], c)));
-            hi[t] = f32x4_add(hi[t], f32x4_mul(xh, ld(b[t], c + 4)));
-        }
-    }
-    // Row t: lanes (acc0+acc4, acc1+acc5, acc2+acc6, acc3+acc7), then (l0+l1) + (l2+l3).
-    let s: [v128; 4] = std::array::from_fn(|t| f32x4_add(lo[t], hi[t]));
-    let pair = |x: v128, y: v128| {
-        f32x4_add(
-            i32x4_shuffle::<0, 4, 2, 6>(x, y),
-            i32x4_shuffle::<1, 5, 3, 7>(x, y),
-        )
-    };
-    let (t1, t2) = (pair(s[0], s[1]), pair(s[2], s[3]));
-    let u = f32x4_add(
-        i32x4_shuffle::<0, 1, 4, 5>(t1, t2),
-        i32x4_shuffle::<2, 3, 6, 7>(t1, t2),
-    );
-    [
-        f32x4_extract_lane::<0>(u),
-        f32x4_extract_lane::<1>(u),
-        f32x4_extract_lane::<2>(u),
-        f32x4_extract_lane::<3>(u),
-    ]
-}
-
-/// Σ a_i b_i in eight interleaved partial sums, added up in a fixed tree: the same bits on
-/// every target. x86 and wasm spell the eight lanes out (the compiler's own vectorization of
-/// the portable loop shuffled lanes around and ran at a fraction of the speed).
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let ((ca, ra), (cb, rb)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
-    let acc = lanes8(ca, cb);
-    let tree = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    if ra.is_empty() {
-        tree // as dot4 (wasm) gives it
-    } else {
-        tree + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
-    }
-}
-
-/// Lane `i` of the result: Σ over chunks of `x[i]·y[i]`, in chunk order.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
-#[inline]
-fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
-    use std::arch::x86_64::*;
-    let mut out = [0.0f32; 8];
-    // SAFETY: AVX is enabled for the whole build; each load reads one whole [f32; 8].
-    unsafe {
-        let mut acc = _mm256_setzero_ps();
-        for (x, y) in ca.iter().zip(cb) {
-            let p = _mm256_mul_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()));
-            acc = _mm256_add_ps(acc, p);
-        }
-        _mm256_storeu_ps(out.as_mut_ptr(), acc);
-    }
-    out
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline]
-fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
-    use std::arch::wasm32::*;
-    let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
-    let ld = |p: &[f32]| f32x4(p[0], p[1], p[2], p[3]);
-    for (x, y) in ca.iter().zip(cb) {
-        lo = f32x4_add(lo, f32x4_mul(ld(&x[..4]), ld(&y[..4])));
-        hi = f32x4_add(hi, f32x4_mul(ld(&x[4..]), ld(&y[4..])));
-    }
-    let l = |v: v128, i: usize| match i {
-        0 => f32x4_extract_lane::<0>(v),
-        1 => f32x4_extract_lane::<1>(v),
-        2 => f32x4_extract_lane::<2>(v),
-        _ => f32x4_extract_lane::<3>(v),
-    };
-    std::array::from_fn(|i| if i < 4 { l(lo, i) } else { l(hi, i - 4) })
-}
-
-#[cfg(not(any(
-    all(target_arch = "x86_64", target_feature = "avx"),
-    all(target_arch = "wasm32", target_feature = "simd128")
-)))]
-#[inline]
-fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
-    let mut acc = [0.0f32; 8];
-    for (x, y) in ca.iter().zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc
-}
-
 fn silu(v: f32) -> f32 {
     v / (1.0 + (-v).exp())
+}
+
+/// GELU's tanh approximation, as Gemma and llama.cpp use it.
+fn gelu(v: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * v * (1.0 + (SQRT_2_OVER_PI * v * (1.0 + 0.044_715 * v * v)).tanh())
 }
 
 fn quantize(x: &Rows) -> Vec<Q8> {
@@ -442,7 +305,12 @@ impl Backend for Cpu {
         self.silu_mul(&self.product(h, gate, &hq)?, &self.product(h, up, &hq)?)
     }
 
-    fn rope(&self, x: &Rows, heads: usize, pos: usize) -> Result<Rows> {
+    fn rope(&self, x: &Rows, heads: usize, pos: usize, local: bool) -> Result<Rows> {
+        let Some((cos, sin)) = self.rope.get(usize::from(local)) else {
+            return Err(Error::Tensor(
+                "rope: the model has no sliding-window layers".into(),
+            ));
+        };
         let (t, half) = (x.n(), self.head_dim / 2);
         if pos + t > self.context {
             return Err(Error::Prompt(format!(
@@ -454,7 +322,7 @@ impl Backend for Cpu {
         let mut data = x.data.clone();
         for (i, row) in data.chunks_exact_mut(x.cols).enumerate() {
             let at = (pos + i) * half;
-            let (cos, sin) = (&self.cos[at..at + half], &self.sin[at..at + half]);
+            let (cos, sin) = (&cos[at..at + half], &sin[at..at + half]);
             for head in row.chunks_exact_mut(self.head_dim).take(heads) {
                 if self.neox {
                     let (lo, hi) = head.split_at_mut(half);
@@ -473,7 +341,14 @@ impl Backend for Cpu {
         Ok(Rows { data, cols: x.cols })
     }
 
-    fn attention(&self, q: &Rows, k: &Rows, v: &Rows, cache: &mut KvCache) -> Result<Rows> {
+    fn attention(
+        &self,
+        q: &Rows,
+        k: &Rows,
+        v: &Rows,
+        cache: &mut KvCache,
+        window: Option<usize>,
+    ) -> Result<Rows> {
         let (t, hd) = (q.n(), self.head_dim);
         if k.cols != cache.width || v.cols != cache.width || q.cols != self.n_head * hd {
             return Err(Error::Tensor(
@@ -494,7 +369,9 @@ impl Backend for Cpu {
                 .zip(o.chunks_exact_mut(width))
                 .enumerate()
             {
-                self.attend_group(qg, cache, pos + i, g, &mut scores, og);
+                let last = pos + i;
+                let first = window.map_or(0, |w| (last + 1).saturating_sub(w));
+                self.attend_group(qg, cache, first, last, g, &mut scores, og);
             }
         };
         // Natively, a prompt's rows are spread over the pool.
@@ -507,6 +384,34 @@ impl Backend for Cpu {
 
     fn silu_mul(&self, gate: &Rows, up: &Rows) -> Result<Rows> {
         gate.map2(up, |g, u| silu(g) * u)
+    }
+
+    fn gelu_mul(&self, gate: &Rows, up: &Rows) -> Result<Rows> {
+        gate.map2(up, |g, u| gelu(g) * u)
+    }
+
+    fn geglu(&self, h: &Rows, gate: &Weight, up: &Weight) -> Result<Rows> {
+        let hq = OnceCell::new(); // quantized once for both products
+        self.gelu_mul(&self.product(h, gate, &hq)?, &self.product(h, up, &hq)?)
+    }
+
+    fn head_norm(&self, x: &Rows, w: &Rows, eps: f32) -> Result<Rows> {
+        if w.data.len() != self.head_dim || !x.cols.is_multiple_of(self.head_dim) {
+            return Err(Error::Tensor(
+                "head_norm: widths do not fit the heads".into(),
+            ));
+        }
+        let heads = Rows {
+            data: x.data.clone(),
+            cols: self.head_dim,
+        };
+        let data = self.rms_norm(&heads, w, eps)?.data;
+        Ok(Rows { data, cols: x.cols })
+    }
+
+    fn scale(&self, x: &Rows, s: f32) -> Result<Rows> {
+        let data = x.data.iter().map(|v| v * s).collect();
+        Ok(Rows { data, cols: x.cols })
     }
 
     fn add(&self, a: &Rows, b: &Rows) -> Result<Rows> {
