@@ -160,6 +160,17 @@ impl Tokenizer {
         self.chat_turns(&[], user, system)
     }
 
+    /// `user`'s request as the model reads it: one user turn in its chat format with the
+    /// assistant's turn opened, or for a model without one (a base model) a plain transcript
+    /// ending in `Assistant:` ([`ChatTemplate::transcript`]). For measurements that need a
+    /// request on every model; people's chat needs the model's own format ([`Self::chat`]).
+    pub fn request(&self, user: &str) -> String {
+        match &self.chat {
+            Ok(chat) => chat.prompt(&[], user, None),
+            Err(_) => ChatTemplate::transcript().prompt(&[], user, None),
+        }
+    }
+
     /// A conversation: the system turn, the earlier turns (`history` alternates user and
     /// assistant, starting with the user), `user`'s new turn, and the assistant's turn opened.
     pub fn chat_turns(
