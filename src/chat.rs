@@ -8,7 +8,7 @@
 //! ([`ChatTemplate::from_vocab`] says why); plain text still works.
 
 use crate::error::Result;
-use crate::gguf::{clip, Vocab};
+use crate::gguf::{clip, TokenType, Vocab};
 use crate::tokenizer::Tokenizer;
 
 /// Who speaks a turn.
@@ -74,8 +74,9 @@ impl ChatTemplate {
             )
         })?;
         for marker in t.markers() {
-            let is_control = |&i: &u32| vocab.tokens.get(i as usize).is_some_and(|t| t == marker);
-            if !vocab.control.iter().any(is_control) {
+            let is_control =
+                |(t, ty): (&String, &TokenType)| t == marker && *ty == TokenType::Control;
+            if !vocab.tokens.iter().zip(&vocab.types).any(is_control) {
                 return Err(format!(
                     "the chat template's marker {marker} is not a control token of the vocabulary"
                 ));
@@ -196,6 +197,7 @@ fn find(hay: &[u32], needle: &[u32], last: bool) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gguf::TokenizerModel;
 
     /// SmolLM2-135M-Instruct's template as its file holds it.
     const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
@@ -212,16 +214,23 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         Vocab {
-            control: (0..tokens.len() as u32)
-                .filter(|&i| control.contains(&tokens[i as usize].as_str()))
+            model: TokenizerModel::Bpe,
+            types: tokens
+                .iter()
+                .map(|t| match control.contains(&t.as_str()) {
+                    true => TokenType::Control,
+                    false => TokenType::Normal,
+                })
                 .collect(),
             tokens,
+            scores: Vec::new(),
             merges: Vec::new(),
             bos: 1,
             eos: 2,
             pre: Some("smollm".into()),
             chat_template: template.map(str::to_string),
             add_bos: None,
+            add_space_prefix: None,
         }
     }
 
