@@ -96,6 +96,9 @@ pub struct Tokenizer {
     model: Model,
     pub bos: u32,
     pub eos: u32,
+    /// The chat format's turn-closing token (`<end_of_turn>`), when it is not EOS: a reply ends
+    /// there too ([`Tokenizer::ends_reply`]).
+    pub turn_end: Option<u32>,
     /// Whether a prompt starts with BOS (the file's `add_bos_token`, else llama.cpp's default
     /// for its tokenizer): [`crate::Session::encode_prompt`] puts it there.
     pub add_bos: bool,
@@ -120,13 +123,27 @@ impl Tokenizer {
             // llama.cpp starts every SPM prompt with BOS unless the file says otherwise.
             TokenizerModel::Spm => (Model::Spm(Box::new(spm::Spm::new(vocab)?)), true),
         };
+        let chat = ChatTemplate::from_vocab(vocab);
+        let turn_end = chat
+            .as_ref()
+            .ok()
+            .and_then(ChatTemplate::turn_end)
+            .and_then(|t| vocab.tokens.iter().position(|v| v == t))
+            .map(|i| i as u32)
+            .filter(|&i| i != vocab.eos);
         Ok(Self {
             model,
             bos: vocab.bos,
             eos: vocab.eos,
+            turn_end,
             add_bos: vocab.add_bos.unwrap_or(adds_bos),
-            chat: ChatTemplate::from_vocab(vocab),
+            chat,
         })
+    }
+
+    /// Whether token `id` ends a reply: the end of text, or the chat format's end of turn.
+    pub fn ends_reply(&self, id: u32) -> bool {
+        id == self.eos || Some(id) == self.turn_end
     }
 
     /// Whether the model has a chat format limbic can write (else only plain text).
