@@ -385,13 +385,14 @@ async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
 }
 
 #[wasm_bindgen_test]
-async fn qwen2_and_llama3_models_tokenize_and_answer_in_the_browser_as_in_llama_cpp() {
+async fn qwen2_llama3_and_gemma3_models_tokenize_and_answer_in_the_browser_as_in_llama_cpp() {
     // The tiny fixtures (tests/tiny_models.rs): their pre-tokenizers' regexes (lookahead,
     // Unicode classes, {1,3}) through the browser build's regex engine; biases, NEOX rope, rope
-    // frequency factors. `tokenize` gives the text's ids; llama-bpe's prompts start with BOS.
+    // frequency factors; Gemma 3's SentencePiece-style vocabulary, norms, GELU and sliding
+    // window. `tokenize` gives the text's ids; llama-bpe's and Gemma's prompts start with BOS.
     let all: serde_json::Value =
         serde_json::from_slice(&fetch("/tests/fixtures/tiny_models.json").await).expect("json");
-    for (model, bos) in [("tiny_qwen2", 0), ("tiny_llama3", 1)] {
+    for (model, bos) in [("tiny_qwen2", 0), ("tiny_llama3", 1), ("tiny_gemma3", 1)] {
         let bytes = fetch(&format!("/tests/fixtures/{model}.gguf")).await;
         let mut e = Engine::new(&bytes).ok().expect("load");
         for case in all[model].as_array().expect("cases") {
