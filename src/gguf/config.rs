@@ -109,7 +109,7 @@ impl Config {
     pub fn is_local(&self, layer: usize) -> bool {
         self.sliding
             .as_ref()
-            .is_some_and(|s| (layer + 1) % s.every != 0)
+            .is_some_and(|s| !(layer + 1).is_multiple_of(s.every))
     }
 
     /// How many of the last positions `layer` attends to (itself included); `None`: all.
