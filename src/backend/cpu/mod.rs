@@ -189,10 +189,12 @@ fn silu(v: f32) -> f32 {
     v / (1.0 + (-v).exp())
 }
 
-/// GELU's tanh approximation, as Gemma and llama.cpp use it.
+/// GELU's tanh approximation, as Gemma and llama.cpp use it: `0.5·v·(1 + tanh(z))`, written
+/// as `v·sigmoid(2z)` (the same function) with one `exp`, a third of `tanh`'s cost.
 fn gelu(v: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    0.5 * v * (1.0 + (SQRT_2_OVER_PI * v * (1.0 + 0.044_715 * v * v)).tanh())
+    let z = SQRT_2_OVER_PI * v * (1.0 + 0.044_715 * v * v);
+    v / (1.0 + (-2.0 * z).exp())
 }
 
 fn quantize(x: &Rows) -> Vec<Q8> {
