@@ -88,16 +88,21 @@ def learn_merges(n):
         (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
         merges.append(f"{a} {b}")
         for w in words:
-            s, out, i = split[w], [], 0
-            while i < len(s):
-                if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
-                    out.append(a + b)
-                    i += 2
-                else:
-                    out.append(s[i])
-                    i += 1
-            split[w] = out
+            split[w] = merged(split[w], a, b)
     return merges
+
+
+def merged(symbols, a, b):
+    """`symbols` with each adjacent `a`, `b` joined, left to right."""
+    out, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and symbols[i] == a and symbols[i + 1] == b:
+            out.append(a + b)
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
 
 
 def vocab():
@@ -122,16 +127,7 @@ def spm_vocab():
             break
         (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
         pieces.append(a + b)
-        for i, s in enumerate(split):
-            out, j = [], 0
-            while j < len(s):
-                if j + 1 < len(s) and (s[j], s[j + 1]) == (a, b):
-                    out.append(a + b)
-                    j += 2
-                else:
-                    out.append(s[j])
-                    j += 1
-            split[i] = out
+        split = [merged(s, a, b) for s in split]
     head = [("<pad>", 3), ("<eos>", 3), ("<bos>", 3), ("<unk>", 2), ("<start_of_turn>", 3), ("<end_of_turn>", 3)]
     tokens = [t for t, _ in head] + [f"<0x{b:02X}>" for b in range(256)] + pieces + chars + ["<b>"]
     types = [t for _, t in head] + [6] * 256 + [1] * (len(pieces) + len(chars)) + [4]

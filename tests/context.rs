@@ -1,36 +1,14 @@
 //! The full 8192-token context: rotary tables and the growing KV cache past 4096 positions
 //! (candle's own quantized_llama stops at 4096), checked at the op level so the test stays fast.
 
+mod common;
+
 use limbic::backend::{cpu::Cpu, Backend};
-use limbic::gguf::RopeScaling;
 use limbic::Config;
 
+/// SmolLM2-135M's shape, one layer.
 fn config() -> Config {
-    Config {
-        arch: "llama".into(),
-        n_layer: 1,
-        d_model: 576,
-        n_head: 9,
-        n_kv_head: 3,
-        head_dim: 64,
-        d_ff: 1536,
-        rope_base: 100_000.0,
-        rope_dim: 64,
-        rope_scaling: RopeScaling::None,
-        rms_eps: 1e-5,
-        context: 8192,
-        vocab: 10,
-        tied_output: true,
-        qkv_bias: false,
-        rope_neox: false,
-        rope_freq_factors: None,
-        embd_scale: 1.0,
-        attn_scale: 0.125,
-        ffn_act: limbic::gguf::Act::Silu,
-        qk_norm: false,
-        post_norms: false,
-        sliding: None,
-    }
+    common::llama_config(1, 576, (9, 3), 1536, 100_000.0, (8192, 10))
 }
 
 /// Deterministic values in [-1, 1).

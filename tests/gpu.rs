@@ -11,36 +11,11 @@ use candle_core::{Device, Tensor};
 use limbic::backend::gpu::kernels::SOURCES;
 use limbic::backend::gpu::Gpu;
 use limbic::backend::{Backend, Block, QWeight};
-use limbic::gguf::RopeScaling;
 use limbic::{Config, Cpu, HookPoint, HookSet, Intervention, Sampler, Session};
 
 /// A small llama-shaped config: 6 query heads over 2 kv heads of width 64.
 fn config() -> Config {
-    Config {
-        arch: "llama".into(),
-        n_layer: 2,
-        d_model: 160,
-        n_head: 6,
-        n_kv_head: 2,
-        head_dim: 64,
-        d_ff: 224,
-        rope_base: 10000.0,
-        rope_dim: 64,
-        rope_scaling: RopeScaling::None,
-        rms_eps: 1e-5,
-        context: 64,
-        vocab: 50,
-        tied_output: true,
-        qkv_bias: false,
-        rope_neox: false,
-        rope_freq_factors: None,
-        embd_scale: 1.0,
-        attn_scale: 0.125,
-        ffn_act: limbic::gguf::Act::Silu,
-        qk_norm: false,
-        post_norms: false,
-        sliding: None,
-    }
+    llama_config(2, 160, (6, 2), 224, 10000.0, (64, 50))
 }
 
 fn backends() -> (Cpu, Gpu) {

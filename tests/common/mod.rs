@@ -99,3 +99,40 @@ pub fn close(what: &str, got: &[f32], want: &[f32], tol: f32) {
         want[worst]
     );
 }
+
+/// A llama-family config with 64-wide heads and none of the other families' extras:
+/// `(n_head, n_kv_head)` over `d_model`.
+pub fn llama_config(
+    n_layer: usize,
+    d_model: usize,
+    (n_head, n_kv_head): (usize, usize),
+    d_ff: usize,
+    rope_base: f32,
+    (context, vocab): (usize, usize),
+) -> limbic::Config {
+    limbic::Config {
+        arch: "llama".into(),
+        n_layer,
+        d_model,
+        n_head,
+        n_kv_head,
+        head_dim: 64,
+        d_ff,
+        rope_base,
+        rope_dim: 64,
+        rope_scaling: limbic::gguf::RopeScaling::None,
+        rms_eps: 1e-5,
+        context,
+        vocab,
+        tied_output: true,
+        qkv_bias: false,
+        rope_neox: false,
+        rope_freq_factors: None,
+        embd_scale: 1.0,
+        attn_scale: 0.125,
+        ffn_act: limbic::gguf::Act::Silu,
+        qk_norm: false,
+        post_norms: false,
+        sliding: None,
+    }
+}
