@@ -311,18 +311,27 @@ pub fn decode_threads() -> usize {
     })
 }
 
-/// Rotary tables `(positions, head_dim/2)` for cos and sin, as llama computes them (each
-/// frequency divided by its factor when the file has `rope_freqs.weight`); `local`: with the
-/// sliding-window layers' base.
+/// Rotary tables `(positions, head_dim/2)` for cos and sin of the whole context, as llama
+/// computes them (each frequency divided by its factor when the file has `rope_freqs.weight`);
+/// `local`: with the sliding-window layers' base.
 pub fn rope_tables(cfg: &Config, local: bool) -> (Vec<f32>, Vec<f32>) {
+    rope_rows(cfg, local, 0..cfg.context)
+}
+
+/// [`rope_tables`]' rows for `positions` only.
+pub fn rope_rows(
+    cfg: &Config,
+    local: bool,
+    positions: std::ops::Range<usize>,
+) -> (Vec<f32>, Vec<f32>) {
     let base = match &cfg.sliding {
         Some(s) if local => s.rope_base,
         _ => cfg.rope_base,
     };
     let half = cfg.head_dim / 2;
-    let mut cos = Vec::with_capacity(cfg.context * half);
-    let mut sin = Vec::with_capacity(cfg.context * half);
-    for p in 0..cfg.context {
+    let mut cos = Vec::with_capacity(positions.len() * half);
+    let mut sin = Vec::with_capacity(positions.len() * half);
+    for p in positions {
         for i in 0..half {
             let factor = cfg.rope_freq_factors.as_ref().map_or(1.0, |f| f[i]);
             let freq = 1.0 / base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor;

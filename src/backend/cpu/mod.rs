@@ -11,19 +11,21 @@
 use candle_core::{Device, Tensor};
 
 use std::cell::OnceCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 mod dot;
 
 use super::quant::{QMatrix, Q8};
 use super::share::Shared;
-use super::{rope_tables, Backend, QWeight};
+use super::{rope_rows, Backend, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 use dot::{dot, dots, weighted_sum};
 
 /// Positions a cache has room for from the start (it grows as needed up to the context).
 const CACHE_CHUNK: usize = 512;
+/// Positions whose rope rows are made at once.
+const ROPE_CHUNK: usize = 1024;
 
 /// Activations `(rows, cols)`, row-major.
 #[derive(Debug, Clone)]
@@ -79,9 +81,12 @@ pub struct Cpu {
     dequantize: bool,
     /// Rope pairs dimension `i` with `i + head_dim/2` (NEOX, qwen2) instead of `2i` with `2i + 1`.
     neox: bool,
-    /// Rope's cos and sin `(context, head_dim/2)` each; then the sliding-window layers' own,
-    /// when the model has them.
-    rope: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Rope's cos and sin `(ROPE_CHUNK, head_dim/2)` each per chunk of positions, made when a
+    /// sequence first reaches it (Gemma's 32k context would take 67 MB and a third of a second
+    /// at load); then the sliding-window layers' own, when the model has them.
+    rope: Vec<Vec<OnceLock<(Vec<f32>, Vec<f32>)>>>,
+    /// What the rope tables are made from.
+    cfg: Config,
     /// Attention scores are `q·k` times this.
     attn_scale: f32,
     context: usize,
@@ -105,14 +110,20 @@ impl Cpu {
     }
 
     fn build(cfg: &Config, dequantize: bool) -> Result<Self> {
-        let mut rope = vec![rope_tables(cfg, false)];
-        if cfg.sliding.is_some() {
-            rope.push(rope_tables(cfg, true));
-        }
+        let chunks = || {
+            (0..cfg.context.div_ceil(ROPE_CHUNK))
+                .map(|_| OnceLock::new())
+                .collect()
+        };
+        let rope = match cfg.sliding {
+            Some(_) => vec![chunks(), chunks()],
+            None => vec![chunks()],
+        };
         Ok(Self {
             dequantize,
             neox: cfg.rope_neox,
             rope,
+            cfg: cfg.clone(),
             attn_scale: cfg.attn_scale,
             context: cfg.context,
             n_head: cfg.n_head,
@@ -308,7 +319,7 @@ impl Backend for Cpu {
     }
 
     fn rope(&self, x: &Rows, heads: usize, pos: usize, local: bool) -> Result<Rows> {
-        let Some((cos, sin)) = self.rope.get(usize::from(local)) else {
+        let Some(table) = self.rope.get(usize::from(local)) else {
             return Err(Error::Tensor(
                 "rope: the model has no sliding-window layers".into(),
             ));
@@ -323,7 +334,12 @@ impl Backend for Cpu {
         }
         let mut data = x.data.clone();
         for (i, row) in data.chunks_exact_mut(x.cols).enumerate() {
-            let at = (pos + i) * half;
+            let (chunk, at) = ((pos + i) / ROPE_CHUNK, (pos + i) % ROPE_CHUNK * half);
+            let (cos, sin) = table[chunk].get_or_init(|| {
+                let from = chunk * ROPE_CHUNK;
+                let to = (from + ROPE_CHUNK).min(self.context);
+                rope_rows(&self.cfg, local, from..to)
+            });
             let (cos, sin) = (&cos[at..at + half], &sin[at..at + half]);
             for head in row.chunks_exact_mut(self.head_dim).take(heads) {
                 if self.neox {
