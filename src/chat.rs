@@ -4,11 +4,13 @@
 //! limbic runs no Jinja: it recognises the family by its turn markers and writes the turns
 //! itself. For SmolLM2 the text is byte for byte what its template renders (tests/parity.rs):
 //! a system turn (the one given, else the template's default), the turns, the assistant's turn
-//! opened. Families known: ChatML. A file with no template or another family's has no chat
-//! ([`ChatTemplate::from_vocab`] says why); plain text still works.
+//! opened. Families known: ChatML, Gemma's and Llama 3's (written as llama.cpp writes them: each
+//! turn's text trimmed; Gemma puts the system text at the head of the first user turn). A file
+//! with no template or another family's has no chat ([`ChatTemplate::from_vocab`] says why);
+//! plain text still works.
 
 use crate::error::Result;
-use crate::gguf::{clip, Vocab};
+use crate::gguf::{clip, TokenType, Vocab};
 use crate::tokenizer::Tokenizer;
 
 /// Who speaks a turn.
@@ -24,6 +26,10 @@ pub enum Role {
 pub enum Family {
     /// `<|im_start|>{role}\n{text}<|im_end|>\n` (SmolLM2, Qwen2).
     ChatMl,
+    /// `<start_of_turn>{user|model}\n{text}<end_of_turn>\n` (Gemma).
+    Gemma,
+    /// `<|start_header_id|>{role}<|end_header_id|>\n\n{text}<|eot_id|>` (Llama 3.x).
+    Llama3,
     /// No markers: `User: {text}\n\n`, `Assistant: {text}\n\n` as plain text. Never a
     /// model's chat (a file without a template has none); how the corpus's dialogues are
     /// written for a base model ([`ChatTemplate::transcript`]).
@@ -56,7 +62,17 @@ impl ChatTemplate {
                 default_system: literal_turn(jinja, "<|im_start|>system", "<|im_end|>"),
             });
         }
-        None
+        let family = if jinja.contains("<start_of_turn>") {
+            Family::Gemma
+        } else if jinja.contains("<|start_header_id|>") && jinja.contains("<|end_header_id|>") {
+            Family::Llama3
+        } else {
+            return None;
+        };
+        Some(Self {
+            family,
+            default_system: None,
+        })
     }
 
     /// The chat template of a model file's vocabulary, or why the model has no chat: no
@@ -69,13 +85,15 @@ impl ChatTemplate {
             .ok_or("the model file has no chat template")?;
         let t = Self::recognise(jinja).ok_or_else(|| {
             format!(
-                "the model's chat template is not a family limbic knows (ChatML): {}",
+                "the model's chat template is not a family limbic knows (ChatML, Gemma, \
+                 Llama 3): {}",
                 clip(jinja)
             )
         })?;
         for marker in t.markers() {
-            let is_control = |&i: &u32| vocab.tokens.get(i as usize).is_some_and(|t| t == marker);
-            if !vocab.control.iter().any(is_control) {
+            let is_control =
+                |(t, ty): (&String, &TokenType)| t == marker && *ty == TokenType::Control;
+            if !vocab.tokens.iter().zip(&vocab.types).any(is_control) {
                 return Err(format!(
                     "the chat template's marker {marker} is not a control token of the vocabulary"
                 ));
@@ -88,7 +106,19 @@ impl ChatTemplate {
     fn markers(&self) -> &'static [&'static str] {
         match self.family {
             Family::ChatMl => &["<|im_start|>", "<|im_end|>"],
+            Family::Gemma => &["<start_of_turn>", "<end_of_turn>"],
+            Family::Llama3 => &["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
             Family::Transcript => &[],
+        }
+    }
+
+    /// The token that closes a turn: a reply ends there too, not only at the end of text.
+    pub fn turn_end(&self) -> Option<&'static str> {
+        match self.family {
+            Family::ChatMl => Some("<|im_end|>"),
+            Family::Gemma => Some("<end_of_turn>"),
+            Family::Llama3 => Some("<|eot_id|>"),
+            Family::Transcript => None,
         }
     }
 
@@ -103,6 +133,24 @@ impl ChatTemplate {
                 };
                 format!("<|im_start|>{role}\n{text}<|im_end|>\n")
             }
+            Family::Gemma => {
+                let role = match role {
+                    Role::Assistant => "model",
+                    _ => "user", // a system turn is the head of the first user turn: prompt()
+                };
+                format!("<start_of_turn>{role}\n{}<end_of_turn>\n", text.trim())
+            }
+            Family::Llama3 => {
+                let role = match role {
+                    Role::System => "system",
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                };
+                format!(
+                    "<|start_header_id|>{role}<|end_header_id|>\n\n{}<|eot_id|>",
+                    text.trim()
+                )
+            }
             Family::Transcript => match role {
                 Role::System => format!("{text}\n\n"),
                 Role::User => format!("User: {text}\n\n"),
@@ -115,6 +163,8 @@ impl ChatTemplate {
     pub fn reply_start(&self) -> &'static str {
         match self.family {
             Family::ChatMl => "<|im_start|>assistant\n",
+            Family::Gemma => "<start_of_turn>model\n",
+            Family::Llama3 => "<|start_header_id|>assistant<|end_header_id|>\n\n",
             Family::Transcript => "Assistant:",
         }
     }
@@ -124,18 +174,24 @@ impl ChatTemplate {
     /// new turn, and the assistant's turn opened.
     pub fn prompt(&self, history: &[String], user: &str, system: Option<&str>) -> String {
         let mut text = String::new();
+        // Gemma has no system turn: its text heads the first user turn.
+        let mut head = None;
         if let Some(system) = system.or(self.default_system.as_deref()) {
-            text.push_str(&self.turn(Role::System, system));
+            match self.family {
+                Family::Gemma => head = Some(format!("{}\n\n", system.trim())),
+                _ => text.push_str(&self.turn(Role::System, system)),
+            }
         }
-        for (i, turn) in history.iter().enumerate() {
-            let role = if i % 2 == 0 {
-                Role::User
+        let turns = history.iter().map(String::as_str).chain([user]);
+        for (i, turn) in turns.enumerate() {
+            if i % 2 == 1 {
+                text.push_str(&self.turn(Role::Assistant, turn));
+            } else if let Some(head) = head.take() {
+                text.push_str(&self.turn(Role::User, &(head + turn.trim())));
             } else {
-                Role::Assistant
-            };
-            text.push_str(&self.turn(role, turn));
+                text.push_str(&self.turn(Role::User, turn));
+            }
         }
-        text.push_str(&self.turn(Role::User, user));
         text.push_str(self.reply_start());
         text
     }
@@ -196,6 +252,7 @@ fn find(hay: &[u32], needle: &[u32], last: bool) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gguf::TokenizerModel;
 
     /// SmolLM2-135M-Instruct's template as its file holds it.
     const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
@@ -212,16 +269,23 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         Vocab {
-            control: (0..tokens.len() as u32)
-                .filter(|&i| control.contains(&tokens[i as usize].as_str()))
+            model: TokenizerModel::Bpe,
+            types: tokens
+                .iter()
+                .map(|t| match control.contains(&t.as_str()) {
+                    true => TokenType::Control,
+                    false => TokenType::Normal,
+                })
                 .collect(),
             tokens,
+            scores: Vec::new(),
             merges: Vec::new(),
             bos: 1,
             eos: 2,
             pre: Some("smollm".into()),
             chat_template: template.map(str::to_string),
             add_bos: None,
+            add_space_prefix: None,
         }
     }
 
@@ -274,8 +338,19 @@ mod tests {
             ChatTemplate::from_vocab(&vocab(None, &all)).unwrap_err(),
             "the model file has no chat template"
         );
-        assert_eq!(ChatTemplate::recognise(GEMMA3), None);
-        let e = ChatTemplate::from_vocab(&vocab(Some(GEMMA3), &all)).unwrap_err();
+        // Gemma's family is known, but this vocabulary lacks its markers.
+        assert_eq!(
+            ChatTemplate::recognise(GEMMA3).unwrap().family,
+            Family::Gemma
+        );
+        assert_eq!(
+            ChatTemplate::from_vocab(&vocab(Some(GEMMA3), &all)).unwrap_err(),
+            "the chat template's marker <start_of_turn> is not a control token of the vocabulary"
+        );
+        let mistral =
+            "{{ bos_token }}{% for m in messages %}[INST] {{ m['content'] }} [/INST]\n{% endfor %}";
+        assert_eq!(ChatTemplate::recognise(mistral), None);
+        let e = ChatTemplate::from_vocab(&vocab(Some(mistral), &all)).unwrap_err();
         assert!(
             e.starts_with("the model's chat template is not a family limbic knows"),
             "{e}"
@@ -284,6 +359,39 @@ mod tests {
         assert_eq!(
             ChatTemplate::from_vocab(&vocab(Some(SMOLLM2), &["<|im_start|>"])).unwrap_err(),
             "the chat template's marker <|im_end|> is not a control token of the vocabulary"
+        );
+    }
+
+    /// llama.cpp's own rendering (llama_chat_apply_template, llama-cpp-python 0.3.36) of a
+    /// system turn " Be brief. ", then "Hi. ", " Hello!", "Tea?", for each family.
+    #[test]
+    fn gemma_and_llama3_are_written_as_llama_cpp_writes_them() {
+        let history = ["Hi. ".to_string(), " Hello!".to_string()];
+        let gemma = ChatTemplate::recognise("{{ bos_token }}<start_of_turn>user").unwrap();
+        assert_eq!(gemma.family, Family::Gemma);
+        assert_eq!(
+            gemma.prompt(&history, "Tea?", Some(" Be brief. ")),
+            "<start_of_turn>user\nBe brief.\n\nHi.<end_of_turn>\n<start_of_turn>model\nHello!\
+             <end_of_turn>\n<start_of_turn>user\nTea?<end_of_turn>\n<start_of_turn>model\n"
+        );
+        assert_eq!(
+            gemma.prompt(&[], "Tea?", None),
+            "<start_of_turn>user\nTea?<end_of_turn>\n<start_of_turn>model\n"
+        );
+        let llama3 = "<|start_header_id|>{{ m['role'] }}<|end_header_id|>";
+        let llama3 = ChatTemplate::recognise(llama3).unwrap();
+        assert_eq!(llama3.family, Family::Llama3);
+        assert_eq!(
+            llama3.prompt(&history, "Tea?", Some(" Be brief. ")),
+            "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>\
+             <|start_header_id|>user<|end_header_id|>\n\nHi.<|eot_id|>\
+             <|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>\
+             <|start_header_id|>user<|end_header_id|>\n\nTea?<|eot_id|>\
+             <|start_header_id|>assistant<|end_header_id|>\n\n"
+        );
+        assert_eq!(
+            (gemma.turn_end(), llama3.turn_end()),
+            (Some("<end_of_turn>"), Some("<|eot_id|>"))
         );
     }
 

@@ -23,14 +23,19 @@ pub use config::{Act, Config, RopeScaling, SlidingWindow};
 pub(crate) use header::clip;
 use meta::{bad, Meta};
 
-/// The byte-level BPE vocabulary stored in the file.
+/// The tokenizer vocabulary stored in the file.
 #[derive(Debug, Clone)]
 pub struct Vocab {
+    /// Which tokenizer the vocabulary is for.
+    pub model: TokenizerModel,
     pub tokens: Vec<String>,
-    /// "left right" pairs in merge order.
+    /// Each token's type, one per token.
+    pub types: Vec<TokenType>,
+    /// Each token's score (SPM: a pair whose concatenation scores higher merges first); empty
+    /// for BPE.
+    pub scores: Vec<f32>,
+    /// "left right" pairs in merge order (BPE); empty for SPM.
     pub merges: Vec<String>,
-    /// ids of control tokens (`<|im_start|>`, `<|im_end|>`, ...), marked special.
-    pub control: Vec<u32>,
     pub bos: u32,
     pub eos: u32,
     /// The pre-tokenizer's name (`smollm`, ...), when the file gives one.
@@ -39,6 +44,52 @@ pub struct Vocab {
     pub chat_template: Option<String>,
     /// `tokenizer.ggml.add_bos_token`: whether a prompt starts with BOS, when the file says.
     pub add_bos: Option<bool>,
+    /// `tokenizer.ggml.add_space_prefix`: whether SPM puts a space before each text, when the
+    /// file says.
+    pub add_space_prefix: Option<bool>,
+}
+
+/// The tokenizer a vocabulary is for (`tokenizer.ggml.model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenizerModel {
+    /// `gpt2`: byte-level BPE with merges.
+    Bpe,
+    /// `llama`: SentencePiece-style merges by score, with byte fallback (Llama 1/2, Gemma).
+    Spm,
+}
+
+/// What a token is (`tokenizer.ggml.token_type`, llama.cpp's numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// 1: ordinary text.
+    Normal,
+    /// 2: the unknown token.
+    Unknown,
+    /// 3: a control token (`<bos>`, `<|im_start|>`): written in a text only on purpose.
+    Control,
+    /// 4: text the tokenizer cuts out whole before anything else (`<start_of_turn>`'s cousins,
+    /// runs of spaces or newlines in Gemma's vocabulary).
+    UserDefined,
+    /// 5: reserved, never produced.
+    Unused,
+    /// 6: one byte, written `<0xXX>` (SPM's byte fallback).
+    Byte,
+    /// Any other number (llama.cpp's "undefined").
+    Undefined,
+}
+
+impl TokenType {
+    fn from_gguf(n: i32) -> Self {
+        match n {
+            1 => Self::Normal,
+            2 => Self::Unknown,
+            3 => Self::Control,
+            4 => Self::UserDefined,
+            5 => Self::Unused,
+            6 => Self::Byte,
+            _ => Self::Undefined,
+        }
+    }
 }
 
 /// One transformer block's weights as stored: quantized matrices are (out, in).
@@ -142,32 +193,54 @@ pub(crate) fn read_header<R: Read + Seek>(reader: &mut R) -> Result<Content> {
 }
 
 fn read_vocab(md: &Meta) -> Result<Vocab> {
-    let model = md.string("tokenizer.ggml.model")?;
-    if model != "gpt2" {
-        return Err(Error::Model(format!(
-            "tokenizer type {model:?}: limbic reads byte-level BPE (gpt2) only"
-        )));
-    }
+    let model = match md.string("tokenizer.ggml.model")?.as_str() {
+        "gpt2" => TokenizerModel::Bpe,
+        "llama" => TokenizerModel::Spm,
+        other => {
+            return Err(Error::Model(format!(
+                "tokenizer type {:?}: limbic reads byte-level BPE (gpt2) and SentencePiece (llama) only",
+                clip(other)
+            )))
+        }
+    };
     let tokens = md.strings("tokenizer.ggml.tokens")?;
-    let merges = md.strings("tokenizer.ggml.merges")?;
+    let per_token = |key: &str, what: &str, n: usize| -> Result<()> {
+        if n != tokens.len() {
+            return Err(Error::Model(format!(
+                "{n} {what} for {} tokens ({key})",
+                tokens.len()
+            )));
+        }
+        Ok(())
+    };
+    let key = "tokenizer.ggml.token_type";
     let types = md
-        .get("tokenizer.ggml.token_type")?
+        .get(key)?
         .to_vec()
-        .map_err(|e| bad("tokenizer.ggml.token_type", e))?;
-    if types.len() != tokens.len() {
-        return Err(Error::Model(format!(
-            "{} token types for {} tokens",
-            types.len(),
-            tokens.len()
-        )));
-    }
-    // GGUF token type 3 is "control".
-    let control = types
+        .map_err(|e| bad(key, e))?
         .iter()
-        .enumerate()
-        .filter(|(_, t)| t.to_i32().map(|t| t == 3).unwrap_or(false))
-        .map(|(i, _)| i as u32)
-        .collect();
+        .map(|t| {
+            t.to_i32()
+                .map(TokenType::from_gguf)
+                .map_err(|e| bad(key, e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    per_token(key, "token types", types.len())?;
+    let (merges, scores) = match model {
+        TokenizerModel::Bpe => (md.strings("tokenizer.ggml.merges")?, Vec::new()),
+        TokenizerModel::Spm => {
+            let key = "tokenizer.ggml.scores";
+            let scores = md
+                .get(key)?
+                .to_vec()
+                .map_err(|e| bad(key, e))?
+                .iter()
+                .map(|s| s.to_f32().map_err(|e| bad(key, e)))
+                .collect::<Result<Vec<_>>>()?;
+            per_token(key, "scores", scores.len())?;
+            (Vec::new(), scores)
+        }
+    };
     let id = |key: &str| -> Result<u32> {
         let id = md.usize(key)?;
         if id >= tokens.len() {
@@ -178,14 +251,17 @@ fn read_vocab(md: &Meta) -> Result<Vocab> {
         Ok(id as u32)
     };
     Ok(Vocab {
+        model,
         bos: id("tokenizer.ggml.bos_token_id")?,
         eos: id("tokenizer.ggml.eos_token_id")?,
         pre: md.opt_string("tokenizer.ggml.pre")?,
         chat_template: md.opt_string("tokenizer.chat_template")?,
         add_bos: md.opt_bool("tokenizer.ggml.add_bos_token")?,
+        add_space_prefix: md.opt_bool("tokenizer.ggml.add_space_prefix")?,
         tokens,
+        types,
+        scores,
         merges,
-        control,
     })
 }
 

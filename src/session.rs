@@ -459,7 +459,7 @@ impl Session {
             (None, Some(logits)) => g.choice.next(logits, &g.ids)?,
             (None, None) => return Ok(None),
         };
-        if id == self.tokenizer.eos {
+        if self.tokenizer.ends_reply(id) {
             return Ok(None);
         }
         g.ids.push(id);

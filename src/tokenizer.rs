@@ -1,5 +1,6 @@
 //! The tokenizer, built from the vocabulary in the model file: byte-level BPE after the
-//! pre-tokenizer the file names, and the file's chat template ([`crate::chat`]).
+//! pre-tokenizer the file names (`gpt2` files), or llama.cpp's SentencePiece-style merges by
+//! score (`llama` files: Gemma; [`spm`]), and the file's chat template ([`crate::chat`]).
 //!
 //! The pre-tokenizer is chosen by name as llama.cpp chooses it ([`PreTokenizer::from_name`]).
 //! SmolLM2's (`smollm`) splits every digit on its own, then applies the GPT-2 split without a
@@ -17,7 +18,9 @@ use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 
 use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
-use crate::gguf::{clip, Vocab};
+use crate::gguf::{clip, TokenType, TokenizerModel, Vocab};
+
+mod spm;
 
 /// How text is split into words before BPE merges them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,56 +93,57 @@ impl PreTokenizer {
 
 /// Text ⇄ token ids, and the model's chat format.
 pub struct Tokenizer {
-    inner: tokenizers::Tokenizer,
+    model: Model,
     pub bos: u32,
     pub eos: u32,
+    /// The chat format's turn-closing token (`<end_of_turn>`), when it is not EOS: a reply ends
+    /// there too ([`Tokenizer::ends_reply`]).
+    pub turn_end: Option<u32>,
     /// Whether a prompt starts with BOS (the file's `add_bos_token`, else llama.cpp's default
-    /// for its pre-tokenizer): [`crate::Session::encode_prompt`] puts it there.
+    /// for its tokenizer): [`crate::Session::encode_prompt`] puts it there.
     pub add_bos: bool,
     /// The chat template, or why the model has none.
     chat: std::result::Result<ChatTemplate, String>,
 }
 
+/// The tokenizer proper, by the file's `tokenizer.ggml.model`.
+enum Model {
+    Bpe(Box<tokenizers::Tokenizer>),
+    Spm(Box<spm::Spm>),
+}
+
 impl Tokenizer {
-    /// Builds the tokenizer from the file's vocabulary; control tokens become special tokens.
+    /// Builds the tokenizer from the file's vocabulary.
     pub fn new(vocab: &Vocab) -> Result<Self> {
-        let pre = PreTokenizer::from_name(vocab.pre.as_deref())?;
-        let ids: tokenizers::models::bpe::Vocab = vocab
-            .tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
-        let merges = vocab
-            .merges
-            .iter()
-            .map(|m| {
-                m.split_once(' ')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| Error::Tokenizer(format!("malformed merge {:?}", clip(m))))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let bpe = BPE::builder()
-            .vocab_and_merges(ids, merges)
-            .ignore_merges(pre == PreTokenizer::Llama3)
-            .build()
-            .map_err(|e| Error::Tokenizer(clip(&e.to_string())))?;
-        let mut inner = tokenizers::Tokenizer::new(bpe);
-        inner.with_pre_tokenizer(Some(pre.build()?));
-        inner.with_decoder(Some(ByteLevelDecoder::default()));
-        let special: Vec<AddedToken> = vocab
-            .control
-            .iter()
-            .map(|&i| AddedToken::from(vocab.tokens[i as usize].clone(), true))
-            .collect();
-        inner.add_special_tokens(&special);
+        let (model, adds_bos) = match vocab.model {
+            TokenizerModel::Bpe => {
+                let pre = PreTokenizer::from_name(vocab.pre.as_deref())?;
+                (Model::Bpe(Box::new(bpe(vocab, pre)?)), pre.adds_bos())
+            }
+            // llama.cpp starts every SPM prompt with BOS unless the file says otherwise.
+            TokenizerModel::Spm => (Model::Spm(Box::new(spm::Spm::new(vocab)?)), true),
+        };
+        let chat = ChatTemplate::from_vocab(vocab);
+        let turn_end = chat
+            .as_ref()
+            .ok()
+            .and_then(ChatTemplate::turn_end)
+            .and_then(|t| vocab.tokens.iter().position(|v| v == t))
+            .map(|i| i as u32)
+            .filter(|&i| i != vocab.eos);
         Ok(Self {
-            inner,
+            model,
             bos: vocab.bos,
             eos: vocab.eos,
-            add_bos: vocab.add_bos.unwrap_or(pre.adds_bos()),
-            chat: ChatTemplate::from_vocab(vocab),
+            turn_end,
+            add_bos: vocab.add_bos.unwrap_or(adds_bos),
+            chat,
         })
+    }
+
+    /// Whether token `id` ends a reply: the end of text, or the chat format's end of turn.
+    pub fn ends_reply(&self, id: u32) -> bool {
+        id == self.eos || Some(id) == self.turn_end
     }
 
     /// Whether the model has a chat format limbic can write (else only plain text).
@@ -160,6 +164,17 @@ impl Tokenizer {
         self.chat_turns(&[], user, system)
     }
 
+    /// `user`'s request as the model reads it: one user turn in its chat format with the
+    /// assistant's turn opened, or for a model without one (a base model) a plain transcript
+    /// ending in `Assistant:` ([`ChatTemplate::transcript`]). For measurements that need a
+    /// request on every model; people's chat needs the model's own format ([`Self::chat`]).
+    pub fn request(&self, user: &str) -> String {
+        match &self.chat {
+            Ok(chat) => chat.prompt(&[], user, None),
+            Err(_) => ChatTemplate::transcript().prompt(&[], user, None),
+        }
+    }
+
     /// A conversation: the system turn, the earlier turns (`history` alternates user and
     /// assistant, starting with the user), `user`'s new turn, and the assistant's turn opened.
     pub fn chat_turns(
@@ -171,26 +186,77 @@ impl Tokenizer {
         Ok(self.chat()?.prompt(history, user, system))
     }
 
-    /// Text → ids. Control tokens written in the text (`<|im_start|>`) become their ids; no BOS is added.
+    /// Text → ids. Control tokens written in the text (`<|im_start|>`) become their ids (SPM:
+    /// user-defined tokens too, as in llama.cpp); no BOS is added.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
+        match &self.model {
+            Model::Bpe(bpe) => {
+                let enc = bpe
+                    .encode(text, false)
+                    .map_err(|e| Error::Tokenizer(e.to_string()))?;
+                Ok(enc.get_ids().to_vec())
+            }
+            Model::Spm(spm) => spm.encode(text),
+        }
     }
 
     /// Ids → text, control tokens included as written.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner
-            .decode(ids, false)
-            .map_err(|e| Error::Tokenizer(e.to_string()))
+        match &self.model {
+            Model::Bpe(bpe) => bpe
+                .decode(ids, false)
+                .map_err(|e| Error::Tokenizer(e.to_string())),
+            Model::Spm(spm) => spm.decode(ids),
+        }
     }
 
     /// Each id's own text (a piece of a multi-byte character shows as U+FFFD).
     pub fn pieces(&self, ids: &[u32]) -> Result<Vec<String>> {
-        ids.iter().map(|&i| self.decode(&[i])).collect()
+        match &self.model {
+            Model::Bpe(_) => ids.iter().map(|&i| self.decode(&[i])).collect(),
+            Model::Spm(spm) => ids
+                .iter()
+                .map(|&i| Ok(String::from_utf8_lossy(spm.piece(i)?).into_owned()))
+                .collect(),
+        }
     }
+}
+
+/// The byte-level BPE of a `gpt2` file: the pre-tokenizer's split, the merges, and control
+/// tokens as special tokens.
+fn bpe(vocab: &Vocab, pre: PreTokenizer) -> Result<tokenizers::Tokenizer> {
+    let ids: tokenizers::models::bpe::Vocab = vocab
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as u32))
+        .collect();
+    let merges = vocab
+        .merges
+        .iter()
+        .map(|m| {
+            m.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| Error::Tokenizer(format!("malformed merge {:?}", clip(m))))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bpe = BPE::builder()
+        .vocab_and_merges(ids, merges)
+        .ignore_merges(pre == PreTokenizer::Llama3)
+        .build()
+        .map_err(|e| Error::Tokenizer(clip(&e.to_string())))?;
+    let mut inner = tokenizers::Tokenizer::new(bpe);
+    inner.with_pre_tokenizer(Some(pre.build()?));
+    inner.with_decoder(Some(ByteLevelDecoder::default()));
+    let special: Vec<AddedToken> = vocab
+        .tokens
+        .iter()
+        .zip(&vocab.types)
+        .filter(|(_, &ty)| ty == TokenType::Control)
+        .map(|(t, _)| AddedToken::from(t.clone(), true))
+        .collect();
+    inner.add_special_tokens(&special);
+    Ok(inner)
 }
 
 /// Turns ids into text as they arrive, holding back bytes of an unfinished UTF-8 character.
@@ -253,15 +319,20 @@ mod tests {
         tokens.sort();
         tokens.extend(["12".into(), "<|im_start|>".into(), "<|im_end|>".into()]);
         let n = tokens.len() as u32;
+        let mut types = vec![TokenType::Normal; tokens.len() - 2];
+        types.extend([TokenType::Control; 2]);
         Vocab {
+            model: TokenizerModel::Bpe,
             tokens,
+            types,
+            scores: Vec::new(),
             merges: vec!["1 2".into()],
-            control: vec![n - 2, n - 1],
             bos: n - 2,
             eos: n - 1,
             pre: pre.map(str::to_string),
             chat_template: template.map(str::to_string),
             add_bos: None,
+            add_space_prefix: None,
         }
     }
 

@@ -110,6 +110,7 @@ impl Gpu {
             n_kv_head: cfg.n_kv_head,
             head_dim: cfg.head_dim,
             context: cfg.context,
+            neox: cfg.rope_neox,
             destroyed: false.into(),
             device,
             queue,

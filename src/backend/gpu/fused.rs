@@ -113,7 +113,9 @@ impl Gpu {
             return Ok(None);
         };
         let d = x.cols;
-        let plain = w.qkv_bias.is_none() && w.qk_norm.is_none() && w.post_norms.is_none();
+        // The fused kernels are llama's block: no biases, norms of q/k or outputs, NEOX rope.
+        let plain =
+            w.qkv_bias.is_none() && w.qk_norm.is_none() && w.post_norms.is_none() && !c.rope_neox;
         if x.rows != 1
             || !plain
             || d > MAX_IN

@@ -117,6 +117,8 @@ pub struct Gpu {
     n_kv_head: usize,
     head_dim: usize,
     context: usize,
+    /// Rope pairs each dimension with the one half a head on (NEOX, qwen2).
+    neox: bool,
     /// Whether the adapter is a CPU emulating a GPU (lavapipe, SwiftShader).
     pub emulated: bool,
     /// Whether the fused single-token kernels split each row's blocks over 32 lanes (a real

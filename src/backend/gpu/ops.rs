@@ -280,7 +280,7 @@ impl Backend for Gpu {
         }
         let y = self.alloc(x.rows, x.cols)?;
         let half = self.head_dim / 2;
-        let p = words(&[heads as u32, half as u32, pos as u32]);
+        let p = words(&[heads as u32, half as u32, pos as u32, self.neox as u32]);
         let b = [&x.buf.buffer, &self.cs, &y.buf.buffer];
         let groups = ((heads * half).div_ceil(64) as u32, x.rows as u32);
         self.dispatch(&self.kernels.rope, &p, &b, groups);

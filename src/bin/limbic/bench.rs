@@ -62,12 +62,7 @@ pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Re
 
 /// One timed generation of the bench prompt.
 fn timed_run(session: &mut Session, tokens: usize) -> Result<Timed> {
-    // A model without a chat format (a base model) gets the request as plain text.
-    let text = match session.tokenizer.chat_available() {
-        true => session.tokenizer.chat_prompt(BENCH_PROMPT, None)?,
-        false => BENCH_PROMPT.to_string(),
-    };
-    let prompt = session.encode_prompt(&text)?;
+    let prompt = session.encode_prompt(&session.tokenizer.request(BENCH_PROMPT))?;
     let prompt_tokens = prompt.len();
     let t1 = Instant::now();
     session.start_now(prompt, &Sampler::default(), tokens)?;
