@@ -182,6 +182,17 @@ test("?model= with the address of a GGUF the engine cannot read: the same messag
   await context.unroute("**/models/mamba-tiny.gguf");
 });
 
+test("vectors that are not this model's: the model still runs, and the page says why there is no readout", async () => {
+  await setUp();
+  const p = await open("vectors=data/vectors/extract_report.json");
+  assert.match(await p.getByTestId("model-status").textContent(), /^SmolLM2-135M-Instruct ready \(30 layers, d = 576, no emotion vectors\)$/);
+  assert.match(await p.getByTestId("vectors-note").textContent(), /^No emotion vectors for SmolLM2-135M-Instruct \(the vectors file does not fit this model: .+\): replies are plain text, without a readout/);
+  assert.equal(await p.getByTestId("chat-note").textContent(), "");
+  assert.ok((await reply(p, "Hello!", 3)).trim().length > 0);
+  assert.match(p.url(), /[?&]vectors=data%2Fvectors%2Fextract_report\.json(&|$)/);
+  await p.close();
+});
+
 test("?model=gemma-3-270m opens with Gemma 3 270M on the CPU: plain text, and the views say what it lacks", async () => {
   await setUp();
   const p = await measuredOpen("model=gemma-3-270m", "Gemma 3 270M", 253_113_024);
@@ -193,14 +204,16 @@ test("?model=gemma-3-270m opens with Gemma 3 270M on the CPU: plain text, and th
   assert.match(await p.getByTestId("chat-note").textContent(), /Gemma 3 270M has no chat template: chat is off/);
   const text = await reply(p, "The capital of France is", 4);
   assert.ok(text.trim().length > 0, `no text: ${JSON.stringify(text)}`);
-  // Plain text: the prompt is not wrapped in a chat template.
+  // Plain text: the prompt is not wrapped in a chat template; its BOS shows with the template only.
   assert.doesNotMatch(await p.locator(".bubble.user").textContent(), /<start_of_turn>|<\|im_start\|>/);
+  assert.equal(await p.locator(".bubble.user .tokens").innerText(), "The capital of France is");
+  assert.match(await p.locator(".bubble.user .tokens .tok.template").first().textContent(), /^<bos>$/);
   if (GEMMA_VECTORS) {
     assert.match(await p.getByTestId("model-status").textContent(), /\d+ emotions/);
     assert.equal(await p.getByTestId("vectors-note").textContent(), "");
   } else {
     const note = await p.getByTestId("vectors-note").textContent();
-    assert.match(note, /^No emotion vectors for Gemma 3 270M \(the vectors file could not be read \(HTTP 404 for .*gemma-3-270m\.safetensors\)\): replies are plain text, without a readout\./);
+    assert.match(note, /^No emotion vectors for Gemma 3 270M \(no file at http:\/\/127\.0\.0\.1:\d+\/data\/vectors\/gemma-3-270m\.safetensors\): replies are plain text, without a readout\. To make them, run limbic extract/);
     assert.equal(await p.getByTestId("extract-command").textContent(), "limbic extract --model models/gemma-3-270m.Q4_K_M.gguf --out data/vectors/gemma-3-270m.safetensors");
     await p.getByRole("link", { name: "Steer" }).click();
     await p.getByTestId("vectors-note").filter({ hasText: "nothing to steer with" }).waitFor();

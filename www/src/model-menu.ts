@@ -46,6 +46,9 @@ export class ModelMenu {
   private readonly other: HTMLFieldSetElement;
   /** The last model that became ready: where a failed load goes back to. */
   private working: ModelChoice | null = null;
+  /** The model loading now is the one a failed load went back to (if it fails too, that is
+   * said and nothing more is tried). */
+  private retreating = false;
   private features: Features | null = null;
 
   constructor(private readonly app: App, private readonly els: MenuElements) {
@@ -70,6 +73,7 @@ export class ModelMenu {
     app.on((m) => {
       if (m.type === "ready") {
         this.working = app.model;
+        this.retreating = false;
         this.fill();
       } else if (m.type === "error" && !app.ready) {
         this.failed(m.message);
@@ -99,6 +103,7 @@ export class ModelMenu {
   /** Loads `c` in place of the running model, unless it is too large (then nothing changes). */
   async open(c: ModelChoice) {
     this.say("");
+    this.retreating = false;
     const why = await this.check(c);
     if (why) {
       this.say(`${why}${this.working ? ` Still running: ${this.working.name}.` : ""}`);
@@ -179,12 +184,13 @@ export class ModelMenu {
   private failed(message: string) {
     const bad = this.app.model;
     const back = this.working && this.working !== bad ? this.working : bad.entry === DEFAULT_MODEL ? null : choose(DEFAULT_MODEL.id, null);
+    // The default failing on its own, or the way back failing too: the status line says why.
+    if (!back || this.retreating || !this.features) return;
     const cross = bad.url && new URL(bad.url, document.baseURI).origin !== location.origin
       ? " (another site's file loads only where that site allows it, CORS, and this page's Content-Security-Policy lists it)" : "";
-    this.say(`Could not load ${bad.name}: ${explainLoadError(message)}${cross}.${back ? ` Back to ${back.name}.` : ""}`);
-    if (back && this.features) {
-      this.show(back, back.bytes);
-      this.app.switchModel(back);
-    }
+    this.say(`Could not load ${bad.name}: ${explainLoadError(message)}${cross}. Back to ${back.name}.`);
+    this.retreating = true;
+    this.show(back, back.bytes);
+    this.app.switchModel(back);
   }
 }

@@ -172,21 +172,24 @@ async function loadVectors(e: Engine, m: Load) {
       bytes = new Uint8Array(await m.emotionsFile.arrayBuffer());
     } else if (m.emotionsUrl) {
       const resp = await fetch(m.emotionsUrl);
-      if (!resp.ok) throw new Error(`HTTP ${resp.status} for ${m.emotionsUrl}`);
+      if (!resp.ok) {
+        vectorsNote = resp.status === 404 ? `no file at ${m.emotionsUrl}` : `HTTP ${resp.status} for ${m.emotionsUrl}`;
+        return;
+      }
       bytes = new Uint8Array(await resp.arrayBuffer());
     } else {
       vectorsNote = "none were given";
       return;
     }
   } catch (err) {
-    vectorsNote = `the vectors file could not be read (${err instanceof Error ? err.message : String(err)})`;
+    vectorsNote = `the vectors file could not be read: ${err instanceof Error ? err.message : String(err)}`;
     return;
   }
   try {
     emotions = e.loadEmotions(bytes) as EmotionInfo;
     layer = emotions.defaultLayer;
   } catch (err) {
-    vectorsNote = `the vectors file does not fit this model (${err instanceof Error ? err.message : String(err)})`;
+    vectorsNote = `the vectors file does not fit this model: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
@@ -302,7 +305,10 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
   const t0 = performance.now();
   // Each call records work; on WebGPU the worker awaits the device before reading it back.
   // A model without a chat template continues every prompt as plain text.
-  const prompt = e.start(m.prompt, m.chat && e.chatAvailable(), m.maxTokens, m.temperature, m.topP, BigInt(m.seed)) as Prompt;
+  const chat = m.chat && e.chatAvailable();
+  const prompt = e.start(m.prompt, chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed)) as Prompt;
+  // A plain prompt's BOS (Gemma's tokenizer adds one) is the model's, shown with the template.
+  if (!chat) prompt.userStart = Math.max(0, prompt.ids.length - e.tokenize(m.prompt, false).length);
   const promptTokens = prompt.ids.length;
   await e.ready();
   e.finish();

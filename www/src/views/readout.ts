@@ -172,9 +172,13 @@ function mount(root: HTMLElement, app: App) {
     h("div", { class: "controls" }, addTrack, chips),
     chart,
   );
+  const exports = exportBar(app, scope, [
+    { name: "trajectory", label: "Trajectory", svg: () => chart.querySelector("svg") },
+    { name: "token", label: "Token", svg: () => readout.el.querySelector("svg") },
+  ]);
   const fits = () => {
     const none = app.ready && !app.emotions;
-    for (const el of [readoutControls, meaning, legend, readout.el, track]) el.hidden = none;
+    for (const el of [readoutControls, meaning, legend, exports, readout.el, track]) el.hidden = none;
     chatControls.hidden = app.ready && !app.chat;
     if (chatControls.hidden) continueChat.checked = false;
   };
@@ -188,10 +192,7 @@ function mount(root: HTMLElement, app: App) {
     layerNote,
     meaning,
     legend,
-    exportBar(app, scope, [
-      { name: "trajectory", label: "Trajectory", svg: () => chart.querySelector("svg") },
-      { name: "token", label: "Token", svg: () => readout.el.querySelector("svg") },
-    ]),
+    exports,
     h("div", { class: "chat-readout" },
       h("div", { class: "conversation" },
         h("section", { class: "bubble user", "aria-label": "prompt" }, h("h3", {}, "You"), promptBox),
