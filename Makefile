@@ -110,7 +110,8 @@ site: node_modules
 unit: node_modules
 	npx vitest run
 
-demo: model wasm
+## The page offers Gemma 3 270M in its model menu too: its file is fetched as well.
+demo: model gemma wasm
 	$(MAKE) --no-print-directory site
 	$(MAKE) --no-print-directory serve
 

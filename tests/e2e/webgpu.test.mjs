@@ -66,3 +66,16 @@ test("a device lost mid-reply finishes the reply on the CPU and says so", async 
   assert.match(await page.locator("#speed").textContent(), /^8 tokens/);
   await page.close();
 });
+
+test("Gemma 3 270M asked for WebGPU: the GPU backend declines it, the CPU runs it and the page says why", async () => {
+  const page = await open(`model=gemma-3-270m&backend=webgpu&prompt=${encodeURIComponent("The sky is")}&max=3&temperature=0&autorun=1`);
+  const badge = page.getByTestId("backend-badge");
+  assert.match(await badge.textContent(), /CPU/);
+  assert.match(await badge.getAttribute("title"), /^WebGPU unavailable: \S/);
+  const why = await page.locator("#fallback").textContent();
+  console.log(`Gemma 3 270M on WebGPU: ${why}`);
+  assert.match(why, /^Running on the CPU: .*gemma3/);
+  assert.ok((await reply(page)).trim().length > 0);
+  assert.match(await page.locator("#speed").textContent(), /^3 tokens/);
+  await page.close();
+});

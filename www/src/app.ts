@@ -1,19 +1,22 @@
 //! The page's one source of truth: the URL state, the engine's worker, the loaded emotion
 //! names, the replies so far, and a listener list the shell and views subscribe to.
 
-import { EMOTIONS_URL, MODEL_URL } from "./config";
 import type { Features } from "./engine/features";
+import { DEFAULT_MODEL } from "./config";
+import { choose, MAX_MODEL_BYTES, type ModelChoice } from "./models";
 import type { Choice, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, RunId, Steer, ToWorker } from "./engine/protocol";
 import { encodeMade, type MadeLink } from "./share/made-link";
 import { addToRun, newRun, type Run } from "./run-data";
-import { type AppState, toQuery } from "./share/url-state";
+import { type AppState, toQuery, TOP } from "./share/url-state";
 
 /** Events views hear: every worker message, plus the page's own changes. */
 export type AppEvent =
   | FromWorker
   | { type: "busy"; busy: boolean }
   | { type: "state" }
-  | { type: "generate-start" };
+  | { type: "generate-start" }
+  /** Another model starts loading (App.switchModel): what was shown belongs to the old one. */
+  | { type: "model" };
 
 export type Listener = (e: AppEvent) => void;
 
@@ -32,19 +35,24 @@ export interface Mounted {
 /** Where the page keeps the backend a first visit measured faster (see worker.ts). */
 const CHOICE_KEY = "limbic.backend";
 
-/** The backend an earlier visit measured faster, if this browser kept it. */
-function remembered(): Choice | undefined {
+/** The backend an earlier visit measured faster for the model `id`, if this browser kept it. */
+function remembered(id: string): Choice | undefined {
   try {
-    const c = JSON.parse(localStorage.getItem(CHOICE_KEY) ?? "null") as Choice | null;
+    const c = JSON.parse(localStorage.getItem(choiceKey(id)) ?? "null") as Choice | null;
     return (c?.backend === "cpu" || c?.backend === "webgpu") && typeof c.reason === "string" ? c : undefined;
   } catch {
     return undefined; // no storage (an opaque origin) or a damaged entry: measure again
   }
 }
 
-function remember(c: Choice) {
+/** Per model (one may run faster on WebGPU, another on the CPU); the default's key is the old one. */
+function choiceKey(id: string): string {
+  return id === DEFAULT_MODEL.id ? CHOICE_KEY : `${CHOICE_KEY}.${id}`;
+}
+
+function remember(id: string, c: Choice) {
   try {
-    localStorage.setItem(CHOICE_KEY, JSON.stringify(c));
+    localStorage.setItem(choiceKey(id), JSON.stringify(c));
   } catch {
     // no storage: the next visit measures again
   }
@@ -57,6 +65,8 @@ export interface ViewDef {
   title: string;
   /** Position in the navigation, low first. */
   order: number;
+  /** Without emotion vectors the view has nothing to show (the page says so in its place). */
+  needsVectors?: boolean;
   mount(root: HTMLElement, app: App): Mounted;
 }
 
@@ -77,20 +87,36 @@ export class App {
   hashes = new Map<string, string>();
   /** The fragment (without "#") the view wants in its links, e.g. a made vector; "" for none. */
   fragment = "";
+  /** The model loading or loaded, and whether it has a chat template (from `ready`). */
+  model: ModelChoice;
+  chat = true;
+  /** Why the model has no emotion vectors (from `ready`), when it has none. */
+  vectorsNote = "";
+  /** Counts the models loaded in this tab: what a view shows belongs to one of them. */
+  generation = 0;
   private listeners = new Set<Listener>();
   private urlTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly worker: Worker;
+  private worker: Worker;
+  private features: Features | null = null;
 
   constructor(public state: AppState) {
-    this.worker = new Worker(new URL("./engine/worker.ts", import.meta.url), { type: "module" });
-    this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+    this.model = choose(state.model, state.vectors);
+    this.worker = this.spawn();
   }
 
-  /** Asks the worker to load the model and vectors (URLs resolved against the page), using
-   * only the `features` the page has (relaxed SIMD, which the worker checks again itself, and
-   * the Cache API; WebGPU the worker looks for itself). */
+  private spawn(): Worker {
+    const w = new Worker(new URL("./engine/worker.ts", import.meta.url), { type: "module" });
+    // A message the old worker sent before it was replaced is not about the model now loading.
+    w.onmessage = (e: MessageEvent<FromWorker>) => { if (w === this.worker) this.receive(e.data); };
+    return w;
+  }
+
+  /** Asks the worker to load `this.model` and its vectors (URLs resolved against the page),
+   * using only the `features` the page has (relaxed SIMD, which the worker checks again
+   * itself, and the Cache API; WebGPU the worker looks for itself). */
   load(features: Features) {
-    const abs = (u: string) => new URL(u, document.baseURI).href;
+    this.features = features;
+    const abs = (u: string | null) => (u === null ? undefined : new URL(u, document.baseURI).href);
     // ?threads=1 or 2 sets the CPU engine's threads (for comparisons); otherwise the worker
     // decides from the cores it sees. ?simd=plain runs the build without relaxed SIMD.
     const params = new URLSearchParams(location.search);
@@ -100,8 +126,32 @@ export class App {
     // The link's backend wins; else what an earlier visit measured; else the worker measures
     // (it finds no WebGPU itself where the page has none).
     const backend = this.state.backend ?? undefined;
-    const chosen = backend ? undefined : remembered();
-    this.post({ type: "load", modelUrl: abs(MODEL_URL), emotionsUrl: abs(EMOTIONS_URL), backend, chosen, threads, simd, cache: features.cache });
+    const m = this.model;
+    const chosen = backend || !m.link ? undefined : remembered(m.link);
+    this.post({
+      type: "load", modelUrl: abs(m.url), modelFile: m.file ?? undefined, sha256: m.sha256 ?? undefined, maxBytes: MAX_MODEL_BYTES,
+      largestTensor: m.largestTensor ?? undefined, emotionsUrl: abs(m.vectorsUrl), emotionsFile: m.vectorsFile ?? undefined,
+      backend, chosen, threads, simd, cache: features.cache,
+    });
+  }
+
+  /** Loads `model` in place of the one running: a new worker (the old one goes with its wasm
+   * memory, which never shrinks), the replies, made vectors and the settings that name the
+   * old vectors' emotions and layers forgotten. */
+  switchModel(model: ModelChoice) {
+    this.worker.terminate();
+    this.worker = this.spawn();
+    this.model = model;
+    this.generation += 1;
+    Object.assign(this, { emotions: null, runs: {}, ready: false, busy: false, history: [], backend: "", chat: true, vectorsNote: "" });
+    this.made.clear();
+    this.hashes.clear();
+    this.madeLink = null;
+    this.fragment = "";
+    this.update({ model: model.link, vectors: model.vectorsLink, steer: [], track: [], emotion: TOP, layer: null, window: null });
+    this.emit({ type: "model" });
+    this.emit({ type: "busy", busy: false });
+    if (this.features) this.load(this.features);
   }
 
   post(m: ToWorker) {
@@ -171,7 +221,7 @@ export class App {
     this.setBusy(true);
     this.emit({ type: "generate-start" });
     this.post({
-      type: "generate", prompt: s.prompt, chat: true, maxTokens: s.maxTokens, temperature: s.temperature,
+      type: "generate", prompt: s.prompt, chat: this.chat, maxTokens: s.maxTokens, temperature: s.temperature,
       topP: 1, seed: s.seed, steer, compare: compare && steer.length > 0, layer: this.layer(), ...over,
     });
   }
@@ -207,8 +257,10 @@ export class App {
     if (m.type === "ready" || m.type === "backend") this.backend = m.backend;
     if (m.type === "ready") {
       this.emotions = m.emotions;
+      this.chat = m.chat;
+      this.vectorsNote = m.vectorsNote ?? "";
       this.ready = true;
-      if (m.measured) remember({ backend: m.backend, reason: m.reason });
+      if (m.measured && this.model.link) remember(this.model.link, { backend: m.backend, reason: m.reason });
     } else if (m.type === "made") {
       this.made.set(m.made.name, m.made);
     } else if (m.type === "run-start") {

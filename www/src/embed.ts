@@ -8,13 +8,14 @@ import { detectFeatures, missingNotes } from "./engine/features";
 import { HEIGHT_MESSAGE, isHello, parentOrigin, usableOrigin } from "./share/embed-parent";
 import { readMadeLink, watchLoading } from "./loading";
 import { parseUrl, toQuery } from "./share/url-state";
+import { formatBytes } from "./models";
 import { view as readout } from "./views/readout";
 import { view as steer } from "./views/steer";
 
 const $ = (id: string) => document.getElementById(id)!;
 const VIEWS = [readout, steer];
 
-const parsed = parseUrl(location.search, VIEWS.map((v) => v.id));
+const parsed = parseUrl(location.search, VIEWS.map((v) => v.id), document.baseURI);
 const app = new App(parsed.state);
 const notes = [...parsed.warnings, ...readMadeLink(app, parsed)];
 const showNotes = () => { $("link-note").textContent = notes.join("; "); };
@@ -52,6 +53,11 @@ window.addEventListener("message", (e) => {
   postHeight();
 });
 new ResizeObserver(postHeight).observe(document.documentElement);
+
+// The link's model (?model=): its name and size at the foot.
+const m = app.model;
+$("embed-foot").textContent = `${m.name} running in this page${m.bytes ? ` (${formatBytes(m.bytes)}, downloaded once)` : ""}. ` +
+  "Emotion readouts are functional representations in a network, not feelings.";
 
 app.update({});
 const features = await detectFeatures();

@@ -32,8 +32,8 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       els.progress.value = m.total ? m.loaded / m.total : 0;
       const mb = (n: number) => (n / 1e6).toFixed(1);
       els.status.textContent = m.cached
-        ? "loading the model from this browser's cache…"
-        : `downloading the model: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB (${m.total ? Math.round((100 * m.loaded) / m.total) : "?"} %)`;
+        ? `loading ${app.model.name} from this browser's cache…`
+        : `${app.model.file ? "reading" : "downloading"} ${app.model.name}: ${mb(m.loaded)} of ${m.total ? mb(m.total) : "?"} MB (${m.total ? Math.round((100 * m.loaded) / m.total) : "?"} %)`;
     } else if (m.type === "notice") {
       if (els.notice) els.notice.textContent = m.message;
     } else if (m.type === "backend") {
@@ -41,15 +41,27 @@ export function watchLoading(app: App, els: LoadingElements, parsed: ParsedUrl, 
       showBackend(m.backend, m.fallback);
       // A move to another backend reloads the model from the cache (progress above): ready again.
       if (readyText) els.status.textContent = readyText;
+    } else if (m.type === "model") {
+      // Another model: what the link said about steering and autorun was for the first one.
+      parsed.steerText = "";
+      parsed.state.autorun = false;
+      readyText = "";
+      els.progress.value = 0;
+      els.status.textContent = `starting ${app.model.name}…`;
+      els.backend.textContent = "loading…";
+      els.backend.title = "";
+      if (els.fallback) els.fallback.textContent = "";
+      if (els.notice) els.notice.textContent = "";
     } else if (m.type === "ready") {
       els.progress.value = 1;
-      readyText = `model ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions.names.length} emotions)`;
+      const names = m.emotions?.names ?? [];
+      readyText = `${app.model.name} ready (${m.nLayer} layers, d = ${m.dModel}, ${m.emotions ? `${names.length} emotions` : "no emotion vectors"}${m.chat ? "" : ", no chat template"})`;
       els.status.textContent = readyText;
       why = m.reason;
       showBackend(m.backend, m.fallback);
       // A link's made vector may be one of its steer rows.
-      const steerable = app.madeLink ? [...m.emotions.names, app.madeLink.name] : m.emotions.names;
-      const checked = checkNames(app.state, parsed.steerText, steerable, m.nLayer, m.emotions.defaultStrength);
+      const steerable = app.madeLink ? [...names, app.madeLink.name] : names;
+      const checked = checkNames(app.state, parsed.steerText, steerable, m.nLayer, m.emotions?.defaultStrength);
       warn(checked.warnings);
       if (checked.state.layer !== null) app.post({ type: "set-layer", layer: checked.state.layer });
       app.update(checked.state);

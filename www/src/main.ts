@@ -5,7 +5,7 @@
 
 import "./style.css";
 import { App, type Mounted, type ViewDef } from "./app";
-import { EMOTIONS_URL, MODEL_CACHE } from "./config";
+import { DEFAULT_MODEL, EMOTIONS_URL, MODEL_CACHE } from "./config";
 import { h } from "./dom";
 import { embedPanel } from "./share/embed-panel";
 import { detectFeatures, missingNotes } from "./engine/features";
@@ -13,6 +13,8 @@ import { showExample } from "./views/example";
 import { readMadeLink, watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
 import { parseUrl, toQuery } from "./share/url-state";
+import { ModelMenu } from "./model-menu";
+import { noVectorsView } from "./views/model-notes";
 import type { Backend, FromWorker, ToWorker } from "./engine/protocol";
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -22,7 +24,7 @@ const VIEWS: ViewDef[] = Object.values(
   import.meta.glob<{ view?: ViewDef }>(["./views/*.ts", "!./views/*.test.ts"], { eager: true }),
 ).flatMap((m) => (m.view ? [m.view] : [])).sort((a, b) => a.order - b.order);
 
-const parsed = parseUrl(location.search, VIEWS.map((v) => v.id));
+const parsed = parseUrl(location.search, VIEWS.map((v) => v.id), document.baseURI);
 const app = new App(parsed.state);
 const notes: string[] = [...parsed.warnings];
 notes.push(...readMadeLink(app, parsed));
@@ -51,27 +53,35 @@ function refreshLinks() {
 }
 
 let mounted: Mounted | null = null;
-let mountedId = "";
+let mountedKey = "";
 function show(id: string, push: boolean) {
   const def = VIEWS.find((v) => v.id === id) ?? VIEWS[0]!;
   if (push && def.id !== app.state.view) history.pushState(null, "", `?${toQuery({ ...app.state, view: def.id, autorun: false })}`);
   app.state.view = def.id;
-  if (mountedId !== def.id) {
+  // A view is built anew for another model; one that needs emotion vectors says so instead
+  // where the model has none.
+  const missing = !!def.needsVectors && app.ready && !app.emotions;
+  const key = `${def.id}:${app.generation}:${missing}`;
+  if (mountedKey !== key) {
     mounted?.dispose();
     const root = $("view");
     root.replaceChildren();
-    mounted = def.mount(root, app);
-    mountedId = def.id;
+    mounted = missing ? noVectorsView(root, app, def.title) : def.mount(root, app);
+    mountedKey = key;
     document.title = `limbic — ${def.title}`;
   }
   app.update({});
 }
-app.on((e) => { if (e.type === "state") refreshLinks(); });
+app.on((e) => {
+  if (e.type === "state") refreshLinks();
+  if (e.type === "model" || e.type === "ready") show(app.state.view, false);
+});
 window.addEventListener("popstate", () => {
   const view = new URLSearchParams(location.search).get("view");
   show(view ?? "readout", false);
 });
 
+const menu = new ModelMenu(app, { root: $("model-menu"), sizeNote: $("size-note"), name: $("model-name"), credit: $("model-credit") });
 watchLoading(app, {
   status: $("status"), progress: $("progress") as HTMLProgressElement, backend: $("backend"), notice: $("notice"), fallback: $("fallback"),
 }, parsed, (w) => { notes.push(...w); showNotes(); }, () => mounted);
@@ -117,11 +127,11 @@ const ask = <T extends FromWorker["type"]>(type: T, send: ToWorker) => new Promi
 };
 
 show(app.state.view, false);
-showExample($("example"), app);
+if (app.model.entry === DEFAULT_MODEL) void showExample($("example"), app);
 embedPanel($("embed-panel"), app);
 // What this browser lacks, said under the status; the engine is told to do without it.
 const features = await detectFeatures();
 $("features").textContent = missingNotes(features).join(" ");
 $("clear-cache").hidden = !features.cache;
-app.load(features);
-registerServiceWorker([new URL(EMOTIONS_URL, document.baseURI).href]);
+await menu.start(features);
+registerServiceWorker([...new Set([EMOTIONS_URL, app.model.entry?.vectorsUrl ?? EMOTIONS_URL])].map((u) => new URL(u, document.baseURI).href));

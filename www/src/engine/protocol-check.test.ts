@@ -105,3 +105,21 @@ test("an imported control vector is bytes of a bounded size; a trace is a name",
   expect(checkToWorker({ ...probe, trace: "pirate" })).toEqual({ ok: true, msg: { ...probe, trace: "pirate" } });
   expect(checkToWorker({ ...probe, trace: 5 }).ok).toBe(false);
 });
+
+test("a load names its model by address or file (one of them), a hash of 64 hex digits, vectors optional", () => {
+  const file = new Blob([new Uint8Array([71, 71, 85, 70])]);
+  const sha256 = "a".repeat(64);
+  expect(checkToWorker({ type: "load", modelFile: file, maxBytes: 2 ** 31 })).toEqual({ ok: true, msg: { type: "load", modelFile: file, maxBytes: 2 ** 31 } });
+  expect(checkToWorker({ type: "load", modelUrl: "m", sha256, largestTensor: 10, emotionsFile: file }).ok).toBe(true);
+  const bad = (m: object, why: RegExp) => {
+    const r = checkToWorker({ type: "load", ...m });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(why);
+  };
+  bad({}, /exactly one of modelUrl and modelFile/);
+  bad({ modelUrl: "m", modelFile: file }, /exactly one of modelUrl and modelFile/);
+  bad({ modelFile: new Blob([]) }, /modelFile must be a file with something in it/);
+  bad({ modelFile: "bytes" }, /modelFile must be a file/);
+  bad({ modelUrl: "m", sha256: "ABC" }, /sha256 must be 64 lower-case hex digits/);
+  bad({ modelUrl: "m", maxBytes: -1 }, /maxBytes must be a whole number/);
+});

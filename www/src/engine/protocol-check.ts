@@ -77,6 +77,24 @@ function oneOf<T extends string>(o: Obj, k: string, allowed: readonly T[]): T {
   return o[k] as T;
 }
 
+function blob(o: Obj, k: string): Blob {
+  const v = o[k];
+  if (!(v instanceof Blob) || v.size === 0) throw new Bad(`${k} must be a file with something in it, not ${what(v)}`);
+  return v;
+}
+function sha(o: Obj, k: string): string {
+  const v = str(o, k, 64);
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new Bad(`${k} must be 64 lower-case hex digits`);
+  return v;
+}
+/** The model's source: an address or a file, exactly one. */
+function source(o: Obj): { modelUrl?: string; modelFile?: Blob } {
+  const modelUrl = optional(o, "modelUrl", (x, k) => str(x, k, 4096));
+  const modelFile = optional(o, "modelFile", blob);
+  if ((modelUrl === undefined) === (modelFile === undefined)) throw new Bad("a load needs exactly one of modelUrl and modelFile");
+  return { modelUrl, modelFile };
+}
+
 function choice(o: Obj, k: string): Choice {
   const c = o[k];
   if (typeof c !== "object" || c === null) throw new Bad(`${k} must be {backend, reason}, not ${what(c)}`);
@@ -88,7 +106,9 @@ function check(o: Obj): ToWorker {
   switch (o.type) {
     case "load":
       return {
-        type: "load", modelUrl: str(o, "modelUrl", 4096), emotionsUrl: str(o, "emotionsUrl", 4096),
+        type: "load", ...source(o), sha256: optional(o, "sha256", sha), maxBytes: optional(o, "maxBytes", (x, k) => num(x, k, 1, 2 ** 53 - 1, true)),
+        largestTensor: optional(o, "largestTensor", (x, k) => num(x, k, 1, 2 ** 53 - 1, true)),
+        emotionsUrl: optional(o, "emotionsUrl", (x, k) => str(x, k, 4096)), emotionsFile: optional(o, "emotionsFile", blob),
         backend: optional(o, "backend", (x, k) => oneOf(x, k, ["cpu", "webgpu"] as const)),
         chosen: optional(o, "chosen", choice),
         threads: optional(o, "threads", (x, k) => num(x, k, 1, 2, true)),

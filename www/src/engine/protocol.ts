@@ -128,9 +128,16 @@ export interface Choice {
 
 /** page → worker */
 export type ToWorker =
-  /** cache false: do not use the Cache API (the page has none). backend: the link's (it wins);
-   * chosen: what an earlier visit measured (else the worker measures, and `ready` says so). */
-  | { type: "load"; modelUrl: string; emotionsUrl: string; backend?: Backend; chosen?: Choice; threads?: number; simd?: "plain"; cache?: boolean }
+  /** The model from `modelUrl` or `modelFile` (one of them), checked against `sha256` when
+   * known, refused past `maxBytes`; its emotion vectors from `emotionsUrl` or `emotionsFile`,
+   * if any (a model without them still runs: `ready` says why there are none).
+   * largestTensor: its largest tensor in bytes when known (WebGPU must bind it). cache false:
+   * do not use the Cache API (the page has none). backend: the link's (it wins); chosen: what
+   * an earlier visit measured (else the worker measures, and `ready` says so). */
+  | {
+    type: "load"; modelUrl?: string; modelFile?: Blob; sha256?: string; maxBytes?: number; largestTensor?: number;
+    emotionsUrl?: string; emotionsFile?: Blob; backend?: Backend; chosen?: Choice; threads?: number; simd?: "plain"; cache?: boolean;
+  }
   | ({ type: "generate" } & GenerateRequest)
   | { type: "set-layer"; layer: number }
   | ({ type: "probe" } & ProbeRequest)
@@ -162,8 +169,13 @@ export type FromWorker =
   | { type: "progress"; loaded: number; total: number; cached: boolean }
   | { type: "notice"; message: string }
   /** reason: why this backend runs; measured: the worker timed both backends at this load
-   * (the page remembers the choice). */
-  | { type: "ready"; backend: Backend; fallback?: string; reason: string; measured: boolean; nLayer: number; dModel: number; emotions: EmotionInfo }
+   * (the page remembers the choice). emotions: null when the model has none (vectorsNote says
+   * why: no file, a failed download, vectors of another model). chat: the model has a chat
+   * template (else every prompt is plain text). */
+  | {
+    type: "ready"; backend: Backend; fallback?: string; reason: string; measured: boolean; nLayer: number; dModel: number;
+    emotions: EmotionInfo | null; vectorsNote?: string; chat: boolean;
+  }
   | { type: "backend"; backend: Backend; fallback?: string }
   | { type: "layer"; layer: number }
   | { type: "run-start"; run: RunId; steer: Steer[]; layer: number }

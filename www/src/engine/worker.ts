@@ -1,14 +1,14 @@
 //! The engine's worker: owns the wasm engine (one of the two builds, build.ts), the
-//! model download and its cache, and runs replies step by step so a `cancel` gets in between
+//! model's bytes (model-bytes.ts: download, cache, file) and runs replies step by step so a `cancel` gets in between
 //! steps; moves the model between WebGPU and the CPU in place (`set-backend`: a new engine
 //! from the cached bytes, the old one freed with its WebGPU device). Talks to the page only
 //! through protocol.ts messages.
 
 import type { Engine } from "../../../pkg/limbic.js";
 import { type EngineBuild, loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./build";
-import { MODEL_CACHE, MODEL_SHA256 } from "../config";
+import { gpuTooSmall } from "../models";
+import { modelBytes } from "./model-bytes";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
-import { hex } from "./protocol";
 import { checkToWorker } from "./protocol-check";
 import { CoWorkerLink, newShared } from "./co-worker-channel";
 
@@ -19,11 +19,15 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 const post = (msg: FromWorker) => scope.postMessage(msg);
 
+type Load = Extract<ToWorker, { type: "load" }>;
+
 let engine: Engine | null = null;
 /** The engine build loaded, and the `load` request (its URLs serve `set-backend` again). */
 let build: EngineBuild | null = null;
-let loaded: Extract<ToWorker, { type: "load" }> | null = null;
+let loaded: Load | null = null;
 let emotions: EmotionInfo | null = null;
+/** Why the model has no emotion vectors, when it has none. */
+let vectorsNote: string | undefined;
 let layer = 0;
 let running = false;
 let cancelled = false;
@@ -47,13 +51,17 @@ function reportBackend(e: Engine) {
 /** The browser's WebGPU adapter: none, a CPU emulating a GPU (SwiftShader: wgpu cannot tell in
  * the browser, and the engine's fastest kernels differ there), or a GPU. Asked once. */
 let adapter: Promise<"none" | "software" | "gpu"> | null = null;
+/** The most bytes one WebGPU buffer may bind on that adapter (0 before it is asked). */
+let gpuBufferLimit = 0;
 function adapterKind(): Promise<"none" | "software" | "gpu"> {
   type Info = { isFallbackAdapter?: boolean; architecture?: string };
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } }).gpu;
+  type Limits = { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info; limits?: Limits } | null> } }).gpu;
   adapter ??= (async () => {
     try {
       const found = await gpu?.requestAdapter();
       if (!found) return "none";
+      if (found.limits) gpuBufferLimit = Math.min(found.limits.maxBufferSize, found.limits.maxStorageBufferBindingSize);
       const info = found.info;
       return info?.isFallbackAdapter === true || info?.architecture === "swiftshader" ? "software" : "gpu";
     } catch {
@@ -61,6 +69,13 @@ function adapterKind(): Promise<"none" | "software" | "gpu"> {
     }
   })();
   return adapter;
+}
+
+/** Why WebGPU cannot hold the model `m` (its largest tensor, when known, past what one buffer
+ * binds), or undefined. */
+async function gpuCannotHold(m: Load): Promise<string | undefined> {
+  if ((await adapterKind()) === "none") return undefined;
+  return gpuTooSmall(m.largestTensor ?? null, gpuBufferLimit || Infinity) ?? undefined;
 }
 
 /** Decode speed of `e` in tokens/s, readout on: a few greedy tokens of a fixed prompt, the
@@ -82,20 +97,24 @@ async function decodeSpeed(e: Engine, tokens = 8): Promise<number> {
 /** Opens the engine where it decodes faster on this machine and says why: the CPU where the
  * browser has no WebGPU or only a CPU emulating one; else a few tokens timed on each (then the
  * second value is true: the page remembers the answer, so this runs on a first visit only). */
-async function openFastest(m: Extract<ToWorker, { type: "load" }>): Promise<[string, boolean]> {
+async function openFastest(m: Load): Promise<[string, boolean]> {
   const kind = await adapterKind();
-  if (kind !== "gpu") {
-    await open(await fetchModel(m.modelUrl, m.cache !== false), "cpu");
-    return [kind === "none" ? "this browser offers no WebGPU"
+  const tooSmall = await gpuCannotHold(m);
+  if (kind !== "gpu" || tooSmall) {
+    await open(await bytesOf(m), "cpu");
+    return [tooSmall ? `WebGPU cannot hold it: ${tooSmall}` : kind === "none" ? "this browser offers no WebGPU"
       : "this browser's WebGPU is a CPU emulation (SwiftShader), slower than the CPU engine", false];
   }
   // Fetched and checked once. A CPU engine's co-worker takes the bytes it is given (moved),
   // and WebGPU can fall back to the CPU, so every engine but the last gets a copy.
-  const bytes = await fetchModel(m.modelUrl, m.cache !== false);
+  const bytes = await bytesOf(m);
   const cpu = await decodeSpeed(await open(bytes.slice(), "cpu"));
   closeEngine();
   const e = await open(bytes.slice(), "webgpu");
-  const gpu = e.backend() === "webgpu" ? await decodeSpeed(e) : 0;
+  // WebGPU declined this model (an op it lacks, a buffer too large): the engine runs on the
+  // CPU already, and the badge says why. Nothing measured, nothing to remember.
+  if (e.backend() !== "webgpu") return [`WebGPU declined this model: ${e.fallback() ?? "no reason given"}`, false];
+  const gpu = await decodeSpeed(e);
   const figures = `WebGPU ${gpu.toFixed(1)}, CPU ${cpu.toFixed(1)} tokens/s on this machine`;
   if (gpu > cpu) return [`measured faster: ${figures}`, true];
   closeEngine();
@@ -103,83 +122,31 @@ async function openFastest(m: Extract<ToWorker, { type: "load" }>): Promise<[str
   return [`the CPU measured faster: ${figures}`, true];
 }
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+/** The model's bytes for the `load` request `m` (from the cache, the network or a file). */
+function bytesOf(m: Load): Promise<Uint8Array> {
+  return modelBytes({ url: m.modelUrl, file: m.modelFile, sha256: m.sha256, maxBytes: m.maxBytes, cache: m.cache !== false }, post);
 }
 
-/** The model's bytes, checked against MODEL_SHA256: from the Cache API when a good copy is
- * there (a damaged one is dropped and downloaded again), else streamed with progress and
- * cached when the browser has room. `useCache` false: the page has no Cache API. */
-async function fetchModel(url: string, useCache: boolean): Promise<Uint8Array> {
-  let cache: Cache | null = null;
-  try {
-    if (!useCache) throw new Error("no Cache API");
-    cache = await caches.open(MODEL_CACHE);
-    const hit = await cache.match(url);
-    if (hit) {
-      const bytes = new Uint8Array(await hit.arrayBuffer());
-      post({ type: "progress", loaded: bytes.length, total: bytes.length, cached: true });
-      if ((await sha256(bytes)) === MODEL_SHA256) return bytes;
-      await cache.delete(url);
-      post({ type: "notice", message: "the cached model was damaged (SHA-256 mismatch): downloading it again" });
-    }
-  } catch {
-    cache = null; // no Cache API (e.g. an opaque origin): download every time
-  }
-  const bytes = await download(url);
-  if ((await sha256(bytes)) !== MODEL_SHA256) {
-    throw new Error("the downloaded model does not match its SHA-256: the server sent another or a damaged file");
-  }
-  if (cache) {
-    try {
-      await cache.put(url, new Response(bytes as Uint8Array<ArrayBuffer>));
-    } catch {
-      post({ type: "notice", message: "no room to keep the model in this browser: it will be downloaded again next time" });
-    }
-  }
-  return bytes;
-}
-
-/** Streams `url` with progress; an interrupted download is an error the page can retry. */
-async function download(url: string): Promise<Uint8Array> {
-  let resp: Response;
-  try {
-    resp = await fetch(url);
-  } catch (err) {
-    throw new Error(`model download failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!resp.ok || !resp.body) throw new Error(`model download failed: HTTP ${resp.status} for ${url}`);
-  const total = Number(resp.headers.get("content-length")) || 0;
-  const reader = resp.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    post({ type: "progress", loaded, total, cached: false });
-  }
-  if (total && loaded !== total) throw new Error(`model download stopped at ${loaded} of ${total} bytes`);
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) { bytes.set(c, at); at += c.length; }
-  return bytes;
-}
-
-async function load(m: Extract<ToWorker, { type: "load" }>) {
+async function load(m: Load) {
+  let declined: string | undefined;
   simd = await pickSimd(m.simd);
   build = await loadEngineBuild(simd);
   loaded = m;
   let reason = m.backend ? `the link asks for ${m.backend === "cpu" ? "the CPU" : "WebGPU"} (backend=${m.backend})` : "";
   if (m.backend || m.chosen) {
-    await open(await fetchModel(m.modelUrl, m.cache !== false), m.backend ?? m.chosen!.backend);
+    const wanted = m.backend ?? m.chosen!.backend;
+    const tooSmall = wanted === "webgpu" ? await gpuCannotHold(m) : undefined;
+    await open(await bytesOf(m), tooSmall ? "cpu" : wanted);
+    if (tooSmall) declined = `WebGPU cannot hold it: ${tooSmall}`;
     reason ||= `${m.chosen!.reason} (on an earlier visit)`;
   }
   let measured = false;
   if (!reason) [reason, measured] = await openFastest(m);
   const e = engine!;
-  post({ type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), reason, measured, nLayer: e.nLayer(), dModel: e.dModel(), emotions: emotions! });
+  post({
+    type: "ready", backend: e.backend() as Backend, fallback: e.fallback() ?? declined, reason, measured, nLayer: e.nLayer(), dModel: e.dModel(),
+    emotions, vectorsNote, chat: e.chatAvailable(),
+  });
 }
 
 /** An engine on `backend` for the model `bytes` (moved to the co-worker, if one starts), with
@@ -189,12 +156,41 @@ async function open(bytes: Uint8Array, backend: Backend, threads = loaded!.threa
   if (e.backend() === "webgpu") e.setEmulatedGpu((await adapterKind()) === "software");
   shownFallback = e.fallback();
   link = startCoWorker(e, bytes, threads);
-  const resp = await fetch(loaded!.emotionsUrl);
-  if (!resp.ok) throw new Error(`emotion vectors: HTTP ${resp.status} for ${loaded!.emotionsUrl}`);
-  emotions = e.loadEmotions(new Uint8Array(await resp.arrayBuffer())) as EmotionInfo;
-  layer = emotions.defaultLayer;
+  await loadVectors(e, loaded!);
   engine = e;
   return e;
+}
+
+/** The emotion vectors of the `load` request `m` into `e`, when it names some and they fit the
+ * model; else none, and `vectorsNote` says why (the model runs without them). */
+async function loadVectors(e: Engine, m: Load) {
+  emotions = null;
+  vectorsNote = undefined;
+  let bytes: Uint8Array;
+  try {
+    if (m.emotionsFile) {
+      bytes = new Uint8Array(await m.emotionsFile.arrayBuffer());
+    } else if (m.emotionsUrl) {
+      const resp = await fetch(m.emotionsUrl);
+      if (!resp.ok) {
+        vectorsNote = resp.status === 404 ? `no file at ${m.emotionsUrl}` : `HTTP ${resp.status} for ${m.emotionsUrl}`;
+        return;
+      }
+      bytes = new Uint8Array(await resp.arrayBuffer());
+    } else {
+      vectorsNote = "none were given";
+      return;
+    }
+  } catch (err) {
+    vectorsNote = `the vectors file could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    return;
+  }
+  try {
+    emotions = e.loadEmotions(bytes) as EmotionInfo;
+    layer = emotions.defaultLayer;
+  } catch (err) {
+    vectorsNote = `the vectors file does not fit this model: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
 
 /** Moves the model to `wanted` (on the CPU with `threads`, else as at load) in place: the old
@@ -210,7 +206,7 @@ async function setBackend(wanted: Backend, threads: number | undefined) {
   }
   running = true;
   try {
-    const bytes = await fetchModel(loaded!.modelUrl, loaded!.cache !== false);
+    const bytes = await bytesOf(loaded!);
     closeEngine();
     const e = await open(bytes, wanted, threads ?? loaded!.threads);
     post({ type: "backend", backend: e.backend() as Backend, fallback: e.fallback() });
@@ -272,6 +268,7 @@ function sendPrompt(e: Engine, p: Prompt, run: RunId) {
 /** Sets the steering to exactly `steer`, in one call (none clears it), and reads the made
  * vector `trace` out per token (none when undefined). */
 function applySteer(e: Engine, steer: readonly Steer[], trace?: string) {
+  if (!emotions) return; // nothing to steer with: the engine refuses any steering
   e.setSteers(steer.map((s) => s.name), Float32Array.from(steer.map((s) => s.strength)), undefined, trace);
 }
 
@@ -283,7 +280,7 @@ async function probe(e: Engine, m: ProbeRequest) {
     e.setHistory([]);
     setLayer(e, m.layer);
     applySteer(e, m.steer, m.trace);
-    const n = (e.start(m.prompt, m.chat, 1, 0, 1, 0n) as Prompt).ids.length;
+    const n = (e.start(m.prompt, m.chat && e.chatAvailable(), 1, 0, 1, 0n) as Prompt).ids.length;
     await e.ready();
     e.finish();
     const k = emotions?.names.length ?? 0;
@@ -307,7 +304,11 @@ async function runOnce(e: Engine, m: GenerateRequest, steer: Steer[], run: RunId
   const shared0 = link?.shared ?? 0;
   const t0 = performance.now();
   // Each call records work; on WebGPU the worker awaits the device before reading it back.
-  const prompt = e.start(m.prompt, m.chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed)) as Prompt;
+  // A model without a chat template continues every prompt as plain text.
+  const chat = m.chat && e.chatAvailable();
+  const prompt = e.start(m.prompt, chat, m.maxTokens, m.temperature, m.topP, BigInt(m.seed)) as Prompt;
+  // A plain prompt's BOS (Gemma's tokenizer adds one) is the model's, shown with the template.
+  if (!chat) prompt.userStart = Math.max(0, prompt.ids.length - e.tokenize(m.prompt, false).length);
   const promptTokens = prompt.ids.length;
   await e.ready();
   e.finish();

@@ -3,7 +3,7 @@
 //! imports this, so limbic-demo.js stays one file with no imports.
 
 /** The attributes <limbic-demo> passes on to embed.html: the page's own URL parameters. */
-export const EMBED_PARAMS = ["view", "prompt", "steer", "layer", "emotion", "track", "seed", "temperature", "max", "backend", "autorun"] as const;
+export const EMBED_PARAMS = ["view", "prompt", "steer", "layer", "emotion", "track", "seed", "temperature", "max", "backend", "model", "vectors", "autorun"] as const;
 /** The attribute that carries a made vector: the fragment of a link (`made=…&name=…`), passed
  * on as embed.html's fragment, so no server sees it either. */
 export const MADE_ATTRIBUTE = "made";

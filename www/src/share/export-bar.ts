@@ -4,6 +4,7 @@
 import type { App, Scope } from "../app";
 import { h } from "../dom";
 import { downloadBlob, downloadChart } from "./download";
+import { DEFAULT_MODEL } from "../config";
 import { type ExportMeta, exportName, MODEL_NAME, readoutCsv, readoutJson } from "./export";
 import type { AppState } from "./url-state";
 
@@ -16,7 +17,7 @@ export function exportBar(app: App, scope: Scope, charts: { name: string; label:
     const s = settings ?? app.state;
     const run = app.runs.main;
     return {
-      model: MODEL_NAME, layer: run?.layer ?? app.layer(), seed: s.seed, temperature: s.temperature, maxTokens: s.maxTokens,
+      model: app.model.entry?.id === DEFAULT_MODEL.id ? MODEL_NAME : app.model.name, layer: run?.layer ?? app.layer(), seed: s.seed, temperature: s.temperature, maxTokens: s.maxTokens,
       steer: run?.steer ?? s.steer, prompt: s.prompt, backend: app.backend, date: new Date().toISOString(),
     };
   };

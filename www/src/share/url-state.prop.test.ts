@@ -4,13 +4,16 @@
 // survives a link unchanged.
 import fc from "fast-check";
 import { expect, test } from "vitest";
+import { MODELS } from "../config";
+import { isAddress } from "../models";
 import { MAX_STEERS, STRENGTH_LIMIT } from "./steer-text";
 import { type AppState, checkNames, MAX_PROMPT_CHARS, MAX_TRACKED, parseUrl, toQuery, TOP, wellFormed } from "./url-state";
 
 const VIEWS = ["readout", "steer", "map", "experiments", "about"];
 const NAMES = ["afraid", "calm", "sad", "happy", "at ease", "self-confident"];
 const N_LAYER = 30;
-const KEYS = ["view", "prompt", "steer", "layer", "window", "emotion", "track", "seed", "temperature", "max", "backend", "autorun"];
+const BASE = "http://localhost/";
+const KEYS = ["view", "prompt", "steer", "layer", "window", "emotion", "track", "seed", "temperature", "max", "backend", "model", "vectors", "autorun"];
 
 /** Everything the page relies on in a parsed and checked state. */
 function usable(s: AppState) {
@@ -33,6 +36,9 @@ function usable(s: AppState) {
   expect(Number.isFinite(s.temperature) && s.temperature >= 0 && s.temperature <= 2).toBe(true);
   expect(Number.isInteger(s.maxTokens) && s.maxTokens >= 1 && s.maxTokens <= 1024).toBe(true);
   expect([null, "cpu", "webgpu"]).toContain(s.backend);
+  // A menu id or an http(s) address; vectors an http(s) address or none.
+  expect(MODELS.some((m) => m.id === s.model) || isAddress(s.model, BASE)).toBe(true);
+  if (s.vectors !== null) expect(isAddress(s.vectors, BASE)).toBe(true);
   expect(typeof s.autorun).toBe("boolean");
 }
 
@@ -78,6 +84,8 @@ const state: fc.Arbitrary<AppState> = fc.record({
   temperature: fc.double({ min: 0, max: 2, noNaN: true }),
   maxTokens: fc.integer({ min: 1, max: 1024 }),
   backend: fc.constantFrom(null, "cpu" as const, "webgpu" as const),
+  model: fc.oneof(fc.constantFrom(...MODELS.map((m) => m.id)), fc.webUrl(), fc.constantFrom("models/other model.gguf", "/m?x=1&y=2#z")),
+  vectors: fc.option(fc.oneof(fc.webUrl(), fc.constant("data/vectors/x.safetensors"))),
   autorun: fc.boolean(),
 });
 

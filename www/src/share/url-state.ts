@@ -1,7 +1,9 @@
 //! The page's state as a URL: everything needed to reproduce a view and a run. Parsing never
 //! throws: bad values are clamped or dropped with a warning the page shows.
 
+import { DEFAULT_MODEL } from "../config";
 import type { Backend, Steer } from "../engine/protocol";
+import { parseModel, parseVectors } from "../models";
 import { formatSteers, parseSteers } from "./steer-text";
 
 export const DEFAULT_PROMPT = "Write a short story about a girl who lost her dog.";
@@ -26,13 +28,18 @@ export interface AppState {
   temperature: number;
   maxTokens: number;
   backend: Backend | null;
+  /** The model: a menu id or a GGUF's address ("" for a file from this computer, which no
+   * link carries). */
+  model: string;
+  /** The emotion vectors' address, when not the menu entry's own; null: the entry's. */
+  vectors: string | null;
   autorun: boolean;
 }
 
 export function defaultState(): AppState {
   return {
     view: "readout", prompt: DEFAULT_PROMPT, steer: [], layer: null, window: null, emotion: TOP, track: [],
-    seed: 42, temperature: 0, maxTokens: 128, backend: null, autorun: false,
+    seed: 42, temperature: 0, maxTokens: 128, backend: null, model: DEFAULT_MODEL.id, vectors: null, autorun: false,
   };
 }
 
@@ -63,8 +70,8 @@ function num(raw: string | null, key: string, lo: number, hi: number, int: boole
 }
 
 /** Reads a query string. Names are checked later by `checkNames`, once the vectors are loaded;
- * `views` lists the views that exist. */
-export function parseUrl(search: string, views: readonly string[]): ParsedUrl {
+ * `views` lists the views that exist; addresses are relative to `base` (the page's). */
+export function parseUrl(search: string, views: readonly string[], base = "http://localhost/"): ParsedUrl {
   const q = new URLSearchParams(search);
   const warnings: string[] = [];
   const s = defaultState();
@@ -92,6 +99,11 @@ export function parseUrl(search: string, views: readonly string[]): ParsedUrl {
   const backend = q.get("backend");
   if (backend === "cpu" || backend === "webgpu") s.backend = backend;
   else if (backend !== null) warnings.push(`ignored backend=${JSON.stringify(backend.slice(0, 40))}: cpu or webgpu`);
+  const model = parseModel(q.get("model"), base);
+  s.model = model.model;
+  const vectors = parseVectors(q.get("vectors"), base);
+  s.vectors = vectors.vectors;
+  for (const w of [model.warning, vectors.warning]) if (w) warnings.push(w);
   s.autorun = q.get("autorun") === "1";
   return { state: s, warnings, steerText };
 }
@@ -132,6 +144,8 @@ export function toQuery(s: AppState): string {
   q.set("temperature", String(s.temperature));
   q.set("max", String(s.maxTokens));
   if (s.backend) q.set("backend", s.backend);
+  if (s.model && s.model !== DEFAULT_MODEL.id) q.set("model", s.model);
+  if (s.vectors) q.set("vectors", s.vectors);
   if (s.autorun) q.set("autorun", "1");
   return q.toString();
 }

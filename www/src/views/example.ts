@@ -12,7 +12,7 @@ export async function showExample(root: HTMLElement, app: App): Promise<void> {
   let done = false;
   app.on((e) => {
     // Gone, not just hidden: the view's own tokens are the only ones on the page from now on.
-    if (e.type === "ready") { done = true; root.hidden = true; root.replaceChildren(); }
+    if (e.type === "ready" || e.type === "model") { done = true; root.hidden = true; root.replaceChildren(); }
   });
   let example: Example | null = null;
   try {

@@ -36,4 +36,4 @@ function mount(root: HTMLElement, app: App) {
   };
 }
 
-export const view: ViewDef = { id: "experiments", title: "Experiments", order: 3, mount };
+export const view: ViewDef = { id: "experiments", title: "Experiments", order: 3, needsVectors: true, mount };

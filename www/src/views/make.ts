@@ -323,4 +323,4 @@ function mount(root: HTMLElement, app: App) {
   return { dispose: () => { scope.dispose(); app.fragment = ""; }, generate };
 }
 
-export const view: ViewDef = { id: "make", title: "Make", order: 1.5, mount };
+export const view: ViewDef = { id: "make", title: "Make", order: 1.5, needsVectors: true, mount };

@@ -209,4 +209,4 @@ function mount(root: HTMLElement, app: App) {
   return { dispose: () => { disposed = true; scope.dispose(); } };
 }
 
-export const view: ViewDef = { id: "map", title: "Emotion map", order: 2, mount };
+export const view: ViewDef = { id: "map", title: "Emotion map", order: 2, needsVectors: true, mount };

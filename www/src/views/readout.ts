@@ -14,6 +14,7 @@ import { readings } from "./smoothing";
 import { colourBySelect, layerSelect, TokenReadout, windowSelect } from "./widgets";
 import { runPanel } from "./run-panel";
 import { exportBar } from "../share/export-bar";
+import { modelNotes } from "./model-notes";
 
 /** The emotions the trajectory draws: those chosen, else the colour-by emotion, else the 3
  * highest on average over `tokens`. */
@@ -147,46 +148,61 @@ function mount(root: HTMLElement, app: App) {
       app.history = [...sent, app.state.prompt, reply];
       showTurns();
     }
+    if (e.type === "ready") fits();
     if (["prompt", "token", "state", "ready", "generate-start"].includes(e.type)) draw();
     if (e.type === "done") { draw(true); drawCharts(true); } // the last tokens now, not later
   });
 
+  // What the model lacks: no chat template (no conversation, no template to show), no
+  // emotion vectors (no readout: its controls and charts go).
+  const readoutControls = h("div", { class: "controls" },
+    h("label", {}, "colour tokens by ", colourBySelect(app, scope)),
+    h("label", {}, "readout layer ", layer),
+    h("label", {}, "smooth over ", windowSelect(app, scope)),
+    h("label", {}, showTemplate, " show the chat template"),
+  );
+  const chatControls = h("div", { class: "controls" },
+    h("label", {}, continueChat, " continue the conversation"),
+    newChat,
+    turnsNote,
+  );
+  const track = h("section", { class: "track", "aria-label": "trajectory" },
+    h("h2", {}, "Emotions across the tokens"),
+    h("p", { class: "meta" }, "Each chosen emotion's score at every token of the prompt and the reply (the paper's “desperate rises as the deadline nears”). With none chosen: the three highest on average over the reply."),
+    h("div", { class: "controls" }, addTrack, chips),
+    chart,
+  );
+  const exports = exportBar(app, scope, [
+    { name: "trajectory", label: "Trajectory", svg: () => chart.querySelector("svg") },
+    { name: "token", label: "Token", svg: () => readout.el.querySelector("svg") },
+  ]);
+  const fits = () => {
+    const none = app.ready && !app.emotions;
+    for (const el of [readoutControls, meaning, legend, exports, readout.el, track]) el.hidden = none;
+    chatControls.hidden = app.ready && !app.chat;
+    if (chatControls.hidden) continueChat.checked = false;
+  };
   root.append(
     h("h2", { class: "visually-hidden" }, "Readout"),
     runPanel(app, scope, generate),
+    modelNotes(app, scope, "replies are plain text, without a readout"),
     steerNote,
-    h("div", { class: "controls" },
-      h("label", {}, "colour tokens by ", colourBySelect(app, scope)),
-      h("label", {}, "readout layer ", layer),
-      h("label", {}, "smooth over ", windowSelect(app, scope)),
-      h("label", {}, showTemplate, " show the chat template"),
-    ),
-    h("div", { class: "controls" },
-      h("label", {}, continueChat, " continue the conversation"),
-      newChat,
-      turnsNote,
-    ),
+    readoutControls,
+    chatControls,
     layerNote,
     meaning,
     legend,
-    exportBar(app, scope, [
-      { name: "trajectory", label: "Trajectory", svg: () => chart.querySelector("svg") },
-      { name: "token", label: "Token", svg: () => readout.el.querySelector("svg") },
-    ]),
+    exports,
     h("div", { class: "chat-readout" },
       h("div", { class: "conversation" },
         h("section", { class: "bubble user", "aria-label": "prompt" }, h("h3", {}, "You"), promptBox),
-        h("section", { class: "bubble model", "aria-label": "reply" }, h("h3", {}, "SmolLM2"), replyBox),
+        h("section", { class: "bubble model", "aria-label": "reply" }, h("h3", {}, app.model.short), replyBox),
       ),
       readout.el,
     ),
-    h("section", { class: "track", "aria-label": "trajectory" },
-      h("h2", {}, "Emotions across the tokens"),
-      h("p", { class: "meta" }, "Each chosen emotion's score at every token of the prompt and the reply (the paper's “desperate rises as the deadline nears”). With none chosen: the three highest on average over the reply."),
-      h("div", { class: "controls" }, addTrack, chips),
-      chart,
-    ),
+    track,
   );
+  fits();
   draw();
   showTurns();
   return { dispose: () => scope.dispose(), generate };

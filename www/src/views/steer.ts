@@ -14,6 +14,7 @@ import { readings } from "./smoothing";
 import { colouring, renderLegend, TokenStream } from "./tokens";
 import { colourBySelect, TokenReadout } from "./widgets";
 import { runPanel } from "./run-panel";
+import { modelNotes } from "./model-notes";
 
 /** Test ids: the first row keeps the plain names the outside tests know. */
 const testId = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
@@ -119,7 +120,20 @@ function mount(root: HTMLElement, app: App) {
     if (!picked && last) readout.show(last);
   }, DRAW_MS);
 
+  const steersBox = h("fieldset", { class: "steers" },
+    h("legend", {}, `Steer toward up to ${MAX_STEERS} emotions (strength: a fraction of the residual norm, split over the vectors' steering layers; a newly chosen emotion starts at its own default strength)`),
+    ...rows.map((r, i) => h("div", { class: "steer-row" },
+      h("label", { for: r.name.id }, `emotion ${i + 1} `), r.name,
+      h("label", { for: r.strength.id }, " strength "), r.strength, r.value)),
+    h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies. `,
+      "Vectors made in the Make view are listed after the emotions (a control vector read from a file: strength is llama.cpp's scale, up to ±5)."),
+    reset,
+  );
+  /** Nothing to steer with when the model has no emotion vectors. */
+  const fits = () => { steersBox.disabled = app.ready && !app.emotions; };
+
   scope.on((e) => {
+    if (e.type === "ready") fits();
     if (e.type === "ready" || e.type === "state" || e.type === "made") fromState();
     if (e.type === "generate-start") { picked = false; baseStream.clear(); mainStream.clear(); }
     if (["token", "prompt", "state", "ready", "generate-start"].includes(e.type)) draw();
@@ -131,15 +145,8 @@ function mount(root: HTMLElement, app: App) {
   root.append(
     h("h2", { class: "visually-hidden" }, "Steer"),
     runPanel(app, scope, generate),
-    h("fieldset", { class: "steers" },
-      h("legend", {}, `Steer toward up to ${MAX_STEERS} emotions (strength: a fraction of the residual norm, split over the vectors' steering layers; a newly chosen emotion starts at its own default strength)`),
-      ...rows.map((r, i) => h("div", { class: "steer-row" },
-        h("label", { for: r.name.id }, `emotion ${i + 1} `), r.name,
-        h("label", { for: r.strength.id }, " strength "), r.strength, r.value)),
-      h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies. `,
-        "Vectors made in the Make view are listed after the emotions (a control vector read from a file: strength is llama.cpp's scale, up to ±5)."),
-      reset,
-    ),
+    modelNotes(app, scope, "there is nothing to steer with, and Generate writes one unsteered reply"),
+    steersBox,
     h("div", { class: "controls" }, h("label", {}, "colour tokens by ", colourBySelect(app, scope))),
     legend,
     h("div", { id: "replies", class: "compare" },
@@ -148,6 +155,7 @@ function mount(root: HTMLElement, app: App) {
     ),
     readout.el,
   );
+  fits();
   fromState();
   draw();
   return { dispose: () => scope.dispose(), generate };
