@@ -9,11 +9,11 @@ import { isAddress } from "../models";
 import { MAX_STEERS, STRENGTH_LIMIT } from "./steer-text";
 import { type AppState, checkNames, MAX_PROMPT_CHARS, MAX_TRACKED, parseUrl, toQuery, TOP, wellFormed } from "./url-state";
 
-const VIEWS = ["readout", "steer", "map", "experiments", "about"];
+const VIEWS = ["readout", "steer", "map", "experiments", "compare", "about"];
 const NAMES = ["afraid", "calm", "sad", "happy", "at ease", "self-confident"];
 const N_LAYER = 30;
 const BASE = "http://localhost/";
-const KEYS = ["view", "prompt", "steer", "layer", "window", "emotion", "track", "seed", "temperature", "max", "backend", "model", "vectors", "autorun"];
+const KEYS = ["view", "prompt", "steer", "layer", "window", "emotion", "track", "seed", "temperature", "max", "backend", "model", "vectors", "a", "b", "autorun"];
 
 /** Everything the page relies on in a parsed and checked state. */
 function usable(s: AppState) {
@@ -39,6 +39,7 @@ function usable(s: AppState) {
   // A menu id or an http(s) address; vectors an http(s) address or none.
   expect(MODELS.some((m) => m.id === s.model) || isAddress(s.model, BASE)).toBe(true);
   if (s.vectors !== null) expect(isAddress(s.vectors, BASE)).toBe(true);
+  for (const m of [s.compareA, s.compareB]) expect(MODELS.some((e) => e.id === m) || isAddress(m, BASE)).toBe(true);
   expect(typeof s.autorun).toBe("boolean");
 }
 
@@ -86,6 +87,8 @@ const state: fc.Arbitrary<AppState> = fc.record({
   backend: fc.constantFrom(null, "cpu" as const, "webgpu" as const),
   model: fc.oneof(fc.constantFrom(...MODELS.map((m) => m.id)), fc.webUrl(), fc.constantFrom("models/other model.gguf", "/m?x=1&y=2#z")),
   vectors: fc.option(fc.oneof(fc.webUrl(), fc.constant("data/vectors/x.safetensors"))),
+  compareA: fc.oneof(fc.constantFrom(...MODELS.map((m) => m.id)), fc.webUrl()),
+  compareB: fc.oneof(fc.constantFrom(...MODELS.map((m) => m.id)), fc.webUrl()),
   autorun: fc.boolean(),
 });
 

@@ -1,7 +1,7 @@
 //! The page's state as a URL: everything needed to reproduce a view and a run. Parsing never
 //! throws: bad values are clamped or dropped with a warning the page shows.
 
-import { DEFAULT_MODEL } from "../config";
+import { DEFAULT_MODEL, MODELS } from "../config";
 import type { Backend, Steer } from "../engine/protocol";
 import { parseModel, parseVectors } from "../models";
 import { formatSteers, parseSteers } from "./steer-text";
@@ -33,13 +33,28 @@ export interface AppState {
   model: string;
   /** The emotion vectors' address, when not the menu entry's own; null: the entry's. */
   vectors: string | null;
+  /** The Compare view's two models (`?a=`, `?b=`): menu ids or GGUF addresses. */
+  compareA: string;
+  compareB: string;
   autorun: boolean;
+}
+
+/** The Compare view's models when a link names none: the default and the second entry. */
+export const COMPARE_DEFAULTS = [DEFAULT_MODEL.id, MODELS[1]?.id ?? DEFAULT_MODEL.id] as const;
+
+/** `?a=` / `?b=` read as `?model=` is (parseModel), the side's default when absent or bad. */
+export function parseSide(raw: string | null, key: "a" | "b", base: string): { model: string; warning?: string } {
+  const fallback = COMPARE_DEFAULTS[key === "a" ? 0 : 1];
+  if (raw === null || raw.trim() === "") return { model: fallback };
+  const r = parseModel(raw, base);
+  return r.warning ? { model: fallback, warning: r.warning.replace(/^ignored model=/, `ignored ${key}=`) } : r;
 }
 
 export function defaultState(): AppState {
   return {
     view: "readout", prompt: DEFAULT_PROMPT, steer: [], layer: null, window: null, emotion: TOP, track: [],
-    seed: 42, temperature: 0, maxTokens: 128, backend: null, model: DEFAULT_MODEL.id, vectors: null, autorun: false,
+    seed: 42, temperature: 0, maxTokens: 128, backend: null, model: DEFAULT_MODEL.id, vectors: null,
+    compareA: COMPARE_DEFAULTS[0], compareB: COMPARE_DEFAULTS[1], autorun: false,
   };
 }
 
@@ -103,7 +118,11 @@ export function parseUrl(search: string, views: readonly string[], base = "http:
   s.model = model.model;
   const vectors = parseVectors(q.get("vectors"), base);
   s.vectors = vectors.vectors;
-  for (const w of [model.warning, vectors.warning]) if (w) warnings.push(w);
+  const a = parseSide(q.get("a"), "a", base);
+  const b = parseSide(q.get("b"), "b", base);
+  s.compareA = a.model;
+  s.compareB = b.model;
+  for (const w of [model.warning, vectors.warning, a.warning, b.warning]) if (w) warnings.push(w);
   s.autorun = q.get("autorun") === "1";
   return { state: s, warnings, steerText };
 }
@@ -146,6 +165,8 @@ export function toQuery(s: AppState): string {
   if (s.backend) q.set("backend", s.backend);
   if (s.model && s.model !== DEFAULT_MODEL.id) q.set("model", s.model);
   if (s.vectors) q.set("vectors", s.vectors);
+  if (s.compareA !== COMPARE_DEFAULTS[0]) q.set("a", s.compareA);
+  if (s.compareB !== COMPARE_DEFAULTS[1]) q.set("b", s.compareB);
   if (s.autorun) q.set("autorun", "1");
   return q.toString();
 }

@@ -335,3 +335,37 @@ export function correlationTable(r: Report): HTMLTableElement {
       h("tr", {}, h("th", { scope: "row" }, "arousal"), ...c.pc_arousal_r.slice(0, n).map((v) => h("td", {}, signed(v)))),
     ));
 }
+
+/** What the Compare view shows of a model's report: each number null where the report lacks it. */
+export interface ReportSummary {
+  layer: number | null;
+  /** Test split at the readout layer, 95 % bootstrap intervals. */
+  top1: Interval | null;
+  top5: Interval | null;
+  /** Largest |r| of the vectors' principal components with human valence / arousal. */
+  valence: number | null;
+  arousal: number | null;
+  /** How well the per-token intensity tells emotional from neutral tokens. */
+  auc: number | null;
+}
+
+/** The summary of a report's parsed JSON; read leniently (a model's report may be of another
+ * version), but a value present of the wrong kind is an error. Not a report at all: an error. */
+export function summariseReport(raw: unknown): ReportSummary {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("validation report: not a JSON object");
+  const opt = <T>(path: string, read: (o: unknown, p: string) => T): T | null => (has(raw, path) ? read(raw, path) : null);
+  const maxAbs = (path: string) => opt(path, (o, p) => Math.abs(strongest(numbers(o, p)).r));
+  return {
+    layer: opt("default_layer", number),
+    top1: opt("accuracy.test.fit.top1", interval),
+    top5: opt("accuracy.test.fit.top5", interval),
+    valence: maxAbs("geometry.correlations.pc_valence_r"),
+    arousal: maxAbs("geometry.correlations.pc_arousal_r"),
+    auc: opt("per_token.auc_intensity", number),
+  };
+}
+
+/** "45.8 % (41.5–50.1 %)": a share with its 95 % interval. */
+export function intervalText(i: Interval): string {
+  return `${percent(i.mean)} (${(100 * i.lo).toFixed(1)}–${percent(i.hi)})`;
+}
