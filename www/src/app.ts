@@ -67,6 +67,9 @@ export interface ViewDef {
   order: number;
   /** Without emotion vectors the view has nothing to show (the page says so in its place). */
   needsVectors?: boolean;
+  /** The view runs engines of its own (Compare): the page's model loads only once another
+   * view is shown. */
+  ownEngines?: boolean;
   mount(root: HTMLElement, app: App): Mounted;
 }
 
@@ -152,6 +155,12 @@ export class App {
     this.emit({ type: "model" });
     this.emit({ type: "busy", busy: false });
     if (this.features) this.load(this.features);
+  }
+
+  /** Ends the engine (its worker and wasm memory) for good: a view that ran its own. */
+  dispose() {
+    this.worker.terminate();
+    this.listeners.clear();
   }
 
   post(m: ToWorker) {

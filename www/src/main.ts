@@ -8,7 +8,7 @@ import { App, type Mounted, type ViewDef } from "./app";
 import { DEFAULT_MODEL, EMOTIONS_URL, MODEL_CACHE } from "./config";
 import { h } from "./dom";
 import { embedPanel } from "./share/embed-panel";
-import { detectFeatures, missingNotes } from "./engine/features";
+import { detectFeatures, type Features, missingNotes } from "./engine/features";
 import { showExample } from "./views/example";
 import { readMadeLink, watchLoading } from "./loading";
 import { registerServiceWorker } from "./sw-register";
@@ -71,6 +71,22 @@ function show(id: string, push: boolean) {
     document.title = `limbic — ${def.title}`;
   }
   app.update({});
+  startModel();
+}
+
+// A view with engines of its own (Compare) shown first: the page's model waits until another
+// view is shown, so that the tab does not hold a third engine it may never use.
+let features: Features | null = null;
+let started = false;
+function startModel() {
+  const def = VIEWS.find((v) => v.id === app.state.view);
+  if (def?.ownEngines) {
+    if (!started) $("status").textContent = "not loaded: this view runs its own models; the page's model loads when another view is shown";
+    return;
+  }
+  if (started || !features) return;
+  started = true;
+  void menu.start(features);
 }
 app.on((e) => {
   if (e.type === "state") refreshLinks();
@@ -127,11 +143,11 @@ const ask = <T extends FromWorker["type"]>(type: T, send: ToWorker) => new Promi
 };
 
 show(app.state.view, false);
-if (app.model.entry === DEFAULT_MODEL) void showExample($("example"), app);
+if (app.model.entry === DEFAULT_MODEL && !VIEWS.find((v) => v.id === app.state.view)?.ownEngines) void showExample($("example"), app);
 embedPanel($("embed-panel"), app);
 // What this browser lacks, said under the status; the engine is told to do without it.
-const features = await detectFeatures();
+features = await detectFeatures();
 $("features").textContent = missingNotes(features).join(" ");
 $("clear-cache").hidden = !features.cache;
-await menu.start(features);
+startModel();
 registerServiceWorker([...new Set([EMOTIONS_URL, app.model.entry?.vectorsUrl ?? EMOTIONS_URL])].map((u) => new URL(u, document.baseURI).href));
