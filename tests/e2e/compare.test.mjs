@@ -121,6 +121,11 @@ test("?view=compare: two models, two engines, one prompt, two replies, the valid
   await p.getByTestId("generate-button").and(p.locator(":enabled")).waitFor({ timeout: 60_000 });
   for (const s of [a, b]) assert.ok(await s.locator("[data-testid=side-reply] .tok").count() < 1024);
 
+  // Another view: the two engines go, the page's own model loads.
+  await p.getByRole("link", { name: "Readout" }).click();
+  await p.getByTestId("model-status").filter({ hasText: "SmolLM2-135M-Instruct ready" }).waitFor({ timeout: 300_000 });
+  assert.equal(await p.getByTestId("compare-side-a").count(), 0);
+
   assert.deepEqual(p.errors, []);
   assert.deepEqual(await cspViolations(p), []);
   await p.close();
