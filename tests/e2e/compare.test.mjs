@@ -131,7 +131,7 @@ test("?view=compare: two models, two engines, one prompt, two replies, the valid
   await p.close();
 });
 
-test("on a 375 px phone the two columns stack and nothing scrolls sideways", async () => {
+test("on a 375 px phone the two columns stack, nothing scrolls sideways, controls are touch-sized", async () => {
   const phone = await site.browser.newContext({ viewport: { width: 375, height: 740 }, hasTouch: true });
   const p = await recordingPage(phone);
   await p.goto(`${site.url}?view=compare&backend=cpu`);
@@ -147,6 +147,11 @@ test("on a 375 px phone the two columns stack and nothing scrolls sideways", asy
       .map((e) => `${e.tagName.toLowerCase()}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)} ${e.scrollWidth}/${e.clientWidth}`).slice(0, 12),
   ]);
   assert.deepEqual(wide, [], "no sideways scrolling at 375 px");
+  // Touch targets of at least 44 × 44 px, as tests/e2e/phone.test.mjs asks of the other views.
+  const small = await p.evaluate(() => [...document.querySelectorAll("#view button, #view select, #view input[type=range], #view input[type=number]")]
+    .map((el) => [el, el.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+    .map(([el, r]) => `${el.tagName.toLowerCase()}#${el.id} ${Math.round(r.width)}×${Math.round(r.height)}`));
+  assert.deepEqual(small, [], "touch targets under 44 px");
   mkdirSync("docs/screenshots", { recursive: true });
   await p.screenshot({ path: "docs/screenshots/phone-compare.png" });
   assert.deepEqual(p.errors, []);
