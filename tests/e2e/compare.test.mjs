@@ -100,6 +100,12 @@ test("?view=compare: two models, two engines, one prompt, two replies, the valid
   }
   assert.match(await p.getByTestId("compare-announce").textContent(), /^Both replies ended\. SmolLM2: .+ Gemma 3: /);
 
+  // Links carry the view, its models (when not the defaults) and the steer.
+  await p.getByTestId("copy-link").click();
+  const link = new URL(await p.locator("#share-url").inputValue());
+  assert.equal(link.searchParams.get("view"), "compare");
+  assert.equal(link.searchParams.get("steer"), "calm:0.15");
+
   // Keyboard: the first reply token of A takes focus, arrows move, its readout is named.
   await a.locator("[data-testid=side-reply] .tok").first().focus();
   await p.keyboard.press("ArrowRight");
@@ -134,10 +140,15 @@ test("?view=compare: two models, two engines, one prompt, two replies, the valid
 test("on a 375 px phone the two columns stack, nothing scrolls sideways, controls are touch-sized", async () => {
   const phone = await site.browser.newContext({ viewport: { width: 375, height: 740 }, hasTouch: true });
   const p = await recordingPage(phone);
-  await p.goto(`${site.url}?view=compare&backend=cpu`);
+  // Models swapped and a steer, by link.
+  await p.goto(`${site.url}?view=compare&a=gemma-3-270m&b=smollm2-135m-instruct&steer=sad:0.2&backend=cpu`);
   const a = p.getByTestId("compare-side-a");
   const b = p.getByTestId("compare-side-b");
   for (const s of [a, b]) await s.getByTestId("side-status").filter({ hasText: "ready" }).waitFor({ timeout: 300_000 });
+  assert.match(await a.locator("h3").textContent(), /^A: Gemma 3 270M$/);
+  assert.match(await b.locator("h3").textContent(), /^B: SmolLM2-135M-Instruct$/);
+  assert.equal(await p.getByTestId("steer-emotion").inputValue(), "sad");
+  assert.equal(await p.getByTestId("steer-strength").inputValue(), "0.2");
   await b.getByTestId("side-validation").locator("h4").waitFor();
   const [ba, bb] = [await a.boundingBox(), await b.boundingBox()];
   assert.ok(bb.y >= ba.y + ba.height, `B (${JSON.stringify(bb)}) is below A (${JSON.stringify(ba)})`);

@@ -9,7 +9,7 @@ import { MODELS } from "../config";
 import { h, option } from "../dom";
 import { detectFeatures, type Features } from "../engine/features";
 import { choose } from "../models";
-import { DEFAULT_STRENGTH, formatStrength, STRENGTH_LIMIT } from "../share/steer-text";
+import { DEFAULT_STRENGTH, formatStrength, parseSteers, STRENGTH_LIMIT } from "../share/steer-text";
 import { MAX_PROMPT_CHARS, TOP, wellFormed } from "../share/url-state";
 import { Side } from "./compare-side";
 
@@ -33,7 +33,18 @@ function mount(root: HTMLElement, app: App) {
   const steerName = h("select", { id: "compare-steer", "data-testid": "steer-emotion" });
   const strength = h("input", { id: "compare-strength", "data-testid": "steer-strength", type: "range", min: -STRENGTH_LIMIT, max: STRENGTH_LIMIT, step: 0.01, value: DEFAULT_STRENGTH });
   const strengthOut = h("output", { for: "compare-strength" }, formatStrength(DEFAULT_STRENGTH));
-  strength.addEventListener("input", () => { strengthOut.textContent = formatStrength(Number(strength.value)); });
+  // The steer comes from the page's state (another view's, or a link's `steer=`: its first
+  // term), and goes back there, so that Copy link carries it.
+  const given = app.state.steer[0] ?? parseSteers(new URLSearchParams(location.search).get("steer") ?? "").steers[0] ?? null;
+  let wanted = given?.name ?? "";
+  if (given) strength.value = String(given.strength);
+  strengthOut.textContent = formatStrength(Number(strength.value));
+  const commitSteer = () => {
+    wanted = steerName.value;
+    app.update({ steer: steerName.value ? [{ name: steerName.value, strength: Number(strength.value) }] : [] });
+  };
+  strength.addEventListener("input", () => { strengthOut.textContent = formatStrength(Number(strength.value)); commitSteer(); });
+  steerName.addEventListener("change", commitSteer);
   const colourBy = h("select", { id: "compare-colour", "data-testid": "colour-emotion" });
   const generate = h("button", { type: "button", id: "compare-generate", "data-testid": "generate-button", class: "primary" }, "Generate both");
   const stop = h("button", { type: "button", id: "compare-stop", "data-testid": "stop-button" }, "Stop both");
@@ -61,9 +72,8 @@ function mount(root: HTMLElement, app: App) {
     const all = names();
     if (all.join("\n") !== listed) {
       listed = all.join("\n");
-      const steer = steerName.value;
       steerName.replaceChildren(option("", "(none)"), ...all.map((n) => option(n, n)));
-      steerName.value = all.includes(steer) ? steer : "";
+      steerName.value = all.includes(wanted) ? wanted : "";
       colourBy.replaceChildren(option(TOP, "top emotion per token"), ...all.map((n) => option(n, n)));
       colourBy.value = all.includes(s.emotion) ? s.emotion : TOP;
     }
