@@ -472,9 +472,17 @@ fn what_limbic_cannot_run_yet_is_refused_in_one_line() {
             g.set("general.architecture", Value::String(arch.into()));
         }
     };
+    let mamba = err(tiny_with(rename("mamba")));
+    assert!(
+        mamba.contains(
+            "architecture is \"mamba\", not supported yet (limbic runs llama, qwen2, gemma3)"
+        ),
+        "{mamba}"
+    );
+    // gemma3 runs, but this file lacks its window: the key is named.
     let gemma3 = err(tiny_with(rename("gemma3")));
     assert!(
-        gemma3.contains("architecture is \"gemma3\", not supported yet (limbic runs llama, qwen2)"),
+        gemma3.contains("metadata key gemma3.attention.sliding_window is missing"),
         "{gemma3}"
     );
     // qwen2 runs, but one bias of the three is not a model: the missing one is named.
