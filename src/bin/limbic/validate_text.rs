@@ -31,6 +31,7 @@ pub fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {
         out.join(".sentiment-in.json"),
         out.join(".sentiment-out.json"),
     );
+    std::fs::create_dir_all(out).ok()?; // a new model's report folder
     std::fs::write(&inp, serde_json::to_string(texts).ok()?).ok()?;
     let ok = std::process::Command::new("python3")
         .args(["scripts/validation_data.py", "sentiment", "--in"])
