@@ -29,14 +29,15 @@ def llama_cpp(model):
     t0 = time.perf_counter()
     llm = Llama(model_path=model, n_ctx=2048, n_threads=2, n_threads_batch=2, n_batch=512, verbose=False)
     load = time.perf_counter() - t0
-    if model == MODEL:
+    if model == MODEL or "SmolLM" in llm.metadata.get("tokenizer.chat_template", ""):
+        # SmolLM2 in any weight format: its chat format with its default system turn.
         ids = llm.tokenize(PROMPT.encode(), add_bos=False, special=True)
     elif "tokenizer.chat_template" not in llm.metadata:
         # limbic's Tokenizer::request for a base model; BOS as the file's add_bos_token says.
         bos = llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
         ids = llm.tokenize(f"User: {REQUEST}\n\nAssistant:".encode(), add_bos=bos, special=True)
     else:
-        sys.exit("--model: only SmolLM2 and models without a chat template are set up here")
+        sys.exit("--model: only SmolLM2's files and models without a chat template are set up here")
     t1 = time.perf_counter()
     llm.eval(ids)
     prompt_s = time.perf_counter() - t1

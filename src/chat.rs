@@ -217,22 +217,32 @@ fn literal_turn(jinja: &str, open: &str, close: &str) -> Option<String> {
 
 /// Where the user's text sits in the ids of a chat prompt: the last place the user's own
 /// tokens occur, and from the first user turn on in a continued conversation (`history`'s
-/// turns are prompt too). `(start, end)`; the whole prompt when the text is not found as is.
+/// turns are prompt too). A text is looked for as it is and, failing that, as it reads after a
+/// space (a transcript's "User: …", where a SentencePiece vocabulary joins the space to the
+/// first word). `(start, end)`; the whole prompt when the text is not found.
 pub fn user_span(
     tok: &Tokenizer,
     ids: &[u32],
     history: &[String],
     user: &str,
 ) -> Result<(usize, usize)> {
-    let own = tok.encode(user)?;
-    let last = find(ids, &own, true);
+    let locate = |text: &str, last: bool| -> Result<Option<(usize, usize)>> {
+        for t in [text.to_string(), format!(" {text}")] {
+            let own = tok.encode(&t)?;
+            if let Some(at) = find(ids, &own, last) {
+                return Ok(Some((at, own.len())));
+            }
+        }
+        Ok(None)
+    };
+    let last = locate(user, true)?;
     let first = match history.first() {
-        Some(turn) => find(ids, &tok.encode(turn)?, false),
+        Some(turn) => locate(turn, false)?.map(|(at, _)| at),
         None => None,
     };
     Ok((
-        first.or(last).unwrap_or(0),
-        last.map_or(ids.len(), |l| l + own.len()),
+        first.or(last.map(|(at, _)| at)).unwrap_or(0),
+        last.map_or(ids.len(), |(at, n)| at + n),
     ))
 }
 

@@ -96,13 +96,23 @@ fn read_spans(
     // The user's words after the number: from the user's text up to the number on, to the end
     // of the user's text (its closing tag and the assistant's header follow it).
     let (start, upto_end) = limbic::chat::user_span(&engine.tokenizer, &ids, &[], &user)?;
-    let head = engine.tokenizer.encode(&format!("{before}{num}"))?;
-    let upto_num = start + head.len();
-    if upto_end == ids.len() || ids.get(start..upto_num) != Some(&head[..]) {
-        return Err(Error::Prompt(format!(
-            "{user:?}: its tokens up to the number are not where the chat prompt has them"
-        )));
+    // The text up to the number as it reads there: as is, or after a transcript's space.
+    let mut upto_num = None;
+    for head in [format!("{before}{num}"), format!(" {before}{num}")] {
+        let head = engine.tokenizer.encode(&head)?;
+        if ids.get(start..start + head.len()) == Some(&head[..]) {
+            upto_num = Some(start + head.len());
+            break;
+        }
     }
+    let upto_num = match upto_num {
+        Some(n) if upto_end < ids.len() => n,
+        _ => {
+            return Err(Error::Prompt(format!(
+                "{user:?}: its tokens up to the number are not where the chat prompt has them"
+            )))
+        }
+    };
     engine.set_hooks(HookSet::new())?;
     engine.start_now(ids.clone(), &Sampler::default(), REPLY_TOKENS)?;
     while engine.step_now()?.is_some() {}

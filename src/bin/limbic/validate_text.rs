@@ -127,7 +127,7 @@ pub fn austen(
     Ok(json!({"sentences": picked.len(), "top": top}))
 }
 
-/// Section 7: where this 135M model differs from the paper's, from this run's numbers.
+/// Section 7: where this model differs from the paper's, from this run's numbers.
 pub fn differences(r: &Value, set: &EmotionSet) -> String {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let pct = |v: &Value| 100.0 * f(v);
@@ -183,12 +183,26 @@ pub fn differences(r: &Value, set: &EmotionSet) -> String {
     );
     if let Some(t) = tyl {
         let sp = &t["spans"];
+        let yes = t["yes_share"]
+            .as_array()
+            .map(|v| v.iter().filter_map(|x| x.as_f64()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let (first, last) = (
+            yes.first().copied().unwrap_or(f64::NAN),
+            yes.last().copied().unwrap_or(f64::NAN),
+        );
+        // Read plainly: afraid "rises" with ρ > 0.3 over the user's words; Yes "follows" when its share grows by 0.05.
+        let verdict = match (f(&sp["after"]["rho_afraid"]["mean"]) > 0.3, last - first > 0.05) {
+            (true, true) => "what it represents and what it says both follow the danger",
+            (true, false) => "what it represents follows the danger (afraid rises), but what it says does not",
+            (false, true) => "what it says follows the danger, but what it represents does not",
+            (false, false) => "what it says and what it represents both show that this model does not know that a larger number of milligrams is more dangerous",
+        };
         s += &format!(
             "- **Danger.** Tylenol dose vs *afraid*, mean ρ over ten paraphrases: last prompt token {:+.2}, the user's words {:+.2}, the reply's first tokens {:+.2} \
-             (the paper: afraid rises). Asked directly whether the dose is dangerous, the model's share of Yes goes {} from the smallest to the largest dose: \
-             what it says and what it represents both show that this 135M model does not know that a larger number of milligrams is more dangerous.\n",
+             (the paper: afraid rises). Asked directly whether the dose is dangerous, the model's share of Yes goes {first:.2} → {last:.2} from the smallest to the largest dose: \
+             {verdict}.\n",
             f(&sp["last"]["rho_afraid"]["mean"]), f(&sp["after"]["rho_afraid"]["mean"]), f(&sp["reply"]["rho_afraid"]["mean"]),
-            t["yes_share"].as_array().map(|v| format!("{:.2} → {:.2}", v.first().and_then(|x| x.as_f64()).unwrap_or(f64::NAN), v.last().and_then(|x| x.as_f64()).unwrap_or(f64::NAN))).unwrap_or_default()
         );
     }
     s += &format!(
