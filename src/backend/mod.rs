@@ -331,10 +331,14 @@ pub fn rope_rows(
     let half = cfg.head_dim / 2;
     let mut cos = Vec::with_capacity(positions.len() * half);
     let mut sin = Vec::with_capacity(positions.len() * half);
-    for p in positions {
-        for i in 0..half {
+    let freqs: Vec<f32> = (0..half)
+        .map(|i| {
             let factor = cfg.rope_freq_factors.as_ref().map_or(1.0, |f| f[i]);
-            let freq = 1.0 / base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor;
+            1.0 / base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor
+        })
+        .collect();
+    for p in positions {
+        for freq in &freqs {
             let (s, c) = (p as f32 * freq).sin_cos();
             cos.push(c);
             sin.push(s);

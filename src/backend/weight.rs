@@ -3,9 +3,9 @@
 
 use crate::error::{Error, Result};
 
-/// The stored formats the backends take (named as llama.cpp names them). Q4_1, Q4_K and Q8_0 are read directly by our kernels
-/// (Q4_K as Q4_1 blocks: [`QWeight::nibble_blocks`]); f32 and f16 are dequantized (the loader
-/// turns any other format into f32).
+/// The stored formats the backends take (named as llama.cpp names them). Q4_1, Q4_K and Q8_0
+/// are read directly by our kernels (Q4_K as Q4_1 blocks: [`QWeight::nibble_blocks`]); f32 and
+/// f16 are dequantized (the loader turns any other format into f32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum DType {

@@ -79,20 +79,13 @@ pub struct KvCache {
 pub struct Cpu {
     /// Keep weights as f32 instead of quantized blocks: more memory, faster batched passes.
     dequantize: bool,
-    /// Rope pairs dimension `i` with `i + head_dim/2` (NEOX, qwen2) instead of `2i` with `2i + 1`.
-    neox: bool,
     /// Rope's cos and sin `(ROPE_CHUNK, head_dim/2)` each per chunk of positions, made when a
     /// sequence first reaches it (Gemma's 32k context would take 67 MB and a third of a second
     /// at load); then the sliding-window layers' own, when the model has them.
     rope: Vec<Vec<OnceLock<(Vec<f32>, Vec<f32>)>>>,
-    /// What the rope tables are made from.
+    /// The model's shape: heads, context, rope (its tables are made from it; NEOX pairs
+    /// dimension `i` with `i + head_dim/2`), the attention's scale.
     cfg: Config,
-    /// Attention scores are `q·k` times this.
-    attn_scale: f32,
-    context: usize,
-    n_head: usize,
-    n_kv_head: usize,
-    head_dim: usize,
     /// The matrices by id, and the browser's co-worker.
     pub shared: Shared,
 }
@@ -121,14 +114,8 @@ impl Cpu {
         };
         Ok(Self {
             dequantize,
-            neox: cfg.rope_neox,
             rope,
             cfg: cfg.clone(),
-            attn_scale: cfg.attn_scale,
-            context: cfg.context,
-            n_head: cfg.n_head,
-            n_kv_head: cfg.n_kv_head,
-            head_dim: cfg.head_dim,
             shared: Shared::default(),
         })
     }
@@ -147,9 +134,9 @@ impl Cpu {
         scores: &mut Vec<f32>,
         out: &mut [f32],
     ) {
-        let (hd, n) = (self.head_dim, last + 1 - first);
-        let rep = self.n_head / self.n_kv_head;
-        let scale = self.attn_scale;
+        let (hd, n) = (self.cfg.head_dim, last + 1 - first);
+        let rep = self.cfg.n_head / self.cfg.n_kv_head;
+        let scale = self.cfg.attn_scale;
         let at = |j: usize| (first + j) * cache.width + g * hd;
         scores.clear();
         scores.resize(rep * n, 0.0);
@@ -252,7 +239,7 @@ impl Backend for Cpu {
     }
 
     fn cache(&self) -> Result<KvCache> {
-        let width = self.n_kv_head * self.head_dim;
+        let width = self.cfg.n_kv_head * self.cfg.head_dim;
         Ok(KvCache {
             k: Vec::with_capacity(CACHE_CHUNK * width),
             v: Vec::with_capacity(CACHE_CHUNK * width),
@@ -324,12 +311,12 @@ impl Backend for Cpu {
                 "rope: the model has no sliding-window layers".into(),
             ));
         };
-        let (t, half) = (x.n(), self.head_dim / 2);
-        if pos + t > self.context {
+        let (t, half) = (x.n(), self.cfg.head_dim / 2);
+        if pos + t > self.cfg.context {
             return Err(Error::Prompt(format!(
                 "positions {pos}..{} pass the context of {} tokens",
                 pos + t,
-                self.context
+                self.cfg.context
             )));
         }
         let mut data = x.data.clone();
@@ -337,12 +324,12 @@ impl Backend for Cpu {
             let (chunk, at) = ((pos + i) / ROPE_CHUNK, (pos + i) % ROPE_CHUNK * half);
             let (cos, sin) = table[chunk].get_or_init(|| {
                 let from = chunk * ROPE_CHUNK;
-                let to = (from + ROPE_CHUNK).min(self.context);
+                let to = (from + ROPE_CHUNK).min(self.cfg.context);
                 rope_rows(&self.cfg, local, from..to)
             });
             let (cos, sin) = (&cos[at..at + half], &sin[at..at + half]);
-            for head in row.chunks_exact_mut(self.head_dim).take(heads) {
-                if self.neox {
+            for head in row.chunks_exact_mut(self.cfg.head_dim).take(heads) {
+                if self.cfg.rope_neox {
                     let (lo, hi) = head.split_at_mut(half);
                     for ((a, b), (c, s)) in lo.iter_mut().zip(hi).zip(cos.iter().zip(sin)) {
                         (*a, *b) = (*a * c - *b * s, *a * s + *b * c);
@@ -367,8 +354,8 @@ impl Backend for Cpu {
         cache: &mut KvCache,
         window: Option<usize>,
     ) -> Result<Rows> {
-        let (t, hd) = (q.n(), self.head_dim);
-        if k.cols != cache.width || v.cols != cache.width || q.cols != self.n_head * hd {
+        let (t, hd) = (q.n(), self.cfg.head_dim);
+        if k.cols != cache.width || v.cols != cache.width || q.cols != self.cfg.n_head * hd {
             return Err(Error::Tensor(
                 "attention: q, k, v widths do not fit the model".into(),
             ));
@@ -378,7 +365,7 @@ impl Backend for Cpu {
         let pos = self.cache_len(cache) - t;
         let mut out = vec![0.0f32; t * q.cols];
         let cache = &*cache;
-        let width = (self.n_head / self.n_kv_head) * hd; // one kv group's query heads
+        let width = (self.cfg.n_head / self.cfg.n_kv_head) * hd; // one kv group's query heads
         let row = |(i, o): (usize, &mut [f32])| {
             let mut scores = Vec::new();
             let qi = &q.data[i * q.cols..][..q.cols];
@@ -414,14 +401,14 @@ impl Backend for Cpu {
     }
 
     fn head_norm(&self, x: &Rows, w: &Rows, eps: f32) -> Result<Rows> {
-        if w.data.len() != self.head_dim || !x.cols.is_multiple_of(self.head_dim) {
+        if w.data.len() != self.cfg.head_dim || !x.cols.is_multiple_of(self.cfg.head_dim) {
             return Err(Error::Tensor(
                 "head_norm: widths do not fit the heads".into(),
             ));
         }
         let heads = Rows {
             data: x.data.clone(),
-            cols: self.head_dim,
+            cols: self.cfg.head_dim,
         };
         let data = self.rms_norm(&heads, w, eps)?.data;
         Ok(Rows { data, cols: x.cols })
