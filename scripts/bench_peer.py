@@ -54,8 +54,8 @@ def llama_cpp(model):
             "decode_tps": (n - 1) / decode_s, "generated_tokens": n}
 
 
-def limbic(model):
-    out = subprocess.check_output(["target/release/limbic", "bench", "--model", model, "--json",
+def limbic(model, binary="target/release/limbic"):
+    out = subprocess.check_output([binary, "bench", "--model", model, "--json",
                                    "--tokens", str(TOKENS)])
     return json.loads(out)
 
@@ -63,11 +63,14 @@ def limbic(model):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=MODEL)
+    ap.add_argument("--before", help="another limbic binary (an earlier build) in the same alternation")
     a = ap.parse_args()
-    runs = {"llama.cpp": [], "limbic": []}
+    runs = {"llama.cpp": [], "limbic": []} | ({"limbic before": []} if a.before else {})
     for _ in range(RUNS):
         runs["llama.cpp"].append(llama_cpp(a.model))
         runs["limbic"].append(limbic(a.model))
+        if a.before:
+            runs["limbic before"].append(limbic(a.model, a.before))
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("load_s", "prompt_tps", "decode_tps")}
            for k, v in runs.items()}
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())

@@ -92,17 +92,18 @@ impl TokenType {
     }
 }
 
-/// One transformer block's weights as stored: quantized matrices are (out, in).
-pub struct RawBlock {
+/// One transformer block's weights: matrices are (out, in), as stored ([`QWeight`]) or as a
+/// backend made them while the file was read ([`Header::weights`]).
+pub struct RawBlock<W = QWeight> {
     pub attn_norm: Vec<f32>, // (d)
-    pub wq: QWeight,         // (n_head*head_dim, d)
-    pub wk: QWeight,         // (n_kv_head*head_dim, d)
-    pub wv: QWeight,         // (n_kv_head*head_dim, d)
-    pub wo: QWeight,         // (d, n_head*head_dim)
+    pub wq: W,               // (n_head*head_dim, d)
+    pub wk: W,               // (n_kv_head*head_dim, d)
+    pub wv: W,               // (n_kv_head*head_dim, d)
+    pub wo: W,               // (d, n_head*head_dim)
     pub ffn_norm: Vec<f32>,  // (d)
-    pub w_gate: QWeight,     // (d_ff, d)
-    pub w_up: QWeight,       // (d_ff, d)
-    pub w_down: QWeight,     // (d, d_ff)
+    pub w_gate: W,           // (d_ff, d)
+    pub w_up: W,             // (d_ff, d)
+    pub w_down: W,           // (d, d_ff)
     /// The q, k and v projections' biases, when the model has them (qwen2).
     pub qkv_bias: Option<[Vec<f32>; 3]>,
     /// The per-head q and k norms (head_dim each), when the model has them (Gemma 3).
@@ -111,20 +112,27 @@ pub struct RawBlock {
     pub post_norms: Option<[Vec<f32>; 2]>,
 }
 
-/// All weights as stored. The embedding table doubles as the output matrix unless the file has
-/// a separate one.
-pub struct RawWeights {
-    pub token_embd: QWeight,     // (vocab, d) Q8_0
-    pub output: Option<QWeight>, // (vocab, d); None when tied to token_embd
-    pub output_norm: Vec<f32>,   // (d)
-    pub blocks: Vec<RawBlock>,
+/// All weights. The embedding table doubles as the output matrix unless the file has a
+/// separate one.
+pub struct RawWeights<W = QWeight> {
+    pub token_embd: W,         // (vocab, d)
+    pub output: Option<W>,     // (vocab, d); None when tied to token_embd
+    pub output_norm: Vec<f32>, // (d)
+    pub blocks: Vec<RawBlock<W>>,
 }
 
-/// A parsed model file.
-pub struct ModelFile {
+/// A parsed model file: its matrices as stored, or as a backend made them ([`Header::weights`]).
+pub struct ModelFile<W = QWeight> {
     pub config: Config,
     pub vocab: Vocab,
-    pub weights: RawWeights,
+    pub weights: RawWeights<W>,
+}
+
+/// A checked model file's header: what the model is, before any matrix is read.
+pub struct Header {
+    pub config: Config,
+    pub vocab: Vocab,
+    content: Content,
 }
 
 const MAGIC: &[u8; 4] = b"GGUF";
@@ -132,6 +140,26 @@ const MAGIC: &[u8; 4] = b"GGUF";
 impl ModelFile {
     /// Reads and checks a whole GGUF file of an architecture limbic runs
     /// ([`Config::check_runnable`]).
+    pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
+        Header::read(reader)?.weights(reader, Ok)
+    }
+
+    /// Reads a model from bytes held in memory (the browser's path).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::read(&mut std::io::Cursor::new(bytes))
+    }
+
+    /// The vocabulary alone (what the tokenizer and chat template need), from the header of
+    /// the model file in `bytes`; the weights are not read.
+    pub fn vocab_from_bytes(bytes: &[u8]) -> Result<Vocab> {
+        let content = read_header(&mut std::io::Cursor::new(bytes))?;
+        read_vocab(&Meta(&content.metadata))
+    }
+}
+
+impl Header {
+    /// Reads and checks the header of a GGUF file of an architecture limbic runs
+    /// ([`Config::check_runnable`]): its config, vocabulary and tensor table.
     pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
         let content = read_header(reader)?;
         let names = content.tensor_infos.keys().map(String::as_str);
@@ -145,7 +173,6 @@ impl ModelFile {
                 config.vocab
             )));
         }
-        let weights = read_weights(&content, reader, &config)?;
         // Llama 3.1+'s rope frequency factors (its "llama3" rope scaling, stored as a tensor).
         if content.tensor_infos.contains_key("rope_freqs.weight") {
             let f = load_vector(&content, reader, "rope_freqs.weight", config.rope_dim / 2)?;
@@ -159,20 +186,24 @@ impl ModelFile {
         Ok(Self {
             config,
             vocab,
-            weights,
+            content,
         })
     }
 
-    /// Reads a model from bytes held in memory (the browser's path).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Self::read(&mut std::io::Cursor::new(bytes))
-    }
-
-    /// The vocabulary alone (what the tokenizer and chat template need), from the header of
-    /// the model file in `bytes`; the weights are not read.
-    pub fn vocab_from_bytes(bytes: &[u8]) -> Result<Vocab> {
-        let content = read_header(&mut std::io::Cursor::new(bytes))?;
-        read_vocab(&Meta(&content.metadata))
+    /// Reads the weights, each matrix handed to `convert` as soon as it is read (a backend's
+    /// [`crate::backend::Backend::matrix`]), so only one stored matrix is held at a time; the
+    /// largest (the embedding) first, while little else is.
+    pub fn weights<R: Read + Seek, W>(
+        self,
+        reader: &mut R,
+        convert: impl FnMut(QWeight) -> Result<W>,
+    ) -> Result<ModelFile<W>> {
+        let weights = read_weights(&self.content, reader, &self.config, convert)?;
+        Ok(ModelFile {
+            config: self.config,
+            vocab: self.vocab,
+            weights,
+        })
     }
 }
 
@@ -265,11 +296,12 @@ fn read_vocab(md: &Meta) -> Result<Vocab> {
     })
 }
 
-fn read_weights<R: Read + Seek>(
+fn read_weights<R: Read + Seek, W>(
     content: &Content,
     reader: &mut R,
     c: &Config,
-) -> Result<RawWeights> {
+    mut convert: impl FnMut(QWeight) -> Result<W>,
+) -> Result<RawWeights<W>> {
     let (d, q, kv, ff) = (
         c.d_model,
         c.n_head * c.head_dim,
@@ -285,19 +317,27 @@ fn read_weights<R: Read + Seek>(
             content.tensor_infos.len()
         )));
     }
+    let mut matrix = |reader: &mut R, name: &str, shape: &[usize]| -> Result<W> {
+        convert(load(content, reader, name, shape)?)
+    };
+    let token_embd = matrix(reader, "token_embd.weight", &[c.vocab, d])?;
+    let output = match c.tied_output {
+        true => None,
+        false => Some(matrix(reader, "output.weight", &[c.vocab, d])?),
+    };
     let mut blocks = Vec::with_capacity(c.n_layer);
     for l in 0..c.n_layer {
         let p = |s: &str| format!("blk.{l}.{s}.weight");
         blocks.push(RawBlock {
             attn_norm: load_vector(content, reader, &p("attn_norm"), d)?,
             ffn_norm: load_vector(content, reader, &p("ffn_norm"), d)?,
-            wq: load(content, reader, &p("attn_q"), &[q, d])?,
-            wk: load(content, reader, &p("attn_k"), &[kv, d])?,
-            wv: load(content, reader, &p("attn_v"), &[kv, d])?,
-            wo: load(content, reader, &p("attn_output"), &[d, q])?,
-            w_gate: load(content, reader, &p("ffn_gate"), &[ff, d])?,
-            w_up: load(content, reader, &p("ffn_up"), &[ff, d])?,
-            w_down: load(content, reader, &p("ffn_down"), &[d, ff])?,
+            wq: matrix(reader, &p("attn_q"), &[q, d])?,
+            wk: matrix(reader, &p("attn_k"), &[kv, d])?,
+            wv: matrix(reader, &p("attn_v"), &[kv, d])?,
+            wo: matrix(reader, &p("attn_output"), &[d, q])?,
+            w_gate: matrix(reader, &p("ffn_gate"), &[ff, d])?,
+            w_up: matrix(reader, &p("ffn_up"), &[ff, d])?,
+            w_down: matrix(reader, &p("ffn_down"), &[d, ff])?,
             qkv_bias: if c.qkv_bias {
                 let b = |s: &str| format!("blk.{l}.{s}.bias");
                 Some([
@@ -327,15 +367,15 @@ fn read_weights<R: Read + Seek>(
         });
     }
     Ok(RawWeights {
-        token_embd: load(content, reader, "token_embd.weight", &[c.vocab, d])?,
-        output: (!c.tied_output)
-            .then(|| load(content, reader, "output.weight", &[c.vocab, d]))
-            .transpose()?,
+        token_embd,
+        output,
         output_norm: load_vector(content, reader, "output_norm.weight", d)?,
         blocks,
     })
 }
 
+/// Tensor `name` of `shape` (one or two dimensions) as stored: its bytes read straight from the
+/// file into our [`QWeight`] (candle's reader only for the formats we dequantize).
 fn load<R: Read + Seek>(
     content: &Content,
     reader: &mut R,
@@ -352,52 +392,67 @@ fn load<R: Read + Seek>(
             info.shape.dims()
         )));
     }
-    let t = content.tensor(reader, name, &Device::Cpu).map_err(|e| {
-        Error::Model(format!(
-            "tensor {name}: {} (file truncated?)",
-            first_line(&e)
-        ))
-    })?;
-    // GGUF lists dimensions innermost first; candle reverses them into (rows, cols).
-    if t.shape().dims() != shape {
-        return Err(Error::Model(format!(
-            "tensor {name} has shape {:?}, expected {shape:?}",
-            t.shape().dims()
-        )));
+    let truncated = |e: String| Error::Model(format!("tensor {name}: {e} (file truncated?)"));
+    let dims: Vec<u64> = shape.iter().map(|&v| v as u64).collect();
+    let len = header::tensor_bytes(&dims, info.ggml_dtype)
+        .ok_or_else(|| Error::Model(format!("tensor {name}: shape {shape:?} does not fit")))?;
+    reader
+        .seek(SeekFrom::Start(content.tensor_data_offset + info.offset))
+        .map_err(|e| truncated(first_line(&e)))?;
+    let mut raw = vec![0u8; len as usize];
+    reader.read_exact(&mut raw).map_err(|e| truncated(first_line(&e)))?;
+    if let Some(w) = stored(info.ggml_dtype, rows_cols(shape)?, raw)? {
+        return Ok(w);
     }
-    qweight(&t)
+    let t = content
+        .tensor(reader, name, &Device::Cpu)
+        .map_err(|e| truncated(first_line(&e)))?;
+    dequantized(&t, rows_cols(shape)?)
 }
 
-/// A tensor of one or two dimensions (a vector is one row) as our [`QWeight`]: Q4_1, Q8_0, f16
-/// and f32 blocks as stored, any other format dequantized to f32 (which is what every backend
-/// did with it).
+/// `(rows, cols)` of a matrix, or of a vector as one row.
+fn rows_cols(dims: &[usize]) -> Result<(usize, usize)> {
+    match *dims {
+        [cols] => Ok((1, cols)),
+        [rows, cols] => Ok((rows, cols)),
+        ref dims => Err(Error::Model(format!(
+            "a weight of shape {dims:?}: matrices and vectors only"
+        ))),
+    }
+}
+
+/// A tensor of one or two dimensions (a vector is one row) as our [`QWeight`]: Q4_1, Q4_K,
+/// Q5_1, Q5_K, Q6_K, Q8_0, f16 and f32 blocks as stored, Q4_0 and Q5_0 rewritten value for value
+/// as Q4_1 and Q8_0, any other format (Q2_K, Q3_K, …) dequantized to f32.
 pub fn qweight(t: &QTensor) -> Result<QWeight> {
-    let shape = match *t.shape().dims() {
-        [cols] => (1, cols),
-        [rows, cols] => (rows, cols),
-        ref dims => {
-            return Err(Error::Model(format!(
-                "a weight of shape {dims:?}: matrices and vectors only"
-            )))
-        }
-    };
-    let dtype = match t.dtype() {
-        GgmlDType::F32 => DType::F32,
-        GgmlDType::F16 => DType::F16,
-        GgmlDType::Q4_1 => DType::Q4_1,
-        GgmlDType::Q8_0 => DType::Q8_0,
-        GgmlDType::Q4K => DType::Q4_K,
+    let shape = rows_cols(t.shape().dims())?;
+    match stored(t.dtype(), shape, t.data()?.into_owned())? {
+        Some(w) => Ok(w),
+        None => dequantized(t, shape),
+    }
+}
+
+/// A stored matrix's bytes in a format our backends take (Q4_0 and Q5_0 rewritten); `None` for
+/// the formats we dequantize.
+fn stored(dtype: GgmlDType, shape: (usize, usize), bytes: Vec<u8>) -> Result<Option<QWeight>> {
+    let (dtype, bytes) = match dtype {
+        GgmlDType::F32 => (DType::F32, bytes),
+        GgmlDType::F16 => (DType::F16, bytes),
+        GgmlDType::Q4_1 => (DType::Q4_1, bytes),
+        GgmlDType::Q8_0 => (DType::Q8_0, bytes),
+        GgmlDType::Q4K => (DType::Q4_K, bytes),
+        GgmlDType::Q5_1 => (DType::Q5_1, bytes),
+        GgmlDType::Q5K => (DType::Q5_K, bytes),
+        GgmlDType::Q6K => (DType::Q6_K, bytes),
         // Rewritten, value for value, into the formats our kernels run.
-        GgmlDType::Q4_0 => {
-            if let Some(bytes) = q4_0_as_q4_1(&t.data()?) {
-                return QWeight::new(DType::Q4_1, shape, bytes);
-            }
-            return dequantized(t, shape);
-        }
-        GgmlDType::Q5_0 => return QWeight::new(DType::Q8_0, shape, q5_0_as_q8_0(&t.data()?)),
-        _ => return dequantized(t, shape),
+        GgmlDType::Q4_0 => match q4_0_as_q4_1(&bytes) {
+            Some(b) => (DType::Q4_1, b),
+            None => return Ok(None),
+        },
+        GgmlDType::Q5_0 => (DType::Q8_0, q5_0_as_q8_0(&bytes)),
+        _ => return Ok(None),
     };
-    QWeight::new(dtype, shape, t.data()?.into_owned())
+    QWeight::new(dtype, shape, bytes).map(Some)
 }
 
 /// Any other format as f32 values (what every backend did with it).

@@ -10,10 +10,19 @@ use sha2::{Digest, Sha256};
 use crate::error::Error;
 use crate::error::Result;
 
-/// A model file opened for reading, with a message that says how to get it.
+/// A model file opened for reading (buffered), with a message that says how to get it.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn open_model(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| cannot_open(path, e))
+pub fn open_model(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    let file = std::fs::File::open(path).map_err(|e| cannot_open(path, e))?;
+    Ok(std::io::BufReader::new(file))
+}
+
+/// A model file's SHA-256 (hex), read in pieces, never whole in memory.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn model_sha256(path: &Path) -> Result<String> {
+    let mut hash = Sha256::new();
+    std::io::copy(&mut open_model(path)?, &mut hash)?;
+    Ok(hex(&hash.finalize()))
 }
 
 /// The bytes of a model file on disk, with a message that says how to get it.
@@ -40,10 +49,11 @@ pub fn read_model(path: &Path) -> Result<(Vec<u8>, String)> {
 
 /// SHA-256 of some bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a

@@ -42,7 +42,7 @@ pub mod wasm;
 pub use backend::cpu::Cpu;
 pub use backend::AnyBackend;
 pub use error::{Error, Result};
-pub use gguf::{Config, ModelFile};
+pub use gguf::{Config, Header, ModelFile};
 pub use hooks::{Captures, HookPoint, HookSet, Intervention};
 pub use sampler::Sampler;
 pub use session::{Generation, Session, Step};

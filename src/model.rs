@@ -2,7 +2,7 @@
 
 use crate::backend::{self, Backend};
 use crate::error::{Error, Result};
-use crate::gguf::{Config, ModelFile};
+use crate::gguf::{Config, Header, ModelFile};
 use crate::hooks::{Capture, Captures, HookPoint, HookSet, Intervention};
 use crate::sampler::Gumbel;
 
@@ -111,8 +111,19 @@ pub struct Forward {
 }
 
 impl<B: Backend> Llama<B> {
-    /// Moves the weights of a parsed model file onto `backend`.
-    pub fn new(file: ModelFile, backend: B) -> Result<Self> {
+    /// Reads a model's weights from `reader` (its header already read) onto `backend`, one
+    /// matrix at a time: the stored copy of each is dropped once the backend has made its own.
+    pub fn load<R: std::io::Read + std::io::Seek>(
+        header: Header,
+        reader: &mut R,
+        backend: B,
+    ) -> Result<Self> {
+        let file = header.weights(reader, |w| backend.matrix(w))?;
+        Self::new(file, backend)
+    }
+
+    /// A model whose matrices `backend` made ([`Llama::load`]).
+    pub fn new(file: ModelFile<B::Matrix>, backend: B) -> Result<Self> {
         let c = file.config;
         let w = file.weights;
         let d = c.d_model;
@@ -133,13 +144,13 @@ impl<B: Backend> Llama<B> {
                 layer,
                 attn_norm: backend.tensor(&b.attn_norm, 1, d)?,
                 ffn_norm: backend.tensor(&b.ffn_norm, 1, d)?,
-                wq: backend.matrix(b.wq)?,
-                wk: backend.matrix(b.wk)?,
-                wv: backend.matrix(b.wv)?,
-                wo: backend.matrix(b.wo)?,
-                w_gate: backend.matrix(b.w_gate)?,
-                w_up: backend.matrix(b.w_up)?,
-                w_down: backend.matrix(b.w_down)?,
+                wq: b.wq,
+                wk: b.wk,
+                wv: b.wv,
+                wo: b.wo,
+                w_gate: b.w_gate,
+                w_up: b.w_up,
+                w_down: b.w_down,
                 qkv_bias: match b.qkv_bias {
                     Some([q, k, v]) => Some([
                         backend.tensor(&q, 1, q.len())?,
@@ -154,8 +165,8 @@ impl<B: Backend> Llama<B> {
             .map(|_| backend.cache())
             .collect::<Result<_>>()?;
         Ok(Self {
-            embd: backend.matrix(w.token_embd)?,
-            output: w.output.map(|m| backend.matrix(m)).transpose()?,
+            embd: w.token_embd,
+            output: w.output,
             output_norm: backend.tensor(&w.output_norm, 1, d)?,
             blocks,
             caches,

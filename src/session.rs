@@ -12,7 +12,7 @@ use crate::backend::{AnyBackend, Backend, PASSES_IN_FLIGHT};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 pub use crate::generation::{Generation, Step};
-use crate::gguf::{Config, ModelFile};
+use crate::gguf::{Config, Header};
 use crate::hooks::{Capture, Captures, HookSet};
 use crate::model::{Forward, Llama, Logits, Recorded};
 use crate::readout::Readout;
@@ -70,12 +70,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// A parsed model file on `backend`.
-    pub fn new(file: ModelFile, backend: AnyBackend) -> Result<Self> {
-        let tokenizer = Tokenizer::new(&file.vocab)?;
+    /// A model file on `backend`, its weights read from `reader` (its header already read)
+    /// one matrix at a time ([`Llama::load`]).
+    pub fn load<R: std::io::Read + std::io::Seek>(
+        header: Header,
+        reader: &mut R,
+        backend: AnyBackend,
+    ) -> Result<Self> {
+        let tokenizer = Tokenizer::new(&header.vocab)?;
         let ahead_max = default_ahead(&backend);
         Ok(Self {
-            model: Llama::new(file, backend)?,
+            model: Llama::load(header, reader, backend)?,
             tokenizer,
             bytes: None,
             hooks: HookSet::new(),
@@ -88,25 +93,31 @@ impl Session {
         })
     }
 
+    /// A model file read from `reader`, on the backend `make` gives for its config.
+    pub fn from_reader<R: std::io::Read + std::io::Seek>(
+        reader: &mut R,
+        make: impl FnOnce(&Config) -> Result<AnyBackend>,
+    ) -> Result<Self> {
+        let header = Header::read(reader)?;
+        let backend = make(&header.config)?;
+        Self::load(header, reader, backend)
+    }
+
     /// A model file held in memory, on the CPU.
     pub fn cpu(bytes: &[u8]) -> Result<Self> {
-        let file = ModelFile::from_bytes(bytes)?;
-        let backend = AnyBackend::cpu(&file.config)?;
-        Self::new(file, backend)
+        Self::from_reader(&mut std::io::Cursor::new(bytes), AnyBackend::cpu)
     }
 
     /// A model file on disk, on the CPU (read as it is parsed, never whole in memory).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(path: &std::path::Path) -> Result<Self> {
-        let file = ModelFile::read(&mut crate::io::open_model(path)?)?;
-        let backend = AnyBackend::cpu(&file.config)?;
-        Self::new(file, backend)
+        Self::from_reader(&mut crate::io::open_model(path)?, AnyBackend::cpu)
     }
 
-    /// The model (`file`, parsed from `bytes`) on `gpu` when there is one, else on the CPU with
-    /// the reason kept in [`Session::fallback`].
-    pub fn gpu_or_cpu(file: ModelFile, bytes: Vec<u8>, gpu: Result<AnyBackend>) -> Result<Self> {
-        match gpu.and_then(|g| Self::new(file, g)) {
+    /// The model (`header`, read from `bytes`) on `gpu` when there is one, else on the CPU
+    /// with the reason kept in [`Session::fallback`].
+    pub fn gpu_or_cpu(header: Header, bytes: Vec<u8>, gpu: Result<AnyBackend>) -> Result<Self> {
+        match gpu.and_then(|g| Self::load(header, &mut std::io::Cursor::new(&bytes), g)) {
             Ok(mut s) => {
                 s.bytes = Some(bytes);
                 Ok(s)
@@ -123,9 +134,9 @@ impl Session {
     /// The model file on the GPU (natively, blocking), or on the CPU when that fails.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn gpu_native(bytes: Vec<u8>) -> Result<Self> {
-        let file = ModelFile::from_bytes(&bytes)?;
-        let gpu = AnyBackend::gpu(&file.config);
-        Self::gpu_or_cpu(file, bytes, gpu)
+        let header = Header::read(&mut std::io::Cursor::new(&bytes))?;
+        let gpu = AnyBackend::gpu(&header.config);
+        Self::gpu_or_cpu(header, bytes, gpu)
     }
 
     /// The backend running the model: "cpu" or "webgpu".
@@ -532,8 +543,9 @@ impl Session {
         let Some(bytes) = self.bytes.take() else {
             return Err(why);
         };
-        let file = ModelFile::from_bytes(&bytes)?;
-        let mut model = Llama::new(file, AnyBackend::cpu(&self.model.config)?)?;
+        let mut reader = std::io::Cursor::new(&bytes);
+        let header = Header::read(&mut reader)?;
+        let mut model = Llama::load(header, &mut reader, AnyBackend::cpu(&self.model.config)?)?;
         model.set_hooks(&self.hooks)?;
         if let Some(r) = &self.readout {
             model.set_readout(Some((r.point(), &r.basis, r.n())))?;

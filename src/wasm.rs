@@ -12,9 +12,11 @@ use crate::model::Llama;
 use crate::readout::Readout;
 use crate::sampler::Sampler;
 use crate::session::Session;
-use crate::ModelFile;
+use crate::Header;
 
 mod made;
+mod reader;
+use reader::JsReader;
 
 fn js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
@@ -97,11 +99,12 @@ pub struct CoWorker {
 #[wasm_bindgen]
 impl CoWorker {
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<CoWorker, JsError> {
-        let file = ModelFile::from_bytes(bytes).map_err(js)?;
-        let cpu = Cpu::new(&file.config).map_err(js)?;
+    pub fn new(bytes: js_sys::Uint8Array) -> Result<CoWorker, JsError> {
+        let mut reader = JsReader::new(bytes);
+        let header = Header::read(&mut reader).map_err(js)?;
+        let cpu = Cpu::new(&header.config).map_err(js)?;
         Ok(CoWorker {
-            model: Llama::new(file, cpu).map_err(js)?,
+            model: Llama::load(header, &mut reader, cpu).map_err(js)?,
         })
     }
 
@@ -150,24 +153,28 @@ pub struct Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Parses a GGUF model held in memory, on the CPU.
+    /// Parses a GGUF model held by JavaScript, on the CPU: read matrix by matrix, never
+    /// copied whole into the wasm memory.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<Engine, JsError> {
+    pub fn new(bytes: js_sys::Uint8Array) -> Result<Engine, JsError> {
         console_error_panic_hook::set_once();
-        Ok(Self::with(Session::cpu(bytes).map_err(js)?))
+        let session = Session::from_reader(&mut JsReader::new(bytes), AnyBackend::cpu);
+        Ok(Self::with(session.map_err(js)?))
     }
 
     /// Parses a GGUF model on `backend` ("webgpu" or "cpu"). Asked for WebGPU without a
-    /// usable adapter, it runs on the CPU and `fallback()` says why.
-    pub async fn create(bytes: Vec<u8>, backend: String) -> Result<Engine, JsError> {
-        console_error_panic_hook::set_once();
+    /// usable adapter, it runs on the CPU and `fallback()` says why (WebGPU keeps a copy of
+    /// the file for that, in case the device is lost later).
+    pub async fn create(bytes: js_sys::Uint8Array, backend: String) -> Result<Engine, JsError> {
         if backend != "webgpu" {
-            return Ok(Self::with(Session::cpu(&bytes).map_err(js)?));
+            return Self::new(bytes);
         }
-        let file = ModelFile::from_bytes(&bytes).map_err(js)?;
-        let gpu = AnyBackend::webgpu(&file.config).await;
+        console_error_panic_hook::set_once();
+        let bytes = bytes.to_vec();
+        let header = Header::read(&mut std::io::Cursor::new(&bytes)).map_err(js)?;
+        let gpu = AnyBackend::webgpu(&header.config).await;
         Ok(Self::with(
-            Session::gpu_or_cpu(file, bytes, gpu).map_err(js)?,
+            Session::gpu_or_cpu(header, bytes, gpu).map_err(js)?,
         ))
     }
 
@@ -537,3 +544,4 @@ impl Engine {
         }
     }
 }
+

@@ -43,12 +43,13 @@ fn stored_weights_dequantize_as_candle_does() {
         GgmlDType::Q8_0,
         // Read into our formats value for value: Q4_0 as Q4_1 (the same nibbles, minimum −8·d:
         // q·d − 8·d is exact, but a zero comes out +0 where (q − 8)·d gives −0 for d < 0), Q5_0
-        // as Q8_0 (each value less 16 as a byte); Q5_1 has no kernel of ours: f32. Q4_K is kept
-        // and read as Q4_1 blocks with f32 scales; Q6_K is f32.
+        // as Q8_0 (each value less 16 as a byte). Q4_K is kept and read as Q4_1 blocks with f32
+        // scales; Q5_1, Q5_K and Q6_K kept and read as bytes with f32 scales and minimums.
         GgmlDType::Q4_0,
         GgmlDType::Q5_0,
         GgmlDType::Q5_1,
         GgmlDType::Q4K,
+        GgmlDType::Q5K,
         GgmlDType::Q6K,
     ] {
         let (rows, cols) = (5, 512);
@@ -68,8 +69,10 @@ fn stored_weights_dequantize_as_candle_does() {
         let stored_as = match dtype {
             GgmlDType::Q4_0 => DType::Q4_1,
             GgmlDType::Q5_0 => DType::Q8_0,
-            GgmlDType::Q5_1 | GgmlDType::Q6K => DType::F32,
             GgmlDType::Q4K => DType::Q4_K,
+            GgmlDType::Q5_1 => DType::Q5_1,
+            GgmlDType::Q5K => DType::Q5_K,
+            GgmlDType::Q6K => DType::Q6_K,
             _ => w.dtype(),
         };
         assert_eq!(w.dtype(), stored_as, "{dtype:?}");
@@ -95,11 +98,20 @@ fn stored_weights_dequantize_as_candle_does() {
 fn every_kernel_equals_the_scalar_reference_bit_for_bit() {
     let kernels = Kernel::available();
     eprintln!("kernels here: {kernels:?}");
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K] {
+    for dtype in [
+        GgmlDType::Q4_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q4K,
+        GgmlDType::Q5_1,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+    ] {
         // Row counts that are not multiples of the 8-row groups; widths of 1 to 18 blocks (a
         // K-quant's rows are whole 256-value blocks).
         let shapes = match dtype {
-            GgmlDType::Q4K => [(37, 256, 1), (8, 512, 2), (203, 768, 3), (5, 256, 4)],
+            GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q6K => {
+                [(37, 256, 1), (8, 512, 2), (203, 768, 3), (5, 256, 4)]
+            }
             _ => [(37, 96, 1), (8, 32, 2), (203, 576, 3), (5, 160, 4)],
         };
         for (rows, cols, seed) in shapes {
@@ -134,8 +146,8 @@ fn batched_tokens_give_the_bits_of_one_token_at_a_time() {
     // A prompt's product serves several activation rows per pass over the weights; every
     // output must be the one-row reference's, whatever the batch (7 rows: a full batch of 4
     // and a partial one).
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-        let (rows, cols) = (45, 192);
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q6K] {
+        let (rows, cols) = (45, 256);
         let w = QMatrix::new(&quantized(rows, cols, dtype, 9))
             .unwrap()
             .unwrap();
@@ -173,9 +185,15 @@ fn extreme_blocks_do_not_overflow_any_kernel() {
     // Weights at both ends of their range (nibbles 0 and 15; ±127) against activations of
     // ±127 with matching signs: the integer sums are at their largest, where an i16
     // intermediate would saturate. Row r is (±1, ∓1, ...), x the same pattern: w·x = ±cols.
-    let (rows, cols) = (16, 64);
+    let (rows, cols) = (16, 256);
     let alt = |c: usize| if c.is_multiple_of(2) { 1.0f32 } else { -1.0 };
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+    for dtype in [
+        GgmlDType::Q4_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+    ] {
         let w: Vec<f32> = (0..rows * cols)
             .map(|i| alt(i % cols) * alt(i / cols))
             .collect();
@@ -259,6 +277,31 @@ fn products_on_the_model_weights_match_dequantized_f32() {
                 exact_w[r * q.cols..(r + 1) * q.cols].to_vec(),
                 "{name} row {r}"
             );
+        }
+    }
+}
+
+#[test]
+fn byte_formats_products_match_dequantized_f32() {
+    // Q5_1, Q5_K and Q6_K run as bytes with a scale and minimum per 16 values: the product is
+    // the dequantized weights' up to the activations' 8-bit rounding.
+    for dtype in [GgmlDType::Q5_1, GgmlDType::Q5K, GgmlDType::Q6K] {
+        let (rows, cols) = (37, 512);
+        let stored = quantized(rows, cols, dtype, 21);
+        let exact = stored.dequantize();
+        let q = QMatrix::new(&stored).unwrap().expect("a byte format");
+        let x = values(2 * cols, 22);
+        let got = q.matmul(&x, 2);
+        for t in 0..2 {
+            let xr = &x[t * cols..][..cols];
+            let xn = xr.iter().map(|v| v * v).sum::<f32>().sqrt();
+            for r in 0..rows {
+                let w = &exact[r * cols..][..cols];
+                let want: f32 = w.iter().zip(xr).map(|(a, b)| a * b).sum();
+                let wn = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+                let e = (got[t * rows + r] - want).abs() / (wn * xn);
+                assert!(e < 5e-3, "{dtype:?} token {t} row {r}: error {e:.2e}");
+            }
         }
     }
 }

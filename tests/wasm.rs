@@ -93,13 +93,18 @@ async fn golden(i: usize) -> (String, Vec<u32>) {
     )
 }
 
+/// Bytes as JavaScript holds them (the engine reads a model from there).
+fn js(bytes: &[u8]) -> js_sys::Uint8Array {
+    js_sys::Uint8Array::from(bytes)
+}
+
 #[wasm_bindgen_test]
 async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_lost() {
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
     // Golden case 3, up to its first near tie: at token 23 the CPU's best two are 0.18 nats
     // apart, and lavapipe's GPU parts there (tests/gpu_loop.rs).
     let (prompt, want) = golden(3).await;
-    let mut e = Engine::create(model.clone(), "webgpu".into())
+    let mut e = Engine::create(js(&model), "webgpu".into())
         .await
         .ok()
         .expect("load");
@@ -115,7 +120,7 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
         want[..22],
         "WebGPU greedy tokens differ from native CPU"
     );
-    let mut cpu = Engine::new(&model).ok().expect("load on the CPU");
+    let mut cpu = Engine::new(js(&model)).ok().expect("load on the CPU");
     assert_eq!(
         got,
         greedy(&mut cpu, &prompt, 22).await,
@@ -182,7 +187,7 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
 
 #[wasm_bindgen_test]
 async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
-    assert!(Engine::new(b"not a model").is_err());
+    assert!(Engine::new(js(b"not a model")).is_err());
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
     // The browser and native builds can part at near ties (their exp differs in the last bit,
     // and activations are rounded to 8 bits after it); case 3's closest in 32 tokens is 0.18
@@ -190,7 +195,7 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     let (prompt, want) = golden(3).await;
     let prompt = prompt.as_str();
 
-    let mut e = Engine::new(&model).ok().expect("load");
+    let mut e = Engine::new(js(&model)).ok().expect("load");
     assert_eq!(e.backend(), "cpu");
     assert_eq!(
         greedy(&mut e, prompt, 32).await,
@@ -246,8 +251,18 @@ fn simd128_products_equal_the_scalar_reference() {
     // Extremes too: weights at both ends of their range (nibbles 0 and 15, ±127) against
     // activations of ±127 with matching signs, where the sums in i16 lanes are largest.
     let alt = |c: usize| if c.is_multiple_of(2) { 1.0f32 } else { -1.0 };
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-        for (rows, cols, extreme) in [(37, 96, false), (203, 576, false), (16, 64, true)] {
+    for dtype in [
+        GgmlDType::Q4_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+    ] {
+        let shapes = match dtype {
+            GgmlDType::Q5K | GgmlDType::Q6K => [(37, 256, false), (203, 768, false), (16, 256, true)],
+            _ => [(37, 96, false), (203, 576, false), (16, 64, true)],
+        };
+        for (rows, cols, extreme) in shapes {
             let w: Vec<f32> = (0..rows * cols)
                 .map(|i| {
                     if extreme {
@@ -303,7 +318,7 @@ fn simd128_quantization_equals_the_scalar_reference() {
 #[wasm_bindgen_test]
 async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
-    let mut e = Engine::new(&model).ok().expect("load");
+    let mut e = Engine::new(js(&model)).ok().expect("load");
     assert!(e.make_text("Arr matey").is_err(), "no vectors loaded yet");
     let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
     e.load_emotions(&vectors).ok().expect("vectors");
@@ -394,7 +409,7 @@ async fn qwen2_llama3_and_gemma3_models_tokenize_and_answer_in_the_browser_as_in
         serde_json::from_slice(&fetch("/tests/fixtures/tiny_models.json").await).expect("json");
     for (model, bos) in [("tiny_qwen2", 0), ("tiny_llama3", 1), ("tiny_gemma3", 1)] {
         let bytes = fetch(&format!("/tests/fixtures/{model}.gguf")).await;
-        let mut e = Engine::new(&bytes).ok().expect("load");
+        let mut e = Engine::new(js(&bytes)).ok().expect("load");
         for case in all[model].as_array().expect("cases") {
             let text = case["text"].as_str().expect("text");
             let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).expect("ids");

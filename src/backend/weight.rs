@@ -4,8 +4,10 @@
 use crate::error::{Error, Result};
 
 /// The stored formats the backends take (named as llama.cpp names them). Q4_1, Q4_K and Q8_0
-/// are read directly by our kernels (Q4_K as Q4_1 blocks: [`QWeight::nibble_blocks`]); f32 and
-/// f16 are dequantized (the loader turns any other format into f32).
+/// are read directly by our kernels (Q4_K as Q4_1 blocks: [`QWeight::nibble_blocks`]); Q5_1,
+/// Q5_K and Q6_K as blocks of 32 bytes with a scale and a minimum per 16 values
+/// ([`QWeight::byte_blocks`]); f32 and f16 are dequantized (the loader rewrites Q4_0 and Q5_0
+/// as Q4_1 and Q8_0, value for value, and turns any other format into f32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum DType {
@@ -21,6 +23,17 @@ pub enum DType {
     /// 32 bytes: sub-block `2j` in the low nibbles, `2j + 1` in the high); a value is
     /// `(d·sc)·q − dmin·m` (llama.cpp's K-quant).
     Q4_K,
+    /// 32 values: f16 scale `d`, f16 minimum `m`, 32 high bits, 16 bytes of low nibbles (as
+    /// Q4_1's); a value is `q·d + m`, q of 5 bits.
+    Q5_1,
+    /// 256 values in eight sub-blocks of 32: f16 `d`, f16 `dmin`, 12 bytes of 6-bit scales and
+    /// minimums (as Q4_K's), 32 bytes of high bits (bit `j` of byte `l`: value `l` of sub-block
+    /// `j`), 128 bytes of low nibbles (as Q4_K's); a value is `(d·sc)·q − dmin·m`, q of 5 bits.
+    Q5_K,
+    /// 256 values in sixteen sub-blocks of 16: 128 bytes of low nibbles, 64 bytes of high bit
+    /// pairs, 16 signed 8-bit scales `sc`, f16 `d` (last); a value is `(d·sc)·(q − 32)`, q of 6
+    /// bits (layout: [`q6_k_values`]).
+    Q6_K,
 }
 
 /// A block of 32 four-bit values as the Q4_1 kernels read it: a value is `q·d + m`; value `j`
@@ -32,6 +45,15 @@ pub struct Nibbles {
     pub qs: [u8; 16],
 }
 
+/// A block of 32 values in 8 bits as the byte kernels read them: value `j` is
+/// `qs[j]·d[j / 16] + m[j / 16]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ByteBlock {
+    pub d: [f32; 2],
+    pub m: [f32; 2],
+    pub qs: [i8; 32],
+}
+
 impl DType {
     /// Values per block and bytes per block.
     pub fn block(self) -> (usize, usize) {
@@ -41,6 +63,9 @@ impl DType {
             DType::Q4_1 => (32, 20),
             DType::Q8_0 => (32, 34),
             DType::Q4_K => (256, 144),
+            DType::Q5_1 => (32, 24),
+            DType::Q5_K => (256, 176),
+            DType::Q6_K => (256, 210),
         }
     }
 }
@@ -119,9 +144,31 @@ impl QWeight {
         }
     }
 
+    /// The 32-value blocks of a Q5_1, Q5_K or Q6_K matrix as bytes, row after row; `None` for
+    /// other formats. Scales and minimums are worked out in f32 as llama.cpp does (exactly: an
+    /// f16 times an integer of at most 8 bits); a Q6_K block's minimum is −0, so `q·d + m` is
+    /// `q·d` to the bit, and a Q5_K one's is `−dmin·m`. So the values are llama.cpp's.
+    pub fn byte_blocks(&self) -> Option<Vec<ByteBlock>> {
+        let (_, block_bytes) = self.dtype.block();
+        let blocks = self.bytes.chunks_exact(block_bytes);
+        match self.dtype {
+            DType::Q5_1 => Some(blocks.map(q5_1_block).collect()),
+            DType::Q5_K => Some(blocks.flat_map(q5_k_sub_blocks).collect()),
+            DType::Q6_K => Some(blocks.flat_map(q6_k_sub_blocks).collect()),
+            _ => None,
+        }
+    }
+
     /// Every value as f32 `(rows·cols)`, row-major: the same arithmetic as llama.cpp's and
     /// candle's dequantization, so bit for bit their values.
     pub fn dequantize(&self) -> Vec<f32> {
+        if let Some(blocks) = self.byte_blocks() {
+            let mut out = Vec::with_capacity(blocks.len() * 32);
+            for b in blocks {
+                out.extend((0..32).map(|j| b.qs[j] as f32 * b.d[j / 16] + b.m[j / 16]));
+            }
+            return out;
+        }
         if let Some(blocks) = self.nibble_blocks() {
             let mut out = Vec::with_capacity(blocks.len() * 32);
             for b in blocks {
@@ -144,29 +191,32 @@ impl QWeight {
                     out.extend(b[2..].iter().map(|&q| q as i8 as f32 * d));
                 }
                 DType::Q4_1 | DType::Q4_K => unreachable!("nibble blocks, above"),
+                DType::Q5_1 | DType::Q5_K | DType::Q6_K => unreachable!("byte blocks, above"),
             }
         }
         out
     }
 }
 
+/// A K-quant's sub-block `j` (of 8): its 6-bit scale and minimum from the 12 packed bytes: the
+/// low 6 bits of bytes j and j + 4 for j < 4; else a low nibble of byte j + 4 with the top two
+/// bits of byte j − 4 (scale) or j (min).
+fn k_scale_min(packed: &[u8], j: usize) -> (u8, u8) {
+    if j < 4 {
+        (packed[j] & 63, packed[j + 4] & 63)
+    } else {
+        (
+            (packed[j + 4] & 0x0F) | ((packed[j - 4] >> 6) << 4),
+            (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4),
+        )
+    }
+}
+
 /// One Q4_K block (144 bytes) as its eight 32-value sub-blocks.
 fn q4_k_sub_blocks(b: &[u8]) -> [Nibbles; 8] {
     let (d, dmin, packed, qs) = (f16(&b[0..2]), f16(&b[2..4]), &b[4..16], &b[16..144]);
-    // Sub-block j's 6-bit scale and minimum: the low 6 bits of bytes j and j + 4 for j < 4;
-    // else a low nibble of byte j + 4 with the top two bits of byte j − 4 (scale) or j (min).
-    let scale_min = |j: usize| -> (u8, u8) {
-        if j < 4 {
-            (packed[j] & 63, packed[j + 4] & 63)
-        } else {
-            (
-                (packed[j + 4] & 0x0F) | ((packed[j - 4] >> 6) << 4),
-                (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4),
-            )
-        }
-    };
     std::array::from_fn(|s| {
-        let (sc, m) = scale_min(s);
+        let (sc, m) = k_scale_min(packed, s);
         let bytes = &qs[(s / 2) * 32..][..32];
         let value = |l: usize| {
             if s % 2 == 0 {
@@ -180,5 +230,61 @@ fn q4_k_sub_blocks(b: &[u8]) -> [Nibbles; 8] {
             m: -(dmin * m as f32),
             qs: std::array::from_fn(|j| value(j) | (value(j + 16) << 4)),
         }
+    })
+}
+
+/// One Q5_1 block (24 bytes): value `j`'s high bit is bit `j` of the 32 bits.
+fn q5_1_block(b: &[u8]) -> ByteBlock {
+    let (d, m) = (f16(&b[0..2]), f16(&b[2..4]));
+    let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    let low = |j: usize| if j < 16 { b[8 + j] & 0x0F } else { b[8 + j - 16] >> 4 };
+    ByteBlock {
+        d: [d; 2],
+        m: [m; 2],
+        qs: std::array::from_fn(|j| (low(j) | (((qh >> j) & 1) << 4) as u8) as i8),
+    }
+}
+
+/// One Q5_K block (176 bytes) as its eight 32-value sub-blocks.
+fn q5_k_sub_blocks(b: &[u8]) -> [ByteBlock; 8] {
+    let (d, dmin, packed) = (f16(&b[0..2]), f16(&b[2..4]), &b[4..16]);
+    let (qh, qs) = (&b[16..48], &b[48..176]);
+    std::array::from_fn(|s| {
+        let (sc, m) = k_scale_min(packed, s);
+        let bytes = &qs[(s / 2) * 32..][..32];
+        let (d, m) = (d * sc as f32, -(dmin * m as f32));
+        ByteBlock {
+            d: [d; 2],
+            m: [m; 2],
+            qs: std::array::from_fn(|l| {
+                let low = if s % 2 == 0 { bytes[l] & 0x0F } else { bytes[l] >> 4 };
+                (low | (((qh[l] >> s) & 1) << 4)) as i8
+            }),
+        }
+    })
+}
+
+/// One Q6_K block (210 bytes) as eight 32-value blocks, each of two 16-value sub-blocks.
+fn q6_k_sub_blocks(b: &[u8]) -> [ByteBlock; 8] {
+    let d = f16(&b[208..210]);
+    let q = q6_k_values(b);
+    std::array::from_fn(|k| ByteBlock {
+        d: [0, 1].map(|h| d * b[192 + 2 * k + h] as i8 as f32),
+        m: [-0.0; 2],
+        qs: std::array::from_fn(|j| q[32 * k + j]),
+    })
+}
+
+/// A Q6_K block's 256 values less 32 (−32 … 31). Per half of 128 values (`n`), value
+/// `n·128 + 32·p + l` (quarter `p`, l < 32) has its low nibble in byte `n·64 + 32·(p % 2) + l`
+/// (the low nibble for p < 2, else the high) and its top two bits at bit `2p` of byte
+/// `128 + n·32 + l`; sub-block `i` (values 16i … 16i + 15) has scale byte `192 + i`.
+fn q6_k_values(b: &[u8]) -> [i8; 256] {
+    std::array::from_fn(|e| {
+        let (n, p, l) = (e / 128, (e % 128) / 32, e % 32);
+        let lb = b[n * 64 + 32 * (p % 2) + l];
+        let low = if p < 2 { lb & 0x0F } else { lb >> 4 };
+        let high = (b[128 + n * 32 + l] >> (2 * p)) & 3;
+        (low | (high << 4)) as i8 - 32
     })
 }

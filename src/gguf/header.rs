@@ -257,7 +257,7 @@ pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Content, String> {
 
 /// Bytes a tensor of `dims` in `t` takes; `None` when the count overflows, does not fill whole
 /// blocks, or does not fit this platform's `usize`.
-fn tensor_bytes(dims: &[u64], t: GgmlDType) -> Option<u64> {
+pub(crate) fn tensor_bytes(dims: &[u64], t: GgmlDType) -> Option<u64> {
     let elems = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))?;
     usize::try_from(elems).ok()?;
     dims.iter()

@@ -1,9 +1,11 @@
-//! Our quantized matrix products: Q4_1 and Q8_0 weights (Q4_K read as Q4_1 blocks) times
+//! Our quantized matrix products: Q4_1 and Q8_0 weights (Q4_K read as Q4_1 blocks; Q5_1, Q5_K
+//! and Q6_K as bytes with a scale and minimum per 16 values, [`Format::Q8_16`]) times
 //! activations quantized on the fly to 8-bit blocks (Q8_1 with f32 scale and sum for Q4_1, as
 //! llama.cpp and candle's generic path do; for Q8_0 the block scale is rounded to f16 as both
 //! do). Used for every product on the CPU backend, natively and in the browser.
 //!
-//! A Q4_1 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block `d_w·d_x·Σ q_w q_x`.
+//! A Q4_1 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block `d_w·d_x·Σ q_w q_x`, a
+//! Q8_16 block that of Q4_1 for each of its two halves (first half, then second).
 //! The integer sum is exact, so the SIMD kernels (AVX-512 VNNI, AVX2, simd128, relaxed SIMD)
 //! only speed it up; the per-block float work and the accumulation over blocks are the same
 //! operations in the same order on every path, so results are bit-identical to the scalar
@@ -14,10 +16,11 @@
 //! float work runs on 8 lanes at once: a few instructions per row and block instead of ~20.
 //! Per group and block: the 8 rows' quants (row order), then 8 scales and (Q4_1) 8 minimums
 //! in *lane order* ([`LANES_Q4`] or [`LANES_Q8`]: the order the SIMD reduction leaves the
-//! rows in). On x86 Q8_0 quants are stored offset by 128 as unsigned bytes (`vpdpbusd`
-//! multiplies u8 × i8; `Σ(w+128)x − 128·Σx` is still exact); elsewhere as they are.
+//! rows in); Q8_16 has 16 of each (the first halves' 8, then the second halves'). On x86
+//! 8-bit quants are stored offset by 128 as unsigned bytes (`vpdpbusd` multiplies u8 × i8;
+//! `Σ(w+128)x − 128·Σx` is still exact); elsewhere as they are.
 
-use super::weight::{f16, DType, QWeight};
+use super::weight::{f16, ByteBlock, DType, QWeight};
 use crate::error::{Error, Result};
 
 const QK: usize = 32;
@@ -51,6 +54,9 @@ pub enum Format {
     Q4_1,
     /// f16 scale, 32 signed bytes.
     Q8_0,
+    /// 32 signed bytes with an f32 scale and minimum per 16 (Q5_1, Q5_K and Q6_K as
+    /// [`QWeight::byte_blocks`] gives them).
+    Q8_16,
 }
 
 impl Format {
@@ -59,13 +65,23 @@ impl Format {
         match self {
             Format::Q4_1 => (20, 16),
             Format::Q8_0 => (34, 32),
+            Format::Q8_16 => (0, 32),
         }
     }
 
     fn lanes(self) -> [usize; G] {
         match self {
             Format::Q4_1 => LANES_Q4,
-            Format::Q8_0 => LANES_Q8,
+            Format::Q8_0 | Format::Q8_16 => LANES_Q8,
+        }
+    }
+
+    /// Scales (and minimums) per block and row.
+    fn halves(self) -> usize {
+        if self == Format::Q8_16 {
+            2
+        } else {
+            1
         }
     }
 }
@@ -126,21 +142,23 @@ pub struct QMatrix {
     pub rows: usize,
     pub cols: usize,
     pub format: Format,
-    d: Vec<f32>, // (groups, blocks, G) in lane order
-    m: Vec<f32>, // (groups, blocks, G) in lane order; Q4_1 only
+    d: Vec<f32>, // (groups, blocks, halves, G) in lane order
+    m: Vec<f32>, // (groups, blocks, halves, G) in lane order; not for Q8_0
     q: Vec<u8>,  // (groups, blocks, G rows, 16 or 32)
 }
 
 impl QMatrix {
-    /// Repacks a Q4_1, Q4_K (its sub-blocks as Q4_1 blocks with f32 scales) or Q8_0 matrix
-    /// `(rows, cols)`; `None` for any other format.
+    /// Repacks a Q4_1, Q4_K (its sub-blocks as Q4_1 blocks with f32 scales), Q8_0, Q5_1, Q5_K
+    /// or Q6_K matrix `(rows, cols)`; `None` for any other format.
     pub fn new(t: &QWeight) -> Result<Option<Self>> {
         let format = match t.dtype() {
             DType::Q4_1 | DType::Q4_K => Format::Q4_1,
             DType::Q8_0 => Format::Q8_0,
-            _ => return Ok(None),
+            DType::Q5_1 | DType::Q5_K | DType::Q6_K => Format::Q8_16,
+            DType::F32 | DType::F16 => return Ok(None),
         };
         let nibbles = t.nibble_blocks();
+        let bytes = t.byte_blocks();
         let (rows, cols) = t.shape();
         if cols % QK != 0 || cols == 0 {
             return Err(Error::Model(format!(
@@ -152,11 +170,11 @@ impl QMatrix {
         let (block, quants) = format.sizes();
         let nb = cols / QK;
         let groups = rows.div_ceil(G);
-        let lanes = format.lanes();
-        let mut d = vec![0.0f32; groups * nb * G];
-        let mut m = vec![0.0f32; if format == Format::Q4_1 { d.len() } else { 0 }];
+        let (lanes, halves) = (format.lanes(), format.halves());
+        let mut d = vec![0.0f32; groups * nb * halves * G];
+        let mut m = vec![0.0f32; if format == Format::Q8_0 { 0 } else { d.len() }];
         // Padding rows (past `rows`) stay zero: their outputs are computed and dropped.
-        let pad = if format == Format::Q8_0 { OFFSET } else { 0 };
+        let pad = if format == Format::Q4_1 { 0 } else { OFFSET };
         let mut q = vec![pad; groups * nb * G * quants];
         for g in 0..groups {
             for b in 0..nb {
@@ -167,6 +185,17 @@ impl QMatrix {
                         continue;
                     }
                     let dst = &mut q[(at + i) * quants..][..quants];
+                    if let Some(bb) = &bytes {
+                        let ByteBlock { d: bd, m: bm, qs } = &bb[r * nb + b];
+                        for h in 0..2 {
+                            let s = (at * 2) + h * G + lane;
+                            (d[s], m[s]) = (bd[h], bm[h]);
+                        }
+                        for (v, &w) in dst.iter_mut().zip(qs) {
+                            *v = w as u8 ^ OFFSET;
+                        }
+                        continue;
+                    }
                     if let Some(n) = &nibbles {
                         let n = &n[r * nb + b];
                         (d[at + lane], m[at + lane]) = (n.d, n.m);
@@ -345,11 +374,12 @@ impl QMatrix {
     fn group_data(&self, g: usize) -> (&[f32], &[f32], &[u8]) {
         let nb = self.cols / QK;
         let (_, quants) = self.format.sizes();
-        let d = &self.d[g * nb * G..(g + 1) * nb * G];
+        let n = nb * G * self.format.halves();
+        let d = &self.d[g * n..(g + 1) * n];
         let m = if self.m.is_empty() {
             &[][..]
         } else {
-            &self.m[g * nb * G..(g + 1) * nb * G]
+            &self.m[g * n..(g + 1) * n]
         };
         (
             d,
@@ -374,6 +404,10 @@ impl QMatrix {
             let qs = &q[(b * G + i) * quants..][..quants];
             let (db, at) = (d[b * G + lane], b * G + lane);
             match self.format {
+                Format::Q8_16 => out.extend(qs.iter().enumerate().map(|(j, &v)| {
+                    let s = (b * 2 + j / 16) * G + lane;
+                    (v ^ OFFSET) as i8 as f32 * d[s] + m[s]
+                })),
                 Format::Q4_1 => {
                     let nibbles = qs.iter().map(|v| v & 0x0F).chain(qs.iter().map(|v| v >> 4));
                     out.extend(nibbles.map(|v| db * v as f32 + m[at]));
@@ -404,8 +438,11 @@ pub struct Q8 {
     d: Vec<f32>,   // per block: scale
     d16: Vec<f32>, // per block: the scale rounded to f16 (for Q8_0 weights)
     s: Vec<f32>,   // per block: scale · Σq
+    s16: Vec<f32>, // per half block: scale · Σq (for Q8_16 weights)
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     sq: Vec<i32>, // per block: Σq (the VNNI path's offset correction)
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    sq16: Vec<i32>, // per half block: Σq
     q: Vec<i8>,    // (cols)
 }
 
@@ -432,15 +469,29 @@ impl Q8 {
             Vec::with_capacity(nb),
             Vec::with_capacity(nb),
         );
+        let (mut s16, mut sq16) = (Vec::with_capacity(2 * nb), Vec::with_capacity(2 * nb));
         let mut q = vec![0i8; nb * QK];
         for (blk, q) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
             let (scale, sum) = block(blk, q);
             d.push(scale);
             s.push(scale * sum as f32);
             sq.push(sum);
+            let first: i32 = q[..16].iter().map(|&v| v as i32).sum();
+            for half in [first, sum - first] {
+                s16.push(scale * half as f32);
+                sq16.push(half);
+            }
         }
         let d16 = d.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
-        Self { d, d16, s, sq, q }
+        Self {
+            d,
+            d16,
+            s,
+            s16,
+            sq,
+            sq16,
+            q,
+        }
     }
 }
 

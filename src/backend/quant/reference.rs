@@ -28,6 +28,16 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                         .sum();
                     acc[lane] += d[at] * x.d16[b] * isum as f32;
                 }
+                Format::Q8_16 => {
+                    let wq = &q[(b * G + i) * QK..][..QK];
+                    for h in 0..2 {
+                        let isum: i32 = (16 * h..16 * h + 16)
+                            .map(|j| (wq[j] ^ OFFSET) as i8 as i32 * xq[j] as i32)
+                            .sum();
+                        let at = (b * 2 + h) * G + lane;
+                        acc[lane] += d[at] * x.d[b] * isum as f32 + m[at] * x.s16[2 * b + h];
+                    }
+                }
             }
         }
     }

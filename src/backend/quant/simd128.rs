@@ -36,7 +36,7 @@ fn fold(acc: v128, d: &[f32], dx: f32, isum: v128, m: Option<(&[f32], f32)>) -> 
 /// `RELAXED` (builds with relaxed SIMD) takes Q4_1's nibbles, which fit 7 bits, through
 /// `i16x8.relaxed_dot_i8x16_i7x16` (`pmaddubsw` on x86): exact there, since the 7-bit
 /// operand never has its top bit set and pairs of products fit i16; one instruction for
-/// two `extmul`s and an add. For Q8_0 the signed weights take that place, and `x` is split
+/// two `extmul`s and an add. For Q8_0 and Q8_16 the signed weights take that place, and `x` is split
 /// into two 7-bit parts once per block.
 #[inline(always)]
 pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
@@ -80,20 +80,29 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                 acc0 = fold(acc0, &d[at..], x.d[b], s0, Some((&m[at..], x.s[b])));
                 acc1 = fold(acc1, &d[at + 4..], x.d[b], s1, Some((&m[at + 4..], x.s[b])));
             }
-            Format::Q8_0 => {
+            Format::Q8_0 | Format::Q8_16 => {
                 // For the relaxed dot, x = lo − 128·neg with lo = x & 0x7F and neg its sign
                 // bit: both fit 7 bits, and are made once per block for all the rows.
                 let split = |x: v128| (v128_and(x, u8x16_splat(0x7F)), u8x16_shr(x, 7));
                 let ((lo0, neg0), (lo1, neg1)) = (split(x0), split(x1));
-                for (i, r) in rows.iter_mut().enumerate() {
+                // Each row's sums over the block's first and second 16 values (the relaxed
+                // Q8_0 path leaves its whole sum in the first).
+                let mut second = [i32x4_splat(0); G];
+                for (i, (r, r1)) in rows.iter_mut().zip(&mut second).enumerate() {
                     let p = (at + i) * QK;
                     let (w0, w1) = (ld(q[p..].as_ptr()), ld(q[p + 16..].as_ptr()));
                     if RELAXED {
                         // Pairs: |w·lo| ≤ 2·128·127 and |w·neg| ≤ 4·128 fit i16.
                         let ext = i32x4_extadd_pairwise_i16x8;
-                        let lo = i32x4_add(ext(relaxed_dot(w0, lo0)), ext(relaxed_dot(w1, lo1)));
-                        let neg = ext(i16x8_add(relaxed_dot(w0, neg0), relaxed_dot(w1, neg1)));
-                        *r = i32x4_sub(lo, i32x4_shl(neg, 7));
+                        let (lo_a, lo_b) = (ext(relaxed_dot(w0, lo0)), ext(relaxed_dot(w1, lo1)));
+                        let (neg_a, neg_b) = (relaxed_dot(w0, neg0), relaxed_dot(w1, neg1));
+                        if w.format == Format::Q8_16 {
+                            *r = i32x4_sub(lo_a, i32x4_shl(ext(neg_a), 7));
+                            *r1 = i32x4_sub(lo_b, i32x4_shl(ext(neg_b), 7));
+                        } else {
+                            let neg = ext(i16x8_add(neg_a, neg_b));
+                            *r = i32x4_sub(i32x4_add(lo_a, lo_b), i32x4_shl(neg, 7));
+                        }
                         continue;
                     }
                     // Two products sum to at most 2·128·127 < 2¹⁵ (x is never −128).
@@ -103,7 +112,23 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                             i16x8_extmul_high_i8x16(w, x),
                         ))
                     };
-                    *r = i32x4_add(pair(w0, x0), pair(w1, x1));
+                    (*r, *r1) = (pair(w0, x0), pair(w1, x1));
+                }
+                if w.format == Format::Q8_16 {
+                    for (k, sums) in [rows, second].iter().enumerate() {
+                        let (s, dx) = (2 * b * G + k * G, x.d[b]);
+                        let s16 = x.s16[2 * b + k];
+                        let s0 = reduce4(sums[0], sums[1], sums[2], sums[3]);
+                        let s1 = reduce4(sums[4], sums[5], sums[6], sums[7]);
+                        acc0 = fold(acc0, &d[s..], dx, s0, Some((&m[s..], s16)));
+                        acc1 = fold(acc1, &d[s + 4..], dx, s1, Some((&m[s + 4..], s16)));
+                    }
+                    continue;
+                }
+                if !RELAXED {
+                    for (r, r1) in rows.iter_mut().zip(second) {
+                        *r = i32x4_add(*r, r1);
+                    }
                 }
                 let s0 = reduce4(rows[0], rows[1], rows[2], rows[3]);
                 let s1 = reduce4(rows[4], rows[5], rows[6], rows[7]);

@@ -50,7 +50,8 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
     let mask = _mm256_set1_epi8(0x0F);
     let zero = _mm256_setzero_si256();
     for b in 0..w.cols / QK {
-        let (db, mb) = (d.as_ptr().add(b * G), m.as_ptr().wrapping_add(b * G));
+        let at = b * G * w.format.halves();
+        let (db, mb) = (d.as_ptr().add(at), m.as_ptr().wrapping_add(at));
         match w.format {
             Format::Q4_1 => {
                 // Rows 2p and 2p+1 in the two 128-bit halves, nibbles split in lo and hi.
@@ -76,7 +77,7 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                     *a = fold(*a, db, x.d[b], isum, Some((mb, x.s[b])));
                 }
             }
-            Format::Q8_0 => {
+            Format::Q8_0 | Format::Q8_16 => {
                 let qp = q.as_ptr().add(b * G * QK) as *const __m256i;
                 let mut u = [zero; G];
                 for (i, u) in u.iter_mut().enumerate() {
@@ -106,10 +107,20 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                         _mm256_hadd_epi32(row(6), row(7)),
                     );
                     // h = rows 0..4 (first halves) | 0..4 (second halves); c for 4..8.
-                    let mut isum = _mm256_add_epi32(
-                        _mm256_permute2x128_si256(h, c, 0x20),
-                        _mm256_permute2x128_si256(h, c, 0x31),
-                    );
+                    let first = _mm256_permute2x128_si256(h, c, 0x20);
+                    let second = _mm256_permute2x128_si256(h, c, 0x31);
+                    if w.format == Format::Q8_16 {
+                        for (k, mut isum) in [first, second].into_iter().enumerate() {
+                            if VNNI {
+                                let sq = 128 * x.sq16[2 * b + k];
+                                isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(sq));
+                            }
+                            let s = x.s16[2 * b + k];
+                            *a = fold(*a, db.add(k * G), x.d[b], isum, Some((mb.add(k * G), s)));
+                        }
+                        continue;
+                    }
+                    let mut isum = _mm256_add_epi32(first, second);
                     if VNNI {
                         isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(128 * x.sq[b]));
                     }

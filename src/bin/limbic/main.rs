@@ -24,7 +24,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use limbic::emotions::EmotionSet;
-use limbic::io::read_model;
+use limbic::io::model_sha256;
 use limbic::tokenizer::Tokenizer;
 use limbic::{Result, Sampler, Session};
 
@@ -282,12 +282,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// The model on the chosen backend. Asked for the GPU and none works, it runs on the CPU and
-/// says why on stderr.
-fn load_session(bytes: Vec<u8>, backend: BackendKind) -> Result<Session> {
+/// The model on the chosen backend: on the CPU read from its file matrix by matrix, never
+/// whole in memory. Asked for the GPU and none works, it runs on the CPU and says why on
+/// stderr.
+fn load_session(model: &Path, backend: BackendKind) -> Result<Session> {
     let session = match backend {
-        BackendKind::Cpu => Session::cpu(&bytes)?,
-        BackendKind::Gpu => Session::gpu_native(bytes)?,
+        BackendKind::Cpu => Session::open(model)?,
+        BackendKind::Gpu => Session::gpu_native(limbic::io::read_model_file(model)?)?,
     };
     if let Some(why) = &session.fallback {
         eprintln!("note: {why}; running on the CPU");
@@ -295,25 +296,28 @@ fn load_session(bytes: Vec<u8>, backend: BackendKind) -> Result<Session> {
     Ok(session)
 }
 
-/// The engine and the emotion vectors made for this very model file.
-/// The model's bytes, read once, and the emotion vectors only when steering by emotion (the
-/// model then hashed to match them): any model runs unsteered without a vectors file.
-fn read_for_steers(
+/// The emotion vectors only when steering by emotion (the model then hashed to match them):
+/// any model runs unsteered without a vectors file.
+fn vectors_for_steers(
     model: &Path,
     vectors: &Path,
     steer: &[String],
-) -> Result<(Vec<u8>, Option<EmotionSet>)> {
+) -> Result<Option<EmotionSet>> {
     if steer.is_empty() {
-        return Ok((limbic::io::read_model_file(model)?, None));
+        return Ok(None);
     }
-    let (bytes, sha) = read_model(model)?;
-    Ok((bytes, Some(EmotionSet::load(vectors, Some(&sha))?)))
+    Ok(Some(vectors_for(model, vectors)?))
 }
 
+/// The emotion vectors made for this very model file.
+fn vectors_for(model: &Path, vectors: &Path) -> Result<EmotionSet> {
+    EmotionSet::load(vectors, Some(&model_sha256(model)?))
+}
+
+/// The engine on the CPU and the emotion vectors made for its model file.
 fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Session, EmotionSet)> {
-    let (bytes, sha) = read_model(model)?;
-    let set = EmotionSet::load(vectors, Some(&sha))?;
-    Ok((Session::cpu(&bytes)?, set))
+    let set = vectors_for(model, vectors)?;
+    Ok((Session::open(model)?, set))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -372,9 +376,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Verb::Generate(a) => generate(&cli.model, &cli.vectors, a)?,
         Verb::MakeVector { args, backend } => {
-            let (bytes, sha) = read_model(&cli.model)?;
-            let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
-            make::run(&mut load_session(bytes, backend)?, &set, args)?
+            let set = vectors_for(&cli.model, &cli.vectors)?;
+            make::run(&mut load_session(&cli.model, backend)?, &set, args)?
         }
         Verb::Extract {
             corpus,
@@ -420,8 +423,8 @@ fn run(cli: Cli) -> Result<()> {
             top,
             json,
         } => {
-            let (bytes, set) = read_for_steers(&cli.model, &cli.vectors, &steer)?;
-            let mut engine = Session::cpu(&bytes)?;
+            let set = vectors_for_steers(&cli.model, &cli.vectors, &steer)?;
+            let mut engine = Session::open(&cli.model)?;
             emotion::check_layer(layer, engine.config().n_layer)?;
             let extra = import::terms(&control_vector, engine.config())?;
             let (hooks, _) = emotion::steer_hooks(set.as_ref(), &steer, layer, &extra)?;
@@ -461,8 +464,7 @@ fn run(cli: Cli) -> Result<()> {
             steer,
             out,
         } => {
-            let (_, sha) = read_model(&cli.model)?;
-            let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
+            let set = vectors_for(&cli.model, &cli.vectors)?;
             let layers = layers
                 .map(|l| emotion::parse_layers(&l, set.n_layer()))
                 .transpose()?;
@@ -493,9 +495,8 @@ fn run(cli: Cli) -> Result<()> {
             hooks: true,
             ..
         } => {
-            let (bytes, sha) = read_model(&cli.model)?;
-            let set = EmotionSet::load(&cli.vectors, Some(&sha))?;
-            bench::hooks(load_session(bytes, backend)?, &set, tokens)?
+            let set = vectors_for(&cli.model, &cli.vectors)?;
+            bench::hooks(load_session(&cli.model, backend)?, &set, tokens)?
         }
         Verb::Bench {
             backend,
@@ -505,7 +506,7 @@ fn run(cli: Cli) -> Result<()> {
             ..
         } => {
             let t0 = Instant::now();
-            let mut session = load_session(limbic::io::read_model_file(&cli.model)?, backend)?;
+            let mut session = load_session(&cli.model, backend)?;
             if let Some(n) = ahead {
                 session.set_ahead(n);
             }
@@ -527,8 +528,8 @@ fn generate(model: &Path, vectors: &Path, a: GenerateArgs) -> Result<()> {
     for spec in &a.steer {
         emotion::parse_steer(spec)?;
     }
-    let (bytes, set) = read_for_steers(model, vectors, &a.steer)?;
-    let mut session = load_session(bytes, a.backend)?;
+    let set = vectors_for_steers(model, vectors, &a.steer)?;
+    let mut session = load_session(model, a.backend)?;
     let fallback_at_load = session.fallback.clone();
     emotion::check_layer(a.layer, session.config().n_layer)?;
     let extra = import::terms(&a.control_vector, session.config())?;

@@ -17,7 +17,7 @@ use limbic::corpus::Corpus;
 use limbic::emotions::EmotionSet;
 use limbic::extract::principal_components;
 use limbic::io::{read_model, write_atomic};
-use limbic::{Error, ModelFile, Result, Session};
+use limbic::{Error, Result, Session};
 
 pub struct Args {
     pub out: PathBuf,
@@ -65,9 +65,8 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     report["steering"] = validate_steering::section(&set, &a.out, &mut md)?;
     if let Some(path) = &a.austen {
         section("austen");
-        let file = ModelFile::from_bytes(&bytes)?;
-        let backend = limbic::AnyBackend::Cpu(limbic::Cpu::new_f32(&file.config)?);
-        let mut fast = Session::new(file, backend)?;
+        let f32_cpu = |c: &_| Ok(limbic::AnyBackend::Cpu(limbic::Cpu::new_f32(c)?));
+        let mut fast = Session::from_reader(&mut std::io::Cursor::new(&bytes), f32_cpu)?;
         report["austen"] = validate_text::austen(&mut fast, &set, path, a.austen_sample, &mut md)?;
     } else {
         md += "\n## 6. Top-activating passages\n\nNot run: no `--austen` file (see `make validate`).\n";
