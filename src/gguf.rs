@@ -12,7 +12,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 
-use crate::backend::{DType, QWeight};
+use crate::backend::{DType, Pieces, QWeight};
 use crate::error::{first_line, Error, Result};
 
 mod config;
@@ -141,7 +141,7 @@ impl ModelFile {
     /// Reads and checks a whole GGUF file of an architecture limbic runs
     /// ([`Config::check_runnable`]).
     pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
-        Header::read(reader)?.weights(reader, Ok)
+        Header::read(reader)?.weights(reader, |p| p.join())
     }
 
     /// Reads a model from bytes held in memory (the browser's path).
@@ -183,6 +183,10 @@ impl Header {
             }
             config.rope_freq_factors = Some(f);
         }
+        // All that is needed of the metadata is read: its copy of the vocabulary goes now.
+        let mut content = content;
+        content.metadata.clear();
+        content.metadata.shrink_to_fit();
         Ok(Self {
             config,
             vocab,
@@ -190,13 +194,13 @@ impl Header {
         })
     }
 
-    /// Reads the weights, each matrix handed to `convert` as soon as it is read (a backend's
-    /// [`crate::backend::Backend::matrix`]), so only one stored matrix is held at a time; the
-    /// largest (the embedding) first, while little else is.
+    /// Reads the weights, each matrix handed to `convert` to be read in pieces of at most
+    /// [`PIECE`] bytes (a backend's [`crate::backend::Backend::matrix_in_pieces`]), so at most
+    /// one piece of the stored weights is held at a time; the largest (the embedding) first.
     pub fn weights<R: Read + Seek, W>(
         self,
         reader: &mut R,
-        convert: impl FnMut(QWeight) -> Result<W>,
+        convert: impl FnMut(Pieces<'_>) -> Result<W>,
     ) -> Result<ModelFile<W>> {
         let weights = read_weights(&self.content, reader, &self.config, convert)?;
         Ok(ModelFile {
@@ -204,6 +208,20 @@ impl Header {
             vocab: self.vocab,
             weights,
         })
+    }
+
+    /// The same without the vocabulary, which is dropped before the weights are read (a
+    /// tokenizer, once built, needs it no more).
+    pub fn into_weights<R: Read + Seek, W>(
+        self,
+        reader: &mut R,
+        convert: impl FnMut(Pieces<'_>) -> Result<W>,
+    ) -> Result<(Config, RawWeights<W>)> {
+        let Self {
+            config, content, ..
+        } = self;
+        let weights = read_weights(&content, reader, &config, convert)?;
+        Ok((config, weights))
     }
 }
 
@@ -300,7 +318,7 @@ fn read_weights<R: Read + Seek, W>(
     content: &Content,
     reader: &mut R,
     c: &Config,
-    mut convert: impl FnMut(QWeight) -> Result<W>,
+    mut convert: impl FnMut(Pieces<'_>) -> Result<W>,
 ) -> Result<RawWeights<W>> {
     let (d, q, kv, ff) = (
         c.d_model,
@@ -318,7 +336,7 @@ fn read_weights<R: Read + Seek, W>(
         )));
     }
     let mut matrix = |reader: &mut R, name: &str, shape: &[usize]| -> Result<W> {
-        convert(load(content, reader, name, shape)?)
+        convert(load_pieces(content, reader, name, shape)?)
     };
     let token_embd = matrix(reader, "token_embd.weight", &[c.vocab, d])?;
     let output = match c.tied_output {
@@ -382,6 +400,69 @@ fn load<R: Read + Seek>(
     name: &str,
     shape: &[usize],
 ) -> Result<QWeight> {
+    let info = tensor_info(content, name, shape)?;
+    let raw = read_rows(
+        content,
+        reader,
+        name,
+        info,
+        0,
+        shape.iter().product::<usize>(),
+    )?;
+    if let Some(w) = stored(info.ggml_dtype, rows_cols(shape)?, raw)? {
+        return Ok(w);
+    }
+    let t = content
+        .tensor(reader, name, &Device::Cpu)
+        .map_err(|e| truncated(name, first_line(&e)))?;
+    dequantized(&t, rows_cols(shape)?)
+}
+
+/// The largest piece of a stored matrix read at once ([`Header::weights`]).
+pub const PIECE: usize = 4 << 20;
+
+/// Matrix `name` of `shape` as stored, to be read in pieces of whole 8-row groups of at most
+/// [`PIECE`] bytes when it is larger (in one piece for Q4_0, whose rewriting can fail on a
+/// block, and the formats we dequantize).
+fn load_pieces<'a, R: Read + Seek>(
+    content: &'a Content,
+    reader: &'a mut R,
+    name: &str,
+    shape: &[usize],
+) -> Result<Pieces<'a>> {
+    let info = tensor_info(content, name, shape)?;
+    let (rows, cols) = rows_cols(shape)?;
+    let row_bytes = header::tensor_bytes(&[cols as u64], info.ggml_dtype).unwrap_or(0) as usize;
+    let dtype = match info.ggml_dtype {
+        GgmlDType::Q4_0 => None,
+        g => stored_dtype(g),
+    };
+    let (Some(dtype), true) = (dtype, row_bytes > 0 && rows * row_bytes > PIECE) else {
+        return Ok(Pieces::one(load(content, reader, name, shape)?));
+    };
+    let per = (PIECE / row_bytes / 8).max(1) * 8;
+    let (name, mut r0) = (name.to_string(), 0);
+    Ok(Pieces::new(dtype, (rows, cols), move || {
+        if r0 >= rows {
+            return Ok(None);
+        }
+        let n = per.min(rows - r0);
+        let raw = read_rows(content, reader, &name, info, r0 * cols, n * cols)?;
+        r0 += n;
+        stored(info.ggml_dtype, (n, cols), raw)
+    }))
+}
+
+fn truncated(name: &str, e: String) -> Error {
+    Error::Model(format!("tensor {name}: {e} (file truncated?)"))
+}
+
+/// Tensor `name`'s entry in the table, checked to be of `shape`.
+fn tensor_info<'a>(
+    content: &'a Content,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a candle_core::quantized::gguf_file::TensorInfo> {
     let Some(info) = content.tensor_infos.get(name) else {
         return Err(Error::Model(format!("tensor {name} is missing")));
     };
@@ -392,22 +473,34 @@ fn load<R: Read + Seek>(
             info.shape.dims()
         )));
     }
-    let truncated = |e: String| Error::Model(format!("tensor {name}: {e} (file truncated?)"));
-    let dims: Vec<u64> = shape.iter().map(|&v| v as u64).collect();
-    let len = header::tensor_bytes(&dims, info.ggml_dtype)
-        .ok_or_else(|| Error::Model(format!("tensor {name}: shape {shape:?} does not fit")))?;
+    Ok(info)
+}
+
+/// The stored bytes of `count` values of tensor `name` from value `first` on (whole blocks:
+/// both are multiples of the format's block, as whole rows are).
+fn read_rows<R: Read + Seek>(
+    content: &Content,
+    reader: &mut R,
+    name: &str,
+    info: &candle_core::quantized::gguf_file::TensorInfo,
+    first: usize,
+    count: usize,
+) -> Result<Vec<u8>> {
+    let bytes = |n: usize| {
+        header::tensor_bytes(&[n as u64], info.ggml_dtype)
+            .ok_or_else(|| Error::Model(format!("tensor {name}: {n} values are not whole blocks")))
+    };
+    let (skip, len) = (bytes(first)?, bytes(count)?);
     reader
-        .seek(SeekFrom::Start(content.tensor_data_offset + info.offset))
-        .map_err(|e| truncated(first_line(&e)))?;
+        .seek(SeekFrom::Start(
+            content.tensor_data_offset + info.offset + skip,
+        ))
+        .map_err(|e| truncated(name, first_line(&e)))?;
     let mut raw = vec![0u8; len as usize];
-    reader.read_exact(&mut raw).map_err(|e| truncated(first_line(&e)))?;
-    if let Some(w) = stored(info.ggml_dtype, rows_cols(shape)?, raw)? {
-        return Ok(w);
-    }
-    let t = content
-        .tensor(reader, name, &Device::Cpu)
-        .map_err(|e| truncated(first_line(&e)))?;
-    dequantized(&t, rows_cols(shape)?)
+    reader
+        .read_exact(&mut raw)
+        .map_err(|e| truncated(name, first_line(&e)))?;
+    Ok(raw)
 }
 
 /// `(rows, cols)` of a matrix, or of a vector as one row.
@@ -435,24 +528,32 @@ pub fn qweight(t: &QTensor) -> Result<QWeight> {
 /// A stored matrix's bytes in a format our backends take (Q4_0 and Q5_0 rewritten); `None` for
 /// the formats we dequantize.
 fn stored(dtype: GgmlDType, shape: (usize, usize), bytes: Vec<u8>) -> Result<Option<QWeight>> {
-    let (dtype, bytes) = match dtype {
-        GgmlDType::F32 => (DType::F32, bytes),
-        GgmlDType::F16 => (DType::F16, bytes),
-        GgmlDType::Q4_1 => (DType::Q4_1, bytes),
-        GgmlDType::Q8_0 => (DType::Q8_0, bytes),
-        GgmlDType::Q4K => (DType::Q4_K, bytes),
-        GgmlDType::Q5_1 => (DType::Q5_1, bytes),
-        GgmlDType::Q5K => (DType::Q5_K, bytes),
-        GgmlDType::Q6K => (DType::Q6_K, bytes),
+    let (dtype, bytes) = match (dtype, stored_dtype(dtype)) {
         // Rewritten, value for value, into the formats our kernels run.
-        GgmlDType::Q4_0 => match q4_0_as_q4_1(&bytes) {
+        (GgmlDType::Q4_0, _) => match q4_0_as_q4_1(&bytes) {
             Some(b) => (DType::Q4_1, b),
             None => return Ok(None),
         },
-        GgmlDType::Q5_0 => (DType::Q8_0, q5_0_as_q8_0(&bytes)),
-        _ => return Ok(None),
+        (GgmlDType::Q5_0, _) => (DType::Q8_0, q5_0_as_q8_0(&bytes)),
+        (_, Some(ours)) => (ours, bytes),
+        (_, None) => return Ok(None),
     };
     QWeight::new(dtype, shape, bytes).map(Some)
+}
+
+/// The format a stored one becomes for our backends; `None` for those we dequantize.
+fn stored_dtype(dtype: GgmlDType) -> Option<DType> {
+    Some(match dtype {
+        GgmlDType::F32 => DType::F32,
+        GgmlDType::F16 => DType::F16,
+        GgmlDType::Q4_0 | GgmlDType::Q4_1 => DType::Q4_1,
+        GgmlDType::Q5_0 | GgmlDType::Q8_0 => DType::Q8_0,
+        GgmlDType::Q4K => DType::Q4_K,
+        GgmlDType::Q5_1 => DType::Q5_1,
+        GgmlDType::Q5K => DType::Q5_K,
+        GgmlDType::Q6K => DType::Q6_K,
+        _ => return None,
+    })
 }
 
 /// Any other format as f32 values (what every backend did with it).

@@ -2,7 +2,7 @@
 
 use crate::backend::{self, Backend};
 use crate::error::{Error, Result};
-use crate::gguf::{Config, Header, ModelFile};
+use crate::gguf::{Config, Header, RawWeights};
 use crate::hooks::{Capture, Captures, HookPoint, HookSet, Intervention};
 use crate::sampler::Gumbel;
 
@@ -118,14 +118,13 @@ impl<B: Backend> Llama<B> {
         reader: &mut R,
         backend: B,
     ) -> Result<Self> {
-        let file = header.weights(reader, |w| backend.matrix(w))?;
-        Self::new(file, backend)
+        // The vocabulary is not the model's: it goes before the weights come.
+        let (c, w) = header.into_weights(reader, |p| backend.matrix_in_pieces(p))?;
+        Self::new(c, w, backend)
     }
 
     /// A model whose matrices `backend` made ([`Llama::load`]).
-    pub fn new(file: ModelFile<B::Matrix>, backend: B) -> Result<Self> {
-        let c = file.config;
-        let w = file.weights;
+    fn new(c: Config, w: RawWeights<B::Matrix>, backend: B) -> Result<Self> {
         let d = c.d_model;
         let mut blocks = Vec::with_capacity(c.n_layer);
         let pair = |v: Option<[Vec<f32>; 2]>| -> Result<Option<[B::Tensor; 2]>> {

@@ -305,3 +305,38 @@ fn byte_formats_products_match_dequantized_f32() {
         }
     }
 }
+
+#[test]
+fn a_matrix_repacked_in_pieces_is_the_matrix_repacked_whole() {
+    // The loader reads a large matrix in pieces of whole 8-row groups; each is repacked and
+    // appended. Rows 0..64, 64..128, 128..203 of three formats: the same products, bit for bit.
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q6K] {
+        let (rows, cols) = (203, 256);
+        let whole = quantized(rows, cols, dtype, 31);
+        let per_row = whole.bytes().len() / rows;
+        let piece = |a: usize, b: usize| {
+            QWeight::new(
+                whole.dtype(),
+                (b - a, cols),
+                whole.bytes()[a * per_row..b * per_row].to_vec(),
+            )
+            .unwrap()
+        };
+        let mut q = QMatrix::new(&piece(0, 64)).unwrap().unwrap();
+        q.reserve_rows(rows);
+        for (a, b) in [(64, 128), (128, rows)] {
+            q.append(QMatrix::new(&piece(a, b)).unwrap().unwrap())
+                .unwrap();
+        }
+        let want = QMatrix::new(&whole).unwrap().unwrap();
+        assert_eq!(q.rows, rows);
+        let x = values(2 * cols, 32);
+        let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(q.matmul(&x, 2)), bits(want.matmul(&x, 2)), "{dtype:?}");
+        // Appending after rows that are not whole groups would misplace them: refused.
+        let mut odd = QMatrix::new(&piece(0, 13)).unwrap().unwrap();
+        assert!(odd
+            .append(QMatrix::new(&piece(13, 20)).unwrap().unwrap())
+            .is_err());
+    }
+}

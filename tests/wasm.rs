@@ -259,7 +259,9 @@ fn simd128_products_equal_the_scalar_reference() {
         GgmlDType::Q6K,
     ] {
         let shapes = match dtype {
-            GgmlDType::Q5K | GgmlDType::Q6K => [(37, 256, false), (203, 768, false), (16, 256, true)],
+            GgmlDType::Q5K | GgmlDType::Q6K => {
+                [(37, 256, false), (203, 768, false), (16, 256, true)]
+            }
             _ => [(37, 96, false), (203, 576, false), (16, 64, true)],
         };
         for (rows, cols, extreme) in shapes {

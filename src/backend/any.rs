@@ -9,7 +9,7 @@
 use super::cpu::Cpu;
 #[cfg(feature = "gpu")]
 use super::gpu::Gpu;
-use super::{Backend, Block, GpuCounts, QWeight};
+use super::{Backend, Block, GpuCounts, Pieces, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 
@@ -310,6 +310,9 @@ impl Backend for AnyBackend {
     }
     fn matrix(&self, w: QWeight) -> Result<Matrix> {
         each!(self, b, k => Ok(k::W(b.matrix(w)?)))
+    }
+    fn matrix_in_pieces(&self, pieces: Pieces<'_>) -> Result<Matrix> {
+        each!(self, b, k => Ok(k::W(b.matrix_in_pieces(pieces)?)))
     }
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Tensor> {
         each!(self, b, k => Ok(k::W(b.tensor(values, rows, cols)?)))

@@ -12,7 +12,7 @@ pub mod quant;
 pub mod share;
 pub mod weight;
 
-pub use weight::{DType, Nibbles, QWeight};
+pub use weight::{DType, Nibbles, Pieces, QWeight};
 
 use crate::error::Result;
 
@@ -34,6 +34,10 @@ pub trait Backend {
     fn name(&self) -> &'static str;
     /// Uploads a stored weight matrix `(out, in)`.
     fn matrix(&self, w: QWeight) -> Result<Self::Matrix>;
+    /// The same from a matrix read in pieces; by default they are joined first.
+    fn matrix_in_pieces(&self, pieces: Pieces<'_>) -> Result<Self::Matrix> {
+        self.matrix(pieces.join()?)
+    }
     /// Uploads `values` as a `(rows, cols)` matrix.
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Self::Tensor>;
     /// An empty key/value cache for one block.

@@ -198,6 +198,68 @@ impl QWeight {
     }
 }
 
+/// A stored matrix read a piece at a time: whole rows, every piece but the last a multiple of
+/// 8 rows, all of [`Pieces::dtype`] (the loader reads a large matrix so, so that its stored
+/// copy is never held whole beside what a backend makes of it).
+pub struct Pieces<'a> {
+    pub dtype: DType,
+    /// `(rows, cols)` of the whole matrix.
+    pub shape: (usize, usize),
+    next: Box<dyn FnMut() -> Result<Option<QWeight>> + 'a>,
+}
+
+impl<'a> Pieces<'a> {
+    /// The pieces `next` gives, until it gives `None`.
+    pub fn new(
+        dtype: DType,
+        shape: (usize, usize),
+        next: impl FnMut() -> Result<Option<QWeight>> + 'a,
+    ) -> Self {
+        Self {
+            dtype,
+            shape,
+            next: Box::new(next),
+        }
+    }
+
+    /// A matrix in one piece.
+    pub fn one(w: QWeight) -> Self {
+        let (dtype, shape) = (w.dtype(), w.shape());
+        let mut w = Some(w);
+        Self::new(dtype, shape, move || Ok(w.take()))
+    }
+
+    /// The next piece, checked to be of the matrix's format and width; `None` after the last.
+    pub fn next(&mut self) -> Result<Option<QWeight>> {
+        let piece = (self.next)()?;
+        if let Some(w) = &piece {
+            if w.dtype() != self.dtype || w.shape().1 != self.shape.1 {
+                return Err(Error::Model(format!(
+                    "a piece of a {:?} matrix {:?} is {:?} {:?}",
+                    self.dtype,
+                    self.shape,
+                    w.dtype(),
+                    w.shape()
+                )));
+            }
+        }
+        Ok(piece)
+    }
+
+    /// Every piece joined into one matrix.
+    pub fn join(mut self) -> Result<QWeight> {
+        let mut bytes = Vec::new();
+        while let Some(w) = self.next()? {
+            if bytes.is_empty() {
+                let per_row = w.bytes().len() / w.shape().0.max(1);
+                bytes.reserve_exact(per_row * self.shape.0);
+            }
+            bytes.extend_from_slice(w.bytes());
+        }
+        QWeight::new(self.dtype, self.shape, bytes)
+    }
+}
+
 /// A K-quant's sub-block `j` (of 8): its 6-bit scale and minimum from the 12 packed bytes: the
 /// low 6 bits of bytes j and j + 4 for j < 4; else a low nibble of byte j + 4 with the top two
 /// bits of byte j − 4 (scale) or j (min).
@@ -237,7 +299,13 @@ fn q4_k_sub_blocks(b: &[u8]) -> [Nibbles; 8] {
 fn q5_1_block(b: &[u8]) -> ByteBlock {
     let (d, m) = (f16(&b[0..2]), f16(&b[2..4]));
     let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-    let low = |j: usize| if j < 16 { b[8 + j] & 0x0F } else { b[8 + j - 16] >> 4 };
+    let low = |j: usize| {
+        if j < 16 {
+            b[8 + j] & 0x0F
+        } else {
+            b[8 + j - 16] >> 4
+        }
+    };
     ByteBlock {
         d: [d; 2],
         m: [m; 2],
@@ -257,7 +325,11 @@ fn q5_k_sub_blocks(b: &[u8]) -> [ByteBlock; 8] {
             d: [d; 2],
             m: [m; 2],
             qs: std::array::from_fn(|l| {
-                let low = if s % 2 == 0 { bytes[l] & 0x0F } else { bytes[l] >> 4 };
+                let low = if s % 2 == 0 {
+                    bytes[l] & 0x0F
+                } else {
+                    bytes[l] >> 4
+                };
                 (low | (((qh[l] >> s) & 1) << 4)) as i8
             }),
         }

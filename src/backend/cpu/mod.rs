@@ -17,7 +17,7 @@ mod dot;
 
 use super::quant::{QMatrix, Q8};
 use super::share::Shared;
-use super::{rope_rows, Backend, QWeight};
+use super::{rope_rows, Backend, DType, Pieces, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
 use dot::{dot, dots, weighted_sum};
@@ -223,6 +223,36 @@ impl Backend for Cpu {
             w.shape(),
             &Device::Cpu,
         )?))
+    }
+
+    /// Each piece repacked as it comes and appended (a repacked matrix is 8-row groups one
+    /// after the other), so the stored matrix is never held whole.
+    fn matrix_in_pieces(&self, mut pieces: Pieces<'_>) -> Result<Weight> {
+        if self.dequantize || matches!(pieces.dtype, DType::F32 | DType::F16) {
+            return self.matrix(pieces.join()?);
+        }
+        let Some(first) = pieces.next()? else {
+            return Err(Error::Model("a matrix of no rows".into()));
+        };
+        let Some(mut q) = QMatrix::new(&first)? else {
+            return Err(Error::Model(format!("no kernel for {:?}", pieces.dtype)));
+        };
+        drop(first);
+        q.reserve_rows(pieces.shape.0);
+        while let Some(w) = pieces.next()? {
+            if let Some(more) = QMatrix::new(&w)? {
+                q.append(more)?;
+            }
+        }
+        if q.rows != pieces.shape.0 {
+            return Err(Error::Model(format!(
+                "a matrix of {} rows read as {}",
+                pieces.shape.0, q.rows
+            )));
+        }
+        let q = Arc::new(q);
+        let id = self.shared.register(&q);
+        Ok(Weight::Quant { q, id })
     }
 
     fn tensor(&self, values: &[f32], rows: usize, cols: usize) -> Result<Rows> {

@@ -219,6 +219,39 @@ impl QMatrix {
         }))
     }
 
+    /// Room for `rows` rows in all, so that [`QMatrix::append`] up to them moves nothing.
+    pub fn reserve_rows(&mut self, rows: usize) {
+        let groups = rows.div_ceil(G);
+        let per_group = self.cols / QK * G;
+        let (_, quants) = self.format.sizes();
+        let want = |v: usize| groups * per_group * v;
+        let halves = self.format.halves();
+        self.d
+            .reserve_exact(want(halves).saturating_sub(self.d.len()));
+        if !self.m.is_empty() {
+            self.m
+                .reserve_exact(want(halves).saturating_sub(self.m.len()));
+        }
+        self.q
+            .reserve_exact(want(quants).saturating_sub(self.q.len()));
+    }
+
+    /// `more`'s rows after these: the groups of 8 rows follow one another, so the repacked
+    /// arrays are joined as they are. These rows must be whole groups.
+    pub fn append(&mut self, more: QMatrix) -> Result<()> {
+        if more.format != self.format || more.cols != self.cols || self.rows % G != 0 {
+            return Err(Error::Model(format!(
+                "cannot append a {:?} matrix ({}, {}) to a {:?} one ({}, {})",
+                more.format, more.rows, more.cols, self.format, self.rows, self.cols
+            )));
+        }
+        self.d.extend_from_slice(&more.d);
+        self.m.extend_from_slice(&more.m);
+        self.q.extend_from_slice(&more.q);
+        self.rows += more.rows;
+        Ok(())
+    }
+
     /// `x (t, cols) · selfᵀ` → `(t, rows)`, row-major.
     pub fn matmul(&self, x: &[f32], t: usize) -> Vec<f32> {
         let xq: Vec<Q8> = x.chunks_exact(self.cols).take(t).map(Q8::new).collect();
