@@ -515,8 +515,8 @@ fn rows_cols(dims: &[usize]) -> Result<(usize, usize)> {
 }
 
 /// A tensor of one or two dimensions (a vector is one row) as our [`QWeight`]: Q4_1, Q4_K,
-/// Q5_1, Q5_K, Q6_K, Q8_0, f16 and f32 blocks as stored, Q4_0 and Q5_0 rewritten value for value
-/// as Q4_1 and Q8_0, any other format (Q2_K, Q3_K, …) dequantized to f32.
+/// Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, f16 and f32 blocks as stored, Q4_0 rewritten value for value
+/// as Q4_1, any other format (Q2_K, Q3_K, …) dequantized to f32.
 pub fn qweight(t: &QTensor) -> Result<QWeight> {
     let shape = rows_cols(t.shape().dims())?;
     match stored(t.dtype(), shape, t.data()?.into_owned())? {
@@ -525,7 +525,7 @@ pub fn qweight(t: &QTensor) -> Result<QWeight> {
     }
 }
 
-/// A stored matrix's bytes in a format our backends take (Q4_0 and Q5_0 rewritten); `None` for
+/// A stored matrix's bytes in a format our backends take (Q4_0 rewritten); `None` for
 /// the formats we dequantize.
 fn stored(dtype: GgmlDType, shape: (usize, usize), bytes: Vec<u8>) -> Result<Option<QWeight>> {
     let (dtype, bytes) = match (dtype, stored_dtype(dtype)) {
@@ -534,7 +534,6 @@ fn stored(dtype: GgmlDType, shape: (usize, usize), bytes: Vec<u8>) -> Result<Opt
             Some(b) => (DType::Q4_1, b),
             None => return Ok(None),
         },
-        (GgmlDType::Q5_0, _) => (DType::Q8_0, q5_0_as_q8_0(&bytes)),
         (_, Some(ours)) => (ours, bytes),
         (_, None) => return Ok(None),
     };
@@ -547,7 +546,8 @@ fn stored_dtype(dtype: GgmlDType) -> Option<DType> {
         GgmlDType::F32 => DType::F32,
         GgmlDType::F16 => DType::F16,
         GgmlDType::Q4_0 | GgmlDType::Q4_1 => DType::Q4_1,
-        GgmlDType::Q5_0 | GgmlDType::Q8_0 => DType::Q8_0,
+        GgmlDType::Q8_0 => DType::Q8_0,
+        GgmlDType::Q5_0 => DType::Q5_0,
         GgmlDType::Q4K => DType::Q4_K,
         GgmlDType::Q5_1 => DType::Q5_1,
         GgmlDType::Q5K => DType::Q5_K,
@@ -581,26 +581,6 @@ pub fn q4_0_as_q4_1(q4_0: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(&b[2..]);
     }
     Some(out)
-}
-
-/// Q5_0 blocks (f16 `d`, 32 high bits, 16 bytes of low nibbles; a value is `(q − 16)·d`, q of 5
-/// bits) as Q8_0 blocks: the same `d`, each `q − 16` (−16 … 15) as a signed byte. Exact.
-pub fn q5_0_as_q8_0(q5_0: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(q5_0.len() / 22 * 34);
-    for b in q5_0.chunks_exact(22) {
-        let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-        out.extend_from_slice(&b[..2]);
-        let q = |j: usize| {
-            let low = if j < 16 {
-                b[6 + j] & 0x0f
-            } else {
-                b[6 + j - 16] >> 4
-            };
-            (low | (((qh >> j) & 1) << 4) as u8) as i8 - 16
-        };
-        out.extend((0..32).map(|j| q(j) as u8));
-    }
-    out
 }
 
 fn load_vector<R: Read + Seek>(

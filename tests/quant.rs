@@ -42,9 +42,9 @@ fn stored_weights_dequantize_as_candle_does() {
         GgmlDType::Q4_1,
         GgmlDType::Q8_0,
         // Read into our formats value for value: Q4_0 as Q4_1 (the same nibbles, minimum −8·d:
-        // q·d − 8·d is exact, but a zero comes out +0 where (q − 8)·d gives −0 for d < 0), Q5_0
-        // as Q8_0 (each value less 16 as a byte). Q4_K is kept and read as Q4_1 blocks with f32
-        // scales; Q5_1, Q5_K and Q6_K kept and read as bytes with f32 scales and minimums.
+        // q·d − 8·d is exact, but a zero comes out +0 where (q − 8)·d gives −0 for d < 0). Q4_K
+        // is kept and read as Q4_1 blocks with f32 scales; Q5_0 (minimum −16·d, zeros as for
+        // Q4_0), Q5_1 and Q5_K as 5-bit blocks; Q6_K as bytes with f32 scales.
         GgmlDType::Q4_0,
         GgmlDType::Q5_0,
         GgmlDType::Q5_1,
@@ -68,7 +68,7 @@ fn stored_weights_dequantize_as_candle_does() {
         assert_eq!(got.len(), want.len(), "{dtype:?}");
         let stored_as = match dtype {
             GgmlDType::Q4_0 => DType::Q4_1,
-            GgmlDType::Q5_0 => DType::Q8_0,
+            GgmlDType::Q5_0 => DType::Q5_0,
             GgmlDType::Q4K => DType::Q4_K,
             GgmlDType::Q5_1 => DType::Q5_1,
             GgmlDType::Q5K => DType::Q5_K,
@@ -77,7 +77,8 @@ fn stored_weights_dequantize_as_candle_does() {
         };
         assert_eq!(w.dtype(), stored_as, "{dtype:?}");
         for (i, (g, r)) in got.iter().zip(&want).enumerate() {
-            let same = g.to_bits() == r.to_bits() || (dtype == GgmlDType::Q4_0 && g == r);
+            let zeros = matches!(dtype, GgmlDType::Q4_0 | GgmlDType::Q5_0);
+            let same = g.to_bits() == r.to_bits() || (zeros && g == r);
             assert!(same, "{dtype:?} value {i}: {g} vs {r}");
         }
         // Repacked for our kernels, each row still holds those values.
@@ -102,6 +103,7 @@ fn every_kernel_equals_the_scalar_reference_bit_for_bit() {
         GgmlDType::Q4_1,
         GgmlDType::Q8_0,
         GgmlDType::Q4K,
+        GgmlDType::Q5_0,
         GgmlDType::Q5_1,
         GgmlDType::Q5K,
         GgmlDType::Q6K,
@@ -146,7 +148,12 @@ fn batched_tokens_give_the_bits_of_one_token_at_a_time() {
     // A prompt's product serves several activation rows per pass over the weights; every
     // output must be the one-row reference's, whatever the batch (7 rows: a full batch of 4
     // and a partial one).
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q6K] {
+    for dtype in [
+        GgmlDType::Q4_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q5_0,
+        GgmlDType::Q6K,
+    ] {
         let (rows, cols) = (45, 256);
         let w = QMatrix::new(&quantized(rows, cols, dtype, 9))
             .unwrap()
@@ -184,12 +191,14 @@ fn batched_tokens_give_the_bits_of_one_token_at_a_time() {
 fn extreme_blocks_do_not_overflow_any_kernel() {
     // Weights at both ends of their range (nibbles 0 and 15; ±127) against activations of
     // ±127 with matching signs: the integer sums are at their largest, where an i16
-    // intermediate would saturate. Row r is (±1, ∓1, ...), x the same pattern: w·x = ±cols.
+    // intermediate would saturate. Row r is (±1, ∓1, ...), x the same pattern: w·x = ±cols
+    // for the stored values (Q5_0 keeps −1 as −15/16: its scale is set by the +1s).
     let (rows, cols) = (16, 256);
     let alt = |c: usize| if c.is_multiple_of(2) { 1.0f32 } else { -1.0 };
     for dtype in [
         GgmlDType::Q4_1,
         GgmlDType::Q8_0,
+        GgmlDType::Q5_0,
         GgmlDType::Q5_1,
         GgmlDType::Q5K,
         GgmlDType::Q6K,
@@ -198,9 +207,9 @@ fn extreme_blocks_do_not_overflow_any_kernel() {
             .map(|i| alt(i % cols) * alt(i / cols))
             .collect();
         let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
-        let q = QMatrix::new(&qweight(&QTensor::quantize(&t, dtype).unwrap()).unwrap())
-            .unwrap()
-            .unwrap();
+        let stored = qweight(&QTensor::quantize(&t, dtype).unwrap()).unwrap();
+        let exact = stored.dequantize();
+        let q = QMatrix::new(&stored).unwrap().unwrap();
         for sign in [1.0f32, -1.0] {
             let xs: Vec<f32> = (0..cols).map(|c| sign * alt(c)).collect();
             let x = Q8::new(&xs);
@@ -208,7 +217,8 @@ fn extreme_blocks_do_not_overflow_any_kernel() {
                 let mut got = vec![0.0f32; rows];
                 q.rows_with(k, std::slice::from_ref(&x), 0, &mut got);
                 for (r, g) in got.iter().enumerate() {
-                    let want = sign * alt(r) * cols as f32;
+                    let w = &exact[r * cols..][..cols];
+                    let want: f32 = w.iter().zip(&xs).map(|(a, b)| a * b).sum();
                     assert!(
                         (g - want).abs() < 1e-2 * cols as f32,
                         "{dtype:?} {k:?} row {r}: {g} vs {want}"
@@ -282,10 +292,15 @@ fn products_on_the_model_weights_match_dequantized_f32() {
 }
 
 #[test]
-fn byte_formats_products_match_dequantized_f32() {
-    // Q5_1, Q5_K and Q6_K run as bytes with a scale and minimum per 16 values: the product is
-    // the dequantized weights' up to the activations' 8-bit rounding.
-    for dtype in [GgmlDType::Q5_1, GgmlDType::Q5K, GgmlDType::Q6K] {
+fn five_bit_and_byte_formats_products_match_dequantized_f32() {
+    // Q5_0, Q5_1 and Q5_K run as 5-bit blocks, Q6_K as bytes with a scale and minimum per 16
+    // values: the product is the dequantized weights' up to the activations' 8-bit rounding.
+    for dtype in [
+        GgmlDType::Q5_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+    ] {
         let (rows, cols) = (37, 512);
         let stored = quantized(rows, cols, dtype, 21);
         let exact = stored.dequantize();
@@ -310,7 +325,12 @@ fn byte_formats_products_match_dequantized_f32() {
 fn a_matrix_repacked_in_pieces_is_the_matrix_repacked_whole() {
     // The loader reads a large matrix in pieces of whole 8-row groups; each is repacked and
     // appended. Rows 0..64, 64..128, 128..203 of three formats: the same products, bit for bit.
-    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q6K] {
+    for dtype in [
+        GgmlDType::Q4_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q5_0,
+        GgmlDType::Q6K,
+    ] {
         let (rows, cols) = (203, 256);
         let whole = quantized(rows, cols, dtype, 31);
         let per_row = whole.bytes().len() / rows;

@@ -254,6 +254,7 @@ fn simd128_products_equal_the_scalar_reference() {
     for dtype in [
         GgmlDType::Q4_1,
         GgmlDType::Q8_0,
+        GgmlDType::Q5_0,
         GgmlDType::Q5_1,
         GgmlDType::Q5K,
         GgmlDType::Q6K,

@@ -4,10 +4,11 @@
 use crate::error::{Error, Result};
 
 /// The stored formats the backends take (named as llama.cpp names them). Q4_1, Q4_K and Q8_0
-/// are read directly by our kernels (Q4_K as Q4_1 blocks: [`QWeight::nibble_blocks`]); Q5_1,
-/// Q5_K and Q6_K as blocks of 32 bytes with a scale and a minimum per 16 values
-/// ([`QWeight::byte_blocks`]); f32 and f16 are dequantized (the loader rewrites Q4_0 and Q5_0
-/// as Q4_1 and Q8_0, value for value, and turns any other format into f32).
+/// are read directly by our kernels (Q4_K as Q4_1 blocks: [`QWeight::nibble_blocks`]); Q5_0,
+/// Q5_1 and Q5_K as 5-bit blocks with a scale and a minimum ([`QWeight::five_bit_blocks`]);
+/// Q6_K as blocks of 32 bytes with a scale and a minimum per 16 values
+/// ([`QWeight::byte_blocks`]); f32 and f16 are dequantized (the loader rewrites Q4_0 as Q4_1,
+/// value for value, and turns any other format into f32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum DType {
@@ -23,6 +24,9 @@ pub enum DType {
     /// 32 bytes: sub-block `2j` in the low nibbles, `2j + 1` in the high); a value is
     /// `(d·sc)·q − dmin·m` (llama.cpp's K-quant).
     Q4_K,
+    /// 32 values: f16 scale `d`, 32 high bits, 16 bytes of low nibbles (as Q4_1's); a value is
+    /// `(q − 16)·d`, q of 5 bits.
+    Q5_0,
     /// 32 values: f16 scale `d`, f16 minimum `m`, 32 high bits, 16 bytes of low nibbles (as
     /// Q4_1's); a value is `q·d + m`, q of 5 bits.
     Q5_1,
@@ -45,6 +49,16 @@ pub struct Nibbles {
     pub qs: [u8; 16],
 }
 
+/// A block of 32 five-bit values as the 5-bit kernels read them: a value is `q·d + m`, q's low
+/// four bits as in [`Nibbles`], its fifth bit `j` in bit `j` of `qh`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FiveBits {
+    pub d: f32,
+    pub m: f32,
+    pub qs: [u8; 16],
+    pub qh: u32,
+}
+
 /// A block of 32 values in 8 bits as the byte kernels read them: value `j` is
 /// `qs[j]·d[j / 16] + m[j / 16]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +77,7 @@ impl DType {
             DType::Q4_1 => (32, 20),
             DType::Q8_0 => (32, 34),
             DType::Q4_K => (256, 144),
+            DType::Q5_0 => (32, 22),
             DType::Q5_1 => (32, 24),
             DType::Q5_K => (256, 176),
             DType::Q6_K => (256, 210),
@@ -144,24 +159,80 @@ impl QWeight {
         }
     }
 
-    /// The 32-value blocks of a Q5_1, Q5_K or Q6_K matrix as bytes, row after row; `None` for
-    /// other formats. Scales and minimums are worked out in f32 as llama.cpp does (exactly: an
-    /// f16 times an integer of at most 8 bits); a Q6_K block's minimum is −0, so `q·d + m` is
-    /// `q·d` to the bit, and a Q5_K one's is `−dmin·m`. So the values are llama.cpp's.
-    pub fn byte_blocks(&self) -> Option<Vec<ByteBlock>> {
+    /// The 32-value blocks of a Q5_0, Q5_1 or Q5_K matrix, row after row; `None` for other
+    /// formats. Q5_0's minimum is `−16·d` (exact), a Q5_K sub-block's scale `d·sc` and minimum
+    /// `−dmin·m` (exact: an f16 times a 6-bit integer), so the values are llama.cpp's (but for
+    /// the sign of Q5_0's zeros, as [`QWeight::nibble_blocks`] for Q4_0).
+    pub fn five_bit_blocks(&self) -> Option<Vec<FiveBits>> {
         let (_, block_bytes) = self.dtype.block();
         let blocks = self.bytes.chunks_exact(block_bytes);
+        let qh = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let block = |d: f32, m: f32, qh: u32, qs: &[u8]| FiveBits {
+            d,
+            m,
+            qs: std::array::from_fn(|j| qs[j]),
+            qh,
+        };
         match self.dtype {
-            DType::Q5_1 => Some(blocks.map(q5_1_block).collect()),
+            DType::Q5_0 => Some(
+                blocks
+                    .map(|b| {
+                        let d = f16(&b[0..2]);
+                        block(d, -16.0 * d, qh(&b[2..6]), &b[6..22])
+                    })
+                    .collect(),
+            ),
+            DType::Q5_1 => Some(
+                blocks
+                    .map(|b| block(f16(&b[0..2]), f16(&b[2..4]), qh(&b[4..8]), &b[8..24]))
+                    .collect(),
+            ),
             DType::Q5_K => Some(blocks.flat_map(q5_k_sub_blocks).collect()),
-            DType::Q6_K => Some(blocks.flat_map(q6_k_sub_blocks).collect()),
             _ => None,
         }
+    }
+
+    /// The 32-value blocks of a Q6_K matrix as bytes, row after row; `None` for other formats.
+    /// Scales are worked out in f32 as llama.cpp does (exactly: an f16 times an 8-bit integer);
+    /// the minimum is −0, so `q·d + m` is `q·d` to the bit: the values are llama.cpp's.
+    pub fn byte_blocks(&self) -> Option<Vec<ByteBlock>> {
+        let (_, block_bytes) = self.dtype.block();
+        match self.dtype {
+            DType::Q6_K => Some(
+                self.bytes
+                    .chunks_exact(block_bytes)
+                    .flat_map(q6_k_sub_blocks)
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// A Q5_0 matrix's blocks as Q8_0 blocks (each `q − 16` as a signed byte; the same `d`),
+    /// value for value; `None` for other formats.
+    pub fn q5_0_as_q8_0(&self) -> Option<QWeight> {
+        if self.dtype != DType::Q5_0 {
+            return None;
+        }
+        let blocks = self.five_bit_blocks()?;
+        let mut out = Vec::with_capacity(blocks.len() * 34);
+        for (b, raw) in blocks.iter().zip(self.bytes.chunks_exact(22)) {
+            out.extend_from_slice(&raw[..2]);
+            out.extend((0..32).map(|j| (five_bit(b, j) as i8 - 16) as u8));
+        }
+        QWeight::new(DType::Q8_0, self.shape, out).ok()
     }
 
     /// Every value as f32 `(rows·cols)`, row-major: the same arithmetic as llama.cpp's and
     /// candle's dequantization, so bit for bit their values.
     pub fn dequantize(&self) -> Vec<f32> {
+        if let Some(blocks) = self.five_bit_blocks() {
+            let mut out = Vec::with_capacity(blocks.len() * 32);
+            for b in blocks {
+                out.extend((0..32).map(|j| five_bit(&b, j) as f32 * b.d + b.m));
+            }
+            return out;
+        }
         if let Some(blocks) = self.byte_blocks() {
             let mut out = Vec::with_capacity(blocks.len() * 32);
             for b in blocks {
@@ -191,7 +262,8 @@ impl QWeight {
                     out.extend(b[2..].iter().map(|&q| q as i8 as f32 * d));
                 }
                 DType::Q4_1 | DType::Q4_K => unreachable!("nibble blocks, above"),
-                DType::Q5_1 | DType::Q5_K | DType::Q6_K => unreachable!("byte blocks, above"),
+                DType::Q5_0 | DType::Q5_1 | DType::Q5_K => unreachable!("5-bit blocks, above"),
+                DType::Q6_K => unreachable!("byte blocks, above"),
             }
         }
         out
@@ -295,43 +367,36 @@ fn q4_k_sub_blocks(b: &[u8]) -> [Nibbles; 8] {
     })
 }
 
-/// One Q5_1 block (24 bytes): value `j`'s high bit is bit `j` of the 32 bits.
-fn q5_1_block(b: &[u8]) -> ByteBlock {
-    let (d, m) = (f16(&b[0..2]), f16(&b[2..4]));
-    let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-    let low = |j: usize| {
-        if j < 16 {
-            b[8 + j] & 0x0F
-        } else {
-            b[8 + j - 16] >> 4
-        }
+/// Value `j` (0 … 31) of a 5-bit block.
+pub fn five_bit(b: &FiveBits, j: usize) -> u8 {
+    let low = if j < 16 {
+        b.qs[j] & 0x0F
+    } else {
+        b.qs[j - 16] >> 4
     };
-    ByteBlock {
-        d: [d; 2],
-        m: [m; 2],
-        qs: std::array::from_fn(|j| (low(j) | (((qh >> j) & 1) << 4) as u8) as i8),
-    }
+    low | ((((b.qh >> j) & 1) as u8) << 4)
 }
 
-/// One Q5_K block (176 bytes) as its eight 32-value sub-blocks.
-fn q5_k_sub_blocks(b: &[u8]) -> [ByteBlock; 8] {
+/// One Q5_K block (176 bytes) as its eight 32-value sub-blocks: sub-block `s`'s fifth bits are
+/// bit `s` of the 32 high-bit bytes.
+fn q5_k_sub_blocks(b: &[u8]) -> [FiveBits; 8] {
     let (d, dmin, packed) = (f16(&b[0..2]), f16(&b[2..4]), &b[4..16]);
     let (qh, qs) = (&b[16..48], &b[48..176]);
     std::array::from_fn(|s| {
         let (sc, m) = k_scale_min(packed, s);
         let bytes = &qs[(s / 2) * 32..][..32];
-        let (d, m) = (d * sc as f32, -(dmin * m as f32));
-        ByteBlock {
-            d: [d; 2],
-            m: [m; 2],
-            qs: std::array::from_fn(|l| {
-                let low = if s % 2 == 0 {
-                    bytes[l] & 0x0F
-                } else {
-                    bytes[l] >> 4
-                };
-                (low | (((qh[l] >> s) & 1) << 4)) as i8
-            }),
+        let low = |l: usize| {
+            if s % 2 == 0 {
+                bytes[l] & 0x0F
+            } else {
+                bytes[l] >> 4
+            }
+        };
+        FiveBits {
+            d: d * sc as f32,
+            m: -(dmin * m as f32),
+            qs: std::array::from_fn(|j| low(j) | (low(j + 16) << 4)),
+            qh: (0..32).fold(0, |h, l| h | ((((qh[l] >> s) & 1) as u32) << l)),
         }
     })
 }

@@ -1,16 +1,17 @@
 //! Weights onto the device: Q4_1 and Q8_0 blocks are split into their quantized values (kept
 //! as stored, read by the kernels as u32 words) and their f16 scales (widened to f32), so
 //! both arrays are aligned for the kernels; nothing is dequantized. Q4_K goes as Q4_1 blocks
-//! ([`QWeight::nibble_blocks`]: its sub-blocks' scales are f32 already).
+//! ([`QWeight::nibble_blocks`]: its sub-blocks' scales are f32 already), Q5_0 as Q8_0.
 
 use super::{Gpu, GpuMatrix};
 use crate::backend::weight::{f16, DType, QWeight};
 use crate::error::{Error, Result};
 
 impl Gpu {
-    /// Repacks and uploads a stored matrix `(rows, cols)`; other formats than Q4_1, Q4_K and
-    /// Q8_0 are an [`Error::Gpu`].
+    /// Repacks and uploads a stored matrix `(rows, cols)`; other formats than Q4_1, Q4_K, Q8_0
+    /// and Q5_0 (as Q8_0, value for value) are an [`Error::Gpu`].
     pub(super) fn upload_matrix(&self, w: QWeight) -> Result<GpuMatrix> {
+        let w = w.q5_0_as_q8_0().unwrap_or(w);
         let (rows, cols) = w.shape();
         let dtype = w.dtype();
         let (mut qs, mut scales) = (Vec::new(), Vec::new());
@@ -27,7 +28,7 @@ impl Gpu {
             }
         } else {
             return Err(Error::Gpu(format!(
-                "no GPU kernel for {dtype:?} weights (Q4_1, Q4_K and Q8_0 only)"
+                "no GPU kernel for {dtype:?} weights (Q4_0, Q4_1, Q4_K, Q5_0 and Q8_0 only)"
             )));
         }
         let qs = self.upload("weights", &qs)?;

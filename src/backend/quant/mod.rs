@@ -1,11 +1,12 @@
-//! Our quantized matrix products: Q4_1 and Q8_0 weights (Q4_K read as Q4_1 blocks; Q5_1, Q5_K
-//! and Q6_K as bytes with a scale and minimum per 16 values, [`Format::Q8_16`]) times
+//! Our quantized matrix products: Q4_1 and Q8_0 weights (Q4_K read as Q4_1 blocks; Q5_0, Q5_1
+//! and Q5_K as 5-bit blocks, [`Format::Q5`]; Q6_K as bytes with a scale and minimum per 16
+//! values, [`Format::Q8_16`]) times
 //! activations quantized on the fly to 8-bit blocks (Q8_1 with f32 scale and sum for Q4_1, as
 //! llama.cpp and candle's generic path do; for Q8_0 the block scale is rounded to f16 as both
 //! do). Used for every product on the CPU backend, natively and in the browser.
 //!
-//! A Q4_1 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block `d_w·d_x·Σ q_w q_x`, a
-//! Q8_16 block that of Q4_1 for each of its two halves (first half, then second).
+//! A Q4_1 or Q5 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block
+//! `d_w·d_x·Σ q_w q_x`, a Q8_16 block that of Q4_1 for each of its two halves (first, second).
 //! The integer sum is exact, so the SIMD kernels (AVX-512 VNNI, AVX2, simd128, relaxed SIMD)
 //! only speed it up; the per-block float work and the accumulation over blocks are the same
 //! operations in the same order on every path, so results are bit-identical to the scalar
@@ -16,11 +17,12 @@
 //! float work runs on 8 lanes at once: a few instructions per row and block instead of ~20.
 //! Per group and block: the 8 rows' quants (row order), then 8 scales and (Q4_1) 8 minimums
 //! in *lane order* ([`LANES_Q4`] or [`LANES_Q8`]: the order the SIMD reduction leaves the
-//! rows in); Q8_16 has 16 of each (the first halves' 8, then the second halves'). On x86
+//! rows in); Q8_16 has 16 of each (the first halves' 8, then the second halves'); Q5's quants
+//! are the 8 rows' nibbles as Q4_1's, then their 8 words of fifth bits. On x86
 //! 8-bit quants are stored offset by 128 as unsigned bytes (`vpdpbusd` multiplies u8 × i8;
 //! `Σ(w+128)x − 128·Σx` is still exact); elsewhere as they are.
 
-use super::weight::{f16, ByteBlock, DType, QWeight};
+use super::weight::{f16, five_bit, ByteBlock, DType, FiveBits, QWeight};
 use crate::error::{Error, Result};
 
 const QK: usize = 32;
@@ -54,6 +56,9 @@ pub enum Format {
     Q4_1,
     /// f16 scale, 32 signed bytes.
     Q8_0,
+    /// 32 five-bit values with an f32 scale and minimum: 16 bytes of nibbles (as Q4_1's), 32
+    /// fifth bits (Q5_0, Q5_1 and Q5_K as [`QWeight::five_bit_blocks`] gives them).
+    Q5,
     /// 32 signed bytes with an f32 scale and minimum per 16 (Q5_1, Q5_K and Q6_K as
     /// [`QWeight::byte_blocks`] gives them).
     Q8_16,
@@ -65,13 +70,14 @@ impl Format {
         match self {
             Format::Q4_1 => (20, 16),
             Format::Q8_0 => (34, 32),
+            Format::Q5 => (0, 20),
             Format::Q8_16 => (0, 32),
         }
     }
 
     fn lanes(self) -> [usize; G] {
         match self {
-            Format::Q4_1 => LANES_Q4,
+            Format::Q4_1 | Format::Q5 => LANES_Q4,
             Format::Q8_0 | Format::Q8_16 => LANES_Q8,
         }
     }
@@ -148,17 +154,19 @@ pub struct QMatrix {
 }
 
 impl QMatrix {
-    /// Repacks a Q4_1, Q4_K (its sub-blocks as Q4_1 blocks with f32 scales), Q8_0, Q5_1, Q5_K
-    /// or Q6_K matrix `(rows, cols)`; `None` for any other format.
+    /// Repacks a Q4_1, Q4_K (its sub-blocks as Q4_1 blocks with f32 scales), Q8_0, Q5_0, Q5_1,
+    /// Q5_K or Q6_K matrix `(rows, cols)`; `None` for any other format.
     pub fn new(t: &QWeight) -> Result<Option<Self>> {
         let format = match t.dtype() {
             DType::Q4_1 | DType::Q4_K => Format::Q4_1,
             DType::Q8_0 => Format::Q8_0,
-            DType::Q5_1 | DType::Q5_K | DType::Q6_K => Format::Q8_16,
+            DType::Q5_0 | DType::Q5_1 | DType::Q5_K => Format::Q5,
+            DType::Q6_K => Format::Q8_16,
             DType::F32 | DType::F16 => return Ok(None),
         };
         let nibbles = t.nibble_blocks();
         let bytes = t.byte_blocks();
+        let fives = t.five_bit_blocks();
         let (rows, cols) = t.shape();
         if cols % QK != 0 || cols == 0 {
             return Err(Error::Model(format!(
@@ -174,7 +182,10 @@ impl QMatrix {
         let mut d = vec![0.0f32; groups * nb * halves * G];
         let mut m = vec![0.0f32; if format == Format::Q8_0 { 0 } else { d.len() }];
         // Padding rows (past `rows`) stay zero: their outputs are computed and dropped.
-        let pad = if format == Format::Q4_1 { 0 } else { OFFSET };
+        let pad = match format {
+            Format::Q4_1 | Format::Q5 => 0,
+            Format::Q8_0 | Format::Q8_16 => OFFSET,
+        };
         let mut q = vec![pad; groups * nb * G * quants];
         for g in 0..groups {
             for b in 0..nb {
@@ -182,6 +193,19 @@ impl QMatrix {
                 for (lane, &i) in lanes.iter().enumerate() {
                     let r = g * G + i;
                     if r >= rows {
+                        continue;
+                    }
+                    if let Some(f) = &fives {
+                        let FiveBits {
+                            d: fd,
+                            m: fm,
+                            qs,
+                            qh,
+                        } = &f[r * nb + b];
+                        (d[at + lane], m[at + lane]) = (*fd, *fm);
+                        let block = &mut q[at * quants..][..G * quants];
+                        block[i * 16..][..16].copy_from_slice(qs);
+                        block[G * 16 + i * 4..][..4].copy_from_slice(&qh.to_le_bytes());
                         continue;
                     }
                     let dst = &mut q[(at + i) * quants..][..quants];
@@ -437,6 +461,16 @@ impl QMatrix {
             let qs = &q[(b * G + i) * quants..][..quants];
             let (db, at) = (d[b * G + lane], b * G + lane);
             match self.format {
+                Format::Q5 => {
+                    let block = &q[b * G * quants..][..G * quants];
+                    let five = FiveBits {
+                        d: db,
+                        m: m[at],
+                        qs: std::array::from_fn(|j| block[i * 16 + j]),
+                        qh: u32::from_le_bytes(std::array::from_fn(|j| block[G * 16 + i * 4 + j])),
+                    };
+                    out.extend((0..QK).map(|j| db * five_bit(&five, j) as f32 + m[at]));
+                }
                 Format::Q8_16 => out.extend(qs.iter().enumerate().map(|(j, &v)| {
                     let s = (b * 2 + j / 16) * G + lane;
                     (v ^ OFFSET) as i8 as f32 * d[s] + m[s]

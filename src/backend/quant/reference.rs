@@ -11,12 +11,22 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
         for (lane, &i) in lanes.iter().enumerate() {
             let at = b * G + lane;
             match w.format {
-                Format::Q4_1 => {
-                    let wq = &q[(b * G + i) * 16..][..16];
+                Format::Q4_1 | Format::Q5 => {
+                    let (five, quants) = (w.format == Format::Q5, w.format.sizes().1);
+                    let block = &q[b * G * quants..][..G * quants];
+                    let wq = &block[i * 16..][..16];
+                    // Q5: each value's fifth bit, from the block's words after the nibbles.
+                    let qh = match five {
+                        true => {
+                            u32::from_le_bytes(std::array::from_fn(|k| block[G * 16 + i * 4 + k]))
+                        }
+                        false => 0,
+                    };
+                    let high = |j: usize| (((qh >> j) & 1) << 4) as i32;
                     let isum: i32 = (0..16)
                         .map(|j| {
-                            (wq[j] & 0x0F) as i32 * xq[j] as i32
-                                + (wq[j] >> 4) as i32 * xq[j + 16] as i32
+                            ((wq[j] & 0x0F) as i32 | high(j)) * xq[j] as i32
+                                + ((wq[j] >> 4) as i32 | high(j + 16)) * xq[j + 16] as i32
                         })
                         .sum();
                     acc[lane] += d[at] * x.d[b] * isum as f32 + m[at] * x.s[b];

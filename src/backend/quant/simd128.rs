@@ -53,11 +53,19 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
         let mut rows = [i32x4_splat(0); G];
         let at = b * G;
         match w.format {
-            Format::Q4_1 => {
+            Format::Q4_1 | Format::Q5 => {
+                let block = &q[b * G * w.format.sizes().1..];
                 for (i, r) in rows.iter_mut().enumerate() {
-                    let v = ld(q[(at + i) * 16..].as_ptr());
-                    // Nibbles 0..15 are valid i8; four products sum to at most 4·15·127.
-                    let (lo, hi) = (v128_and(v, u8x16_splat(0x0F)), u8x16_shr(v, 4));
+                    let v = ld(block[i * 16..].as_ptr());
+                    // Values 0..31 are valid i8; four products sum to at most 4·31·127.
+                    let (mut lo, mut hi) = (v128_and(v, u8x16_splat(0x0F)), u8x16_shr(v, 4));
+                    if w.format == Format::Q5 {
+                        // This row's fifth bits (its word after the 8 rows' nibbles) as 16s.
+                        let h = &block[G * 16 + i * 4..][..4];
+                        let h = u32x4_splat(u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+                        lo = v128_or(lo, fifth_bits(h, 0));
+                        hi = v128_or(hi, fifth_bits(h, 2));
+                    }
                     if RELAXED {
                         let s = i16x8_add(relaxed_dot(x0, lo), relaxed_dot(x1, hi));
                         *r = i32x4_extadd_pairwise_i16x8(s);
@@ -144,6 +152,17 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
         v128_store(out.as_mut_ptr().add(4) as *mut v128, acc1);
     }
     out
+}
+
+/// Sixteen bits of `h`'s first word, from byte `first` on, as bytes of 16 (set) or 0: byte k is
+/// bit `8·first + k`.
+#[inline(always)]
+fn fifth_bits(h: v128, first: u8) -> v128 {
+    let (a, b) = (first, first + 1);
+    let spread = u8x16(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b);
+    let bit = u64x2_splat(0x8040_2010_0804_0201);
+    let set = i8x16_eq(v128_and(i8x16_swizzle(h, spread), bit), bit);
+    v128_and(set, u8x16_splat(0x10))
 }
 
 /// `Σ a·b` in pairs of bytes into i16 lanes (`b`'s bytes must be 0..=127, and each pair's

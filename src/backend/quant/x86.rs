@@ -4,8 +4,8 @@ use super::{Format, QMatrix, G, Q8, QK, TOKENS};
 use std::arch::x86_64::*;
 
 /// `Σ u8 × i8` in groups of four added to `acc`'s i32 lanes: one `vpdpbusd` with VNNI,
-/// else `vpmaddubsw` + `vpmaddwd` (pairs fit i16 here: at most 2·15·127 for nibbles; Q8_0
-/// takes the VNNI path or the sign trick below).
+/// else `vpmaddubsw` + `vpmaddwd` (pairs fit i16 here: at most 2·31·127 for 4- and 5-bit
+/// values; Q8_0 takes the VNNI path or the sign trick below).
 #[inline(always)]
 unsafe fn dp<const VNNI: bool>(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
     if VNNI {
@@ -16,6 +16,20 @@ unsafe fn dp<const VNNI: bool>(acc: __m256i, u: __m256i, s: __m256i) -> __m256i 
             _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)),
         )
     }
+}
+
+/// Sixteen bits of each 128-bit half's first word, from byte `first` on, as bytes of 16 (set)
+/// or 0: byte k of a half is bit `8·first + k` of its word.
+#[inline(always)]
+unsafe fn fifth_bits(h: __m256i, first: i8) -> __m256i {
+    let (a, b) = (first, first + 1);
+    let spread = _mm256_setr_epi8(
+        a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b, a, a, a, a, a, a, a, a, b, b, b, b, b, b,
+        b, b,
+    );
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(h, spread), bit), bit);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }
 
 /// The float work of one block on 8 lanes: `acc + ((d·dx)·isum + m·s)`, as the reference.
@@ -53,15 +67,29 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
         let at = b * G * w.format.halves();
         let (db, mb) = (d.as_ptr().add(at), m.as_ptr().wrapping_add(at));
         match w.format {
-            Format::Q4_1 => {
+            Format::Q4_1 | Format::Q5 => {
                 // Rows 2p and 2p+1 in the two 128-bit halves, nibbles split in lo and hi.
-                let qp = q.as_ptr().add(b * G * 16) as *const __m256i;
+                let base = q.as_ptr().add(b * G * w.format.sizes().1);
+                let qp = base as *const __m256i;
                 let mut lo = [zero; 4];
                 let mut hi = [zero; 4];
+                // Q5: the 8 rows' words of fifth bits, after the nibbles.
+                let words = match w.format {
+                    Format::Q5 => _mm256_loadu_si256(base.add(G * 16) as *const __m256i),
+                    _ => zero,
+                };
                 for p in 0..4 {
                     let v = _mm256_loadu_si256(qp.add(p));
                     lo[p] = _mm256_and_si256(v, mask);
                     hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+                    if w.format == Format::Q5 {
+                        // Rows 2p and 2p+1's words in the first word of each half, as 16s.
+                        let pick =
+                            _mm256_setr_epi32(2 * p as i32, 0, 0, 0, 2 * p as i32 + 1, 0, 0, 0);
+                        let h = _mm256_permutevar8x32_epi32(words, pick);
+                        lo[p] = _mm256_or_si256(lo[p], fifth_bits(h, 0));
+                        hi[p] = _mm256_or_si256(hi[p], fifth_bits(h, 2));
+                    }
                 }
                 for (a, x) in acc.iter_mut().zip(xs) {
                     // x[0..16] and x[16..32], each in both halves.
