@@ -302,7 +302,7 @@ impl<'a> Pieces<'a> {
     }
 
     /// The next piece, checked to be of the matrix's format and width; `None` after the last.
-    pub fn next(&mut self) -> Result<Option<QWeight>> {
+    pub fn next_piece(&mut self) -> Result<Option<QWeight>> {
         let piece = (self.next)()?;
         if let Some(w) = &piece {
             if w.dtype() != self.dtype || w.shape().1 != self.shape.1 {
@@ -321,7 +321,7 @@ impl<'a> Pieces<'a> {
     /// Every piece joined into one matrix.
     pub fn join(mut self) -> Result<QWeight> {
         let mut bytes = Vec::new();
-        while let Some(w) = self.next()? {
+        while let Some(w) = self.next_piece()? {
             if bytes.is_empty() {
                 let per_row = w.bytes().len() / w.shape().0.max(1);
                 bytes.reserve_exact(per_row * self.shape.0);

@@ -231,7 +231,7 @@ impl Backend for Cpu {
         if self.dequantize || matches!(pieces.dtype, DType::F32 | DType::F16) {
             return self.matrix(pieces.join()?);
         }
-        let Some(first) = pieces.next()? else {
+        let Some(first) = pieces.next_piece()? else {
             return Err(Error::Model("a matrix of no rows".into()));
         };
         let Some(mut q) = QMatrix::new(&first)? else {
@@ -239,7 +239,7 @@ impl Backend for Cpu {
         };
         drop(first);
         q.reserve_rows(pieces.shape.0);
-        while let Some(w) = pieces.next()? {
+        while let Some(w) = pieces.next_piece()? {
             if let Some(more) = QMatrix::new(&w)? {
                 q.append(more)?;
             }

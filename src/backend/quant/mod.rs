@@ -263,7 +263,7 @@ impl QMatrix {
     /// `more`'s rows after these: the groups of 8 rows follow one another, so the repacked
     /// arrays are joined as they are. These rows must be whole groups.
     pub fn append(&mut self, more: QMatrix) -> Result<()> {
-        if more.format != self.format || more.cols != self.cols || self.rows % G != 0 {
+        if more.format != self.format || more.cols != self.cols || !self.rows.is_multiple_of(G) {
             return Err(Error::Model(format!(
                 "cannot append a {:?} matrix ({}, {}) to a {:?} one ({}, {})",
                 more.format, more.rows, more.cols, self.format, self.rows, self.cols
