@@ -381,14 +381,15 @@ pub const WINDOWS: [usize; 5] = [1, 4, 8, 16, 32];
 
 /// How the corpus's dialogues are written for the model file in `bytes`: its chat format, or a
 /// plain transcript when it has no template (a base model); only the header is read. A
-/// template limbic does not know is an error (the dialogues would not read as the model's).
+/// template limbic does not know is an error (the dialogues would not read as the model's):
+/// [`ChatTemplate::for_requests`], the rule the validation's requests follow too.
 pub fn chat_template(bytes: &[u8]) -> Result<ChatTemplate> {
     let vocab = crate::ModelFile::vocab_from_bytes(bytes)?;
-    if vocab.chat_template.is_none() {
-        return Ok(ChatTemplate::transcript());
-    }
-    ChatTemplate::from_vocab(&vocab)
-        .map_err(|why| Error::Prompt(format!("the corpus's dialogues need chat: {why}")))
+    ChatTemplate::for_requests(&vocab).map_err(|why| {
+        Error::Prompt(format!(
+            "the corpus's dialogues need the model's chat format: {why}"
+        ))
+    })
 }
 
 /// Neutral texts of the calibration half (`held_out == false`) or the held-out half: the neutral

@@ -53,6 +53,17 @@ impl ChatTemplate {
         }
     }
 
+    /// The format a model's requests and dialogues are written in (the validation's requests,
+    /// the corpus's dialogues, the bench prompt): its chat template; for a file with none (a
+    /// base model) the plain [`ChatTemplate::transcript`]. A template limbic does not know is
+    /// an error, never silently replaced by another format. The one rule for all of them.
+    pub fn for_requests(vocab: &Vocab) -> std::result::Result<Self, String> {
+        match vocab.chat_template {
+            None => Ok(Self::transcript()),
+            Some(_) => Self::from_vocab(vocab),
+        }
+    }
+
     /// The family of Jinja template `jinja`, with the default system prompt it writes as a
     /// literal; `None` when the family is not one limbic knows.
     pub fn recognise(jinja: &str) -> Option<Self> {
@@ -403,6 +414,18 @@ mod tests {
             (gemma.turn_end(), llama3.turn_end()),
             (Some("<end_of_turn>"), Some("<|eot_id|>"))
         );
+    }
+
+    #[test]
+    fn requests_are_the_chat_format_or_for_a_file_without_one_a_transcript() {
+        let control = ["<|im_start|>", "<|im_end|>"];
+        let chat = ChatTemplate::for_requests(&vocab(Some(SMOLLM2), &control)).unwrap();
+        assert_eq!(chat.family, Family::ChatMl);
+        let none = ChatTemplate::for_requests(&vocab(None, &control)).unwrap();
+        assert_eq!(none.family, Family::Transcript);
+        // An unknown template is refused, not written as a transcript.
+        let unknown = ChatTemplate::for_requests(&vocab(Some("{{ messages }}"), &control));
+        assert!(unknown.unwrap_err().contains("not a family limbic knows"));
     }
 
     #[test]

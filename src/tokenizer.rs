@@ -104,6 +104,8 @@ pub struct Tokenizer {
     pub add_bos: bool,
     /// The chat template, or why the model has none.
     chat: std::result::Result<ChatTemplate, String>,
+    /// What requests are written in ([`ChatTemplate::for_requests`]), or why there is none.
+    requests: std::result::Result<ChatTemplate, String>,
 }
 
 /// The tokenizer proper, by the file's `tokenizer.ggml.model`.
@@ -124,6 +126,7 @@ impl Tokenizer {
             TokenizerModel::Spm => (Model::Spm(Box::new(spm::Spm::new(vocab)?)), true),
         };
         let chat = ChatTemplate::from_vocab(vocab);
+        let requests = ChatTemplate::for_requests(vocab);
         let turn_end = chat
             .as_ref()
             .ok()
@@ -138,6 +141,7 @@ impl Tokenizer {
             turn_end,
             add_bos: vocab.add_bos.unwrap_or(adds_bos),
             chat,
+            requests,
         })
     }
 
@@ -164,14 +168,17 @@ impl Tokenizer {
         self.chat_turns(&[], user, system)
     }
 
-    /// `user`'s request as the model reads it: one user turn in its chat format with the
-    /// assistant's turn opened, or for a model without one (a base model) a plain transcript
-    /// ending in `Assistant:` ([`ChatTemplate::transcript`]). For measurements that need a
-    /// request on every model; people's chat needs the model's own format ([`Self::chat`]).
-    pub fn request(&self, user: &str) -> String {
-        match &self.chat {
-            Ok(chat) => chat.prompt(&[], user, None),
-            Err(_) => ChatTemplate::transcript().prompt(&[], user, None),
+    /// `user`'s request as the model reads it ([`ChatTemplate::for_requests`]): one user turn
+    /// in its chat format with the assistant's turn opened, or for a file without one (a base
+    /// model) a plain transcript ending in `Assistant:`; an error for a chat template limbic
+    /// does not know. For measurements that need a request on every model; people's chat
+    /// needs the model's own format ([`Self::chat`]).
+    pub fn request(&self, user: &str) -> Result<String> {
+        match &self.requests {
+            Ok(format) => Ok(format.prompt(&[], user, None)),
+            Err(why) => Err(Error::Prompt(format!(
+                "requests need the model's chat format: {why}"
+            ))),
         }
     }
 

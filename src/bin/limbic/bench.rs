@@ -62,7 +62,16 @@ pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Re
 
 /// One timed generation of the bench prompt.
 fn timed_run(session: &mut Session, tokens: usize) -> Result<Timed> {
-    let prompt = session.encode_prompt(&session.tokenizer.request(BENCH_PROMPT))?;
+    // A speed measure runs on any model: with a chat template limbic does not know, it times
+    // the request as a plain transcript and says so.
+    let request = session
+        .tokenizer
+        .request(BENCH_PROMPT)
+        .unwrap_or_else(|why| {
+            eprintln!("note: {why}; timing the request as a plain transcript");
+            limbic::chat::ChatTemplate::transcript().prompt(&[], BENCH_PROMPT, None)
+        });
+    let prompt = session.encode_prompt(&request)?;
     let prompt_tokens = prompt.len();
     let t1 = Instant::now();
     session.start_now(prompt, &Sampler::default(), tokens)?;

@@ -135,7 +135,7 @@ fn reply(engine: &mut Session, sets: &[EmotionSet; 2], j: &Job) -> Result<(Strin
         None => HookSet::new(),
     };
     engine.set_hooks(hooks.clone())?;
-    let ids = engine.encode_prompt(&engine.tokenizer.request(j.prompt))?;
+    let ids = engine.encode_prompt(&engine.tokenizer.request(j.prompt)?)?;
     let sampler = match j.seed {
         Some(seed) => Sampler {
             temperature: 0.7,

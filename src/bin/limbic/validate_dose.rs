@@ -92,7 +92,7 @@ fn read_spans(
         .ok_or_else(|| Error::Prompt(format!("{template:?} has no {{X}}")))?;
     let num = fmt_x(x);
     let user = format!("{before}{num}{after}");
-    let ids = engine.encode_prompt(&engine.tokenizer.request(&user))?;
+    let ids = engine.encode_prompt(&engine.tokenizer.request(&user)?)?;
     // The user's words after the number: from the user's text up to the number on, to the end
     // of the user's text (its closing tag and the assistant's header follow it).
     let (start, upto_end) = limbic::chat::user_span(&engine.tokenizer, &ids, &[], &user)?;
@@ -138,7 +138,7 @@ fn ask(engine: &mut Session, question: &str) -> Result<(f64, f64)> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let prompt = engine.tokenizer.request(question);
+    let prompt = engine.tokenizer.request(question)?;
     let v = run_next(engine, &prompt, &HookSet::new(), &words, 0)?;
     let p = |w: &str| v["prob_of"][w].as_f64().unwrap_or(0.0);
     Ok((p("Yes") + p(" Yes"), p("No") + p(" No")))
