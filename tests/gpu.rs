@@ -180,8 +180,16 @@ fn attention_over_a_growing_cache_matches_the_cpu() {
 #[test]
 fn quantized_products_match_the_cpu_and_dequantized_f32() {
     let (cpu, gpu) = backends();
-    // (rows, cols): rows not a multiple of 4, cols 5 and 7 blocks.
-    for (dtype, rows, cols) in [(GgmlDType::Q4_1, 37, 160), (GgmlDType::Q8_0, 50, 224)] {
+    // (rows, cols): rows not a multiple of 4, cols 5 and 7 blocks (a K-quant's whole 256s).
+    for (dtype, rows, cols) in [
+        (GgmlDType::Q4_1, 37, 160),
+        (GgmlDType::Q8_0, 50, 224),
+        (GgmlDType::Q4_0, 37, 160),
+        (GgmlDType::Q5_0, 37, 160),
+        (GgmlDType::Q5_1, 50, 224),
+        (GgmlDType::Q5K, 37, 256),
+        (GgmlDType::Q6K, 21, 512),
+    ] {
         for t in [1, 6] {
             let x = rand(t * cols, rows as u64 + t as u64, 2.0);
             let w = qtensor(rows, cols, dtype, rows as u64);

@@ -208,21 +208,6 @@ impl QWeight {
         }
     }
 
-    /// A Q5_0 matrix's blocks as Q8_0 blocks (each `q − 16` as a signed byte; the same `d`),
-    /// value for value; `None` for other formats.
-    pub fn q5_0_as_q8_0(&self) -> Option<QWeight> {
-        if self.dtype != DType::Q5_0 {
-            return None;
-        }
-        let blocks = self.five_bit_blocks()?;
-        let mut out = Vec::with_capacity(blocks.len() * 34);
-        for (b, raw) in blocks.iter().zip(self.bytes.chunks_exact(22)) {
-            out.extend_from_slice(&raw[..2]);
-            out.extend((0..32).map(|j| (five_bit(b, j) as i8 - 16) as u8));
-        }
-        QWeight::new(DType::Q8_0, self.shape, out).ok()
-    }
-
     /// Every value as f32 `(rows·cols)`, row-major: the same arithmetic as llama.cpp's and
     /// candle's dequantization, so bit for bit their values.
     pub fn dequantize(&self) -> Vec<f32> {

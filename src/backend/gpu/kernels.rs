@@ -68,6 +68,8 @@ kernels! {
     qmatmul_q4_1: 4 in, 1 out;
     qmatmul_tiled: 4 in, 1 out;
     qmatmul_q8_0: 4 in, 1 out;
+    qmatmul_q5: 4 in, 1 out;
+    qmatmul_q8_16: 4 in, 1 out;
     rope: 2 in, 1 out;
     attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;

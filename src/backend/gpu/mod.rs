@@ -78,6 +78,22 @@ pub enum GpuMatrix {
         rows: usize,
         cols: usize,
     },
+    /// 5-bit blocks (Q5_0, Q5_1, Q5_K): qs (rows, cols/32·5) u32, each block's 4 words of
+    /// nibbles then its word of fifth bits; dm: (rows, cols/32) (d, m) f32 pairs.
+    Q5 {
+        qs: wgpu::Buffer,
+        dm: wgpu::Buffer,
+        rows: usize,
+        cols: usize,
+    },
+    /// Signed bytes with a scale and minimum per 16 values (Q6_K): qs (rows, cols/4) u32;
+    /// sc (rows, cols/32) (d₀, d₁, m₀, m₁) f32.
+    Q8_16 {
+        qs: wgpu::Buffer,
+        sc: wgpu::Buffer,
+        rows: usize,
+        cols: usize,
+    },
 }
 
 /// One block's key/value cache: k, v `(capacity, n_kv_head*head_dim)` f32, rows `0..len` filled.

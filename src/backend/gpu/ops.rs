@@ -243,14 +243,21 @@ impl Backend for Gpu {
                 rows,
                 cols,
             } => (&self.kernels.qmatmul_q8_0, qs, scale, *rows, *cols, true),
+            GpuMatrix::Q5 { qs, dm, rows, cols } => {
+                (&self.kernels.qmatmul_q5, qs, dm, *rows, *cols, false)
+            }
+            GpuMatrix::Q8_16 { qs, sc, rows, cols } => {
+                (&self.kernels.qmatmul_q8_16, qs, sc, *rows, *cols, false)
+            }
         };
+        let q4_1 = matches!(w, GpuMatrix::Q4_1 { .. });
         if x.cols != cols {
             return Err(Error::Tensor(format!(
                 "({}, {}) times a ({rows}, {cols}) matrix",
                 x.rows, x.cols
             )));
         }
-        if !q8_0 && cols > 2048 {
+        if q4_1 && cols > 2048 {
             return Err(Error::Gpu(format!(
                 "Q4_1 rows of {cols} values; the kernel takes 2048"
             )));
@@ -260,7 +267,7 @@ impl Backend for Gpu {
         let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
         let p = words(&[x.rows as u32, cols as u32, rows as u32]);
         // Many tokens on a real GPU: tiles of 64 rows × 32 tokens in workgroup memory.
-        let (k, toks) = match self.tiled(x) && !q8_0 {
+        let (k, toks) = match self.tiled(x) && q4_1 {
             true => (&self.kernels.qmatmul_tiled, 32),
             false => (k, 4),
         };

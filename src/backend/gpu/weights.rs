@@ -1,17 +1,18 @@
 //! Weights onto the device: Q4_1 and Q8_0 blocks are split into their quantized values (kept
 //! as stored, read by the kernels as u32 words) and their f16 scales (widened to f32), so
 //! both arrays are aligned for the kernels; nothing is dequantized. Q4_K goes as Q4_1 blocks
-//! ([`QWeight::nibble_blocks`]: its sub-blocks' scales are f32 already), Q5_0 as Q8_0.
+//! ([`QWeight::nibble_blocks`]: its sub-blocks' scales are f32 already); Q5_0, Q5_1 and Q5_K
+//! as 5-bit blocks and Q6_K as bytes with two scales a block, as the CPU's kernels read them.
 
 use super::{Gpu, GpuMatrix};
 use crate::backend::weight::{f16, DType, QWeight};
 use crate::error::{Error, Result};
 
 impl Gpu {
-    /// Repacks and uploads a stored matrix `(rows, cols)`; other formats than Q4_1, Q4_K, Q8_0
-    /// and Q5_0 (as Q8_0, value for value) are an [`Error::Gpu`].
+    /// Repacks and uploads a stored matrix `(rows, cols)`: Q4_1 and Q4_K as Q4_1 blocks, Q8_0,
+    /// Q5_0/Q5_1/Q5_K as 5-bit blocks, Q6_K as bytes with scales per 16 values; f32 and f16
+    /// are an [`Error::Gpu`].
     pub(super) fn upload_matrix(&self, w: QWeight) -> Result<GpuMatrix> {
-        let w = w.q5_0_as_q8_0().unwrap_or(w);
         let (rows, cols) = w.shape();
         let dtype = w.dtype();
         let (mut qs, mut scales) = (Vec::new(), Vec::new());
@@ -19,6 +20,17 @@ impl Gpu {
             for b in blocks {
                 scales.extend([b.d, b.m]);
                 qs.extend_from_slice(&b.qs);
+            }
+        } else if let Some(blocks) = w.five_bit_blocks() {
+            for b in blocks {
+                scales.extend([b.d, b.m]);
+                qs.extend_from_slice(&b.qs);
+                qs.extend_from_slice(&b.qh.to_le_bytes());
+            }
+        } else if let Some(blocks) = w.byte_blocks() {
+            for b in blocks {
+                scales.extend([b.d[0], b.d[1], b.m[0], b.m[1]]);
+                qs.extend(b.qs.iter().map(|&v| v as u8));
             }
         } else if dtype == DType::Q8_0 {
             // QWeight::new checked that the bytes are exactly (rows, cols / 32) blocks.
@@ -28,7 +40,7 @@ impl Gpu {
             }
         } else {
             return Err(Error::Gpu(format!(
-                "no GPU kernel for {dtype:?} weights (Q4_0, Q4_1, Q4_K, Q5_0 and Q8_0 only)"
+                "no GPU kernel for {dtype:?} weights (only for quantized ones)"
             )));
         }
         let qs = self.upload("weights", &qs)?;
@@ -40,6 +52,13 @@ impl Gpu {
                 rows,
                 cols,
             },
+            DType::Q5_0 | DType::Q5_1 | DType::Q5_K => GpuMatrix::Q5 {
+                qs,
+                dm: sc,
+                rows,
+                cols,
+            },
+            DType::Q6_K => GpuMatrix::Q8_16 { qs, sc, rows, cols },
             _ => GpuMatrix::Q8_0 {
                 qs,
                 scale: sc,

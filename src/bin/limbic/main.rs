@@ -101,6 +101,8 @@ enum Verb {
         top: usize,
         #[arg(long)]
         json: bool,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
     },
     /// Runs the paper's checks on the vectors and writes report.md, report.json and SVG plots.
     Validate {
@@ -422,9 +424,10 @@ fn run(cli: Cli) -> Result<()> {
             prob_of,
             top,
             json,
+            backend,
         } => {
             let set = vectors_for_steers(&cli.model, &cli.vectors, &steer)?;
-            let mut engine = Session::open(&cli.model)?;
+            let mut engine = load_session(&cli.model, backend)?;
             emotion::check_layer(layer, engine.config().n_layer)?;
             let extra = import::terms(&control_vector, engine.config())?;
             let (hooks, _) = emotion::steer_hooks(set.as_ref(), &steer, layer, &extra)?;
