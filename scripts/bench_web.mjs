@@ -4,7 +4,9 @@
 // load from cache, first contentful paint, time to first token, the wasm's gzip size; on
 // WebGPU also the GPU's work per pass over the measured runs (each token's pass and each
 // prompt's: dispatches, copies, submits, bytes read back, the prompts' logits included).
-// Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads] [plain]
+// Usage: node scripts/bench_web.mjs [port] [cpu|webgpu] [tokens] [runs] [threads] [plain] [model]
+// (`model`: the menu's id, e.g. gemma-3-270m; a model without chat is sent the request as
+// limbic's plain transcript, the text bench_wllama.mjs gives wllama for it).
 //   (threads 1 or 2 adds ?threads=: the CPU engine without or with its co-worker; "plain" adds
 //   ?simd=plain: the engine build without relaxed SIMD, as browsers that lack it run)
 //   (starts scripts/serve.py itself; webgpu adds --enable-unsafe-webgpu and ?backend=webgpu,
@@ -35,7 +37,11 @@ const port = Number(process.argv[2] || 18765);
 const backend = process.argv[3] || "cpu";
 const tokens = String(process.argv[4] || 128);
 const nRuns = Number(process.argv[5] || 4);
-const options = (process.argv[6] ? `&threads=${process.argv[6]}` : "") + (process.argv[7] === "plain" ? "&simd=plain" : "");
+const model = process.argv[8];
+const options = (process.argv[6] ? `&threads=${process.argv[6]}` : "") + (process.argv[7] === "plain" ? "&simd=plain" : "") +
+  (model ? `&model=${model}` : "");
+const REQUEST = "Write a short story about a girl who lost her dog.";
+const prompt = model ? `User: ${REQUEST}\n\nAssistant:` : REQUEST;
 const server = spawn("python3", ["scripts/serve.py", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
 await new Promise((ok) => server.stdout.on("data", (d) => String(d).includes("serving") && ok()));
 const browser = await chromium.launch({
@@ -62,14 +68,14 @@ try {
   if ((backend === "webgpu") !== /WebGPU/.test(badge)) throw new Error(`asked for ${backend}, running on ${badge}`);
   await page.fill("#max-tokens", tokens);
   // Time to first token as a person sees it: the click to the first reply text on the page.
-  await page.getByTestId("prompt-input").fill("Write a short story about a girl who lost her dog.");
+  await page.getByTestId("prompt-input").fill(prompt);
   const t2 = Date.now();
   await page.getByTestId("generate-button").click();
   await page.waitForFunction(() => document.querySelector("[data-testid=output-text]")?.textContent?.length > 0,
     null, { timeout: 300_000, polling: 5 });
   const firstTokenMs = Date.now() - t2;
   await page.getByTestId("generate-button").and(page.locator(":enabled")).waitFor({ timeout: 300_000 });
-  await page.getByTestId("prompt-input").fill("Write a short story about a girl who lost her dog.");
+  await page.getByTestId("prompt-input").fill(prompt);
   const runs = [];
   const counts = () => page.evaluate(async () => (await window.limbic.engineState()).gpuCounts);
   let before = null;
@@ -84,6 +90,7 @@ try {
   const measured = runs.slice(1);
   console.log(JSON.stringify({
     backend,
+    model: model ?? "smollm2",
     threads: measured[0]?.threads ?? 1,
     simd: measured[0]?.simd,
     load_ms: loadMs,

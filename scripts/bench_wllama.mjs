@@ -4,7 +4,9 @@
 // COOP/COEP so it can use its wasm threads. Prints, as its last line,
 // {"engine":"wllama","threads","load_ms","prompt_tps","decode_tps"} (llama.cpp's own timings;
 // medians of the runs after one warm-up).
-// Usage: node scripts/bench_wllama.mjs [port] [threads] [tokens] [runs]
+// Usage: node scripts/bench_wllama.mjs [port] [threads] [tokens] [runs] [model file in models/]
+// (another model than SmolLM2: the request as the plain transcript limbic writes for a model
+// without a chat template, BOS first as its file asks: Gemma 3 270M).
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, extname, join, normalize } from "node:path";
@@ -16,11 +18,14 @@ const port = Number(process.argv[2] || 18767);
 const threads = Number(process.argv[3] || 2);
 const tokens = Number(process.argv[4] || 128);
 const nRuns = Number(process.argv[5] || 4);
-const MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf";
-// The ChatML wrapping limbic's chat prompts use (src/tokenizer.rs, chat_prompt).
-const PROMPT =
-  "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" +
-  "<|im_start|>user\nWrite a short story about a girl who lost her dog.<|im_end|>\n<|im_start|>assistant\n";
+const MODEL = process.argv[6] || "SmolLM2-135M-Instruct.Q4_1.gguf";
+const REQUEST = "Write a short story about a girl who lost her dog.";
+// The ChatML wrapping limbic's chat prompts use (src/tokenizer.rs, chat_prompt); for another
+// model, limbic's plain transcript (src/chat.rs, ChatTemplate::transcript).
+const PROMPT = MODEL.startsWith("SmolLM2")
+  ? "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" +
+    `<|im_start|>user\n${REQUEST}<|im_end|>\n<|im_start|>assistant\n`
+  : `User: ${REQUEST}\n\nAssistant:`;
 
 const mounts = {
   "/wllama/": join(root, "node_modules/@wllama/wllama/esm"),
@@ -80,6 +85,7 @@ try {
   const measured = result.runs.slice(1);
   console.log(JSON.stringify({
     engine: "wllama",
+    model: MODEL,
     threads: result.threads ?? threads,
     cross_origin_isolated: result.isolated,
     load_ms: Math.round(result.loadMs),
