@@ -333,23 +333,28 @@ fn k_scale_min(packed: &[u8], j: usize) -> (u8, u8) {
 
 /// One Q4_K block (144 bytes) as its eight 32-value sub-blocks.
 fn q4_k_sub_blocks(b: &[u8]) -> [Nibbles; 8] {
-    let (d, dmin, packed, qs) = (f16(&b[0..2]), f16(&b[2..4]), &b[4..16], &b[16..144]);
-    std::array::from_fn(|s| {
-        let (sc, m) = k_scale_min(packed, s);
-        let bytes = &qs[(s / 2) * 32..][..32];
-        let value = |l: usize| {
-            if s % 2 == 0 {
-                bytes[l] & 0x0F
-            } else {
-                bytes[l] >> 4
-            }
-        };
-        Nibbles {
-            d: d * sc as f32,
-            m: -(dmin * m as f32),
-            qs: std::array::from_fn(|j| value(j) | (value(j + 16) << 4)),
+    std::array::from_fn(|s| k_sub_block(b, &b[16..144], s))
+}
+
+/// Sub-block `s` (of 8) of a Q4_K or Q5_K block `b` whose low nibbles are `qs`: scale `d·sc`,
+/// minimum `−dmin·m`, its nibbles as Q4_1 packs them (per 64 values, 32 bytes: sub-block
+/// `2j` in the low nibbles, `2j + 1` in the high).
+fn k_sub_block(b: &[u8], qs: &[u8], s: usize) -> Nibbles {
+    let (d, dmin) = (f16(&b[0..2]), f16(&b[2..4]));
+    let (sc, m) = k_scale_min(&b[4..16], s);
+    let bytes = &qs[(s / 2) * 32..][..32];
+    let value = |l: usize| {
+        if s % 2 == 0 {
+            bytes[l] & 0x0F
+        } else {
+            bytes[l] >> 4
         }
-    })
+    };
+    Nibbles {
+        d: d * sc as f32,
+        m: -(dmin * m as f32),
+        qs: std::array::from_fn(|j| value(j) | (value(j + 16) << 4)),
+    }
 }
 
 /// Value `j` (0 … 31) of a 5-bit block.
@@ -362,25 +367,16 @@ pub fn five_bit(b: &FiveBits, j: usize) -> u8 {
     low | ((((b.qh >> j) & 1) as u8) << 4)
 }
 
-/// One Q5_K block (176 bytes) as its eight 32-value sub-blocks: sub-block `s`'s fifth bits are
-/// bit `s` of the 32 high-bit bytes.
+/// One Q5_K block (176 bytes) as its eight 32-value sub-blocks: Q4_K's, with sub-block `s`'s
+/// fifth bits in bit `s` of the 32 high-bit bytes.
 fn q5_k_sub_blocks(b: &[u8]) -> [FiveBits; 8] {
-    let (d, dmin, packed) = (f16(&b[0..2]), f16(&b[2..4]), &b[4..16]);
-    let (qh, qs) = (&b[16..48], &b[48..176]);
+    let qh = &b[16..48];
     std::array::from_fn(|s| {
-        let (sc, m) = k_scale_min(packed, s);
-        let bytes = &qs[(s / 2) * 32..][..32];
-        let low = |l: usize| {
-            if s % 2 == 0 {
-                bytes[l] & 0x0F
-            } else {
-                bytes[l] >> 4
-            }
-        };
+        let Nibbles { d, m, qs } = k_sub_block(b, &b[48..176], s);
         FiveBits {
-            d: d * sc as f32,
-            m: -(dmin * m as f32),
-            qs: std::array::from_fn(|j| low(j) | (low(j + 16) << 4)),
+            d,
+            m,
+            qs,
             qh: (0..32).fold(0, |h, l| h | ((((qh[l] >> s) & 1) as u32) << l)),
         }
     })
