@@ -294,8 +294,9 @@ fn q8_0_activation_scales_are_rounded_to_f16_as_on_the_cpu() {
 fn many_tokens_products_in_tiles_equal_the_untiled_kernel_bit_for_bit() {
     let (cpu, gpu) = backends();
     // Rows past one 64-row tile and short of the next, tokens past one 32-token tile, blocks
-    // not a multiple of the 4 a chunk takes (7 and 18).
-    for (rows, cols, t) in [(100, 224, 45), (576, 576, 33), (37, 160, 2)] {
+    // not a multiple of the 4 a chunk takes (7 and 18); rows of 8192 values (Llama 3.2 1B's
+    // ffn_down: wider than the fused kernels' 2048, which leave it to these).
+    for (rows, cols, t) in [(100, 224, 45), (576, 576, 33), (37, 160, 2), (9, 8192, 3)] {
         let x = rand(t * cols, rows as u64 + 7, 3.0);
         let m = || qweight(rows, cols, GgmlDType::Q4_1, rows as u64 + 1);
         let w = gpu.matrix(m()).unwrap();

@@ -257,11 +257,6 @@ impl Backend for Gpu {
                 x.rows, x.cols
             )));
         }
-        if q4_1 && cols > 2048 {
-            return Err(Error::Gpu(format!(
-                "Q4_1 rows of {cols} values; the kernel takes 2048"
-            )));
-        }
         let (xq, xs) = self.quantize(x, q8_0)?;
         let y = self.alloc(x.rows, rows)?;
         let b = [&xq.buf.buffer, &xs.buf.buffer, qs, sc, &y.buf.buffer];
