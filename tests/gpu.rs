@@ -139,41 +139,51 @@ fn elementwise_norm_rope_and_projection_match_the_cpu() {
 
 #[test]
 fn attention_over_a_growing_cache_matches_the_cpu() {
-    let (cpu, gpu) = backends();
-    let (mut cc, mut gc) = (cpu.cache().unwrap(), gpu.cache().unwrap());
-    // A 5-token prompt, then single tokens, then 3 at once: causal masking and GQA each time.
-    for (step, t) in [5, 1, 1, 3].into_iter().enumerate() {
-        let s = step as u64 * 100;
-        let (q, k, v) = (
-            rand(t * 384, s, 2.0),
-            rand(t * 128, s + 1, 2.0),
-            rand(t * 128, s + 2, 2.0),
-        );
-        let c = cpu
-            .attention(
-                &cpu.tensor(&q, t, 384).unwrap(),
-                &cpu.tensor(&k, t, 128).unwrap(),
-                &cpu.tensor(&v, t, 128).unwrap(),
-                &mut cc,
-                None,
-            )
-            .unwrap();
-        let g = gpu
-            .attention(
-                &gpu.tensor(&q, t, 384).unwrap(),
-                &gpu.tensor(&k, t, 128).unwrap(),
-                &gpu.tensor(&v, t, 128).unwrap(),
-                &mut gc,
-                None,
-            )
-            .unwrap();
-        close(
-            &format!("attention step {step} T={t}"),
-            &gpu.read(&g).unwrap(),
-            &cpu.read(&c).unwrap(),
-            1e-5,
-        );
-        assert_eq!(cpu.cache_len(&cc), gpu.cache_len(&gc));
+    // Heads of 64 values (the kernel as written), and the other widths it is built for: 16, 32
+    // (the tiny test models'), 128 (Llama 3.2 3B, Qwen2.5 1.5B), 256 (Gemma 3). 6 query heads
+    // over 2 kv heads each time.
+    for head_dim in [64, 16, 32, 128, 256] {
+        let mut cfg = config();
+        (cfg.head_dim, cfg.rope_dim) = (head_dim, head_dim);
+        cfg.attn_scale = 1.0 / (head_dim as f32).sqrt();
+        let (cpu, gpu) = (Cpu::new(&cfg).unwrap(), Gpu::new(&cfg).expect("an adapter"));
+        let (nq, nkv) = (6 * head_dim, 2 * head_dim);
+        let (mut cc, mut gc) = (cpu.cache().unwrap(), gpu.cache().unwrap());
+        // A 5-token prompt, then single tokens, then 3 at once: causal masking and GQA each
+        // time.
+        for (step, t) in [5, 1, 1, 3].into_iter().enumerate() {
+            let s = step as u64 * 100 + head_dim as u64;
+            let (q, k, v) = (
+                rand(t * nq, s, 2.0),
+                rand(t * nkv, s + 1, 2.0),
+                rand(t * nkv, s + 2, 2.0),
+            );
+            let c = cpu
+                .attention(
+                    &cpu.tensor(&q, t, nq).unwrap(),
+                    &cpu.tensor(&k, t, nkv).unwrap(),
+                    &cpu.tensor(&v, t, nkv).unwrap(),
+                    &mut cc,
+                    None,
+                )
+                .unwrap();
+            let g = gpu
+                .attention(
+                    &gpu.tensor(&q, t, nq).unwrap(),
+                    &gpu.tensor(&k, t, nkv).unwrap(),
+                    &gpu.tensor(&v, t, nkv).unwrap(),
+                    &mut gc,
+                    None,
+                )
+                .unwrap();
+            close(
+                &format!("heads of {head_dim}: attention step {step} T={t}"),
+                &gpu.read(&g).unwrap(),
+                &cpu.read(&c).unwrap(),
+                1e-5,
+            );
+            assert_eq!(cpu.cache_len(&cc), gpu.cache_len(&gc));
+        }
     }
 }
 
@@ -409,15 +419,43 @@ fn embedding_rows_match_the_cpu() {
     let q4 = gpu.matrix(qweight(50, 160, GgmlDType::Q4_1, 3)).unwrap();
     assert!(
         gpu.embed(&q4, &[1]).is_err(),
-        "the token table must be Q8_0"
+        "the token table must be Q8_0, f16 or f32"
     );
-    let f16 = qweight(4, 64, GgmlDType::F16, 1);
-    let err = gpu
-        .matrix(f16)
-        .err()
-        .expect("F16 weights refused")
-        .to_string();
-    assert!(err.contains("no GPU kernel"), "{err}");
+    // f16 and f32 tables (as f32 on the GPU): the same rows, exactly.
+    for dtype in [GgmlDType::F16, GgmlDType::F32] {
+        let (c, g) = (
+            cpu.matrix(qweight(50, 64, dtype, 4)).unwrap(),
+            gpu.matrix(qweight(50, 64, dtype, 4)).unwrap(),
+        );
+        let (c, g) = (cpu.embed(&c, &ids).unwrap(), gpu.embed(&g, &ids).unwrap());
+        close(
+            &format!("{dtype:?} embed"),
+            &gpu.read(&g).unwrap(),
+            &cpu.read(&c).unwrap(),
+            0.0,
+        );
+    }
+}
+
+#[test]
+fn f16_and_f32_products_match_the_cpu() {
+    // The CPU runs them through candle's f32 product; the GPU sums each row in order.
+    let (cpu, gpu) = backends();
+    for (dtype, rows, cols, t) in [(GgmlDType::F32, 37, 160, 1), (GgmlDType::F16, 50, 96, 6)] {
+        let x = rand(t * cols, 5, 2.0);
+        let (c, g) = (
+            cpu.matrix(qweight(rows, cols, dtype, 6)).unwrap(),
+            gpu.matrix(qweight(rows, cols, dtype, 6)).unwrap(),
+        );
+        let want = cpu.read(&cpu.qmatmul(&cpu.tensor(&x, t, cols).unwrap(), &c).unwrap());
+        let got = gpu.read(&gpu.qmatmul(&gpu.tensor(&x, t, cols).unwrap(), &g).unwrap());
+        close(
+            &format!("{dtype:?} ({rows}, {cols}) T={t}"),
+            &got.unwrap(),
+            &want.unwrap(),
+            1e-5,
+        );
+    }
 }
 
 /// The model on the GPU (a test of the GPU fails when there is none).

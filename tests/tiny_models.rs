@@ -6,7 +6,8 @@
 //! files are (the `llama-bpe` pre-tokenizer: its split, whole words before merges, BOS first;
 //! rope frequency factors), and a `gemma3` (embedding scale, q/k norms, post-norms, GELU, a
 //! sliding window of 4 positions in five of its six layers, a SentencePiece-style vocabulary).
-//! The GPU says what it does not run of them.
+//! The same on the GPU (lavapipe here) for all but the gemma3 one, whose ops the GPU says it
+//! does not run.
 
 use std::path::Path;
 
@@ -29,14 +30,27 @@ fn bytes(model: &str) -> Vec<u8> {
 
 /// Prompt ids (BOS first where the model wants it) equal llama.cpp's, and so do the last
 /// position's logits to `tol` of their largest (f32 rounding, 1e-4: both engines compute in
-/// f32 from f32 weights), so the top-1 is the same too.
+/// f32 from f32 weights), so the top-1 is the same too. On the CPU, and (with the `gpu`
+/// feature) on the GPU where it runs the model (lavapipe here): `gpu` says whether it must.
 fn same_as_llama_cpp(model: &str, tol: f32) {
-    let mut s = Session::cpu(&bytes(model)).unwrap();
+    same_on(model, tol, Session::cpu(&bytes(model)).unwrap());
+    #[cfg(feature = "gpu")]
+    {
+        let s = Session::gpu_native(bytes(model)).unwrap();
+        match &s.fallback {
+            None => same_on(model, tol, s),
+            Some(why) => assert!(model == "tiny_gemma3", "{model} not on the GPU: {why}"),
+        }
+    }
+}
+
+fn same_on(model: &str, tol: f32, mut s: Session) {
+    let on = s.backend_name();
     for case in cases(model) {
         let text = case["text"].as_str().unwrap();
         let want_ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
         let ids = s.encode_prompt(text).unwrap();
-        assert_eq!(ids, want_ids, "{model}: token ids of {text:?}");
+        assert_eq!(ids, want_ids, "{model} ({on}): token ids of {text:?}");
         s.start_now(ids, &Sampler::default(), 1).unwrap();
         let got = s.generation.as_ref().unwrap().next_logits.clone().unwrap();
         let want: Vec<f32> = serde_json::from_value(case["logits"].clone()).unwrap();
@@ -49,11 +63,11 @@ fn same_as_llama_cpp(model: &str, tol: f32) {
             .fold(0f32, f32::max);
         assert!(
             worst <= tol * scale,
-            "{model} {text:?}: max |Δlogit| {worst} (scale {scale})"
+            "{model} ({on}) {text:?}: max |Δlogit| {worst} (scale {scale})"
         );
-        eprintln!("{model} {text:?}: max |Δlogit| {worst:.2e} of {scale:.1}");
+        eprintln!("{model} ({on}) {text:?}: max |Δlogit| {worst:.2e} of {scale:.1}");
         let top = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
-        assert_eq!(top(&got), top(&want), "{model} {text:?}: top-1");
+        assert_eq!(top(&got), top(&want), "{model} ({on}) {text:?}: top-1");
     }
 }
 
@@ -103,34 +117,31 @@ fn gemma3_norms_gelu_and_sliding_window_equal_llama_cpp() {
 
 #[test]
 fn the_gpu_says_what_it_does_not_run() {
-    let q = ModelFile::from_bytes(&bytes("tiny_qwen2")).unwrap().config;
-    let m = q.check_gpu_runnable().unwrap_err().to_string();
-    assert_eq!(
-        m,
-        "webgpu: the attention kernel needs head_dim 64, the model has 16"
-    );
-    #[cfg(feature = "gpu")]
-    {
-        let err = limbic::backend::gpu::Gpu::new(&q)
-            .err()
-            .expect("refused")
-            .to_string();
-        assert!(err.contains("head_dim 64"), "{err}");
+    // Heads of 16 and 32 values, f32 weights: the GPU runs these (same_as_llama_cpp).
+    for model in ["tiny_qwen2", "tiny_llama", "tiny_llama3"] {
+        let c = ModelFile::from_bytes(&bytes(model)).unwrap().config;
+        assert!(c.check_gpu_runnable().is_ok(), "{model}");
     }
     let g = ModelFile::from_bytes(&bytes("tiny_gemma3")).unwrap().config;
     let m = g.check_gpu_runnable().unwrap_err().to_string();
-    assert!(
-        m.contains("head_dim 64, the model has 32")
-            && m.contains(
-                "gemma3's embedding scale, GELU, q/k norms, post-norms, \
-                 sliding-window attention run on the CPU only"
-            ),
-        "{m}"
-    );
-    let l = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
-    let m = l.check_gpu_runnable().unwrap_err().to_string();
     assert_eq!(
         m,
-        "webgpu: the attention kernel needs head_dim 64, the model has 32"
+        "webgpu: gemma3's embedding scale, GELU, q/k norms, post-norms, sliding-window \
+         attention run on the CPU only"
     );
+    let mut wide = g.clone();
+    wide.head_dim = 80;
+    let m = wide.check_gpu_runnable().unwrap_err().to_string();
+    assert!(
+        m.contains("the attention kernel takes heads of 16 to 256 values (a power of two), the model's have 80"),
+        "{m}"
+    );
+    #[cfg(feature = "gpu")]
+    {
+        let err = limbic::backend::gpu::Gpu::new(&g)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("run on the CPU only"), "{err}");
+    }
 }

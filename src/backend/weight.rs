@@ -344,7 +344,7 @@ fn k_sub_block(b: &[u8], qs: &[u8], s: usize) -> Nibbles {
     let (sc, m) = k_scale_min(&b[4..16], s);
     let bytes = &qs[(s / 2) * 32..][..32];
     let value = |l: usize| {
-        if s % 2 == 0 {
+        if s.is_multiple_of(2) {
             bytes[l] & 0x0F
         } else {
             bytes[l] >> 4

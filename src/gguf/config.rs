@@ -101,8 +101,11 @@ const MAX_HEAD_DIM: usize = 256;
 const RUNNABLE: &[&str] = &["llama", "qwen2", "gemma3"];
 /// The architectures whose rope is NEOX style in llama.cpp (of those limbic reads).
 const NEOX: &[&str] = &["qwen2", "gemma3"];
-/// The head width the GPU's attention kernel is built for.
-pub const GPU_HEAD_DIM: usize = 64;
+/// Whether the GPU's attention kernel takes heads of `head_dim` values: powers of two from 16
+/// to 256 (its workgroup's partial sums are sized by it; see attention.wgsl).
+pub fn gpu_takes_head_dim(head_dim: usize) -> bool {
+    head_dim.is_power_of_two() && (16..=256).contains(&head_dim)
+}
 
 impl Config {
     /// Whether `layer` attends through a sliding window (and rotates with its rope base).
@@ -170,9 +173,10 @@ impl Config {
     /// only the CPU runs (the caller falls back to the CPU, saying so).
     pub fn check_gpu_runnable(&self) -> Result<()> {
         let mut missing = Vec::new();
-        if self.head_dim != GPU_HEAD_DIM {
+        if !gpu_takes_head_dim(self.head_dim) {
             missing.push(format!(
-                "the attention kernel needs head_dim {GPU_HEAD_DIM}, the model has {}",
+                "the attention kernel takes heads of 16 to 256 values (a power of two), the \
+                 model's have {}",
                 self.head_dim
             ));
         }

@@ -72,7 +72,7 @@ impl Gpu {
                 .map(|mut g| *g = Some(format!("device lost ({reason:?}): {msg}")))
                 .ok();
         });
-        let kernels = Kernels::new(&device).await?;
+        let kernels = Kernels::new(&device, cfg.head_dim).await?;
         let (cos, sin) = rope_tables(cfg, false);
         let cs: Vec<f32> = cos.iter().zip(&sin).flat_map(|(&c, &s)| [c, s]).collect();
         let upload = |label, data: &[f32]| {

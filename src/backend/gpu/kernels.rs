@@ -70,6 +70,7 @@ kernels! {
     qmatmul_q8_0: 4 in, 1 out;
     qmatmul_q5: 4 in, 1 out;
     qmatmul_q8_16: 4 in, 1 out;
+    qmatmul_f32: 2 in, 1 out;
     rope: 2 in, 1 out;
     attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;
@@ -201,11 +202,34 @@ fn kernel(
     }
 }
 
+/// `attention.wgsl` for heads of `head_dim` values (it is written for 64; see its header):
+/// `HD4 = head_dim / 4`, `WG = min(32, head_dim / 2, 2048 / head_dim)` invocations a head.
+pub fn attention_source(head_dim: usize) -> String {
+    let wg = 32.min(head_dim / 2).min(2048 / head_dim);
+    let (_, source, _, _) = SOURCES
+        .iter()
+        .find(|(name, ..)| *name == "attention")
+        .copied()
+        .unwrap_or_default();
+    source
+        .replace(
+            "const HD4: u32 = 16u;",
+            &format!("const HD4: u32 = {}u;", head_dim / 4),
+        )
+        .replace("const WG: u32 = 32u;", &format!("const WG: u32 = {wg}u;"))
+}
+
 impl Kernels {
-    /// Compiles every kernel; a shader or layout the adapter rejects is an error, not a panic.
-    pub async fn new(device: &wgpu::Device) -> Result<Self> {
+    /// Compiles every kernel (attention for heads of `head_dim` values); a shader or layout
+    /// the adapter rejects is an error, not a panic.
+    pub async fn new(device: &wgpu::Device, head_dim: usize) -> Result<Self> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let kernels = Self::compile(device);
+        let mut kernels = Self::compile(device);
+        if head_dim != 64 {
+            let (inputs, outputs) = (3, 3);
+            let source = attention_source(head_dim);
+            kernels.attention = kernel(device, "attention", &source, inputs, outputs, None);
+        }
         if let Some(e) = scope.pop().await {
             return Err(Error::Gpu(format!(
                 "a kernel failed to compile on this adapter: {}",

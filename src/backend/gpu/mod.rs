@@ -86,6 +86,12 @@ pub enum GpuMatrix {
         rows: usize,
         cols: usize,
     },
+    /// f32 values (a file's f32 and f16 matrices): w (rows, cols).
+    F32 {
+        w: wgpu::Buffer,
+        rows: usize,
+        cols: usize,
+    },
     /// Signed bytes with a scale and minimum per 16 values (Q6_K): qs (rows, cols/4) u32;
     /// sc (rows, cols/32) (d₀, d₁, m₀, m₁) f32.
     Q8_16 {

@@ -32,6 +32,28 @@ impl Gpu {
         *self.quantized.borrow_mut() = Some((x.clone(), q8_0, xq.clone(), xs.clone()));
         Ok((xq, xs))
     }
+
+    /// `x (T, cols) · wᵀ` with `w (rows, cols)` in f32 (`qmatmul_f32`).
+    fn matmul_f32(
+        &self,
+        x: &GpuTensor,
+        w: &wgpu::Buffer,
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuTensor> {
+        if x.cols != cols {
+            return Err(Error::Tensor(format!(
+                "({}, {}) times a ({rows}, {cols}) matrix",
+                x.rows, x.cols
+            )));
+        }
+        let y = self.alloc(x.rows, rows)?;
+        let p = words(&[x.rows as u32, cols as u32, rows as u32]);
+        let b = [&x.buf.buffer, w, &y.buf.buffer];
+        let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
+        self.dispatch(&self.kernels.qmatmul_f32, &p, &b, groups);
+        Ok(y)
+    }
 }
 
 impl Gpu {
@@ -110,16 +132,20 @@ impl Gpu {
     }
 }
 
-/// The token table's buffers and shape `(qs, scale, rows, cols)`: Q8_0 on the GPU.
-fn token_table(table: &GpuMatrix) -> Result<(&wgpu::Buffer, &wgpu::Buffer, usize, usize)> {
+/// The token table's buffers, shape and kind `(qs, scale, rows, cols, f32)`: Q8_0 or f32 on
+/// the GPU (an f32 table is bound as both).
+fn token_table(table: &GpuMatrix) -> Result<(&wgpu::Buffer, &wgpu::Buffer, usize, usize, bool)> {
     match table {
         GpuMatrix::Q8_0 {
             qs,
             scale,
             rows,
             cols,
-        } => Ok((qs, scale, *rows, *cols)),
-        _ => Err(Error::Gpu("the token table must be Q8_0 on the GPU".into())),
+        } => Ok((qs, scale, *rows, *cols, false)),
+        GpuMatrix::F32 { w, rows, cols } => Ok((w, w, *rows, *cols, true)),
+        _ => Err(Error::Gpu(
+            "the token table must be Q8_0, f16 or f32 on the GPU".into(),
+        )),
     }
 }
 
@@ -165,7 +191,7 @@ impl Backend for Gpu {
     }
 
     fn embed(&self, table: &GpuMatrix, ids: &[u32]) -> Result<GpuTensor> {
-        let (qs, scale, rows, cols) = token_table(table)?;
+        let (qs, scale, rows, cols, f32) = token_table(table)?;
         if let Some(bad) = ids.iter().find(|&&i| i as usize >= rows) {
             return Err(Error::Prompt(format!(
                 "token id {bad} is outside the table"
@@ -175,7 +201,7 @@ impl Backend for Gpu {
         let x = self.alloc(t, d)?;
         // The ids ride in the parameter ring as f32 (exact below 2^24), in the slots after the
         // kernel's own.
-        let mut p = words(&[d as u32, rows as u32]);
+        let mut p = words(&[d as u32, rows as u32, f32 as u32]);
         p.resize(SLOT as usize, 0);
         let ids: Vec<f32> = ids.iter().map(|&i| i as f32).collect();
         p.extend_from_slice(bytemuck::cast_slice(&ids));
@@ -216,10 +242,10 @@ impl Backend for Gpu {
     }
 
     fn embed_chosen(&self, table: &GpuMatrix, chosen: &GpuTensor) -> Result<GpuTensor> {
-        let (qs, scale, rows, cols) = token_table(table)?;
+        let (qs, scale, rows, cols, f32) = token_table(table)?;
         let x = self.alloc(1, cols)?;
         let b = [&chosen.buf.buffer, qs, scale, &x.buf.buffer];
-        let p = words(&[cols as u32, rows as u32]);
+        let p = words(&[cols as u32, rows as u32, f32 as u32]);
         self.dispatch(&self.kernels.embed, &p, &b, (cols.div_ceil(64) as u32, 1));
         Ok(x)
     }
@@ -249,6 +275,7 @@ impl Backend for Gpu {
             GpuMatrix::Q8_16 { qs, sc, rows, cols } => {
                 (&self.kernels.qmatmul_q8_16, qs, sc, *rows, *cols, false)
             }
+            GpuMatrix::F32 { w, rows, cols } => return self.matmul_f32(x, w, *rows, *cols),
         };
         let q4_1 = matches!(w, GpuMatrix::Q4_1 { .. });
         if x.cols != cols {

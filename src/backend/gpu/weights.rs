@@ -10,11 +10,16 @@ use crate::error::{Error, Result};
 
 impl Gpu {
     /// Repacks and uploads a stored matrix `(rows, cols)`: Q4_1 and Q4_K as Q4_1 blocks, Q8_0,
-    /// Q5_0/Q5_1/Q5_K as 5-bit blocks, Q6_K as bytes with scales per 16 values; f32 and f16
-    /// are an [`Error::Gpu`].
+    /// Q5_0/Q5_1/Q5_K as 5-bit blocks, Q6_K as bytes with scales per 16 values, f32 and f16
+    /// as f32.
     pub(super) fn upload_matrix(&self, w: QWeight) -> Result<GpuMatrix> {
         let (rows, cols) = w.shape();
         let dtype = w.dtype();
+        if matches!(dtype, DType::F32 | DType::F16) {
+            let values = w.dequantize();
+            let w = self.upload("weights", bytemuck::cast_slice(&values))?;
+            return Ok(GpuMatrix::F32 { w, rows, cols });
+        }
         let (mut qs, mut scales) = (Vec::new(), Vec::new());
         if let Some(blocks) = w.nibble_blocks() {
             for b in blocks {
@@ -39,9 +44,7 @@ impl Gpu {
                 qs.extend_from_slice(&blk[2..]);
             }
         } else {
-            return Err(Error::Gpu(format!(
-                "no GPU kernel for {dtype:?} weights (only for quantized ones)"
-            )));
+            return Err(Error::Gpu(format!("no GPU kernel for {dtype:?} weights")));
         }
         let qs = self.upload("weights", &qs)?;
         let sc = self.upload("weight scales", bytemuck::cast_slice(&scales))?;

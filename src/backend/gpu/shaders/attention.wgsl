@@ -5,15 +5,20 @@
 // appended to the cache in the same dispatch (by the first query head of each kv head, for
 // token row 0), so no copy breaks the compute pass. (One token's attention is attn.wgsl's.)
 //   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale = 1/sqrt(head_dim))
-//   q   (T, n_head*64) f32, as vec4
-//   kn  (T, n_kv_head*64) f32, as vec4 — this pass's keys (positions pos..pos+T)
-//   vn  (T, n_kv_head*64) f32, as vec4 — this pass's values
-//   k   (capacity, n_kv_head*64) f32, as vec4 — the cache, rows 0..pos filled; pos..pos+T written
-//   v   (capacity, n_kv_head*64) f32, as vec4
-//   y   (T, n_head*64) f32, written
-// Dispatch: (n_head, T, 1) workgroups of 32; head_dim is 64 (checked on the host).
+//   q   (T, n_head*head_dim) f32, as vec4
+//   kn  (T, n_kv_head*head_dim) f32, as vec4 — this pass's keys (positions pos..pos+T)
+//   vn  (T, n_kv_head*head_dim) f32, as vec4 — this pass's values
+//   k   (capacity, n_kv_head*head_dim) f32, as vec4 — the cache, rows 0..pos filled;
+//       pos..pos+T written
+//   v   (capacity, n_kv_head*head_dim) f32, as vec4
+//   y   (T, n_head*head_dim) f32, written
+// Dispatch: (n_head, T, 1) workgroups of WG. Written for heads of 64 values; kernels.rs sets
+// HD4 and WG for other widths (powers of two from 16 to 256: WG = min(32, head_dim/2,
+// 2048/head_dim), so the workgroup's partial sums stay at 8 KB and each invocation finishes
+// PER = head_dim/WG of the head's values).
 const HD4: u32 = 16u; // head_dim / 4
 const WG: u32 = 32u;
+const PER: u32 = HD4 * 4u / WG;
 struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -23,18 +28,18 @@ struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32 }
 @group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
-var<workgroup> w_max: array<f32, 32>;
-var<workgroup> w_sum: array<f32, 32>;
-var<workgroup> w_acc: array<vec4<f32>, 512>; // (WG, HD4)
+var<workgroup> w_max: array<f32, WG>;
+var<workgroup> w_sum: array<f32, WG>;
+var<workgroup> w_acc: array<vec4<f32>, WG * HD4>; // (WG, HD4)
 
-@compute @workgroup_size(32)
+@compute @workgroup_size(WG)
 fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let h = wg.x;
     let t = wg.y;
     let kv_head = h / (p.n_head / p.n_kv_head);
     let kv_row = p.n_kv_head * HD4;
     let q_at = (t * p.n_head + h) * HD4;
-    var qv: array<vec4<f32>, 16>;
+    var qv: array<vec4<f32>, HD4>;
     for (var i = 0u; i < HD4; i++) {
         qv[i] = q[q_at + i];
     }
@@ -47,7 +52,7 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     }
     var m = -3.0e38;
     var l = 0.0;
-    var acc: array<vec4<f32>, 16>;
+    var acc: array<vec4<f32>, HD4>;
     let last = p.pos + t;
     for (var j = li; j <= last; j += WG) {
         // Positions before the pass from the cache, the pass's own from its inputs.
@@ -91,15 +96,18 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         w_acc[li * HD4 + i] = acc[i] * f;
     }
     workgroupBarrier();
-    // Invocation li finishes values 2li and 2li+1 of the head.
+    // Invocation li finishes values PER·li .. PER·li + PER of the head.
     var total = 0.0;
-    var out = vec2<f32>(0.0);
     for (var i = 0u; i < WG; i++) {
         total += w_sum[i];
-        let a = w_acc[i * HD4 + li / 2u];
-        out += select(a.xy, a.zw, li % 2u == 1u);
     }
-    let y_at = (t * p.n_head + h) * HD4 * 4u + li * 2u;
-    y[y_at] = out.x / total;
-    y[y_at + 1u] = out.y / total;
+    let y_at = (t * p.n_head + h) * HD4 * 4u + li * PER;
+    for (var e = 0u; e < PER; e++) {
+        let c = li * PER + e;
+        var out = 0.0;
+        for (var i = 0u; i < WG; i++) {
+            out += w_acc[i * HD4 + c / 4u][c % 4u];
+        }
+        y[y_at + e] = out / total;
+    }
 }
