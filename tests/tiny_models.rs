@@ -6,8 +6,7 @@
 //! files are (the `llama-bpe` pre-tokenizer: its split, whole words before merges, BOS first;
 //! rope frequency factors), and a `gemma3` (embedding scale, q/k norms, post-norms, GELU, a
 //! sliding window of 4 positions in five of its six layers, a SentencePiece-style vocabulary).
-//! The same on the GPU (lavapipe here) for all but the gemma3 one, whose ops the GPU says it
-//! does not run.
+//! The same on the GPU (lavapipe here), for all four.
 
 use std::path::Path;
 
@@ -31,16 +30,18 @@ fn bytes(model: &str) -> Vec<u8> {
 /// Prompt ids (BOS first where the model wants it) equal llama.cpp's, and so do the last
 /// position's logits to `tol` of their largest (f32 rounding, 1e-4: both engines compute in
 /// f32 from f32 weights), so the top-1 is the same too. On the CPU, and (with the `gpu`
-/// feature) on the GPU where it runs the model (lavapipe here): `gpu` says whether it must.
+/// feature) on the GPU (lavapipe here).
 fn same_as_llama_cpp(model: &str, tol: f32) {
     same_on(model, tol, Session::cpu(&bytes(model)).unwrap());
     #[cfg(feature = "gpu")]
     {
         let s = Session::gpu_native(bytes(model)).unwrap();
-        match &s.fallback {
-            None => same_on(model, tol, s),
-            Some(why) => assert!(model == "tiny_gemma3", "{model} not on the GPU: {why}"),
-        }
+        assert!(
+            s.fallback.is_none(),
+            "{model} not on the GPU: {:?}",
+            s.fallback
+        );
+        same_on(model, tol, s);
     }
 }
 
@@ -117,31 +118,26 @@ fn gemma3_norms_gelu_and_sliding_window_equal_llama_cpp() {
 
 #[test]
 fn the_gpu_says_what_it_does_not_run() {
-    // Heads of 16 and 32 values, f32 weights: the GPU runs these (same_as_llama_cpp).
-    for model in ["tiny_qwen2", "tiny_llama", "tiny_llama3"] {
+    // Heads of 16 and 32 values, f32 weights, Gemma 3's ops: the GPU runs all four
+    // (same_as_llama_cpp); heads of another width it refuses, saying why.
+    for model in ["tiny_qwen2", "tiny_llama", "tiny_llama3", "tiny_gemma3"] {
         let c = ModelFile::from_bytes(&bytes(model)).unwrap().config;
         assert!(c.check_gpu_runnable().is_ok(), "{model}");
     }
-    let g = ModelFile::from_bytes(&bytes("tiny_gemma3")).unwrap().config;
-    let m = g.check_gpu_runnable().unwrap_err().to_string();
-    assert_eq!(
-        m,
-        "webgpu: gemma3's embedding scale, GELU, q/k norms, post-norms, sliding-window \
-         attention run on the CPU only"
-    );
-    let mut wide = g.clone();
+    let mut wide = ModelFile::from_bytes(&bytes("tiny_llama")).unwrap().config;
     wide.head_dim = 80;
     let m = wide.check_gpu_runnable().unwrap_err().to_string();
-    assert!(
-        m.contains("the attention kernel takes heads of 16 to 256 values (a power of two), the model's have 80"),
-        "{m}"
+    assert_eq!(
+        m,
+        "webgpu: the attention kernel takes heads of 16 to 256 values (a power of two), the \
+         model's have 80"
     );
     #[cfg(feature = "gpu")]
     {
-        let err = limbic::backend::gpu::Gpu::new(&g)
+        let err = limbic::backend::gpu::Gpu::new(&wide)
             .err()
             .expect("refused")
             .to_string();
-        assert!(err.contains("run on the CPU only"), "{err}");
+        assert!(err.contains("heads of 16 to 256 values"), "{err}");
     }
 }

@@ -105,7 +105,7 @@ test("the menu lists SmolLM2 (the default, running), Gemma 3 270M and another GG
   await setUp();
   const options = await page.locator("#model-select option").allTextContents();
   assert.deepEqual(options.map((o) => o.split(" (")[0]), ["SmolLM2-135M-Instruct", "Gemma 3 270M", "another GGUF…"]);
-  assert.match(options[1], /base model: plain text, no chat; CPU only; ~250 MB/);
+  assert.match(options[1], /base model: plain text, no chat; ~250 MB/);
   assert.equal(await page.getByTestId("model-select").inputValue(), "smollm2-135m-instruct");
   assert.match(await page.locator("#size-note").textContent(), /^The model is a ~100 MB download \(98\.4 MB\)/);
   // The form for another GGUF opens from the menu, with labelled fields.

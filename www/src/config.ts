@@ -50,7 +50,7 @@ export const MODELS: readonly ModelEntry[] = [
     id: "gemma-3-270m",
     name: "Gemma 3 270M",
     short: "Gemma 3",
-    kind: "base model: plain text, no chat; CPU only",
+    kind: "base model: plain text, no chat",
     url: "models/gemma-3-270m.Q4_K_M.gguf",
     vectorsUrl: "data/vectors/gemma-3-270m.safetensors",
     sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",

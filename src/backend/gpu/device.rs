@@ -73,8 +73,13 @@ impl Gpu {
                 .ok();
         });
         let kernels = Kernels::new(&device, cfg.head_dim).await?;
-        let (cos, sin) = rope_tables(cfg, false);
-        let cs: Vec<f32> = cos.iter().zip(&sin).flat_map(|(&c, &s)| [c, s]).collect();
+        let pairs = |local| {
+            let (cos, sin) = rope_tables(cfg, local);
+            cos.iter()
+                .zip(&sin)
+                .flat_map(|(&c, &s)| [c, s])
+                .collect::<Vec<f32>>()
+        };
         let upload = |label, data: &[f32]| {
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
@@ -84,7 +89,11 @@ impl Gpu {
         };
         let emulated = info.device_type == wgpu::DeviceType::Cpu;
         let gpu = Self {
-            cs: upload("rope cos, sin", &cs),
+            cs: upload("rope cos, sin", &pairs(false)),
+            cs_local: cfg
+                .sliding
+                .is_some()
+                .then(|| upload("local rope cos, sin", &pairs(true))),
             params: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("params"),
                 size: SLOTS * SLOT,
@@ -109,6 +118,7 @@ impl Gpu {
             n_head: cfg.n_head,
             n_kv_head: cfg.n_kv_head,
             head_dim: cfg.head_dim,
+            attn_scale: cfg.attn_scale,
             context: cfg.context,
             neox: cfg.rope_neox,
             destroyed: false.into(),

@@ -122,6 +122,8 @@ pub struct Gpu {
     kernels: Kernels,
     params: wgpu::Buffer, // (SLOTS, SLOT) bytes, uniform ring (also holds token ids)
     cs: wgpu::Buffer,     // (context, head_dim/2) (cos, sin) f32 pairs
+    /// The same for a sliding-window layer's rope base, when the model has such layers.
+    cs_local: Option<wgpu::Buffer>,
     pool: Pool,
     /// The last activations quantized for a product: (source, as Q8_0?, xq, xs). q, k and v
     /// (and gate and up) multiply the same input, which is quantized once for them.
@@ -138,6 +140,8 @@ pub struct Gpu {
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
+    /// Attention scores are `q·k` times this ([`crate::Config::attn_scale`]).
+    attn_scale: f32,
     context: usize,
     /// Rope pairs each dimension with the one half a head on (NEOX, qwen2).
     neox: bool,

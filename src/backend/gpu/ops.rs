@@ -102,6 +102,7 @@ impl Gpu {
         q: &GpuTensor,
         [k, v]: [&GpuTensor; 2],
         cache: &mut GpuCache,
+        window: Option<usize>,
     ) -> Result<GpuTensor> {
         let t = q.rows;
         self.reserve(cache, t)?;
@@ -109,13 +110,13 @@ impl Gpu {
             return Err(Error::Gpu("key/value cache missing".into()));
         };
         let y = self.alloc(t, q.cols)?;
-        let scale = 1.0 / (self.head_dim as f32).sqrt();
         let p = words(&[
             t as u32,
             cache.len as u32,
             self.n_head as u32,
             self.n_kv_head as u32,
-            scale.to_bits(),
+            self.attn_scale.to_bits(),
+            window.unwrap_or(0) as u32,
         ]);
         let b = [
             &q.buf.buffer,
@@ -299,18 +300,18 @@ impl Backend for Gpu {
     }
 
     fn rope(&self, x: &GpuTensor, heads: usize, pos: usize, local: bool) -> Result<GpuTensor> {
-        if local {
-            return Err(Error::Gpu(
-                "a sliding-window layer's rope runs on the CPU only".into(),
-            ));
-        }
+        let cs = match (local, &self.cs_local) {
+            (false, _) => &self.cs,
+            (true, Some(cs)) => cs,
+            (true, None) => return Err(Error::Gpu("no sliding-window layers here".into())),
+        };
         if pos + x.rows > self.context {
             return Err(Error::Prompt("positions past the context".into()));
         }
         let y = self.alloc(x.rows, x.cols)?;
         let half = self.head_dim / 2;
         let p = words(&[heads as u32, half as u32, pos as u32, self.neox as u32]);
-        let b = [&x.buf.buffer, &self.cs, &y.buf.buffer];
+        let b = [&x.buf.buffer, cs, &y.buf.buffer];
         let groups = ((heads * half).div_ceil(64) as u32, x.rows as u32);
         self.dispatch(&self.kernels.rope, &p, &b, groups);
         Ok(y)
@@ -324,11 +325,6 @@ impl Backend for Gpu {
         cache: &mut GpuCache,
         window: Option<usize>,
     ) -> Result<GpuTensor> {
-        if window.is_some() {
-            return Err(Error::Gpu(
-                "sliding-window attention runs on the CPU only".into(),
-            ));
-        }
         let (t, kv) = (q.rows, self.n_kv_head * self.head_dim);
         if (k.rows, k.cols, v.rows, v.cols) != (t, kv, t, kv)
             || q.cols != self.n_head * self.head_dim
@@ -337,7 +333,46 @@ impl Backend for Gpu {
                 "attention: q, k, v shapes do not fit the model".into(),
             ));
         }
-        self.attend(q, [k, v], cache)
+        self.attend(q, [k, v], cache, window)
+    }
+
+    fn gelu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(gate.rows, gate.cols)?;
+        let n = gate.rows * gate.cols;
+        let b = [&gate.buf.buffer, &up.buf.buffer, &y.buf.buffer];
+        let p = words(&[n as u32]);
+        self.dispatch(&self.kernels.gelu_mul, &p, &b, Self::grid(n));
+        Ok(y)
+    }
+
+    fn head_norm(&self, x: &GpuTensor, w: &GpuTensor, eps: f32) -> Result<GpuTensor> {
+        let hd = self.head_dim;
+        if w.rows * w.cols != hd || !x.cols.is_multiple_of(hd) {
+            return Err(Error::Tensor(
+                "head_norm: widths do not fit the heads".into(),
+            ));
+        }
+        // Each head a row of its own: the same buffer, viewed (T·heads, hd).
+        let heads = GpuTensor {
+            buf: x.buf.clone(),
+            rows: x.rows * x.cols / hd,
+            cols: hd,
+        };
+        let y = self.rms_norm(&heads, w, eps)?;
+        Ok(GpuTensor {
+            buf: y.buf,
+            rows: x.rows,
+            cols: x.cols,
+        })
+    }
+
+    fn scale(&self, x: &GpuTensor, s: f32) -> Result<GpuTensor> {
+        let y = self.alloc(x.rows, x.cols)?;
+        let n = x.rows * x.cols;
+        let b = [&x.buf.buffer, &y.buf.buffer];
+        let p = words(&[n as u32, s.to_bits()]);
+        self.dispatch(&self.kernels.scale, &p, &b, Self::grid(n));
+        Ok(y)
     }
 
     fn silu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {

@@ -4,7 +4,8 @@
 // merged across the workgroup. The pass's own keys and values are read from its inputs and
 // appended to the cache in the same dispatch (by the first query head of each kv head, for
 // token row 0), so no copy breaks the compute pass. (One token's attention is attn.wgsl's.)
-//   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale = 1/sqrt(head_dim))
+//   p.t, p.pos, p.n_head, p.n_kv_head, p.scale  (scale: the model's, 1/sqrt(head_dim) mostly)
+//   p.window  0, or how many positions (itself included) each row sees (a sliding window)
 //   q   (T, n_head*head_dim) f32, as vec4
 //   kn  (T, n_kv_head*head_dim) f32, as vec4 — this pass's keys (positions pos..pos+T)
 //   vn  (T, n_kv_head*head_dim) f32, as vec4 — this pass's values
@@ -19,7 +20,7 @@
 const HD4: u32 = 16u; // head_dim / 4
 const WG: u32 = 32u;
 const PER: u32 = HD4 * 4u / WG;
-struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32 }
+struct Params { t: u32, pos: u32, n_head: u32, n_kv_head: u32, scale: f32, window: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> kn: array<vec4<f32>>;
@@ -54,7 +55,8 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     var l = 0.0;
     var acc: array<vec4<f32>, HD4>;
     let last = p.pos + t;
-    for (var j = li; j <= last; j += WG) {
+    let first = select(0u, last + 1u - p.window, p.window > 0u && last + 1u > p.window);
+    for (var j = first + li; j <= last; j += WG) {
         // Positions before the pass from the cache, the pass's own from its inputs.
         let cached = j < p.pos;
         let at = select(j - p.pos, j, cached) * kv_row + kv_head * HD4;
