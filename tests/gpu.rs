@@ -438,6 +438,41 @@ fn embedding_rows_match_the_cpu() {
 }
 
 #[test]
+fn matrices_too_large_for_one_buffer_run_in_parts() {
+    // As Gemma 3 270M's embedding on an adapter that binds 128 MiB: here a (203, 160) matrix
+    // of each kind with buffers capped at 20,000 bytes, so it splits in parts of whole rows.
+    let (cpu, gpu) = backends();
+    gpu.cap_matrix_buffers(20_000);
+    let ids = [0u32, 202, 57, 58, 1, 130];
+    for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_1, GgmlDType::F32] {
+        let (rows, cols) = (203, 160);
+        let (c, g) = (
+            cpu.matrix(qweight(rows, cols, dtype, 9)).unwrap(),
+            gpu.matrix(qweight(rows, cols, dtype, 9)).unwrap(),
+        );
+        let x = rand(3 * cols, 10, 2.0);
+        let want = cpu.read(&cpu.qmatmul(&cpu.tensor(&x, 3, cols).unwrap(), &c).unwrap());
+        let got = gpu.read(&gpu.qmatmul(&gpu.tensor(&x, 3, cols).unwrap(), &g).unwrap());
+        close(
+            &format!("{dtype:?} in parts"),
+            &got.unwrap(),
+            &want.unwrap(),
+            1e-4,
+        );
+        if dtype != GgmlDType::Q4_1 {
+            let (ce, ge) = (cpu.embed(&c, &ids).unwrap(), gpu.embed(&g, &ids).unwrap());
+            close(
+                &format!("{dtype:?} rows from parts"),
+                &gpu.read(&ge).unwrap(),
+                &cpu.read(&ce).unwrap(),
+                0.0,
+            );
+            assert!(gpu.embed(&g, &[203]).is_err(), "an id past the table");
+        }
+    }
+}
+
+#[test]
 fn f16_and_f32_products_match_the_cpu() {
     // The CPU runs them through candle's f32 product; the GPU sums each row in order.
     let (cpu, gpu) = backends();

@@ -133,7 +133,7 @@ export class App {
     const chosen = backend || !m.link ? undefined : remembered(m.link);
     this.post({
       type: "load", modelUrl: abs(m.url), modelFile: m.file ?? undefined, sha256: m.sha256 ?? undefined, maxBytes: MAX_MODEL_BYTES,
-      largestTensor: m.largestTensor ?? undefined, emotionsUrl: abs(m.vectorsUrl), emotionsFile: m.vectorsFile ?? undefined,
+      emotionsUrl: abs(m.vectorsUrl), emotionsFile: m.vectorsFile ?? undefined,
       backend, chosen, threads, simd, cache: features.cache,
     });
   }

@@ -24,8 +24,6 @@ export interface ModelEntry {
   /** The file's size in bytes (pinned by the hash), said before it downloads; null when a
    * build points the entry at another file. */
   bytes: number | null;
-  /** Its largest tensor in bytes (what one WebGPU buffer must hold), or null if unknown. */
-  largestTensor: number | null;
   /** Licence and format, for the footer and exports. */
   credit: string;
 }
@@ -43,7 +41,6 @@ export const MODELS: readonly ModelEntry[] = [
     vectorsUrl: env.VITE_LIMBIC_EMOTIONS_URL ?? "data/vectors/smollm2-135m-instruct.safetensors",
     sha256: env.VITE_LIMBIC_MODEL_SHA256 ?? "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     bytes: overridden ? null : 98_362_432,
-    largestTensor: overridden ? null : 30_081_024,
     credit: "SmolLM2-135M-Instruct (Apache-2.0), Q4_1 GGUF",
   },
   {
@@ -55,7 +52,6 @@ export const MODELS: readonly ModelEntry[] = [
     vectorsUrl: "data/vectors/gemma-3-270m.safetensors",
     sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
     bytes: 253_113_024,
-    largestTensor: 178_257_920,
     credit: "Gemma 3 270M (Gemma Terms of Use), Q4_K_M GGUF",
   },
 ];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { DEFAULT_MODEL, MODELS } from "./config";
 import {
-  choose, chooseFile, extractCommand, fileName, formatBytes, gpuTooSmall, isAddress, MAX_MODEL_BYTES, parseModel, parseVectors,
+  choose, chooseFile, extractCommand, fileName, formatBytes, isAddress, MAX_MODEL_BYTES, parseModel, parseVectors,
   roughBytes, runningBytes, sizeNote, tooLarge,
 } from "./models";
 import { defaultState, parseUrl, toQuery } from "./share/url-state";
@@ -97,11 +97,6 @@ describe("what fits this tab", () => {
     expect(formatBytes(178_257_920)).toBe("178.3 MB");
   });
 
-  test("WebGPU: a known largest tensor past the buffer limit is named; an unknown one is left to the engine", () => {
-    expect(gpuTooSmall(178_257_920, 134_217_728)).toBe("this model's largest tensor is 178.3 MB and this GPU's WebGPU binds at most 134.2 MB in one buffer");
-    expect(gpuTooSmall(178_257_920, 2 ** 31)).toBeNull();
-    expect(gpuTooSmall(null, 1)).toBeNull();
-  });
 });
 
 test("the extract line names the model's file and the vectors file the page looks for", () => {

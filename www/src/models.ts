@@ -19,7 +19,6 @@ export interface ModelChoice {
   sha256: string | null;
   /** Its size when known before asking the server (an entry's, a local file's). */
   bytes: number | null;
-  largestTensor: number | null;
   vectorsUrl: string | null;
   vectorsFile: File | null;
   /** What `?model=` says for it: the entry's id or the address; "" for a local file (no link
@@ -102,13 +101,13 @@ export function choose(model: string, vectors: string | null): ModelChoice {
   const e = MODELS.find((m) => m.id === model);
   if (e) {
     return {
-      entry: e, name: e.name, short: e.short, url: e.url, file: null, sha256: e.sha256, bytes: e.bytes, largestTensor: e.largestTensor,
+      entry: e, name: e.name, short: e.short, url: e.url, file: null, sha256: e.sha256, bytes: e.bytes,
       vectorsUrl: vectors ?? e.vectorsUrl, vectorsFile: null, link: e.id, vectorsLink: vectors,
     };
   }
   const name = fileName(model);
   return {
-    entry: null, name, short: name, url: model, file: null, sha256: null, bytes: null, largestTensor: null,
+    entry: null, name, short: name, url: model, file: null, sha256: null, bytes: null,
     vectorsUrl: vectors, vectorsFile: null, link: model, vectorsLink: vectors,
   };
 }
@@ -116,7 +115,7 @@ export function choose(model: string, vectors: string | null): ModelChoice {
 /** A model picked from this computer, with its vectors from an address or a file (or none). */
 export function chooseFile(file: File, vectorsUrl: string | null, vectorsFile: File | null): ModelChoice {
   return {
-    entry: null, name: file.name, short: file.name, url: null, file, sha256: null, bytes: file.size, largestTensor: null,
+    entry: null, name: file.name, short: file.name, url: null, file, sha256: null, bytes: file.size,
     vectorsUrl: vectorsFile ? null : vectorsUrl, vectorsFile, link: "", vectorsLink: vectorsFile ? null : vectorsUrl,
   };
 }
@@ -136,14 +135,6 @@ export function sizeNote(c: ModelChoice, bytes: number | null): string {
   const kept = c.entry ? "once (this browser keeps it)" : "kept in this browser under its address";
   const unchecked = c.sha256 ? "" : " It has no known SHA-256, so it is not checked.";
   return `${c.entry ? "The model" : c.name} is a ${roughBytes(bytes)} download (${formatBytes(bytes)}), ${kept}${mem}.${unchecked}`;
-}
-
-/** Why WebGPU cannot run a model whose largest tensor is `largest` bytes with buffers of at
- * most `limit`, or null when it can (or when `largest` is unknown: the engine checks each
- * buffer itself and moves to the CPU, saying which). */
-export function gpuTooSmall(largest: number | null, limit: number): string | null {
-  if (largest === null || largest <= limit) return null;
-  return `this model's largest tensor is ${formatBytes(largest)} and this GPU's WebGPU binds at most ${formatBytes(limit)} in one buffer`;
 }
 
 /** The `limbic extract` line that makes vectors for `c`. */

@@ -122,6 +122,7 @@ impl Gpu {
             context: cfg.context,
             neox: cfg.rope_neox,
             destroyed: false.into(),
+            matrix_cap: None.into(),
             device,
             queue,
         };

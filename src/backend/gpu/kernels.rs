@@ -73,6 +73,7 @@ kernels! {
     qmatmul_f32: 2 in, 1 out;
     gelu_mul: 2 in, 1 out;
     scale: 1 in, 1 out;
+    place: 1 in, 1 out;
     rope: 2 in, 1 out;
     attention: 3 in, 3 out;
     silu_mul: 2 in, 1 out;

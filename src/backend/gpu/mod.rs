@@ -29,6 +29,7 @@ pub mod kernels;
 mod device;
 mod fused;
 mod ops;
+mod parts;
 mod pool;
 mod readback;
 mod recorder;
@@ -83,6 +84,13 @@ pub enum GpuMatrix {
     Q5 {
         qs: wgpu::Buffer,
         dm: wgpu::Buffer,
+        rows: usize,
+        cols: usize,
+    },
+    /// A matrix larger than the adapter binds in one buffer, as consecutive row ranges each
+    /// its own matrix (see `parts.rs`).
+    Parts {
+        parts: Vec<GpuMatrix>,
         rows: usize,
         cols: usize,
     },
@@ -152,6 +160,9 @@ pub struct Gpu {
     row_lanes: std::cell::Cell<bool>,
     /// Set once [`Gpu::destroy`] has run.
     destroyed: std::cell::Cell<bool>,
+    /// A smaller largest buffer than the adapter's for the matrices uploaded after it is set
+    /// ([`Gpu::cap_matrix_buffers`]).
+    matrix_cap: std::cell::Cell<Option<u64>>,
 }
 
 impl Gpu {
@@ -159,6 +170,12 @@ impl Gpu {
     /// adapter; tests run both).
     pub fn set_row_lanes(&self, on: bool) {
         self.row_lanes.set(on);
+    }
+
+    /// Splits matrices uploaded from now on as if no buffer could hold more than `bytes`
+    /// (tests exercise split matrices on small ones with it).
+    pub fn cap_matrix_buffers(&self, bytes: u64) {
+        self.matrix_cap.set(Some(bytes));
     }
 
     /// Says whether the adapter is a CPU emulating a GPU, where wgpu cannot tell (in the

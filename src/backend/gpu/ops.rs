@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::parts::table_parts;
 use super::readback::Pending;
 use super::recorder::SLOT;
 use super::{words, Gpu, GpuCache, GpuMatrix, GpuTensor};
@@ -53,6 +54,59 @@ impl Gpu {
         let groups = (rows.div_ceil(64) as u32, x.rows.div_ceil(4) as u32);
         self.dispatch(&self.kernels.qmatmul_f32, &p, &b, groups);
         Ok(y)
+    }
+
+    /// Rows `ids` that part `part` (rows `row0 ..` of a `total`-row table) holds, into `x`.
+    fn embed_part(
+        &self,
+        part: &GpuMatrix,
+        row0: usize,
+        total: usize,
+        ids: &[u32],
+        x: &GpuTensor,
+    ) -> Result<()> {
+        let (qs, scale, rows, d, f32) = token_table(part)?;
+        let t = ids.len();
+        // The ids ride in the parameter ring as f32 (exact below 2^24), in the slots after the
+        // kernel's own.
+        let mut p = words(&[d as u32, rows as u32, f32 as u32, row0 as u32, total as u32]);
+        p.resize(SLOT as usize, 0);
+        let ids: Vec<f32> = ids.iter().map(|&i| i as f32).collect();
+        p.extend_from_slice(bytemuck::cast_slice(&ids));
+        let mut st = self.state.borrow_mut();
+        let at = self.slots(&mut st, &p);
+        let ids_size = (SLOT * ((t * 4) as u64).div_ceil(SLOT)).max(SLOT);
+        let k = &self.kernels.embed;
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &k.layout,
+            entries: &[
+                self.params_entry(),
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &self.params,
+                        offset: at + SLOT,
+                        size: wgpu::BufferSize::new(ids_size),
+                    }),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: qs.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: scale.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: x.buf.buffer.as_entire_binding(),
+                },
+            ],
+        });
+        let groups = (d.div_ceil(64) as u32, t as u32);
+        self.record_dispatch(&mut st, k, &bind, at, groups);
+        Ok(())
     }
 }
 
@@ -192,62 +246,38 @@ impl Backend for Gpu {
     }
 
     fn embed(&self, table: &GpuMatrix, ids: &[u32]) -> Result<GpuTensor> {
-        let (qs, scale, rows, cols, f32) = token_table(table)?;
-        if let Some(bad) = ids.iter().find(|&&i| i as usize >= rows) {
+        let total = table.rows();
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= total) {
             return Err(Error::Prompt(format!(
                 "token id {bad} is outside the table"
             )));
         }
-        let (t, d) = (ids.len(), cols);
-        let x = self.alloc(t, d)?;
-        // The ids ride in the parameter ring as f32 (exact below 2^24), in the slots after the
-        // kernel's own.
-        let mut p = words(&[d as u32, rows as u32, f32 as u32]);
-        p.resize(SLOT as usize, 0);
-        let ids: Vec<f32> = ids.iter().map(|&i| i as f32).collect();
-        p.extend_from_slice(bytemuck::cast_slice(&ids));
-        let mut st = self.state.borrow_mut();
-        let at = self.slots(&mut st, &p);
-        let ids_size = (SLOT * ((t * 4) as u64).div_ceil(SLOT)).max(SLOT);
-        let k = &self.kernels.embed;
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &k.layout,
-            entries: &[
-                self.params_entry(),
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &self.params,
-                        offset: at + SLOT,
-                        size: wgpu::BufferSize::new(ids_size),
-                    }),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: qs.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: scale.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: x.buf.buffer.as_entire_binding(),
-                },
-            ],
-        });
-        let groups = (d.div_ceil(64) as u32, t as u32);
-        self.record_dispatch(&mut st, k, &bind, at, groups);
+        let parts = table_parts(table);
+        let (_, _, _, d, _) = token_table(parts[0].1)?;
+        let x = self.alloc(ids.len(), d)?;
+        for (row0, part) in parts {
+            self.embed_part(part, row0, total, ids, &x)?;
+        }
         Ok(x)
     }
 
     fn embed_chosen(&self, table: &GpuMatrix, chosen: &GpuTensor) -> Result<GpuTensor> {
-        let (qs, scale, rows, cols, f32) = token_table(table)?;
+        let total = table.rows();
+        let parts = table_parts(table);
+        let (_, _, _, cols, _) = token_table(parts[0].1)?;
         let x = self.alloc(1, cols)?;
-        let b = [&chosen.buf.buffer, qs, scale, &x.buf.buffer];
-        let p = words(&[cols as u32, rows as u32, f32 as u32]);
-        self.dispatch(&self.kernels.embed, &p, &b, (cols.div_ceil(64) as u32, 1));
+        for (row0, part) in parts {
+            let (qs, scale, rows, cols, f32) = token_table(part)?;
+            let b = [&chosen.buf.buffer, qs, scale, &x.buf.buffer];
+            let p = words(&[
+                cols as u32,
+                rows as u32,
+                f32 as u32,
+                row0 as u32,
+                total as u32,
+            ]);
+            self.dispatch(&self.kernels.embed, &p, &b, (cols.div_ceil(64) as u32, 1));
+        }
         Ok(x)
     }
 
@@ -277,6 +307,7 @@ impl Backend for Gpu {
                 (&self.kernels.qmatmul_q8_16, qs, sc, *rows, *cols, false)
             }
             GpuMatrix::F32 { w, rows, cols } => return self.matmul_f32(x, w, *rows, *cols),
+            GpuMatrix::Parts { parts, rows, .. } => return self.qmatmul_parts(x, parts, *rows),
         };
         let q4_1 = matches!(w, GpuMatrix::Q4_1 { .. });
         if x.cols != cols {

@@ -13,6 +13,9 @@ impl Gpu {
     /// Q5_0/Q5_1/Q5_K as 5-bit blocks, Q6_K as bytes with scales per 16 values, f32 and f16
     /// as f32.
     pub(super) fn upload_matrix(&self, w: QWeight) -> Result<GpuMatrix> {
+        if let Some(parts) = self.split_upload(&w)? {
+            return Ok(parts);
+        }
         let (rows, cols) = w.shape();
         let dtype = w.dtype();
         if matches!(dtype, DType::F32 | DType::F16) {

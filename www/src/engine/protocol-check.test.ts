@@ -110,7 +110,7 @@ test("a load names its model by address or file (one of them), a hash of 64 hex 
   const file = new Blob([new Uint8Array([71, 71, 85, 70])]);
   const sha256 = "a".repeat(64);
   expect(checkToWorker({ type: "load", modelFile: file, maxBytes: 2 ** 31 })).toEqual({ ok: true, msg: { type: "load", modelFile: file, maxBytes: 2 ** 31 } });
-  expect(checkToWorker({ type: "load", modelUrl: "m", sha256, largestTensor: 10, emotionsFile: file }).ok).toBe(true);
+  expect(checkToWorker({ type: "load", modelUrl: "m", sha256, emotionsFile: file }).ok).toBe(true);
   const bad = (m: object, why: RegExp) => {
     const r = checkToWorker({ type: "load", ...m });
     expect(r.ok).toBe(false);

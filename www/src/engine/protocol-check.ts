@@ -107,7 +107,6 @@ function check(o: Obj): ToWorker {
     case "load":
       return {
         type: "load", ...source(o), sha256: optional(o, "sha256", sha), maxBytes: optional(o, "maxBytes", (x, k) => num(x, k, 1, 2 ** 53 - 1, true)),
-        largestTensor: optional(o, "largestTensor", (x, k) => num(x, k, 1, 2 ** 53 - 1, true)),
         emotionsUrl: optional(o, "emotionsUrl", (x, k) => str(x, k, 4096)), emotionsFile: optional(o, "emotionsFile", blob),
         backend: optional(o, "backend", (x, k) => oneOf(x, k, ["cpu", "webgpu"] as const)),
         chosen: optional(o, "chosen", choice),

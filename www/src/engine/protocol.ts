@@ -131,11 +131,10 @@ export type ToWorker =
   /** The model from `modelUrl` or `modelFile` (one of them), checked against `sha256` when
    * known, refused past `maxBytes`; its emotion vectors from `emotionsUrl` or `emotionsFile`,
    * if any (a model without them still runs: `ready` says why there are none).
-   * largestTensor: its largest tensor in bytes when known (WebGPU must bind it). cache false:
-   * do not use the Cache API (the page has none). backend: the link's (it wins); chosen: what
+   * cache false: do not use the Cache API (the page has none). backend: the link's (it wins); chosen: what
    * an earlier visit measured (else the worker measures, and `ready` says so). */
   | {
-    type: "load"; modelUrl?: string; modelFile?: Blob; sha256?: string; maxBytes?: number; largestTensor?: number;
+    type: "load"; modelUrl?: string; modelFile?: Blob; sha256?: string; maxBytes?: number;
     emotionsUrl?: string; emotionsFile?: Blob; backend?: Backend; chosen?: Choice; threads?: number; simd?: "plain"; cache?: boolean;
   }
   | ({ type: "generate" } & GenerateRequest)

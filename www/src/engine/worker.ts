@@ -6,7 +6,6 @@
 
 import type { Engine } from "../../../pkg/limbic.js";
 import { type EngineBuild, loadEngineBuild, pickSimd, type Simd, wasmMemoryBytes } from "./build";
-import { gpuTooSmall } from "../models";
 import { modelBytes } from "./model-bytes";
 import type { Backend, EmotionInfo, FromWorker, GenerateRequest, MadeInfo, ProbeRequest, RunId, RunStats, Steer, ToWorker } from "./protocol";
 import { checkToWorker } from "./protocol-check";
@@ -51,17 +50,13 @@ function reportBackend(e: Engine) {
 /** The browser's WebGPU adapter: none, a CPU emulating a GPU (SwiftShader: wgpu cannot tell in
  * the browser, and the engine's fastest kernels differ there), or a GPU. Asked once. */
 let adapter: Promise<"none" | "software" | "gpu"> | null = null;
-/** The most bytes one WebGPU buffer may bind on that adapter (0 before it is asked). */
-let gpuBufferLimit = 0;
 function adapterKind(): Promise<"none" | "software" | "gpu"> {
   type Info = { isFallbackAdapter?: boolean; architecture?: string };
-  type Limits = { maxBufferSize: number; maxStorageBufferBindingSize: number };
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info; limits?: Limits } | null> } }).gpu;
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } }).gpu;
   adapter ??= (async () => {
     try {
       const found = await gpu?.requestAdapter();
       if (!found) return "none";
-      if (found.limits) gpuBufferLimit = Math.min(found.limits.maxBufferSize, found.limits.maxStorageBufferBindingSize);
       const info = found.info;
       return info?.isFallbackAdapter === true || info?.architecture === "swiftshader" ? "software" : "gpu";
     } catch {
@@ -69,13 +64,6 @@ function adapterKind(): Promise<"none" | "software" | "gpu"> {
     }
   })();
   return adapter;
-}
-
-/** Why WebGPU cannot hold the model `m` (its largest tensor, when known, past what one buffer
- * binds), or undefined. */
-async function gpuCannotHold(m: Load): Promise<string | undefined> {
-  if ((await adapterKind()) === "none") return undefined;
-  return gpuTooSmall(m.largestTensor ?? null, gpuBufferLimit || Infinity) ?? undefined;
 }
 
 /** Decode speed of `e` in tokens/s, readout on: a few greedy tokens of a fixed prompt, the
@@ -99,10 +87,9 @@ async function decodeSpeed(e: Engine, tokens = 8): Promise<number> {
  * second value is true: the page remembers the answer, so this runs on a first visit only). */
 async function openFastest(m: Load): Promise<[string, boolean]> {
   const kind = await adapterKind();
-  const tooSmall = await gpuCannotHold(m);
-  if (kind !== "gpu" || tooSmall) {
+  if (kind !== "gpu") {
     await open(await bytesOf(m), "cpu");
-    return [tooSmall ? `WebGPU cannot hold it: ${tooSmall}` : kind === "none" ? "this browser offers no WebGPU"
+    return [kind === "none" ? "this browser offers no WebGPU"
       : "this browser's WebGPU is a CPU emulation (SwiftShader), slower than the CPU engine", false];
   }
   // Fetched and checked once. A CPU engine's co-worker takes the bytes it is given (moved),
@@ -128,23 +115,20 @@ function bytesOf(m: Load): Promise<Uint8Array> {
 }
 
 async function load(m: Load) {
-  let declined: string | undefined;
   simd = await pickSimd(m.simd);
   build = await loadEngineBuild(simd);
   loaded = m;
   let reason = m.backend ? `the link asks for ${m.backend === "cpu" ? "the CPU" : "WebGPU"} (backend=${m.backend})` : "";
   if (m.backend || m.chosen) {
     const wanted = m.backend ?? m.chosen!.backend;
-    const tooSmall = wanted === "webgpu" ? await gpuCannotHold(m) : undefined;
-    await open(await bytesOf(m), tooSmall ? "cpu" : wanted);
-    if (tooSmall) declined = `WebGPU cannot hold it: ${tooSmall}`;
+    await open(await bytesOf(m), wanted);
     reason ||= `${m.chosen!.reason} (on an earlier visit)`;
   }
   let measured = false;
   if (!reason) [reason, measured] = await openFastest(m);
   const e = engine!;
   post({
-    type: "ready", backend: e.backend() as Backend, fallback: e.fallback() ?? declined, reason, measured, nLayer: e.nLayer(), dModel: e.dModel(),
+    type: "ready", backend: e.backend() as Backend, fallback: e.fallback(), reason, measured, nLayer: e.nLayer(), dModel: e.dModel(),
     emotions, vectorsNote, chat: e.chatAvailable(),
   });
 }
