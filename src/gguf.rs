@@ -401,16 +401,14 @@ fn load<R: Read + Seek>(
     shape: &[usize],
 ) -> Result<QWeight> {
     let info = tensor_info(content, name, shape)?;
-    let raw = read_rows(
-        content,
-        reader,
-        name,
-        info,
-        0,
-        shape.iter().product::<usize>(),
-    )?;
-    if let Some(w) = stored(info.ggml_dtype, rows_cols(shape)?, raw)? {
-        return Ok(w);
+    // Read straight from the file only in a format we keep: the others are read by candle's
+    // reader (and dequantized), not twice.
+    if stored_dtype(info.ggml_dtype).is_some() {
+        let values = shape.iter().product::<usize>();
+        let raw = read_rows(content, reader, name, info, 0, values)?;
+        if let Some(w) = stored(info.ggml_dtype, rows_cols(shape)?, raw)? {
+            return Ok(w);
+        }
     }
     let t = content
         .tensor(reader, name, &Device::Cpu)

@@ -59,8 +59,8 @@ pub enum Format {
     /// 32 five-bit values with an f32 scale and minimum: 16 bytes of nibbles (as Q4_1's), 32
     /// fifth bits (Q5_0, Q5_1 and Q5_K as [`QWeight::five_bit_blocks`] gives them).
     Q5,
-    /// 32 signed bytes with an f32 scale and minimum per 16 (Q5_1, Q5_K and Q6_K as
-    /// [`QWeight::byte_blocks`] gives them).
+    /// 32 signed bytes with an f32 scale and minimum per 16 (Q6_K as [`QWeight::byte_blocks`]
+    /// gives it).
     Q8_16,
 }
 
