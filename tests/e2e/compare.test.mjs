@@ -1,8 +1,11 @@
 // The Compare view (?view=compare): SmolLM2-135M-Instruct and Gemma 3 270M loaded side by side,
 // each in its own engine worker; one prompt gives two replies, SmolLM2's coloured by its readout
 // and Gemma's saying its vectors are missing (or coloured, once they exist); the validation
-// summaries show SmolLM2's numbers from docs/validation/report.json; axe finds nothing; Stop
-// stops both; on a 375 px phone the two columns stack. Saves docs/screenshots/compare.png.
+// summaries show SmolLM2's numbers from docs/validation/report.json; each side states its
+// model's size; temperature and seed reach both sides (the same seed gives the same reply) and
+// links carry them; axe finds nothing; Stop stops both; on a 375 px phone the two columns stack;
+// a side whose file the server says is too large refuses it without starting an engine.
+// Saves docs/screenshots/compare.png.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -60,6 +63,8 @@ test("?view=compare: two models, two engines, one prompt, two replies, the valid
     assert.equal(await b.getByTestId("extract-command").textContent(), "limbic extract --model models/gemma-3-270m.Q4_K_M.gguf --out data/vectors/gemma-3-270m.safetensors");
   }
   assert.equal(await a.getByTestId("vectors-note").textContent(), "");
+  // Each side said its model's size before it downloaded (the menu's sentence).
+  for (const s of [a, b]) assert.match(await s.getByTestId("side-size").textContent(), /^The model is a ~\d+ MB download \(\d+\.\d MB\), once \(this browser keeps it\), and uses about \d+ MB of memory while it runs\.$/);
 
   // The validation summaries: SmolLM2's numbers from its report.json; Gemma's, or none yet.
   const rows = await a.locator("[data-testid=side-validation] tr").evaluateAll((trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
@@ -116,6 +121,32 @@ test("?view=compare: two models, two engines, one prompt, two replies, the valid
   mkdirSync("docs/screenshots", { recursive: true });
   await p.screenshot({ path: "docs/screenshots/compare.png", fullPage: true });
 
+  // Temperature and seed: clamped like Readout's, stored (the address bar, a link), and given
+  // to both sides: at temperature 0.8 the same seed gives each side the same reply again.
+  await p.getByTestId("temperature").fill("5");
+  await p.getByTestId("temperature").press("Tab");
+  assert.equal(await p.getByTestId("temperature").inputValue(), "2");
+  await p.getByTestId("temperature").fill("0.8");
+  await p.getByTestId("seed").fill("7");
+  await p.getByTestId("seed").press("Tab");
+  await p.waitForFunction(() => new URLSearchParams(location.search).get("seed") === "7");
+  assert.equal(new URL(p.url()).searchParams.get("temperature"), "0.8");
+  await p.getByTestId("copy-link").click();
+  const sampled = new URL(await p.locator("#share-url").inputValue());
+  assert.deepEqual([sampled.searchParams.get("temperature"), sampled.searchParams.get("seed")], ["0.8", "7"]);
+  /** Both sides' replies to one run of 4 tokens with the settings shown. */
+  const replies = async () => {
+    await p.getByTestId("generate-button").click();
+    for (const s of [a, b]) await s.getByTestId("side-speed").filter({ hasText: /^4 tokens, / }).waitFor({ timeout: 300_000 });
+    await p.getByTestId("generate-button").and(p.locator(":enabled")).waitFor({ timeout: 60_000 });
+    return Promise.all([a, b].map((s) => s.getByTestId("side-reply").textContent()));
+  };
+  const first = await replies();
+  assert.deepEqual(await replies(), first, "the same seed at temperature 0.8 gives the same replies");
+  await p.getByTestId("seed").fill("8");
+  console.log(`seed 7: ${JSON.stringify(first)}; seed 8: ${JSON.stringify(await replies())}`);
+  assert.equal(new URL(p.url()).searchParams.get("seed"), "8");
+
   // Stop stops both: a long reply, stopped once each side has written a token.
   await p.getByTestId("steer-emotion").selectOption("");
   await p.getByTestId("max-tokens").fill("1024");
@@ -167,4 +198,29 @@ test("on a 375 px phone the two columns stack, nothing scrolls sideways, control
   await p.screenshot({ path: "docs/screenshots/phone-compare.png" });
   assert.deepEqual(p.errors, []);
   await phone.close();
+});
+
+test("a side whose file the server says is too large refuses it before it downloads, with its size; the other side loads", async () => {
+  const ctx = await site.browser.newContext();
+  let gets = 0;
+  await ctx.route("**/models/huge.gguf", (route) => {
+    if (route.request().method() !== "HEAD") gets += 1;
+    return route.fulfill({ status: 200, headers: { "content-length": "5000000000", "content-type": "application/octet-stream" }, body: "" });
+  });
+  const p = await recordingPage(ctx);
+  await p.goto(`${site.url}?view=compare&a=models/huge.gguf&b=smollm2-135m-instruct&backend=cpu`);
+  const a = p.getByTestId("compare-side-a");
+  const b = p.getByTestId("compare-side-b");
+  await a.getByTestId("side-status").filter({ hasText: "too large" }).waitFor({ timeout: 30_000 });
+  assert.match(await a.locator("h3").textContent(), /^A: huge\.gguf$/);
+  assert.equal(await a.getByTestId("side-status").textContent(),
+    "huge.gguf is 5.00 GB: too large for this tab. While it loads, the engine needs about twice the file (10.00 GB) in WebAssembly memory, which holds 4 GiB at most: files up to 2.01 GB load here.");
+  assert.match(await a.getByTestId("side-size").textContent(), /^huge\.gguf is a ~5\.0 GB download \(5\.00 GB\), kept in this browser under its address/);
+  assert.equal(await a.locator("progress").isVisible(), false);
+  assert.match(await b.getByTestId("side-size").textContent(), /^The model is a ~\d+ MB download/);
+  await b.getByTestId("side-status").filter({ hasText: "ready" }).waitFor({ timeout: 300_000 });
+  assert.equal(gets, 0, "the file was requested, not just its size");
+  assert.match(await a.getByTestId("side-status").textContent(), /too large for this tab/);
+  assert.deepEqual(p.errors, []);
+  await ctx.close();
 });

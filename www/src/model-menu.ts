@@ -36,6 +36,15 @@ async function headSize(url: string): Promise<number | null> {
   }
 }
 
+/** `c`'s size before it loads (its own, else the server's for its address, resolved against
+ * `base`; null when neither says) and why it cannot load in this tab ("" when it can: a size
+ * not known is let through, and the worker stops the download at MAX_MODEL_BYTES). Both the
+ * menu and the Compare view's sides ask this before they start an engine. */
+export async function checkSize(c: ModelChoice, base = document.baseURI): Promise<{ bytes: number | null; refused: string }> {
+  const bytes = c.bytes ?? (c.url ? await headSize(new URL(c.url, base).href) : null);
+  return { bytes, refused: bytes === null ? "" : tooLarge(c.name, bytes) ?? "" };
+}
+
 export class ModelMenu {
   private readonly select = h("select", { id: "model-select", "data-testid": "model-select" });
   private readonly note = h("p", { class: "meta warn", id: "model-note", "data-testid": "model-note", role: "status" });
@@ -116,13 +125,10 @@ export class ModelMenu {
 
   /** Says `c`'s size; returns why it cannot load here, or "" when it can. */
   private async check(c: ModelChoice): Promise<string> {
-    let bytes = c.bytes;
-    if (bytes === null && c.url) {
-      this.els.sizeNote.textContent = `asking the server how large ${c.name} is…`;
-      bytes = await headSize(new URL(c.url, document.baseURI).href);
-    }
+    if (c.bytes === null && c.url) this.els.sizeNote.textContent = `asking the server how large ${c.name} is…`;
+    const { bytes, refused } = await checkSize(c);
     this.show(c, bytes);
-    return bytes === null ? "" : tooLarge(c.name, bytes) ?? "";
+    return refused;
   }
 
   /** The size note, the header's name and the footer's credit for `c`. */

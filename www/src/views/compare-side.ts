@@ -1,14 +1,17 @@
 //! One side of the Compare view: a model in an engine worker of its own (an `App` of its own,
-//! so the same worker, protocol and run bookkeeping as the page's), its loading line, what it
-//! lacks (no chat template, no emotion vectors: model-notes.ts), its reply coloured by its own
-//! readout (tokens.ts), and the summary of its validation report.
+//! so the same worker, protocol and run bookkeeping as the page's), its size said before it
+//! loads (the model menu's checkSize: a file too large for the tab is refused, its engine never
+//! started), its loading line, what it lacks (no chat template, no emotion vectors:
+//! model-notes.ts), its reply coloured by its own readout (tokens.ts), and the summary of its
+//! validation report.
 
 import { App, type Scope } from "../app";
 import { DEFAULT_MODEL } from "../config";
 import { h } from "../dom";
 import { explainLoadError, type Features } from "../engine/features";
 import { speedText, type Steer } from "../engine/protocol";
-import type { ModelChoice } from "../models";
+import { checkSize } from "../model-menu";
+import { type ModelChoice, sizeNote } from "../models";
 import { replyText, type Token } from "../run-data";
 import type { AppState } from "../share/url-state";
 import { TOP } from "../share/url-state";
@@ -17,6 +20,9 @@ import { modelNotes } from "./model-notes";
 import { intervalText, type ReportSummary, summariseReport } from "./report";
 import { readings } from "./smoothing";
 import { colouring, renderLegend, tokenTitle, TokenStream } from "./tokens";
+
+/** What a reply runs with: both sides are given the same. */
+export type RunSettings = Pick<AppState, "prompt" | "maxTokens" | "temperature" | "seed">;
 
 /** The validation reports in the build, by path: `limbic validate` writes the default model's
  * to docs/validation/report.json and another entry's to docs/validation/<id>/report.json. A
@@ -48,7 +54,9 @@ export class Side {
   readonly el: HTMLElement;
   private readonly scope: Scope;
   private readonly status = h("p", { class: "meta", "data-testid": "side-status", role: "status" });
+  private readonly size = h("p", { class: "meta", "data-testid": "side-size" });
   private readonly progress = h("progress", { max: 1, value: 0 });
+  private readonly loading = h("label", { class: "meta" }, "loading ", this.progress);
   private readonly steerNote = h("p", { class: "meta", "data-testid": "side-steer" });
   private readonly replyBox: HTMLElement;
   private readonly stream: TokenStream;
@@ -62,6 +70,7 @@ export class Side {
   private tokens = 0;
   /** Why the last reply could not start here ("" when it ran). */
   failed = "";
+  private disposed = false;
 
   /** `label`: "A" or "B"; `state`: the page's (copied: a side never writes the address bar). */
   constructor(readonly label: string, link: string, state: AppState, private readonly onChange: () => void) {
@@ -74,7 +83,8 @@ export class Side {
     this.el = h("section", { class: "compare-side", "data-testid": `compare-side-${label.toLowerCase()}`, "aria-labelledby": headingId },
       h("h3", { id: headingId }, `${label}: ${m.name}`),
       h("p", { class: "meta" }, m.entry?.kind ?? "another GGUF"),
-      h("label", { class: "meta" }, "loading ", this.progress),
+      this.size,
+      this.loading,
       this.status,
       modelNotes(this.app, this.scope, "readout and steering are off on this side"),
       this.steerNote,
@@ -112,8 +122,20 @@ export class Side {
     void this.showReport(m);
   }
 
-  /** Starts loading, with the page's `features`. */
-  load(features: Features) {
+  /** Says the model's size, asking the server when it is not known, then starts loading with
+   * the page's `features`, unless the file is too large for the tab (then says so, and stops). */
+  async load(features: Features) {
+    const m = this.app.model;
+    if (m.bytes === null && m.url) this.status.textContent = `asking the server how large ${m.name} is…`;
+    const { bytes, refused } = await checkSize(m);
+    if (this.disposed) return;
+    this.size.textContent = sizeNote(m, bytes);
+    if (refused) {
+      this.loading.hidden = true;
+      this.status.textContent = refused;
+      return;
+    }
+    this.status.textContent = `starting ${m.name}…`;
     this.app.load(features);
   }
 
@@ -123,8 +145,9 @@ export class Side {
     return this.app.emotions?.names.includes(emotion) ? emotion : TOP;
   }
 
-  /** Runs `prompt` here with `steer` where this side's vectors have its emotion (said either way). */
-  generate(prompt: string, maxTokens: number, steer: Steer | null) {
+  /** Runs `settings` here with `steer` where this side's vectors have its emotion (said either
+   * way). The side's state is a copy of the page's, so the settings are given each time. */
+  generate(settings: RunSettings, steer: Steer | null) {
     const a = this.app;
     this.failed = !a.ready ? `${a.model.name} is not loaded` : a.busy ? `${a.model.name} is still busy` : "";
     if (this.failed) return;
@@ -135,7 +158,8 @@ export class Side {
     this.speed.textContent = "";
     this.picked.textContent = "";
     this.stream.clear();
-    Object.assign(a.state, { prompt, maxTokens });
+    const { prompt, maxTokens, temperature, seed } = settings;
+    Object.assign(a.state, { prompt, maxTokens, temperature, seed });
     a.generate(has ? [steer] : [], false);
   }
 
@@ -191,6 +215,7 @@ export class Side {
   }
 
   dispose() {
+    this.disposed = true;
     this.scope.dispose();
     this.app.dispose();
   }

@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { choose } from "../models";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { checkSize } from "../model-menu";
+import { choose, MAX_MODEL_BYTES } from "../models";
 import { COMPARE_DEFAULTS, defaultState, parseSide, parseUrl, toQuery } from "../share/url-state";
 import { reportUrlFor, summaryRows } from "./compare-side";
 import { intervalText, summariseReport } from "./report";
@@ -75,5 +76,44 @@ describe("validation summary", () => {
     if (Object.keys(import.meta.glob("../../../docs/validation/gemma-3-270m/report.json")).length) expect(gemma).toMatch(/report\.json/);
     else expect(gemma).toBeNull();
     expect(reportUrlFor(choose("https://x.org/m.gguf", null))).toBeNull();
+  });
+});
+
+describe("a side's size before it loads (checkSize, shared with the model menu)", () => {
+  afterEach(() => { vi.unstubAllGlobals(); });
+  /** A server that answers HEAD with `length` as Content-Length (none when null); the addresses asked. */
+  const server = (length: string | null, ok = true) => {
+    const asked: string[] = [];
+    vi.stubGlobal("fetch", async (url: string, init?: RequestInit) => {
+      asked.push(`${init?.method ?? "GET"} ${url}`);
+      return new Response(null, { status: ok ? 200 : 404, headers: length === null ? {} : { "content-length": length } });
+    });
+    return asked;
+  };
+
+  it("an entry's size is known without asking", async () => {
+    const asked = server("1");
+    const c = choose("smollm2-135m-instruct", null);
+    expect(await checkSize(c, BASE)).toEqual({ bytes: c.bytes, refused: "" });
+    expect(asked).toEqual([]);
+  });
+
+  it("an address asks the server (HEAD), relative to the page; too large is refused with the size", async () => {
+    const asked = server("5000000000");
+    const r = await checkSize(choose("models/huge.gguf", null), BASE);
+    expect(asked).toEqual(["HEAD http://localhost/limbic/models/huge.gguf"]);
+    expect(r.bytes).toBe(5e9);
+    expect(r.refused).toMatch(/^huge\.gguf is 5\.00 GB: too large for this tab\./);
+    server(String(MAX_MODEL_BYTES));
+    expect((await checkSize(choose("https://x.org/m.gguf", null), BASE)).refused).toBe("");
+  });
+
+  it("a server that does not say (no Content-Length, an error, no answer) leaves the size unknown and lets it load", async () => {
+    server(null);
+    expect(await checkSize(choose("https://x.org/m.gguf", null), BASE)).toEqual({ bytes: null, refused: "" });
+    server("5000000000", false);
+    expect(await checkSize(choose("https://x.org/m.gguf", null), BASE)).toEqual({ bytes: null, refused: "" });
+    vi.stubGlobal("fetch", async () => { throw new TypeError("Failed to fetch"); });
+    expect(await checkSize(choose("https://x.org/m.gguf", null), BASE)).toEqual({ bytes: null, refused: "" });
   });
 });

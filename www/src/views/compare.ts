@@ -1,8 +1,9 @@
-//! Compare models (`?view=compare&a=…&b=…`): one prompt, one steer (an emotion and a strength)
-//! and one readout setting on two models side by side, each in an engine worker of its own
-//! (compare-side.ts) with its own emotion vectors, and the two validation summaries beside each
-//! other. The two replies generate in parallel (each worker computes on its own); Stop stops
-//! both. While this view is shown first, the page's own model does not load (ownEngines).
+//! Compare models (`?view=compare&a=…&b=…`): one prompt, one steer (an emotion and a strength),
+//! one temperature and seed, and one readout setting on two models side by side, each in an
+//! engine worker of its own (compare-side.ts) with its own emotion vectors, and the two
+//! validation summaries beside each other. The two replies generate in parallel (each worker
+//! computes on its own); Stop stops both. While this view is shown first, the page's own model
+//! does not load (ownEngines).
 
 import type { App, ViewDef } from "../app";
 import { MODELS } from "../config";
@@ -12,6 +13,7 @@ import { choose } from "../models";
 import { DEFAULT_STRENGTH, formatStrength, parseSteers, STRENGTH_LIMIT } from "../share/steer-text";
 import { MAX_PROMPT_CHARS, TOP, wellFormed } from "../share/url-state";
 import { Side } from "./compare-side";
+import { numeric } from "./run-panel";
 
 /** docs/validation/comparison.md (scripts/compare_models.py) in the build, if it is written. */
 const COMPARISON = Object.values(import.meta.glob<string>("../../../docs/validation/comparison.md", { query: "?url", import: "default", eager: true }))[0];
@@ -25,11 +27,11 @@ function mount(root: HTMLElement, app: App) {
   prompt.value = s.prompt;
   prompt.addEventListener("input", () => app.update({ prompt: wellFormed(prompt.value) }));
   const max = h("input", { id: "compare-max", "data-testid": "max-tokens", type: "number", min: 1, max: 1024, value: s.maxTokens });
-  max.addEventListener("change", () => {
-    const v = Math.min(1024, Math.max(1, Math.round(Number(max.value)) || s.maxTokens));
-    max.value = String(v);
-    app.update({ maxTokens: v });
-  });
+  const temperature = h("input", { id: "compare-temperature", "data-testid": "temperature", type: "number", min: 0, max: 2, step: 0.1, value: s.temperature });
+  const seed = h("input", { id: "compare-seed", "data-testid": "seed", type: "number", min: 0, max: 4294967295, value: s.seed });
+  numeric(app, max, "maxTokens", true);
+  numeric(app, temperature, "temperature", false);
+  numeric(app, seed, "seed", true);
   const steerName = h("select", { id: "compare-steer", "data-testid": "steer-emotion" });
   const strength = h("input", { id: "compare-strength", "data-testid": "steer-strength", type: "range", min: -STRENGTH_LIMIT, max: STRENGTH_LIMIT, step: 0.01, value: DEFAULT_STRENGTH });
   const strengthOut = h("output", { for: "compare-strength" }, formatStrength(DEFAULT_STRENGTH));
@@ -97,7 +99,7 @@ function mount(root: HTMLElement, app: App) {
     side.emotion = s.emotion;
     sides[i] = side;
     columns.replaceChildren(...sides.map((x) => x.el));
-    if (features) side.load(features);
+    if (features) void side.load(features);
     listed = "\u0000";
     refresh();
   }
@@ -106,9 +108,10 @@ function mount(root: HTMLElement, app: App) {
 
   const run = () => {
     if (generate.disabled) return;
-    max.dispatchEvent(new Event("change"));
+    // A typed number not yet committed with Enter/blur counts too.
+    for (const el of [max, temperature, seed]) el.dispatchEvent(new Event("change"));
     const steer = steerName.value ? { name: steerName.value, strength: Number(strength.value) } : null;
-    for (const x of sides) x.generate(app.state.prompt, app.state.maxTokens, steer);
+    for (const x of sides) x.generate(app.state, steer);
     announce.dataset.running = "1";
     announce.textContent = `Generating on both models… ${sides.map((x) => x.failed).filter(Boolean).join("; ")}`;
     refresh();
@@ -122,14 +125,15 @@ function mount(root: HTMLElement, app: App) {
   void detectFeatures().then((f) => {
     if (disposed) return;
     features = f;
-    for (const x of sides) x.load(f);
+    for (const x of sides) void x.load(f);
   });
 
   root.append(
     h("h2", {}, "Compare models"),
     h("p", { class: "meta" },
       "The same prompt, steer and readout on two models, each in an engine of its own with its own emotion vectors. " +
-      "Both replies generate at the same time (each model on its own worker); Stop stops both. A model without a chat template continues the prompt as plain text; " +
+      "Both replies generate at the same time (each model on its own worker), sampled with the same temperature and seed; Stop stops both. " +
+      "Each side says its model's size before it downloads and refuses a file too large for this tab. A model without a chat template continues the prompt as plain text; " +
       "one without emotion vectors writes without a readout or steering. Strength is a fraction of each model's own residual norm."),
     h("section", { class: "run", "aria-label": "prompt and settings" },
       h("div", { class: "controls" }, ...pickers),
@@ -137,6 +141,8 @@ function mount(root: HTMLElement, app: App) {
       prompt,
       h("div", { class: "controls" },
         h("label", {}, "max tokens ", max),
+        h("label", {}, "temperature ", temperature),
+        h("label", {}, "seed ", seed),
         h("label", {}, "steer with ", steerName),
         h("label", { for: "compare-strength" }, "strength "), strength, strengthOut,
         h("label", {}, "colour tokens by ", colourBy)),

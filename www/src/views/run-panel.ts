@@ -1,5 +1,6 @@
 //! The prompt and run settings both Readout and Steer use: prompt, max tokens, temperature,
-//! seed, Generate / Stop and the speed line. Values live in the app state (and so in the URL).
+//! seed, Generate / Stop and the speed line. Values live in the app state (and so in the URL);
+//! the Compare view binds its own number fields with the same clamping (`numeric`).
 //! Screen readers hear a reply once, politely, when it ends (its text and length), not token
 //! by token: the token boxes and the speed line are not live regions, `#announce` is.
 
@@ -8,6 +9,25 @@ import { h } from "../dom";
 import { speedText } from "../engine/protocol";
 import { replyText } from "../run-data";
 import { MAX_PROMPT_CHARS, wellFormed } from "../share/url-state";
+
+/** The number a field's `text` gives, rounded when `int`, clamped to `min`..`max`; `fallback`
+ * (clamped too) when the text is empty or not a number. */
+export function clampNumber(text: string, min: number, max: number, int: boolean, fallback: number): number {
+  let v = Number(text);
+  if (!Number.isFinite(v) || text.trim() === "") v = fallback;
+  return Math.min(max, Math.max(min, int ? Math.round(v) : v));
+}
+
+/** Binds the number field `el` (with `min` and `max`) to the state's `key`: a change is clamped
+ * (clampNumber, the state's value standing in for no number), shown, and stored, so that the
+ * state (and a link) never holds a number outside its range. */
+export function numeric(app: App, el: HTMLInputElement, key: "maxTokens" | "temperature" | "seed", int: boolean) {
+  el.addEventListener("change", () => {
+    const v = clampNumber(el.value, Number(el.min), Number(el.max), int, app.state[key]);
+    el.value = String(v);
+    app.update({ [key]: v });
+  });
+}
 
 /** Builds the panel; `onGenerate` runs the view's kind of reply. Returns it and its teardown. */
 export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLElement {
@@ -24,18 +44,9 @@ export function runPanel(app: App, scope: Scope, onGenerate: () => void): HTMLEl
 
   // The state holds the prompt as a link carries it (lone surrogates made U+FFFD).
   prompt.addEventListener("input", () => app.update({ prompt: wellFormed(prompt.value) }));
-  // Numbers outside their range are clamped, so the state (and a link) never holds one.
-  const numeric = (el: HTMLInputElement, key: "maxTokens" | "temperature" | "seed", int: boolean) =>
-    el.addEventListener("change", () => {
-      let v = Number(el.value);
-      if (!Number.isFinite(v) || el.value.trim() === "") v = s[key];
-      v = Math.min(Number(el.max), Math.max(Number(el.min), int ? Math.round(v) : v));
-      el.value = String(v);
-      app.update({ [key]: v } as Partial<typeof s>);
-    });
-  numeric(max, "maxTokens", true);
-  numeric(temperature, "temperature", false);
-  numeric(seed, "seed", true);
+  numeric(app, max, "maxTokens", true);
+  numeric(app, temperature, "temperature", false);
+  numeric(app, seed, "seed", true);
   // Ctrl/Cmd+Enter in the prompt generates.
   prompt.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); generate.click(); }
