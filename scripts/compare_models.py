@@ -71,7 +71,7 @@ def main():
         "|---|" + "---|" * len(names),
         row("layers, chosen readout layer", [
             f"{len(a['cv_top1'])}, layer {r['default_layer']} "
-            f"({100 * r['default_layer'] / (len(a['cv_top1']) - 1):.0f} % of depth)"
+            f"({100 * r['default_layer'] / len(a['cv_top1']):.0f} % of depth)"
             for r, a in zip(reports, acc)]),
         row("token offset (cross-validated)", [str(r["token_offset"]) for r in reports]),
         row("test top-1, 171 emotions (chance 0.6 %)", [pct(a["test"]["fit"]["top1"]) for a in acc]),

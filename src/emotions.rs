@@ -20,13 +20,17 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::numerics::dot;
 use crate::readout::{Calibration, Emotional, Readout};
+
+mod tensors;
+use tensors::malformed;
+pub use tensors::Tensors;
 
 /// The hook site the vectors were read at and are added to.
 pub const HOOK: &str = "resid_post";
@@ -309,12 +313,15 @@ impl EmotionSet {
 
     /// Parses a vectors file held in memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let bad = |m: String| Error::Steer(format!("malformed vectors file: {m}"));
-        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let md = meta
+        Self::from_tensors(&Tensors::from_bytes(bytes)?)
+    }
+
+    /// Parses a vectors file's tensors, read one at a time.
+    pub fn from_tensors(st: &Tensors) -> Result<Self> {
+        let bad = |m: String| malformed(m);
+        let md = st
             .metadata()
-            .clone()
+            .cloned()
             .ok_or_else(|| bad("no metadata".into()))?;
         let get = |k: &str| {
             md.get(k)
@@ -340,54 +347,48 @@ impl EmotionSet {
         let (mut vectors, mut centres) = (Vec::new(), Vec::new());
         let mut d_model = 0;
         for l in 0..n_layer {
-            let t = st
-                .tensor(&format!("layer.{l}"))
-                .map_err(|e| bad(e.to_string()))?;
-            let c = st
-                .tensor(&format!("centre.{l}"))
-                .map_err(|e| bad(e.to_string()))?;
-            if t.dtype() != Dtype::F32
-                || c.dtype() != Dtype::F32
-                || t.shape().len() != 2
-                || t.shape()[0] != names.len()
+            let t = st.need(&format!("layer.{l}"))?;
+            let c = st.need(&format!("centre.{l}"))?;
+            if t.dtype != Dtype::F32
+                || c.dtype != Dtype::F32
+                || t.shape.len() != 2
+                || t.shape[0] != names.len()
             {
                 return Err(bad(format!(
                     "layer.{l} has shape {:?}, want ({}, d) f32",
-                    t.shape(),
+                    t.shape,
                     names.len()
                 )));
             }
-            d_model = t.shape()[1];
-            if c.shape() != [d_model] {
+            d_model = t.shape[1];
+            if c.shape != [d_model] {
                 return Err(bad(format!(
                     "centre.{l} has shape {:?}, want ({d_model})",
-                    c.shape()
+                    c.shape
                 )));
             }
-            vectors.push(from_le_bytes(t.data()));
-            centres.push(from_le_bytes(c.data()));
+            vectors.push(from_le_bytes(&t.data));
+            centres.push(from_le_bytes(&c.data));
         }
         let n = names.len();
         // v2 tensors: all layers or none; a wrong shape is an error.
         let optional = |name: &str, len: usize| -> Result<Vec<Vec<f32>>> {
-            if st.tensor(&format!("{name}.0")).is_err() {
+            if st.get(&format!("{name}.0")).is_none() {
                 return Ok(Vec::new());
             }
             (0..n_layer)
                 .map(|l| {
-                    let t = st
-                        .tensor(&format!("{name}.{l}"))
-                        .map_err(|e| bad(e.to_string()))?;
-                    match (t.dtype(), t.data().len()) {
-                        (Dtype::F32, b) if b == 4 * len => Ok(from_le_bytes(t.data())),
+                    let t = st.need(&format!("{name}.{l}"))?;
+                    match (t.dtype, t.data.len()) {
+                        (Dtype::F32, b) if b == 4 * len => Ok(from_le_bytes(&t.data)),
                         (Dtype::F16, b) if b == 2 * len => Ok(t
-                            .data()
+                            .data
                             .chunks_exact(2)
                             .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
                             .collect()),
                         _ => Err(bad(format!(
                             "{name}.{l} has shape {:?}, want {len} f32 or f16 values",
-                            t.shape()
+                            t.shape
                         ))),
                     }
                 })
@@ -411,16 +412,16 @@ impl EmotionSet {
                 })
                 .collect();
         let default = num("default_layer")? as usize;
-        if let Ok(t) = st.tensor(&format!("intensity.{default}")) {
+        if let Some(t) = st.get(&format!("intensity.{default}")) {
             let at = calibration
                 .get_mut(default)
-                .filter(|_| t.dtype() == Dtype::F32 && t.shape() == [windows.len(), n + 2]);
+                .filter(|_| t.dtype == Dtype::F32 && t.shape == [windows.len(), n + 2]);
             let Some(cs) = at else {
-                return Err(bad(format!("intensity has shape {:?}", t.shape())));
+                return Err(bad(format!("intensity has shape {:?}", t.shape)));
             };
             for (c, row) in cs
                 .iter_mut()
-                .zip(from_le_bytes(t.data()).chunks_exact(n + 2))
+                .zip(from_le_bytes(&t.data).chunks_exact(n + 2))
             {
                 let e = Emotional::from_row(row);
                 c.emotional = Some(e.ok_or_else(|| bad("intensity out of range".into()))?);
@@ -448,7 +449,7 @@ impl EmotionSet {
             resid_norm,
             default_layer: num("default_layer")? as usize,
             token_offset: num("token_offset")? as usize,
-            neutral_basis: neutral_basis(&st, &neutral_pcs, d_model)?,
+            neutral_basis: neutral_basis(st, &neutral_pcs, d_model)?,
             neutral_pcs,
             model_sha256: get("model_sha256")?,
             method: get("method")?,
@@ -519,24 +520,22 @@ impl EmotionSet {
 const NEUTRAL_PC_NOTE: &str = "neutral_pc.{l} (k_l, d) f32: the neutral dialogues' principal components projected out of every vector at layer l (k_l = neutral_pcs[l]), kept so that vectors made from new texts (limbic make-vector, the page's Make view) are built the same way";
 
 /// `neutral_pc.{l}` for every layer, or none; each `(neutral_pcs[l], d)` f32.
-fn neutral_basis(st: &SafeTensors, counts: &[usize], d: usize) -> Result<Vec<Vec<f32>>> {
-    if st.tensor("neutral_pc.0").is_err() {
+fn neutral_basis(st: &Tensors, counts: &[usize], d: usize) -> Result<Vec<Vec<f32>>> {
+    if st.get("neutral_pc.0").is_none() {
         return Ok(Vec::new());
     }
     counts
         .iter()
         .enumerate()
         .map(|(l, &k)| {
-            let t = st.tensor(&format!("neutral_pc.{l}")).map_err(|e| {
-                Error::Steer(format!("malformed vectors file: neutral_pc.{l}: {e}"))
-            })?;
-            if t.dtype() != Dtype::F32 || t.shape() != [k, d] {
-                return Err(Error::Steer(format!(
-                    "malformed vectors file: neutral_pc.{l} has shape {:?}, want ({k}, {d}) f32",
-                    t.shape()
+            let t = st.need(&format!("neutral_pc.{l}"))?;
+            if t.dtype != Dtype::F32 || t.shape != [k, d] {
+                return Err(malformed(format!(
+                    "neutral_pc.{l} has shape {:?}, want ({k}, {d}) f32",
+                    t.shape
                 )));
             }
-            Ok(from_le_bytes(t.data()))
+            Ok(from_le_bytes(&t.data))
         })
         .collect()
 }

@@ -368,8 +368,11 @@ impl Engine {
     /// the 98 MB model in the tab would cost a second); the page serves the file made for its
     /// model. Returns `{names, defaultLayer, nLayer, defaultStrength, tokenOffset, ...}`.
     #[wasm_bindgen(js_name = loadEmotions)]
-    pub fn load_emotions(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let set = EmotionSet::from_bytes(bytes).map_err(js)?;
+    pub fn load_emotions(&mut self, bytes: js_sys::Uint8Array) -> Result<JsValue, JsError> {
+        // Read a tensor at a time from JavaScript's copy: never whole in the wasm memory.
+        let read = |a: usize, b: usize| bytes.subarray(a as u32, b as u32).to_vec();
+        let tensors = crate::emotions::Tensors::from_ranges(bytes.length() as usize, read);
+        let set = EmotionSet::from_tensors(&tensors.map_err(js)?).map_err(js)?;
         let config = self.session.config();
         if set.d_model != config.d_model || set.n_layer() != config.n_layer {
             return Err(JsError::new(

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use limbic::emotions::{EmotionSet, SteerSetting};
+use limbic::emotions::{EmotionSet, SteerSetting, Tensors};
 use limbic::extract::{
     centred, discriminant, emotion_directions, fit_effects, normalise_rows, principal_components,
     project_out, rank_accuracy, within_scatter, Design, Moments, StoryStats, OFFSETS,
@@ -205,6 +205,21 @@ fn vectors_file_round_trips_and_rejects_bad_input() {
         .to_string()
         .contains("malformed"));
     assert!(EmotionSet::from_bytes(b"garbage").is_err());
+    // Read a range at a time (as the page reads JavaScript's copy): the same set, and a file
+    // cut short, or with a header past its end, is refused with a reason.
+    let ranges = |b: &'static [u8]| move |a: usize, e: usize| b[a..e].to_vec();
+    let bytes: &'static [u8] = bytes.leak();
+    let read = Tensors::from_ranges(bytes.len(), ranges(bytes)).unwrap();
+    assert_eq!(EmotionSet::from_tensors(&read).unwrap(), set);
+    for cut in [bytes.len() - 1, 100, 7, 0] {
+        let e = Tensors::from_ranges(cut, ranges(&bytes[..cut]))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("malformed vectors file"),
+            "{cut}: {e}"
+        );
+    }
 
     let unknown = set.index("hapy").unwrap_err().to_string();
     assert!(

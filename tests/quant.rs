@@ -360,3 +360,25 @@ fn a_matrix_repacked_in_pieces_is_the_matrix_repacked_whole() {
             .is_err());
     }
 }
+
+#[test]
+fn scales_are_held_in_f16_where_that_is_exact() {
+    // Bytes per 32 values held: quants, then the scale (and minimum) in f16 where every one is
+    // exactly an f16 (as the file has them), in f32 where they are products (K-quants).
+    let (rows, cols) = (64, 512);
+    for (dtype, per_block) in [
+        (GgmlDType::Q4_1, 16 + 2 + 2),
+        (GgmlDType::Q4_0, 16 + 2 + 2),
+        (GgmlDType::Q8_0, 32 + 2),
+        (GgmlDType::Q5_0, 20 + 2 + 2),
+        (GgmlDType::Q5_1, 20 + 2 + 2),
+        (GgmlDType::Q4K, 16 + 4 + 4),
+        (GgmlDType::Q5K, 20 + 4 + 4),
+        (GgmlDType::Q6K, 32 + 2 * 4),
+    ] {
+        let q = QMatrix::new(&quantized(rows, cols, dtype, 3))
+            .unwrap()
+            .unwrap();
+        assert_eq!(q.bytes(), rows * cols / 32 * per_block, "{dtype:?}");
+    }
+}

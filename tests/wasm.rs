@@ -129,8 +129,8 @@ async fn webgpu_gives_the_same_greedy_tokens_as_native_cpu_and_falls_back_when_l
     // A vector made on WebGPU (its logit lens read back from the device) is described as on
     // the CPU: the same nearest emotions and promoted tokens.
     let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
-    e.load_emotions(&vectors).ok().expect("vectors");
-    cpu.load_emotions(&vectors).ok().expect("vectors");
+    e.load_emotions(js(&vectors)).ok().expect("vectors");
+    cpu.load_emotions(js(&vectors)).ok().expect("vectors");
     let (on_gpu, on_cpu) = (make_pirate(&mut e).await, make_pirate(&mut cpu).await);
     let names = |v: &wasm_bindgen::JsValue| -> Vec<serde_json::Value> {
         field(v, "neighbours")
@@ -214,7 +214,7 @@ async fn same_greedy_tokens_as_native_and_bad_input_is_survivable() {
     };
     assert!(steer(&mut e, &["happy"], &[0.1], None).is_err());
     let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
-    e.load_emotions(&vectors).ok().expect("vectors");
+    e.load_emotions(js(&vectors)).ok().expect("vectors");
     assert!(steer(&mut e, &["no such feeling"], &[0.1], None).is_err());
     assert!(steer(&mut e, &["happy"], &[f32::NAN], None).is_err());
     assert!(steer(&mut e, &["happy"], &[1e9], None).is_err());
@@ -324,7 +324,7 @@ async fn made_vectors_are_made_steered_exported_and_bad_input_is_survivable() {
     let mut e = Engine::new(js(&model)).ok().expect("load");
     assert!(e.make_text("Arr matey").is_err(), "no vectors loaded yet");
     let vectors = fetch("/data/vectors/smollm2-135m-instruct.safetensors").await;
-    e.load_emotions(&vectors).ok().expect("vectors");
+    e.load_emotions(js(&vectors)).ok().expect("vectors");
     let plain = greedy(&mut e, "Tell me about your day.", 8).await;
     // Too few texts, then a name taken by an emotion: errors, and nothing kept.
     keep_texts(&mut e, &PIRATE[..3]).await;

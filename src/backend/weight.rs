@@ -60,11 +60,10 @@ pub struct FiveBits {
 }
 
 /// A block of 32 values in 8 bits as the byte kernels read them: value `j` is
-/// `qs[j]·d[j / 16] + m[j / 16]`.
+/// `qs[j]·d[j / 16]` (Q6_K's values are symmetric: no minimum).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ByteBlock {
     pub d: [f32; 2],
-    pub m: [f32; 2],
     pub qs: [i8; 32],
 }
 
@@ -221,7 +220,7 @@ impl QWeight {
         if let Some(blocks) = self.byte_blocks() {
             let mut out = Vec::with_capacity(blocks.len() * 32);
             for b in blocks {
-                out.extend((0..32).map(|j| b.qs[j] as f32 * b.d[j / 16] + b.m[j / 16]));
+                out.extend((0..32).map(|j| b.qs[j] as f32 * b.d[j / 16]));
             }
             return out;
         }
@@ -388,7 +387,6 @@ fn q6_k_sub_blocks(b: &[u8]) -> [ByteBlock; 8] {
     let q = q6_k_values(b);
     std::array::from_fn(|k| ByteBlock {
         d: [0, 1].map(|h| d * b[192 + 2 * k + h] as i8 as f32),
-        m: [-0.0; 2],
         qs: std::array::from_fn(|j| q[32 * k + j]),
     })
 }

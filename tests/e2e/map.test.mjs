@@ -80,6 +80,7 @@ test("choosing afraid lists its nearest neighbours with cosine numbers; hovering
   await p.locator("#map-near-title", { hasText: `Nearest to ${next}` }).waitFor();
   // Hovering the point of "calm" shows calm's neighbours.
   const calm = p.locator("[data-testid=map-scatter] g.map-dots > *").filter({ has: p.locator("title", { hasText: /^calm\n/ }) });
+  await calm.scrollIntoViewIfNeeded();
   const box = await calm.boundingBox();
   await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await p.locator("#map-near-title", { hasText: "Nearest to calm" }).waitFor();

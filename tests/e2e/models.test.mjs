@@ -184,7 +184,8 @@ test("?model= with the address of a GGUF the engine cannot read: the same messag
 
 test("vectors that are not this model's: the model still runs, and the page says why there is no readout", async () => {
   await setUp();
-  const p = await open("vectors=data/vectors/extract_report.json");
+  // The model's load alone (no vectors in the engine), from the cache: its wasm memory printed.
+  const p = await measuredOpen("vectors=data/vectors/extract_report.json", "SmolLM2-135M-Instruct without vectors", 98_362_432);
   assert.match(await p.getByTestId("model-status").textContent(), /^SmolLM2-135M-Instruct ready \(30 layers, d = 576, no emotion vectors\)$/);
   assert.match(await p.getByTestId("vectors-note").textContent(), /^No emotion vectors for SmolLM2-135M-Instruct \(the vectors file does not fit this model: .+\): replies are plain text, without a readout/);
   assert.equal(await p.getByTestId("chat-note").textContent(), "");

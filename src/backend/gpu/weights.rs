@@ -37,7 +37,7 @@ impl Gpu {
             }
         } else if let Some(blocks) = w.byte_blocks() {
             for b in blocks {
-                scales.extend([b.d[0], b.d[1], b.m[0], b.m[1]]);
+                scales.extend(b.d);
                 qs.extend(b.qs.iter().map(|&v| v as u8));
             }
         } else if dtype == DType::Q8_0 {

@@ -1,12 +1,12 @@
 //! Our quantized matrix products: Q4_1 and Q8_0 weights (Q4_K read as Q4_1 blocks; Q5_0, Q5_1
-//! and Q5_K as 5-bit blocks, [`Format::Q5`]; Q6_K as bytes with a scale and minimum per 16
-//! values, [`Format::Q8_16`]) times
+//! and Q5_K as 5-bit blocks, [`Format::Q5`]; Q6_K as bytes with a scale per 16 values,
+//! [`Format::Q8_16`]) times
 //! activations quantized on the fly to 8-bit blocks (Q8_1 with f32 scale and sum for Q4_1, as
 //! llama.cpp and candle's generic path do; for Q8_0 the block scale is rounded to f16 as both
 //! do). Used for every product on the CPU backend, natively and in the browser.
 //!
 //! A Q4_1 or Q5 block contributes `d_w·d_x·Σ q_w q_x + m_w·s_x`, a Q8_0 block
-//! `d_w·d_x·Σ q_w q_x`, a Q8_16 block that of Q4_1 for each of its two halves (first, second).
+//! `d_w·d_x·Σ q_w q_x`, a Q8_16 block that of Q8_0 for each of its two halves (first, second).
 //! The integer sum is exact, so the SIMD kernels (AVX-512 VNNI, AVX2, simd128, relaxed SIMD)
 //! only speed it up; the per-block float work and the accumulation over blocks are the same
 //! operations in the same order on every path, so results are bit-identical to the scalar
@@ -15,15 +15,17 @@
 //! Layout (made at load time): rows are interleaved in groups of 8, block by block, so one
 //! pass over a block of `x` serves 8 rows. The 8 integer sums are reduced together and the
 //! float work runs on 8 lanes at once: a few instructions per row and block instead of ~20.
-//! Per group and block: the 8 rows' quants (row order), then 8 scales and (Q4_1) 8 minimums
-//! in *lane order* ([`LANES_Q4`] or [`LANES_Q8`]: the order the SIMD reduction leaves the
-//! rows in); Q8_16 has 16 of each (the first halves' 8, then the second halves'); Q5's quants
-//! are the 8 rows' nibbles as Q4_1's, then their 8 words of fifth bits. On x86
+//! Per group and block: the 8 rows' quants (row order), then 8 scales and (Q4_1, Q5) 8
+//! minimums in *lane order* ([`LANES_Q4`] or [`LANES_Q8`]: the order the SIMD reduction leaves
+//! the rows in); Q8_16 has 16 scales (the first halves' 8, then the second halves'); Q5's quants
+//! are the 8 rows' nibbles as Q4_1's, then their 8 words of fifth bits. Scales and minimums are
+//! held in f16 where that is exact ([`scales`]). On x86
 //! 8-bit quants are stored offset by 128 as unsigned bytes (`vpdpbusd` multiplies u8 × i8;
 //! `Σ(w+128)x − 128·Σx` is still exact); elsewhere as they are.
 
 use super::weight::{f16, five_bit, ByteBlock, DType, FiveBits, QWeight};
 use crate::error::{Error, Result};
+use scales::{Lanes, Store};
 
 const QK: usize = 32;
 /// Rows interleaved and computed together.
@@ -56,11 +58,10 @@ pub enum Format {
     Q4_1,
     /// f16 scale, 32 signed bytes.
     Q8_0,
-    /// 32 five-bit values with an f32 scale and minimum: 16 bytes of nibbles (as Q4_1's), 32
+    /// 32 five-bit values with a scale and minimum: 16 bytes of nibbles (as Q4_1's), 32
     /// fifth bits (Q5_0, Q5_1 and Q5_K as [`QWeight::five_bit_blocks`] gives them).
     Q5,
-    /// 32 signed bytes with an f32 scale and minimum per 16 (Q6_K as [`QWeight::byte_blocks`]
-    /// gives it).
+    /// 32 signed bytes with a scale per 16 (Q6_K as [`QWeight::byte_blocks`] gives it).
     Q8_16,
 }
 
@@ -82,7 +83,7 @@ impl Format {
         }
     }
 
-    /// Scales (and minimums) per block and row.
+    /// Scales per block and row.
     fn halves(self) -> usize {
         if self == Format::Q8_16 {
             2
@@ -102,6 +103,7 @@ pub enum Kernel {
     /// wasm simd128 with relaxed SIMD's integer dot product (a separate build: modules that
     /// use it don't load where the browser lacks it).
     Relaxed,
+    /// AVX2 with FMA and F16C (every AVX2 CPU has them).
     Avx2,
     /// AVX-512 VNNI (with VL, on 256-bit registers).
     Vnni,
@@ -122,10 +124,13 @@ impl Kernel {
         all.push(Kernel::Relaxed);
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx2") {
+            let avx2 = std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && std::is_x86_feature_detected!("f16c");
+            if avx2 {
                 all.push(Kernel::Avx2);
             }
-            if std::is_x86_feature_detected!("avx2")
+            if avx2
                 && std::is_x86_feature_detected!("avx512f")
                 && std::is_x86_feature_detected!("avx512vl")
                 && std::is_x86_feature_detected!("avx512vnni")
@@ -148,9 +153,9 @@ pub struct QMatrix {
     pub rows: usize,
     pub cols: usize,
     pub format: Format,
-    d: Vec<f32>, // (groups, blocks, halves, G) in lane order
-    m: Vec<f32>, // (groups, blocks, halves, G) in lane order; not for Q8_0
-    q: Vec<u8>,  // (groups, blocks, G rows, 16 or 32)
+    d: Store,   // (groups, blocks, halves, G) in lane order
+    m: Store,   // (groups, blocks, G) in lane order; only for Q4_1 and Q5
+    q: Vec<u8>, // (groups, blocks, G rows, 16 or 32)
 }
 
 impl QMatrix {
@@ -180,7 +185,8 @@ impl QMatrix {
         let groups = rows.div_ceil(G);
         let (lanes, halves) = (format.lanes(), format.halves());
         let mut d = vec![0.0f32; groups * nb * halves * G];
-        let mut m = vec![0.0f32; if format == Format::Q8_0 { 0 } else { d.len() }];
+        let minimums = matches!(format, Format::Q4_1 | Format::Q5);
+        let mut m = vec![0.0f32; if minimums { d.len() } else { 0 }];
         // Padding rows (past `rows`) stay zero: their outputs are computed and dropped.
         let pad = match format {
             Format::Q4_1 | Format::Q5 => 0,
@@ -210,10 +216,9 @@ impl QMatrix {
                     }
                     let dst = &mut q[(at + i) * quants..][..quants];
                     if let Some(bb) = &bytes {
-                        let ByteBlock { d: bd, m: bm, qs } = &bb[r * nb + b];
-                        for h in 0..2 {
-                            let s = (at * 2) + h * G + lane;
-                            (d[s], m[s]) = (bd[h], bm[h]);
+                        let ByteBlock { d: bd, qs } = &bb[r * nb + b];
+                        for (h, &bd) in bd.iter().enumerate() {
+                            d[(at * 2) + h * G + lane] = bd;
                         }
                         for (v, &w) in dst.iter_mut().zip(qs) {
                             *v = w as u8 ^ OFFSET;
@@ -237,8 +242,8 @@ impl QMatrix {
             rows,
             cols,
             format,
-            d,
-            m,
+            d: Store::pack(d),
+            m: Store::pack(m),
             q,
         }))
     }
@@ -250,11 +255,9 @@ impl QMatrix {
         let (_, quants) = self.format.sizes();
         let want = |v: usize| groups * per_group * v;
         let halves = self.format.halves();
-        self.d
-            .reserve_exact(want(halves).saturating_sub(self.d.len()));
-        if !self.m.is_empty() {
-            self.m
-                .reserve_exact(want(halves).saturating_sub(self.m.len()));
+        self.d.reserve_total(want(halves));
+        if self.m.len() > 0 {
+            self.m.reserve_total(want(1));
         }
         self.q
             .reserve_exact(want(quants).saturating_sub(self.q.len()));
@@ -269,8 +272,8 @@ impl QMatrix {
                 more.format, more.rows, more.cols, self.format, self.rows, self.cols
             )));
         }
-        self.d.extend_from_slice(&more.d);
-        self.m.extend_from_slice(&more.m);
+        self.d.append(more.d);
+        self.m.append(more.m);
         self.q.extend_from_slice(&more.q);
         self.rows += more.rows;
         Ok(())
@@ -377,7 +380,7 @@ impl QMatrix {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512vnni")]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
     unsafe fn groups_vnni(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
         // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
         self.groups(xs, row0, out, |w, xs, g| unsafe {
@@ -386,7 +389,7 @@ impl QMatrix {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn groups_avx2(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
         // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
         self.groups(xs, row0, out, |w, xs, g| unsafe {
@@ -427,22 +430,30 @@ impl QMatrix {
         }
     }
 
-    /// Group `g`'s scales, minimums (empty for Q8_0) and quants, each `blocks` long.
-    fn group_data(&self, g: usize) -> (&[f32], &[f32], &[u8]) {
+    /// Group `g`'s scales, minimums (empty for Q8_0 and Q8_16) and quants.
+    fn group_data(&self, g: usize) -> (Lanes<'_>, Lanes<'_>, &[u8]) {
         let nb = self.cols / QK;
         let (_, quants) = self.format.sizes();
         let n = nb * G * self.format.halves();
-        let d = &self.d[g * n..(g + 1) * n];
-        let m = if self.m.is_empty() {
-            &[][..]
-        } else {
-            &self.m[g * n..(g + 1) * n]
+        let d = self.d.slice(g * n..(g + 1) * n);
+        let m = match self.m.len() {
+            0 => self.m.slice(0..0),
+            _ => self.m.slice(g * nb * G..(g + 1) * nb * G),
         };
         (
             d,
             m,
             &self.q[g * nb * G * quants..(g + 1) * nb * G * quants],
         )
+    }
+
+    /// Bytes this matrix holds.
+    pub fn bytes(&self) -> usize {
+        let scale = |s: &Store| match s {
+            Store::Half(h) => 2 * h.len(),
+            Store::Full(f) => 4 * f.len(),
+        };
+        scale(&self.d) + scale(&self.m) + self.q.len()
     }
 
     /// Weight row `r` as f32 `(cols)`.
@@ -459,25 +470,26 @@ impl QMatrix {
         let mut out = Vec::with_capacity(self.cols);
         for b in 0..self.cols / QK {
             let qs = &q[(b * G + i) * quants..][..quants];
-            let (db, at) = (d[b * G + lane], b * G + lane);
+            let (db, at) = (d.get(b * G + lane), b * G + lane);
             match self.format {
                 Format::Q5 => {
                     let block = &q[b * G * quants..][..G * quants];
                     let five = FiveBits {
                         d: db,
-                        m: m[at],
+                        m: m.get(at),
                         qs: std::array::from_fn(|j| block[i * 16 + j]),
                         qh: u32::from_le_bytes(std::array::from_fn(|j| block[G * 16 + i * 4 + j])),
                     };
-                    out.extend((0..QK).map(|j| db * five_bit(&five, j) as f32 + m[at]));
+                    out.extend((0..QK).map(|j| db * five_bit(&five, j) as f32 + m.get(at)));
                 }
-                Format::Q8_16 => out.extend(qs.iter().enumerate().map(|(j, &v)| {
-                    let s = (b * 2 + j / 16) * G + lane;
-                    (v ^ OFFSET) as i8 as f32 * d[s] + m[s]
-                })),
+                Format::Q8_16 => {
+                    out.extend(qs.iter().enumerate().map(|(j, &v)| {
+                        (v ^ OFFSET) as i8 as f32 * d.get((b * 2 + j / 16) * G + lane)
+                    }))
+                }
                 Format::Q4_1 => {
                     let nibbles = qs.iter().map(|v| v & 0x0F).chain(qs.iter().map(|v| v >> 4));
-                    out.extend(nibbles.map(|v| db * v as f32 + m[at]));
+                    out.extend(nibbles.map(|v| db * v as f32 + m.get(at)));
                 }
                 Format::Q8_0 => out.extend(qs.iter().map(|&v| db * (v ^ OFFSET) as i8 as f32)),
             }
@@ -505,11 +517,10 @@ pub struct Q8 {
     d: Vec<f32>,   // per block: scale
     d16: Vec<f32>, // per block: the scale rounded to f16 (for Q8_0 weights)
     s: Vec<f32>,   // per block: scale · Σq
-    s16: Vec<f32>, // per half block: scale · Σq (for Q8_16 weights)
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     sq: Vec<i32>, // per block: Σq (the VNNI path's offset correction)
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    sq16: Vec<i32>, // per half block: Σq
+    sq16: Vec<i32>, // per half block: Σq (the VNNI path's correction for Q8_16 weights)
     q: Vec<i8>,    // (cols)
 }
 
@@ -536,7 +547,7 @@ impl Q8 {
             Vec::with_capacity(nb),
             Vec::with_capacity(nb),
         );
-        let (mut s16, mut sq16) = (Vec::with_capacity(2 * nb), Vec::with_capacity(2 * nb));
+        let mut sq16 = Vec::with_capacity(2 * nb);
         let mut q = vec![0i8; nb * QK];
         for (blk, q) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
             let (scale, sum) = block(blk, q);
@@ -544,17 +555,13 @@ impl Q8 {
             s.push(scale * sum as f32);
             sq.push(sum);
             let first: i32 = q[..16].iter().map(|&v| v as i32).sum();
-            for half in [first, sum - first] {
-                s16.push(scale * half as f32);
-                sq16.push(half);
-            }
+            sq16.extend([first, sum - first]);
         }
         let d16 = d.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
         Self {
             d,
             d16,
             s,
-            s16,
             sq,
             sq16,
             q,
@@ -563,6 +570,7 @@ impl Q8 {
 }
 
 mod reference;
+mod scales;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 #[cfg(target_arch = "x86_64")]

@@ -29,14 +29,14 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                                 + ((wq[j] >> 4) as i32 | high(j + 16)) * xq[j + 16] as i32
                         })
                         .sum();
-                    acc[lane] += d[at] * x.d[b] * isum as f32 + m[at] * x.s[b];
+                    acc[lane] += d.get(at) * x.d[b] * isum as f32 + m.get(at) * x.s[b];
                 }
                 Format::Q8_0 => {
                     let wq = &q[(b * G + i) * QK..][..QK];
                     let isum: i32 = (0..QK)
                         .map(|j| (wq[j] ^ OFFSET) as i8 as i32 * xq[j] as i32)
                         .sum();
-                    acc[lane] += d[at] * x.d16[b] * isum as f32;
+                    acc[lane] += d.get(at) * x.d16[b] * isum as f32;
                 }
                 Format::Q8_16 => {
                     let wq = &q[(b * G + i) * QK..][..QK];
@@ -44,8 +44,7 @@ pub fn group(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                         let isum: i32 = (16 * h..16 * h + 16)
                             .map(|j| (wq[j] ^ OFFSET) as i8 as i32 * xq[j] as i32)
                             .sum();
-                        let at = (b * 2 + h) * G + lane;
-                        acc[lane] += d[at] * x.d[b] * isum as f32 + m[at] * x.s16[2 * b + h];
+                        acc[lane] += d.get((b * 2 + h) * G + lane) * x.d[b] * isum as f32;
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! wasm simd128 group kernels (plain, and with relaxed SIMD's integer dot product) and the
 //! activation quantization.
 
-use super::{Format, QMatrix, G, Q8, QK};
+use super::{Format, Lanes, QMatrix, G, Q8, QK};
 use std::arch::wasm32::*;
 
 /// Four i32x4 partial sums → their four totals, in order.
@@ -20,13 +20,36 @@ fn reduce4(a: v128, b: v128, c: v128, d: v128) -> v128 {
     )
 }
 
+/// Lanes `at .. at + 4` of `l` as f32. An f16 is widened exactly: its bits less the sign,
+/// moved to an f32's places, are its value times 2⁻¹¹² (subnormals too), and the stored ones
+/// are finite.
+#[inline(always)]
+fn load4(l: Lanes, at: usize) -> v128 {
+    match l {
+        Lanes::Full(f) => {
+            let f = &f[at..at + 4];
+            // SAFETY: four f32; wasm loads need no alignment.
+            unsafe { v128_load(f.as_ptr() as *const v128) }
+        }
+        Lanes::Half(h) => {
+            let h = &h[at..at + 4];
+            // SAFETY: four u16 are 8 bytes; wasm loads need no alignment.
+            let w = u32x4_extend_low_u16x8(unsafe { v128_load64_zero(h.as_ptr() as *const u64) });
+            let sign = i32x4_shl(v128_and(w, u32x4_splat(0x8000)), 16);
+            let bits = i32x4_shl(v128_and(w, u32x4_splat(0x7FFF)), 13);
+            v128_or(
+                f32x4_mul(bits, f32x4_splat(f32::from_bits(0x7780_0000))),
+                sign,
+            )
+        }
+    }
+}
+
 /// `acc + ((d·dx)·isum + m·s)` on four lanes, as the reference.
-fn fold(acc: v128, d: &[f32], dx: f32, isum: v128, m: Option<(&[f32], f32)>) -> v128 {
-    // SAFETY: callers pass four-lane slices; wasm loads need no alignment.
-    let ld = |p: &[f32]| unsafe { v128_load(p.as_ptr() as *const v128) };
-    let mut t = f32x4_mul(f32x4_mul(ld(d), f32x4_splat(dx)), f32x4_convert_i32x4(isum));
+fn fold(acc: v128, d: v128, dx: f32, isum: v128, m: Option<(v128, f32)>) -> v128 {
+    let mut t = f32x4_mul(f32x4_mul(d, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
     if let Some((m, s)) = m {
-        t = f32x4_add(t, f32x4_mul(ld(m), f32x4_splat(s)));
+        t = f32x4_add(t, f32x4_mul(m, f32x4_splat(s)));
     }
     f32x4_add(acc, t)
 }
@@ -85,8 +108,10 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                 }
                 let s0 = reduce4(rows[0], rows[2], rows[4], rows[6]);
                 let s1 = reduce4(rows[1], rows[3], rows[5], rows[7]);
-                acc0 = fold(acc0, &d[at..], x.d[b], s0, Some((&m[at..], x.s[b])));
-                acc1 = fold(acc1, &d[at + 4..], x.d[b], s1, Some((&m[at + 4..], x.s[b])));
+                let (d0, d1) = (load4(d, at), load4(d, at + 4));
+                let (m0, m1) = (load4(m, at), load4(m, at + 4));
+                acc0 = fold(acc0, d0, x.d[b], s0, Some((m0, x.s[b])));
+                acc1 = fold(acc1, d1, x.d[b], s1, Some((m1, x.s[b])));
             }
             Format::Q8_0 | Format::Q8_16 => {
                 // For the relaxed dot, x = lo − 128·neg with lo = x & 0x7F and neg its sign
@@ -125,11 +150,10 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                 if w.format == Format::Q8_16 {
                     for (k, sums) in [rows, second].iter().enumerate() {
                         let (s, dx) = (2 * b * G + k * G, x.d[b]);
-                        let s16 = x.s16[2 * b + k];
                         let s0 = reduce4(sums[0], sums[1], sums[2], sums[3]);
                         let s1 = reduce4(sums[4], sums[5], sums[6], sums[7]);
-                        acc0 = fold(acc0, &d[s..], dx, s0, Some((&m[s..], s16)));
-                        acc1 = fold(acc1, &d[s + 4..], dx, s1, Some((&m[s + 4..], s16)));
+                        acc0 = fold(acc0, load4(d, s), dx, s0, None);
+                        acc1 = fold(acc1, load4(d, s + 4), dx, s1, None);
                     }
                     continue;
                 }
@@ -140,8 +164,8 @@ pub fn group<const RELAXED: bool>(w: &QMatrix, x: &Q8, g: usize) -> [f32; G] {
                 }
                 let s0 = reduce4(rows[0], rows[1], rows[2], rows[3]);
                 let s1 = reduce4(rows[4], rows[5], rows[6], rows[7]);
-                acc0 = fold(acc0, &d[at..], x.d16[b], s0, None);
-                acc1 = fold(acc1, &d[at + 4..], x.d16[b], s1, None);
+                acc0 = fold(acc0, load4(d, at), x.d16[b], s0, None);
+                acc1 = fold(acc1, load4(d, at + 4), x.d16[b], s1, None);
             }
         }
     }

@@ -1,6 +1,6 @@
 //! AVX2 and AVX-512 VNNI group kernels (x86_64).
 
-use super::{Format, QMatrix, G, Q8, QK, TOKENS};
+use super::{Format, Lanes, QMatrix, G, Q8, QK, TOKENS};
 use std::arch::x86_64::*;
 
 /// `Σ u8 × i8` in groups of four added to `acc`'s i32 lanes: one `vpdpbusd` with VNNI,
@@ -32,21 +32,27 @@ unsafe fn fifth_bits(h: __m256i, first: i8) -> __m256i {
     _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }
 
+/// Lanes `at .. at + 8` of `l` as f32 (f16 widened exactly, F16C).
+///
+/// # Safety
+/// `at + 8 <= l.len()`.
+#[inline(always)]
+unsafe fn load8(l: Lanes, at: usize) -> __m256 {
+    match l {
+        Lanes::Half(h) => _mm256_cvtph_ps(_mm_loadu_si128(h.as_ptr().add(at) as *const __m128i)),
+        Lanes::Full(f) => _mm256_loadu_ps(f.as_ptr().add(at)),
+    }
+}
+
 /// The float work of one block on 8 lanes: `acc + ((d·dx)·isum + m·s)`, as the reference.
 #[inline(always)]
-unsafe fn fold(
-    acc: __m256,
-    d: *const f32,
-    dx: f32,
-    isum: __m256i,
-    m: Option<(*const f32, f32)>,
-) -> __m256 {
+unsafe fn fold(acc: __m256, d: __m256, dx: f32, isum: __m256i, m: Option<(__m256, f32)>) -> __m256 {
     let mut t = _mm256_mul_ps(
-        _mm256_mul_ps(_mm256_loadu_ps(d), _mm256_set1_ps(dx)),
+        _mm256_mul_ps(d, _mm256_set1_ps(dx)),
         _mm256_cvtepi32_ps(isum),
     );
     if let Some((m, s)) = m {
-        t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_loadu_ps(m), _mm256_set1_ps(s)));
+        t = _mm256_add_ps(t, _mm256_mul_ps(m, _mm256_set1_ps(s)));
     }
     _mm256_add_ps(acc, t)
 }
@@ -55,7 +61,8 @@ unsafe fn fold(
 /// lane order: each block's weights are loaded (and unpacked) once for all of them.
 ///
 /// # Safety
-/// Needs AVX2 (and AVX-512 F, VL, VNNI when `VNNI`); `g` a group of `w`, `xs` as wide as `w`.
+/// Needs AVX2 and F16C (and AVX-512 F, VL, VNNI when `VNNI`); `g` a group of `w`, `xs` as
+/// wide as `w`.
 #[inline(always)]
 pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32; G]; TOKENS] {
     let (d, m, q) = w.group_data(g);
@@ -65,7 +72,6 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
     let zero = _mm256_setzero_si256();
     for b in 0..w.cols / QK {
         let at = b * G * w.format.halves();
-        let (db, mb) = (d.as_ptr().add(at), m.as_ptr().wrapping_add(at));
         match w.format {
             Format::Q4_1 | Format::Q5 => {
                 // Rows 2p and 2p+1 in the two 128-bit halves, nibbles split in lo and hi.
@@ -91,6 +97,7 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                         hi[p] = _mm256_or_si256(hi[p], fifth_bits(h, 2));
                     }
                 }
+                let (dv, mv) = (load8(d, at), load8(m, at));
                 for (a, x) in acc.iter_mut().zip(xs) {
                     // x[0..16] and x[16..32], each in both halves.
                     let xp = x.q.as_ptr().add(b * QK);
@@ -102,7 +109,7 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                     let h01 = _mm256_hadd_epi32(pair(0), pair(1));
                     let h23 = _mm256_hadd_epi32(pair(2), pair(3));
                     let isum = _mm256_hadd_epi32(h01, h23); // rows 0 2 4 6 | 1 3 5 7
-                    *a = fold(*a, db, x.d[b], isum, Some((mb, x.s[b])));
+                    *a = fold(*a, dv, x.d[b], isum, Some((mv, x.s[b])));
                 }
             }
             Format::Q8_0 | Format::Q8_16 => {
@@ -111,6 +118,14 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                 for (i, u) in u.iter_mut().enumerate() {
                     *u = _mm256_loadu_si256(qp.add(i)); // w + 128
                 }
+                let dv = [
+                    load8(d, at),
+                    if w.format == Format::Q8_16 {
+                        load8(d, at + G)
+                    } else {
+                        _mm256_setzero_ps()
+                    },
+                ];
                 for (a, x) in acc.iter_mut().zip(xs) {
                     let xv = _mm256_loadu_si256(x.q.as_ptr().add(b * QK) as *const __m256i);
                     let row = |i: usize| {
@@ -143,8 +158,7 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                                 let sq = 128 * x.sq16[2 * b + k];
                                 isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(sq));
                             }
-                            let s = x.s16[2 * b + k];
-                            *a = fold(*a, db.add(k * G), x.d[b], isum, Some((mb.add(k * G), s)));
+                            *a = fold(*a, dv[k], x.d[b], isum, None);
                         }
                         continue;
                     }
@@ -152,7 +166,7 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
                     if VNNI {
                         isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(128 * x.sq[b]));
                     }
-                    *a = fold(*a, db, x.d16[b], isum, None);
+                    *a = fold(*a, dv[0], x.d16[b], isum, None);
                 }
             }
         }

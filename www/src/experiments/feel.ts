@@ -56,7 +56,7 @@ export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
       " adds a vector to the residual stream and watches the model's words change. Here the prompt is the plain text ",
       h("q", {}, FEEL_PROMPT), " and the model is steered toward the chosen emotion at strengths 0, 0.1, 0.2 and 0.3 (fractions of the residual norm) ",
       "at the vectors' layer; the chart shows the probability that the next token is the emotion's word (its first token, with the leading space), beside a few other emotion words. ",
-      "On this model sad, calm, happy and angry rise with their own steering; desperate barely moves (docs/validation/report.md).",
+      "On this model calm, happy and afraid rise several times over with their own steering; sad, angry and desperate barely move (docs/validation/report.md, section 5).",
     ],
     runLabel: "Run How does he feel?",
     reset() {

@@ -208,10 +208,14 @@ function mount(root: HTMLElement, app: App) {
   let waiting = 0;
   const tracePrompt = (m: MadeInfo) => {
     if (!app.ready || app.busy || !app.state.prompt.trim()) return;
-    waiting = ++traceId;
+    const id = waiting = ++traceId;
     traced = m.name;
     app.setBusy(true);
-    app.post({ type: "probe", id: waiting, prompt: app.state.prompt, chat: true, steer: [], words: [], layer: app.layer(), trace: m.name });
+    // Busy ends with the answer even when this view is gone by then (its scope with it).
+    const off = app.on((e) => {
+      if ((e.type === "probe-result" && e.id === id) || e.type === "error") { off(); app.setBusy(false); }
+    });
+    app.post({ type: "probe", id, prompt: app.state.prompt, chat: true, steer: [], words: [], layer: app.layer(), trace: m.name });
   };
   const drawPromptTrace = (scores: number[]) => {
     const values = pastSink(scores);
@@ -253,7 +257,6 @@ function mount(root: HTMLElement, app: App) {
       tracePrompt(e.made);
     } else if (e.type === "probe-result" && e.id === waiting) {
       waiting = 0;
-      app.setBusy(false);
       drawPromptTrace(Array.from(e.trace));
     } else if (e.type === "exported") {
       const type = e.format === "json" ? "application/json" : "application/octet-stream";
