@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::kernels::Kernel;
 use super::parts::table_parts;
 use super::readback::Pending;
 use super::recorder::SLOT;
@@ -32,6 +33,16 @@ impl Gpu {
         self.dispatch(&self.kernels.quantize, &p, &b, Self::grid(blocks));
         *self.quantized.borrow_mut() = Some((x.clone(), q8_0, xq.clone(), xs.clone()));
         Ok((xq, xs))
+    }
+
+    /// `y = f(a, b)` value by value, by an elementwise kernel of two inputs whose only
+    /// parameter is the count (`add`, `silu_mul`, `gelu_mul`).
+    fn elementwise(&self, k: &Kernel, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        let y = self.alloc(a.rows, a.cols)?;
+        let n = a.rows * a.cols;
+        let bufs = [&a.buf.buffer, &b.buf.buffer, &y.buf.buffer];
+        self.dispatch(k, &words(&[n as u32]), &bufs, Self::grid(n));
+        Ok(y)
     }
 
     /// `x (T, cols) · wᵀ` with `w (rows, cols)` in f32 (`qmatmul_f32`).
@@ -368,12 +379,7 @@ impl Backend for Gpu {
     }
 
     fn gelu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
-        let y = self.alloc(gate.rows, gate.cols)?;
-        let n = gate.rows * gate.cols;
-        let b = [&gate.buf.buffer, &up.buf.buffer, &y.buf.buffer];
-        let p = words(&[n as u32]);
-        self.dispatch(&self.kernels.gelu_mul, &p, &b, Self::grid(n));
-        Ok(y)
+        self.elementwise(&self.kernels.gelu_mul, gate, up)
     }
 
     fn head_norm(&self, x: &GpuTensor, w: &GpuTensor, eps: f32) -> Result<GpuTensor> {
@@ -407,16 +413,7 @@ impl Backend for Gpu {
     }
 
     fn silu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
-        let y = self.alloc(gate.rows, gate.cols)?;
-        let n = gate.rows * gate.cols;
-        let b = [&gate.buf.buffer, &up.buf.buffer, &y.buf.buffer];
-        self.dispatch(
-            &self.kernels.silu_mul,
-            &words(&[n as u32]),
-            &b,
-            Self::grid(n),
-        );
-        Ok(y)
+        self.elementwise(&self.kernels.silu_mul, gate, up)
     }
 
     fn add_rms_norm(
@@ -516,11 +513,7 @@ impl Backend for Gpu {
     }
 
     fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
-        let y = self.alloc(a.rows, a.cols)?;
-        let n = a.rows * a.cols;
-        let bufs = [&a.buf.buffer, &b.buf.buffer, &y.buf.buffer];
-        self.dispatch(&self.kernels.add, &words(&[n as u32]), &bufs, Self::grid(n));
-        Ok(y)
+        self.elementwise(&self.kernels.add, a, b)
     }
 
     fn add_scaled(&self, x: &GpuTensor, v: &GpuTensor, alpha: f32) -> Result<GpuTensor> {

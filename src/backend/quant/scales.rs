@@ -59,7 +59,7 @@ impl Store {
 
     fn widen(&self) -> Vec<f32> {
         let all = self.slice(0..self.len());
-        (0..all.len()).map(|i| all.get(i)).collect()
+        (0..self.len()).map(|i| all.get(i)).collect()
     }
 
     pub fn slice(&self, r: Range<usize>) -> Lanes<'_> {
@@ -82,13 +82,6 @@ impl Lanes<'_> {
         match self {
             Lanes::Half(h) => f16::from_bits(h[i]).to_f32(),
             Lanes::Full(f) => f[i],
-        }
-    }
-
-    pub fn len(self) -> usize {
-        match self {
-            Lanes::Half(h) => h.len(),
-            Lanes::Full(f) => f.len(),
         }
     }
 }

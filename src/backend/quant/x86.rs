@@ -35,7 +35,7 @@ unsafe fn fifth_bits(h: __m256i, first: i8) -> __m256i {
 /// Lanes `at .. at + 8` of `l` as f32 (f16 widened exactly, F16C).
 ///
 /// # Safety
-/// `at + 8 <= l.len()`.
+/// `l` holds lanes `at .. at + 8`.
 #[inline(always)]
 unsafe fn load8(l: Lanes, at: usize) -> __m256 {
     match l {
