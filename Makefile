@@ -46,6 +46,7 @@ build:
 ## Never a native build: on CPUs with AMX it crashes in decode. AVX-512 only where the CPU has it.
 ## No pip cache, so that a wheel built earlier with other flags is not reused.
 LLAMA_CPP_PYTHON_VERSION := 0.3.36
+GGUF_PY_VERSION := 0.19.0
 setup-llama-cpp:
 	if [ "$$(python3 -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" != "$(LLAMA_CPP_PYTHON_VERSION)" ]; then
 	  flags="-DGGML_NATIVE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF"
@@ -57,6 +58,10 @@ setup-llama-cpp:
 	  fi
 	  echo "building llama-cpp-python $(LLAMA_CPP_PYTHON_VERSION) with $$flags (several minutes)"
 	  CMAKE_ARGS="$$flags" python3 -m pip install --quiet --no-cache-dir llama-cpp-python==$(LLAMA_CPP_PYTHON_VERSION)
+	fi
+	# The gguf package writes the control-vector and tiny-model files the scripts test with.
+	if [ "$$(python3 -c 'import importlib.metadata as m; print(m.version("gguf"))' 2>/dev/null)" != "$(GGUF_PY_VERSION)" ]; then
+	  python3 -m pip install --quiet gguf==$(GGUF_PY_VERSION)
 	fi
 
 ## The llama.cpp round trip: `limbic export --format llama-cpp` applied in llama.cpp steers the

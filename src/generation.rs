@@ -84,7 +84,7 @@ impl Generation {
         let logp = crate::numerics::log_softmax(logits);
         ids.iter()
             .map(|&id| match logp.get(id as usize) {
-                Some(&l) => Ok(l.exp()),
+                Some(&l) => Ok(crate::numerics::exp(l)),
                 None => Err(Error::Prompt(format!(
                     "token id {id} is outside the vocabulary"
                 ))),

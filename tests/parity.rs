@@ -70,7 +70,7 @@ fn last_position_logprobs_match_llama_cpp() {
 }
 
 #[test]
-fn golden_greedy_tokens() {
+fn golden_greedy_tokens_and_logprob_bits() {
     let mut engine = engine();
     let golden = fixture("golden.json");
     let cases = golden.as_array().unwrap();
@@ -79,6 +79,14 @@ fn golden_greedy_tokens() {
         let prompt = engine
             .encode_prompt(case["text"].as_str().unwrap())
             .unwrap();
+        // The browser's test holds its CPU engine to the same digest (tests/wasm.rs).
+        let lp = limbic::numerics::log_softmax(&engine.run(&prompt).unwrap().logits);
+        assert_eq!(
+            limbic::numerics::digest(&lp),
+            case["logprobs_sha256"].as_str().unwrap(),
+            "log-probabilities changed for {}",
+            case["text"]
+        );
         let want = ids(&case["ids"]);
         assert_eq!(want.len(), 32);
         assert_eq!(

@@ -17,6 +17,7 @@ pub use weight::{DType, Nibbles, Pieces, QWeight};
 use crate::error::Result;
 
 use crate::gguf::{Act, Config};
+use crate::numerics::{powf, sin_cos};
 pub use any::AnyBackend;
 
 /// The ops of one forward pass. Shapes: `T` positions, `d` model width.
@@ -338,12 +339,12 @@ pub fn rope_rows(
     let freqs: Vec<f32> = (0..half)
         .map(|i| {
             let factor = cfg.rope_freq_factors.as_ref().map_or(1.0, |f| f[i]);
-            1.0 / base.powf(2.0 * i as f32 / cfg.head_dim as f32) / factor
+            1.0 / powf(base, 2.0 * i as f32 / cfg.head_dim as f32) / factor
         })
         .collect();
     for p in positions {
         for freq in &freqs {
-            let (s, c) = (p as f32 * freq).sin_cos();
+            let (s, c) = sin_cos(p as f32 * freq);
             cos.push(c);
             sin.push(s);
         }

@@ -20,6 +20,7 @@ use super::share::Shared;
 use super::{rope_rows, Backend, DType, Pieces, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
+use crate::numerics::exp;
 use dot::{dot, dots, weighted_sum};
 
 /// Positions a cache has room for from the start (it grows as needed up to the context).
@@ -150,7 +151,7 @@ impl Cpu {
             let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
             let mut sum = 0.0f32;
             for s in row.iter_mut() {
-                *s = (*s - max).exp();
+                *s = exp(*s - max);
                 sum += *s;
             }
             row.iter_mut().for_each(|s| *s /= sum);
@@ -184,7 +185,7 @@ impl Cpu {
 }
 
 fn silu(v: f32) -> f32 {
-    v / (1.0 + (-v).exp())
+    v / (1.0 + exp(-v))
 }
 
 /// GELU's tanh approximation, as Gemma and llama.cpp use it: `0.5·v·(1 + tanh(z))`, written
@@ -192,7 +193,7 @@ fn silu(v: f32) -> f32 {
 fn gelu(v: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     let z = SQRT_2_OVER_PI * v * (1.0 + 0.044_715 * v * v);
-    v / (1.0 + (-2.0 * z).exp())
+    v / (1.0 + exp(-2.0 * z))
 }
 
 fn quantize(x: &Rows) -> Vec<Q8> {

@@ -163,7 +163,8 @@ enum Verb {
         #[arg(long)]
         json: bool,
     },
-    /// Log-probabilities of the next token after the text: {"ids","top":[{"id","token","logprob"}],"logprobs"?}
+    /// Log-probabilities of the next token after the text: {"ids","top":[{"id","token","logprob"}],"sha256","logprobs"?}
+    /// (`sha256`: of every log-probability's f32 bytes, to compare two builds bit for bit)
     Logits {
         #[arg(long)]
         text: String,
@@ -359,7 +360,8 @@ fn run(cli: Cli) -> Result<()> {
                 .iter()
                 .map(|&i| Ok(json!({"id": i, "token": engine.tokenizer.decode(&[i as u32])?, "logprob": logprobs[i]})))
                 .collect::<Result<_>>()?;
-            let mut out = json!({ "ids": ids, "top": top });
+            let digest = limbic::numerics::digest(&logprobs);
+            let mut out = json!({ "ids": ids, "top": top, "sha256": digest });
             if full {
                 out["logprobs"] = json!(logprobs);
             }
