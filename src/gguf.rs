@@ -121,11 +121,11 @@ pub struct RawWeights<W = QWeight> {
     pub blocks: Vec<RawBlock<W>>,
 }
 
-/// A parsed model file: its matrices as stored, or as a backend made them ([`Header::weights`]).
-pub struct ModelFile<W = QWeight> {
+/// A parsed model file: its matrices as stored.
+pub struct ModelFile {
     pub config: Config,
     pub vocab: Vocab,
-    pub weights: RawWeights<W>,
+    pub weights: RawWeights,
 }
 
 /// A checked model file's header: what the model is, before any matrix is read.
@@ -141,7 +141,17 @@ impl ModelFile {
     /// Reads and checks a whole GGUF file of an architecture limbic runs
     /// ([`Config::check_runnable`]).
     pub fn read<R: Read + Seek>(reader: &mut R) -> Result<Self> {
-        Header::read(reader)?.weights(reader, |p| p.join())
+        let Header {
+            config,
+            vocab,
+            content,
+        } = Header::read(reader)?;
+        let weights = read_weights(&content, reader, &config, |p| p.join())?;
+        Ok(Self {
+            config,
+            vocab,
+            weights,
+        })
     }
 
     /// Reads a model from bytes held in memory (the browser's path).
@@ -197,21 +207,8 @@ impl Header {
     /// Reads the weights, each matrix handed to `convert` to be read in pieces of at most
     /// [`PIECE`] bytes (a backend's [`crate::backend::Backend::matrix_in_pieces`]), so at most
     /// one piece of the stored weights is held at a time; the largest (the embedding) first.
-    pub fn weights<R: Read + Seek, W>(
-        self,
-        reader: &mut R,
-        convert: impl FnMut(Pieces<'_>) -> Result<W>,
-    ) -> Result<ModelFile<W>> {
-        let weights = read_weights(&self.content, reader, &self.config, convert)?;
-        Ok(ModelFile {
-            config: self.config,
-            vocab: self.vocab,
-            weights,
-        })
-    }
-
-    /// The same without the vocabulary, which is dropped before the weights are read (a
-    /// tokenizer, once built, needs it no more).
+    /// The vocabulary is dropped before the weights are read (a tokenizer, once built, needs it
+    /// no more).
     pub fn into_weights<R: Read + Seek, W>(
         self,
         reader: &mut R,

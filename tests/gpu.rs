@@ -97,6 +97,11 @@ fn elementwise_norm_rope_and_projection_match_the_cpu() {
         );
         both("silu_mul", c, g, 1e-5);
         let (c, g) = (
+            cpu.gelu_mul(&xc, &yc).unwrap(),
+            gpu.gelu_mul(&xg, &yg).unwrap(),
+        );
+        both("gelu_mul", c, g, 1e-5);
+        let (c, g) = (
             cpu.add_scaled(&xc, &vc, -2.5).unwrap(),
             gpu.add_scaled(&xg, &vg, -2.5).unwrap(),
         );

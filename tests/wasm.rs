@@ -203,7 +203,12 @@ async fn same_logprob_bits_and_greedy_tokens_as_native_and_bad_input_is_survivab
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| (t["id"].as_u64().unwrap(), lp[t["id"].as_u64().unwrap() as usize]))
+            .map(|t| {
+                (
+                    t["id"].as_u64().unwrap(),
+                    lp[t["id"].as_u64().unwrap() as usize],
+                )
+            })
             .collect();
         assert_eq!(
             limbic::numerics::digest(&lp),

@@ -71,12 +71,11 @@ kernels! {
     qmatmul_q5: 4 in, 1 out;
     qmatmul_q8_16: 4 in, 1 out;
     qmatmul_f32: 2 in, 1 out;
-    gelu_mul: 2 in, 1 out;
+    gated: 2 in, 1 out;
     scale: 1 in, 1 out;
     place: 1 in, 1 out;
     rope: 2 in, 1 out;
     attention: 3 in, 3 out;
-    silu_mul: 2 in, 1 out;
     swiglu: 6 in, 1 out;
     add: 2 in, 1 out;
     add_scaled: 2 in, 1 out;

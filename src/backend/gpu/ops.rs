@@ -35,13 +35,19 @@ impl Gpu {
         Ok((xq, xs))
     }
 
-    /// `y = f(a, b)` value by value, by an elementwise kernel of two inputs whose only
-    /// parameter is the count (`add`, `silu_mul`, `gelu_mul`).
-    fn elementwise(&self, k: &Kernel, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+    /// `y = f(a, b)` value by value, by an elementwise kernel of two inputs whose parameters
+    /// are the count and `flag` (`gated`: 1 for GELU, 0 for SiLU; `add` reads only the count).
+    fn elementwise(
+        &self,
+        k: &Kernel,
+        a: &GpuTensor,
+        b: &GpuTensor,
+        flag: u32,
+    ) -> Result<GpuTensor> {
         let y = self.alloc(a.rows, a.cols)?;
         let n = a.rows * a.cols;
         let bufs = [&a.buf.buffer, &b.buf.buffer, &y.buf.buffer];
-        self.dispatch(k, &words(&[n as u32]), &bufs, Self::grid(n));
+        self.dispatch(k, &words(&[n as u32, flag]), &bufs, Self::grid(n));
         Ok(y)
     }
 
@@ -68,6 +74,9 @@ impl Gpu {
     }
 
     /// Rows `ids` that part `part` (rows `row0 ..` of a `total`-row table) holds, into `x`.
+    /// The host's ids ride in the parameter ring, in slots of this dispatch's own, so passes
+    /// recorded into one submission each read theirs without a buffer made per step (a choice
+    /// made on the device is read where the argmax wrote it instead: `embed_chosen`).
     fn embed_part(
         &self,
         part: &GpuMatrix,
@@ -379,7 +388,7 @@ impl Backend for Gpu {
     }
 
     fn gelu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
-        self.elementwise(&self.kernels.gelu_mul, gate, up)
+        self.elementwise(&self.kernels.gated, gate, up, 1)
     }
 
     fn head_norm(&self, x: &GpuTensor, w: &GpuTensor, eps: f32) -> Result<GpuTensor> {
@@ -413,7 +422,7 @@ impl Backend for Gpu {
     }
 
     fn silu_mul(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
-        self.elementwise(&self.kernels.silu_mul, gate, up)
+        self.elementwise(&self.kernels.gated, gate, up, 0)
     }
 
     fn add_rms_norm(
@@ -513,7 +522,7 @@ impl Backend for Gpu {
     }
 
     fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
-        self.elementwise(&self.kernels.add, a, b)
+        self.elementwise(&self.kernels.add, a, b, 0)
     }
 
     fn add_scaled(&self, x: &GpuTensor, v: &GpuTensor, alpha: f32) -> Result<GpuTensor> {

@@ -326,8 +326,7 @@ fn load_with_vectors(model: &Path, vectors: &Path) -> Result<(Session, EmotionSe
 fn run(cli: Cli) -> Result<()> {
     match cli.verb {
         Verb::Import { file, json } => {
-            let config =
-                limbic::ModelFile::from_bytes(&limbic::io::read_model_file(&cli.model)?)?.config;
+            let config = limbic::Header::read(&mut limbic::io::open_model(&cli.model)?)?.config;
             import::run(&file, &config, json)?
         }
         Verb::Tokenize { text, chat, json } => {

@@ -45,6 +45,6 @@ fn ffn_in(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     gate = row_sum(gate, at, nb, 0u);
     up = row_sum(up, at, nb, 1u);
     if (at.lane == 0u && at.row < p.n_out) {
-        y[at.row] = gate / (1.0 + exp(-gate)) * up;
+        y[at.row] = silu(gate) * up;
     }
 }

@@ -1,7 +1,7 @@
 // swiglu: y = silu(x · Gᵀ) · (x · Uᵀ), the FFN's gate and up products and their SiLU·mul in
 // one dispatch, with G and U stored as Q4_1 blocks against x quantized by quantize.wgsl
 // (Q8_1). Each product is the arithmetic of qmatmul_q4_1.wgsl (block terms summed in order)
-// and the product of the two that of silu_mul.wgsl, so the result is the same as the three
+// and the product of the two that of gated.wgsl (the shared `silu`), so the result is the same as the three
 // kernels' with two dispatches fewer.
 //   p.t, p.n_in, p.n_out  tokens, input width (a multiple of 32), output width (d_ff)
 //   xq  (T, n_in/4) u32 — int8 activations, four to a word
@@ -48,7 +48,6 @@ fn swiglu(@builtin(global_invocation_id) g: vec3<u32>) {
         }
     }
     for (var k = 0u; k < toks; k++) {
-        let v = gate[k];
-        y[(t0 + k) * p.n_out + row] = v / (1.0 + exp(-v)) * up[k];
+        y[(t0 + k) * p.n_out + row] = silu(gate[k]) * up[k];
     }
 }

@@ -1,5 +1,17 @@
-// Shared by every kernel (prepended to each file's source by kernels.rs): unpacking quantized
-// blocks as the products read them.
+// Shared by every kernel (prepended to each file's source by kernels.rs): the FFN's activations
+// and unpacking quantized blocks as the products read them.
+
+// SiLU, v·sigmoid(v), as the CPU backend writes it.
+fn silu(v: f32) -> f32 {
+    return v / (1.0 + exp(-v));
+}
+
+// GELU's tanh approximation written as the CPU backend writes it: v·sigmoid(2z),
+// z = √(2/π)·v·(1 + 0.044715·v²).
+fn gelu(v: f32) -> f32 {
+    let z = 0.7978846 * v * (1.0 + 0.044715 * v * v);
+    return v / (1.0 + exp(-2.0 * z));
+}
 
 // Four int8 values packed little-endian in a word.
 fn i8x4(w: u32) -> vec4<i32> {
