@@ -3,35 +3,44 @@
 //! functions the model runs on. (The CPU backend keeps its own fixed-order dot for
 //! bit-identical kernels.)
 //!
-//! `exp`, `ln`, `powf` and `sin`/`cos` come from the `libm` crate on every target, never from
-//! the platform: natively `f32::exp` is glibc's and in the browser it is Rust's own port of
-//! musl's, and the two differ in the last bit for some inputs, which is enough to flip an
+//! The transcendental functions the model runs on give the same f32 bits natively and in the
+//! browser, so the page computes exactly what the CLI, the extraction and the report compute
+//! (tests/parity.rs and tests/wasm.rs hold both builds to the golden fixture's SHA-256 of the
+//! log-probabilities). f32's own `exp` would not: natively it is glibc's and in wasm Rust's
+//! port of musl's, which differ in the last bit on about one input in ten, enough to flip an
 //! activation's 8-bit rounding a few layers later (the page's p(" sad") after "How does he
-//! feel? He feels" was 0.00398 against 0.00457 natively). With one implementation the page
-//! computes exactly what the CLI, the extraction and the report compute (tests/wasm.rs holds
-//! it to a native fixture bit for bit).
+//! feel? He feels" was 0.00398 against 0.00457 natively).
+//!
+//! - [`exp`] is computed in f64 and rounded once to f32. f64's `exp` is still the platform's,
+//!   but each is within an f64 ulp (2²⁹ times finer than f32's), so the rounded results can
+//!   part only where e^x lies within ~2⁻⁵³ of an f32 rounding midpoint (about one call in 2²⁹;
+//!   none on the golden prompts or 40 corpus stories against `libm`'s exp). `libm`'s exp on
+//!   both targets would be the same code, but natively it is 4× glibc's cost (18 % on a
+//!   420-token prompt).
+//! - The rope's `sin`/`cos` and `pow` (a table made once) and the log-softmax's f64 `exp` and
+//!   `ln` are the `libm` crate's on both targets: the same code, so the same bits.
 
-/// `e^x`.
+/// `e^x`, in f64 rounded once to f32 (see the module doc).
 pub fn exp(x: f32) -> f32 {
-    libm::exp(x as f64) as f32
+    (x as f64).exp() as f32
 }
 
-/// `e^x` in f64.
+/// `e^x` in f64, the same code on every target.
 pub fn exp64(x: f64) -> f64 {
     libm::exp(x)
 }
 
-/// The natural logarithm in f64.
+/// The natural logarithm in f64, the same code on every target.
 pub fn ln64(x: f64) -> f64 {
     libm::log(x)
 }
 
-/// `x^y`.
+/// `x^y`, in f64 rounded once, the same code on every target.
 pub fn powf(x: f32, y: f32) -> f32 {
     libm::pow(x as f64, y as f64) as f32
 }
 
-/// `(sin x, cos x)`.
+/// `(sin x, cos x)`, in f64 rounded once, the same code on every target.
 pub fn sin_cos(x: f32) -> (f32, f32) {
     let (s, c) = libm::sincos(x as f64);
     (s as f32, c as f32)
