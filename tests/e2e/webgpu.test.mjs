@@ -24,7 +24,11 @@ async function reply(page) {
   return page.getByTestId("output-text").textContent();
 }
 
-const RUN = `prompt=${encodeURIComponent("How are you today?")}&max=6&temperature=0&seed=1&autorun=1`;
+// The CPU and the GPU sum products in another order, so greedy text may part at a near tie (the
+// tie rule of issue 14; native counts in tests/gpu_loop.rs). This prompt's six greedy tokens
+// lead the runner-up by 0.87 nats or more at every step on the CPU (measured 5 December 2026);
+// "How are you today?", used before, has a step at 0.12 nats where SwiftShader took the other.
+const RUN = `prompt=${encodeURIComponent("Tell me a joke.")}&max=6&temperature=0&seed=1&autorun=1`;
 
 test("on an emulated WebGPU the CPU runs and the badge says why; asked for, WebGPU gives the CPU's text", async () => {
   const cpu = await open(RUN);
