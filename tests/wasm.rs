@@ -82,16 +82,23 @@ async fn greedy(e: &mut Engine, prompt: &str, n: usize) -> Vec<u32> {
     rest(e).await
 }
 
-/// The golden case `i`: (prompt, native greedy ids).
-async fn golden(i: usize) -> (String, Vec<u32>) {
-    let golden: serde_json::Value =
-        serde_json::from_slice(&fetch("/tests/fixtures/golden.json").await).unwrap();
-    let case = &golden[i];
+/// The golden cases (tests/fixtures/golden.json, from the native CLI).
+async fn golden_cases() -> serde_json::Value {
+    serde_json::from_slice(&fetch("/tests/fixtures/golden.json").await).unwrap()
+}
+
+/// A golden case's (prompt, native greedy ids).
+fn prompt_and_ids(case: &serde_json::Value) -> (String, Vec<u32>) {
     let ids = case["ids"].as_array().unwrap();
     (
         case["text"].as_str().unwrap().to_string(),
         ids.iter().map(|v| v.as_u64().unwrap() as u32).collect(),
     )
+}
+
+/// The golden case `i`: (prompt, native greedy ids).
+async fn golden(i: usize) -> (String, Vec<u32>) {
+    prompt_and_ids(&golden_cases().await[i])
 }
 
 /// Bytes as JavaScript holds them (the engine reads a model from there).
@@ -191,34 +198,30 @@ async fn same_logprob_bits_and_greedy_tokens_as_native_and_bad_input_is_survivab
     assert!(Engine::new(js(b"not a model")).is_err());
     let model = fetch("/models/SmolLM2-135M-Instruct.Q4_1.gguf").await;
     // Every golden prompt's next-token log-probabilities, bit for bit as natively: the same
-    // kernels' sums, and exp, sin, cos and pow from the same `libm` code on both targets.
-    let golden_all: serde_json::Value =
-        serde_json::from_slice(&fetch("/tests/fixtures/golden.json").await).unwrap();
+    // kernels' sums, exp in f64 rounded once, and the rope's sin, cos and pow from the same
+    // `libm` code on both targets (src/numerics.rs).
+    let cases = golden_cases().await;
     let mut session = limbic::Session::cpu(&model).expect("load");
-    for case in golden_all.as_array().unwrap() {
+    for case in cases.as_array().unwrap() {
         let text = case["text"].as_str().unwrap();
         let ids = session.encode_prompt(text).expect("ids");
         let lp = limbic::numerics::log_softmax(&session.run(&ids).expect("run").logits);
-        let top: Vec<(u64, f32)> = case["top"]
+        let here: Vec<(u64, f32)> = case["top"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| {
-                (
-                    t["id"].as_u64().unwrap(),
-                    lp[t["id"].as_u64().unwrap() as usize],
-                )
-            })
+            .map(|t| t["id"].as_u64().unwrap())
+            .map(|id| (id, lp[id as usize]))
             .collect();
         assert_eq!(
             limbic::numerics::digest(&lp),
             case["logprobs_sha256"].as_str().unwrap(),
-            "browser log-probabilities differ from native for {text:?}: here {top:?}, natively {}",
+            "browser log-probabilities differ from native for {text:?}: here {here:?}, natively {}",
             case["top"]
         );
     }
     drop(session);
-    let (prompt, want) = golden(3).await;
+    let (prompt, want) = prompt_and_ids(&cases[3]);
     let prompt = prompt.as_str();
 
     let mut e = Engine::new(js(&model)).ok().expect("load");
