@@ -86,6 +86,8 @@ def main():
         row("neutral tokens coloured", [f"{100 * r['per_token']['neutral_tokens_lit']:.1f} %" for r in reports]),
         row("Tylenol dose: Spearman ρ of afraid / calm",
             [f"{r['dose'][0]['spearman_afraid']:+.2f} / {r['dose'][0]['spearman_calm']:+.2f}" for r in reports]),
+        # Reports from before the generation-based direction (5 December 2026) say "contrastive".
+        row("steering directions swept", ["mean, contrastive, generation-based" if "direction" in r["steering"] else "mean, contrastive (made before the generation-based direction)" for r in reports]),
         row("steering: happy − sad (VADER)", [f"{r['steering']['happy_minus_sad_vader']:+.2f}" for r in reports]),
     ]
     for e in ("happy", "sad", "calm", "afraid", "angry", "desperate"):

@@ -17,7 +17,9 @@ Two passes:
    and a copy of the vectors file that names that file's SHA-256 (the weights are the same
    numbers). Here both engines compute the same f32 maths, so any gap is the control vector's:
    a layer off by one or a wrong scale shows at once.
-2. The shipped Q4_1 model as both engines run it by default (gates the same top-1; prints Δp).
+2. The shipped Q4_1 model as both engines run it by default (gates the same top-1, or a tie:
+   the same two tokens on top in swapped order, each engine's lead smaller than the two
+   engines' max |Δp| on that case, so which wins is rounding; prints Δp).
    Both quantize activations to 8 bits for Q4_1 products, but not bit for bit alike (rounding,
    summation order; llama.cpp also keeps its KV cache in f16), and each lands a few hundredths
    of p away from the exact f32 result, in its own direction: the engines differ by up to 0.035
@@ -124,7 +126,11 @@ class LlamaCpp:
 
 
 def compare(name, p_lim, p_cpp, base=None):
-    """(max |Δp| over both top 20s, same top-1), printed with the steering's effect on each."""
+    """(max |Δp| over both top 20s, same top-1, a tie, line): printed with the steering's effect
+    on each. A tie: the top-1s differ, but the two engines' top two are the same pair in swapped
+    order and each engine's lead is smaller than max |Δp| (the engines' numerics part by more
+    than the lead). Only the shipped pass accepts ties; the exact pass, where both engines do the
+    same maths, needs the same top-1."""
     top_cpp = [int(i) for i in np.argsort(-p_cpp)[:TOP]]
     top_lim = sorted(p_lim, key=p_lim.get, reverse=True)[:TOP]
     ids = sorted(set(top_cpp) | set(top_lim))
@@ -134,6 +140,8 @@ def compare(name, p_lim, p_cpp, base=None):
     dp = float(np.abs(lim - cpp).max())
     same = top_lim[0] == top_cpp[0]
     margin = min(p_lim[top_lim[0]] - p_lim[top_lim[1]], p_cpp[top_cpp[0]] - p_cpp[top_cpp[1]])
+    lead = max(p_lim[top_lim[0]] - p_lim[top_lim[1]], p_cpp[top_cpp[0]] - p_cpp[top_cpp[1]])
+    tie = not same and top_lim[:2] == top_cpp[1::-1] and lead < dp
     line = (f"{name:34s} max|Δp| {dp:.5f}  top-1 {top_lim[0]}/{top_cpp[0]} "
             f"p {p_lim[top_lim[0]]:.3f}/{p_cpp[top_cpp[0]]:.3f} (lead ≥ {margin:.3f})")
     if base is not None:
@@ -141,11 +149,13 @@ def compare(name, p_lim, p_cpp, base=None):
         d_cpp = cpp - base[1][ids]
         line += (f"  steering moves p by ≤ {float(np.abs(d_lim).max()):.3f} / "
                  f"{float(np.abs(d_cpp).max()):.3f}, difference {float(np.abs(d_lim - d_cpp).max()):.5f}")
-    return dp, same, line
+    if tie:
+        line += f"  [tie: the same two on top, each leads by less than max|Δp|]"
+    return dp, same, tie, line
 
 
 def run_pass(limbic, cpp, tmp):
-    """Every case: (max |Δp|, same top-1, line)."""
+    """Every case: (max |Δp|, same top-1, a tie, line)."""
     out, base = [], {}
     cpp.set_cvec(None)
     for pname, text in PROMPTS:
@@ -210,19 +220,20 @@ def main():
         model, vectors = f32_copy(pathlib.Path(a.work_dir))
         print(f"exact pass: Q4_1 weights dequantized to f32 in both engines, llama.cpp KV cache f32; "
               f"gate: max|Δp| ≤ {MAX_DP} (and ≤ {EXACT_DP}), same top-1")
-        for dp, same, line in run_pass(Limbic(a.limbic, model, vectors), LlamaCpp(model, True), tmp):
+        for dp, same, _, line in run_pass(Limbic(a.limbic, model, vectors), LlamaCpp(model, True), tmp):
             ok = dp <= MAX_DP and dp <= EXACT_DP and same
             failed += not ok
             print(("ok   " if ok else "FAIL ") + line)
-        print(f"shipped Q4_1 model, each engine's default numerics; gate: same top-1 "
+        print(f"shipped Q4_1 model, each engine's default numerics; gate: same top-1 or a tie "
               f"(max|Δp| printed against {MAX_DP}: the engines' own gap, see the unsteered rows)")
         rows = run_pass(Limbic(a.limbic, MODEL, VECTORS), LlamaCpp(MODEL, False), tmp)
-        for dp, same, line in rows:
-            failed += not same
-            print(("ok   " if same else "FAIL ") + line + ("" if dp <= MAX_DP else f"  [Δp > {MAX_DP}]"))
-        within = sum(dp <= MAX_DP for dp, _, _ in rows)
+        for dp, same, tie, line in rows:
+            failed += not (same or tie)
+            print(("ok   " if same or tie else "FAIL ") + line + ("" if dp <= MAX_DP else f"  [Δp > {MAX_DP}]"))
+        within = sum(dp <= MAX_DP for dp, _, _, _ in rows)
+        ties = sum(tie for _, _, tie, _ in rows)
         print(f"Q4_1: {within}/{len(rows)} cases within max|Δp| ≤ {MAX_DP}, worst "
-              f"{max(dp for dp, _, _ in rows):.4f}")
+              f"{max(dp for dp, _, _, _ in rows):.4f}; {ties} tie(s)")
     print(f"{'FAILED' if failed else 'passed'}: {failed} failing check(s), {time.time() - t0:.0f} s")
     sys.exit(1 if failed else 0)
 

@@ -393,6 +393,19 @@ pub fn measure(a: &Analysis, offset: usize, layer: usize, lambda: f64) -> Result
             }),
         );
     }
+    // The confound's control: the readout's vectors fitted on the grid stories alone (every
+    // emotion on the same topics, so no content of v1's unevenly shared topics), against the same
+    // shared-topic counts: what slope remains is in which emotions v1 gave the same topics.
+    let grid_topics: std::collections::HashSet<&str> =
+        a.corpus.scenes.iter().map(|s| s.topic.as_str()).collect();
+    let grid: Vec<usize> = pool
+        .iter()
+        .copied()
+        .filter(|&i| grid_topics.contains(a.corpus.stories[i].topic.as_str()))
+        .collect();
+    let g = a.fit(&grid, layer, offset, true, lambda)?;
+    let (g1, g5) = top(&a.ranks(&g, &test, layer, offset));
+    let grid_only = json!({"stories": grid.len(), "topics": grid_topics.len(), "top1": g1, "top5": g5, "confound": confound(a, &g, &pool), "pairs": pairs(a, &g)});
     let curve: Vec<Value> = CURVE
         .par_iter()
         .map(|&k| {
@@ -426,7 +439,7 @@ pub fn measure(a: &Analysis, offset: usize, layer: usize, lambda: f64) -> Result
         "test_stories": test.len(), "pool_stories": pool.len(),
         "layer": layer, "offset": OFFSETS[offset], "lambda": lambda,
         "per_layer": {"top1": per_layer.iter().map(|x| x.0).collect::<Vec<_>>(), "top5": per_layer.iter().map(|x| x.1).collect::<Vec<_>>()},
-        "variants": variants, "learning_curve": curve,
+        "variants": variants, "grid_only": grid_only, "learning_curve": curve,
         "chance_top1": 1.0 / n as f64, "chance_top5": 5.0 / n as f64,
     }))
 }

@@ -15,18 +15,20 @@
 //! neutral calibration for each smoothing window ([`crate::readout`]), and the steering layers
 //! and per-emotion strengths; a v1 file without them still loads. v4 files add the neutral
 //! principal components themselves (`neutral_pc.{l}`), so that a vector made in the page from
-//! new texts is built exactly as the emotions were.
+//! new texts is built exactly as the emotions were. v5 files add generation-based steering
+//! directions (`generated.{l}`, f16, at the layers the steering sweep tries) and name each
+//! setting's direction (`"direction"`; v3/v4 said `"contrastive": true|false`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::numerics::dot;
 use crate::readout::{Calibration, Emotional, Readout};
+pub use crate::steer::{Direction, SteerSetting};
 
 mod tensors;
 use tensors::malformed;
@@ -72,23 +74,19 @@ pub struct EmotionSet {
     pub calibration: Vec<Vec<Calibration>>,
     /// Where `--steer NAME` adds its vector (empty: the default layer).
     pub steer_layers: Vec<usize>,
-    /// Steer with the contrastive direction (emotion against neutral scenes) instead of `v̂`.
-    pub steer_contrastive: bool,
+    /// Which direction `--steer` adds by default ([`Direction`]).
+    pub steer_direction: Direction,
     /// Per emotion: the default steering strength (empty: `default_strength` for all).
     pub steer_strength: Vec<f32>,
     /// Per layer: the emotion means `(n, d)`, unit: what steering adds (v3; else empty, and
     /// `vectors` serve both).
     pub means: Vec<Vec<f32>>,
     /// Per emotion (empty, or one entry each): its own steering layers and direction where the
-    /// steering sweep chose them (v3); `None` follows `steer_layers` and `steer_contrastive`.
+    /// steering sweep chose them (v3); `None` follows `steer_layers` and `steer_direction`.
     pub steer_own: Vec<Option<SteerSetting>>,
-}
-
-/// Where and with which direction one emotion is steered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SteerSetting {
-    pub layers: Vec<usize>,
-    pub contrastive: bool,
+    /// Per layer: the generation-based directions `(n, d)`, unit (v5: at the layers the steering
+    /// sweep tries; empty at the others and in older files).
+    pub generated: Vec<Vec<f32>>,
 }
 
 /// Largest steering strength accepted, in units of the mean residual norm.
@@ -215,7 +213,7 @@ impl EmotionSet {
             ("default_window", self.default_window.to_string()),
             ("intensity_floor", json(serde_json::json!(self.intensity_floor))),
             ("neutral_pc", NEUTRAL_PC_NOTE.to_string()),
-            ("steer", json(serde_json::json!({"layers": self.steer_layers, "contrastive": self.steer_contrastive, "strength": self.steer_strength, "own": self.steer_own}))),
+            ("steer", json(serde_json::json!({"layers": self.steer_layers, "direction": self.steer_direction, "strength": self.steer_strength, "own": self.steer_own}))),
         ]
         .into_iter()
         // The note on `neutral_pc.{l}` only where the file holds them.
@@ -243,12 +241,14 @@ impl EmotionSet {
                 vec![self.d_model],
             ));
         }
-        for (l, m) in self.means.iter().enumerate() {
-            let b = m
-                .iter()
-                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
-                .collect();
-            out.push((format!("mean.{l}"), Dtype::F16, b, vec![n, self.d_model]));
+        for (name, layers) in [("mean", &self.means), ("generated", &self.generated)] {
+            for (l, m) in layers.iter().enumerate().filter(|(_, m)| !m.is_empty()) {
+                let b = m
+                    .iter()
+                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                    .collect();
+                out.push((format!("{name}.{l}"), Dtype::F16, b, vec![n, self.d_model]));
+            }
         }
         for (l, b) in self.neutral_basis.iter().enumerate() {
             let k = b.len() / self.d_model.max(1);
@@ -371,29 +371,41 @@ impl EmotionSet {
             centres.push(from_le_bytes(&c.data));
         }
         let n = names.len();
-        // v2 tensors: all layers or none; a wrong shape is an error.
+        // One layer's `name.{l}`: absent, or `len` f32 or f16 values; a wrong shape is an error.
+        let at = |name: &str, l: usize, len: usize| -> Result<Option<Vec<f32>>> {
+            let Some(t) = st.get(&format!("{name}.{l}")) else {
+                return Ok(None);
+            };
+            match (t.dtype, t.data.len()) {
+                (Dtype::F32, b) if b == 4 * len => Ok(Some(from_le_bytes(&t.data))),
+                (Dtype::F16, b) if b == 2 * len => Ok(Some(
+                    t.data
+                        .chunks_exact(2)
+                        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                        .collect(),
+                )),
+                _ => Err(bad(format!(
+                    "{name}.{l} has shape {:?}, want {len} f32 or f16 values",
+                    t.shape
+                ))),
+            }
+        };
+        // v2 tensors: all layers or none.
         let optional = |name: &str, len: usize| -> Result<Vec<Vec<f32>>> {
             if st.get(&format!("{name}.0")).is_none() {
                 return Ok(Vec::new());
             }
             (0..n_layer)
-                .map(|l| {
-                    let t = st.need(&format!("{name}.{l}"))?;
-                    match (t.dtype, t.data.len()) {
-                        (Dtype::F32, b) if b == 4 * len => Ok(from_le_bytes(&t.data)),
-                        (Dtype::F16, b) if b == 2 * len => Ok(t
-                            .data
-                            .chunks_exact(2)
-                            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                            .collect()),
-                        _ => Err(bad(format!(
-                            "{name}.{l} has shape {:?}, want {len} f32 or f16 values",
-                            t.shape
-                        ))),
-                    }
-                })
+                .map(|l| at(name, l, len)?.ok_or_else(|| bad(format!("no tensor {name}.{l}"))))
                 .collect()
         };
+        // v5's generation-based directions: at some layers.
+        let mut generated: Vec<Vec<f32>> = (0..n_layer)
+            .map(|l| Ok(at("generated", l, n * d_model)?.unwrap_or_default()))
+            .collect::<Result<_>>()?;
+        if generated.iter().all(Vec::is_empty) {
+            generated.clear();
+        }
         let windows: Vec<usize> = match md.get("windows") {
             Some(w) => serde_json::from_str(w).map_err(|e| bad(format!("windows: {e}")))?,
             None => Vec::new(),
@@ -468,11 +480,12 @@ impl EmotionSet {
             },
             windows,
             calibration,
-            steer_contrastive: steer["contrastive"].as_bool().unwrap_or(false),
+            steer_direction: Direction::of_json(&steer),
             steer_layers,
             steer_strength,
             means: optional("mean", n * d_model)?,
             steer_own,
+            generated,
         };
         if set.steer_layers.iter().any(|&l| l >= n_layer)
             || !(set.steer_strength.is_empty() || set.steer_strength.len() == n)
@@ -507,6 +520,7 @@ impl EmotionSet {
             .chain(&set.raw_norm)
             .chain(&set.neutral)
             .chain(&set.neutral_basis)
+            .chain(&set.generated)
             .flatten()
             .any(|x| !x.is_finite())
         {

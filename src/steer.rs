@@ -4,24 +4,85 @@
 //! Toward `e` with strength `s` (a fraction of the mean residual norm at the layer, the paper's
 //! unit), `s · resid_norm_l · û_{l,e}` is added at each of the emotion's steering layers, `s`
 //! split evenly over them (what is added at several layers accumulates in the residual stream).
-//! `û` is the emotion's unit mean `m̂` (measured against the mean of all emotions), or, where
-//! the steering sweep chose the contrastive direction, the emotion against the neutral scenes
-//! of the same topics: `û ∝ raw_norm_{l,e} · m̂_{l,e} − neutral_l`. The layers and the direction
-//! are the file's default, or the emotion's own where the sweep measured that emotion.
+//! `û` is one of three [`Direction`]s: the emotion's unit mean `m̂` (measured against the mean
+//! of all emotions); the contrastive one, the emotion against the neutral scenes of the same
+//! topics, `û ∝ raw_norm_{l,e} · m̂_{l,e} − neutral_l`; or the generation-based one, the model's
+//! own residual stream while it writes a story about a character who feels the emotion, against
+//! the mean over all emotions (`generated.{l}`, made by `limbic steer-sweep`). The layers and
+//! the direction are the file's default, or the emotion's own where the sweep measured that
+//! emotion.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::emotions::{check_strength, EmotionSet};
 use crate::error::Result;
 use crate::hooks::{HookPoint, HookSet, Intervention};
 use crate::numerics::dot;
 
+/// Which vector steering adds (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Mean,
+    Contrastive,
+    Generated,
+}
+
+impl Direction {
+    pub const ALL: [Direction; 3] = [Self::Mean, Self::Contrastive, Self::Generated];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mean => "mean",
+            Self::Contrastive => "contrastive",
+            Self::Generated => "generated",
+        }
+    }
+
+    /// A setting's direction: `"direction"`, or v3/v4's `"contrastive": true|false`.
+    pub fn of_json(v: &serde_json::Value) -> Self {
+        match v.get("direction").cloned().map(serde_json::from_value) {
+            Some(Ok(d)) => d,
+            _ if v["contrastive"] == true => Self::Contrastive,
+            _ => Self::Mean,
+        }
+    }
+}
+
+/// Where and with which direction one emotion is steered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SettingOnDisk")]
+pub struct SteerSetting {
+    pub layers: Vec<usize>,
+    pub direction: Direction,
+}
+
+/// [`SteerSetting`] as files of every version hold it.
+#[derive(Deserialize)]
+struct SettingOnDisk {
+    layers: Vec<usize>,
+    #[serde(flatten)]
+    rest: serde_json::Value,
+}
+
+impl From<SettingOnDisk> for SteerSetting {
+    fn from(s: SettingOnDisk) -> Self {
+        Self {
+            layers: s.layers,
+            direction: Direction::of_json(&s.rest),
+        }
+    }
+}
+
 impl EmotionSet {
-    /// Whether steering toward `e` uses the contrastive direction.
-    pub fn contrastive_for(&self, e: usize) -> bool {
+    /// The direction steering toward `e` adds.
+    pub fn direction_for(&self, e: usize) -> Direction {
         match self.steer_own.get(e) {
-            Some(Some(own)) => own.contrastive,
-            _ => self.steer_contrastive,
+            Some(Some(own)) => own.direction,
+            _ => self.steer_direction,
         }
     }
 
@@ -36,8 +97,15 @@ impl EmotionSet {
     /// The unit direction `(d)` that steering toward `e` adds at `layer`.
     pub fn steer_direction(&self, layer: usize, e: usize) -> Vec<f32> {
         let v = self.mean(layer, e);
+        let d = self.d_model;
+        match (self.direction_for(e), self.generated.get(layer)) {
+            (Direction::Generated, Some(g)) if g.len() >= (e + 1) * d => {
+                return g[e * d..(e + 1) * d].to_vec()
+            }
+            _ => {}
+        }
         match (self.raw_norm.get(layer), self.neutral.get(layer)) {
-            (Some(r), Some(u)) if self.contrastive_for(e) => {
+            (Some(r), Some(u)) if self.direction_for(e) == Direction::Contrastive => {
                 let mut w: Vec<f32> = v.iter().zip(u).map(|(x, n)| r[e] * x - n).collect();
                 let len = dot(&w, &w).sqrt();
                 if len > 0.0 {

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use limbic::emotions::{EmotionSet, SteerSetting, Tensors};
+use limbic::emotions::{Direction, EmotionSet, SteerSetting, Tensors};
 use limbic::extract::{
     centred, discriminant, emotion_directions, fit_effects, normalise_rows, principal_components,
     project_out, rank_accuracy, within_scatter, Design, Moments, StoryStats, OFFSETS,
@@ -469,7 +469,7 @@ fn v2_fields_round_trip_and_steer_contrastively() {
         });
     }
     set.steer_layers = vec![12, 14];
-    set.steer_contrastive = true;
+    set.steer_direction = Direction::Contrastive;
     set.steer_strength = vec![0.2, 0.3, 0.1];
     let path = dir.join("v2.safetensors");
     set.save(&path).unwrap();
@@ -489,7 +489,7 @@ fn v2_fields_round_trip_and_steer_contrastively() {
     normalise_rows(&mut want, 576);
     assert!(cos(&u, &want) > 0.9999);
     let mut plain = back.clone();
-    plain.steer_contrastive = false;
+    plain.steer_direction = Direction::Mean;
     assert_eq!(plain.steer_direction(12, 0), plain.vector(12, 0).to_vec());
     // Out-of-range steering metadata is refused.
     let mut bad = set.clone();
@@ -585,7 +585,7 @@ fn v3_means_travel_in_f16_and_emotions_steer_at_their_own_layers() {
         None,
         Some(SteerSetting {
             layers: vec![5],
-            contrastive: false,
+            direction: Direction::Mean,
         }),
         None,
     ];
@@ -612,9 +612,86 @@ fn v3_means_travel_in_f16_and_emotions_steer_at_their_own_layers() {
     let mut bad = set.clone();
     bad.steer_own[1] = Some(SteerSetting {
         layers: vec![30],
-        contrastive: true,
+        direction: Direction::Contrastive,
     });
     bad.save(&path).unwrap();
     assert!(EmotionSet::load(&path, None).is_err());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn v5_generated_directions_travel_in_f16_at_some_layers_and_steer_where_chosen() {
+    let dir = std::env::temp_dir().join(format!("limbic-test-v5-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut set = small_set("ab".repeat(32).as_str());
+    let mut rng = Rng(11);
+    let n = set.names.len();
+    let unit_f16 = |rng: &mut Rng| {
+        let mut v = rng.vec(n * 576, 1.0);
+        normalise_rows(&mut v, 576);
+        v.iter()
+            .map(|&x| half::f16::from_f32(x).to_f32())
+            .collect::<Vec<f32>>()
+    };
+    set.means = (0..30).map(|_| unit_f16(&mut rng)).collect();
+    // Generated directions at layers 10 and 13 only.
+    set.generated = (0..30)
+        .map(|l| {
+            if l == 10 || l == 13 {
+                unit_f16(&mut rng)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    set.steer_direction = Direction::Generated;
+    set.steer_own = vec![
+        None,
+        Some(SteerSetting {
+            layers: vec![13],
+            direction: Direction::Mean,
+        }),
+        None,
+    ];
+    let path = dir.join("v5.safetensors");
+    set.save(&path).unwrap();
+    let back = EmotionSet::load(&path, None).unwrap();
+    assert_eq!(back, set);
+    assert_eq!(back.direction_for(0), Direction::Generated);
+    assert_eq!(back.direction_for(1), Direction::Mean);
+    // Emotion 0 adds its generated row at 10; emotion 1 its mean at its own layer 13; where a
+    // layer holds no generated directions, the mean.
+    assert_eq!(
+        back.steer_direction(10, 0),
+        back.generated[10][..576].to_vec()
+    );
+    assert_eq!(back.steer_direction(13, 1), back.mean(13, 1).to_vec());
+    assert_eq!(back.steer_direction(11, 0), back.mean(11, 0).to_vec());
+    assert!(cos(&back.steer_direction(10, 2), back.mean(10, 2)).abs() < 0.2);
+    // A file without them reads with none.
+    let mut old = set.clone();
+    old.generated.clear();
+    old.save(&path).unwrap();
+    assert!(EmotionSet::load(&path, None).unwrap().generated.is_empty());
+    // Generated directions of the wrong shape are refused, not written.
+    let mut bad = set.clone();
+    bad.generated[10].truncate(576);
+    assert!(bad.save(&path).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn steering_settings_of_older_files_say_contrastive_and_still_read() {
+    let old: SteerSetting = serde_json::from_str(r#"{"layers":[4],"contrastive":true}"#).unwrap();
+    assert_eq!(old.direction, Direction::Contrastive);
+    let plain: SteerSetting =
+        serde_json::from_str(r#"{"layers":[4],"contrastive":false}"#).unwrap();
+    assert_eq!(plain.direction, Direction::Mean);
+    let new: SteerSetting =
+        serde_json::from_str(r#"{"layers":[4],"direction":"generated"}"#).unwrap();
+    assert_eq!(new.direction, Direction::Generated);
+    // What is written now says the direction by name and reads back the same.
+    let text = serde_json::to_string(&new).unwrap();
+    assert!(text.contains(r#""direction":"generated""#), "{text}");
+    assert_eq!(serde_json::from_str::<SteerSetting>(&text).unwrap(), new);
 }

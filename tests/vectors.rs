@@ -66,6 +66,26 @@ fn committed_vectors_carry_the_readout_calibration_and_steering_settings() {
     assert!(!set.steer_layers.is_empty() && set.steer_layers.iter().all(|&l| l < 30));
     assert_eq!(set.steer_strength.len(), n);
     assert!(set.steer_strength.iter().all(|s| *s > 0.0 && *s <= 1.0));
+    // v5: generation-based directions, unit rows, at the layers the sweep tried; every emotion
+    // steered with them has them at each of its layers.
+    let at: Vec<usize> = (0..30)
+        .filter(|&l| set.generated.get(l).is_some_and(|g| !g.is_empty()))
+        .collect();
+    assert!(!at.is_empty());
+    for &l in &at {
+        for row in set.generated[l].chunks_exact(576) {
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!(
+                (norm - 1.0).abs() < 1e-2,
+                "layer {l}: a generated direction of norm {norm}"
+            );
+        }
+    }
+    for e in 0..n {
+        if set.direction_for(e) == limbic::emotions::Direction::Generated {
+            assert!(set.steer_layers_for(e).iter().all(|l| at.contains(l)));
+        }
+    }
 }
 
 #[test]

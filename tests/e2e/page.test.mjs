@@ -151,6 +151,9 @@ test("steering toward an emotion changes the greedy reply", async () => {
   assert.ok(colours.every((c) => c === "transparent" || /^rgba\(/.test(c)), colours.join(" "));
   assert.equal(await page.getByTestId("emotion-readout").locator("li").count(), 10);
   assert.match(await page.locator(".steered-title").textContent(), /steered: sad 0\.3/);
+  // What the validation report measured for sad is said beside the sliders, from the report.
+  const sad = JSON.parse(readFileSync("docs/validation/report.json", "utf8")).steering.emotions.find((e) => e.emotion === "sad");
+  await page.getByTestId("steer-measured").filter({ hasText: `p(“sad”) ×${sad.p_feel_ratio.toFixed(1)}` }).waitFor();
   // One click resets every row.
   await page.getByTestId("steer-reset").click();
   assert.equal(await page.getByTestId("steer-emotion").inputValue(), "");

@@ -4,6 +4,7 @@
 
 mod bench;
 mod emotion;
+mod generated;
 mod import;
 mod make;
 mod stats;

@@ -1,8 +1,8 @@
 //! `limbic steer-sweep`: where and how hard `--steer` pushes, chosen by measures from outside the
 //! model, on prompts the report never shows; then measured on other prompts with three seeds.
 //!
-//! Choice: for each direction (the emotion's mean `m̂`, or the contrastive emotion-against-neutral
-//! `û`), each layer set (single layers from a third of the depth up, and bands, the strength
+//! Choice: for each direction (the emotion's mean `m̂`, the contrastive emotion-against-neutral
+//! one, or the generation-based one, made here: [`crate::generated`]), each layer set (single layers from a third of the depth up, and bands, the strength
 //! split evenly over a band's layers) and each total strength, greedy replies to
 //! [`CHOICE_PROMPTS`] for six emotions. A reply's effect is its VADER compound minus the
 //! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
@@ -26,7 +26,7 @@ use crate::emotion::progress;
 use crate::validate_dose::ExperimentsFile;
 use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::parallel;
-use limbic::emotions::{EmotionSet, SteerSetting};
+use limbic::emotions::{Direction, EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
 use limbic::{HookPoint, HookSet, Intervention, Result, Sampler, Session};
 
@@ -90,7 +90,7 @@ fn layer_sets(n_layer: usize) -> Vec<Vec<usize>> {
 
 #[derive(Clone)]
 struct Job {
-    contrastive: bool,
+    direction: Direction,
     layers: Vec<usize>,
     /// `None`: unsteered.
     emotion: Option<usize>,
@@ -101,16 +101,16 @@ struct Job {
 }
 
 /// Hooks that add `strength` toward `e`, split evenly over `layers`; `sets` is the vectors with
-/// the readout direction and with the contrastive one.
+/// each [`Direction`] as the default.
 fn hooks_for(
-    sets: &[EmotionSet; 2],
-    contrastive: bool,
+    sets: &[EmotionSet; 3],
+    direction: Direction,
     layers: &[usize],
     e: usize,
     strength: f32,
 ) -> Result<HookSet> {
     let mut hooks = HookSet::new();
-    for (l, vector) in sets[contrastive as usize].steer_vectors_at(&[(e, strength)], layers)? {
+    for (l, vector) in sets[direction as usize].steer_vectors_at(&[(e, strength)], layers)? {
         hooks.push(
             HookPoint::ResidPost(l),
             Intervention::Add { vector, alpha: 1.0 },
@@ -119,19 +119,19 @@ fn hooks_for(
     Ok(hooks)
 }
 
-/// The vectors with the readout direction and with the contrastive one for steering.
-fn both(set: &EmotionSet) -> [EmotionSet; 2] {
-    let mut c = set.clone();
-    c.steer_contrastive = true;
-    let mut r = set.clone();
-    r.steer_contrastive = false;
-    [r, c]
+/// The vectors with each [`Direction`] as the default for steering.
+fn variants(set: &EmotionSet) -> [EmotionSet; 3] {
+    Direction::ALL.map(|d| {
+        let mut v = set.clone();
+        v.steer_direction = d;
+        v
+    })
 }
 
 /// (reply text, perplexity of the reply under the unsteered model).
-fn reply(engine: &mut Session, sets: &[EmotionSet; 2], j: &Job) -> Result<(String, f64)> {
+fn reply(engine: &mut Session, sets: &[EmotionSet; 3], j: &Job) -> Result<(String, f64)> {
     let hooks = match j.emotion {
-        Some(e) => hooks_for(sets, j.contrastive, &j.layers, e, j.strength)?,
+        Some(e) => hooks_for(sets, j.direction, &j.layers, e, j.strength)?,
         None => HookSet::new(),
     };
     engine.set_hooks(hooks.clone())?;
@@ -168,7 +168,7 @@ fn run_all(
     out: &Path,
 ) -> Result<(Vec<(String, f64)>, Vec<f64>)> {
     let bar = progress(jobs.len(), what);
-    let sets = both(set);
+    let sets = variants(set);
     let replies = parallel(
         jobs,
         || limbic::Session::cpu(bytes),
@@ -198,14 +198,14 @@ fn feel(
     engine: &mut Session,
     set: &EmotionSet,
     prompt: &str,
-    (layers, contrastive): (&[usize], bool),
+    (layers, direction): (&[usize], Direction),
     e: usize,
     strength: f32,
 ) -> Result<f64> {
     let hooks = if strength == 0.0 {
         HookSet::new()
     } else {
-        hooks_for(&both(set), contrastive, layers, e, strength)?
+        hooks_for(&variants(set), direction, layers, e, strength)?
     };
     let v = crate::emotion::run_next(engine, prompt, &hooks, &[format!(" {}", set.names[e])], 0)?;
     Ok(v["prob_of"][format!(" {}", set.names[e])]
@@ -223,8 +223,15 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .iter()
         .map(|(e, _)| set.index(e))
         .collect::<Result<_>>()?;
+    let t0 = std::time::Instant::now();
+    // The generation-based directions at every layer the sweep tries.
+    let mut union: Vec<usize> = sets.iter().flatten().copied().collect();
+    union.sort_unstable();
+    union.dedup();
+    let (generated, stories) = crate::generated::directions(&bytes, &set, &union)?;
+    set.generated = generated;
     let base = |prompt: &'static str, seed: Option<u64>, tokens: usize| Job {
-        contrastive: false,
+        direction: Direction::Mean,
         layers: vec![],
         emotion: None,
         strength: 0.0,
@@ -238,13 +245,13 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .iter()
         .map(|p| base(p, None, CHOICE_TOKENS))
         .collect();
-    for contrastive in [false, true] {
+    for direction in Direction::ALL {
         for layers in &sets {
             for &strength in &STRENGTHS {
                 for &e in &emotions {
                     for p in CHOICE_PROMPTS {
                         jobs.push(Job {
-                            contrastive,
+                            direction,
                             layers: layers.clone(),
                             emotion: Some(e),
                             strength,
@@ -257,7 +264,6 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
             }
         }
     }
-    let t0 = std::time::Instant::now();
     let (replies, vader) = run_all(&bytes, &set, &jobs, "choice replies", out)?;
     let k = CHOICE_PROMPTS.len();
     let (base_v, base_ppl) = (
@@ -273,7 +279,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .map(|&e| {
             FEEL_CHOICE
                 .iter()
-                .map(|p| feel(&mut engine, &set, p, (&[], false), e, 0.0))
+                .map(|p| feel(&mut engine, &set, p, (&[], Direction::Mean), e, 0.0))
                 .collect()
         })
         .collect::<Result<_>>()?;
@@ -286,7 +292,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
                 &mut engine,
                 &set,
                 p,
-                (&j.layers, j.contrastive),
+                (&j.layers, j.direction),
                 e,
                 j.strength,
             )?;
@@ -308,16 +314,17 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         cells.push((chunk[0].clone(), effect, ppl, ratio));
     }
     let fluent = |c: &&(Job, f64, f64, f64)| c.2 <= MAX_PPL_RATIO * base_ppl;
-    let best_for = |contrastive: bool, layers: &Vec<usize>, e: usize| -> Option<(f32, f64, f64)> {
-        cells
-            .iter()
-            .filter(fluent)
-            .filter(|(j, ..)| {
-                j.contrastive == contrastive && &j.layers == layers && j.emotion == Some(e)
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(j, eff, ppl, _)| (j.strength, *eff, *ppl))
-    };
+    let best_for =
+        |direction: Direction, layers: &Vec<usize>, e: usize| -> Option<(f32, f64, f64)> {
+            cells
+                .iter()
+                .filter(fluent)
+                .filter(|(j, ..)| {
+                    j.direction == direction && &j.layers == layers && j.emotion == Some(e)
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(j, eff, ppl, _)| (j.strength, *eff, *ppl))
+        };
     // Each swept emotion's own setting.
     let own: Vec<Option<&(Job, f64, f64, f64)>> = emotions
         .iter()
@@ -335,17 +342,17 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         })
         .collect();
     let mut settings = Vec::new();
-    for contrastive in [false, true] {
+    for direction in Direction::ALL {
         for layers in &sets {
             let per: Vec<Option<(f32, f64, f64)>> = emotions
                 .iter()
-                .map(|&e| best_for(contrastive, layers, e))
+                .map(|&e| best_for(direction, layers, e))
                 .collect();
             let score = mean(per.iter().map(|p| p.map_or(0.0, |x| x.1)));
-            settings.push((contrastive, layers.clone(), per, score));
+            settings.push((direction, layers.clone(), per, score));
         }
     }
-    let (contrastive, layers, per, score) = settings
+    let (direction, layers, per, score) = settings
         .iter()
         .max_by(|a, b| a.3.total_cmp(&b.3))
         .cloned()
@@ -362,7 +369,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     let mut sorted = strengths.clone();
     sorted.sort_by(f32::total_cmp);
     let median = sorted[sorted.len() / 2];
-    set.steer_contrastive = contrastive;
+    set.steer_direction = direction;
     set.steer_layers = layers.clone();
     set.default_strength = median;
     set.steer_strength = (0..set.names.len())
@@ -378,11 +385,11 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
             let i = emotions.iter().position(|&x| x == e)?;
             own[i].map(|c| SteerSetting {
                 layers: c.0.layers.clone(),
-                contrastive: c.0.contrastive,
+                direction: c.0.direction,
             })
         })
         .collect();
-    eprintln!("chosen: {} direction at layers {layers:?} for the others (score {score:+.3}); own settings {:?}, strengths {strengths:?} in {:.0} s", if contrastive { "contrastive" } else { "mean" }, set.steer_own.iter().flatten().collect::<Vec<_>>(), t0.elapsed().as_secs_f64());
+    eprintln!("chosen: {} direction at layers {layers:?} for the others (score {score:+.3}); own settings {:?}, strengths {strengths:?} in {:.0} s", direction.name(), set.steer_own.iter().flatten().collect::<Vec<_>>(), t0.elapsed().as_secs_f64());
 
     // Report, on other prompts, with seeds.
     let mut jobs: Vec<Job> = Vec::new();
@@ -391,7 +398,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
             for seed in SEEDS {
                 let strength = e.map_or(0.0, |e| set.strength_of(e));
                 jobs.push(Job {
-                    contrastive: e.is_some_and(|e| set.contrastive_for(e)),
+                    direction: e.map_or(Direction::Mean, |e| set.direction_for(e)),
                     layers: e.map_or_else(Vec::new, |e| set.steer_layers_for(e)),
                     emotion: e,
                     strength,
@@ -415,13 +422,13 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     let mut report_rows = Vec::new();
     for (i, &e) in emotions.iter().enumerate() {
         let (v, ppl) = group(i + 1);
-        let own = (&set.steer_layers_for(e)[..], set.contrastive_for(e));
+        let own = (&set.steer_layers_for(e)[..], set.direction_for(e));
         let p0 = feel(&mut engine, &set, feel_report, own, e, 0.0)?;
         let p1 = feel(&mut engine, &set, feel_report, own, e, set.strength_of(e))?;
         let samples: Vec<&str> = (0..2)
             .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
             .collect();
-        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "contrastive": own.1, "vader": v, "perplexity": ppl, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
+        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
     }
     let (v0, ppl0) = group(0);
     let runs: Vec<Value> = jobs
@@ -432,15 +439,17 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
         .collect();
     let table: Vec<Value> = cells
         .iter()
-        .map(|(j, eff, ppl, ratio)| json!({"contrastive": j.contrastive, "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio}))
+        .map(|(j, eff, ppl, ratio)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio}))
         .collect();
     let result = json!({
         "choice": {"prompts": CHOICE_PROMPTS, "tokens": CHOICE_TOKENS, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
                    "max_perplexity_ratio": MAX_PPL_RATIO, "cells": table,
-                   "settings": settings.iter().map(|s| json!({"contrastive": s.0, "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
-        "chosen": {"contrastive": contrastive, "layers": layers, "default_strength": median,
-                   "strengths": emotions.iter().zip(&strengths).map(|(&e, s)| json!({"emotion": set.names[e], "strength": s, "layers": set.steer_layers_for(e), "contrastive": set.contrastive_for(e)})).collect::<Vec<_>>()},
+                   "settings": settings.iter().map(|s| json!({"direction": s.0.name(), "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
+        "chosen": {"direction": direction.name(), "layers": layers, "default_strength": median,
+                   "strengths": emotions.iter().zip(&strengths).map(|(&e, s)| json!({"emotion": set.names[e], "strength": s, "layers": set.steer_layers_for(e), "direction": set.direction_for(e).name()})).collect::<Vec<_>>()},
         "report_feel_prompt": feel_report,
+        "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
+                      "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
         "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });

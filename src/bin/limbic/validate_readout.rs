@@ -157,6 +157,29 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
             b["mean_cos"].as_f64().unwrap_or(0.0)
         );
     }
+    let g = &t["grid_only"];
+    if g.is_object() {
+        let v = |x: &Value, k: &str| x["confound"][k].as_f64().unwrap_or(f64::NAN);
+        let (lo, hi) = (v(g, "slope_lo"), v(g, "slope_hi"));
+        let full = v(fit, "slope");
+        let reading = if lo <= 0.0 && 0.0 <= hi {
+            "within noise: the full vectors' slope is the content of the topics the emotions share"
+        } else if lo <= full && full <= hi {
+            "as large as the full vectors': the slope is not the shared topics' content but which emotions v1's writers gave the same topics (kindred emotions, kindred situations)"
+        } else {
+            "smaller than the full vectors' but not zero: part of the slope is the shared topics' content, part which emotions v1's writers gave the same topics"
+        };
+        let _ = writeln!(
+            md,
+            "\n**The confound's control.** The readout's vectors fitted on the pool's {} grid stories alone (every emotion written on the same {} topics, \
+             so none of v1's unevenly shared topics is in them; test top-1 {:.1}%, top-5 {:.1}%), against the same shared-topic counts: slope {}, {reading}.",
+            g["stories"],
+            g["topics"],
+            100.0 * g["top1"].as_f64().unwrap_or(0.0),
+            100.0 * g["top5"].as_f64().unwrap_or(0.0),
+            slope(&g["confound"])
+        );
+    }
     md.push_str(
         "\n**Pairs** (cosine at the readout layer):\n\n| pair | discriminant | fitted means | plain means |\n|---|---|---|---|\n",
     );

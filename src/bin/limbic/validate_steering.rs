@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::steer_sweep::{EFFECT_TOLERANCE, EMOTIONS, FEEL_CHOICE, STRENGTHS};
-use limbic::emotions::EmotionSet;
+use limbic::emotions::{Direction, EmotionSet};
 use limbic::Result;
 
 /// Section 5 of the report, from OUT/steering.json (written by `limbic steer-sweep`, which also
@@ -29,7 +29,8 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let _ = write!(
         md,
         "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, greedy, {} tokens): for each direction — the emotion's mean \
-         (the paper's vector, against the mean of all emotions), or the contrastive one (the emotion against the neutral scenes of the same topics) — each layer set ({} in all: single \
+         (the paper's vector, against the mean of all emotions), the contrastive one (the emotion against the neutral scenes of the same topics), or the generation-based one (the model's \
+         own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
          layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
          replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after {} (not the prompt \
          measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}) and whose VADER effect is within {} of the \
@@ -37,23 +38,32 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          layers **{:?}**, strength {}.\n\n\
          **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}.\n\n\
          | emotion | direction, layers | strength | VADER | perplexity | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|---|\n",
-        sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
+        sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
+        sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
         STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(" and "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]), EFFECT_TOLERANCE,
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
-        if c["contrastive"] == true { "contrastive" } else { "mean" }, layers, set.default_strength,
+        Direction::of_json(c).name(), layers, set.default_strength,
         r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"])
     );
-    let rows = r["emotions"].as_array().cloned().unwrap_or_default();
+    // Each row with the sign its replies' sentiment should move (the page says what moved).
+    let rows: Vec<Value> = r["emotions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some((_, sign)) = EMOTIONS.iter().find(|(n, _)| e["emotion"] == *n) {
+                e["valence"] = json!(sign);
+            }
+            e
+        })
+        .collect();
     for e in &rows {
         let _ = writeln!(
             md,
             "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.4} → {:.4} (×{:.1}) |",
             e["emotion"].as_str().unwrap_or(""),
-            if e["contrastive"] == true {
-                "contrastive"
-            } else {
-                "mean"
-            },
+            Direction::of_json(e).name(),
             e["layers"],
             f(&e["strength"]),
             f(&e["vader"]),
@@ -79,8 +89,24 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             );
         }
     }
+    let written = sweep["generated"]["stories"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !written.is_empty() {
+        let _ = writeln!(md, "\nWhat the model wrote when asked (the first of its {} replies per emotion; the generation-based direction is read from these):\n", sweep["generated"]["samples"]);
+        for w in &written {
+            let first = w["texts"][0].as_str().unwrap_or("").replace('\n', " ");
+            let _ = writeln!(
+                md,
+                "- *{}*: {}",
+                w["emotion"].as_str().unwrap_or(""),
+                first.trim()
+            );
+        }
+    }
     // Where sad lands across the sweep: the hard case, shown whole.
-    md.push_str("\n**The sweep for *sad*** (choice prompts; signed VADER effect / mean perplexity / own-word ratio; mean and contrastive directions):\n\n");
+    md.push_str("\n**The sweep for *sad*** (choice prompts; signed VADER effect / mean perplexity / own-word ratio; each direction):\n\n");
     let cells = sweep["choice"]["cells"]
         .as_array()
         .cloned()
@@ -96,12 +122,12 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
         "| direction | layers | {} |\n|---|---|{}",
         strengths
             .iter()
-            .map(|s| format!("{s}"))
+            .map(|s| format!("{}", *s as f32))
             .collect::<Vec<_>>()
             .join(" | "),
         "---|".repeat(strengths.len())
     );
-    for contrastive in [false, true] {
+    for direction in Direction::ALL {
         for ls in sweep["choice"]["layer_sets"]
             .as_array()
             .into_iter()
@@ -112,7 +138,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
                     .iter()
                     .find(|x| {
                         x["emotion"] == "sad"
-                            && x["contrastive"] == contrastive
+                            && Direction::of_json(x) == direction
                             && &x["layers"] == ls
                             && (f(&x["strength"]) - s).abs() < 1e-6
                     })
@@ -128,7 +154,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} |",
-                if contrastive { "contrastive" } else { "mean" },
+                direction.name(),
                 ls,
                 strengths
                     .iter()
@@ -138,13 +164,37 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             );
         }
     }
+    // What the sweep says of sad, plainly: can any fluent setting make its replies negative?
+    let base_v = f(&sweep["choice"]["unsteered_vader"]);
+    let max_ppl =
+        f(&sweep["choice"]["max_perplexity_ratio"]) * f(&sweep["choice"]["unsteered_perplexity"]);
+    let best = cells
+        .iter()
+        .filter(|x| x["emotion"] == "sad" && f(&x["perplexity"]) <= max_ppl)
+        .max_by(|a, b| f(&a["effect"]).total_cmp(&f(&b["effect"])));
+    if let Some(b) = best {
+        // The effect is signed by sad's valence: the replies' VADER fell by it.
+        let at = base_v - f(&b["effect"]);
+        let _ = writeln!(
+            md,
+            "\nOf the settings that stay fluent (perplexity ≤ {max_ppl:.1}), the one that moves *sad*'s replies furthest ({} at {}, strength {}) takes their mean VADER from {base_v:+.2} to {at:+.2}: {}.",
+            Direction::of_json(b).name(),
+            b["layers"],
+            f(&b["strength"]) as f32,
+            if at > 0.0 {
+                "less cheerful, still positive on average: no direction, layer set or strength in the sweep makes this model's replies sad while they stay fluent"
+            } else {
+                "negative on average"
+            }
+        );
+    }
     // The About page's shape: a layer, strengths and p(" emotion") per emotion, and the runs.
     let feel: Vec<Value> = rows
         .iter()
         .map(|e| json!({"emotion": e["emotion"], "strengths": [0.0, f(&e["strength"])], "p": [f(&e["p_feel_unsteered"]), f(&e["p_feel_steered"])]}))
         .collect();
     Ok(json!({
-        "layer": layers.first().copied().unwrap_or(set.default_layer), "layers": layers, "contrastive": c["contrastive"],
+        "layer": layers.first().copied().unwrap_or(set.default_layer), "layers": layers, "direction": Direction::of_json(c).name(),
         "strengths": [0.0, set.default_strength], "feel": feel, "emotions": rows,
         // The page reads every run's emotion as text and every number as finite.
         "runs": r["runs"].as_array().into_iter().flatten().filter(|x| x["perplexity"].as_f64().is_some_and(f64::is_finite) && x["sentiment"].as_f64().is_some()).map(|x| {

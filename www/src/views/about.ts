@@ -9,7 +9,7 @@ import { dataTable, finish } from "../charts/plot";
 import { CATEGORICAL } from "../charts/colour";
 import { h, scrollBox } from "../dom";
 import {
-  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, percent, reportUrl, signed, steeringTable,
+  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, percent, reportUrl, signed, steeringTable, steerVerdict,
   strengthText, strongest, type Report,
 } from "./report";
 import reportMdUrl from "../../../docs/validation/report.md?url";
@@ -116,6 +116,8 @@ function steeringSection(r: Report): HTMLElement {
     scrollBox("how does he feel table", h("table", { class: "numbers", "data-testid": "about-feel" },
       headRow("emotion", "unsteered", "steered"),
       h("tbody", {}, ...feel.map((f) => h("tr", {}, cell(f.emotion, "text"), ...f.p.map((p) => cell(p.toFixed(4)))))))),
+    h("p", {}, "What steering each measured emotion does here, at its own layers, direction and strength (chosen on other prompts), over the report's prompts and seeds:"),
+    h("ul", { "data-testid": "steer-verdicts" }, ...r.steering.measured.map((m) => h("li", {}, steerVerdict(m, r.steering.unsteered_vader)))),
     h("p", {}, `Greedy replies to ${prompts} neutral prompts, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over the prompts:`),
     scrollBox("steering table", h("table", { class: "numbers" },
       headRow("emotion", ...cols.map(strengthText)),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
-  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringTable, strengthText, strongest,
+  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringTable, steerVerdict, strengthText, strongest,
 } from "./report";
+import type { SteerMeasure } from "./report";
 import text from "../../../docs/validation/report.json?raw";
 
 const raw = JSON.parse(text) as Record<string, unknown>;
@@ -79,6 +80,25 @@ describe("summaries", () => {
     expect(t[0]![0]!.sentiment).toBeCloseTo(runs.reduce((s, x) => s + x.sentiment, 0) / runs.length, 12);
     expect(t[0]![0]!.prompts).toBe(runs.length);
     for (const row of t) for (let i = 1; i < row.length; i++) expect(row[i]!.strength).toBeGreaterThan(row[i - 1]!.strength);
+  });
+
+  it("reads each measured emotion's steering; older reports name the direction by contrastive", () => {
+    const rows = (raw.steering as { emotions: { emotion: string; p_feel_ratio: number; vader: number }[] }).emotions;
+    expect(r.steering.measured.map((m) => m.emotion)).toEqual(rows.map((e) => e.emotion));
+    expect(r.steering.measured[0]!.ratio).toBe(rows[0]!.p_feel_ratio);
+    const old = structuredClone(rows) as Record<string, unknown>[];
+    for (const e of old) { delete e.direction; delete e.valence; e.contrastive = true; }
+    const o = parseReport(edited("steering.emotions", old));
+    expect(o.steering.measured.every((m) => m.direction === "contrastive" && m.valence === null)).toBe(true);
+  });
+
+  it("says what steering does: own word taken up or not, and which way sentiment moves", () => {
+    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence });
+    expect(steerVerdict(m(0.3, 1.3, -1), 0.71)).toBe("sad: p(“sad”) ×1.3 only: the model hardly takes up the word; replies turn less positive but stay positive on average (VADER +0.30 against +0.71 unsteered).");
+    expect(steerVerdict(m(-0.4, 4, -1), 0.71)).toBe("sad: raises p(“sad”) ×4.0; replies turn negative (VADER −0.40 against +0.71 unsteered).");
+    expect(steerVerdict(m(0.68, 4, -1), 0.71)).toContain("hardly moves its way");
+    expect(steerVerdict({ ...m(0.9, 8.6, 1), emotion: "happy" }, 0.71)).toBe("happy: raises p(“happy”) ×8.6; replies turn more positive (VADER +0.90 against +0.71 unsteered).");
+    expect(steerVerdict(m(0.3, 1.3, null), 0.71)).toContain("replies' sentiment VADER +0.30");
   });
 
   it("formats numbers for the page", () => {

@@ -87,7 +87,23 @@ export interface Report {
     /** p(next token = " emotion") after "How does he feel? He feels", steered with it. */
     feel: { emotion: string; strengths: number[]; p: number[] }[];
     runs: SteeringRun[];
+    /** Per measured emotion: what steering toward it did at its own setting. */
+    measured: SteerMeasure[];
+    unsteered_vader: number;
   };
+}
+
+/** Steering toward one emotion at its own setting, over the report's prompts and seeds. */
+export interface SteerMeasure {
+  emotion: string;
+  direction: string;
+  strength: number;
+  /** Mean VADER compound of the steered replies. */
+  vader: number;
+  /** p(" emotion") after "How does he feel? He feels", steered over unsteered. */
+  ratio: number;
+  /** +1 or −1: the way the emotion should move sentiment (null in older reports). */
+  valence: number | null;
 }
 
 type Json = Record<string, unknown>;
@@ -196,6 +212,13 @@ export function parseReport(raw: unknown): Report {
         emotion: string(r, "emotion"), prompt: string(r, "prompt"), strength: number(r, "strength"),
         sentiment: number(r, "sentiment"), perplexity: number(r, "perplexity"), text: string(r, "text"),
       })),
+      measured: list(raw, "steering.emotions").map((e) => ({
+        emotion: string(e, "emotion"), strength: number(e, "strength"), vader: number(e, "vader"), ratio: number(e, "p_feel_ratio"),
+        // Older reports say `contrastive: true|false`.
+        direction: has(e, "direction") ? string(e, "direction") : field(e, "contrastive") === true ? "contrastive" : "mean",
+        valence: has(e, "valence") ? number(e, "valence") : null,
+      })),
+      unsteered_vader: number(raw, "steering.unsteered_vader"),
     },
   };
   if (report.accuracy.top1.length !== report.accuracy.top5.length) throw new Error("validation report: accuracy.top1 and top5 differ in length");
@@ -306,6 +329,27 @@ export function steeringTable(r: Report): SteeringCell[][] {
       return { emotion, strength, sentiment: mean((x) => x.sentiment), perplexity: mean((x) => x.perplexity), prompts: at.length };
     });
   });
+}
+
+/** How many times steering must raise p(" emotion") to count as taking the word up (the
+ * threshold the validation asks of each measured emotion). */
+export const OWN_WORD_RATIO = 3;
+
+/** One sentence on what steering toward `m` does, from the report's measures: whether it
+ * takes up its own word, and which way the replies' sentiment moves (`unsteered`: their VADER
+ * without steering). */
+export function steerVerdict(m: SteerMeasure, unsteered: number): string {
+  const word = `p(“${m.emotion}”) ×${m.ratio.toFixed(1)}`;
+  const own = m.ratio >= OWN_WORD_RATIO ? `raises ${word}` : `${word} only: the model hardly takes up the word`;
+  const vs = `VADER ${signed(m.vader)} against ${signed(unsteered)} unsteered`;
+  const shift = m.valence === null ? 0 : (m.vader - unsteered) * m.valence;
+  let mood: string;
+  if (m.valence === null) mood = `replies' sentiment ${vs}`;
+  else if (shift < 0.1) mood = `replies' sentiment hardly moves its way (${vs})`;
+  else if (m.valence > 0) mood = `replies turn more positive (${vs})`;
+  else if (m.vader < 0) mood = `replies turn negative (${vs})`;
+  else mood = `replies turn less positive but stay positive on average (${vs})`;
+  return `${m.emotion}: ${own}; ${mood}.`;
 }
 
 /** The median of `values` (NaN when empty). */

@@ -15,6 +15,8 @@ import { colouring, renderLegend, TokenStream } from "./tokens";
 import { colourBySelect, TokenReadout } from "./widgets";
 import { runPanel } from "./run-panel";
 import { modelNotes } from "./model-notes";
+import { loadReport, steerVerdict } from "./report";
+import type { Report } from "./report";
 
 /** Test ids: the first row keeps the plain names the outside tests know. */
 const testId = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
@@ -93,6 +95,17 @@ function mount(root: HTMLElement, app: App) {
     commit();
   });
 
+  // What the validation measured for the emotions steered toward (the default model's report).
+  const measured = h("p", { class: "meta", "data-testid": "steer-measured", role: "status" });
+  let report: Report | null = null;
+  loadReport().then((r) => { report = r; note(); }).catch(() => undefined);
+  const note = () => {
+    const r = report?.model_sha256 === app.model.sha256 ? report : null;
+    const says = (r?.steering.measured ?? []).filter((m) => steers().some((s) => s.name === m.emotion))
+      .map((m) => steerVerdict(m, r!.steering.unsteered_vader));
+    measured.textContent = says.length ? `Measured in the validation report: ${says.join(" ")}` : "";
+  };
+
   const baseBox = h("div", { class: "tokens", id: "baseline", "data-testid": "baseline-text", role: "group", "aria-label": "unsteered reply tokens; arrow keys move between tokens" });
   const mainBox = h("div", { class: "tokens", id: "output", "data-testid": "output-text", role: "group", "aria-label": "steered reply tokens; arrow keys move between tokens" });
   const baseStream = new TokenStream(baseBox, ["reply"], pick);
@@ -128,13 +141,14 @@ function mount(root: HTMLElement, app: App) {
     h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies. `,
       "Vectors made in the Make view are listed after the emotions (a control vector read from a file: strength is llama.cpp's scale, up to ±5)."),
     reset,
+    measured,
   );
   /** Nothing to steer with when the model has no emotion vectors. */
   const fits = () => { steersBox.disabled = app.ready && !app.emotions; };
 
   scope.on((e) => {
     if (e.type === "ready") fits();
-    if (e.type === "ready" || e.type === "state" || e.type === "made") fromState();
+    if (e.type === "ready" || e.type === "state" || e.type === "made") { fromState(); note(); }
     if (e.type === "generate-start") { picked = false; baseStream.clear(); mainStream.clear(); }
     if (["token", "prompt", "state", "ready", "generate-start"].includes(e.type)) draw();
     if (e.type === "done") draw(true); // the last tokens now, not a redraw later
