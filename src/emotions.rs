@@ -22,6 +22,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use half::f16;
+
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
@@ -78,15 +80,15 @@ pub struct EmotionSet {
     pub steer_direction: Direction,
     /// Per emotion: the default steering strength (empty: `default_strength` for all).
     pub steer_strength: Vec<f32>,
-    /// Per layer: the emotion means `(n, d)`, unit: what steering adds (v3; else empty, and
-    /// `vectors` serve both).
-    pub means: Vec<Vec<f32>>,
+    /// Per layer: the emotion means `(n, d)`, unit, held in f16 as the file has them: what
+    /// steering adds (v3; else empty, and `vectors` serve both).
+    pub means: Vec<Vec<f16>>,
     /// Per emotion (empty, or one entry each): its own steering layers and direction where the
     /// steering sweep chose them (v3); `None` follows `steer_layers` and `steer_direction`.
     pub steer_own: Vec<Option<SteerSetting>>,
-    /// Per layer: the generation-based directions `(n, d)`, unit (v5: at the layers the steering
-    /// sweep tries; empty at the others and in older files).
-    pub generated: Vec<Vec<f32>>,
+    /// Per layer: the generation-based directions `(n, d)`, unit, f16 (v5: at the layers the
+    /// steering sweep tries; empty at the others and in older files).
+    pub generated: Vec<Vec<f16>>,
 }
 
 /// Largest steering strength accepted, in units of the mean residual norm.
@@ -103,11 +105,18 @@ impl EmotionSet {
     }
 
     /// Unit mean of emotion `e` at `layer` (the steering direction's base), `(d_model)`.
-    pub fn mean(&self, layer: usize, e: usize) -> &[f32] {
+    pub fn mean(&self, layer: usize, e: usize) -> Vec<f32> {
         match self.means.get(layer) {
-            Some(m) => &m[e * self.d_model..(e + 1) * self.d_model],
-            None => self.vector(layer, e),
+            Some(m) => widen(&m[e * self.d_model..(e + 1) * self.d_model]),
+            None => self.vector(layer, e).to_vec(),
         }
+    }
+
+    /// The generation-based direction of emotion `e` at `layer`, where the file has one.
+    pub fn generated(&self, layer: usize, e: usize) -> Option<Vec<f32>> {
+        let d = self.d_model;
+        let g = self.generated.get(layer)?;
+        (g.len() >= (e + 1) * d).then(|| widen(&g[e * d..(e + 1) * d]))
     }
 
     /// Index of an emotion by name; an unknown name is an error that suggests the closest names.
@@ -243,10 +252,7 @@ impl EmotionSet {
         }
         for (name, layers) in [("mean", &self.means), ("generated", &self.generated)] {
             for (l, m) in layers.iter().enumerate().filter(|(_, m)| !m.is_empty()) {
-                let b = m
-                    .iter()
-                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
-                    .collect();
+                let b = m.iter().flat_map(|x| x.to_le_bytes()).collect();
                 out.push((format!("{name}.{l}"), Dtype::F16, b, vec![n, self.d_model]));
             }
         }
@@ -400,8 +406,8 @@ impl EmotionSet {
                 .collect()
         };
         // v5's generation-based directions: at some layers.
-        let mut generated: Vec<Vec<f32>> = (0..n_layer)
-            .map(|l| Ok(at("generated", l, n * d_model)?.unwrap_or_default()))
+        let mut generated: Vec<Vec<f16>> = (0..n_layer)
+            .map(|l| Ok(narrow(at("generated", l, n * d_model)?.unwrap_or_default())))
             .collect::<Result<_>>()?;
         if generated.iter().all(Vec::is_empty) {
             generated.clear();
@@ -483,7 +489,10 @@ impl EmotionSet {
             steer_direction: Direction::of_json(&steer),
             steer_layers,
             steer_strength,
-            means: optional("mean", n * d_model)?,
+            means: optional("mean", n * d_model)?
+                .into_iter()
+                .map(narrow)
+                .collect(),
             steer_own,
             generated,
         };
@@ -520,9 +529,14 @@ impl EmotionSet {
             .chain(&set.raw_norm)
             .chain(&set.neutral)
             .chain(&set.neutral_basis)
-            .chain(&set.generated)
             .flatten()
             .any(|x| !x.is_finite())
+            || set
+                .means
+                .iter()
+                .chain(&set.generated)
+                .flatten()
+                .any(|x| !x.is_finite())
         {
             return Err(bad("non-finite values".into()));
         }
@@ -566,6 +580,16 @@ pub fn check_strength(s: f32) -> Result<()> {
 
 /// A tensor to write: name, dtype, little-endian bytes, shape.
 type Tensor = (String, Dtype, Vec<u8>, Vec<usize>);
+
+/// f16 values as f32 (exact).
+pub fn widen(v: &[f16]) -> Vec<f32> {
+    v.iter().map(|x| x.to_f32()).collect()
+}
+
+/// f32 values held as f16 (exact for what came from f16).
+pub fn narrow(v: Vec<f32>) -> Vec<f16> {
+    v.into_iter().map(f16::from_f32).collect()
+}
 
 fn le_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()

@@ -207,7 +207,7 @@ pub fn neighbours(
     let len = dot(v, v).sqrt().max(f32::MIN_POSITIVE);
     let mut cos: Vec<(usize, f32)> = (0..set.names.len())
         .map(|e| {
-            let m = set.mean(layer, e);
+            let m = &set.mean(layer, e);
             (
                 e,
                 dot(v, m) / (len * dot(m, m).sqrt().max(f32::MIN_POSITIVE)),

@@ -96,14 +96,12 @@ impl EmotionSet {
 
     /// The unit direction `(d)` that steering toward `e` adds at `layer`.
     pub fn steer_direction(&self, layer: usize, e: usize) -> Vec<f32> {
-        let v = self.mean(layer, e);
-        let d = self.d_model;
-        match (self.direction_for(e), self.generated.get(layer)) {
-            (Direction::Generated, Some(g)) if g.len() >= (e + 1) * d => {
-                return g[e * d..(e + 1) * d].to_vec()
+        if self.direction_for(e) == Direction::Generated {
+            if let Some(g) = self.generated(layer, e) {
+                return g;
             }
-            _ => {}
         }
+        let v = self.mean(layer, e);
         match (self.raw_norm.get(layer), self.neutral.get(layer)) {
             (Some(r), Some(u)) if self.direction_for(e) == Direction::Contrastive => {
                 let mut w: Vec<f32> = v.iter().zip(u).map(|(x, n)| r[e] * x - n).collect();
@@ -113,7 +111,7 @@ impl EmotionSet {
                 }
                 w
             }
-            _ => v.to_vec(),
+            _ => v,
         }
     }
 

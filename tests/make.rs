@@ -20,7 +20,7 @@ fn set() -> EmotionSet {
         names: vec!["happy".into(), "sad".into(), "calm".into()],
         d_model: D,
         vectors: vec![rows.clone(); L],
-        means: vec![rows; L],
+        means: vec![limbic::emotions::narrow(rows); L],
         centres: vec![vec![1.0; D]; L],
         resid_norm: vec![10.0, 20.0, 40.0],
         default_layer: 2,
@@ -314,7 +314,7 @@ fn a_traced_vector_reads_the_stream_as_a_capture_does_on_the_real_model() {
     // The "calm" mean as a made vector at the readout layer (and every other, for from_control).
     let cv = ControlVector {
         model_hint: None,
-        directions: vec![(l, s.mean(l, s.index("calm").unwrap()).to_vec())],
+        directions: vec![(l, s.mean(l, s.index("calm").unwrap()))],
     };
     let m = MadeVector::from_control(&s, "calm copy", cv).unwrap();
     let r = m.trace(&s).unwrap();

@@ -74,7 +74,7 @@ fn committed_vectors_carry_the_readout_calibration_and_steering_settings() {
     assert!(!at.is_empty());
     for &l in &at {
         for row in set.generated[l].chunks_exact(576) {
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let norm = row.iter().map(|x| x.to_f32().powi(2)).sum::<f32>().sqrt();
             assert!(
                 (norm - 1.0).abs() < 1e-2,
                 "layer {l}: a generated direction of norm {norm}"

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use limbic::calibrate::{self, DEFAULT_STRENGTH, WINDOWS};
 use limbic::corpus::Corpus;
 use limbic::crossval::{self, Analysis, Fitted};
-use limbic::emotions::{check_strength, EmotionSet};
+use limbic::emotions::{check_strength, narrow, EmotionSet};
 use limbic::extract::{NEUTRAL_VARIANCE, OFFSETS};
 use limbic::io::{read_model, write_atomic};
 use limbic::{Error, HookSet, Result, Session};
@@ -246,7 +246,7 @@ pub fn run_extract(
         names: corpus.names.clone(),
         d_model: pass.d,
         vectors: fitted.iter().map(|f| f.dirs.clone()).collect(),
-        means: fitted.iter().map(|f| f.means.clone()).collect(),
+        means: fitted.iter().map(|f| narrow(f.means.clone())).collect(),
         centres: fitted.iter().map(|f| f.centre.clone()).collect(),
         raw_norm: fitted.iter().map(|f| f.raw_norm.clone()).collect(),
         neutral: fitted.iter().map(|f| f.neutral.clone()).collect(),

@@ -26,7 +26,7 @@ use crate::emotion::progress;
 use crate::validate_dose::ExperimentsFile;
 use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::parallel;
-use limbic::emotions::{Direction, EmotionSet, SteerSetting};
+use limbic::emotions::{narrow, Direction, EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
 use limbic::{HookPoint, HookSet, Intervention, Result, Sampler, Session};
 
@@ -229,7 +229,8 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     union.sort_unstable();
     union.dedup();
     let (generated, stories) = crate::generated::directions(&bytes, &set, &union)?;
-    set.generated = generated;
+    // Held in f16 as the file holds them, so the sweep measures what `--steer` will add.
+    set.generated = generated.into_iter().map(narrow).collect();
     let base = |prompt: &'static str, seed: Option<u64>, tokens: usize| Job {
         direction: Direction::Mean,
         layers: vec![],

@@ -274,7 +274,7 @@ fn logit_lens(engine: &mut Session, set: &EmotionSet, md: &mut String) -> Result
     let mut own_ranks = Vec::new();
     md.push_str(&format!("\n## 3. Logit lens\n\nTokens each emotion's mean (the paper's vector, what steering adds; layer {l}) promotes most through the unembedding, `E·(γ⊙m̂)` (the paper: *desperate* → \"desperate, urgent, bankrupt\").\n\n| emotion | top tokens |\n|---|---|\n"));
     for (e, name) in set.names.iter().enumerate() {
-        let logits = engine.model().logit_lens(set.mean(l, e))?;
+        let logits = engine.model().logit_lens(&set.mean(l, e))?;
         let mut order: Vec<usize> = (0..logits.len()).collect();
         order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
         let top: Vec<String> = order
