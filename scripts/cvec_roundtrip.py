@@ -139,9 +139,9 @@ def compare(name, p_lim, p_cpp, base=None):
     cpp = p_cpp[ids]
     dp = float(np.abs(lim - cpp).max())
     same = top_lim[0] == top_cpp[0]
-    margin = min(p_lim[top_lim[0]] - p_lim[top_lim[1]], p_cpp[top_cpp[0]] - p_cpp[top_cpp[1]])
-    lead = max(p_lim[top_lim[0]] - p_lim[top_lim[1]], p_cpp[top_cpp[0]] - p_cpp[top_cpp[1]])
-    tie = not same and top_lim[:2] == top_cpp[1::-1] and lead < dp
+    leads = (p_lim[top_lim[0]] - p_lim[top_lim[1]], p_cpp[top_cpp[0]] - p_cpp[top_cpp[1]])
+    margin = min(leads)
+    tie = not same and top_lim[:2] == top_cpp[1::-1] and max(leads) < dp
     line = (f"{name:34s} max|Δp| {dp:.5f}  top-1 {top_lim[0]}/{top_cpp[0]} "
             f"p {p_lim[top_lim[0]]:.3f}/{p_cpp[top_cpp[0]]:.3f} (lead ≥ {margin:.3f})")
     if base is not None:

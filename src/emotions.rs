@@ -34,7 +34,8 @@ pub use crate::steer::{Direction, SteerSetting};
 
 mod tensors;
 use tensors::malformed;
-pub use tensors::Tensors;
+use tensors::{from_le_bytes, le_bytes};
+pub use tensors::{narrow, widen, Tensors};
 
 /// The hook site the vectors were read at and are added to.
 pub const HOOK: &str = "resid_post";
@@ -396,14 +397,18 @@ impl EmotionSet {
                 ))),
             }
         };
-        // v2 tensors: all layers or none.
-        let optional = |name: &str, len: usize| -> Result<Vec<Vec<f32>>> {
-            if st.get(&format!("{name}.0")).is_none() {
-                return Ok(Vec::new());
-            }
-            (0..n_layer)
-                .map(|l| at(name, l, len)?.ok_or_else(|| bad(format!("no tensor {name}.{l}"))))
-                .collect()
+        // v2 tensors: all layers or none, read a layer at a time.
+        let layers = |name: &'static str, len: usize| {
+            let all = if st.get(&format!("{name}.0")).is_some() {
+                n_layer
+            } else {
+                0
+            };
+            (0..all)
+                .map(move |l| at(name, l, len)?.ok_or_else(|| bad(format!("no tensor {name}.{l}"))))
+        };
+        let optional = |name: &'static str, len: usize| -> Result<Vec<Vec<f32>>> {
+            layers(name, len).collect()
         };
         // v5's generation-based directions: at some layers.
         let mut generated: Vec<Vec<f16>> = (0..n_layer)
@@ -489,10 +494,10 @@ impl EmotionSet {
             steer_direction: Direction::of_json(&steer),
             steer_layers,
             steer_strength,
-            means: optional("mean", n * d_model)?
-                .into_iter()
-                .map(narrow)
-                .collect(),
+            // Each layer narrowed as it is read: never every layer in f32 at once.
+            means: layers("mean", n * d_model)
+                .map(|m| m.map(narrow))
+                .collect::<Result<_>>()?,
             steer_own,
             generated,
         };
@@ -580,26 +585,6 @@ pub fn check_strength(s: f32) -> Result<()> {
 
 /// A tensor to write: name, dtype, little-endian bytes, shape.
 type Tensor = (String, Dtype, Vec<u8>, Vec<usize>);
-
-/// f16 values as f32 (exact).
-pub fn widen(v: &[f16]) -> Vec<f32> {
-    v.iter().map(|x| x.to_f32()).collect()
-}
-
-/// f32 values held as f16 (exact for what came from f16).
-pub fn narrow(v: Vec<f32>) -> Vec<f16> {
-    v.into_iter().map(f16::from_f32).collect()
-}
-
-fn le_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn from_le_bytes(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
 
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

@@ -171,8 +171,7 @@ pub fn make_vector(
                 mean_at(opposite, l, d)
             };
             v.iter_mut().zip(&base).for_each(|(a, b)| *a -= b);
-            let basis: Vec<Vec<f32>> = set.neutral_basis[l].chunks_exact(d).map(<[f32]>::to_vec).collect();
-            project_out(&mut v, d, &basis);
+            project_out(&mut v, d, &neutral_rows(set, l));
             let len = dot(&v, &v).sqrt();
             if !len.is_finite() || len < 1e-6 {
                 return Err(Error::Steer(format!(
@@ -182,6 +181,14 @@ pub fn make_vector(
             normalise_rows(&mut v, d);
             Ok(v)
         })
+        .collect()
+}
+
+/// The file's neutral principal components at layer `l` as rows, for [`project_out`].
+pub fn neutral_rows(set: &EmotionSet, l: usize) -> Vec<Vec<f32>> {
+    set.neutral_basis[l]
+        .chunks_exact(set.d_model)
+        .map(<[f32]>::to_vec)
         .collect()
 }
 

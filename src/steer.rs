@@ -96,14 +96,15 @@ impl EmotionSet {
 
     /// The unit direction `(d)` that steering toward `e` adds at `layer`.
     pub fn steer_direction(&self, layer: usize, e: usize) -> Vec<f32> {
-        if self.direction_for(e) == Direction::Generated {
+        let direction = self.direction_for(e);
+        if direction == Direction::Generated {
             if let Some(g) = self.generated(layer, e) {
                 return g;
             }
         }
         let v = self.mean(layer, e);
         match (self.raw_norm.get(layer), self.neutral.get(layer)) {
-            (Some(r), Some(u)) if self.direction_for(e) == Direction::Contrastive => {
+            (Some(r), Some(u)) if direction == Direction::Contrastive => {
                 let mut w: Vec<f32> = v.iter().zip(u).map(|(x, n)| r[e] * x - n).collect();
                 let len = dot(&w, &w).sqrt();
                 if len > 0.0 {

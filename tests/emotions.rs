@@ -152,6 +152,13 @@ fn story_means_start_at_the_offset_and_short_stories_use_every_token() {
 }
 
 /// A small synthetic set made for the real model file (so the CLI accepts it).
+/// `n` random unit rows of width 576 held in f16, as a vectors file's means are.
+fn unit_rows_f16(rng: &mut Rng, n: usize) -> Vec<half::f16> {
+    let mut v = rng.vec(n * 576, 1.0);
+    normalise_rows(&mut v, 576);
+    limbic::emotions::narrow(v)
+}
+
 fn small_set(sha: &str) -> EmotionSet {
     let mut rng = Rng(3);
     let (n_layer, d, names) = (
@@ -573,13 +580,7 @@ fn v3_means_travel_in_f16_and_emotions_steer_at_their_own_layers() {
     let mut set = small_set("ef".repeat(32).as_str());
     let mut rng = Rng(9);
     let n = set.names.len();
-    set.means = (0..30)
-        .map(|_| {
-            let mut v = rng.vec(n * 576, 1.0);
-            normalise_rows(&mut v, 576);
-            v.iter().map(|&x| half::f16::from_f32(x)).collect()
-        })
-        .collect();
+    set.means = (0..30).map(|_| unit_rows_f16(&mut rng, n)).collect();
     set.steer_layers = vec![12, 14];
     set.steer_own = vec![
         None,
@@ -627,19 +628,12 @@ fn v5_generated_directions_travel_in_f16_at_some_layers_and_steer_where_chosen()
     let mut set = small_set("ab".repeat(32).as_str());
     let mut rng = Rng(11);
     let n = set.names.len();
-    let unit_f16 = |rng: &mut Rng| {
-        let mut v = rng.vec(n * 576, 1.0);
-        normalise_rows(&mut v, 576);
-        v.iter()
-            .map(|&x| half::f16::from_f32(x))
-            .collect::<Vec<half::f16>>()
-    };
-    set.means = (0..30).map(|_| unit_f16(&mut rng)).collect();
+    set.means = (0..30).map(|_| unit_rows_f16(&mut rng, n)).collect();
     // Generated directions at layers 10 and 13 only.
     set.generated = (0..30)
         .map(|l| {
             if l == 10 || l == 13 {
-                unit_f16(&mut rng)
+                unit_rows_f16(&mut rng, n)
             } else {
                 Vec::new()
             }

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use half::f16;
 use safetensors::tensor::{Dtype, Metadata, SafeTensors};
 
 use crate::error::{Error, Result};
@@ -86,4 +87,24 @@ impl<'a> Tensors<'a> {
         self.get(name)
             .ok_or_else(|| malformed(format!("no tensor {name}")))
     }
+}
+
+/// f16 values as f32 (exact).
+pub fn widen(v: &[f16]) -> Vec<f32> {
+    v.iter().map(|x| x.to_f32()).collect()
+}
+
+/// f32 values held as f16 (exact for what came from f16).
+pub fn narrow(v: Vec<f32>) -> Vec<f16> {
+    v.into_iter().map(f16::from_f32).collect()
+}
+
+pub(crate) fn le_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub(crate) fn from_le_bytes(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }

@@ -9,10 +9,12 @@
 //! neutral principal components projected out, scaled to unit length: built as the emotions'
 //! `mean.{l}` are, from text the model wrote instead of text it was given.
 
+use half::f16;
 use limbic::calibrate::parallel;
-use limbic::emotions::EmotionSet;
+use limbic::emotions::{narrow, EmotionSet};
 use limbic::extract::{normalise_rows, project_out};
-use limbic::{HookPoint, HookSet, Intervention, Result, Sampler, Session};
+use limbic::make::{capture_every_layer, neutral_rows, text_means};
+use limbic::{HookSet, Result, Sampler, Session};
 
 use crate::emotion::progress;
 
@@ -48,36 +50,26 @@ fn reply_means(session: &mut Session, emotion: &str, seed: u64, layers: &[usize]
     if all.len() <= ids.len() {
         return Ok((None, text));
     }
-    let mut hooks = HookSet::new();
-    for &l in layers {
-        hooks.push(HookPoint::ResidPost(l), Intervention::Capture);
-    }
-    session.set_hooks(hooks)?;
+    session.set_hooks(capture_every_layer(session.config().n_layer))?;
     let fwd = session.run(&all)?;
     session.set_hooks(HookSet::new())?;
-    let d = session.config().d_model;
-    layers
+    // Every layer's mean from the first reply token on, as a made vector's texts are read.
+    let mut means = text_means(
+        &fwd.captures,
+        session.config().n_layer,
+        session.config().d_model,
+        ids.len(),
+    )?;
+    let wanted = layers
         .iter()
-        .map(|&l| {
-            let c = fwd
-                .captures
-                .get(HookPoint::ResidPost(l))
-                .ok_or_else(|| limbic::Error::Model(format!("layer {l} was not captured")))?;
-            let rows = &c.values[ids.len() * d..all.len() * d];
-            let mut m = vec![0.0f64; d];
-            for row in rows.chunks_exact(d) {
-                m.iter_mut().zip(row).for_each(|(a, &v)| *a += v as f64);
-            }
-            let k = (all.len() - ids.len()) as f64;
-            Ok(m.iter().map(|&v| (v / k) as f32).collect())
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(|m| (Some(m), text))
+        .map(|&l| std::mem::take(&mut means[l]))
+        .collect();
+    Ok((Some(wanted), text))
 }
 
-/// Per layer of a set, `(n, d)` unit directions (empty at layers not made), and per emotion the
-/// replies they were read from.
-pub type Made = (Vec<Vec<f32>>, Vec<Vec<String>>);
+/// Per layer of a set, `(n, d)` unit directions in f16 as the vectors file holds them (empty at
+/// layers not made), and per emotion the replies they were read from.
+pub type Made = (Vec<Vec<f16>>, Vec<Vec<String>>);
 
 /// The generation-based directions at `layers` of `set`, and the replies (per emotion, per seed)
 /// they were read from.
@@ -127,13 +119,9 @@ pub fn directions(bytes: &[u8], set: &EmotionSet, layers: &[usize]) -> Result<Ma
         for row in rows.chunks_exact_mut(d) {
             row.iter_mut().zip(&centre).for_each(|(x, c)| *x -= c);
         }
-        let basis: Vec<Vec<f32>> = set.neutral_basis[l]
-            .chunks_exact(d)
-            .map(<[f32]>::to_vec)
-            .collect();
-        project_out(&mut rows, d, &basis);
+        project_out(&mut rows, d, &neutral_rows(set, l));
         normalise_rows(&mut rows, d);
-        out[l] = rows;
+        out[l] = narrow(rows);
     }
     let texts = replies
         .chunks(SAMPLES as usize)

@@ -26,7 +26,7 @@ use crate::emotion::progress;
 use crate::validate_dose::ExperimentsFile;
 use crate::validate_text::{perplexity, sentiment};
 use limbic::calibrate::parallel;
-use limbic::emotions::{narrow, Direction, EmotionSet, SteerSetting};
+use limbic::emotions::{Direction, EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
 use limbic::{HookPoint, HookSet, Intervention, Result, Sampler, Session};
 
@@ -228,9 +228,9 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     let mut union: Vec<usize> = sets.iter().flatten().copied().collect();
     union.sort_unstable();
     union.dedup();
+    // In f16 as the file holds them, so the sweep measures what `--steer` will add.
     let (generated, stories) = crate::generated::directions(&bytes, &set, &union)?;
-    // Held in f16 as the file holds them, so the sweep measures what `--steer` will add.
-    set.generated = generated.into_iter().map(narrow).collect();
+    set.generated = generated;
     let base = |prompt: &'static str, seed: Option<u64>, tokens: usize| Job {
         direction: Direction::Mean,
         layers: vec![],
