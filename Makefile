@@ -186,7 +186,7 @@ bench-gpu: build model wasm node_modules setup-browser setup-vulkan
 ## then the steering sweep (it writes its choice into the vectors file) and the report.
 vectors: build model
 	$(CARGO_TARGET_DIR)/release/limbic extract --cache $(CARGO_TARGET_DIR)/limbic-cache
-	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --out docs/validation
+	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --out docs/validation --cache $(CARGO_TARGET_DIR)/limbic-cache
 validate: vectors
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
 	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
@@ -197,7 +197,7 @@ GEMMA_VECTORS := data/vectors/gemma-3-270m.safetensors
 GEMMA_REPORT := data/vectors/gemma-3-270m.extract_report.json
 vectors-gemma: build gemma
 	$(CARGO_TARGET_DIR)/release/limbic extract --model $(GEMMA) --out $(GEMMA_VECTORS) --report $(GEMMA_REPORT) --cache $(CARGO_TARGET_DIR)/limbic-cache
-	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --model $(GEMMA) --vectors $(GEMMA_VECTORS) --out docs/validation/gemma-3-270m
+	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --model $(GEMMA) --vectors $(GEMMA_VECTORS) --out docs/validation/gemma-3-270m --cache $(CARGO_TARGET_DIR)/limbic-cache
 validate-gemma: vectors-gemma
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
 	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt

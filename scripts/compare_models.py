@@ -14,6 +14,8 @@ import pathlib
 
 MODELS = [("SmolLM2-135M-Instruct", "docs/validation/report.json"),
           ("Gemma 3 270M (base)", "docs/validation/gemma-3-270m/report.json")]
+# What each model's extraction read (its report's story counts).
+EXTRACTS = ["data/vectors/extract_report.json", "data/vectors/gemma-3-270m.extract_report.json"]
 
 
 def pct(x):
@@ -54,13 +56,17 @@ def main():
     ap.add_argument("--out", default="docs/validation/comparison.md")
     a = ap.parse_args()
     reports = [json.loads(pathlib.Path(p).read_text()) for _, p in MODELS]
+    extracts = [json.loads(pathlib.Path(p).read_text()) for p in EXTRACTS]
+    same_corpus = len({(x["stories"], x["neutral_scenes"]) for x in extracts}) == 1
     names = [n for n, _ in MODELS]
     acc = [r["accuracy"] for r in reports]
     lines = [
         "# Two models, one method",
         "",
-        "The same story corpus, extraction, readout and checks (`limbic extract`, `limbic steer-sweep`,",
-        "`limbic validate`) on two models; each column is read from that model's own report",
+        "The same " + ("story corpus, " if same_corpus else "") + "extraction, readout and checks (`limbic extract`, `limbic steer-sweep`,",
+        "`limbic validate`) on two models" + ("" if same_corpus else
+        " (not the same corpus: each read the corpus as it was when its vectors were made, see the"
+        " second row; the test split is the same 513 stories)") + "; each column is read from that model's own report",
         "([SmolLM2](report.md), [Gemma 3 270M](gemma-3-270m/report.md)), written by",
         "`scripts/compare_models.py`. Each model's layer, offset and shrinkage were chosen by its own",
         "cross-validation on the pool split; the test split is reported, never chosen on. Gemma 3",
@@ -73,6 +79,8 @@ def main():
             f"{len(a['cv_top1'])}, layer {r['default_layer']} "
             f"({100 * r['default_layer'] / len(a['cv_top1']):.0f} % of depth)"
             for r, a in zip(reports, acc)]),
+        row("corpus read: stories (per emotion), neutral scenes",
+            [f"{x['stories']:,} ({x['stories'] // 171}), {x['neutral_scenes']}" for x in extracts]),
         row("token offset (cross-validated)", [str(r["token_offset"]) for r in reports]),
         row("test top-1, 171 emotions (chance 0.6 %)", [pct(a["test"]["fit"]["top1"]) for a in acc]),
         row("test top-5 (chance 2.9 %)", [pct(a["test"]["fit"]["top5"]) for a in acc]),

@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
-FIRST_ID, TEST_PER_EMOTION = 13, 3
+FIRST_ID, TEST_PER_EMOTION, ROUND1 = 13, 3, 24
 FORMS_FIRST = ["narration", "diary", "letter", "inner monologue", "dialogue"]
 FORMS_THIRD = ["narration", "dialogue", "close third"]
 LENGTHS = {"short": (60, 100), "medium": (100, 160), "long": (160, 240)}
@@ -45,10 +45,9 @@ def test_ids(name, n_topics):
     return set(sorted(ids, key=lambda i: hashlib.sha256(f"limbic-v2-test:{i}".encode()).hexdigest())[:TEST_PER_EMOTION])
 
 
-def plan(name):
-    """[{id, topic, person, form, words: (lo, hi), split}] for one emotion's grid slots."""
-    topics = grid_topics()
-    rng = random.Random(f"limbic-grid:{name}")
+def _round(name, topics, first, seed, with_test):
+    """One round of grid slots: ids from `first`, person/form/length drawn by `seed`."""
+    rng = random.Random(seed)
     n = len(topics)
     persons = ["first"] * (n // 2) + ["third"] * (n - n // 2)
     rng.shuffle(persons)
@@ -59,14 +58,25 @@ def plan(name):
         k = persons.count(p)
         forms[p] = [pool[i % len(pool)] for i in range(k)]
         rng.shuffle(forms[p])
-    test = test_ids(name, n)
+    test = test_ids(name, n) if with_test else set()
     slots = []
     for i, topic in enumerate(topics):
-        sid = f"{slug(name)}-{FIRST_ID + i:02d}"
+        sid = f"{slug(name)}-{first + i:02d}"
         p = persons[i]
         slots.append({"id": sid, "topic": topic, "person": p, "form": forms[p].pop(),
                       "words": LENGTHS[lengths[i]], "split": "test" if sid in test else "train"})
     return slots
+
+
+def plan(name):
+    """[{id, topic, person, form, words: (lo, hi), split}] for one emotion's grid slots.
+
+    Round 1 is the first ROUND1 topics of grid.json (slots 13-36; the test split is drawn from
+    it and from it alone, so it never moves); round 2 the rest (slots 37-, all train), drawn by
+    its own seed so round 1's slots stay as they were written."""
+    topics = grid_topics()
+    return (_round(name, topics[:ROUND1], FIRST_ID, f"limbic-grid:{name}", True)
+            + _round(name, topics[ROUND1:], FIRST_ID + ROUND1, f"limbic-grid-2:{name}", False))
 
 
 def stories_path(name):

@@ -6,13 +6,14 @@
 //! The corpus is read by the same engine as everything else (Q4_1 weights, our quantized
 //! products), so the vectors, their validation and the page share one arithmetic. Two workers,
 //! each with its own engine and a one-thread pool for its products, keep both cores busy. The pass is
-//! cached on disk under a key of the model and every text, so changing the analysis costs no
-//! second pass.
+//! cached on disk ([`cache`]: each text's statistics under a key of the model and the text), so
+//! changing the analysis costs no second pass and new texts cost only themselves.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+
+mod cache;
 
 use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
@@ -22,7 +23,7 @@ use crate::corpus::{dialogue_text, Corpus};
 use crate::crossval::LAMBDA_PRIOR;
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
-use crate::extract::{Moments, StoryStats, OFFSETS};
+use crate::extract::{Moments, StoryStats};
 use crate::readout::{smooth, Calibration, Emotional};
 use crate::Session;
 
@@ -30,7 +31,6 @@ const WORKERS: usize = 2;
 /// Default steering strength (fraction of the mean residual norm) until a steering sweep sets
 /// per-emotion ones.
 pub const DEFAULT_STRENGTH: f32 = 0.15;
-const CACHE_MAGIC: &[u8] = b"limbic-pass-v3\n";
 
 /// What one pass over the corpus leaves: `stories[i]` for `corpus.stories[i]`, `scenes[i]` for
 /// `corpus.scenes[i]`, and the neutral dialogues' moments.
@@ -40,24 +40,6 @@ pub struct Pass {
     pub moments: Moments,
     pub n_layer: usize,
     pub d: usize,
-}
-
-/// The cache file under `dir` for a part of the pass (`what`) over `texts`.
-fn cache_path(dir: &Path, what: &str, model_sha256: &str, texts: &[String]) -> PathBuf {
-    let mut h = Sha256::new();
-    h.update(model_sha256.as_bytes());
-    h.update(format!("{what} {OFFSETS:?} {}", texts.len()).as_bytes());
-    for t in texts {
-        h.update((t.len() as u64).to_le_bytes());
-        h.update(t.as_bytes());
-    }
-    let key: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    dir.join(format!("{what}-{key}.bin"))
 }
 
 /// Reads the corpus through the model, or loads the cached parts: the stories with the neutral
@@ -72,19 +54,18 @@ pub fn pass(
     let stories: Vec<String> = corpus.stories.iter().map(|s| s.text.clone()).collect();
     let dialogues = dialogue_texts(bytes, corpus)?;
     let scenes: Vec<String> = corpus.scenes.iter().map(|s| s.text.clone()).collect();
-    let all: Vec<String> = stories.iter().chain(&dialogues).cloned().collect();
-    let (stories, moments) = cached(
-        cache.map(|d| cache_path(d, "stories", model_sha256, &all)),
-        || read(bytes, &stories, &dialogues, tick),
-    )?;
+    let part = |what, texts: &[String], dialogues: &[String]| match cache {
+        Some(dir) => cache::cached_part(dir, what, model_sha256, texts, dialogues, tick, |t, d| {
+            read(bytes, t, d, tick)
+        }),
+        None => read(bytes, texts, dialogues, tick),
+    };
+    let (stories, moments) = part("stories", &stories, &dialogues)?;
     let moments = moments.ok_or_else(|| Error::Model("no neutral dialogue was read".into()))?;
     let (scenes, _) = if scenes.is_empty() {
         (Vec::new(), None)
     } else {
-        cached(
-            cache.map(|d| cache_path(d, "scenes", model_sha256, &scenes)),
-            || read(bytes, &scenes, &[], tick),
-        )?
+        part("scenes", &scenes, &[])?
     };
     let d = moments.d;
     Ok(Pass {
@@ -96,7 +77,7 @@ pub fn pass(
     })
 }
 
-type Part = (Vec<StoryStats>, Option<Moments>);
+use cache::Part;
 
 /// The neutral dialogues as the model reads them, in the model file's chat format.
 fn dialogue_texts(bytes: &[u8], corpus: &Corpus) -> Result<Vec<String>> {
@@ -114,21 +95,6 @@ pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) 
     read(bytes, &[], &dialogues, tick)?
         .1
         .ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
-}
-
-/// `run()`'s result, loaded from `path` when it holds one and saved there otherwise.
-fn cached(path: Option<PathBuf>, run: impl FnOnce() -> Result<Part>) -> Result<Part> {
-    if let Some(p) = path.as_deref().filter(|p| p.exists()) {
-        match load(p) {
-            Ok(part) => return Ok(part),
-            Err(e) => eprintln!("cache {} unreadable ({e}); reading again", p.display()),
-        }
-    }
-    let part = run()?;
-    if let Some(p) = &path {
-        save(p, &part.0, part.1.as_ref())?;
-    }
-    Ok(part)
 }
 
 /// Story statistics of `texts` and, when `dialogues` is not empty, the dialogues' moments.
@@ -274,98 +240,6 @@ fn add_dialogue(mom: &mut Moments, captures: &crate::Captures, d: usize) -> Resu
     }
     mom.count(captures.entries[0].values.len() / d - 1);
     Ok(())
-}
-
-fn save(path: &Path, stats: &[StoryStats], moments: Option<&Moments>) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let k = OFFSETS.len();
-    let n_layer = stats.first().map_or(0, |s| s.norm_sums.len() / k);
-    let d = stats
-        .first()
-        .map_or(0, |s| s.sums.len() / (n_layer * k).max(1));
-    let tmp = path.with_extension("partial");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    f.write_all(CACHE_MAGIC)?;
-    for v in [
-        n_layer,
-        d,
-        stats.len(),
-        moments.is_some() as usize,
-        moments.map_or(0, |m| m.n),
-    ] {
-        f.write_all(&(v as u64).to_le_bytes())?;
-    }
-    for s in stats {
-        for c in s.counts {
-            f.write_all(&(c as u64).to_le_bytes())?;
-        }
-        s.norm_sums
-            .iter()
-            .chain(&s.sums)
-            .try_for_each(|v| f.write_all(&v.to_le_bytes()))?;
-    }
-    if let Some(m) = moments {
-        m.sum
-            .iter()
-            .chain(&m.outer)
-            .try_for_each(|v| f.write_all(&v.to_le_bytes()))?;
-    }
-    f.flush()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-fn load(path: &Path) -> Result<Part> {
-    let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
-    let mut magic = vec![0u8; CACHE_MAGIC.len()];
-    f.read_exact(&mut magic)?;
-    if magic != CACHE_MAGIC {
-        return Err(Error::Model("not a pass cache".into()));
-    }
-    let mut u = || -> Result<usize> {
-        let mut b = [0u8; 8];
-        f.read_exact(&mut b)?;
-        Ok(u64::from_le_bytes(b) as usize)
-    };
-    let (n_layer, d, n_stats, has_moments, n_tokens) = (u()?, u()?, u()?, u()?, u()?);
-    let k = OFFSETS.len();
-    let mut stats = Vec::with_capacity(n_stats);
-    let mut buf = vec![0u8; 4 * n_layer * k * (d + 1)];
-    let mut b8 = [0u8; 8];
-    for _ in 0..n_stats {
-        let mut counts = [0usize; OFFSETS.len()];
-        for c in counts.iter_mut() {
-            f.read_exact(&mut b8)?;
-            *c = u64::from_le_bytes(b8) as usize;
-        }
-        f.read_exact(&mut buf)?;
-        let vals: Vec<f32> = buf
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let (norm_sums, sums) = vals.split_at(n_layer * k);
-        stats.push(StoryStats {
-            n_tokens: counts.iter().sum(),
-            sums: sums.to_vec(),
-            norm_sums: norm_sums.to_vec(),
-            counts,
-        });
-    }
-    let moments = if has_moments == 1 {
-        let mut m = Moments::new(n_layer, d);
-        m.n = n_tokens;
-        for v in m.sum.iter_mut().chain(m.outer.iter_mut()) {
-            f.read_exact(&mut b8)?;
-            *v = f64::from_le_bytes(b8);
-        }
-        Some(m)
-    } else {
-        None
-    };
-    Ok((stats, moments))
 }
 
 /// An engine that reads every layer's residual stream (hook_resid_post), one thread.

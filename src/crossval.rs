@@ -25,7 +25,7 @@ use crate::extract::{
 pub const FOLDS: usize = 5;
 pub const BOOTSTRAP: usize = 2000;
 /// Stories per emotion for the learning curve (the last point is every pool story).
-const CURVE: [usize; 5] = [4, 8, 12, 20, 28];
+const CURVE: [usize; 7] = [4, 8, 12, 20, 28, 36, 44];
 const CURVE_SEEDS: u64 = 3;
 /// Shrinkage of the discriminant while the layer and offset are chosen.
 pub const LAMBDA_PRIOR: f64 = 0.3;

@@ -9,12 +9,16 @@
 //! neutral principal components projected out, scaled to unit length: built as the emotions'
 //! `mean.{l}` are, from text the model wrote instead of text it was given.
 
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
 use half::f16;
 use limbic::calibrate::parallel;
 use limbic::emotions::{narrow, EmotionSet};
 use limbic::extract::{normalise_rows, project_out};
 use limbic::make::{capture_every_layer, neutral_rows, text_means};
 use limbic::{HookSet, Result, Sampler, Session};
+use sha2::{Digest, Sha256};
 
 use crate::emotion::progress;
 
@@ -72,8 +76,15 @@ fn reply_means(session: &mut Session, emotion: &str, seed: u64, layers: &[usize]
 pub type Made = (Vec<Vec<f16>>, Vec<Vec<String>>);
 
 /// The generation-based directions at `layers` of `set`, and the replies (per emotion, per seed)
-/// they were read from.
-pub fn directions(bytes: &[u8], set: &EmotionSet, layers: &[usize]) -> Result<Made> {
+/// they were read from. The replies and their means are cached under `cache` (keyed by the
+/// model, the emotions, the layers and the sampling), so a second sweep does not write them again.
+pub fn directions(
+    bytes: &[u8],
+    sha: &str,
+    set: &EmotionSet,
+    layers: &[usize],
+    cache: &Path,
+) -> Result<Made> {
     let (n, d) = (set.names.len(), set.d_model);
     if set.neutral_basis.len() != set.n_layer() {
         return Err(limbic::Error::Steer(
@@ -81,19 +92,27 @@ pub fn directions(bytes: &[u8], set: &EmotionSet, layers: &[usize]) -> Result<Ma
                 .into(),
         ));
     }
-    let jobs: Vec<(usize, u64)> = (0..n)
-        .flat_map(|e| (1..=SAMPLES).map(move |s| (e, s)))
-        .collect();
-    let bar = progress(jobs.len(), "generated stories");
-    let replies = parallel(
-        &jobs,
-        || Session::cpu(bytes),
-        |session, &(e, seed)| reply_means(session, &set.names[e], seed, layers),
-        |_| (),
-        &|| bar.inc(1),
-    )?
-    .0;
-    bar.finish_and_clear();
+    let path = replies_path(cache, sha, set, layers);
+    let replies = match load(&path, n * SAMPLES as usize, layers.len(), d) {
+        Some(r) => r,
+        None => {
+            let jobs: Vec<(usize, u64)> = (0..n)
+                .flat_map(|e| (1..=SAMPLES).map(move |s| (e, s)))
+                .collect();
+            let bar = progress(jobs.len(), "generated stories");
+            let replies = parallel(
+                &jobs,
+                || Session::cpu(bytes),
+                |session, &(e, seed)| reply_means(session, &set.names[e], seed, layers),
+                |_| (),
+                &|| bar.inc(1),
+            )?
+            .0;
+            bar.finish_and_clear();
+            save(&path, &replies)?;
+            replies
+        }
+    };
     let mut out = vec![Vec::new(); set.n_layer()];
     for (li, &l) in layers.iter().enumerate() {
         // Per emotion: the mean of its replies' means.
@@ -128,4 +147,94 @@ pub fn directions(bytes: &[u8], set: &EmotionSet, layers: &[usize]) -> Result<Ma
         .map(|c| c.iter().map(|r| r.1.clone()).collect())
         .collect();
     Ok((out, texts))
+}
+
+/// The cache file of the replies for this model, emotions, layers and sampling.
+fn replies_path(dir: &Path, sha: &str, set: &EmotionSet, layers: &[usize]) -> PathBuf {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{sha} {SAMPLES} {TOKENS} {TEMPERATURE} {TOP_P} {layers:?} {} {:?}",
+        prompt("*"),
+        set.names
+    ));
+    let key: String = h
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join(format!("generated-{key}.bin"))
+}
+
+/// Per reply: its text (u64 length, bytes), then 0, or 1 and its means (f32).
+fn save(path: &Path, replies: &[Reply]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("partial");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    for (means, text) in replies {
+        f.write_all(&(text.len() as u64).to_le_bytes())?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(&[means.is_some() as u8])?;
+        for v in means.iter().flatten().flatten() {
+            f.write_all(&v.to_le_bytes())?;
+        }
+    }
+    f.flush()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// The cached replies (`n` of them, each with `n_layers` means of `d`), if the file holds
+/// exactly those.
+fn load(path: &Path, n: usize, n_layers: usize, d: usize) -> Option<Vec<Reply>> {
+    let mut f = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut out = Vec::with_capacity(n);
+    let mut b8 = [0u8; 8];
+    for _ in 0..n {
+        f.read_exact(&mut b8).ok()?;
+        let mut text = vec![0u8; usize::try_from(u64::from_le_bytes(b8)).ok()?.min(1 << 20)];
+        f.read_exact(&mut text).ok()?;
+        let mut flag = [0u8];
+        f.read_exact(&mut flag).ok()?;
+        let means = if flag[0] == 1 {
+            let mut buf = vec![0u8; 4 * n_layers * d];
+            f.read_exact(&mut buf).ok()?;
+            let v: Vec<f32> = buf
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            Some(v.chunks_exact(d).map(<[f32]>::to_vec).collect())
+        } else {
+            None
+        };
+        out.push((means, String::from_utf8(text).ok()?));
+    }
+    f.read_exact(&mut [0u8]).is_err().then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_replies_read_back_as_written() {
+        let path =
+            std::env::temp_dir().join(format!("limbic-generated-{}.bin", std::process::id()));
+        let replies: Vec<Reply> = vec![
+            (
+                Some(vec![vec![1.0, -2.5], vec![0.25, 3.0]]),
+                "Once, ünder a tree.".into(),
+            ),
+            (None, String::new()),
+        ];
+        save(&path, &replies).unwrap();
+        assert_eq!(load(&path, 2, 2, 2), Some(replies.clone()));
+        // Any other shape is a miss, never a misread.
+        assert_eq!(load(&path, 2, 1, 2), None);
+        assert_eq!(load(&path, 3, 2, 2), None);
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -131,6 +131,9 @@ enum Verb {
     SteerSweep {
         #[arg(long, default_value = "docs/validation")]
         out: PathBuf,
+        /// Where the model's generated stories (and their means) are cached.
+        #[arg(long, default_value = "target/limbic-cache")]
+        cache: PathBuf,
     },
     /// Writes steering vectors for other tools: a llama.cpp control vector (GGUF) or JSON for the web.
     Export {
@@ -462,7 +465,9 @@ fn run(cli: Cli) -> Result<()> {
                 austen_sample,
             },
         )?,
-        Verb::SteerSweep { out } => steer_sweep::run(&cli.model, &cli.vectors, &out)?,
+        Verb::SteerSweep { out, cache } => {
+            steer_sweep::run(&cli.model, &cli.vectors, &out, &cache)?
+        }
         Verb::Export {
             format,
             layers,

@@ -213,7 +213,7 @@ fn feel(
         .unwrap_or(f64::NAN))
 }
 
-pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
+pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()> {
     let (bytes, sha) = read_model(model)?;
     let mut set = EmotionSet::load(vectors, Some(&sha))?;
     set.steer_own.clear();
@@ -229,7 +229,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path) -> Result<()> {
     union.sort_unstable();
     union.dedup();
     // In f16 as the file holds them, so the sweep measures what `--steer` will add.
-    let (generated, stories) = crate::generated::directions(&bytes, &set, &union)?;
+    let (generated, stories) = crate::generated::directions(&bytes, &sha, &set, &union, cache)?;
     set.generated = generated;
     let base = |prompt: &'static str, seed: Option<u64>, tokens: usize| Job {
         direction: Direction::Mean,

@@ -71,7 +71,7 @@ pub fn run(model: &Path, vectors: &Path, a: Args) -> Result<()> {
     } else {
         md += "\n## 6. Top-activating passages\n\nNot run: no `--austen` file (see `make validate`).\n";
     }
-    md += &validate_text::differences(&report, &set);
+    md += &validate_text::differences(&report, &extract, &set);
     let body = format!("# limbic validation report\n\nModel sha256 `{sha}`; vectors `{}`; default layer {}; token offset {}.\n{md}", vectors.display(), set.default_layer, set.token_offset);
     write_atomic(&a.out.join("report.md"), body.as_bytes())?;
     write_atomic(

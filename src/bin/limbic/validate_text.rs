@@ -127,8 +127,9 @@ pub fn austen(
     Ok(json!({"sentences": picked.len(), "top": top}))
 }
 
-/// Section 7: where this model differs from the paper's, from this run's numbers.
-pub fn differences(r: &Value, set: &EmotionSet) -> String {
+/// Section 7: where this model differs from the paper's, from this run's numbers (`extract`:
+/// the extraction's report, for the corpus's size).
+pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let pct = |v: &Value| 100.0 * f(v);
     let l = set.default_layer;
@@ -214,7 +215,11 @@ pub fn differences(r: &Value, set: &EmotionSet) -> String {
         "- **Logit lens.** The paper's vectors promote their own emotion words; here the own word is in the top 100 for {} of 171.\n",
         r["logit_lens"]["own_word_in_top100"]
     );
-    s += "- **Scale of the corpus.** 36 stories per emotion (about 33 for fitting, 3 held out) instead of about a thousand; the learning curve in section 1 shows how \
-          accuracy grows with stories per emotion.\n";
+    let per = |k: &str| f(&extract[k]) / set.names.len().max(1) as f64;
+    s += &format!(
+        "- **Scale of the corpus.** {:.0} stories per emotion (about {:.0} for fitting, {:.0} held out) instead of about a thousand; the learning curve in section 1 shows how \
+          accuracy grows with stories per emotion.\n",
+        per("stories"), per("pool_stories"), per("test_stories")
+    );
     s
 }

@@ -182,7 +182,7 @@ function mount(root: HTMLElement) {
     h("ol", { class: "method" },
       h("li", {}, "Short stories in which a character feels one of the emotions without the story naming it."),
       h("li", {}, "Each story runs through the model; its residual stream is averaged over the story's tokens after an offset, so the opening sets the scene first."),
-      h("li", {}, "Per emotion: the mean over its stories, minus the mean over all emotions, with what the stories' topics and narrators add fitted out (every emotion is told on the same 24 topics)."),
+      h("li", {}, "Per emotion: the mean over its stories, minus the mean over all emotions, with what the stories' topics and narrators add fitted out (every emotion is told on the same grid of topics)."),
       h("li", {}, "From neutral dialogues, the principal components explaining 50 % of their variance are projected out: what every text shares is not emotion."),
       h("li", {}, "The vectors are read at a layer about two-thirds up the model, where they recognise their emotion best."),
       h("li", {}, "The readout reads each emotion along its discriminant direction: the mean, corrected for how much stories of one emotion vary among themselves (their topic, their narrator, their length), so a reading says more about the emotion (a departure from the paper, which reads the mean itself; the validation reports both)."),
