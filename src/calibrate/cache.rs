@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats, OFFSETS};
+use crate::io::hex;
 
 const MAGIC_V3: &[u8] = b"limbic-pass-v3\n";
 const MAGIC: &[u8] = b"limbic-pass-v4\n";
@@ -42,12 +43,7 @@ fn part_path(dir: &Path, what: &str, model_sha256: &str, texts: &[String]) -> Pa
         h.update((t.len() as u64).to_le_bytes());
         h.update(t.as_bytes());
     }
-    let key: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key = hex(&h.finalize()[..8]);
     dir.join(format!("{what}-{key}.bin"))
 }
 

@@ -16,6 +16,7 @@ use half::f16;
 use limbic::calibrate::parallel;
 use limbic::emotions::{narrow, EmotionSet};
 use limbic::extract::{normalise_rows, project_out};
+use limbic::io::hex;
 use limbic::make::{capture_every_layer, neutral_rows, text_means};
 use limbic::{HookSet, Result, Sampler, Session};
 use sha2::{Digest, Sha256};
@@ -157,12 +158,7 @@ fn replies_path(dir: &Path, sha: &str, set: &EmotionSet, layers: &[usize]) -> Pa
         prompt("*"),
         set.names
     ));
-    let key: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key = hex(&h.finalize()[..8]);
     dir.join(format!("generated-{key}.bin"))
 }
 
