@@ -27,14 +27,13 @@ use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
+use crate::io::{from_le_bytes, le_bytes, write_atomic};
 use crate::numerics::dot;
 use crate::readout::{Calibration, Emotional, Readout};
 pub use crate::steer::{Direction, SteerSetting};
 
 mod tensors;
 use tensors::malformed;
-use tensors::{from_le_bytes, le_bytes};
 pub use tensors::{narrow, widen, Tensors};
 
 /// The hook site the vectors were read at and are added to.

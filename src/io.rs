@@ -57,6 +57,18 @@ pub fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// f32 values as little-endian bytes.
+pub fn le_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Little-endian bytes as f32 values (a trailing partial value is dropped).
+pub fn from_le_bytes(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// failure leaves nothing half-written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

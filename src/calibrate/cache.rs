@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats, OFFSETS};
-use crate::io::hex;
+use crate::io::{from_le_bytes, hex, le_bytes};
 
 const MAGIC_V3: &[u8] = b"limbic-pass-v3\n";
 const MAGIC: &[u8] = b"limbic-pass-v4\n";
@@ -25,24 +25,32 @@ const MAGIC: &[u8] = b"limbic-pass-v4\n";
 pub(super) type Part = (Vec<StoryStats>, Option<Moments>);
 type Key = [u8; 32];
 
-fn key_of<'a>(texts: impl IntoIterator<Item = &'a String>) -> Key {
-    let mut h = Sha256::new();
+/// Adds each text, length first, to `h`.
+fn hash_texts<'a>(h: &mut Sha256, texts: impl IntoIterator<Item = &'a String>) {
     for t in texts {
         h.update((t.len() as u64).to_le_bytes());
         h.update(t.as_bytes());
     }
+}
+
+fn key_of<'a>(texts: impl IntoIterator<Item = &'a String>) -> Key {
+    let mut h = Sha256::new();
+    hash_texts(&mut h, texts);
     h.finalize().into()
 }
 
-/// The file under `dir` for a part (`what`) over `texts` (its stories, then its dialogues).
-fn part_path(dir: &Path, what: &str, model_sha256: &str, texts: &[String]) -> PathBuf {
+/// The file under `dir` for a part (`what`) over `texts` and then `dialogues`.
+fn part_path(
+    dir: &Path,
+    what: &str,
+    model_sha256: &str,
+    texts: &[String],
+    dialogues: &[String],
+) -> PathBuf {
     let mut h = Sha256::new();
     h.update(model_sha256.as_bytes());
-    h.update(format!("{what} {OFFSETS:?} {}", texts.len()).as_bytes());
-    for t in texts {
-        h.update((t.len() as u64).to_le_bytes());
-        h.update(t.as_bytes());
-    }
+    h.update(format!("{what} {OFFSETS:?} {}", texts.len() + dialogues.len()).as_bytes());
+    hash_texts(&mut h, texts.iter().chain(dialogues));
     let key = hex(&h.finalize()[..8]);
     dir.join(format!("{what}-{key}.bin"))
 }
@@ -67,8 +75,7 @@ pub(super) fn cached_part(
     tick: &dyn Fn(),
     read: impl FnOnce(&[String], &[String]) -> Result<Part>,
 ) -> Result<Part> {
-    let all: Vec<String> = texts.iter().chain(dialogues).cloned().collect();
-    let path = part_path(dir, what, model_sha256, &all);
+    let path = part_path(dir, what, model_sha256, texts, dialogues);
     let keys: Vec<Key> = texts.iter().map(|t| key_of([t])).collect();
     let dkey = if dialogues.is_empty() {
         [0; 32]
@@ -205,10 +212,8 @@ fn save(
         for c in s.counts {
             f.write_all(&(c as u64).to_le_bytes())?;
         }
-        s.norm_sums
-            .iter()
-            .chain(&s.sums)
-            .try_for_each(|v| f.write_all(&v.to_le_bytes()))?;
+        f.write_all(&le_bytes(&s.norm_sums))?;
+        f.write_all(&le_bytes(&s.sums))?;
     }
     if let Some(m) = moments {
         m.sum
@@ -258,10 +263,7 @@ fn load(path: &Path, model_wanted: Option<&str>) -> Result<Entries> {
             *c = u(&mut f)?;
         }
         f.read_exact(&mut buf)?;
-        let vals: Vec<f32> = buf
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let vals = from_le_bytes(&buf);
         let (norm_sums, sums) = vals.split_at(n_layer * k);
         stats.push((
             key,

@@ -98,13 +98,3 @@ pub fn widen(v: &[f16]) -> Vec<f32> {
 pub fn narrow(v: Vec<f32>) -> Vec<f16> {
     v.into_iter().map(f16::from_f32).collect()
 }
-
-pub(crate) fn le_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-pub(crate) fn from_le_bytes(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}

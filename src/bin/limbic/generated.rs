@@ -9,14 +9,14 @@
 //! neutral principal components projected out, scaled to unit length: built as the emotions'
 //! `mean.{l}` are, from text the model wrote instead of text it was given.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use half::f16;
 use limbic::calibrate::parallel;
 use limbic::emotions::{narrow, EmotionSet};
 use limbic::extract::{normalise_rows, project_out};
-use limbic::io::hex;
+use limbic::io::{from_le_bytes, hex, le_bytes, write_atomic};
 use limbic::make::{capture_every_layer, neutral_rows, text_means};
 use limbic::{HookSet, Result, Sampler, Session};
 use sha2::{Digest, Sha256};
@@ -164,23 +164,17 @@ fn replies_path(dir: &Path, sha: &str, set: &EmotionSet, layers: &[usize]) -> Pa
 
 /// Per reply: its text (u64 length, bytes), then 0, or 1 and its means (f32).
 fn save(path: &Path, replies: &[Reply]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("partial");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let mut bytes = Vec::new();
     for (means, text) in replies {
-        f.write_all(&(text.len() as u64).to_le_bytes())?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(&[means.is_some() as u8])?;
-        for v in means.iter().flatten().flatten() {
-            f.write_all(&v.to_le_bytes())?;
-        }
+        bytes.extend((text.len() as u64).to_le_bytes());
+        bytes.extend(text.as_bytes());
+        bytes.push(means.is_some() as u8);
+        means
+            .iter()
+            .flatten()
+            .for_each(|m| bytes.extend(le_bytes(m)));
     }
-    f.flush()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    write_atomic(path, &bytes)
 }
 
 /// The cached replies (`n` of them, each with `n_layers` means of `d`), if the file holds
@@ -198,11 +192,12 @@ fn load(path: &Path, n: usize, n_layers: usize, d: usize) -> Option<Vec<Reply>> 
         let means = if flag[0] == 1 {
             let mut buf = vec![0u8; 4 * n_layers * d];
             f.read_exact(&mut buf).ok()?;
-            let v: Vec<f32> = buf
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            Some(v.chunks_exact(d).map(<[f32]>::to_vec).collect())
+            Some(
+                from_le_bytes(&buf)
+                    .chunks_exact(d)
+                    .map(<[f32]>::to_vec)
+                    .collect(),
+            )
         } else {
             None
         };
