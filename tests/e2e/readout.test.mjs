@@ -41,6 +41,8 @@ test("a neutral factual reply is mostly uncoloured; an emotional passage lights 
   assert.ok(passage.share < reply.share, `the grieving passage (${(100 * passage.share).toFixed(0)}% uncoloured) should light up more than the factual reply (${(100 * reply.share).toFixed(0)}%)`);
   // Raw (one token) stays available.
   await windowSelect.selectOption("1");
-  assert.match(await page.locator("#readout-meaning").textContent(), /last 1 token/);
+  // The explanation is redrawn on the next frame: wait for it rather than read it at once.
+  await page.locator("#readout-meaning").filter({ hasText: /last 1 token\b/ }).waitFor({ timeout: 10_000 });
+  assert.match(await page.locator("#readout-meaning").textContent(), /last 1 token;/);
   await page.close();
 });
