@@ -23,7 +23,8 @@ use crate::gguf::Config;
 use crate::numerics::exp;
 use dot::{dot, dots, weighted_sum};
 
-/// Positions a cache has room for from the start (it grows as needed up to the context).
+/// Positions a cache grows by: it starts empty (a loaded model holds no cache until it reads
+/// text) and makes room a chunk at a time as positions are reached.
 const CACHE_CHUNK: usize = 512;
 /// Positions whose rope rows are made at once.
 const ROPE_CHUNK: usize = 1024;
@@ -272,8 +273,8 @@ impl Backend for Cpu {
     fn cache(&self) -> Result<KvCache> {
         let width = self.cfg.n_kv_head * self.cfg.head_dim;
         Ok(KvCache {
-            k: Vec::with_capacity(CACHE_CHUNK * width),
-            v: Vec::with_capacity(CACHE_CHUNK * width),
+            k: Vec::new(),
+            v: Vec::new(),
             width,
         })
     }
@@ -391,8 +392,12 @@ impl Backend for Cpu {
                 "attention: q, k, v widths do not fit the model".into(),
             ));
         }
-        cache.k.extend_from_slice(&k.data);
-        cache.v.extend_from_slice(&v.data);
+        let room = (cache.k.len() + k.data.len()).div_ceil(CACHE_CHUNK * cache.width)
+            * (CACHE_CHUNK * cache.width);
+        for (c, new) in [(&mut cache.k, &k.data), (&mut cache.v, &v.data)] {
+            c.reserve_exact(room - c.len());
+            c.extend_from_slice(new);
+        }
         let pos = self.cache_len(cache) - t;
         let mut out = vec![0.0f32; t * q.cols];
         let cache = &*cache;

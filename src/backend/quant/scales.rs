@@ -21,7 +21,8 @@ impl Store {
             let h = f16::from_f32(x);
             (h.is_finite() && h.to_f32().to_bits() == x.to_bits()).then_some(h.to_bits())
         };
-        let half: Vec<u16> = v.iter().map_while(|&x| exact(x)).collect();
+        let mut half = Vec::with_capacity(v.len()); // exactly: a collected map_while doubles
+        half.extend(v.iter().map_while(|&x| exact(x)));
         if half.len() == v.len() {
             Store::Half(half)
         } else {
