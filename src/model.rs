@@ -191,6 +191,14 @@ impl<B: Backend> Llama<B> {
         }
     }
 
+    /// Drops every block after the first `n`: a reader of the residual stream up to block
+    /// `n − 1` runs only those blocks (a third fewer at two-thirds depth), every value it reads
+    /// the same bits as the whole model's. Hooks on later blocks never fire, and the logits are
+    /// then block `n − 1`'s stream through the output (a logit lens), not the model's.
+    pub fn keep_blocks(&mut self, n: usize) {
+        self.blocks.truncate(n);
+    }
+
     /// Empties the key/value caches: the next forward starts a new sequence.
     pub fn reset(&mut self) -> Result<()> {
         self.caches = (0..self.config.n_layer)

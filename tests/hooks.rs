@@ -316,3 +316,26 @@ fn the_user_span_of_a_chat_prompt_is_the_users_own_text() {
         }
     }
 }
+
+#[test]
+fn a_model_kept_to_its_first_blocks_reads_the_same_residuals() {
+    let mut e = engine();
+    let ids = e.tokenizer.encode(TEXT).unwrap();
+    let n = e.config().n_layer;
+    e.set_hooks(limbic::make::capture_every_layer(n)).unwrap();
+    let whole = e.run(&ids).unwrap();
+    assert_eq!(whole.captures.entries.len(), n);
+    e.model().keep_blocks(20);
+    let part = e.run(&ids).unwrap();
+    // Blocks 0..20 only: their residuals bit for bit, none after, and other logits (a lens).
+    assert_eq!(part.captures.entries.len(), 20);
+    for (a, b) in whole.captures.entries.iter().zip(&part.captures.entries) {
+        assert_eq!(a.point, b.point);
+        assert!(a
+            .values
+            .iter()
+            .zip(&b.values)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+    assert_ne!(whole.logits, part.logits);
+}

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use limbic::calibrate::{self, DEFAULT_STRENGTH, WINDOWS};
 use limbic::corpus::Corpus;
-use limbic::crossval::{self, Analysis, Fitted};
+use limbic::crossval::{self, Analysis};
 use limbic::emotions::{check_strength, narrow, EmotionSet};
 use limbic::extract::{NEUTRAL_VARIANCE, OFFSETS};
 use limbic::io::{read_model, write_atomic};
@@ -225,14 +225,8 @@ pub fn run_extract(
         "chosen by cross-validation: layer {layer}, offset {}, shrinkage {lambda}; measuring the test split",
         OFFSETS[offset]
     );
-    let test = pool.install(|| crossval::measure(&a, offset, layer, lambda))?;
+    let (test, fitted) = pool.install(|| crossval::measure(&a, offset, layer, lambda))?;
     let stories = a.pool();
-    let fitted: Vec<Fitted> = pool.install(|| {
-        (0..pass.n_layer)
-            .into_par_iter()
-            .map(|l| a.fit(&stories, l, offset, true, lambda))
-            .collect::<Result<_>>()
-    })?;
     let resid_norm = (0..pass.n_layer)
         .map(|l| {
             let (s, c) = stories
