@@ -54,14 +54,7 @@ fn measure(path: &std::path::Path) -> (f64, f64, f64) {
 
 #[test]
 fn loading_holds_at_most_the_file_and_a_little_more() {
-    let gemma =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m.Q4_K_M.gguf");
-    for path in [common::model_path(), gemma] {
-        assert!(
-            path.exists(),
-            "{} is missing: run `make test`'s set-up",
-            path.display()
-        );
+    for path in [common::model_path(), common::gemma_path()] {
         let file = std::fs::metadata(&path).expect("size").len() as f64;
         let (peak, held, read) = measure(&path);
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");

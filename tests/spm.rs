@@ -5,18 +5,13 @@
 mod common;
 use common::*;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use limbic::tokenizer::{TextStream, Tokenizer};
 
-const GEMMA: &str = "models/gemma-3-270m.Q4_K_M.gguf";
-
 /// The tokenizer built from the Gemma file's vocabulary, and how long building it took.
 fn gemma() -> (Tokenizer, f64) {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(GEMMA);
-    assert!(p.exists(), "{} is missing: run `make gemma`", p.display());
-    let bytes = std::fs::read(&p).expect("read the Gemma file");
+    let bytes = std::fs::read(gemma_path()).expect("read the Gemma file");
     let vocab = limbic::ModelFile::vocab_from_bytes(&bytes).expect("Gemma's vocabulary");
     let start = Instant::now();
     let tok = Tokenizer::new(&vocab).expect("Gemma's tokenizer");

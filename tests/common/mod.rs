@@ -10,6 +10,13 @@ pub fn model_path() -> PathBuf {
     p
 }
 
+/// Gemma 3 270M (Q4_K_M), the second architecture's test model (`make gemma`).
+pub fn gemma_path() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m.Q4_K_M.gguf");
+    assert!(p.exists(), "{} is missing: run `make gemma`", p.display());
+    p
+}
+
 pub fn model_bytes() -> Vec<u8> {
     std::fs::read(model_path()).expect("read model")
 }
