@@ -188,6 +188,28 @@ fn batched_tokens_give_the_bits_of_one_token_at_a_time() {
 }
 
 #[test]
+fn activations_quantize_as_the_scalar_reference_does() {
+    // Scale 1 (amax 127): exact halves must round away from zero as `f32::round` does; then
+    // zeros, subnormal-sized values, outliers, and the values `as i8` saturates (±inf, NaN).
+    let mut ties: Vec<f32> = (0..32).map(|i| i as f32 - 15.5).collect();
+    ties[31] = 127.0;
+    ties[30] = -126.5;
+    let tiny: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) * 1e-40).collect();
+    let mut odd = values(64, 7);
+    odd[3] = f32::NAN;
+    odd[40] = f32::INFINITY;
+    odd[41] = f32::NEG_INFINITY;
+    odd[50] = -0.0;
+    let mut all = vec![ties, vec![0.0; 32], tiny, odd];
+    all.extend((0..200).map(|s| values(576, s)));
+    for x in all {
+        // Debug text: a block holding ±inf has scale inf and `s` = inf · 0 = NaN in both.
+        let (got, want) = (Q8::new(&x), Q8::reference(&x));
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{x:?}");
+    }
+}
+
+#[test]
 fn extreme_blocks_do_not_overflow_any_kernel() {
     // Weights at both ends of their range (nibbles 0 and 15; ±127) against activations of
     // ±127 with matching signs: the integer sums are at their largest, where an i16

@@ -3,7 +3,10 @@
 
 /// `out[j] = dot(q, key(j))` for every `j`.
 pub(super) fn dots<'a>(q: &[f32], key: impl Fn(usize) -> &'a [f32], out: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[cfg(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        all(target_arch = "x86_64", target_feature = "avx")
+    ))]
     if q.len().is_multiple_of(8) {
         let mut j = 0;
         while j + 4 <= out.len() {
@@ -22,6 +25,29 @@ pub(super) fn dots<'a>(q: &[f32], key: impl Fn(usize) -> &'a [f32], out: &mut [f
 
 /// `out = Σ_j p[j]·row(j)`, summed in order of `j` from zero.
 pub(super) fn weighted_sum<'a>(p: &[f32], row: impl Fn(usize) -> &'a [f32], out: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+    if out.len().is_multiple_of(32) {
+        use std::arch::x86_64::*;
+        // 32 outputs at a time, held in registers over all j (each output's sum is the scalar
+        // loop's: the same products added in the same order, no fused multiply-add).
+        for (c, o) in out.chunks_exact_mut(32).enumerate() {
+            // SAFETY: AVX is enabled for the whole build; `v` and `o` hold 32 f32.
+            unsafe {
+                let mut acc = [_mm256_setzero_ps(); 4];
+                for (j, &pj) in p.iter().enumerate() {
+                    let v = &row(j)[c * 32..][..32];
+                    for (i, a) in acc.iter_mut().enumerate() {
+                        let vi = _mm256_loadu_ps(v.as_ptr().add(8 * i));
+                        *a = _mm256_add_ps(*a, _mm256_mul_ps(_mm256_set1_ps(pj), vi));
+                    }
+                }
+                for (i, a) in acc.iter().enumerate() {
+                    _mm256_storeu_ps(o.as_mut_ptr().add(8 * i), *a);
+                }
+            }
+        }
+        return;
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if out.len().is_multiple_of(16) {
         use std::arch::wasm32::*;
@@ -88,18 +114,47 @@ fn dot4(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
     ]
 }
 
+/// [`dot`] of `a` with four rows at once, bit for bit (`a.len()` a multiple of 8): four
+/// independent sums in flight instead of one chain of dependent adds.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+fn dot4(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    assert!(a.len().is_multiple_of(8) && b.iter().all(|b| b.len() == a.len()));
+    let mut lanes = [[0.0f32; 8]; 4];
+    // SAFETY: AVX is enabled for the whole build; `c + 8 <= len` for every load.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for c in (0..a.len()).step_by(8) {
+            let x = _mm256_loadu_ps(a.as_ptr().add(c));
+            for (t, acc) in acc.iter_mut().enumerate() {
+                let p = _mm256_mul_ps(x, _mm256_loadu_ps(b[t].as_ptr().add(c)));
+                *acc = _mm256_add_ps(*acc, p);
+            }
+        }
+        for (l, acc) in lanes.iter_mut().zip(acc) {
+            _mm256_storeu_ps(l.as_mut_ptr(), acc);
+        }
+    }
+    lanes.map(|l| tree(&l))
+}
+
+/// `dot`'s fixed order of adding up its eight lanes.
+#[inline]
+fn tree(acc: &[f32; 8]) -> f32 {
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
 /// Σ a_i b_i in eight interleaved partial sums, added up in a fixed tree: the same bits on
 /// every target. x86 and wasm spell the eight lanes out (the compiler's own vectorization of
 /// the portable loop shuffled lanes around and ran at a fraction of the speed).
 #[inline]
 pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let ((ca, ra), (cb, rb)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
-    let acc = lanes8(ca, cb);
-    let tree = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let sum = tree(&lanes8(ca, cb));
     if ra.is_empty() {
-        tree // as dot4 (wasm) gives it
+        sum // as dot4 gives it
     } else {
-        tree + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
+        sum + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
     }
 }
 
@@ -153,4 +208,39 @@ fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
         }
     }
     acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 2001) as f32 / 997.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn batched_paths_give_the_bits_of_one_at_a_time() {
+        for (width, keys) in [(64, 37), (256, 9), (8, 5), (12, 6)] {
+            let q = values(width, 1);
+            let rows: Vec<Vec<f32>> = (0..keys).map(|k| values(width, 7 + k as u32)).collect();
+            let mut got = vec![0.0; keys];
+            dots(&q, |j| &rows[j], &mut got);
+            let want: Vec<u32> = rows.iter().map(|r| dot(&q, r).to_bits()).collect();
+            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+            // The weighted sum against the plain loop: each output's products in order of j.
+            let p = values(keys, 3);
+            let mut sum = vec![0.0; width];
+            weighted_sum(&p, |j| &rows[j], &mut sum);
+            let mut plain = vec![0.0f32; width];
+            for (pj, r) in p.iter().zip(&rows) {
+                for (o, v) in plain.iter_mut().zip(r) {
+                    *o += pj * v;
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&sum), bits(&plain), "width {width}");
+        }
+    }
 }

@@ -525,12 +525,17 @@ pub struct Q8 {
 }
 
 impl Q8 {
-    /// Quantizes `x (cols)`, `cols` a multiple of 32 (SIMD in the browser, bit-identical to
-    /// [`Q8::reference`]).
+    /// Quantizes `x (cols)`, `cols` a multiple of 32 (SIMD in the browser and on AVX2,
+    /// bit-identical to [`Q8::reference`]).
     pub fn new(x: &[f32]) -> Self {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         let block = simd128::quantize_block;
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+        let block = x86::quantize_block;
+        #[cfg(not(any(
+            all(target_arch = "wasm32", target_feature = "simd128"),
+            all(target_arch = "x86_64", target_feature = "avx2")
+        )))]
         let block = reference::quantize_block;
         Self::with(x, block)
     }

@@ -177,3 +177,58 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
     }
     out
 }
+
+/// One block of 32 activations quantized as [`super::reference::quantize_block`] does, bit
+/// for bit: `amax` by `vmaxps` with the running maximum second (a NaN is ignored, as
+/// `f32::max` ignores it), then `round` (half away from zero) spelled out as truncation plus
+/// one where the dropped fraction is at least ½, and `as i8`'s saturation (NaN to 0) before
+/// the conversion.
+#[cfg(target_feature = "avx2")]
+pub fn quantize_block(blk: &[f32], q: &mut [i8]) -> (f32, i32) {
+    assert!(blk.len() == QK && q.len() == QK);
+    // SAFETY: AVX2 is enabled for the whole build; `blk` holds 32 f32 and `q` 32 bytes.
+    unsafe {
+        let v: [__m256; 4] = std::array::from_fn(|i| _mm256_loadu_ps(blk.as_ptr().add(8 * i)));
+        let sign = _mm256_set1_ps(-0.0);
+        let amax = v.iter().fold(_mm256_setzero_ps(), |a, &x| {
+            _mm256_max_ps(_mm256_andnot_ps(sign, x), a)
+        });
+        let m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        let m1 = _mm_max_ss(m2, _mm_shuffle_ps(m2, m2, 1));
+        let scale = _mm_cvtss_f32(m1) / 127.0;
+        let inv = _mm256_set1_ps(if scale != 0.0 { 1.0 / scale } else { 0.0 });
+        let round = |x: __m256| {
+            let y = _mm256_mul_ps(x, inv);
+            let t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            let frac = _mm256_andnot_ps(sign, _mm256_sub_ps(y, t));
+            let up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5), _CMP_GE_OQ);
+            let one = _mm256_or_ps(_mm256_set1_ps(1.0), _mm256_and_ps(y, sign));
+            let r = _mm256_add_ps(t, _mm256_and_ps(up, one));
+            let r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q)); // NaN → 0
+            let r = _mm256_min_ps(
+                _mm256_max_ps(r, _mm256_set1_ps(-128.0)),
+                _mm256_set1_ps(127.0),
+            );
+            _mm256_cvttps_epi32(r)
+        };
+        let i: [__m256i; 4] = std::array::from_fn(|k| round(v[k]));
+        let sum = i
+            .iter()
+            .fold(_mm256_setzero_si256(), |a, &x| _mm256_add_epi32(a, x));
+        let s4 = _mm_add_epi32(
+            _mm256_castsi256_si128(sum),
+            _mm256_extracti128_si256(sum, 1),
+        );
+        let s2 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0b01_00_11_10));
+        let s1 = _mm_add_epi32(s2, _mm_shuffle_epi32(s2, 0b10_11_00_01));
+        // The packs work within 128-bit halves, leaving the bytes' runs of four in the order
+        // 0, 8, 16, 24, 4, 12, 20, 28: the permute puts them back in order.
+        let w01 = _mm256_packs_epi32(i[0], i[1]);
+        let w23 = _mm256_packs_epi32(i[2], i[3]);
+        let b = _mm256_packs_epi16(w01, w23);
+        let b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(q.as_mut_ptr() as *mut __m256i, b);
+        (scale, _mm_cvtsi128_si32(s1))
+    }
+}
