@@ -43,11 +43,22 @@ def best_pc(r, key):
     return f"PC{i + 1}, \\|r\\| {abs(rs[i]):.2f}"
 
 
+def repeats(e):
+    """Whether the report's steered samples are mostly one word said over and over (the most
+    common word over half of each sample's words): text the sweep's perplexity check lets
+    through, since a repeated word is easy to predict once it has started."""
+    def one_word(text):
+        words = [w.strip(".,!?\"'").lower() for w in text.split()]
+        return len(words) > 0 and max(words.count(w) for w in set(words)) > len(words) / 2
+    return bool(e["samples"]) and all(one_word(t) for t in e["samples"])
+
+
 def steer(r, emotion):
     for e in r["steering"]["emotions"]:
         if e["emotion"] == emotion:
             return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f} "
-                    f"(layers {','.join(map(str, e['layers']))}, strength {e['strength']:.2f})")
+                    f"(layers {','.join(map(str, e['layers']))}, strength {e['strength']:.2f})"
+                    + ("; **its samples repeat one word**" if repeats(e) else ""))
     return "–"
 
 
@@ -108,6 +119,18 @@ def main():
         "run of each report is shown (no seeds varied for the extraction).",
         "",
     ]
+    degenerate = [(n, [e["emotion"] for e in r["steering"]["emotions"] if repeats(e)])
+                  for n, r in zip(names, reports)]
+    for n, es in degenerate:
+        if es:
+            lines += [
+                f"**{n}'s steering of {', '.join(es)} is not a success:** at the strengths its sweep",
+                "chose, the steered samples mostly repeat one word (the report's section 5 shows them),",
+                "so their VADER and p(feel word) numbers, and happy − sad above, measure repetition.",
+                "The sweep keeps settings whose replies stay within 2× the unsteered perplexity, and a",
+                "word said over and over is easy to predict; it does not yet check for repetition.",
+                "",
+            ]
     pathlib.Path(a.out).write_text("\n".join(lines))
     print(f"wrote {a.out}")
 
