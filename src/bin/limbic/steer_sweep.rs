@@ -8,7 +8,9 @@
 //! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
 //! under the unsteered model; its own-word check how many times steering multiplies p(" emotion")
 //! after [`FEEL_CHOICE`] (geometric mean). Per emotion, its own setting: among the cells whose
-//! mean perplexity stays within 2× the unsteered replies' and whose effect is within
+//! mean perplexity stays within 2× the unsteered replies', whose replies' share of distinct
+//! words stays at least [`MIN_DISTINCT_RATIO`] of the unsteered replies' (a word said over and
+//! over is easy to predict, so perplexity alone lets it through), and whose effect is within
 //! [`EFFECT_TOLERANCE`] of the strongest such effect, the one with the largest own-word ratio
 //! (the outside measure first, the emotion's own word to choose between near-equals). For the
 //! other emotions, the direction and layer set with the best mean of the six emotions' strongest
@@ -74,6 +76,28 @@ const REPORT_TOKENS: usize = 48;
 const SEEDS: [u64; 3] = [1, 2, 3];
 /// Fluency bound: mean perplexity of steered replies at most this times the unsteered ones'.
 const MAX_PPL_RATIO: f64 = 2.0;
+/// Repetition bound: steered replies' mean share of distinct words at least this times the
+/// unsteered ones'.
+const MIN_DISTINCT_RATIO: f64 = 0.5;
+
+/// The share of a reply's words (lower case, punctuation trimmed) that are distinct: ~0.8 for
+/// ordinary text, near 0 for one word said over and over; 0 for an empty reply.
+pub fn distinct_words(text: &str) -> f64 {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let unique: std::collections::HashSet<&String> = words.iter().collect();
+    unique.len() as f64 / words.len().max(1) as f64
+}
+
+/// One choice cell: the job, its mean effect, perplexity, own-word ratio and share of
+/// distinct words.
+type Cell = (Job, f64, f64, f64, f64);
 
 /// The layer sets tried: single layers from about a third of the depth up, and bands.
 fn layer_sets(n_layer: usize) -> Vec<Vec<usize>> {
@@ -267,9 +291,10 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     }
     let (replies, vader) = run_all(&bytes, &set, &jobs, "choice replies", out)?;
     let k = CHOICE_PROMPTS.len();
-    let (base_v, base_ppl) = (
+    let (base_v, base_ppl, base_distinct) = (
         mean(vader[..k].iter().copied()),
         mean(replies[..k].iter().map(|r| r.1)),
+        mean(replies[..k].iter().map(|r| distinct_words(&r.0))),
     );
     // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts,
     // and the own-word ratio.
@@ -312,9 +337,11 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         let effect = sign * (mean(vader[i..i + k].iter().copied()) - base_v);
         let ppl = mean(replies[i..i + k].iter().map(|r| r.1));
         let ratio = feel_ratio(&chunk[0])?;
-        cells.push((chunk[0].clone(), effect, ppl, ratio));
+        let distinct = mean(replies[i..i + k].iter().map(|r| distinct_words(&r.0)));
+        cells.push((chunk[0].clone(), effect, ppl, ratio, distinct));
     }
-    let fluent = |c: &&(Job, f64, f64, f64)| c.2 <= MAX_PPL_RATIO * base_ppl;
+    let fluent =
+        |c: &&Cell| c.2 <= MAX_PPL_RATIO * base_ppl && c.4 >= MIN_DISTINCT_RATIO * base_distinct;
     let best_for =
         |direction: Direction, layers: &Vec<usize>, e: usize| -> Option<(f32, f64, f64)> {
             cells
@@ -324,13 +351,13 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
                     j.direction == direction && &j.layers == layers && j.emotion == Some(e)
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(j, eff, ppl, _)| (j.strength, *eff, *ppl))
+                .map(|(j, eff, ppl, ..)| (j.strength, *eff, *ppl))
         };
     // Each swept emotion's own setting.
-    let own: Vec<Option<&(Job, f64, f64, f64)>> = emotions
+    let own: Vec<Option<&Cell>> = emotions
         .iter()
         .map(|&e| {
-            let mine: Vec<&(Job, f64, f64, f64)> = cells
+            let mine: Vec<&Cell> = cells
                 .iter()
                 .filter(fluent)
                 .filter(|c| c.0.emotion == Some(e))
@@ -413,25 +440,27 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     let (replies, vader) = run_all(&bytes, &set, &jobs, "report replies", out)?;
     let per_run = REPORT_PROMPTS.len() * SEEDS.len();
     let group = |g: usize| {
+        let runs = &replies[g * per_run..(g + 1) * per_run];
         (
             mean(vader[g * per_run..(g + 1) * per_run].iter().copied()),
-            mean(replies[g * per_run..(g + 1) * per_run].iter().map(|r| r.1)),
+            mean(runs.iter().map(|r| r.1)),
+            mean(runs.iter().map(|r| distinct_words(&r.0))),
         )
     };
     let experiments = ExperimentsFile::load(Path::new(crate::validate_dose::EXPERIMENTS))?;
     let feel_report = experiments.feel_prompt();
     let mut report_rows = Vec::new();
     for (i, &e) in emotions.iter().enumerate() {
-        let (v, ppl) = group(i + 1);
+        let (v, ppl, distinct) = group(i + 1);
         let own = (&set.steer_layers_for(e)[..], set.direction_for(e));
         let p0 = feel(&mut engine, &set, feel_report, own, e, 0.0)?;
         let p1 = feel(&mut engine, &set, feel_report, own, e, set.strength_of(e))?;
         let samples: Vec<&str> = (0..2)
             .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
             .collect();
-        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
+        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "distinct": distinct, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
     }
-    let (v0, ppl0) = group(0);
+    let (v0, ppl0, distinct0) = group(0);
     let runs: Vec<Value> = jobs
         .iter()
         .zip(&replies)
@@ -440,18 +469,18 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         .collect();
     let table: Vec<Value> = cells
         .iter()
-        .map(|(j, eff, ppl, ratio)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio}))
+        .map(|(j, eff, ppl, ratio, distinct)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio, "distinct": distinct}))
         .collect();
     let result = json!({
         "choice": {"prompts": CHOICE_PROMPTS, "tokens": CHOICE_TOKENS, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
-                   "max_perplexity_ratio": MAX_PPL_RATIO, "cells": table,
+                   "max_perplexity_ratio": MAX_PPL_RATIO, "min_distinct_ratio": MIN_DISTINCT_RATIO, "unsteered_distinct": base_distinct, "cells": table,
                    "settings": settings.iter().map(|s| json!({"direction": s.0.name(), "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
         "chosen": {"direction": direction.name(), "layers": layers, "default_strength": median,
                    "strengths": emotions.iter().zip(&strengths).map(|(&e, s)| json!({"emotion": set.names[e], "strength": s, "layers": set.steer_layers_for(e), "direction": set.direction_for(e).name()})).collect::<Vec<_>>()},
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(
@@ -482,4 +511,19 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         vectors.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_words;
+
+    #[test]
+    fn a_word_said_over_and_over_has_few_distinct_words() {
+        // Gemma's steered samples that passed the perplexity check.
+        let repeated = " Sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad";
+        assert_eq!(distinct_words(repeated), 1.0 / 16.0);
+        let reply = "It's a lovely day to be outdoors. I'm enjoying the sun and the sea.";
+        assert!(distinct_words(reply) > 0.8, "{}", distinct_words(reply));
+        assert_eq!(distinct_words(" ... "), 0.0);
+    }
 }

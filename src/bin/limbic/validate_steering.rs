@@ -33,17 +33,20 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
          layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
          replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after {} (not the prompt \
-         measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}) and whose VADER effect is within {} of the \
+         measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}), whose share of distinct words stays \
+         at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
-         **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}.\n\n\
-         | emotion | direction, layers | strength | VADER | perplexity | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|---|\n",
+         **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}, distinct words {:.2}.\n\n\
+         | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|---|---|\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
-        STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(" and "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]), EFFECT_TOLERANCE,
+        STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(" and "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]),
+        f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), EFFECT_TOLERANCE,
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
         Direction::of_json(c).name(), layers, set.default_strength,
-        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"])
+        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
+        f(&r["unsteered_distinct"])
     );
     // Each row with the sign its replies' sentiment should move (the page says what moved).
     let rows: Vec<Value> = r["emotions"]
@@ -61,13 +64,14 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     for e in &rows {
         let _ = writeln!(
             md,
-            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.4} → {:.4} (×{:.1}) |",
+            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {:.4} → {:.4} (×{:.1}) |",
             e["emotion"].as_str().unwrap_or(""),
             Direction::of_json(e).name(),
             e["layers"],
             f(&e["strength"]),
             f(&e["vader"]),
             f(&e["perplexity"]),
+            f(&e["distinct"]),
             f(&e["p_feel_unsteered"]),
             f(&e["p_feel_steered"]),
             f(&e["p_feel_ratio"])
@@ -168,16 +172,22 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let base_v = f(&sweep["choice"]["unsteered_vader"]);
     let max_ppl =
         f(&sweep["choice"]["max_perplexity_ratio"]) * f(&sweep["choice"]["unsteered_perplexity"]);
+    let min_distinct =
+        f(&sweep["choice"]["min_distinct_ratio"]) * f(&sweep["choice"]["unsteered_distinct"]);
     let best = cells
         .iter()
-        .filter(|x| x["emotion"] == "sad" && f(&x["perplexity"]) <= max_ppl)
+        .filter(|x| {
+            x["emotion"] == "sad"
+                && f(&x["perplexity"]) <= max_ppl
+                && f(&x["distinct"]) >= min_distinct
+        })
         .max_by(|a, b| f(&a["effect"]).total_cmp(&f(&b["effect"])));
     if let Some(b) = best {
         // The effect is signed by sad's valence: the replies' VADER fell by it.
         let at = base_v - f(&b["effect"]);
         let _ = writeln!(
             md,
-            "\nOf the settings that stay fluent (perplexity ≤ {max_ppl:.1}), the one that moves *sad*'s replies furthest ({} at {}, strength {}) takes their mean VADER from {base_v:+.2} to {at:+.2}: {}.",
+            "\nOf the settings that stay fluent (perplexity ≤ {max_ppl:.1}, distinct words ≥ {min_distinct:.2}), the one that moves *sad*'s replies furthest ({} at {}, strength {}) takes their mean VADER from {base_v:+.2} to {at:+.2}: {}.",
             Direction::of_json(b).name(),
             b["layers"],
             f(&b["strength"]) as f32,
