@@ -127,8 +127,8 @@ def main():
                 f"**{n}'s steering of {', '.join(es)} is not a success:** at the strengths its sweep",
                 "chose, the steered samples mostly repeat one word (the report's section 5 shows them),",
                 "so their VADER and p(feel word) numbers, and happy − sad above, measure repetition.",
-                "The sweep keeps settings whose replies stay within 2× the unsteered perplexity, and a",
-                "word said over and over is easy to predict; it does not yet check for repetition.",
+                "A word said over and over is easy to predict, so perplexity does not catch it; the",
+                "sweep's check on the share of distinct words (steering.json) let these through.",
                 "",
             ]
     pathlib.Path(a.out).write_text("\n".join(lines))

@@ -82,7 +82,7 @@ const MIN_DISTINCT_RATIO: f64 = 0.5;
 
 /// The share of a reply's words (lower case, punctuation trimmed) that are distinct: ~0.8 for
 /// ordinary text, near 0 for one word said over and over; 0 for an empty reply.
-pub fn distinct_words(text: &str) -> f64 {
+fn distinct_words(text: &str) -> f64 {
     let words: Vec<String> = text
         .split_whitespace()
         .map(|w| {
@@ -440,9 +440,10 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     let (replies, vader) = run_all(&bytes, &set, &jobs, "report replies", out)?;
     let per_run = REPORT_PROMPTS.len() * SEEDS.len();
     let group = |g: usize| {
-        let runs = &replies[g * per_run..(g + 1) * per_run];
+        let at = g * per_run..(g + 1) * per_run;
+        let runs = &replies[at.clone()];
         (
-            mean(vader[g * per_run..(g + 1) * per_run].iter().copied()),
+            mean(vader[at].iter().copied()),
             mean(runs.iter().map(|r| r.1)),
             mean(runs.iter().map(|r| distinct_words(&r.0))),
         )
