@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus_grid import FORMS_FIRST, FORMS_THIRD, plan  # noqa: E402
 
-MIN_STORIES, MIN_TRAIN, MIN_TEST = 48, 20, 3
+MIN_STORIES, MIN_TRAIN, MIN_TEST = 56, 20, 3
 MIN_WORDS, MAX_WORDS = 60, 250
 SLACK_BELOW, SLACK_ABOVE = 10, 20  # words a grid story may fall outside its slot's target
 MIN_SCENES_PER_TOPIC = 5

@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
-FIRST_ID, TEST_PER_EMOTION, ROUND1 = 13, 3, 24
+FIRST_ID, TEST_PER_EMOTION, ROUND1, ROUND2 = 13, 3, 24, 12
 FORMS_FIRST = ["narration", "diary", "letter", "inner monologue", "dialogue"]
 FORMS_THIRD = ["narration", "dialogue", "close third"]
 LENGTHS = {"short": (60, 100), "medium": (100, 160), "long": (160, 240)}
@@ -72,11 +72,14 @@ def plan(name):
     """[{id, topic, person, form, words: (lo, hi), split}] for one emotion's grid slots.
 
     Round 1 is the first ROUND1 topics of grid.json (slots 13-36; the test split is drawn from
-    it and from it alone, so it never moves); round 2 the rest (slots 37-, all train), drawn by
-    its own seed so round 1's slots stay as they were written."""
+    it and from it alone, so it never moves); round 2 the next ROUND2 (slots 37-48) and round 3
+    the rest (slots 49-), all train, each drawn by its own seed so the earlier rounds' slots stay
+    as they were written."""
     topics = grid_topics()
+    r2 = ROUND1 + ROUND2
     return (_round(name, topics[:ROUND1], FIRST_ID, f"limbic-grid:{name}", True)
-            + _round(name, topics[ROUND1:], FIRST_ID + ROUND1, f"limbic-grid-2:{name}", False))
+            + _round(name, topics[ROUND1:r2], FIRST_ID + ROUND1, f"limbic-grid-2:{name}", False)
+            + _round(name, topics[r2:], FIRST_ID + r2, f"limbic-grid-3:{name}", False))
 
 
 def stories_path(name):
