@@ -14,8 +14,19 @@ import pathlib
 
 MODELS = [("SmolLM2-135M-Instruct", "docs/validation/report.json"),
           ("Gemma 3 270M (base)", "docs/validation/gemma-3-270m/report.json")]
-# What each model's extraction read (its report's story counts).
+# What each model's extraction read (its report's story counts), and its vectors file.
 EXTRACTS = ["data/vectors/extract_report.json", "data/vectors/gemma-3-270m.extract_report.json"]
+VECTORS = ["data/vectors/smollm2-135m-instruct.safetensors", "data/vectors/gemma-3-270m.safetensors"]
+
+
+def scored(path):
+    """How the file's readout scores: the discriminant's weight and bias (v6), or unit directions."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    if "weight.0" in header:
+        return "discriminant score (weight and bias per emotion)"
+    return "unit directions, no weight or bias (a file made before 6 December 2026)"
 
 
 def pct(x):
@@ -69,15 +80,19 @@ def main():
     reports = [json.loads(pathlib.Path(p).read_text()) for _, p in MODELS]
     extracts = [json.loads(pathlib.Path(p).read_text()) for p in EXTRACTS]
     same_corpus = len({(x["stories"], x["neutral_scenes"]) for x in extracts}) == 1
+    scoring = [scored(p) for p in VECTORS]
+    same_scoring = len(set(scoring)) == 1
     names = [n for n, _ in MODELS]
     acc = [r["accuracy"] for r in reports]
     lines = [
         "# Two models, one method",
         "",
-        "The same " + ("story corpus, " if same_corpus else "") + "extraction, readout and checks (`limbic extract`, `limbic steer-sweep`,",
+        "The same " + ", ".join(["story corpus"] * same_corpus + ["extraction"] + ["readout"] * same_scoring)
+        + " and checks (`limbic extract`, `limbic steer-sweep`,",
         "`limbic validate`) on two models" + ("" if same_corpus else
         " (not the same corpus: each read the corpus as it was when its vectors were made, see the"
-        " second row; the test split is the same 513 stories)") + "; each column is read from that model's own report",
+        " corpus row; the test split is the same 513 stories)") + ("" if same_scoring else
+        ", nor the same readout score (see its row)") + "; each column is read from that model's own report",
         "([SmolLM2](report.md), [Gemma 3 270M](gemma-3-270m/report.md)), written by",
         "`scripts/compare_models.py`. Each model's layer, offset and shrinkage were chosen by its own",
         "cross-validation on the pool split; the test split is reported, never chosen on. Gemma 3",
@@ -92,6 +107,7 @@ def main():
             for r, a in zip(reports, acc)]),
         row("corpus read: stories (per emotion), neutral scenes",
             [f"{x['stories']:,} ({x['stories'] // 171}), {x['neutral_scenes']}" for x in extracts]),
+        row("readout score", scoring),
         row("token offset (cross-validated)", [str(r["token_offset"]) for r in reports]),
         row("test top-1, 171 emotions (chance 0.6 %)", [pct(a["test"]["fit"]["top1"]) for a in acc]),
         row("test top-5 (chance 2.9 %)", [pct(a["test"]["fit"]["top5"]) for a in acc]),

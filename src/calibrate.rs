@@ -16,6 +16,7 @@ use std::sync::mpsc;
 mod cache;
 
 use candle_core::{Device, Tensor};
+use nalgebra::DMatrix;
 use sha2::{Digest, Sha256};
 
 use crate::chat::ChatTemplate;
@@ -315,12 +316,26 @@ pub fn intensity_stories(corpus: &Corpus) -> Vec<String> {
 }
 
 /// Raw readout scores `(T, n)` of captured residuals `x (T, d)` (position 0, the attention sink,
-/// dropped) against `set` at `layer`.
+/// dropped) against `set` at `layer`: [`EmotionSet::scores`] of every row, as one matrix product.
 pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
-    let d = set.d_model;
-    x.chunks_exact(d)
-        .skip(1)
-        .flat_map(|row| set.scores(layer, row))
+    let (d, n) = (set.d_model, set.names.len());
+    let rows = (x.len() / d).saturating_sub(1);
+    let c = &set.centres[layer];
+    let xc: Vec<f32> = x[d..(rows + 1) * d]
+        .chunks_exact(d)
+        .flat_map(|r| r.iter().zip(c).map(|(a, b)| a - b))
+        .collect();
+    let (mut basis, mut bias) = (Vec::with_capacity(n * d), Vec::with_capacity(n));
+    for e in 0..n {
+        let (w, b) = set.affine(layer, e);
+        basis.extend(set.vector(layer, e).iter().map(|v| w * v));
+        bias.push(b);
+    }
+    let s =
+        DMatrix::from_row_slice(rows, d, &xc) * DMatrix::from_row_slice(n, d, &basis).transpose();
+    (0..rows)
+        .flat_map(|t| (0..n).map(move |e| (t, e)))
+        .map(|(t, e)| s[(t, e)] + bias[e])
         .collect()
 }
 

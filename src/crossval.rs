@@ -10,6 +10,7 @@
 //! stories share), each for the discriminant readout vectors, the topic-fitted means and the
 //! plain means (the paper's vectors).
 
+use nalgebra::DMatrix;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -18,8 +19,8 @@ use crate::calibrate::Pass;
 use crate::corpus::Corpus;
 use crate::error::Result;
 use crate::extract::{
-    centred, discriminant, fit_effects, normalise_rows, principal_components, project_out,
-    within_scatter, Design, NEUTRAL_VARIANCE, OFFSETS,
+    centred, discriminant_scores, fit_effects, normalise_rows, principal_components, project_out,
+    scatter_from_sums, within_scatter, Design, NEUTRAL_VARIANCE, OFFSETS,
 };
 
 pub const FOLDS: usize = 5;
@@ -67,6 +68,10 @@ pub fn mean_ci(v: &[f64], seed: u64) -> (f64, f64, f64) {
 pub struct Fitted {
     /// Unit readout directions `(n, d)`: the discriminant of `means`.
     pub dirs: Vec<f32>,
+    /// `(n)`: the readout's score of emotion `e` is `weight[e] · dirs[e]·(x − centre) + bias[e]`
+    /// (the discriminant's, [`crate::extract::discriminant_scores`]).
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
     /// Unit emotion effects `(n, d)` (the paper's vectors; steering adds these).
     pub means: Vec<f32>,
     /// `(d)`: subtracted before projecting.
@@ -159,14 +164,16 @@ impl<'a> Analysis<'a> {
     }
 
     /// Vectors from `stories` (and the calibration half of the neutral scenes) at a layer and
-    /// offset, with or without the topic fit, the readout's discriminant shrunk by `lambda`.
+    /// offset, with or without the topic fit, the readout's discriminant shrunk by `lambda`; the
+    /// stories' within-emotion scatter measured, or given (`scatter`, as [`Self::cv`] forms it
+    /// from per-fold sums).
     pub fn fit(
         &self,
         stories: &[usize],
         layer: usize,
         offset: usize,
-        topics: bool,
-        lambda: f64,
+        (topics, lambda): (bool, f64),
+        scatter: Option<Vec<f64>>,
     ) -> Result<Fitted> {
         let (n, d) = (self.corpus.names.len(), self.pass.d);
         let means: Vec<(Design, Vec<f32>)> = stories
@@ -199,16 +206,19 @@ impl<'a> Analysis<'a> {
             .map(|r| r.iter().map(|x| x * x).sum::<f32>().sqrt())
             .collect();
         // λ = 1 is the means themselves: no covariance to measure.
-        let readout = if lambda < 1.0 {
+        let scatter = if let Some(s) = scatter.filter(|_| lambda < 1.0) {
+            s
+        } else if lambda < 1.0 {
             let labelled: Vec<(usize, &[f32])> = samples
                 .iter()
                 .filter(|(k, _)| k.level < n)
                 .map(|(k, x)| (k.level, *x))
                 .collect();
-            discriminant(&dirs, &within_scatter(&labelled, basis, d), d, lambda)?
+            within_scatter(&labelled, basis, d)
         } else {
-            discriminant(&dirs, &[], d, 1.0)?
+            Vec::new()
         };
+        let (readout, weight, bias) = discriminant_scores(&dirs, &scatter, d, lambda)?;
         normalise_rows(&mut dirs, d);
         let mut neutral: Vec<f32> = if has_neutral {
             a[n * d..(n + 1) * d]
@@ -222,6 +232,8 @@ impl<'a> Analysis<'a> {
         project_out(&mut neutral, d, basis);
         Ok(Fitted {
             dirs: readout,
+            weight,
+            bias,
             means: dirs,
             centre,
             raw_norm,
@@ -237,10 +249,8 @@ impl<'a> Analysis<'a> {
             .map(|&i| {
                 let x = self.pass.stories[i].mean(layer, offset, d);
                 let xc: Vec<f32> = x.iter().zip(&f.centre).map(|(a, c)| a - c).collect();
-                let scores: Vec<f32> = f
-                    .dirs
-                    .chunks_exact(d)
-                    .map(|v| v.iter().zip(&xc).map(|(a, b)| a * b).sum())
+                let scores: Vec<f32> = (f.dirs.chunks_exact(d).zip(&f.weight).zip(&f.bias))
+                    .map(|((v, w), b)| w * v.iter().zip(&xc).map(|(a, b)| a * b).sum::<f32>() + b)
                     .collect();
                 let own = scores[self.emotion[i]];
                 scores.iter().filter(|&&s| s > own).count()
@@ -248,22 +258,65 @@ impl<'a> Analysis<'a> {
             .collect()
     }
 
-    /// Cross-validated (top-1, top-5) over the pool at a layer and offset.
+    /// Cross-validated (top-1, top-5) over the pool at a layer and offset. Each fold's sums
+    /// (outer products, per-emotion sums and counts) are taken once; a training set's scatter
+    /// is the other folds' sums ([`scatter_from_sums`]).
     pub fn cv(&self, layer: usize, offset: usize, topics: bool, lambda: f64) -> Result<(f64, f64)> {
+        let (n, d) = (self.corpus.names.len(), self.pass.d);
         let pool = self.pool();
+        let xs: Vec<Vec<f32>> = pool
+            .iter()
+            .map(|&i| self.pass.stories[i].mean(layer, offset, d))
+            .collect();
+        let shift: Vec<f64> = (0..d)
+            .map(|j| xs.iter().map(|x| x[j] as f64).sum::<f64>() / xs.len().max(1) as f64)
+            .collect();
+        let mut gram = vec![DMatrix::<f64>::zeros(d, d); FOLDS];
+        let mut sums = vec![vec![0.0f64; n * d]; FOLDS];
+        let mut counts = vec![vec![0usize; n]; FOLDS];
+        if lambda < 1.0 {
+            for (k, g) in gram.iter_mut().enumerate() {
+                let cols: Vec<f64> = (pool.iter().zip(&xs))
+                    .filter(|(&i, _)| self.fold[i] == k)
+                    .flat_map(|(&i, x)| {
+                        let e = self.emotion[i];
+                        counts[k][e] += 1;
+                        let row = &mut sums[k][e * d..(e + 1) * d];
+                        x.iter()
+                            .zip(&shift)
+                            .zip(row)
+                            .map(|((&v, m), s)| {
+                                *s += v as f64 - m;
+                                v as f64 - m
+                            })
+                            .collect::<Vec<f64>>()
+                    })
+                    .collect();
+                let x = DMatrix::from_column_slice(d, cols.len() / d, &cols);
+                *g = &x * x.transpose();
+            }
+        }
         let mut ranks = Vec::new();
         for k in 0..FOLDS {
-            let train: Vec<usize> = pool
-                .iter()
-                .copied()
-                .filter(|&i| self.fold[i] != k)
-                .collect();
-            let held: Vec<usize> = pool
-                .iter()
-                .copied()
-                .filter(|&i| self.fold[i] == k)
-                .collect();
-            let f = self.fit(&train, layer, offset, topics, lambda)?;
+            let (train, held): (Vec<usize>, Vec<usize>) =
+                pool.iter().partition(|&&i| self.fold[i] != k);
+            let scatter = (lambda < 1.0).then(|| {
+                let others = (0..FOLDS).filter(|&f| f != k);
+                let g = others
+                    .clone()
+                    .fold(DMatrix::zeros(d, d), |a, f| a + &gram[f]);
+                let add = |v: &[Vec<f64>], len| {
+                    others.clone().fold(vec![0.0; len], |mut a: Vec<f64>, f| {
+                        a.iter_mut().zip(&v[f]).for_each(|(a, b)| *a += b);
+                        a
+                    })
+                };
+                let c: Vec<usize> = (0..n)
+                    .map(|e| others.clone().map(|f| counts[f][e]).sum())
+                    .collect();
+                scatter_from_sums(&g, &add(&sums, n * d), &c, &self.pcs[layer].0, d)
+            });
+            let f = self.fit(&train, layer, offset, (topics, lambda), scatter)?;
             ranks.extend(self.ranks(&f, &held, layer, offset));
         }
         Ok(top(&ranks))
@@ -289,38 +342,36 @@ fn ci_json(v: &[f64], seed: u64) -> Value {
 }
 
 /// The layer, offset and shrinkage chosen by cross-validation: the cross-validated accuracy of
-/// every (offset, layer) for the discriminant at [`LAMBDA_PRIOR`] (`fit`) and for the means
-/// (`means`, the paper's vectors with the topic fit), the argmax of `fit` (top-1, then top-5;
-/// ties to the smaller offset, then the lower layer), then each of [`LAMBDAS`] there (ties to
-/// the larger). Returns `(offset, layer, lambda, report)`.
+/// every (offset, layer) for the discriminant at [`LAMBDA_PRIOR`] (`fit`), its argmax (top-1,
+/// then top-5; ties to the smaller offset, then the lower layer), then each of [`LAMBDAS`] there
+/// (ties to the larger). Returns `(offset, layer, lambda, report)`.
 pub fn choose(a: &Analysis) -> Result<(usize, usize, f64, Value)> {
     let n_layer = a.pass.n_layer;
-    let cells: Vec<(usize, usize, bool)> = [true, false]
-        .iter()
-        .flat_map(|&t| (0..OFFSETS.len()).flat_map(move |o| (0..n_layer).map(move |l| (o, l, t))))
+    let cells: Vec<(usize, usize)> = (0..OFFSETS.len())
+        .flat_map(|o| (0..n_layer).map(move |l| (o, l)))
         .collect();
     let acc: Vec<(f64, f64)> = cells
         .par_iter()
-        .map(|&(o, l, disc)| a.cv(l, o, true, if disc { LAMBDA_PRIOR } else { 1.0 }))
+        .map(|&(o, l)| a.cv(l, o, true, LAMBDA_PRIOR))
         .collect::<Result<_>>()?;
-    let table = |t: bool, k: usize| -> Vec<Vec<f64>> {
+    let table = |k: usize| -> Vec<Vec<f64>> {
         (0..OFFSETS.len())
             .map(|o| {
                 (0..n_layer)
                     .map(|l| {
-                        let i = cells.iter().position(|&c| c == (o, l, t)).unwrap_or(0);
+                        let x = acc[o * n_layer + l];
                         if k == 1 {
-                            acc[i].0
+                            x.0
                         } else {
-                            acc[i].1
+                            x.1
                         }
                     })
                     .collect()
             })
             .collect()
     };
-    let fit1 = table(true, 1);
-    let fit5 = table(true, 5);
+    let fit1 = table(1);
+    let fit5 = table(5);
     let key = |x: (f64, f64)| ((x.0 * 1e6) as i64, (x.1 * 1e6) as i64);
     let mut best = (0, 0);
     for o in 0..OFFSETS.len() {
@@ -343,7 +394,6 @@ pub fn choose(a: &Analysis) -> Result<(usize, usize, f64, Value)> {
     let report = json!({
         "folds": FOLDS, "offsets": OFFSETS, "lambda_prior": LAMBDA_PRIOR,
         "fit": {"top1": fit1, "top5": fit5},
-        "means": {"top1": table(false, 1), "top5": table(false, 5)},
         "lambdas": LAMBDAS.iter().zip(&by_lambda).map(|(l, x)| json!({"lambda": l, "top1": x.0, "top5": x.1})).collect::<Vec<_>>(),
         "chosen": {"offset": OFFSETS[best.0], "layer": best.1, "lambda": LAMBDAS[lam], "top1": by_lambda[lam].0, "top5": by_lambda[lam].1},
     });
@@ -364,7 +414,7 @@ pub fn measure(
     let n = a.corpus.names.len();
     let fitted: Vec<Fitted> = (0..a.pass.n_layer)
         .into_par_iter()
-        .map(|l| a.fit(&pool, l, offset, true, lambda))
+        .map(|l| a.fit(&pool, l, offset, (true, lambda), None))
         .collect::<Result<_>>()?;
     let per_layer: Vec<(f64, f64)> = fitted
         .iter()
@@ -377,7 +427,7 @@ pub fn measure(
         ("means", true, 1.0),
         ("plain", false, 1.0),
     ] {
-        let f = a.fit(&pool, layer, offset, topics, lam)?;
+        let f = a.fit(&pool, layer, offset, (topics, lam), None)?;
         let ranks = a.ranks(&f, &test, layer, offset);
         let mut per_emotion = vec![(0usize, 0usize, 0usize); n];
         for (&i, &r) in test.iter().zip(&ranks) {
@@ -407,7 +457,7 @@ pub fn measure(
         .copied()
         .filter(|&i| grid_topics.contains(a.corpus.stories[i].topic.as_str()))
         .collect();
-    let g = a.fit(&grid, layer, offset, true, lambda)?;
+    let g = a.fit(&grid, layer, offset, (true, lambda), None)?;
     let (g1, g5) = top(&a.ranks(&g, &test, layer, offset));
     let grid_only = json!({"stories": grid.len(), "topics": grid_topics.len(), "top1": g1, "top5": g5, "confound": confound(a, &g, &pool), "pairs": pairs(a, &g)});
     let curve: Vec<Value> = CURVE
@@ -427,7 +477,7 @@ pub fn measure(
                     chosen.extend(v.iter().take(k));
                 }
                 let (t1, t5) = top(&a.ranks(
-                    &a.fit(&chosen, layer, offset, true, lambda)?,
+                    &a.fit(&chosen, layer, offset, (true, lambda), None)?,
                     &test,
                     layer,
                     offset,

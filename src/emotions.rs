@@ -2,8 +2,9 @@
 //! centre and mean residual norm; the vectors file format; readout and steering maths.
 //!
 //! Readout score of a residual vector `x` at layer `l` for emotion `e`:
-//! `(x − centre_l) · v̂_{l,e}` — a projection onto unit vectors after centring, so scores are
-//! comparable across emotions and layers scale with the residual stream itself.
+//! `w_{l,e} (x − centre_l) · v̂_{l,e} + b_{l,e}` — a projection onto unit vectors after
+//! centring, weighted and offset so that it is the linear discriminant's score (v6 files,
+//! `weight.{l}` and `bias.{l}`; without them `w = 1`, `b = 0`: the plain projection).
 //! Steering (the maths in [`crate::steer`]) adds a multiple of the emotion's unit mean, or of
 //! the emotion against neutral text, at the file's (or the emotion's own) steering layers.
 //!
@@ -35,6 +36,7 @@ pub use crate::steer::{Direction, SteerSetting};
 mod tensors;
 use tensors::malformed;
 pub use tensors::{narrow, widen, Tensors};
+use tensors::{neutral_basis, NEUTRAL_PC_NOTE};
 
 /// The hook site the vectors were read at and are added to.
 pub const HOOK: &str = "resid_post";
@@ -48,6 +50,9 @@ pub struct EmotionSet {
     pub vectors: Vec<Vec<f32>>,
     /// Per layer: the mean residual vector of the corpus `(d_model)`, subtracted before projecting.
     pub centres: Vec<Vec<f32>>,
+    /// Per layer: each emotion's score weight and bias `(n)` (v6; else empty: 1 and 0).
+    pub weights: Vec<Vec<f32>>,
+    pub biases: Vec<Vec<f32>>,
     /// Per layer: mean L2 norm of the residual stream over the corpus.
     pub resid_norm: Vec<f32>,
     pub default_layer: usize,
@@ -143,16 +148,25 @@ impl EmotionSet {
         crate::hooks::check_layer(layer, self.n_layer()).map_err(Error::Steer)
     }
 
-    /// The readout at `layer`: the basis `(n_emotions, d)` and per-emotion offsets `centre · v̂`,
-    /// so `score = x · v̂ − offset`.
+    /// Emotion `e`'s score weight and bias at `layer` (1 and 0 where the file has none).
+    pub fn affine(&self, layer: usize, e: usize) -> (f32, f32) {
+        let at = |v: &[Vec<f32>], or| v.get(layer).and_then(|r| r.get(e)).copied().unwrap_or(or);
+        (at(&self.weights, 1.0), at(&self.biases, 0.0))
+    }
+
+    /// The readout at `layer`: the basis `(n_emotions, d)`, rows `w v̂`, and per-emotion offsets
+    /// `w centre · v̂ − b`, so `score = x · basis_e − offset_e`.
     pub fn readout(&self, layer: usize) -> Result<Readout> {
         self.check_layer(layer)?;
-        let offsets = (0..self.names.len())
-            .map(|e| dot(self.vector(layer, e), &self.centres[layer]))
-            .collect();
+        let (mut basis, mut offsets) = (Vec::new(), Vec::new());
+        for e in 0..self.names.len() {
+            let (w, b) = self.affine(layer, e);
+            basis.extend(self.vector(layer, e).iter().map(|v| w * v));
+            offsets.push(w * dot(self.vector(layer, e), &self.centres[layer]) - b);
+        }
         Ok(Readout {
             layer,
-            basis: self.vectors[layer].clone(),
+            basis,
             offsets,
         })
     }
@@ -162,11 +176,11 @@ impl EmotionSet {
         let c = &self.centres[layer];
         (0..self.names.len())
             .map(|e| {
-                self.vector(layer, e)
-                    .iter()
-                    .zip(x.iter().zip(c))
+                let (w, b) = self.affine(layer, e);
+                let p: f32 = (self.vector(layer, e).iter().zip(x.iter().zip(c)))
                     .map(|(v, (x, c))| v * (x - c))
-                    .sum()
+                    .sum();
+                w * p + b
             })
             .collect()
     }
@@ -235,12 +249,19 @@ impl EmotionSet {
     }
 
     /// The v2 tensors: `raw_norm.{l}` (n), `neutral.{l}` (d), `calibration.{l}` (windows, 2, n),
-    /// v3's `mean.{l}` (n, d) in f16, and at the default layer `intensity.{l}` (windows, n + 2).
+    /// v3's `mean.{l}` (n, d) in f16, v6's `weight.{l}` and `bias.{l}` (n), and at the default
+    /// layer `intensity.{l}` (windows, n + 2).
     fn v2_tensors(&self) -> Vec<Tensor> {
         let n = self.names.len();
         let mut out = Vec::new();
-        for (l, r) in self.raw_norm.iter().enumerate() {
-            out.push((format!("raw_norm.{l}"), Dtype::F32, le_bytes(r), vec![n]));
+        for (name, rows) in [
+            ("raw_norm", &self.raw_norm),
+            ("weight", &self.weights),
+            ("bias", &self.biases),
+        ] {
+            for (l, r) in rows.iter().enumerate() {
+                out.push((format!("{name}.{l}"), Dtype::F32, le_bytes(r), vec![n]));
+            }
         }
         for (l, u) in self.neutral.iter().enumerate() {
             out.push((
@@ -477,6 +498,8 @@ impl EmotionSet {
             method: get("method")?,
             default_strength: num("default_strength")? as f32,
             raw_norm: optional("raw_norm", n)?,
+            weights: optional("weight", n)?,
+            biases: optional("bias", n)?,
             neutral: optional("neutral", d_model)?,
             default_window: md
                 .get("default_window")
@@ -530,6 +553,8 @@ impl EmotionSet {
             .vectors
             .iter()
             .chain(&set.centres)
+            .chain(&set.weights)
+            .chain(&set.biases)
             .chain(&set.raw_norm)
             .chain(&set.neutral)
             .chain(&set.neutral_basis)
@@ -546,30 +571,6 @@ impl EmotionSet {
         }
         Ok(set)
     }
-}
-
-/// What the file's metadata says of `neutral_pc.{l}` when it holds them.
-const NEUTRAL_PC_NOTE: &str = "neutral_pc.{l} (k_l, d) f32: the neutral dialogues' principal components projected out of every vector at layer l (k_l = neutral_pcs[l]), kept so that vectors made from new texts (limbic make-vector, the page's Make view) are built the same way";
-
-/// `neutral_pc.{l}` for every layer, or none; each `(neutral_pcs[l], d)` f32.
-fn neutral_basis(st: &Tensors, counts: &[usize], d: usize) -> Result<Vec<Vec<f32>>> {
-    if st.get("neutral_pc.0").is_none() {
-        return Ok(Vec::new());
-    }
-    counts
-        .iter()
-        .enumerate()
-        .map(|(l, &k)| {
-            let t = st.need(&format!("neutral_pc.{l}"))?;
-            if t.dtype != Dtype::F32 || t.shape != [k, d] {
-                return Err(malformed(format!(
-                    "neutral_pc.{l} has shape {:?}, want ({k}, {d}) f32",
-                    t.shape
-                )));
-            }
-            Ok(from_le_bytes(&t.data))
-        })
-        .collect()
 }
 
 /// A steering strength must be a finite number within ±[`MAX_STRENGTH`].

@@ -269,11 +269,59 @@ pub fn within_scatter(samples: &[(usize, &[f32])], basis: &[Vec<f32>], d: usize)
     s.as_slice().to_vec()
 }
 
+/// The same within-level covariance as [`within_scatter`] from sums: `gram` the sum of the
+/// samples' outer products `(d, d)`, `sums (levels, d)` and `counts` each level's sum and count,
+/// all after subtracting one fixed vector (which changes no scatter and keeps the difference
+/// below well-conditioned): `(gram − Σ_k s_k s_kᵀ / n_k) / Σ n_k`, the span of `basis` projected
+/// out on both sides. Sums over folds add, so cross-validation forms each fold's scatter
+/// without another pass over its stories.
+pub fn scatter_from_sums(
+    gram: &DMatrix<f64>,
+    sums: &[f64],
+    counts: &[usize],
+    basis: &[Vec<f32>],
+    d: usize,
+) -> Vec<f64> {
+    let total: usize = counts.iter().sum();
+    let scaled: Vec<f64> = sums
+        .chunks_exact(d)
+        .zip(counts)
+        .flat_map(|(s, &c)| s.iter().map(move |v| v / (c.max(1) as f64).sqrt()))
+        .collect();
+    let m = DMatrix::from_row_slice(counts.len(), d, &scaled);
+    let mut s = (gram - m.transpose() * m) / total.max(1) as f64;
+    if !basis.is_empty() {
+        let b = DMatrix::from_row_slice(basis.len(), d, &basis.concat()).map(|x| x as f64);
+        // P S P with P = I − BᵀB: S − Bᵀ(BS) − (SBᵀ)B + Bᵀ(BSBᵀ)B.
+        let bs = &b * &s;
+        let bsb = &bs * b.transpose();
+        s = &s - b.transpose() * &bs - bs.transpose() * &b + b.transpose() * bsb * &b;
+    }
+    s.as_slice().to_vec()
+}
+
 /// Discriminant directions `(n, d)`, unit length: each row of `dirs` solved against the
 /// covariance `scatter (d, d)` shrunk toward `tr/d · I` by `lambda` in (0, 1]: `(1 − λ) S + λ tr/d I`.
 /// `λ = 1` gives `dirs` themselves (normalised).
 pub fn discriminant(dirs: &[f32], scatter: &[f64], d: usize, lambda: f64) -> Result<Vec<f32>> {
+    Ok(discriminant_scores(dirs, scatter, d, lambda)?.0)
+}
+
+/// [`discriminant`]'s unit directions `v̂ (n, d)` with the weight and bias `(n)` that make
+/// `weight_e · v̂_e·x + bias_e` the linear discriminant's score of a centred `x`: with
+/// `w_e = A⁻¹ m_e` (`m_e` the rows of `dirs`, `A` the shrunk covariance), `w_e·x − ½ w_e·m_e`,
+/// the log-likelihood of `x` under a Gaussian around `m_e` with covariance `A` (up to a constant
+/// shared by all emotions), divided by the mean `|w_e|` (one scale for all: no ranking changes).
+/// At `λ = 1` weight 1 and bias 0: the projections onto the means, as the paper ranks.
+pub fn discriminant_scores(
+    dirs: &[f32],
+    scatter: &[f64],
+    d: usize,
+    lambda: f64,
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let n = dirs.len() / d;
     let mut out = dirs.to_vec();
+    let (mut weight, mut bias) = (vec![1.0f32; n], vec![0.0f32; n]);
     if lambda < 1.0 {
         let s = DMatrix::from_row_slice(d, d, scatter);
         let t = s.trace() / d as f64;
@@ -281,17 +329,20 @@ pub fn discriminant(dirs: &[f32], scatter: &[f64], d: usize, lambda: f64) -> Res
         let chol = a.cholesky().ok_or_else(|| {
             Error::Model("within-emotion covariance is not positive definite".into())
         })?;
-        let n = dirs.len() / d;
         let v = DMatrix::from_row_slice(n, d, dirs).map(|x| x as f64);
         let w = chol.solve(&v.transpose());
+        let norms: Vec<f64> = w.column_iter().map(|c| c.norm()).collect();
+        let scale = norms.iter().sum::<f64>() / n.max(1) as f64;
         for (e, row) in out.chunks_exact_mut(d).enumerate() {
             row.iter_mut()
                 .zip(w.column(e).iter())
                 .for_each(|(o, &x)| *o = x as f32);
+            weight[e] = (norms[e] / scale) as f32;
+            bias[e] = (-0.5 * w.column(e).dot(&v.row(e).transpose()) / scale) as f32;
         }
     }
     normalise_rows(&mut out, d);
-    Ok(out)
+    Ok((out, weight, bias))
 }
 
 /// Removes the span of orthonormal `basis` rows from every row of `rows (n, d)`.

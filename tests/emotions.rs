@@ -2,36 +2,16 @@
 //! nuisance direction is removed), the vectors file, and the llama.cpp control-vector export.
 
 mod common;
+use common::{cos, Rng};
 
 use std::process::Command;
 
 use limbic::emotions::{Direction, EmotionSet, SteerSetting, Tensors};
 use limbic::extract::{
-    centred, discriminant, emotion_directions, fit_effects, normalise_rows, principal_components,
-    project_out, rank_accuracy, within_scatter, Design, Moments, StoryStats, OFFSETS,
+    centred, emotion_directions, fit_effects, normalise_rows, principal_components, project_out,
+    rank_accuracy, Design, Moments, StoryStats, OFFSETS,
 };
 use limbic::readout::{auc, smooth, Calibration, Emotional};
-
-/// Deterministic pseudo-random numbers in [-1, 1).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-    fn vec(&mut self, d: usize, scale: f32) -> Vec<f32> {
-        (0..d).map(|_| self.next() * scale).collect()
-    }
-}
-
-fn cos(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (n(a) * n(b))
-}
 
 const D: usize = 48;
 const N: usize = 6;
@@ -193,7 +173,13 @@ fn small_set(sha: &str) -> EmotionSet {
 fn vectors_file_round_trips_and_rejects_bad_input() {
     let dir = std::env::temp_dir().join(format!("limbic-test-{}", std::process::id()));
     let path = dir.join("v.safetensors");
-    let set = small_set("ab".repeat(32).as_str());
+    let mut set = small_set("ab".repeat(32).as_str());
+    // v6: the discriminant's weight and bias per emotion and layer.
+    let mut rng = Rng(4);
+    set.weights = (0..30)
+        .map(|_| rng.vec(3, 0.5).iter().map(|w| w + 1.0).collect())
+        .collect();
+    set.biases = (0..30).map(|_| rng.vec(3, 2.0)).collect();
     set.save(&path).unwrap();
     assert!(
         !dir.join("v.partial").exists(),
@@ -250,11 +236,37 @@ fn vectors_file_round_trips_and_rejects_bad_input() {
         .map(|j| set.centres[20][j] + 2.0 * set.vector(20, 1)[j])
         .collect();
     let s = set.scores(20, &x);
+    let (w, b) = (set.weights[20][1], set.biases[20][1]);
     assert!(
-        (s[1] - 2.0).abs() < 1e-4,
-        "score along its own unit vector should be 2, got {}",
+        (s[1] - (2.0 * w + b)).abs() < 1e-4,
+        "score 2 along its own unit vector, weighted and offset: want {}, got {}",
+        2.0 * w + b,
         s[1]
     );
+    // The readout the engine projects with gives the same scores.
+    let r = set.readout(20).unwrap();
+    for (e, &want) in s.iter().enumerate() {
+        let p: f32 = r.basis[e * 576..(e + 1) * 576]
+            .iter()
+            .zip(&x)
+            .map(|(v, x)| v * x)
+            .sum();
+        assert!(
+            (p - r.offsets[e] - want).abs() < 1e-3,
+            "{e}: {} vs {want}",
+            p - r.offsets[e]
+        );
+    }
+    // And the calibration's matrix product over rows (the first row, the attention sink, dropped).
+    let rows: Vec<f32> = vec![9.0; 576]
+        .into_iter()
+        .chain(x.iter().copied())
+        .collect();
+    let t = limbic::calibrate::token_scores(&set, 20, &rows);
+    assert_eq!(t.len(), s.len());
+    for (a, b) in t.iter().zip(&s) {
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -504,73 +516,6 @@ fn v2_fields_round_trip_and_steer_contrastively() {
     bad.save(&path).unwrap();
     assert!(EmotionSet::load(&path, None).is_err());
     std::fs::remove_dir_all(&dir).ok();
-}
-
-#[test]
-fn the_discriminant_reads_past_a_noisy_direction_and_lambda_one_is_the_mean() {
-    // Emotions differ a little along every axis; stories of one emotion vary a lot along a few
-    // axes (their topic, say), which the plain means cannot tell from the emotion.
-    let mut rng = Rng(11);
-    let planted: Vec<Vec<f32>> = (0..N).map(|_| rng.vec(D, 0.6)).collect();
-    let loud: Vec<Vec<f32>> = (0..4).map(|_| rng.vec(D, 1.0)).collect();
-    let mut stories = Vec::new();
-    for (e, u) in planted.iter().enumerate() {
-        for _ in 0..60 {
-            let w: Vec<f32> = loud.iter().map(|_| rng.next() * 6.0).collect();
-            let noise = rng.vec(D, 0.3);
-            let x: Vec<f32> = (0..D)
-                .map(|j| u[j] + noise[j] + loud.iter().zip(&w).map(|(l, w)| w * l[j]).sum::<f32>())
-                .collect();
-            stories.push((e, x));
-        }
-    }
-    let (train, test): (Vec<_>, Vec<_>) = stories.iter().enumerate().partition(|(i, _)| i % 3 != 0);
-    let train: Vec<(usize, Vec<f32>)> = train.into_iter().map(|(_, s)| s.clone()).collect();
-    let test: Vec<(usize, Vec<f32>)> = test.into_iter().map(|(_, s)| s.clone()).collect();
-    let (dirs, centre) = emotion_directions(&train, N, D).unwrap();
-    let labelled: Vec<(usize, &[f32])> = train.iter().map(|(e, x)| (*e, x.as_slice())).collect();
-    let scatter = within_scatter(&labelled, &[], D);
-    let mut plain = dirs.clone();
-    normalise_rows(&mut plain, D);
-    assert_eq!(discriminant(&dirs, &scatter, D, 1.0).unwrap(), plain);
-    let disc = discriminant(&dirs, &scatter, D, 0.1).unwrap();
-    let (p1, _) = rank_accuracy(&test, &plain, &centre, D);
-    let (d1, _) = rank_accuracy(&test, &disc, &centre, D);
-    assert!(
-        d1 > p1 + 0.2 && d1 > 0.8,
-        "discriminant top-1 {d1} vs means {p1}"
-    );
-    // The loud axes carry no within-emotion weight in the discriminant.
-    for l in &loud {
-        let mut u = l.clone();
-        normalise_rows(&mut u, D);
-        for row in disc.chunks_exact(D) {
-            assert!(
-                cos(row, &u).abs() < 0.2,
-                "cos with a loud axis {}",
-                cos(row, &u)
-            );
-        }
-    }
-    // Identical stories per emotion have no within-emotion spread; a basis is projected out.
-    let same: Vec<(usize, &[f32])> = planted
-        .iter()
-        .enumerate()
-        .flat_map(|(e, u)| [(e, u.as_slice()), (e, u.as_slice())])
-        .collect();
-    assert!(within_scatter(&same, &[], D).iter().all(|v| v.abs() < 1e-9));
-    let mut b = loud[0].clone();
-    normalise_rows(&mut b, D);
-    let s = within_scatter(&labelled, std::slice::from_ref(&b), D);
-    let sb: f64 = (0..D)
-        .map(|i| {
-            (0..D)
-                .map(|j| s[i * D + j] * b[j] as f64)
-                .sum::<f64>()
-                .powi(2)
-        })
-        .sum();
-    assert!(sb < 1e-6, "the projected-out axis keeps variance {sb}");
 }
 
 #[test]

@@ -55,6 +55,9 @@ fn committed_vectors_carry_the_readout_calibration_and_steering_settings() {
             .all(|c| c.mean.len() == n && c.sd.iter().all(|&s| s > 0.0)));
         assert_eq!(set.raw_norm[l].len(), n);
         assert_eq!(set.neutral[l].len(), 576);
+        // v6: the discriminant's score weight (positive) and bias per emotion.
+        assert!(set.weights[l].len() == n && set.weights[l].iter().all(|&w| w > 0.0));
+        assert_eq!(set.biases[l].len(), n);
     }
     // Smoothing narrows the spread of neutral scores: a longer window, a smaller sd.
     let (first, last) = (

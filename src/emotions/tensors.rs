@@ -9,6 +9,7 @@ use half::f16;
 use safetensors::tensor::{Dtype, Metadata, SafeTensors};
 
 use crate::error::{Error, Result};
+use crate::io::from_le_bytes;
 
 /// One tensor: its type, shape and little-endian bytes.
 pub struct Tensor<'a> {
@@ -97,4 +98,28 @@ pub fn widen(v: &[f16]) -> Vec<f32> {
 /// f32 values held as f16 (exact for what came from f16).
 pub fn narrow(v: Vec<f32>) -> Vec<f16> {
     v.into_iter().map(f16::from_f32).collect()
+}
+
+/// What the file's metadata says of `neutral_pc.{l}` when it holds them.
+pub(super) const NEUTRAL_PC_NOTE: &str = "neutral_pc.{l} (k_l, d) f32: the neutral dialogues' principal components projected out of every vector at layer l (k_l = neutral_pcs[l]), kept so that vectors made from new texts (limbic make-vector, the page's Make view) are built the same way";
+
+/// `neutral_pc.{l}` for every layer, or none; each `(neutral_pcs[l], d)` f32.
+pub(super) fn neutral_basis(st: &Tensors, counts: &[usize], d: usize) -> Result<Vec<Vec<f32>>> {
+    if st.get("neutral_pc.0").is_none() {
+        return Ok(Vec::new());
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(l, &k)| {
+            let t = st.need(&format!("neutral_pc.{l}"))?;
+            if t.dtype != Dtype::F32 || t.shape != [k, d] {
+                return Err(malformed(format!(
+                    "neutral_pc.{l} has shape {:?}, want ({k}, {d}) f32",
+                    t.shape
+                )));
+            }
+            Ok(from_le_bytes(&t.data))
+        })
+        .collect()
 }

@@ -143,3 +143,24 @@ pub fn llama_config(
         sliding: None,
     }
 }
+
+/// Deterministic pseudo-random numbers in [-1, 1).
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    pub fn vec(&mut self, d: usize, scale: f32) -> Vec<f32> {
+        (0..d).map(|_| self.next() * scale).collect()
+    }
+}
+
+pub fn cos(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (n(a) * n(b))
+}

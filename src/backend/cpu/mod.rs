@@ -14,14 +14,15 @@ use std::cell::OnceCell;
 use std::sync::{Arc, OnceLock};
 
 mod dot;
+mod exp;
 
 use super::quant::{QMatrix, Q8};
 use super::share::Shared;
 use super::{rope_rows, Backend, DType, Pieces, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
-use crate::numerics::exp;
 use dot::{dot, dots, weighted_sum};
+use exp::exp_in_place;
 
 /// Positions a cache grows by: it starts empty (a loaded model holds no cache until it reads
 /// text) and makes room a chunk at a time as positions are reached.
@@ -150,11 +151,9 @@ impl Cpu {
             dots(qr, keys, row);
             row.iter_mut().for_each(|s| *s *= scale);
             let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let mut sum = 0.0f32;
-            for s in row.iter_mut() {
-                *s = exp(*s - max);
-                sum += *s;
-            }
+            row.iter_mut().for_each(|s| *s -= max);
+            exp_in_place(row);
+            let sum = row.iter().fold(0.0f32, |a, &s| a + s);
             row.iter_mut().for_each(|s| *s /= sum);
         }
         for (p, o) in scores.chunks_exact(n).zip(out.chunks_exact_mut(hd)) {
@@ -185,16 +184,29 @@ impl Cpu {
     }
 }
 
-fn silu(v: f32) -> f32 {
-    v / (1.0 + exp(-v))
+/// `(g / (1 + e^{arg(g)})) · u` for each gate `g` and `u`: SiLU's gate with `arg(g) = −g`,
+/// GELU's with `−2z` (below); the exponentials over the whole row at once.
+fn sigmoid_gate(gate: &Rows, up: &Rows, arg: impl Fn(f32) -> f32) -> Result<Rows> {
+    let mut e: Vec<f32> = gate.data.iter().map(|&g| arg(g)).collect();
+    exp_in_place(&mut e);
+    let gated = Rows {
+        data: gate
+            .data
+            .iter()
+            .zip(&e)
+            .map(|(g, e)| g / (1.0 + e))
+            .collect(),
+        cols: gate.cols,
+    };
+    gated.map2(up, |s, u| s * u)
 }
 
 /// GELU's tanh approximation, as Gemma and llama.cpp use it: `0.5·v·(1 + tanh(z))`, written
-/// as `v·sigmoid(2z)` (the same function) with one `exp`, a third of `tanh`'s cost.
-fn gelu(v: f32) -> f32 {
+/// as `v·sigmoid(2z)` (the same function) with one `exp`, a third of `tanh`'s cost: the
+/// argument of that `exp`, `−2z`.
+fn gelu_arg(v: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    let z = SQRT_2_OVER_PI * v * (1.0 + 0.044_715 * v * v);
-    v / (1.0 + exp(-2.0 * z))
+    -2.0 * (SQRT_2_OVER_PI * v * (1.0 + 0.044_715 * v * v))
 }
 
 fn quantize(x: &Rows) -> Vec<Q8> {
@@ -424,11 +436,11 @@ impl Backend for Cpu {
     }
 
     fn silu_mul(&self, gate: &Rows, up: &Rows) -> Result<Rows> {
-        gate.map2(up, |g, u| silu(g) * u)
+        sigmoid_gate(gate, up, |g| -g)
     }
 
     fn gelu_mul(&self, gate: &Rows, up: &Rows) -> Result<Rows> {
-        gate.map2(up, |g, u| gelu(g) * u)
+        sigmoid_gate(gate, up, gelu_arg)
     }
 
     fn geglu(&self, h: &Rows, gate: &Weight, up: &Weight) -> Result<Rows> {

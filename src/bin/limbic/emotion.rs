@@ -217,7 +217,7 @@ pub fn run_extract(
         .map_err(|e| Error::Model(e.to_string()))?;
     let a = Analysis::new(&corpus, &pass);
     eprintln!(
-        "read {} stories, {} neutral scenes, {} dialogue tokens in {t_pass:.0} s; cross-validating {} layers x {} offsets, with and without the topic fit",
+        "read {} stories, {} neutral scenes, {} dialogue tokens in {t_pass:.0} s; cross-validating {} layers x {} offsets",
         pass.stories.len(), pass.scenes.len(), pass.moments.n, pass.n_layer, OFFSETS.len()
     );
     let (offset, layer, lambda, cv) = pool.install(|| crossval::choose(&a))?;
@@ -242,6 +242,8 @@ pub fn run_extract(
         vectors: fitted.iter().map(|f| f.dirs.clone()).collect(),
         means: fitted.iter().map(|f| narrow(f.means.clone())).collect(),
         centres: fitted.iter().map(|f| f.centre.clone()).collect(),
+        weights: fitted.iter().map(|f| f.weight.clone()).collect(),
+        biases: fitted.iter().map(|f| f.bias.clone()).collect(),
         raw_norm: fitted.iter().map(|f| f.raw_norm.clone()).collect(),
         neutral: fitted.iter().map(|f| f.neutral.clone()).collect(),
         resid_norm,
@@ -254,7 +256,8 @@ pub fn run_extract(
             "story means of hook_resid_post from token {} (offset and layer chosen by {}-fold cross-validation over {:?} and every layer); \
              least-squares emotion + topic + person effects over the stories outside the test split (and half the neutral scenes), \
              emotion effects minus their mean; neutral-dialogue PCs explaining {}% of variance projected out; unit length (mean.{{l}}, what steering adds); \
-             the readout's vectors (layer.{{l}}) are their discriminant directions: solved against the stories' within-emotion covariance shrunk toward the identity by {lambda} (chosen by cross-validation); Q4_1 weights as stored",
+             the readout's vectors (layer.{{l}}) are their discriminant directions: solved against the stories' within-emotion covariance shrunk toward the identity by {lambda} (chosen by cross-validation), \
+             scored as the linear discriminant: weight.{{l}} * (x - centre.{{l}}).layer.{{l}} + bias.{{l}}; Q4_1 weights as stored",
             OFFSETS[offset], crossval::FOLDS, OFFSETS, NEUTRAL_VARIANCE * 100.0
         ),
         default_strength: DEFAULT_STRENGTH,
@@ -278,10 +281,12 @@ pub fn run_extract(
         .copied()
         .filter(|i| !chooser.contains(i))
         .collect();
-    let held = a.fit(&rest, layer, offset, true, lambda)?;
+    let held = a.fit(&rest, layer, offset, (true, lambda), None)?;
     let mut probe = set.clone();
     probe.vectors[layer] = held.dirs;
     probe.centres[layer] = held.centre;
+    probe.weights[layer] = held.weight;
+    probe.biases[layer] = held.bias;
     let texts: Vec<String> = chooser
         .iter()
         .map(|&i| corpus.stories[i].text.clone())
@@ -494,16 +499,18 @@ pub fn export_llama_cpp(
     )
 }
 
-/// The web's format: names, metadata, and per layer the unit vectors and centre.
+/// The web's format: names, metadata, and per layer the unit vectors, centre, and the scores'
+/// weights and biases.
 pub fn export_json(set: &EmotionSet, layers: &[usize], out: &Path) -> Result<()> {
     let per_layer: Map<String, Value> = layers
         .iter()
         .map(|&l| {
             let vecs: Vec<&[f32]> = set.vectors[l].chunks_exact(set.d_model).collect();
-            (
-                l.to_string(),
-                json!({"vectors": vecs, "centre": set.centres[l]}),
-            )
+            let (weight, bias): (Vec<f32>, Vec<f32>) =
+                (0..set.names.len()).map(|e| set.affine(l, e)).unzip();
+            let v =
+                json!({"vectors": vecs, "centre": set.centres[l], "weight": weight, "bias": bias});
+            (l.to_string(), v)
         })
         .collect();
     let v = json!({

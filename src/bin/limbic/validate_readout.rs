@@ -86,10 +86,12 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
          vectors fitted on four folds rank the fifth fold's stories, for every layer and token offset {:?}. \
          The vectors are the emotion effects of a least-squares emotion + topic + person fit (the means, the paper's vectors with the topics fitted out), read along their \
          discriminant directions: each solved against the stories' within-emotion covariance, shrunk toward the identity by λ (λ = 1 is the means themselves), so directions in \
-         which stories of one emotion vary among themselves count less. The best cross-validated top-1 (at λ = {}) is layer **{l}** ({:.0}% of depth), offset **{}**; then λ = **{}** \
+         which stories of one emotion vary among themselves count less, and scored as the linear discriminant scores: `w·v̂·(x − centre) + b`, with weight `w` and bias `b` per emotion \
+         such that the score is the story's log-likelihood under a Gaussian around the emotion's mean with that covariance (up to one scale and a constant shared by all emotions; \
+         the means at λ = 1 are scored by `(x − centre)·v̂` alone, as the paper ranks). The best cross-validated top-1 (at λ = {}) is layer **{l}** ({:.0}% of depth), offset **{}**; then λ = **{}** \
          by cross-validation there ({}): {:.1}% top-1, {:.1}% top-5.\n\n\
          **Test split** ({} stories, 3 per emotion, fixed by a hash of the id when the corpus was written and never used for a choice), \
-         at layer {l}, ranked among all {} emotions by `(x − centre)·v̂` of the story's mean activation (95% bootstrap intervals):\n\n\
+         at layer {l}, ranked among all {} emotions by those scores of the story's mean activation (95% bootstrap intervals):\n\n\
          | vectors | top-1 | top-5 |\n|---|---|---|\n| discriminant of the fitted means (shipped for the readout) | {} | {} |\n| fitted means (what steering adds) | {} | {} |\n\
          | plain means (the paper's) | {} | {} |\n| chance | {:.2}% | {:.2}% |\n",
         ex["pool_stories"], ex["cv"]["folds"], limbic::extract::OFFSETS, ex["cv"]["lambda_prior"], 100.0 * l as f64 / set.n_layer() as f64, set.token_offset,
@@ -123,6 +125,14 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
             100.0 * p["top5"].as_f64().unwrap_or(0.0)
         );
     }
+    // The last point: every pool story (the shipped vectors, as in the table above).
+    let _ = writeln!(
+        md,
+        "| all {:.1} (every pool story) | {:.1}% | {:.1}% |",
+        ex["pool_stories"].as_f64().unwrap_or(0.0) / set.names.len() as f64,
+        100.0 * fit["top1"]["mean"].as_f64().unwrap_or(0.0),
+        100.0 * fit["top5"]["mean"].as_f64().unwrap_or(0.0)
+    );
     let slope = |v: &Value| {
         format!(
             "{:+.4} [{:+.4}, {:+.4}]",
@@ -202,12 +212,14 @@ pub fn accuracy(set: &EmotionSet, ex: &Value, out: &Path, md: &mut String) -> Re
         .filter_map(|e| e["emotion"].as_str())
         .collect();
     let full: usize = per.iter().filter(|e| e["top5"] == e["stories"]).count();
+    let none = match missed.len() {
+        0 => "every emotion has at least one".to_string(),
+        k => format!("{k} have none: {}", missed.join(", ")),
+    };
     let _ = writeln!(
         md,
-        "\n**Per emotion** (test, top-5): {full} of {} emotions have every test story in the top 5; {} have none: {}. All in report.json.",
+        "\n**Per emotion** (test, top-5): {full} of {} emotions have every test story in the top 5; {none}. All in report.json.",
         per.len(),
-        missed.len(),
-        missed.join(", ")
     );
     Ok(json!({
         "offset": set.token_offset, "top1": t1, "top5": t5, "cv_top1": cv1, "cv_top5": cv5,

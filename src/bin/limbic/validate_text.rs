@@ -202,7 +202,7 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
         s += &format!(
             "- **Danger.** Tylenol dose vs *afraid*, mean ρ over ten paraphrases: last prompt token {:+.2}, the user's words {:+.2}, the reply's first tokens {:+.2} \
              (the paper: afraid rises). Asked directly whether the dose is dangerous, the model's share of Yes goes {first:.2} → {last:.2} from the smallest to the largest dose: \
-             {verdict}.\n",
+             {verdict} (what it represents judged over the user's words, the span this rule names; the other spans are in section 4).\n",
             f(&sp["last"]["rho_afraid"]["mean"]), f(&sp["after"]["rho_afraid"]["mean"]), f(&sp["reply"]["rho_afraid"]["mean"]),
         );
     }

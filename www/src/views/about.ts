@@ -185,7 +185,7 @@ function mount(root: HTMLElement) {
       h("li", {}, "Per emotion: the mean over its stories, minus the mean over all emotions, with what the stories' topics and narrators add fitted out (every emotion is told on the same grid of topics)."),
       h("li", {}, "From neutral dialogues, the principal components explaining 50 % of their variance are projected out: what every text shares is not emotion."),
       h("li", {}, "The vectors are read at a layer about two-thirds up the model, where they recognise their emotion best."),
-      h("li", {}, "The readout reads each emotion along its discriminant direction: the mean, corrected for how much stories of one emotion vary among themselves (their topic, their narrator, their length), so a reading says more about the emotion (a departure from the paper, which reads the mean itself; the validation reports both)."),
+      h("li", {}, "The readout reads each emotion along its discriminant direction: the mean, corrected for how much stories of one emotion vary among themselves (their topic, their narrator, their length), so a reading says more about the emotion, and scores it as a linear discriminant does: how likely the activation is under that emotion, given how much its stories spread (a departure from the paper, which reads the mean itself; the validation reports both)."),
       h("li", {}, "Steering adds the emotion's mean (or the emotion against neutral text), at the layers and strength a steering sweep chose for it on prompts the validation does not use, scaled by a fraction of the mean residual norm at each layer (the paper's unit)."),
     ),
     validation,
