@@ -320,6 +320,9 @@ pub fn intensity_stories(corpus: &Corpus) -> Vec<String> {
 pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
     let (d, n) = (set.d_model, set.names.len());
     let rows = (x.len() / d).saturating_sub(1);
+    if rows == 0 {
+        return Vec::new();
+    }
     let c = &set.centres[layer];
     let xc: Vec<f32> = x[d..(rows + 1) * d]
         .chunks_exact(d)

@@ -267,6 +267,8 @@ fn vectors_file_round_trips_and_rejects_bad_input() {
     for (a, b) in t.iter().zip(&s) {
         assert!((a - b).abs() < 1e-3, "{a} vs {b}");
     }
+    assert!(limbic::calibrate::token_scores(&set, 20, &[]).is_empty());
+    assert!(limbic::calibrate::token_scores(&set, 20, &x).is_empty());
     std::fs::remove_dir_all(dir).ok();
 }
 
