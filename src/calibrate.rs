@@ -328,14 +328,9 @@ pub fn token_scores(set: &EmotionSet, layer: usize, x: &[f32]) -> Vec<f32> {
         .chunks_exact(d)
         .flat_map(|r| r.iter().zip(c).map(|(a, b)| a - b))
         .collect();
-    let (mut basis, mut bias) = (Vec::with_capacity(n * d), Vec::with_capacity(n));
-    for e in 0..n {
-        let (w, b) = set.affine(layer, e);
-        basis.extend(set.vector(layer, e).iter().map(|v| w * v));
-        bias.push(b);
-    }
-    let s =
-        DMatrix::from_row_slice(rows, d, &xc) * DMatrix::from_row_slice(n, d, &basis).transpose();
+    let bias: Vec<f32> = (0..n).map(|e| set.affine(layer, e).1).collect();
+    let basis = DMatrix::from_row_slice(n, d, &set.weighted_basis(layer));
+    let s = DMatrix::from_row_slice(rows, d, &xc) * basis.transpose();
     (0..rows)
         .flat_map(|t| (0..n).map(move |e| (t, e)))
         .map(|(t, e)| s[(t, e)] + bias[e])

@@ -264,35 +264,30 @@ impl<'a> Analysis<'a> {
     pub fn cv(&self, layer: usize, offset: usize, topics: bool, lambda: f64) -> Result<(f64, f64)> {
         let (n, d) = (self.corpus.names.len(), self.pass.d);
         let pool = self.pool();
-        let xs: Vec<Vec<f32>> = pool
-            .iter()
-            .map(|&i| self.pass.stories[i].mean(layer, offset, d))
-            .collect();
-        let shift: Vec<f64> = (0..d)
-            .map(|j| xs.iter().map(|x| x[j] as f64).sum::<f64>() / xs.len().max(1) as f64)
-            .collect();
         let mut gram = vec![DMatrix::<f64>::zeros(d, d); FOLDS];
         let mut sums = vec![vec![0.0f64; n * d]; FOLDS];
         let mut counts = vec![vec![0usize; n]; FOLDS];
         if lambda < 1.0 {
-            for (k, g) in gram.iter_mut().enumerate() {
-                let cols: Vec<f64> = (pool.iter().zip(&xs))
-                    .filter(|(&i, _)| self.fold[i] == k)
-                    .flat_map(|(&i, x)| {
-                        let e = self.emotion[i];
-                        counts[k][e] += 1;
-                        let row = &mut sums[k][e * d..(e + 1) * d];
-                        x.iter()
-                            .zip(&shift)
-                            .zip(row)
-                            .map(|((&v, m), s)| {
-                                *s += v as f64 - m;
-                                v as f64 - m
-                            })
-                            .collect::<Vec<f64>>()
-                    })
-                    .collect();
-                let x = DMatrix::from_column_slice(d, cols.len() / d, &cols);
+            let xs: Vec<Vec<f32>> = pool
+                .iter()
+                .map(|&i| self.pass.stories[i].mean(layer, offset, d))
+                .collect();
+            let shift: Vec<f64> = (0..d)
+                .map(|j| xs.iter().map(|x| x[j] as f64).sum::<f64>() / xs.len().max(1) as f64)
+                .collect();
+            // Each fold's stories, shifted, as the columns of one matrix.
+            let mut cols = vec![Vec::new(); FOLDS];
+            for (&i, x) in pool.iter().zip(&xs) {
+                let (k, e) = (self.fold[i], self.emotion[i]);
+                counts[k][e] += 1;
+                let row = &mut sums[k][e * d..(e + 1) * d];
+                for ((&v, m), s) in x.iter().zip(&shift).zip(row) {
+                    *s += v as f64 - m;
+                    cols[k].push(v as f64 - m);
+                }
+            }
+            for (g, c) in gram.iter_mut().zip(&cols) {
+                let x = DMatrix::from_column_slice(d, c.len() / d, c);
                 *g = &x * x.transpose();
             }
         }

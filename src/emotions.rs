@@ -154,19 +154,29 @@ impl EmotionSet {
         (at(&self.weights, 1.0), at(&self.biases, 0.0))
     }
 
+    /// The unit vectors at `layer` each times its score weight: rows `w v̂`, `(n_emotions, d)`.
+    pub fn weighted_basis(&self, layer: usize) -> Vec<f32> {
+        (0..self.names.len())
+            .flat_map(|e| {
+                let w = self.affine(layer, e).0;
+                self.vector(layer, e).iter().map(move |v| w * v)
+            })
+            .collect()
+    }
+
     /// The readout at `layer`: the basis `(n_emotions, d)`, rows `w v̂`, and per-emotion offsets
     /// `w centre · v̂ − b`, so `score = x · basis_e − offset_e`.
     pub fn readout(&self, layer: usize) -> Result<Readout> {
         self.check_layer(layer)?;
-        let (mut basis, mut offsets) = (Vec::new(), Vec::new());
-        for e in 0..self.names.len() {
-            let (w, b) = self.affine(layer, e);
-            basis.extend(self.vector(layer, e).iter().map(|v| w * v));
-            offsets.push(w * dot(self.vector(layer, e), &self.centres[layer]) - b);
-        }
+        let offsets = (0..self.names.len())
+            .map(|e| {
+                let (w, b) = self.affine(layer, e);
+                w * dot(self.vector(layer, e), &self.centres[layer]) - b
+            })
+            .collect();
         Ok(Readout {
             layer,
-            basis,
+            basis: self.weighted_basis(layer),
             offsets,
         })
     }

@@ -189,13 +189,11 @@ impl Cpu {
 fn sigmoid_gate(gate: &Rows, up: &Rows, arg: impl Fn(f32) -> f32) -> Result<Rows> {
     let mut e: Vec<f32> = gate.data.iter().map(|&g| arg(g)).collect();
     exp_in_place(&mut e);
+    e.iter_mut()
+        .zip(&gate.data)
+        .for_each(|(e, g)| *e = g / (1.0 + *e));
     let gated = Rows {
-        data: gate
-            .data
-            .iter()
-            .zip(&e)
-            .map(|(g, e)| g / (1.0 + e))
-            .collect(),
+        data: e,
         cols: gate.cols,
     };
     gated.map2(up, |s, u| s * u)
