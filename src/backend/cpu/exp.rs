@@ -24,32 +24,6 @@ pub(super) fn exp_in_place(xs: &mut [f32]) {
     }
 }
 
-/// Beyond these, e^x is 0 or ∞ as an f32.
-const LO: f64 = -104.0;
-const HI: f64 = 89.0;
-/// 1.5·2⁵²: adding it rounds to an integer, which its low mantissa bits then hold.
-const ROUND: f64 = 6_755_399_441_055_744.0;
-/// ln 2 split so that `k·LN2_HI` is exact for the `k` here.
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-/// `1/n!`, n = 13 down to 0 (the remainder after n = 13 is below 10⁻¹⁷ for |r| ≤ ln 2 / 2).
-const TAYLOR: [f64; 14] = [
-    1.0 / 6_227_020_800.0,
-    1.0 / 479_001_600.0,
-    1.0 / 39_916_800.0,
-    1.0 / 3_628_800.0,
-    1.0 / 362_880.0,
-    1.0 / 40_320.0,
-    1.0 / 5_040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
-    0.5,
-    1.0,
-    1.0,
-];
-
 /// Four lanes: clamp, `k = round(x / ln 2)`, `r = x − k ln 2`, `e^r` by Horner, times `2^k`;
 /// NaN stays NaN.
 ///
@@ -59,6 +33,31 @@ const TAYLOR: [f64; 14] = [
 #[inline]
 unsafe fn exp4(c: &mut [f32]) {
     use std::arch::x86_64::*;
+    /// Beyond these, e^x is 0 or ∞ as an f32.
+    const LO: f64 = -104.0;
+    const HI: f64 = 89.0;
+    /// 1.5·2⁵²: adding it rounds to an integer, which its low mantissa bits then hold.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    /// ln 2 split so that `k·LN2_HI` is exact for the `k` here.
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    /// `1/n!`, n = 13 down to 0 (the remainder after n = 13 is below 10⁻¹⁷ for |r| ≤ ln 2 / 2).
+    const TAYLOR: [f64; 14] = [
+        1.0 / 6_227_020_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ];
     let x = _mm256_cvtps_pd(_mm_loadu_ps(c.as_ptr()));
     let nan = _mm256_cmp_pd(x, x, _CMP_UNORD_Q);
     let x = _mm256_min_pd(_mm256_max_pd(x, _mm256_set1_pd(LO)), _mm256_set1_pd(HI));
