@@ -7,13 +7,16 @@
 //! discriminant's shrinkage `λ` from [`LAMBDAS`] the same way. The test split is only ever
 //! measured: accuracy with bootstrap 95 % intervals (resampling test stories), per emotion, a
 //! learning curve, and the topic confound (how pair cosines rise with the topics two emotions'
-//! stories share), each for the discriminant readout vectors, the topic-fitted means and the
+//! stories share) and the named pairs' cosines (with intervals from resampling stories:
+//! `geometry.rs`), each for the discriminant readout vectors, the topic-fitted means and the
 //! plain means (the paper's vectors).
 
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+mod geometry;
 
 use crate::calibrate::Pass;
 use crate::corpus::Corpus;
@@ -176,23 +179,7 @@ impl<'a> Analysis<'a> {
         scatter: Option<Vec<f64>>,
     ) -> Result<Fitted> {
         let (n, d) = (self.corpus.names.len(), self.pass.d);
-        let means: Vec<(Design, Vec<f32>)> = stories
-            .iter()
-            .map(|&i| (self.design[i], self.pass.stories[i].mean(layer, offset, d)))
-            .chain(
-                self.corpus
-                    .scenes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| !s.is_held_out())
-                    .map(|(i, _)| {
-                        (
-                            self.scene_design[i],
-                            self.pass.scenes[i].mean(layer, offset, d),
-                        )
-                    }),
-            )
-            .collect();
+        let means = self.samples(stories, layer, offset);
         let samples: Vec<(Design, &[f32])> =
             means.iter().map(|(k, m)| (*k, m.as_slice())).collect();
         let has_neutral = samples.iter().any(|(k, _)| k.level == n);
@@ -209,12 +196,7 @@ impl<'a> Analysis<'a> {
         let scatter = if let Some(s) = scatter.filter(|_| lambda < 1.0) {
             s
         } else if lambda < 1.0 {
-            let labelled: Vec<(usize, &[f32])> = samples
-                .iter()
-                .filter(|(k, _)| k.level < n)
-                .map(|(k, x)| (k.level, *x))
-                .collect();
-            within_scatter(&labelled, basis, d)
+            within_scatter(&labelled(&samples, n), basis, d)
         } else {
             Vec::new()
         };
@@ -239,6 +221,29 @@ impl<'a> Analysis<'a> {
             raw_norm,
             neutral,
         })
+    }
+
+    /// The fit's samples: `stories`' means and the calibration half of the neutral scenes',
+    /// each with its design, at a layer and offset.
+    fn samples(&self, stories: &[usize], layer: usize, offset: usize) -> Vec<(Design, Vec<f32>)> {
+        let d = self.pass.d;
+        stories
+            .iter()
+            .map(|&i| (self.design[i], self.pass.stories[i].mean(layer, offset, d)))
+            .chain(
+                self.corpus
+                    .scenes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| !s.is_held_out())
+                    .map(|(i, _)| {
+                        (
+                            self.scene_design[i],
+                            self.pass.scenes[i].mean(layer, offset, d),
+                        )
+                    }),
+            )
+            .collect()
     }
 
     /// Rank of each story's own emotion among all (0 = top) under `f` at a layer and offset.
@@ -406,7 +411,7 @@ pub fn measure(
     lambda: f64,
 ) -> Result<(Value, Vec<Fitted>)> {
     let (pool, test) = (a.pool(), a.test());
-    let n = a.corpus.names.len();
+    let (n, d) = (a.corpus.names.len(), a.pass.d);
     let fitted: Vec<Fitted> = (0..a.pass.n_layer)
         .into_par_iter()
         .map(|l| a.fit(&pool, l, offset, (true, lambda), None))
@@ -416,6 +421,8 @@ pub fn measure(
         .enumerate()
         .map(|(l, f)| top(&a.ranks(f, &test, l, offset)))
         .collect();
+    let (ci_readout, ci_means) =
+        geometry::pair_intervals(a, &fitted[layer], &pool, layer, offset, lambda)?;
     let mut variants = serde_json::Map::new();
     for (name, topics, lam) in [
         ("fit", true, lambda),
@@ -437,8 +444,12 @@ pub fn measure(
                 "top1": ci_json(&hits(&ranks, 1), 1), "top5": ci_json(&hits(&ranks, 5), 5),
                 "per_emotion": a.corpus.names.iter().zip(&per_emotion)
                     .map(|(nm, e)| json!({"emotion": nm, "stories": e.0, "top1": e.1, "top5": e.2})).collect::<Vec<_>>(),
-                "confound": confound(a, &f, &pool),
-                "pairs": pairs(a, &f),
+                "confound": geometry::confound(a, &geometry::cosines(&f.dirs, d), &pool),
+                "pairs": geometry::pairs(a, &f.dirs, match name {
+                    "fit" => Some(&ci_readout[..]),
+                    "means" => Some(&ci_means[..]),
+                    _ => None,
+                }),
             }),
         );
     }
@@ -454,7 +465,15 @@ pub fn measure(
         .collect();
     let g = a.fit(&grid, layer, offset, (true, lambda), None)?;
     let (g1, g5) = top(&a.ranks(&g, &test, layer, offset));
-    let grid_only = json!({"stories": grid.len(), "topics": grid_topics.len(), "top1": g1, "top5": g5, "confound": confound(a, &g, &pool), "pairs": pairs(a, &g)});
+    // What v1's stories add to a pair's cosine beyond the control's, against the shared topics:
+    // flat if sharing topics pulls no two emotions' vectors together.
+    let (full_cos, grid_cos) = (
+        geometry::cosines(&fitted[layer].dirs, d),
+        geometry::cosines(&g.dirs, d),
+    );
+    let grid_only = json!({"stories": grid.len(), "topics": grid_topics.len(), "top1": g1, "top5": g5,
+        "confound": geometry::confound(a, &grid_cos, &pool), "pairs": geometry::pairs(a, &g.dirs, None),
+        "beyond_control": geometry::confound(a, &geometry::minus(&full_cos, &grid_cos), &pool)});
     let curve: Vec<Value> = CURVE
         .par_iter()
         .map(|&k| {
@@ -494,90 +513,11 @@ pub fn measure(
     Ok((report, fitted))
 }
 
-fn cosine(f: &Fitted, d: usize, i: usize, j: usize) -> f64 {
-    f.dirs[i * d..(i + 1) * d]
+/// The emotions' samples (not the neutral level `n`) as `(emotion, mean)`.
+fn labelled<'s>(samples: &[(Design, &'s [f32])], n: usize) -> Vec<(usize, &'s [f32])> {
+    samples
         .iter()
-        .zip(&f.dirs[j * d..(j + 1) * d])
-        .map(|(a, b)| (a * b) as f64)
-        .sum()
-}
-
-/// Pair cosine against the number of topics two emotions' pool stories share: the mean per count
-/// and the least-squares slope with an emotion-resampling bootstrap interval.
-fn confound(a: &Analysis, f: &Fitted, pool: &[usize]) -> Value {
-    let (n, d) = (a.corpus.names.len(), a.pass.d);
-    let mut topics: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &i in pool {
-        topics[a.emotion(i)].push(a.corpus.topic_index(&a.corpus.stories[i].topic));
-    }
-    topics.iter_mut().for_each(|t| {
-        t.sort();
-        t.dedup();
-    });
-    let shared = |i: usize, j: usize| {
-        topics[i]
-            .iter()
-            .filter(|t| topics[j].binary_search(t).is_ok())
-            .count() as f64
-    };
-    let cos: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| cosine(f, d, i, j)).collect())
-        .collect();
-    let sh: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| shared(i, j)).collect())
-        .collect();
-    let slope = |ems: &[usize]| {
-        let mut pts = Vec::new();
-        for (x, &i) in ems.iter().enumerate() {
-            for &j in &ems[x + 1..] {
-                if i != j {
-                    pts.push((sh[i][j], cos[i][j]));
-                }
-            }
-        }
-        let m = pts.len().max(1) as f64;
-        let (mx, my) = (
-            pts.iter().map(|p| p.0).sum::<f64>() / m,
-            pts.iter().map(|p| p.1).sum::<f64>() / m,
-        );
-        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        sxy / sxx.max(1e-12)
-    };
-    let all: Vec<usize> = (0..n).collect();
-    let mut rng = Rng(17);
-    let mut reps: Vec<f64> = (0..200)
-        .map(|_| slope(&(0..n).map(|_| rng.below(n)).collect::<Vec<_>>()))
-        .collect();
-    reps.sort_by(f64::total_cmp);
-    let mut by_count: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
-    for i in 0..n {
-        for j in i + 1..n {
-            let e = by_count.entry(sh[i][j] as usize).or_default();
-            e.0 += cos[i][j];
-            e.1 += 1;
-        }
-    }
-    json!({
-        "slope": slope(&all), "slope_lo": reps[4], "slope_hi": reps[195],
-        "by_shared_topics": by_count.iter().map(|(k, (s, c))| json!({"shared": k, "pairs": c, "mean_cos": s / *c as f64})).collect::<Vec<_>>(),
-    })
-}
-
-/// Cosines of the pairs the issue names: opposites should be negative.
-fn pairs(a: &Analysis, f: &Fitted) -> Value {
-    let d = a.pass.d;
-    let idx = |s: &str| a.corpus.names.iter().position(|n| n == s);
-    let list = [
-        ("afraid", "calm"),
-        ("happy", "sad"),
-        ("afraid", "sleepy"),
-        ("sad", "unhappy"),
-        ("calm", "serene"),
-        ("angry", "calm"),
-        ("excited", "bored"),
-    ];
-    list.iter()
-        .filter_map(|(x, y)| Some(json!({"a": x, "b": y, "cos": cosine(f, d, idx(x)?, idx(y)?)})))
+        .filter(|(k, _)| k.level < n)
+        .map(|(k, x)| (k.level, *x))
         .collect()
 }

@@ -18,7 +18,7 @@
 //! vector). Directions in which stories of one emotion vary a lot (their topic, their
 //! narrator, their length) count for less, so a reading says more about the emotion.
 
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::{Cholesky, DMatrix, Dyn, SymmetricEigen};
 
 use crate::error::{Error, Result};
 
@@ -307,6 +307,16 @@ pub fn discriminant(dirs: &[f32], scatter: &[f64], d: usize, lambda: f64) -> Res
     Ok(discriminant_scores(dirs, scatter, d, lambda)?.0)
 }
 
+/// The Cholesky factor of the covariance `scatter (d, d)` shrunk toward `tr/d · I` by `lambda`:
+/// `(1 − λ) S + λ tr/d I`.
+pub fn shrunk(scatter: &[f64], d: usize, lambda: f64) -> Result<Cholesky<f64, Dyn>> {
+    let s = DMatrix::from_row_slice(d, d, scatter);
+    let t = s.trace() / d as f64;
+    let a = s * (1.0 - lambda) + DMatrix::<f64>::identity(d, d) * (lambda * t);
+    a.cholesky()
+        .ok_or_else(|| Error::Model("within-emotion covariance is not positive definite".into()))
+}
+
 /// [`discriminant`]'s unit directions `v̂ (n, d)` with the weight and bias `(n)` that make
 /// `weight_e · v̂_e·x + bias_e` the linear discriminant's score of a centred `x`: with
 /// `w_e = A⁻¹ m_e` (`m_e` the rows of `dirs`, `A` the shrunk covariance), `w_e·x − ½ w_e·m_e`,
@@ -323,12 +333,7 @@ pub fn discriminant_scores(
     let mut out = dirs.to_vec();
     let (mut weight, mut bias) = (vec![1.0f32; n], vec![0.0f32; n]);
     if lambda < 1.0 {
-        let s = DMatrix::from_row_slice(d, d, scatter);
-        let t = s.trace() / d as f64;
-        let a = s * (1.0 - lambda) + DMatrix::<f64>::identity(d, d) * (lambda * t);
-        let chol = a.cholesky().ok_or_else(|| {
-            Error::Model("within-emotion covariance is not positive definite".into())
-        })?;
+        let chol = shrunk(scatter, d, lambda)?;
         let v = DMatrix::from_row_slice(n, d, dirs).map(|x| x as f64);
         let w = chol.solve(&v.transpose());
         let norms: Vec<f64> = w.column_iter().map(|c| c.norm()).collect();
@@ -419,6 +424,38 @@ pub fn fit_effects(
     d: usize,
     topics: bool,
 ) -> Result<Vec<f32>> {
+    let e = fit_factors(samples, n_levels, n_topics, d, topics)?;
+    Ok(e.level.iter().map(|&v| v as f32).collect())
+}
+
+/// All three sets of effects of [`fit_effects`], each `(levels, d)`: `topic` and `person`
+/// centred (zero where the fit has none).
+pub struct Effects {
+    pub level: Vec<f64>,
+    pub topic: Vec<f64>,
+    pub person: Vec<f64>,
+}
+
+impl Effects {
+    /// `x` minus its topic and person effects: what the level's effect is the mean of.
+    pub fn residual(&self, k: &Design, x: &[f32]) -> Vec<f64> {
+        let d = x.len();
+        let t = &self.topic[k.topic * d..(k.topic + 1) * d];
+        let p = k.person.map(|p| &self.person[p * d..(p + 1) * d]);
+        (0..d)
+            .map(|j| x[j] as f64 - t[j] - p.map_or(0.0, |p| p[j]))
+            .collect()
+    }
+}
+
+/// [`fit_effects`], returning every factor's effects.
+pub fn fit_factors(
+    samples: &[(Design, &[f32])],
+    n_levels: usize,
+    n_topics: usize,
+    d: usize,
+    topics: bool,
+) -> Result<Effects> {
     let mut count = vec![0usize; n_levels];
     samples.iter().for_each(|(k, _)| count[k.level] += 1);
     if let Some(e) = count.iter().position(|&c| c == 0) {
@@ -484,7 +521,11 @@ pub fn fit_effects(
             break;
         }
     }
-    Ok(a.iter().map(|&v| v as f32).collect())
+    Ok(Effects {
+        level: a,
+        topic: b,
+        person: c,
+    })
 }
 
 /// Per level of one factor (`key`; `None` leaves a sample out): the mean over its samples of

@@ -6,8 +6,8 @@ mod common;
 
 use common::{cos, Rng};
 use limbic::extract::{
-    discriminant, discriminant_scores, emotion_directions, normalise_rows, rank_accuracy,
-    scatter_from_sums, within_scatter,
+    discriminant, discriminant_scores, emotion_directions, fit_effects, fit_factors,
+    normalise_rows, rank_accuracy, scatter_from_sums, shrunk, within_scatter, Design,
 };
 use nalgebra::{DMatrix, DVector};
 
@@ -175,5 +175,71 @@ fn the_scatter_from_per_fold_sums_is_the_measured_one() {
     let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() < 1e-4 * scale, "{g} vs {w}");
+    }
+}
+
+#[test]
+fn the_pair_bootstrap_rebuilds_a_fit_from_residuals_and_one_inverse() {
+    // What the pair cosines' bootstrap relies on: each level's effect is the mean of its
+    // samples' residuals (topic and person effects removed), and the discriminant's directions
+    // are the rows of V A⁻¹ for the shrunk covariance's inverse, normalised.
+    let mut rng = Rng(21);
+    let (topics, levels) = (5, N);
+    let effect: Vec<Vec<f32>> = (0..levels).map(|_| rng.vec(D, 1.0)).collect();
+    let topic: Vec<Vec<f32>> = (0..topics).map(|_| rng.vec(D, 3.0)).collect();
+    let person = rng.vec(D, 2.0);
+    let mut means = Vec::new();
+    for i in 0..240 {
+        // Unbalanced: topic and level are correlated, so backfitting has work to do.
+        let (e, t, p) = (i % levels, (i % levels + i / 7) % topics, (i / 11) % 2);
+        let noise = rng.vec(D, 0.2);
+        let x: Vec<f32> = (0..D)
+            .map(|j| effect[e][j] + topic[t][j] + p as f32 * person[j] + noise[j])
+            .collect();
+        let k = Design {
+            level: e,
+            topic: t,
+            person: Some(p),
+        };
+        means.push((k, x));
+    }
+    let samples: Vec<(Design, &[f32])> = means.iter().map(|(k, x)| (*k, x.as_slice())).collect();
+    let fit = fit_factors(&samples, levels, topics, D, true).unwrap();
+    let a = fit_effects(&samples, levels, topics, D, true).unwrap();
+    for e in 0..levels {
+        let own: Vec<Vec<f64>> = samples
+            .iter()
+            .filter(|(k, _)| k.level == e)
+            .map(|(k, x)| fit.residual(k, x))
+            .collect();
+        for j in 0..D {
+            let m = own.iter().map(|r| r[j]).sum::<f64>() / own.len() as f64;
+            assert!(
+                (m - a[e * D + j] as f64).abs() < 1e-3,
+                "level {e}, {j}: {m} vs {}",
+                a[e * D + j]
+            );
+        }
+    }
+    // The topics pulled no level: each effect is the planted one up to the shared intercept.
+    for e in 0..levels {
+        let mean = |j: usize| effect.iter().map(|u| u[j]).sum::<f32>() / levels as f32;
+        let want: Vec<f32> = (0..D).map(|j| effect[e][j] - mean(j)).collect();
+        let centre: Vec<f32> = (0..D)
+            .map(|j| (0..levels).map(|f| a[f * D + j]).sum::<f32>() / levels as f32)
+            .collect();
+        let got: Vec<f32> = (0..D).map(|j| a[e * D + j] - centre[j]).collect();
+        assert!(cos(&got, &want) > 0.98, "level {e}: {}", cos(&got, &want));
+    }
+    let lab: Vec<(usize, &[f32])> = samples.iter().map(|(k, x)| (k.level, *x)).collect();
+    let scatter = within_scatter(&lab, &[], D);
+    let lambda = 0.3;
+    let want = discriminant(&a, &scatter, D, lambda).unwrap();
+    let inv = shrunk(&scatter, D, lambda).unwrap().inverse();
+    let v = DMatrix::from_row_slice(levels, D, &a).map(|x| x as f64);
+    let mut got: Vec<f32> = (v * inv).transpose().iter().map(|&x| x as f32).collect();
+    normalise_rows(&mut got, D);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-4, "{g} vs {w}");
     }
 }
