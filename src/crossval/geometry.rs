@@ -140,11 +140,12 @@ pub fn pairs(a: &Analysis, rows: &[f32], ci: Option<&[(f64, f64)]>) -> Value {
 }
 
 /// 95 % intervals for the named pairs' cosines under `full` (the fit on the whole `pool`), for
-/// the readout's vectors and for the fitted means, from resampling each emotion's pool stories ([`PAIR_BOOTSTRAP`] replicates). The
-/// bootstrap is conditional: the topic and person effects and the within-emotion covariance are
-/// held at their fit on the whole pool (9,000 stories pin them far better than the ~50 per
-/// emotion pin a mean), and each replicate re-averages each emotion's stories, those effects
-/// removed, then centres, projects and solves as [`Analysis::fit`] does.
+/// the readout's vectors and for the fitted means, from resampling each emotion's pool stories
+/// ([`PAIR_BOOTSTRAP`] replicates). The bootstrap is conditional: the topic and person effects
+/// and the within-emotion covariance are held at their fit on the whole pool (9,000 stories pin
+/// them far better than the ~50 per emotion pin a mean), and each replicate re-averages each
+/// emotion's stories, those effects removed, then centres, projects and solves as
+/// [`Analysis::fit`] does.
 pub fn pair_intervals(
     a: &Analysis,
     full: &Fitted,
@@ -200,18 +201,13 @@ pub fn pair_intervals(
             };
             normalise_rows(&mut readout, d);
             normalise_rows(&mut dirs, d);
-            let row = |m: &[f32], i: usize| m[i * d..(i + 1) * d].to_vec();
-            Ok(idx
-                .iter()
-                .map(|&(_, _, i, j)| {
-                    (
-                        dot(&row(&readout, i), &row(&readout, j)),
-                        dot(&row(&dirs, i), &row(&dirs, j)),
-                    )
-                })
-                .collect())
+            let cos =
+                |m: &[f32], i: usize, j: usize| dot(&m[i * d..(i + 1) * d], &m[j * d..(j + 1) * d]);
+            idx.iter()
+                .map(|&(_, _, i, j)| (cos(&readout, i, j), cos(&dirs, i, j)))
+                .collect()
         })
-        .collect::<Result<_>>()?;
+        .collect();
     // Basic bootstrap intervals, `2θ̂ − q` for the replicates' quantiles q: a cosine between two
     // vectors estimated with noise is pulled toward zero, and a replicate (noise added to the
     // estimate) once more, so the plain percentiles would lean toward zero, past the estimate.
