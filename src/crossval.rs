@@ -429,8 +429,15 @@ pub fn measure(
         ("means", true, 1.0),
         ("plain", false, 1.0),
     ] {
-        let f = a.fit(&pool, layer, offset, (topics, lam), None)?;
-        let ranks = a.ranks(&f, &test, layer, offset);
+        // The readout's fit on the pool at this layer is `fitted[layer]` already.
+        let refit;
+        let f = if name == "fit" {
+            &fitted[layer]
+        } else {
+            refit = a.fit(&pool, layer, offset, (topics, lam), None)?;
+            &refit
+        };
+        let ranks = a.ranks(f, &test, layer, offset);
         let mut per_emotion = vec![(0usize, 0usize, 0usize); n];
         for (&i, &r) in test.iter().zip(&ranks) {
             let e = &mut per_emotion[a.emotion(i)];
