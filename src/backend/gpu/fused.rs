@@ -1,6 +1,6 @@
 //! One token's block in four dispatches and its logits in one, where a decode step spends its
-//! dispatches: `attn` (norm, q/k/v, RoPE, the cache append and attention, a workgroup per kv
-//! head), `qmatvec_add` (output projection and residual add), `ffn_in` (norm, gate·up·SiLU),
+//! dispatches: `attn` (norm, q/k/v, RoPE, the cache append and attention, a workgroup per
+//! query head on a real GPU, per kv head on a CPU emulating one), `qmatvec_add` (output projection and residual add), `ffn_in` (norm, gate·up·SiLU),
 //! `qmatvec_add` (down projection and residual add), then `head` (final norm and the output
 //! matrix). Each kernel
 //! does the arithmetic of the ops it replaces, so the results equal
@@ -157,9 +157,14 @@ impl Gpu {
             kc,
             vc,
         ];
+        // A workgroup a query head on a real GPU (its kv head's k and v made by each of the
+        // head's group), a workgroup a kv head on a CPU emulating one.
         let k = &self.kernels.attn;
-        let pipeline = self.rows_pipeline(k).unwrap_or(&k.pipeline);
-        self.dispatch_on(k, pipeline, &p, &b, (c.n_kv_head as u32, 1));
+        let (pipeline, groups) = match self.rows_pipeline(k) {
+            Some(wide) => (wide, c.n_head),
+            None => (&k.pipeline, c.n_kv_head),
+        };
+        self.dispatch_on(k, pipeline, &p, &b, (groups as u32, 1));
         cache.len += 1;
 
         let x1 = self.matvec_add(&att, o, x)?;

@@ -24,8 +24,9 @@ macro_rules! source {
 
 /// Declares every kernel once, as `field: inputs in, outputs out` (`, rows` for the fused
 /// single-token kernels built on `shaders/lib/rows.wgsl` whose wide pipeline splits a row over
-/// 32 lanes, `, rows_wide` for one that keeps a row per invocation in a wider workgroup). The field's name is the
-/// kernel's name three times over: the file `shaders/{name}.wgsl`, its entry point and the
+/// 32 lanes; `, per_head` for attn, whose wide pipeline keeps a row per invocation in a wider
+/// workgroup and takes one query head a workgroup). The field's name is the kernel's name
+/// three times over: the file `shaders/{name}.wgsl`, its entry point and the
 /// pipeline's label, so a kernel cannot be bound to another's field. Inputs are bound
 /// read-only from 1, after the parameters; the outputs after them.
 macro_rules! kernels {
@@ -81,7 +82,7 @@ kernels! {
     add_scaled: 2 in, 1 out;
     project: 2 in, 1 out;
     argmax: 2 in, 1 out;
-    attn: 5 in, 3 out, rows_wide;
+    attn: 5 in, 3 out, per_head;
     ffn_in: 6 in, 1 out, rows;
     qmatvec_add: 4 in, 1 out, rows;
     head: 4 in, 1 out, rows;
@@ -102,7 +103,7 @@ pub struct Kernel {
 fn wide_constants(kind: &str) -> Option<&'static [(&'static str, f64)]> {
     match kind {
         "rows" => Some(&[("LANES", 32.0), ("WG", 256.0)]),
-        "rows_wide" => Some(&[("WG", 256.0)]),
+        "per_head" => Some(&[("WG", 256.0), ("QH", 1.0)]),
         _ => None,
     }
 }

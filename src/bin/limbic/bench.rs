@@ -28,9 +28,15 @@ struct Timed {
     per_step: Option<([f64; 4], f64)>,
 }
 
-pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Result<()> {
+pub fn speed(
+    mut session: Session,
+    load_s: f64,
+    tokens: usize,
+    prompt_tokens: Option<usize>,
+    json: bool,
+) -> Result<()> {
     let ahead = session.ahead();
-    let t = timed_run(&mut session, tokens)?;
+    let t = timed_run(&mut session, tokens, prompt_tokens.unwrap_or(0))?;
     let prompt_tps = t.prompt_tokens as f64 / t.prompt_s;
     let mut report = json!({
         "backend": session.backend_name(),
@@ -60,18 +66,41 @@ pub fn speed(mut session: Session, load_s: f64, tokens: usize, json: bool) -> Re
     Ok(())
 }
 
-/// One timed generation of the bench prompt.
-fn timed_run(session: &mut Session, tokens: usize) -> Result<Timed> {
+/// The passage a long bench prompt repeats before the bench request.
+const PASSAGE: &str =
+    "The ferry left the harbour at seven, past the lighthouse and the long grey wall, \
+    and the gulls followed it out until the town was a line of roofs behind the rain. ";
+
+/// The bench prompt's ids: the bench request, after the passage repeated until there are at
+/// least `at_least` ids.
+fn bench_prompt(session: &Session, at_least: usize) -> Result<Vec<u32>> {
     // A speed measure runs on any model: with a chat template limbic does not know, it times
     // the request as a plain transcript and says so.
-    let request = session
-        .tokenizer
-        .request(BENCH_PROMPT)
-        .unwrap_or_else(|why| {
+    let plain = match session.tokenizer.request(BENCH_PROMPT) {
+        Ok(_) => false,
+        Err(why) => {
             eprintln!("note: {why}; timing the request as a plain transcript");
-            limbic::chat::ChatTemplate::transcript().prompt(&[], BENCH_PROMPT, None)
-        });
-    let prompt = session.encode_prompt(&request)?;
+            true
+        }
+    };
+    let mut text = BENCH_PROMPT.to_string();
+    loop {
+        let request = if plain {
+            limbic::chat::ChatTemplate::transcript().prompt(&[], &text, None)
+        } else {
+            session.tokenizer.request(&text)?
+        };
+        let ids = session.encode_prompt(&request)?;
+        if ids.len() >= at_least {
+            return Ok(ids);
+        }
+        text.insert_str(0, PASSAGE);
+    }
+}
+
+/// One timed generation of the bench prompt (see `bench_prompt`).
+fn timed_run(session: &mut Session, tokens: usize, at_least: usize) -> Result<Timed> {
+    let prompt = bench_prompt(session, at_least)?;
     let prompt_tokens = prompt.len();
     let t1 = Instant::now();
     session.start_now(prompt, &Sampler::default(), tokens)?;
@@ -138,7 +167,7 @@ pub fn hooks(mut session: Session, set: &EmotionSet, tokens: usize) -> Result<()
         for (i, (_, hooks, readout)) in configs.iter().enumerate() {
             session.set_hooks(hooks.clone())?;
             session.set_readout(readout.clone())?;
-            tps[i].push(timed_run(&mut session, tokens)?.decode_tps);
+            tps[i].push(timed_run(&mut session, tokens, 0)?.decode_tps);
         }
     }
     let median = |v: &mut Vec<f64>| {

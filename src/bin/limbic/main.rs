@@ -207,6 +207,11 @@ enum Verb {
         /// default: 3 on a real GPU, 0 on a CPU emulating one).
         #[arg(long)]
         ahead: Option<usize>,
+        /// Time a longer prompt: the bench request after a passage repeated until the prompt has
+        /// at least this many tokens (a conversation's length, e.g. 500); default: the bench
+        /// prompt alone (42 tokens).
+        #[arg(long)]
+        prompt_tokens: Option<usize>,
         #[arg(long)]
         json: bool,
     },
@@ -512,6 +517,7 @@ fn run(cli: Cli) -> Result<()> {
             backend,
             tokens,
             ahead,
+            prompt_tokens,
             json,
             ..
         } => {
@@ -520,7 +526,13 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(n) = ahead {
                 session.set_ahead(n);
             }
-            bench::speed(session, t0.elapsed().as_secs_f64(), tokens, json)?
+            bench::speed(
+                session,
+                t0.elapsed().as_secs_f64(),
+                tokens,
+                prompt_tokens,
+                json,
+            )?
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
-// attn: one token's whole attention in one dispatch, a workgroup per key/value head: the
-// block's norm of the residual stream; the rows of q (the kv head's query heads), k and v
-// from one stacked Q4_1 matrix; RoPE on q and k; k and v appended to the cache; then each of
+// attn: one token's whole attention in one dispatch, a workgroup per key/value head (QH = 0)
+// or per QH of its query heads: the block's norm of the residual stream; the rows of q (the
+// workgroup's query heads), k and v from one stacked Q4_1 matrix; RoPE on q and k; k and v
+// appended to the cache (by each of a kv head's workgroups, the same values); then each of
 // its query heads attends over the cache, and its output is written over its q. The
 // arithmetic is rms_norm's, quantize's, the Q4_1 products' and rope's (lib/rows.wgsl), then
 // attention.wgsl's (the same 32 invocations, strides and merge), so the results equal those
@@ -16,7 +17,8 @@
 //   cs   (context, half) vec2<f32> — RoPE's (cos, sin)
 //   q    (n_q) f32, written: q, then the attention's output over it
 //   kc, vc  (capacity, n_kv) f32 — the cache: row pos written
-// Dispatch: (n_kv_head, 1, 1) workgroups of WG, a row per invocation (LANES is 1).
+// Dispatch: (n_head / QH, 1, 1) workgroups of WG (n_kv_head with QH = 0), a row per
+// invocation (LANES is 1).
 struct Params { d: u32, eps: f32, n_q: u32, n_kv: u32, half: u32, pos: u32, group: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -27,6 +29,11 @@ struct Params { d: u32, eps: f32, n_q: u32, n_kv: u32, half: u32, pos: u32, grou
 @group(0) @binding(6) var<storage, read_write> q: array<f32>;
 @group(0) @binding(7) var<storage, read_write> kc: array<f32>;
 @group(0) @binding(8) var<storage, read_write> vc: array<f32>;
+
+// Query heads a workgroup takes: 0 for all those of a kv head (p.group; a CPU emulating a
+// GPU, whose cores are few), 1 on a real GPU (a kv head's k and v rows then made group times,
+// for group times the workgroups).
+override QH: u32 = 0u;
 
 const HD4: u32 = 16u; // head_dim / 4
 const ATT: u32 = 32u; // invocations attending (attention.wgsl's workgroup)
@@ -41,12 +48,12 @@ fn input(k: u32, m: f32) -> f32 {
     return a[k] / m * nw[k];
 }
 
-// Row r of the workgroup's q, k and v rows in the stacked matrix (kv head g).
-fn stacked_row(g: u32, r: u32) -> u32 {
+// Row r of the workgroup's q, k and v rows in the stacked matrix (query heads from h0, nq
+// rows of them; kv head g).
+fn stacked_row(h0: u32, nq: u32, g: u32, r: u32) -> u32 {
     let hd = 2u * p.half;
-    let nq = p.group * hd;
     if (r < nq) {
-        return g * nq + r;
+        return h0 * hd + r;
     }
     if (r < nq + hd) {
         return p.n_q + g * hd + r - nq;
@@ -65,18 +72,20 @@ fn v4(i: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn attn(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let g = wg.x;
+    let qh = select(QH, p.group, QH == 0u);
+    let h0 = wg.x * qh;
+    let g = h0 / p.group;
     let m = rms(p.d, p.eps, li);
     keep_input(p.d, m, false, li);
     let nb = p.d / 32u;
     let hd = 2u * p.half;
-    let nq = p.group * hd;
+    let nq = qh * hd;
     let rows = nq + 2u * hd;
     // The rows in rounds of WG, each round's RoPE pairs within it (rounds start on even rows).
     for (var base = 0u; base < rows; base += WG) {
         let r = base + li;
         var acc = 0.0;
-        let row = stacked_row(g, r);
+        let row = stacked_row(h0, nq, g, r);
         if (r < rows) {
             for (var b = 0u; b < nb; b++) {
                 acc += term(qs[row * nb + b], dm[row * nb + b], b);
@@ -105,8 +114,8 @@ fn attn(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // q, k and v written above are read below by other invocations of this workgroup.
     storageBarrier();
     let kv_row = p.n_kv / 4u;
-    for (var hh = 0u; hh < p.group; hh++) {
-        let q_at = (g * p.group + hh) * hd;
+    for (var hh = 0u; hh < qh; hh++) {
+        let q_at = (h0 + hh) * hd;
         var mx = -3.0e38;
         var l = 0.0;
         var acc: array<vec4<f32>, 16>;
