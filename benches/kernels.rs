@@ -54,5 +54,35 @@ fn matvec(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, matvec);
+/// A prompt's products: 32 tokens through each Q4_1 block shape, on one thread.
+fn matmul(c: &mut Criterion) {
+    const T: usize = 32;
+    for (rows, cols) in [(1536, 576), (576, 1536)] {
+        let mut g = c.benchmark_group("Q4_1_matmul_32_tokens");
+        let stored = limbic::gguf::qweight(&weights(rows, cols, GgmlDType::Q4_1)).expect("stored");
+        let ours = QMatrix::new(&stored).expect("repack").expect("Q4_1");
+        let xs: Vec<Q8> = (0..T)
+            .map(|t| {
+                Q8::new(
+                    &(0..cols)
+                        .map(|i| ((i * 7 + t) as f32 * 0.37).sin())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        for &k in Kernel::available() {
+            let id = BenchmarkId::new(format!("limbic-{k:?}"), format!("{rows}x{cols}"));
+            g.bench_with_input(id, &xs, |b, xs| {
+                b.iter(|| {
+                    let mut out = vec![0.0f32; T * rows];
+                    ours.rows_with(k, xs, 0, &mut out);
+                    out
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, matvec, matmul);
 criterion_main!(benches);

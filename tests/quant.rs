@@ -173,15 +173,25 @@ fn batched_tokens_give_the_bits_of_one_token_at_a_time() {
                     "{dtype:?} {k:?} token {t}"
                 );
             }
-            let whole = w.matmul_q8(&xs);
-            for (t, x) in xs.iter().enumerate() {
-                let mut want = vec![0.0f32; rows];
-                w.rows_with(Kernel::Reference, std::slice::from_ref(x), 0, &mut want);
-                assert_eq!(
-                    &whole[t * rows..][..rows],
-                    &want[..],
-                    "{dtype:?} matmul token {t}"
-                );
+            // The whole product on the pool (runs of rows) and on one thread (written in place,
+            // as each worker of a corpus pass runs it).
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            for (how, whole) in [
+                ("on the pool", w.matmul_q8(&xs)),
+                ("on one thread", one.install(|| w.matmul_q8(&xs))),
+            ] {
+                for (t, x) in xs.iter().enumerate() {
+                    let mut want = vec![0.0f32; rows];
+                    w.rows_with(Kernel::Reference, std::slice::from_ref(x), 0, &mut want);
+                    assert_eq!(
+                        &whole[t * rows..][..rows],
+                        &want[..],
+                        "{dtype:?} matmul {how}, token {t}"
+                    );
+                }
             }
         }
     }

@@ -42,7 +42,8 @@ impl Rows {
         self.data.len() / self.cols.max(1)
     }
 
-    fn map2(&self, other: &Rows, f: impl Fn(f32, f32) -> f32) -> Result<Rows> {
+    /// An error unless `other` holds as many values.
+    fn same_size(&self, other: &Rows) -> Result<()> {
         if self.data.len() != other.data.len() {
             return Err(Error::Tensor(format!(
                 "shapes differ: {} vs {} values",
@@ -50,6 +51,11 @@ impl Rows {
                 other.data.len()
             )));
         }
+        Ok(())
+    }
+
+    fn map2(&self, other: &Rows, f: impl Fn(f32, f32) -> f32) -> Result<Rows> {
+        self.same_size(other)?;
         let data = self
             .data
             .iter()
@@ -187,16 +193,17 @@ impl Cpu {
 /// `(g / (1 + e^{arg(g)})) · u` for each gate `g` and `u`: SiLU's gate with `arg(g) = −g`,
 /// GELU's with `−2z` (below); the exponentials over the whole row at once.
 fn sigmoid_gate(gate: &Rows, up: &Rows, arg: impl Fn(f32) -> f32) -> Result<Rows> {
+    gate.same_size(up)?;
     let mut e: Vec<f32> = gate.data.iter().map(|&g| arg(g)).collect();
     exp_in_place(&mut e);
-    e.iter_mut()
-        .zip(&gate.data)
-        .for_each(|(e, g)| *e = g / (1.0 + *e));
-    let gated = Rows {
+    // The gate g / (1 + e), rounded, then times u: in place, one buffer.
+    for ((e, g), u) in e.iter_mut().zip(&gate.data).zip(&up.data) {
+        *e = g / (1.0 + *e) * u;
+    }
+    Ok(Rows {
         data: e,
         cols: gate.cols,
-    };
-    gated.map2(up, |s, u| s * u)
+    })
 }
 
 /// GELU's tanh approximation, as Gemma and llama.cpp use it: `0.5·v·(1 + tanh(z))`, written

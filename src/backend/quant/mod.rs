@@ -294,6 +294,16 @@ impl QMatrix {
     pub fn matmul_q8(&self, xq: &[Q8]) -> Vec<f32> {
         let (t, rows) = (xq.len(), self.rows);
         let mut out = vec![0.0f32; t * rows];
+        #[cfg(not(target_arch = "wasm32"))]
+        if t > 1 && rayon::current_num_threads() == 1 {
+            // One thread (each worker of a corpus pass): TOKENS rows of x at a time over the
+            // whole matrix, written in place ((TOKENS, rows) is `out`'s own layout), so no run
+            // is zeroed and copied.
+            for (xs, o) in xq.chunks(TOKENS).zip(out.chunks_mut(TOKENS * rows)) {
+                self.rows_into(xs, 0, o);
+            }
+            return out;
+        }
         if t > 1 {
             // Each run of rows for every token, (t, len), then laid out as (t, rows).
             let run = |i: usize| {
