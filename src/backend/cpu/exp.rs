@@ -1,9 +1,10 @@
-//! `e^x` over a slice in place, natively eight at a time with AVX-512 F or four with AVX2: in f64 (Cody–Waite
-//! reduction by ln 2, a degree-13 Taylor polynomial by Horner, the power of two put into the
-//! exponent bits), rounded once to f32. Its error is about an f64 ulp, so it rounds to the same
-//! f32 as [`exp`] (the platform's f64 `exp`, rounded once) except within ~2⁻⁵⁰ of a rounding
-//! midpoint: none of 20 million random inputs (see [`crate::numerics`]). Elsewhere, [`exp`]
-//! one at a time. The platform's `exp`, a call per value, was 12.5 % of an extraction pass.
+//! `e^x` over a slice in place, natively eight at a time with AVX-512 F or four with AVX2: in
+//! f64 (Cody–Waite reduction by ln 2, a degree-13 Taylor polynomial by Horner, the power of two
+//! put into the exponent bits), rounded once to f32. Its error is about an f64 ulp, so it
+//! rounds to the same f32 as [`exp`] (the platform's f64 `exp`, rounded once) except within
+//! ~2⁻⁵⁰ of a rounding midpoint: none of 20 million random inputs (see [`crate::numerics`]).
+//! Elsewhere, [`exp`] one at a time. The platform's `exp`, a call per value, was 12.5 % of an
+//! extraction pass.
 
 use crate::numerics::exp;
 
@@ -47,7 +48,8 @@ mod consts {
     /// ln 2 split so that `k·LN2_HI` is exact for the `k` here.
     pub const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     pub const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    /// `1/n!`, n = 13 down to 0 (the remainder after n = 13 is below 10⁻¹⁷ for |r| ≤ ln 2 / 2).
+    /// `1/n!`, n = 13 down to 0 (the remainder after n = 13 is below 10⁻¹⁷ for
+    /// |r| ≤ ln 2 / 2).
     pub const TAYLOR: [f64; 14] = [
         1.0 / 6_227_020_800.0,
         1.0 / 479_001_600.0,

@@ -1,8 +1,8 @@
 //! One token's block in four dispatches and its logits in one, where a decode step spends its
 //! dispatches: `attn` (norm, q/k/v, RoPE, the cache append and attention, a workgroup per
-//! query head on a real GPU, per kv head on a CPU emulating one), `qmatvec_add` (output projection and residual add), `ffn_in` (norm, gate·up·SiLU),
-//! `qmatvec_add` (down projection and residual add), then `head` (final norm and the output
-//! matrix). Each kernel
+//! query head on a real GPU, per kv head on a CPU emulating one), `qmatvec_add` (output
+//! projection and residual add), `ffn_in` (norm, gate·up·SiLU), `qmatvec_add` (down
+//! projection and residual add), then `head` (final norm and the output matrix). Each kernel
 //! does the arithmetic of the ops it replaces, so the results equal
 //! [`crate::backend::block_by_ops`]'. Prompts (T > 1) and shapes these kernels do not take go
 //! op by op.
@@ -158,7 +158,8 @@ impl Gpu {
             vc,
         ];
         // A workgroup a query head on a real GPU (its kv head's k and v made by each of the
-        // head's group), a workgroup a kv head on a CPU emulating one.
+        // head's group; the wide pipeline's QH = 1, kernels.rs's `wide_constants`), a
+        // workgroup a kv head on a CPU emulating one.
         let k = &self.kernels.attn;
         let (pipeline, groups) = match self.rows_pipeline(k) {
             Some(wide) => (wide, c.n_head),
