@@ -233,10 +233,11 @@ fn lanes8(ca: &[[f32; 8]], cb: &[[f32; 8]]) -> [f32; 8] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn values(n: usize, seed: u32) -> Vec<f32> {
+    /// Fixed, irregular values in [−1, 1] from a seed.
+    pub(in crate::backend::cpu) fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n as u32)
             .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 2001) as f32 / 997.0 - 1.0)
             .collect()

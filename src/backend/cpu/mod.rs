@@ -13,6 +13,7 @@ use candle_core::{Device, Tensor};
 use std::cell::OnceCell;
 use std::sync::{Arc, OnceLock};
 
+mod attend;
 mod dot;
 mod exp;
 
@@ -21,7 +22,8 @@ use super::share::Shared;
 use super::{rope_rows, Backend, DType, Pieces, QWeight};
 use crate::error::{Error, Result};
 use crate::gguf::Config;
-use dot::{dot, dots, weighted_sum};
+use attend::{attend, Heads, Past};
+use dot::dot;
 use exp::exp_in_place;
 
 /// Positions a cache grows by: it starts empty (a loaded model holds no cache until it reads
@@ -127,44 +129,6 @@ impl Cpu {
             cfg: cfg.clone(),
             shared: Shared::default(),
         })
-    }
-
-    /// Attention of one query row's heads of kv group `g` (`q`, `out`: (rep, head_dim), the
-    /// query heads sharing that key/value head) over cached positions `first..=last`; each key
-    /// and value is loaded once for all of them. `scores` is scratch.
-    #[allow(clippy::too_many_arguments)]
-    fn attend_group(
-        &self,
-        q: &[f32],
-        cache: &KvCache,
-        first: usize,
-        last: usize,
-        g: usize,
-        scores: &mut Vec<f32>,
-        out: &mut [f32],
-    ) {
-        let (hd, n) = (self.cfg.head_dim, last + 1 - first);
-        let rep = self.cfg.n_head / self.cfg.n_kv_head;
-        let scale = self.cfg.attn_scale;
-        let at = |j: usize| (first + j) * cache.width + g * hd;
-        scores.clear();
-        scores.resize(rep * n, 0.0);
-        let (keys, values) = (
-            |j: usize| &cache.k[at(j)..][..hd],
-            |j: usize| &cache.v[at(j)..][..hd],
-        );
-        for (qr, row) in q.chunks_exact(hd).zip(scores.chunks_exact_mut(n)) {
-            dots(qr, keys, row);
-            row.iter_mut().for_each(|s| *s *= scale);
-            let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            row.iter_mut().for_each(|s| *s -= max);
-            exp_in_place(row);
-            let sum = row.iter().fold(0.0f32, |a, &s| a + s);
-            row.iter_mut().for_each(|s| *s /= sum);
-        }
-        for (p, o) in scores.chunks_exact(n).zip(out.chunks_exact_mut(hd)) {
-            weighted_sum(p, values, o);
-        }
     }
 
     /// `x · wᵀ`; `xq` holds `x` quantized, made on first use (f32 weights don't need it), so
@@ -417,23 +381,27 @@ impl Backend for Cpu {
         }
         let pos = self.cache_len(cache) - t;
         let mut out = vec![0.0f32; t * q.cols];
-        let cache = &*cache;
-        let width = (self.cfg.n_head / self.cfg.n_kv_head) * hd; // one kv group's query heads
-        let row = |(i, o): (usize, &mut [f32])| {
-            let mut scores = Vec::new();
-            let qi = &q.data[i * q.cols..][..q.cols];
-            for (g, (qg, og)) in qi
-                .chunks_exact(width)
-                .zip(o.chunks_exact_mut(width))
-                .enumerate()
-            {
-                let last = pos + i;
-                let first = window.map_or(0, |w| (last + 1).saturating_sub(w));
-                self.attend_group(qg, cache, first, last, g, &mut scores, og);
-            }
+        let heads = Heads {
+            n_head: self.cfg.n_head,
+            n_kv_head: self.cfg.n_kv_head,
+            head_dim: hd,
+            scale: self.cfg.attn_scale,
+        };
+        let past = Past {
+            k: &cache.k,
+            v: &cache.v,
+            width: cache.width,
         };
         // Natively, a prompt's rows are spread over the pool.
-        each_chunk(&mut out, q.cols, t > 1, row);
+        attend(
+            heads,
+            &q.data,
+            &past,
+            pos,
+            window,
+            &mut out,
+            |o, size, f| each_chunk(o, size, t > 1, f),
+        );
         Ok(Rows {
             data: out,
             cols: q.cols,
