@@ -7,8 +7,12 @@
 //! products), so the vectors, their validation and the page share one arithmetic. Two workers,
 //! each with its own engine and a one-thread pool for its products, keep both cores busy. The pass is
 //! cached on disk ([`cache`]: each text's statistics under a key of the model and the text), so
-//! changing the analysis costs no second pass and new texts cost only themselves.
+//! changing the analysis costs no second pass and new texts cost only themselves. Of the texts
+//! the readout's calibration reads again once the layer is chosen, a pass that reads them keeps
+//! their residual streams ([`to_keep`]), so they need not go through the model again.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -25,8 +29,9 @@ use crate::crossval::LAMBDA_PRIOR;
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
 use crate::extract::{Moments, StoryStats};
+use crate::hooks::Capture;
 use crate::readout::{smooth, Calibration, Emotional};
-use crate::Session;
+use crate::{Captures, HookPoint, Session};
 
 const WORKERS: usize = 2;
 /// Default steering strength (fraction of the mean residual norm) until a steering sweep sets
@@ -41,25 +46,80 @@ pub struct Pass {
     pub moments: Moments,
     pub n_layer: usize,
     pub d: usize,
+    /// The streams kept of the texts `keep` asked for that this pass read (none when cached).
+    pub kept: Kept,
+}
+
+/// Residual streams kept of some texts, by text: `(layer, rows (T, d))` in order of layer, as
+/// `hook_resid_post` captured them (every position from the first).
+pub type Kept = HashMap<String, Vec<(usize, Vec<f32>)>>;
+
+/// The layers of a text's stream the pass is asked to keep, by text.
+pub type Keep = HashMap<String, Vec<usize>>;
+
+/// What the pass keeps of the texts [`calibrate_readout`] and the window's choice read again:
+/// every layer of the calibration half's neutral texts, and of [`window_stories`] and
+/// [`intensity_stories`] every sixth layer (5, 11, …): read again at one layer, a story then
+/// runs at most five blocks from the kept stream below it instead of every block up to it.
+pub fn to_keep(bytes: &[u8], corpus: &Corpus) -> Result<Keep> {
+    let n_layer = crate::Header::read(&mut std::io::Cursor::new(bytes))?
+        .config
+        .n_layer;
+    let every: Vec<usize> = (0..n_layer).collect();
+    let sixth: Vec<usize> = (0..n_layer).filter(|l| l % 6 == 5).collect();
+    let stories = window_stories(corpus)
+        .into_iter()
+        .map(|i| corpus.stories[i].text.clone())
+        .chain(intensity_stories(corpus))
+        .map(|t| (t, sixth.clone()));
+    Ok(neutral_texts(corpus, false, &chat_template(bytes)?)
+        .into_iter()
+        .map(|t| (t, every.clone()))
+        .chain(stories)
+        .collect())
+}
+
+/// The stories the smoothing window is chosen on: the last two of each emotion outside the
+/// test split, by index.
+pub fn window_stories(corpus: &Corpus) -> Vec<usize> {
+    let mut by_emotion: Vec<Vec<usize>> = vec![Vec::new(); corpus.names.len()];
+    for (i, s) in corpus
+        .stories
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_test())
+    {
+        by_emotion[corpus.emotion_of(s)].push(i);
+    }
+    by_emotion
+        .iter()
+        .flat_map(|v| v.iter().rev().take(2).copied())
+        .collect()
 }
 
 /// Reads the corpus through the model, or loads the cached parts: the stories with the neutral
-/// dialogues (the long part), and the neutral scenes; `tick` is called once per text read.
+/// dialogues (the long part), and the neutral scenes; `tick` is called once per text read. Of
+/// the texts it reads, it keeps the layers `keep` asks for.
 pub fn pass(
     bytes: &[u8],
     model_sha256: &str,
     corpus: &Corpus,
     cache: Option<&Path>,
+    keep: &Keep,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Pass> {
     let stories: Vec<String> = corpus.stories.iter().map(|s| s.text.clone()).collect();
     let dialogues = dialogue_texts(bytes, corpus)?;
     let scenes: Vec<String> = corpus.scenes.iter().map(|s| s.text.clone()).collect();
+    let kept = RefCell::new(Kept::new());
+    let read = |t: &[String], d: &[String]| {
+        let (part, k) = read(bytes, t, d, keep, tick)?;
+        kept.borrow_mut().extend(k);
+        Ok(part)
+    };
     let part = |what, texts: &[String], dialogues: &[String]| match cache {
-        Some(dir) => cache::cached_part(dir, what, model_sha256, texts, dialogues, tick, |t, d| {
-            read(bytes, t, d, tick)
-        }),
-        None => read(bytes, texts, dialogues, tick),
+        Some(dir) => cache::cached_part(dir, what, model_sha256, texts, dialogues, tick, read),
+        None => read(texts, dialogues),
     };
     let (stories, moments) = part("stories", &stories, &dialogues)?;
     let moments = moments.ok_or_else(|| Error::Model("no neutral dialogue was read".into()))?;
@@ -75,6 +135,7 @@ pub fn pass(
         stories,
         scenes,
         moments,
+        kept: kept.into_inner(),
     })
 }
 
@@ -93,41 +154,54 @@ fn dialogue_texts(bytes: &[u8], corpus: &Corpus) -> Result<Vec<String>> {
 /// The neutral dialogues' per-layer moments alone (what the pass keeps of them), uncached.
 pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Moments> {
     let dialogues = dialogue_texts(bytes, corpus)?;
-    read(bytes, &[], &dialogues, tick)?
-        .1
+    read(bytes, &[], &dialogues, &Keep::new(), tick)?
+        .0
+         .1
         .ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
 }
 
-/// Story statistics of `texts` and, when `dialogues` is not empty, the dialogues' moments.
+/// Story statistics of `texts` and, when `dialogues` is not empty, the dialogues' moments;
+/// and the streams `keep` asks for of any of them.
 fn read(
     bytes: &[u8],
     texts: &[String],
     dialogues: &[String],
+    keep: &Keep,
     tick: &(dyn Fn() + Sync),
-) -> Result<Part> {
+) -> Result<(Part, Kept)> {
     let all: Vec<String> = texts.iter().chain(dialogues).cloned().collect();
     let n_texts = texts.len();
-    let (stats, moments) = map_texts(
+    let (out, moments) = map_texts(
         bytes,
         &all,
         None,
+        &Kept::new(),
         |cfg| Moments::new(cfg.n_layer, cfg.d_model),
         |mom, i, captures| {
             let d = mom.d;
+            let kept = keep.get(&all[i]).map(|layers| {
+                let at = |l: usize| captures.get(HookPoint::ResidPost(l));
+                let kept = layers
+                    .iter()
+                    .filter_map(|&l| Some((l, at(l)?.values.clone())));
+                (all[i].clone(), kept.collect::<Vec<_>>())
+            });
             if i < n_texts {
                 let layers: Vec<&[f32]> = captures
                     .entries
                     .iter()
                     .map(|c| c.values.as_slice())
                     .collect();
-                Ok(Some(StoryStats::new(&layers, d)))
+                Ok((Some(StoryStats::new(&layers, d)), kept))
             } else {
                 add_dialogue(mom, captures, d)?;
-                Ok(None)
+                Ok((None, kept))
             }
         },
         tick,
     )?;
+    let (stats, kept): (Vec<Option<StoryStats>>, Vec<_>) = out.into_iter().unzip();
+    let kept: Kept = kept.into_iter().flatten().collect();
     let stats: Vec<StoryStats> = stats
         .into_iter()
         .take(n_texts)
@@ -141,17 +215,19 @@ fn read(
         it.for_each(|m| all_m.merge(&m));
         Some(all_m)
     };
-    Ok((stats, moments))
+    Ok(((stats, moments), kept))
 }
 
 /// Runs every text through the model (two workers, each with its own engine capturing every
 /// layer's `hook_resid_post`, and its own state from `init`), calls `f(state, index, captures)`
 /// on the worker, and returns the results in the texts' order with the workers' states. With
-/// `blocks`, only the first that many blocks run (and are captured).
+/// `blocks`, only the first that many blocks run (and are captured). A text with streams in
+/// `kept` is read from them ([`captures_to`]).
 pub fn map_texts<S: Send, T: Send>(
     bytes: &[u8],
     texts: &[String],
     blocks: Option<usize>,
+    kept: &Kept,
     init: impl Fn(&crate::Config) -> S + Sync,
     f: impl Fn(&mut S, usize, &crate::Captures) -> Result<T> + Sync,
     tick: &(dyn Fn() + Sync),
@@ -168,13 +244,37 @@ pub fn map_texts<S: Send, T: Send>(
             Ok((engine, state))
         },
         |(engine, state), &i| {
-            let fwd = engine.run(&engine.encode_prompt(&texts[i])?)?;
-            f(state, i, &fwd.captures)
+            let last = blocks.unwrap_or(engine.config().n_layer) - 1;
+            f(state, i, &captures_to(engine, &texts[i], kept, last)?)
         },
         |(_, state)| state,
         tick,
     )?;
     Ok((out, states))
+}
+
+/// `text`'s captures of every layer up to `last` (the engine runs no block after it): from
+/// `kept` when it holds all of them; else the layers after the kept stream nearest below `last`,
+/// run from it (all of them when there is none), or that stream alone when it is `last`'s.
+fn captures_to(engine: &mut Session, text: &str, kept: &Kept, last: usize) -> Result<Captures> {
+    let d = engine.config().d_model;
+    let capture = |(l, x): &(usize, Vec<f32>)| Capture {
+        point: HookPoint::ResidPost(*l),
+        cols: d,
+        values: x.clone(),
+    };
+    let mine = kept.get(text).map_or(&[][..], |k| k.as_slice());
+    let upto: Vec<&(usize, Vec<f32>)> = mine.iter().filter(|(l, _)| *l <= last).collect();
+    Ok(match upto.last() {
+        Some(_) if upto.len() == last + 1 => Captures {
+            entries: upto.into_iter().map(capture).collect(),
+        },
+        Some(&k) if k.0 == last => Captures {
+            entries: vec![capture(k)],
+        },
+        Some((l, x)) => engine.model().forward_stream(x, l + 1)?.captures,
+        None => engine.run(&engine.encode_prompt(text)?)?.captures,
+    })
 }
 
 /// Runs `f(worker, job)` over `jobs` on two workers, each made by `init` on its thread and
@@ -343,11 +443,13 @@ pub const FLOOR_QUANTILE: f64 = 0.95;
 /// Per layer and window: the mean and spread of smoothed scores over the calibration half of the
 /// neutral texts; per window at the default layer, the intensity's direction (those texts
 /// against [`intensity_stories`], [`Emotional`]) and the intensity floor: the
-/// [`FLOOR_QUANTILE`] quantile of the intensity over the neutral texts' tokens.
+/// [`FLOOR_QUANTILE`] quantile of the intensity over the neutral texts' tokens. Texts with
+/// streams in `kept` are read from them.
 pub fn calibrate_readout(
     bytes: &[u8],
     corpus: &Corpus,
     set: &EmotionSet,
+    kept: &Kept,
     tick: &(dyn Fn() + Sync),
 ) -> Result<(Vec<Vec<Calibration>>, Vec<f32>)> {
     let n = set.names.len();
@@ -358,6 +460,7 @@ pub fn calibrate_readout(
         bytes,
         &texts,
         None,
+        kept,
         |cfg| -> Acc {
             (
                 vec![vec![(vec![0.0; n], vec![0.0; n], 0); WINDOWS.len()]; cfg.n_layer],
@@ -387,7 +490,7 @@ pub fn calibrate_readout(
     )?;
     let n_layer = set.n_layer();
     let l = set.default_layer;
-    let stories = scores_at(bytes, &intensity_stories(corpus), set, l, tick)?;
+    let stories = scores_at(bytes, &intensity_stories(corpus), set, l, kept, tick)?;
     let mut cal = (0..n_layer)
         .map(|l| {
             (0..WINDOWS.len())
@@ -455,20 +558,27 @@ pub fn token_accuracy(scores: &[(usize, Vec<f32>)], n: usize, w: usize) -> (f64,
     (t1 as f64 / all.max(1) as f64, t5 as f64 / all.max(1) as f64)
 }
 
-/// Raw scores `(T, n)` at `layer` of each text, read by the model through that layer only.
+/// Raw scores `(T, n)` at `layer` of each text, read by the model through that layer only
+/// (from the stream `kept` holds below it, if any).
 pub fn scores_at(
     bytes: &[u8],
     texts: &[String],
     set: &EmotionSet,
     layer: usize,
+    kept: &Kept,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<Vec<f32>>> {
     Ok(map_texts(
         bytes,
         texts,
         Some(layer + 1), // no block after the one read
+        kept,
         |_| (),
-        |_, _, c| Ok(token_scores(set, layer, &c.entries[layer].values)),
+        |_, _, c| {
+            let at = c.get(HookPoint::ResidPost(layer));
+            let x = at.ok_or_else(|| Error::Model(format!("layer {layer} was not read")))?;
+            Ok(token_scores(set, layer, &x.values))
+        },
         tick,
     )?
     .0)

@@ -249,13 +249,27 @@ impl<'a> Analysis<'a> {
     /// Rank of each story's own emotion among all (0 = top) under `f` at a layer and offset.
     pub fn ranks(&self, f: &Fitted, stories: &[usize], layer: usize, offset: usize) -> Vec<usize> {
         let d = self.pass.d;
+        let n = f.weight.len();
+        // The directions by column, so that every emotion's dot product runs side by side: each
+        // still the products added in order of the column from −0 (as `sum` adds), the same
+        // bits as one dot product at a time, which waited on each add before the next.
+        let mut by_column = vec![0.0f32; n * d];
+        for (e, v) in f.dirs.chunks_exact(d).enumerate() {
+            v.iter()
+                .enumerate()
+                .for_each(|(j, &x)| by_column[j * n + e] = x);
+        }
         stories
             .iter()
             .map(|&i| {
                 let x = self.pass.stories[i].mean(layer, offset, d);
-                let xc: Vec<f32> = x.iter().zip(&f.centre).map(|(a, c)| a - c).collect();
-                let scores: Vec<f32> = (f.dirs.chunks_exact(d).zip(&f.weight).zip(&f.bias))
-                    .map(|((v, w), b)| w * v.iter().zip(&xc).map(|(a, b)| a * b).sum::<f32>() + b)
+                let mut dots = vec![-0.0f32; n];
+                for ((a, c), column) in x.iter().zip(&f.centre).zip(by_column.chunks_exact(n)) {
+                    let xc = a - c;
+                    dots.iter_mut().zip(column).for_each(|(s, v)| *s += v * xc);
+                }
+                let scores: Vec<f32> = (dots.iter().zip(&f.weight).zip(&f.bias))
+                    .map(|((dot, w), b)| w * dot + b)
                     .collect();
                 let own = scores[self.emotion[i]];
                 scores.iter().filter(|&&s| s > own).count()
@@ -277,9 +291,13 @@ impl<'a> Analysis<'a> {
                 .iter()
                 .map(|&i| self.pass.stories[i].mean(layer, offset, d))
                 .collect();
-            let shift: Vec<f64> = (0..d)
-                .map(|j| xs.iter().map(|x| x[j] as f64).sum::<f64>() / xs.len().max(1) as f64)
-                .collect();
+            // The pool's mean: each column summed in the stories' order, a row at a time (a
+            // column at a time strides over every story's vector: most of the time of a fold).
+            let mut shift = vec![-0.0f64; d]; // as `sum` starts
+            for x in &xs {
+                shift.iter_mut().zip(x).for_each(|(s, &v)| *s += v as f64);
+            }
+            shift.iter_mut().for_each(|s| *s /= xs.len().max(1) as f64);
             // Each fold's stories, shifted, as the columns of one matrix.
             let mut cols = vec![Vec::new(); FOLDS];
             for (&i, x) in pool.iter().zip(&xs) {

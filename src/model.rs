@@ -95,10 +95,12 @@ pub enum Logits {
     Sample(Gumbel),
 }
 
-/// What a pass runs: ids from the host, or the token an earlier pass chose on the device.
+/// What a pass runs: ids from the host, the token an earlier pass chose on the device, or a
+/// residual stream `(T, d)` that blocks from the given one on read.
 enum Input<'a, B: Backend> {
     Ids(&'a [u32]),
     Chosen(&'a B::Tensor),
+    Stream(&'a [f32], usize),
 }
 
 /// What one forward call returns.
@@ -289,6 +291,16 @@ impl<B: Backend> Llama<B> {
         self.record_input(Input::Ids(ids), out)
     }
 
+    /// Runs blocks `from..` on `x (T, d)`, a sequence's residual stream after block `from − 1`
+    /// (what `hook_resid_post` of that block captured, every position from the first): from
+    /// empty caches (it resets them), so every later value has the bits the whole pass gave.
+    /// The caches of earlier blocks stay empty: reset before the next pass.
+    pub fn forward_stream(&mut self, x: &[f32], from: usize) -> Result<Forward> {
+        self.reset()?;
+        let rec = self.record_input(Input::Stream(x, from), Logits::Last)?;
+        self.finish(rec)
+    }
+
     /// Records a pass of the token an earlier pass chose on the device (its
     /// [`Recorded::chosen`]), without reading that choice first: on a GPU the host records
     /// greedy steps ahead of the device and reads their ids back later.
@@ -307,6 +319,7 @@ impl<B: Backend> Llama<B> {
         let recent = match input {
             Input::Ids(_) => self.recent.take(),
             Input::Chosen(chosen) => Some(chosen.clone()),
+            Input::Stream(..) => None,
         };
         let c = &self.config;
         // A chosen token is one the device picked from the vocabulary: nothing to check.
@@ -324,6 +337,15 @@ impl<B: Backend> Llama<B> {
                 ids.len()
             }
             Input::Chosen(_) => 1,
+            Input::Stream(x, from) => {
+                if x.is_empty() || !x.len().is_multiple_of(c.d_model) || from > c.n_layer {
+                    return Err(Error::Tensor(format!(
+                        "a stream of {} values into block {from} does not fit the model",
+                        x.len()
+                    )));
+                }
+                x.len() / c.d_model
+            }
         };
         let pos = self.pos();
         if pos + t > c.context {
@@ -340,11 +362,17 @@ impl<B: Backend> Llama<B> {
         let mut x = match input {
             Input::Ids(ids) => be.embed(&self.embd, ids)?, // (T, d)
             Input::Chosen(chosen) => be.embed_chosen(&self.embd, chosen)?,
+            Input::Stream(x, _) => be.tensor(x, t, c.d_model)?,
         };
-        if c.embd_scale != 1.0 {
-            x = be.scale(&x, c.embd_scale)?; // Gemma's √d: the stream the hooks see
-        }
-        for (l, blk) in self.blocks.iter().enumerate() {
+        let from = match input {
+            Input::Stream(_, from) => from,
+            _ if c.embd_scale != 1.0 => {
+                x = be.scale(&x, c.embd_scale)?; // Gemma's √d: the stream the hooks see
+                0
+            }
+            _ => 0,
+        };
+        for (l, blk) in self.blocks.iter().enumerate().skip(from) {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
             x = be.block(&x, &blk.weights(), &mut self.caches[l], c, pos)?;
             x = hook(HookPoint::ResidPost(l), x, &mut reads)?;

@@ -339,3 +339,81 @@ fn a_model_kept_to_its_first_blocks_reads_the_same_residuals() {
     }
     assert_ne!(whole.logits, part.logits);
 }
+
+#[test]
+fn a_pass_resumed_from_a_kept_stream_reads_the_same_residuals() {
+    let mut e = engine();
+    let ids = e.tokenizer.encode(&[TEXT; 3].join(" ")).unwrap(); // over a block of 16 queries
+    let n = e.config().n_layer;
+    e.set_hooks(limbic::make::capture_every_layer(n)).unwrap();
+    let whole = e.run(&ids).unwrap();
+    e.model().keep_blocks(20);
+    let kept = &whole.captures.entries[11];
+    let resumed = e.model().forward_stream(&kept.values, 12).unwrap();
+    // Blocks 12..20 run on the stream block 11 left: their residuals bit for bit.
+    assert_eq!(resumed.captures.entries.len(), 8);
+    for b in &resumed.captures.entries {
+        let a = whole.captures.get(b.point).unwrap();
+        assert!(
+            a.values.len() == b.values.len()
+                && a.values
+                    .iter()
+                    .zip(&b.values)
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
+    }
+    // A stream that does not fit is an error, and the engine reads on.
+    let d = e.config().d_model;
+    assert!(e.model().forward_stream(&[], 12).is_err());
+    assert!(e.model().forward_stream(&kept.values[..d + 1], 12).is_err());
+    assert!(e.model().forward_stream(&kept.values, n + 1).is_err());
+    let again = e.model().forward_stream(&kept.values, 12).unwrap();
+    assert_eq!(again.logits, resumed.logits);
+}
+
+#[test]
+fn texts_read_from_kept_streams_give_the_captures_of_a_whole_read() {
+    use limbic::calibrate::{map_texts, Kept};
+    let bytes = model_bytes();
+    let texts: Vec<String> = ["A storm rolled in over the harbour.", TEXT, "We waited."]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    let mut e = engine();
+    let n = e.config().n_layer;
+    e.set_hooks(limbic::make::capture_every_layer(n)).unwrap();
+    let ids = e.encode_prompt(&texts[0]).unwrap();
+    let first = e.run(&ids).unwrap().captures;
+    let ids = e.encode_prompt(&texts[1]).unwrap();
+    let second = e.run(&ids).unwrap().captures;
+    let stream = |c: &limbic::Captures, l: usize| (l, c.entries[l].values.clone());
+    // The first text kept at every layer, the second at every sixth, the third not at all.
+    let mut kept = Kept::new();
+    kept.insert(
+        texts[0].clone(),
+        (0..n).map(|l| stream(&first, l)).collect(),
+    );
+    kept.insert(
+        texts[1].clone(),
+        [5, 11, 17].map(|l| stream(&second, l)).to_vec(),
+    );
+    for layer in [17, 18] {
+        let read = |kept: &Kept| {
+            map_texts(
+                &bytes,
+                &texts,
+                Some(layer + 1),
+                kept,
+                |_| (),
+                |_, _, c| Ok(c.get(HookPoint::ResidPost(layer)).unwrap().values.clone()),
+                &|| {},
+            )
+            .unwrap()
+            .0
+        };
+        let (whole, from_kept) = (read(&Kept::new()), read(&kept));
+        for (a, b) in whole.iter().zip(&from_kept) {
+            assert!(a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+}

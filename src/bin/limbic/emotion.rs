@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use rayon::prelude::*;
 
-use limbic::calibrate::{self, DEFAULT_STRENGTH, WINDOWS};
+use limbic::calibrate::{self, Kept, DEFAULT_STRENGTH, WINDOWS};
 use limbic::corpus::Corpus;
 use limbic::crossval::{self, Analysis};
 use limbic::emotions::{check_strength, narrow, EmotionSet};
@@ -125,15 +125,16 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
-/// The readout's neutral calibration and intensity floor of `set`, measured with a progress bar.
-fn recalibrate(bytes: &[u8], corpus: &Corpus, set: &mut EmotionSet) -> Result<()> {
+/// The readout's neutral calibration and intensity floor of `set`, measured with a progress bar
+/// (texts with streams in `kept` read from them).
+fn recalibrate(bytes: &[u8], corpus: &Corpus, set: &mut EmotionSet, kept: &Kept) -> Result<()> {
     let bar = progress(
         calibrate::neutral_texts(corpus, false, &calibrate::chat_template(bytes)?).len()
             + calibrate::intensity_stories(corpus).len(),
         "neutral texts and stories for the intensity",
     );
     (set.calibration, set.intensity_floor) =
-        calibrate::calibrate_readout(bytes, corpus, set, &|| bar.inc(1))?;
+        calibrate::calibrate_readout(bytes, corpus, set, kept, &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(())
 }
@@ -144,7 +145,7 @@ pub fn run_calibrate(model: &Path, corpus: &Path, out: &Path) -> Result<()> {
     let corpus = Corpus::load(corpus)?;
     let (bytes, sha) = read_model(model)?;
     let mut set = EmotionSet::load(out, Some(&sha))?;
-    recalibrate(&bytes, &corpus, &mut set)?;
+    recalibrate(&bytes, &corpus, &mut set, &Kept::new())?;
     set.save(out)?;
     eprintln!(
         "wrote the calibration into {}: intensity floor {:?} (windows {:?})",
@@ -209,7 +210,8 @@ pub fn run_extract(
         corpus.stories.len() + corpus.scenes.len() + corpus.dialogues.len(),
         "texts",
     );
-    let pass = calibrate::pass(&bytes, &sha, &corpus, Some(cache), &|| bar.inc(1))?;
+    let keep = calibrate::to_keep(&bytes, &corpus)?;
+    let pass = calibrate::pass(&bytes, &sha, &corpus, Some(cache), &keep, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let t_pass = t0.elapsed().as_secs_f64();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -268,14 +270,7 @@ pub fn run_extract(
 
     // The smoothing window, chosen on two pool stories per emotion that the vectors used for it
     // did not see.
-    let mut by_emotion: Vec<Vec<usize>> = vec![Vec::new(); set.names.len()];
-    stories
-        .iter()
-        .for_each(|&i| by_emotion[a.emotion(i)].push(i));
-    let chooser: Vec<usize> = by_emotion
-        .iter()
-        .flat_map(|v| v.iter().rev().take(2).copied())
-        .collect();
+    let chooser = calibrate::window_stories(&corpus);
     let rest: Vec<usize> = stories
         .iter()
         .copied()
@@ -292,7 +287,7 @@ pub fn run_extract(
         .map(|&i| corpus.stories[i].text.clone())
         .collect();
     let bar = progress(texts.len(), "stories for the window");
-    let scores = calibrate::scores_at(&bytes, &texts, &probe, layer, &|| bar.inc(1))?;
+    let scores = calibrate::scores_at(&bytes, &texts, &probe, layer, &pass.kept, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let labelled: Vec<(usize, Vec<f32>)> =
         chooser.iter().map(|&i| a.emotion(i)).zip(scores).collect();
@@ -301,7 +296,7 @@ pub fn run_extract(
         .max_by(|&x, &y| window_acc[x].0.total_cmp(&window_acc[y].0))
         .unwrap_or(0);
     set.default_window = WINDOWS[best];
-    recalibrate(&bytes, &corpus, &mut set)?;
+    recalibrate(&bytes, &corpus, &mut set, &pass.kept)?;
 
     let report_json = json!({
         "stories": pass.stories.len(), "test_stories": a.test().len(), "pool_stories": stories.len(),

@@ -292,7 +292,7 @@ pub fn per_token(
         .map(|t| t.1.clone())
         .chain(neutral.iter().cloned())
         .collect();
-    let scores = scores_at(bytes, &texts, set, l, &|| {})?;
+    let scores = scores_at(bytes, &texts, set, l, &Default::default(), &|| {})?;
     let (story_scores, neutral_scores) = scores.split_at(test.len());
     let labelled: Vec<(usize, Vec<f32>)> = test
         .iter()
