@@ -154,10 +154,8 @@ fn dialogue_texts(bytes: &[u8], corpus: &Corpus) -> Result<Vec<String>> {
 /// The neutral dialogues' per-layer moments alone (what the pass keeps of them), uncached.
 pub fn neutral_moments(bytes: &[u8], corpus: &Corpus, tick: &(dyn Fn() + Sync)) -> Result<Moments> {
     let dialogues = dialogue_texts(bytes, corpus)?;
-    read(bytes, &[], &dialogues, &Keep::new(), tick)?
-        .0
-         .1
-        .ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
+    let ((_, moments), _) = read(bytes, &[], &dialogues, &Keep::new(), tick)?;
+    moments.ok_or_else(|| Error::Model("no neutral dialogue was read".into()))
 }
 
 /// Story statistics of `texts` and, when `dialogues` is not empty, the dialogues' moments;

@@ -359,18 +359,18 @@ impl<B: Backend> Llama<B> {
         let hooks = (&self.hooks[..], &self.readout);
         let hook =
             |point, x, reads: &mut Vec<_>| apply_hooks(be, hooks, point, x, c.d_model, reads);
-        let mut x = match input {
-            Input::Ids(ids) => be.embed(&self.embd, ids)?, // (T, d)
-            Input::Chosen(chosen) => be.embed_chosen(&self.embd, chosen)?,
-            Input::Stream(x, _) => be.tensor(x, t, c.d_model)?,
-        };
-        let from = match input {
-            Input::Stream(_, from) => from,
-            _ if c.embd_scale != 1.0 => {
-                x = be.scale(&x, c.embd_scale)?; // Gemma's √d: the stream the hooks see
-                0
+        // Gemma's √d on the embeddings: the stream the hooks see.
+        let scaled = |x: B::Tensor| {
+            if c.embd_scale == 1.0 {
+                Ok(x)
+            } else {
+                be.scale(&x, c.embd_scale)
             }
-            _ => 0,
+        };
+        let (mut x, from) = match input {
+            Input::Ids(ids) => (scaled(be.embed(&self.embd, ids)?)?, 0), // (T, d)
+            Input::Chosen(chosen) => (scaled(be.embed_chosen(&self.embd, chosen)?)?, 0),
+            Input::Stream(x, from) => (be.tensor(x, t, c.d_model)?, from),
         };
         for (l, blk) in self.blocks.iter().enumerate().skip(from) {
             x = hook(HookPoint::ResidPre(l), x, &mut reads)?;

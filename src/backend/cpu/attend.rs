@@ -1,5 +1,5 @@
 //! Attention on the host: one query row at a time (a decode step), or a prompt's queries sixteen
-//! at a time, one per lane. Both give the same bits: a score is [`dot`]'s eight partial sums
+//! at a time, one per lane. Both give the same bits: a score is `dot`'s eight partial sums
 //! added up in its tree, a softmax row's maximum and sum run over its keys in order, and each
 //! output is [`weighted_sum`] over that row's keys.
 //!
@@ -9,12 +9,6 @@
 
 use super::dot::{dots, weighted_sum};
 use super::exp::exp_in_place;
-
-/// Queries a block of a prompt holds (one per lane).
-const LANES: usize = 16;
-/// Whether this build's [`scores`] runs the lanes in registers (x86 with AVX or AVX-512); the
-/// browser's build and others take a row at a time.
-const BLOCKS: bool = cfg!(all(target_arch = "x86_64", target_feature = "avx"));
 
 /// The work on one chunk of the output: its index and its values.
 pub(super) type Chunk<'a> = &'a (dyn Fn((usize, &mut [f32])) + Sync);
@@ -52,9 +46,9 @@ fn seen(last: usize, window: Option<usize>) -> (usize, usize) {
 
 /// Attention of query rows `q (t, n_head·head_dim)` at positions `pos..pos + t` into `out`
 /// (the same shape): `parallel` spreads blocks of rows over the pool (`each`: the backend's
-/// way of running chunks). Prompts whose head width is a multiple of 8 (as [`dot`] adds it up)
-/// take the sixteen-lane blocks where the build has registers for them; one row takes
-/// [`attend_row`].
+/// way of running chunks). Prompts whose head width is a multiple of 8 (as `dot` adds it up)
+/// take the sixteen-lane blocks on x86 with AVX or AVX-512 (the browser's build and others,
+/// and one row, take [`attend_row`]).
 pub(super) fn attend(
     heads: Heads,
     q: &[f32],
@@ -65,16 +59,18 @@ pub(super) fn attend(
     each: impl Fn(&mut [f32], usize, Chunk),
 ) {
     let cols = heads.n_head * heads.head_dim;
-    if BLOCKS && out.len() > cols && heads.head_dim.is_multiple_of(8) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+    if out.len() > cols && heads.head_dim.is_multiple_of(8) {
+        use block::{attend_block, LANES};
         each(out, LANES * cols, &|(b, o)| {
             let i0 = b * LANES;
             attend_block(heads, &q[i0 * cols..][..o.len()], past, pos + i0, window, o)
         });
-    } else {
-        each(out, cols, &|(i, o)| {
-            attend_row(heads, &q[i * cols..][..cols], past, pos + i, window, o)
-        });
+        return;
     }
+    each(out, cols, &|(i, o)| {
+        attend_row(heads, &q[i * cols..][..cols], past, pos + i, window, o)
+    });
 }
 
 /// Attention of one query row (all its heads) at position `at`.
@@ -104,184 +100,164 @@ pub(super) fn attend_row(
     }
 }
 
-/// Attention of up to [`LANES`] consecutive query rows `q` (positions from `at`), every head,
-/// the rows in the lanes: scores `(keys, LANES)`, each lane masked to the keys its row sees (a
-/// masked score is left out of the maximum, and its weight is 0, which adds nothing to a sum).
-fn attend_block(
-    heads: Heads,
-    q: &[f32],
-    past: &Past,
-    at: usize,
-    window: Option<usize>,
-    out: &mut [f32],
-) {
-    let Heads { head_dim: hd, .. } = heads;
-    let cols = heads.n_head * hd;
-    let rows = q.len() / cols;
-    let rep = heads.n_head / heads.n_kv_head;
-    let seen_by: Vec<(usize, usize)> = (0..rows).map(|l| seen(at + l, window)).collect();
-    let (lo, hi) = (seen_by[0].0, seen_by[rows - 1].1);
-    let mut qt = vec![[0.0f32; LANES]; hd];
-    let mut s = vec![[0.0f32; LANES]; hi + 1 - lo];
-    let mut ot = vec![[0.0f32; LANES]; hd];
-    for h in 0..heads.n_head {
-        let g = h / rep;
-        for (l, row) in q.chunks_exact(cols).enumerate() {
-            for (d, &x) in row[h * hd..][..hd].iter().enumerate() {
-                qt[d][l] = x;
+/// The sixteen-lane path: x86 with AVX (two 256-bit registers per lane row) or AVX-512 (one).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+mod block {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// Queries a block of a prompt holds (one per lane).
+    pub(super) const LANES: usize = 16;
+
+    /// Attention of up to [`LANES`] consecutive query rows `q` (positions from `at`), every head,
+    /// the rows in the lanes: scores `(keys, LANES)`, each lane masked to the keys its row sees (a
+    /// masked score is left out of the maximum, and its weight is 0, which adds nothing to a sum).
+    pub(super) fn attend_block(
+        heads: Heads,
+        q: &[f32],
+        past: &Past,
+        at: usize,
+        window: Option<usize>,
+        out: &mut [f32],
+    ) {
+        let Heads { head_dim: hd, .. } = heads;
+        let cols = heads.n_head * hd;
+        let rows = q.len() / cols;
+        let rep = heads.n_head / heads.n_kv_head;
+        let seen_by: Vec<(usize, usize)> = (0..rows).map(|l| seen(at + l, window)).collect();
+        let (lo, hi) = (seen_by[0].0, seen_by[rows - 1].1);
+        let mut qt = vec![[0.0f32; LANES]; hd];
+        let mut s = vec![[0.0f32; LANES]; hi + 1 - lo];
+        let mut ot = vec![[0.0f32; LANES]; hd];
+        for h in 0..heads.n_head {
+            let g = h / rep;
+            for (l, row) in q.chunks_exact(cols).enumerate() {
+                for (d, &x) in row[h * hd..][..hd].iter().enumerate() {
+                    qt[d][l] = x;
+                }
             }
-        }
-        for (j, sj) in (lo..).zip(s.iter_mut()) {
-            *sj = scores(&qt, past.key(j, g, hd));
-            sj.iter_mut().for_each(|x| *x *= heads.scale);
-        }
-        // Scores a lane does not see: out of the maximum (−∞), then weights of 0.
-        let mask = |s: &mut [[f32; LANES]], v: f32| {
-            (0..LANES).for_each(|l| {
-                let (first, last) = seen_by.get(l).map_or((hi + 1, hi), |&(f, t)| (f, t));
-                let column = (lo..first).chain(last + 1..=hi);
-                column.for_each(|j| s[j - lo][l] = v);
-            })
-        };
-        mask(&mut s, f32::NEG_INFINITY);
-        let mut max = [f32::NEG_INFINITY; LANES];
-        for sj in &s {
-            (0..LANES).for_each(|l| max[l] = max[l].max(sj[l]));
-        }
-        s.iter_mut()
-            .for_each(|sj| (0..LANES).for_each(|l| sj[l] -= max[l]));
-        exp_in_place(s.as_flattened_mut());
-        mask(&mut s, 0.0);
-        let mut sum = [0.0f32; LANES];
-        for sj in &s {
-            (0..LANES).for_each(|l| sum[l] += sj[l]);
-        }
-        // The weights (0 where masked), then each lane's sum of values weighted by them.
-        s.iter_mut()
-            .for_each(|sj| (0..LANES).for_each(|l| sj[l] /= sum[l]));
-        sums(&s, |j| past.value(lo + j, g, hd), &mut ot);
-        for (l, o) in out.chunks_exact_mut(cols).enumerate() {
-            for (d, x) in o[h * hd..][..hd].iter_mut().enumerate() {
-                *x = ot[d][l];
+            for (j, sj) in (lo..).zip(s.iter_mut()) {
+                *sj = scores(&qt, past.key(j, g, hd));
+                sj.iter_mut().for_each(|x| *x *= heads.scale);
+            }
+            // Scores a lane does not see: out of the maximum (−∞), then weights of 0.
+            let mask = |s: &mut [[f32; LANES]], v: f32| {
+                (0..LANES).for_each(|l| {
+                    let (first, last) = seen_by.get(l).map_or((hi + 1, hi), |&(f, t)| (f, t));
+                    let column = (lo..first).chain(last + 1..=hi);
+                    column.for_each(|j| s[j - lo][l] = v);
+                })
+            };
+            mask(&mut s, f32::NEG_INFINITY);
+            let mut max = [f32::NEG_INFINITY; LANES];
+            for sj in &s {
+                (0..LANES).for_each(|l| max[l] = max[l].max(sj[l]));
+            }
+            s.iter_mut()
+                .for_each(|sj| (0..LANES).for_each(|l| sj[l] -= max[l]));
+            exp_in_place(s.as_flattened_mut());
+            mask(&mut s, 0.0);
+            let mut sum = [0.0f32; LANES];
+            for sj in &s {
+                (0..LANES).for_each(|l| sum[l] += sj[l]);
+            }
+            // The weights (0 where masked), then each lane's sum of values weighted by them.
+            s.iter_mut()
+                .for_each(|sj| (0..LANES).for_each(|l| sj[l] /= sum[l]));
+            sums(&s, |j| past.value(lo + j, g, hd), &mut ot);
+            for (l, o) in out.chunks_exact_mut(cols).enumerate() {
+                for (d, x) in o[h * hd..][..hd].iter_mut().enumerate() {
+                    *x = ot[d][l];
+                }
             }
         }
     }
-}
 
-/// `out[d][l] = Σ_j p[j][l]·value(j)[d]`, summed in order of `j` from zero (as
-/// [`weighted_sum`] sums one row: a weight of 0 adds nothing), eight of `d` at a time.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
-fn sums<'a>(p: &[[f32; LANES]], value: impl Fn(usize) -> &'a [f32], out: &mut [[f32; LANES]]) {
-    use std::arch::x86_64::*;
-    for (c, oc) in out.chunks_exact_mut(8).enumerate() {
-        #[cfg(target_feature = "avx512f")]
-        // SAFETY: AVX-512 F is enabled for the whole build; each load and store is one lane row.
-        unsafe {
-            let mut acc = [_mm512_setzero_ps(); 8];
-            for (j, pj) in p.iter().enumerate() {
-                let (w, v) = (_mm512_loadu_ps(pj.as_ptr()), &value(j)[8 * c..][..8]);
-                for i in 0..8 {
-                    acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(w, _mm512_set1_ps(v[i])));
-                }
-            }
-            for (o, a) in oc.iter_mut().zip(acc) {
-                _mm512_storeu_ps(o.as_mut_ptr(), a);
-            }
-        }
-        #[cfg(not(target_feature = "avx512f"))]
-        // SAFETY: AVX is enabled for the whole build; each load and store is half a lane row.
-        unsafe {
-            for half in 0..LANES / 8 {
-                let mut acc = [_mm256_setzero_ps(); 8];
+    /// `out[d][l] = Σ_j p[j][l]·value(j)[d]`, summed in order of `j` from zero (as
+    /// [`weighted_sum`] sums one row: a weight of 0 adds nothing), eight of `d` at a time.
+    fn sums<'a>(p: &[[f32; LANES]], value: impl Fn(usize) -> &'a [f32], out: &mut [[f32; LANES]]) {
+        for (c, oc) in out.chunks_exact_mut(8).enumerate() {
+            #[cfg(target_feature = "avx512f")]
+            // SAFETY: AVX-512 F is enabled for the whole build; each load and store is one lane row.
+            unsafe {
+                let mut acc = [_mm512_setzero_ps(); 8];
                 for (j, pj) in p.iter().enumerate() {
-                    let w = _mm256_loadu_ps(pj.as_ptr().add(8 * half));
-                    let v = &value(j)[8 * c..][..8];
+                    let (w, v) = (_mm512_loadu_ps(pj.as_ptr()), &value(j)[8 * c..][..8]);
                     for i in 0..8 {
-                        acc[i] = _mm256_add_ps(acc[i], _mm256_mul_ps(w, _mm256_set1_ps(v[i])));
+                        acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(w, _mm512_set1_ps(v[i])));
                     }
                 }
                 for (o, a) in oc.iter_mut().zip(acc) {
-                    _mm256_storeu_ps(o.as_mut_ptr().add(8 * half), a);
+                    _mm512_storeu_ps(o.as_mut_ptr(), a);
+                }
+            }
+            #[cfg(not(target_feature = "avx512f"))]
+            // SAFETY: AVX is enabled for the whole build; each load and store is half a lane row.
+            unsafe {
+                for half in 0..LANES / 8 {
+                    let mut acc = [_mm256_setzero_ps(); 8];
+                    for (j, pj) in p.iter().enumerate() {
+                        let w = _mm256_loadu_ps(pj.as_ptr().add(8 * half));
+                        let v = &value(j)[8 * c..][..8];
+                        for i in 0..8 {
+                            acc[i] = _mm256_add_ps(acc[i], _mm256_mul_ps(w, _mm256_set1_ps(v[i])));
+                        }
+                    }
+                    for (o, a) in oc.iter_mut().zip(acc) {
+                        _mm256_storeu_ps(o.as_mut_ptr().add(8 * half), a);
+                    }
                 }
             }
         }
     }
-}
 
-/// As above, one value at a time.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx")))]
-fn sums<'a>(p: &[[f32; LANES]], value: impl Fn(usize) -> &'a [f32], out: &mut [[f32; LANES]]) {
-    out.iter_mut().for_each(|o| *o = [0.0; LANES]);
-    for (j, pj) in p.iter().enumerate() {
-        for (o, &v) in out.iter_mut().zip(value(j)) {
-            (0..LANES).for_each(|l| o[l] += pj[l] * v);
-        }
-    }
-}
-
-/// One key's scores against the lanes' queries `qt (head_dim, LANES)`: per lane, [`dot`]'s
-/// eight partial sums (element `8c + i` into sum `i`, in order of `c`) and its tree; `W` lanes
-/// at a time in registers (512 or 256 bits).
-#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
-#[inline]
-fn scores(qt: &[[f32; LANES]], key: &[f32]) -> [f32; LANES] {
-    use std::arch::x86_64::*;
-    let mut out = [0.0f32; LANES];
-    #[cfg(target_feature = "avx512f")]
-    // SAFETY: AVX-512 F is enabled for the whole build; each load reads 16 of a row's 16 f32.
-    unsafe {
-        let mut acc = [_mm512_setzero_ps(); 8];
-        for (qc, kc) in qt.chunks_exact(8).zip(key.chunks_exact(8)) {
-            for i in 0..8 {
-                let p = _mm512_mul_ps(_mm512_loadu_ps(qc[i].as_ptr()), _mm512_set1_ps(kc[i]));
-                acc[i] = _mm512_add_ps(acc[i], p);
-            }
-        }
-        let pair = |a: usize, b: usize| _mm512_add_ps(acc[a], acc[b]);
-        let t = _mm512_add_ps(
-            _mm512_add_ps(pair(0, 4), pair(1, 5)),
-            _mm512_add_ps(pair(2, 6), pair(3, 7)),
-        );
-        _mm512_storeu_ps(out.as_mut_ptr(), t);
-    }
-    #[cfg(not(target_feature = "avx512f"))]
-    // SAFETY: AVX is enabled for the whole build; each load reads 8 of a row's 16 f32.
-    unsafe {
-        for half in 0..LANES / 8 {
-            let mut acc = [_mm256_setzero_ps(); 8];
+    /// One key's scores against the lanes' queries `qt (head_dim, LANES)`: per lane, `dot`'s
+    /// eight partial sums (element `8c + i` into sum `i`, in order of `c`) and its tree, the lanes in
+    /// one 512-bit register or two 256-bit ones.
+    #[inline]
+    fn scores(qt: &[[f32; LANES]], key: &[f32]) -> [f32; LANES] {
+        let mut out = [0.0f32; LANES];
+        #[cfg(target_feature = "avx512f")]
+        // SAFETY: AVX-512 F is enabled for the whole build; each load reads 16 of a row's 16 f32.
+        unsafe {
+            let mut acc = [_mm512_setzero_ps(); 8];
             for (qc, kc) in qt.chunks_exact(8).zip(key.chunks_exact(8)) {
                 for i in 0..8 {
-                    let q = _mm256_loadu_ps(qc[i].as_ptr().add(8 * half));
-                    acc[i] = _mm256_add_ps(acc[i], _mm256_mul_ps(q, _mm256_set1_ps(kc[i])));
+                    let p = _mm512_mul_ps(_mm512_loadu_ps(qc[i].as_ptr()), _mm512_set1_ps(kc[i]));
+                    acc[i] = _mm512_add_ps(acc[i], p);
                 }
             }
-            let pair = |a: usize, b: usize| _mm256_add_ps(acc[a], acc[b]);
-            let t = _mm256_add_ps(
-                _mm256_add_ps(pair(0, 4), pair(1, 5)),
-                _mm256_add_ps(pair(2, 6), pair(3, 7)),
+            let pair = |a: usize, b: usize| _mm512_add_ps(acc[a], acc[b]);
+            let t = _mm512_add_ps(
+                _mm512_add_ps(pair(0, 4), pair(1, 5)),
+                _mm512_add_ps(pair(2, 6), pair(3, 7)),
             );
-            _mm256_storeu_ps(out.as_mut_ptr().add(8 * half), t);
+            _mm512_storeu_ps(out.as_mut_ptr(), t);
         }
-    }
-    out
-}
-
-/// As above, one lane at a time (builds without those registers take the row path).
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx")))]
-fn scores(qt: &[[f32; LANES]], key: &[f32]) -> [f32; LANES] {
-    std::array::from_fn(|l| {
-        let mut acc = [0.0f32; 8];
-        for (qc, kc) in qt.chunks_exact(8).zip(key.chunks_exact(8)) {
-            for i in 0..8 {
-                acc[i] += qc[i][l] * kc[i];
+        #[cfg(not(target_feature = "avx512f"))]
+        // SAFETY: AVX is enabled for the whole build; each load reads 8 of a row's 16 f32.
+        unsafe {
+            for half in 0..LANES / 8 {
+                let mut acc = [_mm256_setzero_ps(); 8];
+                for (qc, kc) in qt.chunks_exact(8).zip(key.chunks_exact(8)) {
+                    for i in 0..8 {
+                        let q = _mm256_loadu_ps(qc[i].as_ptr().add(8 * half));
+                        acc[i] = _mm256_add_ps(acc[i], _mm256_mul_ps(q, _mm256_set1_ps(kc[i])));
+                    }
+                }
+                let pair = |a: usize, b: usize| _mm256_add_ps(acc[a], acc[b]);
+                let t = _mm256_add_ps(
+                    _mm256_add_ps(pair(0, 4), pair(1, 5)),
+                    _mm256_add_ps(pair(2, 6), pair(3, 7)),
+                );
+                _mm256_storeu_ps(out.as_mut_ptr().add(8 * half), t);
             }
         }
-        let a = |i: usize| acc[i];
-        ((a(0) + a(4)) + (a(1) + a(5))) + ((a(2) + a(6)) + (a(3) + a(7)))
-    })
+        out
+    }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64", target_feature = "avx"))]
 mod tests {
     use super::super::dot::tests::values;
     use super::*;
