@@ -105,7 +105,8 @@ pub enum Kernel {
     Relaxed,
     /// AVX2 with FMA and F16C (every AVX2 CPU has them).
     Avx2,
-    /// AVX-512 VNNI (with VL, on 256-bit registers).
+    /// AVX-512 VNNI: Q4_1 on 512-bit registers, two groups at a time; the other formats on
+    /// 256-bit registers (VL).
     Vnni,
 }
 
@@ -132,6 +133,7 @@ impl Kernel {
             }
             if avx2
                 && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
                 && std::is_x86_feature_detected!("avx512vl")
                 && std::is_x86_feature_detected!("avx512vnni")
             {
@@ -390,12 +392,16 @@ impl QMatrix {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
     unsafe fn groups_vnni(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
-        // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
-        self.groups(xs, row0, out, |w, xs, g| unsafe {
-            x86::group::<true>(w, xs, g)
-        })
+        // SAFETY: the caller checked the CPU features; `groups` passes in-range groups (and
+        // `pair` gets Q4_1 matrices only).
+        match self.format {
+            Format::Q4_1 => self.groups(xs, row0, out, |w, xs, g| unsafe { x86::pair(w, xs, g) }),
+            _ => self.groups(xs, row0, out, |w, xs, g| unsafe {
+                [x86::group::<true>(w, xs, g)]
+            }),
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -403,40 +409,46 @@ impl QMatrix {
     unsafe fn groups_avx2(&self, xs: &[Q8], row0: usize, out: &mut [f32]) {
         // SAFETY: the caller checked the CPU features; `groups` passes in-range groups.
         self.groups(xs, row0, out, |w, xs, g| unsafe {
-            x86::group::<false>(w, xs, g)
+            [x86::group::<false>(w, xs, g)]
         })
     }
 
     /// Runs `group` over every group of 8 rows that `row0 .. row0 + len` touches for the (at
-    /// most [`TOKENS`]) rows of `xs`, keeping the wanted rows in `out (xs.len(), len)`.
+    /// most [`TOKENS`]) rows of `xs`, keeping the wanted rows in `out (xs.len(), len)`; `group`
+    /// gives `N` groups from the one asked for on (those past the last are dropped).
     #[inline(always)]
-    fn groups(
+    fn groups<const N: usize>(
         &self,
         xs: &[Q8],
         row0: usize,
         out: &mut [f32],
-        group: impl Fn(&QMatrix, &[Q8], usize) -> [[f32; G]; TOKENS],
+        group: impl Fn(&QMatrix, &[Q8], usize) -> [[[f32; G]; TOKENS]; N],
     ) {
         let len = out.len() / xs.len();
         let end = row0 + len;
         let mut r = row0;
         while r < end {
-            let g = r / G;
-            let lanes = group(self, xs, g);
-            let (from, to) = (r - g * G, (end - g * G).min(G));
-            for (t, lanes) in lanes.iter().take(xs.len()).enumerate() {
-                let mut rows = [0.0f32; G];
-                for (lane, &i) in self.format.lanes().iter().enumerate() {
-                    rows[i] = lanes[lane];
+            for lanes in group(self, xs, r / G) {
+                if r >= end {
+                    break;
                 }
-                let dst = &mut out[t * len + r - row0..][..to - from];
-                match <&mut [f32; G]>::try_from(&mut *dst) {
-                    // A whole group: a fixed-size copy (wasm's `memory.copy` is a runtime call).
-                    Ok(whole) => *whole = rows,
-                    Err(_) => dst.copy_from_slice(&rows[from..to]),
+                let g = r / G;
+                let (from, to) = (r - g * G, (end - g * G).min(G));
+                for (t, lanes) in lanes.iter().take(xs.len()).enumerate() {
+                    let mut rows = [0.0f32; G];
+                    for (lane, &i) in self.format.lanes().iter().enumerate() {
+                        rows[i] = lanes[lane];
+                    }
+                    let dst = &mut out[t * len + r - row0..][..to - from];
+                    match <&mut [f32; G]>::try_from(&mut *dst) {
+                        // A whole group: a fixed-size copy (wasm's `memory.copy` is a runtime
+                        // call).
+                        Ok(whole) => *whole = rows,
+                        Err(_) => dst.copy_from_slice(&rows[from..to]),
+                    }
                 }
+                r = g * G + to;
             }
-            r = g * G + to;
         }
     }
 
@@ -511,13 +523,13 @@ impl QMatrix {
 /// A one-token group kernel run for each row of `xs` (kernels that gain nothing from batching).
 fn per_token(
     group: impl Fn(&QMatrix, &Q8, usize) -> [f32; G],
-) -> impl Fn(&QMatrix, &[Q8], usize) -> [[f32; G]; TOKENS] {
+) -> impl Fn(&QMatrix, &[Q8], usize) -> [[[f32; G]; TOKENS]; 1] {
     move |w, xs, g| {
         let mut out = [[0.0f32; G]; TOKENS];
         for (o, x) in out.iter_mut().zip(xs) {
             *o = group(w, x, g);
         }
-        out
+        [out]
     }
 }
 

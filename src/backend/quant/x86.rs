@@ -178,6 +178,102 @@ pub unsafe fn group<const VNNI: bool>(w: &QMatrix, xs: &[Q8], g: usize) -> [[f32
     out
 }
 
+/// [`pair`] takes at most four activation rows.
+const _: () = assert!(TOKENS == 4);
+
+/// Two groups of a Q4_1 matrix, `g` and the next (or `g` again after the last), for up to
+/// [`TOKENS`] activation rows on 512-bit registers: what [`group`] gives with VNNI, for 16 rows
+/// at once (group `g`'s lanes in the low half, the other's in the high half). Each row's
+/// products build up in its own lane, so no horizontal adds; each lane's integer sum is the
+/// same, and its float steps are [`fold`]'s, so the bits are the same.
+///
+/// # Safety
+/// Needs AVX-512 F, BW and VNNI (and AVX2, F16C); `w` Q4_1, `g` a group of `w`, `xs` as wide
+/// as `w`.
+#[inline(always)]
+pub unsafe fn pair(w: &QMatrix, xs: &[Q8], g: usize) -> [[[f32; G]; TOKENS]; 2] {
+    // A fixed count of activation rows, so that their sums stay in registers (in memory, the
+    // loop ran a third slower).
+    match xs {
+        [a] => pair_of([a], w, g),
+        [a, b] => pair_of([a, b], w, g),
+        [a, b, c] => pair_of([a, b, c], w, g),
+        [a, b, c, d, ..] => pair_of([a, b, c, d], w, g),
+        [] => [[[0.0; G]; TOKENS]; 2],
+    }
+}
+
+#[inline(always)]
+unsafe fn pair_of<const T: usize>(xs: [&Q8; T], w: &QMatrix, g: usize) -> [[[f32; G]; TOKENS]; 2] {
+    debug_assert!(w.format == Format::Q4_1 && T <= TOKENS);
+    let next = (g + 1).min(w.rows.div_ceil(G) - 1);
+    let ((d0, m0, q0), (d1, m1, q1)) = (w.group_data(g), w.group_data(next));
+    let mut acc = [_mm512_setzero_ps(); T];
+    let mask = _mm512_set1_epi8(0x0F);
+    let zero = _mm512_setzero_si512();
+    let both = |a: __m256, b: __m256| {
+        _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castpd256_pd512(_mm256_castps_pd(a)),
+            _mm256_castps_pd(b),
+            1,
+        ))
+    };
+    for b in 0..w.cols / QK {
+        let at = b * G;
+        let (p0, p1) = (
+            q0.as_ptr().add(b * G * 16) as *const __m256i,
+            q1.as_ptr().add(b * G * 16) as *const __m256i,
+        );
+        // Register p: rows 2p and 2p + 1 of group g, then of the other group, 16 bytes each;
+        // a 4 × 4 transpose of words within each 128-bit quarter makes register k each row's
+        // word k (bytes 4k .. 4k + 4: columns 4k .. 4k + 4 in the low nibbles, 16 + 4k ..
+        // 16 + 4k + 4 in the high ones), rows 0 2 4 6 | 1 3 5 7 of g, then of the other.
+        let v: [__m512i; 4] = std::array::from_fn(|p| {
+            let low = _mm512_castsi256_si512(_mm256_loadu_si256(p0.add(p)));
+            _mm512_inserti64x4(low, _mm256_loadu_si256(p1.add(p)), 1)
+        });
+        let t0 = _mm512_unpacklo_epi32(v[0], v[1]);
+        let t1 = _mm512_unpacklo_epi32(v[2], v[3]);
+        let t2 = _mm512_unpackhi_epi32(v[0], v[1]);
+        let t3 = _mm512_unpackhi_epi32(v[2], v[3]);
+        let v = [
+            _mm512_unpacklo_epi64(t0, t1),
+            _mm512_unpackhi_epi64(t0, t1),
+            _mm512_unpacklo_epi64(t2, t3),
+            _mm512_unpackhi_epi64(t2, t3),
+        ];
+        let lo = v.map(|v| _mm512_and_si512(v, mask));
+        let hi = v.map(|v| _mm512_and_si512(_mm512_srli_epi16(v, 4), mask));
+        let dv = both(load8(d0, at), load8(d1, at));
+        let mv = both(load8(m0, at), load8(m1, at));
+        for (a, x) in acc.iter_mut().zip(xs) {
+            // Four activations in every lane, against each row's word.
+            let xp = x.q.as_ptr().add(b * QK) as *const i32;
+            let four = |i: usize| _mm512_set1_epi32(xp.add(i).read_unaligned());
+            let (mut sl, mut sh) = (zero, zero);
+            for k in 0..4 {
+                sl = _mm512_dpbusd_epi32(sl, lo[k], four(k));
+                sh = _mm512_dpbusd_epi32(sh, hi[k], four(4 + k));
+            }
+            let isum = _mm512_add_epi32(sl, sh);
+            // `fold`: acc + ((d·dx)·isum + m·s).
+            let t = _mm512_mul_ps(
+                _mm512_mul_ps(dv, _mm512_set1_ps(*x.d.get_unchecked(b))),
+                _mm512_cvtepi32_ps(isum),
+            );
+            let t = _mm512_add_ps(t, _mm512_mul_ps(mv, _mm512_set1_ps(*x.s.get_unchecked(b))));
+            *a = _mm512_add_ps(*a, t);
+        }
+    }
+    let mut out = [[[0.0f32; G]; TOKENS]; 2];
+    for (t, a) in acc.iter().enumerate() {
+        _mm256_storeu_ps(out[0][t].as_mut_ptr(), _mm512_castps512_ps256(*a));
+        let high = _mm512_extractf64x4_pd(_mm512_castps_pd(*a), 1);
+        _mm256_storeu_ps(out[1][t].as_mut_ptr(), _mm256_castpd_ps(high));
+    }
+    out
+}
+
 /// One block of 32 activations quantized as [`super::reference::quantize_block`] does, bit
 /// for bit: `amax` by `vmaxps` with the running maximum second (a NaN is ignored, as
 /// `f32::max` ignores it), then `round` (half away from zero) spelled out as truncation plus
