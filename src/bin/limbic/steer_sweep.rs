@@ -63,10 +63,27 @@ const REPORT_PROMPTS: [&str; 10] = [
 ];
 pub const STRENGTHS: [f32; 4] = [0.1, 0.2, 0.35, 0.5];
 /// The own-word check during the choice (the report measures the page's "How does he feel? He
-/// feels" from data/experiments.json, never chosen on).
-pub const FEEL_CHOICE: [&str; 2] = [
+/// feels" from data/experiments.json and [`FEEL_HELD_OUT`], never chosen on).
+pub const FEEL_CHOICE: [&str; 6] = [
     "How does she feel right now? She feels",
     "Asked how I was, I said that I felt",
+    "He looked up from the table, and his friend could see that he was",
+    "Today I feel",
+    "When the day ended, she went to bed feeling",
+    "Describe your mood in one word. I am",
+];
+/// The own-word check on other sentences, measured only for the report (one sentence's ratio
+/// varies a great deal from the next's): the geometric mean over them, with a bootstrap interval
+/// over the sentences.
+pub const FEEL_HELD_OUT: [&str; 8] = [
+    "She put the phone down. She felt",
+    "Looking back on the afternoon, he felt",
+    "In a word, my mood today is",
+    "The nurse asked how she was feeling. She said she felt",
+    "After reading the letter, he was",
+    "Everyone in the room could tell that she was",
+    "I woke up this morning feeling",
+    "Right now I am feeling",
 ];
 /// How far below an emotion's strongest fluent effect a setting may be and still be chosen for
 /// a larger own-word ratio.
@@ -456,10 +473,20 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         let own = (&set.steer_layers_for(e)[..], set.direction_for(e));
         let p0 = feel(&mut engine, &set, feel_report, own, e, 0.0)?;
         let p1 = feel(&mut engine, &set, feel_report, own, e, set.strength_of(e))?;
+        let logs = FEEL_HELD_OUT
+            .iter()
+            .map(|p| {
+                let p0 = feel(&mut engine, &set, p, own, e, 0.0)?;
+                let p1 = feel(&mut engine, &set, p, own, e, set.strength_of(e))?;
+                Ok((p1.max(1e-12) / p0.max(1e-12)).ln())
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        let (g, lo, hi) = limbic::crossval::mean_ci(&logs, 0x0fee1 + e as u64);
+        let held_out = json!({"ratio": g.exp(), "low": lo.exp(), "high": hi.exp(), "per_prompt": logs.iter().map(|x| x.exp()).collect::<Vec<_>>()});
         let samples: Vec<&str> = (0..2)
             .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
             .collect();
-        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "distinct": distinct, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "samples": samples}));
+        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "distinct": distinct, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "p_feel_held_out": held_out, "samples": samples}));
     }
     let (v0, ppl0, distinct0) = group(0);
     let runs: Vec<Value> = jobs
@@ -481,7 +508,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "feel_held_out": FEEL_HELD_OUT, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(

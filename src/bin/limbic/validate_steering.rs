@@ -32,21 +32,22 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          (the paper's vector, against the mean of all emotions), the contrastive one (the emotion against the neutral scenes of the same topics), or the generation-based one (the model's \
          own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
          layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
-         replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after {} (not the prompt \
-         measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}), whose share of distinct words stays \
+         replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after each of {} \
+         (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}), whose share of distinct words stays \
          at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
          **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}, distinct words {:.2}.\n\n\
-         | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered |\n|---|---|---|---|---|---|---|\n",
+         | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered | ×, {} other sentences |\n|---|---|---|---|---|---|---|---|\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
-        STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(" and "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]),
+        STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(", "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]),
         f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), EFFECT_TOLERANCE,
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
         Direction::of_json(c).name(), layers, set.default_strength,
         r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
-        f(&r["unsteered_distinct"])
+        f(&r["unsteered_distinct"]),
+        r["feel_held_out"].as_array().map_or(0, |a| a.len())
     );
     // Each row with the sign its replies' sentiment should move (the page says what moved).
     let rows: Vec<Value> = r["emotions"]
@@ -64,7 +65,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     for e in &rows {
         let _ = writeln!(
             md,
-            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {:.4} → {:.4} (×{:.1}) |",
+            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {:.4} → {:.4} (×{:.1}) | ×{:.1} [{:.1}, {:.1}] |",
             e["emotion"].as_str().unwrap_or(""),
             Direction::of_json(e).name(),
             e["layers"],
@@ -74,7 +75,10 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             f(&e["distinct"]),
             f(&e["p_feel_unsteered"]),
             f(&e["p_feel_steered"]),
-            f(&e["p_feel_ratio"])
+            f(&e["p_feel_ratio"]),
+            f(&e["p_feel_held_out"]["ratio"]),
+            f(&e["p_feel_held_out"]["low"]),
+            f(&e["p_feel_held_out"]["high"])
         );
     }
     let vader = |name: &str| {
@@ -82,7 +86,14 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             .find(|e| e["emotion"] == name)
             .map_or(f64::NAN, |e| f(&e["vader"]))
     };
-    let _ = writeln!(md, "\nVADER(happy) − VADER(sad) = **{:+.2}**.\n\nSamples (first two report prompts, seed 1):\n", vader("happy") - vader("sad"));
+    let _ = writeln!(md, "\nThe last column: how many times steering multiplies p(\" emotion\") after each of {} other sentences never used in the choice ({}), the geometric mean over them \
+         with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).\n\nVADER(happy) − VADER(sad) = **{:+.2}**. \
+         Perplexity over the unsteered replies': {}; the choice bounds it at {}× on its own short greedy replies, and a setting near that bound there can pass it on these longer sampled ones.\n\nSamples (first two report prompts, seed 1):\n",
+        r["feel_held_out"].as_array().map_or(0, |a| a.len()),
+        r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
+        vader("happy") - vader("sad"),
+        rows.iter().map(|e| format!("{} {:.2}×", e["emotion"].as_str().unwrap_or(""), f(&e["perplexity"]) / f(&r["unsteered_perplexity"]))).collect::<Vec<_>>().join(", "),
+        sweep["choice"]["max_perplexity_ratio"]);
     for e in &rows {
         for s in e["samples"].as_array().into_iter().flatten() {
             let _ = writeln!(
@@ -215,6 +226,6 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             x
         }).collect::<Vec<_>>(),
         "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"],
-        "happy_minus_sad_vader": vader("happy") - vader("sad"),
+        "happy_minus_sad_vader": vader("happy") - vader("sad"), "feel_held_out": r["feel_held_out"],
     }))
 }

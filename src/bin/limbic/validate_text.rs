@@ -156,6 +156,9 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     let st = &r["steering"];
     let feel = st["emotions"].as_array().cloned().unwrap_or_default();
     let raised = feel.iter().filter(|e| f(&e["p_feel_ratio"]) >= 3.0).count();
+    let held = |e: &Value| f(&e["p_feel_held_out"]["ratio"]);
+    let raised_held = feel.iter().filter(|e| held(e) >= 3.0).count();
+    let held_n = st["feel_held_out"].as_array().map_or(0, |a| a.len());
     let pt = &r["per_token"];
     let mut s =
         String::from("\n## 7. Differences from the paper, and what this model does not do\n\n");
@@ -208,8 +211,11 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     }
     s += &format!(
         "- **Steering.** Steering each of {} emotions at its own layers and direction (chosen on other prompts) raises p(\" emotion\") after \"How does he feel? He feels\" at least \
-         threefold for {raised} of them; VADER(happy) − VADER(sad) = {:+.2} over the report prompts. See section 5 for what each emotion does and does not do.\n",
-        feel.len(), f(&st["happy_minus_sad_vader"])
+         threefold for {raised} of them, and over {held_n} other sentences of the same kind (the geometric mean) for {raised_held} ({}); VADER(happy) − VADER(sad) = {:+.2} \
+         over the report prompts. See section 5 for what each emotion does and does not do.\n",
+        feel.len(),
+        feel.iter().map(|e| format!("{} ×{:.1}", e["emotion"].as_str().unwrap_or(""), held(e))).collect::<Vec<_>>().join(", "),
+        f(&st["happy_minus_sad_vader"])
     );
     s += &format!(
         "- **Logit lens.** The paper's vectors promote their own emotion words; here the own word is in the top 100 for {} of 171.\n",

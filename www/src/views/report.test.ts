@@ -82,23 +82,29 @@ describe("summaries", () => {
     for (const row of t) for (let i = 1; i < row.length; i++) expect(row[i]!.strength).toBeGreaterThan(row[i - 1]!.strength);
   });
 
-  it("reads each measured emotion's steering; older reports name the direction by contrastive", () => {
-    const rows = (raw.steering as { emotions: { emotion: string; p_feel_ratio: number; vader: number }[] }).emotions;
+  it("reads each measured emotion's steering; older reports name the direction by contrastive and have no other sentences", () => {
+    const rows = (raw.steering as { emotions: { emotion: string; p_feel_ratio: number; vader: number; p_feel_held_out: { ratio: number } }[] }).emotions;
     expect(r.steering.measured.map((m) => m.emotion)).toEqual(rows.map((e) => e.emotion));
     expect(r.steering.measured[0]!.ratio).toBe(rows[0]!.p_feel_ratio);
+    expect(r.steering.measured[0]!.heldOut?.ratio).toBe(rows[0]!.p_feel_held_out.ratio);
     const old = structuredClone(rows) as Record<string, unknown>[];
-    for (const e of old) { delete e.direction; delete e.valence; e.contrastive = true; }
+    for (const e of old) { delete e.direction; delete e.valence; delete e.p_feel_held_out; e.contrastive = true; }
     const o = parseReport(edited("steering.emotions", old));
-    expect(o.steering.measured.every((m) => m.direction === "contrastive" && m.valence === null)).toBe(true);
+    expect(o.steering.measured.every((m) => m.direction === "contrastive" && m.valence === null && m.heldOut === null)).toBe(true);
   });
 
   it("says what steering does: own word taken up or not, and which way sentiment moves", () => {
-    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence });
+    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence, heldOut: null });
     expect(steerVerdict(m(0.3, 1.3, -1), 0.71)).toBe("sad: p(“sad”) ×1.3 only: the model hardly takes up the word; replies turn less positive but stay positive on average (VADER +0.30 against +0.71 unsteered).");
     expect(steerVerdict(m(-0.4, 4, -1), 0.71)).toBe("sad: raises p(“sad”) ×4.0; replies turn negative (VADER −0.40 against +0.71 unsteered).");
     expect(steerVerdict(m(0.68, 4, -1), 0.71)).toContain("hardly moves its way");
     expect(steerVerdict({ ...m(0.9, 8.6, 1), emotion: "happy" }, 0.71)).toBe("happy: raises p(“happy”) ×8.6; replies turn more positive (VADER +0.90 against +0.71 unsteered).");
     expect(steerVerdict(m(0.3, 1.3, null), 0.71)).toContain("replies' sentiment VADER +0.30");
+    // Other sentences of the same kind: said beside the paper's, and told apart from it when they disagree.
+    const held = (ratio: number, heldOut: number) => ({ ...m(0.3, ratio, -1), heldOut: { ratio: heldOut, low: heldOut / 2, high: heldOut * 2 } });
+    expect(steerVerdict(held(4, 5), 0.71)).toContain("raises p(“sad”) ×4.0 (×5.0, 2.5–10.0, over other sentences like it);");
+    expect(steerVerdict(held(1.2, 6), 0.71)).toContain("p(“sad”) ×1.2 after “How does he feel? He feels” only, though ×6.0 (3.0–12.0) over other sentences like it");
+    expect(steerVerdict(held(1.2, 1.5), 0.71)).toContain("p(“sad”) ×1.2 (×1.5, 0.8–3.0, over other sentences like it) only: the model hardly takes up the word");
   });
 
   it("formats numbers for the page", () => {

@@ -102,6 +102,9 @@ export interface SteerMeasure {
   vader: number;
   /** p(" emotion") after "How does he feel? He feels", steered over unsteered. */
   ratio: number;
+  /** The same ratio over other sentences of that kind, never used in the choice: the geometric
+   * mean and its 95 % interval (null in older reports). */
+  heldOut: { ratio: number; low: number; high: number } | null;
   /** +1 or −1: the way the emotion should move sentiment (null in older reports). */
   valence: number | null;
 }
@@ -217,6 +220,9 @@ export function parseReport(raw: unknown): Report {
         // Older reports say `contrastive: true|false`.
         direction: has(e, "direction") ? string(e, "direction") : field(e, "contrastive") === true ? "contrastive" : "mean",
         valence: has(e, "valence") ? number(e, "valence") : null,
+        heldOut: has(e, "p_feel_held_out")
+          ? { ratio: number(e, "p_feel_held_out.ratio"), low: number(e, "p_feel_held_out.low"), high: number(e, "p_feel_held_out.high") }
+          : null,
       })),
       unsteered_vader: number(raw, "steering.unsteered_vader"),
     },
@@ -292,8 +298,6 @@ export function doseCounts(r: Report, t = 0.5): { total: number; afraidRises: nu
   };
 }
 
-/** Per emotion of the "How does he feel?" test: p(word) unsteered, p at `strength`, and
- * the ratio; null where the report has no such strength. */
 /** Per emotion: p(" emotion") steered at `strength` (default: each emotion's own steered
  * strength, the last it was measured at) over p unsteered; null when one lacks that strength. */
 export function feelRatios(r: Report, strength?: number): { emotion: string; p0: number; p: number; ratio: number }[] | null {
@@ -340,7 +344,13 @@ export const OWN_WORD_RATIO = 3;
  * without steering). */
 export function steerVerdict(m: SteerMeasure, unsteered: number): string {
   const word = `p(“${m.emotion}”) ×${m.ratio.toFixed(1)}`;
-  const own = m.ratio >= OWN_WORD_RATIO ? `raises ${word}` : `${word} only: the model hardly takes up the word`;
+  const h = m.heldOut;
+  const others = h ? ` (×${h.ratio.toFixed(1)}, ${h.low.toFixed(1)}–${h.high.toFixed(1)}, over other sentences like it)` : "";
+  const up = (x: number) => x >= OWN_WORD_RATIO;
+  let own: string;
+  if (up(m.ratio)) own = `raises ${word}${others}`;
+  else if (h && up(h.ratio)) own = `${word} after “How does he feel? He feels” only, though ×${h.ratio.toFixed(1)} (${h.low.toFixed(1)}–${h.high.toFixed(1)}) over other sentences like it: the word's rise depends on the sentence`;
+  else own = `${word}${others} only: the model hardly takes up the word`;
   const vs = `VADER ${signed(m.vader)} against ${signed(unsteered)} unsteered`;
   const shift = m.valence === null ? 0 : (m.vader - unsteered) * m.valence;
   let mood: string;
