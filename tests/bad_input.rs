@@ -229,6 +229,13 @@ fn cli_reports_bad_input_in_one_line_with_a_failing_exit() {
             "{args:?}: {err:?}"
         );
         assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        // The kind of error is said once ("steering: \"happy\": strength …", not "steering: \"happy\": steering: …").
+        let kind = err["error: ".len()..].split(':').next().unwrap_or("");
+        assert_eq!(
+            err.matches(&format!("{kind}:")).count(),
+            1,
+            "{args:?}: {err:?}"
+        );
     }
     let out = Command::new(env!("CARGO_BIN_EXE_limbic"))
         .args([

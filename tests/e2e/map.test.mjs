@@ -108,6 +108,16 @@ test("About shows the held-out accuracy, the Tylenol result and the differences 
   assert.ok(diff.includes(`peaks at layer ${cv.indexOf(Math.max(...cv))} of`), diff);
   assert.ok(diff.includes(`first for ${pct(report.accuracy.test.fit.top1.mean, 0)}`), diff);
   assert.ok(diff.includes(`ROC curve of ${report.per_token.auc_intensity.toFixed(2)}`), diff);
+  // The own word over other sentences like the paper's: counted among the differences, and per
+  // emotion beside "How does he feel?" with its interval.
+  const measured = report.steering.emotions;
+  const raised = measured.filter((e) => e.p_feel_held_out.ratio >= 3).length;
+  assert.ok(diff.includes(`at least threefold for ${raised} of ${measured.length}`), diff);
+  const feel = await p.getByTestId("about-feel").textContent();
+  for (const e of measured) {
+    const h = e.p_feel_held_out;
+    assert.ok(feel.includes(`×${h.ratio.toFixed(1)} (${h.low.toFixed(1)}–${h.high.toFixed(1)})`), `${e.emotion}: ${feel}`);
+  }
   assert.ok(await p.getByTestId("va-correlations").isVisible());
   assert.equal(await p.locator(".about-chart svg").count(), 1);
   assert.equal(await p.locator('a[href="https://transformer-circuits.pub/2026/emotions/index.html"]').count() >= 1, true);

@@ -24,7 +24,10 @@ pub fn parse_steer(spec: &str) -> Result<(String, Option<f32>)> {
                 .trim()
                 .parse()
                 .map_err(|_| Error::Steer(format!("strength {s:?} in {spec:?} is not a number")))?;
-            check_strength(v).map_err(|e| Error::Steer(format!("{n:?}: {e}")))?;
+            check_strength(v).map_err(|e| match e {
+                Error::Steer(m) => Error::Steer(format!("{n:?}: {m}")),
+                other => other,
+            })?;
             (n, Some(v))
         }
         None => (spec, None),

@@ -110,12 +110,19 @@ function steeringSection(r: Report): HTMLElement {
   const table = steeringTable(r);
   const cols = table[0]?.map((c) => c.strength) ?? [];
   const prompts = table[0]?.[0]?.prompts ?? 0;
+  // Newer reports also measure the ratio over other sentences like the paper's.
+  const others = (emotion: string) => r.steering.measured.find((m) => m.emotion === emotion)?.heldOut ?? null;
+  const withOthers = feel.some((f) => others(f.emotion));
   return h("section", { "aria-labelledby": "about-steer-h" },
     h("h3", { id: "about-steer-h" }, "Steering"),
-    h("p", {}, `Adding an emotion's vector at the steering layers (from layer ${r.steering.layer}), scaled by a strength (a fraction of the mean residual norm), changes what the model says. The probability that the next word after “How does he feel? He feels” is the emotion's own word, unsteered and at the emotion's default strength:`),
+    h("p", {}, `Adding an emotion's vector at the steering layers (from layer ${r.steering.layer}), scaled by a strength (a fraction of the mean residual norm), changes what the model says. The probability that the next word after “How does he feel? He feels” is the emotion's own word, unsteered and at the emotion's default strength${withOthers ? ", and how many times steering multiplies it after other sentences like that one, never used to choose the settings (the geometric mean over them and its 95 % interval: one sentence's ratio varies a great deal from the next's)" : ""}:`),
     scrollBox("how does he feel table", h("table", { class: "numbers", "data-testid": "about-feel" },
-      headRow("emotion", "unsteered", "steered"),
-      h("tbody", {}, ...feel.map((f) => h("tr", {}, cell(f.emotion, "text"), ...f.p.map((p) => cell(p.toFixed(4)))))))),
+      headRow("emotion", "unsteered", "steered", ...(withOthers ? ["× over other sentences"] : [])),
+      h("tbody", {}, ...feel.map((f) => {
+        const o = others(f.emotion);
+        const extra = withOthers ? [cell(o ? `×${o.ratio.toFixed(1)} (${o.low.toFixed(1)}–${o.high.toFixed(1)})` : "–")] : [];
+        return h("tr", {}, cell(f.emotion, "text"), ...f.p.map((p) => cell(p.toFixed(4))), ...extra);
+      })))),
     h("p", {}, "What steering each measured emotion does here, at its own layers, direction and strength (chosen on other prompts), over the report's prompts and seeds:"),
     h("ul", { "data-testid": "steer-verdicts" }, ...r.steering.measured.map((m) => h("li", {}, steerVerdict(m, r.steering.unsteered_vader)))),
     h("p", {}, `Greedy replies to ${prompts} neutral prompts, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over the prompts:`),
