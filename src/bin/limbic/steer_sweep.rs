@@ -543,7 +543,26 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
 
 #[cfg(test)]
 mod tests {
-    use super::distinct_words;
+    use super::{distinct_words, FEEL_CHOICE, FEEL_HELD_OUT};
+    use crate::validate_dose::{ExperimentsFile, EXPERIMENTS};
+    use std::path::Path;
+
+    #[test]
+    fn the_reported_own_word_sentences_are_never_chosen_on() {
+        let paper = ExperimentsFile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(EXPERIMENTS))
+            .expect("data/experiments.json");
+        let norm = |p: &str| p.trim().to_lowercase();
+        for p in FEEL_HELD_OUT.iter().chain([&paper.feel_prompt()]) {
+            assert!(
+                FEEL_CHOICE.iter().all(|c| norm(c) != norm(p)),
+                "{p:?} is also a choice sentence"
+            );
+        }
+        let mut all: Vec<String> = FEEL_HELD_OUT.iter().map(|p| norm(p)).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), FEEL_HELD_OUT.len(), "a held-out sentence twice");
+    }
 
     #[test]
     fn a_word_said_over_and_over_has_few_distinct_words() {
