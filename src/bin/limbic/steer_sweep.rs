@@ -234,10 +234,10 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// p(" emotion") after `prompt`, steered toward it (or not).
+/// p(" emotion") after `prompt`, steered toward it (or not); `sets` as [`variants`] makes them.
 fn feel(
     engine: &mut Session,
-    set: &EmotionSet,
+    sets: &[EmotionSet; 3],
     prompt: &str,
     (layers, direction): (&[usize], Direction),
     e: usize,
@@ -246,12 +246,11 @@ fn feel(
     let hooks = if strength == 0.0 {
         HookSet::new()
     } else {
-        hooks_for(&variants(set), direction, layers, e, strength)?
+        hooks_for(sets, direction, layers, e, strength)?
     };
-    let v = crate::emotion::run_next(engine, prompt, &hooks, &[format!(" {}", set.names[e])], 0)?;
-    Ok(v["prob_of"][format!(" {}", set.names[e])]
-        .as_f64()
-        .unwrap_or(f64::NAN))
+    let word = format!(" {}", sets[0].names[e]);
+    let v = crate::emotion::run_next(engine, prompt, &hooks, std::slice::from_ref(&word), 0)?;
+    Ok(v["prob_of"][&word].as_f64().unwrap_or(f64::NAN))
 }
 
 pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()> {
@@ -316,13 +315,15 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts,
     // and the own-word ratio.
     let mut engine = limbic::Session::cpu(&bytes)?;
+    // Made once: a clone of the whole set per direction.
+    let steer_sets = variants(&set);
     // Unsteered p(" emotion") after each choice prompt, once per emotion.
     let unsteered: Vec<Vec<f64>> = emotions
         .iter()
         .map(|&e| {
             FEEL_CHOICE
                 .iter()
-                .map(|p| feel(&mut engine, &set, p, (&[], Direction::Mean), e, 0.0))
+                .map(|p| feel(&mut engine, &steer_sets, p, (&[], Direction::Mean), e, 0.0))
                 .collect()
         })
         .collect::<Result<_>>()?;
@@ -333,7 +334,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         for (p, &p0) in FEEL_CHOICE.iter().zip(base) {
             let p1 = feel(
                 &mut engine,
-                &set,
+                &steer_sets,
                 p,
                 (&j.layers, j.direction),
                 e,
@@ -468,16 +469,25 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     let experiments = ExperimentsFile::load(Path::new(crate::validate_dose::EXPERIMENTS))?;
     let feel_report = experiments.feel_prompt();
     let mut report_rows = Vec::new();
+    // Again, now with the chosen settings in the set.
+    let steer_sets = variants(&set);
     for (i, &e) in emotions.iter().enumerate() {
         let (v, ppl, distinct) = group(i + 1);
         let own = (&set.steer_layers_for(e)[..], set.direction_for(e));
-        let p0 = feel(&mut engine, &set, feel_report, own, e, 0.0)?;
-        let p1 = feel(&mut engine, &set, feel_report, own, e, set.strength_of(e))?;
+        let p0 = feel(&mut engine, &steer_sets, feel_report, own, e, 0.0)?;
+        let p1 = feel(
+            &mut engine,
+            &steer_sets,
+            feel_report,
+            own,
+            e,
+            set.strength_of(e),
+        )?;
         let logs = FEEL_HELD_OUT
             .iter()
             .map(|p| {
-                let p0 = feel(&mut engine, &set, p, own, e, 0.0)?;
-                let p1 = feel(&mut engine, &set, p, own, e, set.strength_of(e))?;
+                let p0 = feel(&mut engine, &steer_sets, p, own, e, 0.0)?;
+                let p1 = feel(&mut engine, &steer_sets, p, own, e, set.strength_of(e))?;
                 Ok((p1.max(1e-12) / p0.max(1e-12)).ln())
             })
             .collect::<Result<Vec<f64>>>()?;
