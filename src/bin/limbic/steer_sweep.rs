@@ -3,8 +3,10 @@
 //!
 //! Choice: for each direction (the emotion's mean `m̂`, the contrastive emotion-against-neutral
 //! one, or the generation-based one, made here: [`crate::generated`]), each layer set (single layers from a third of the depth up, and bands, the strength
-//! split evenly over a band's layers) and each total strength, greedy replies to
-//! [`CHOICE_PROMPTS`] for six emotions. A reply's effect is its VADER compound minus the
+//! split evenly over a band's layers) and each total strength, replies to [`CHOICE_PROMPTS`] for
+//! six emotions, made as the report makes its own (sampled at temperature 0.7, [`REPORT_TOKENS`]
+//! tokens) with a seed the report does not use, so a setting cannot pass the fluency bound on
+//! short greedy replies and fail it on the report's. A reply's effect is its VADER compound minus the
 //! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
 //! under the unsteered model; its own-word check how many times steering multiplies p(" emotion")
 //! after [`FEEL_CHOICE`] (geometric mean). Per emotion, its own setting: among the cells whose
@@ -88,9 +90,12 @@ pub const FEEL_HELD_OUT: [&str; 8] = [
 /// How far below an emotion's strongest fluent effect a setting may be and still be chosen for
 /// a larger own-word ratio.
 pub const EFFECT_TOLERANCE: f64 = 0.1;
-const CHOICE_TOKENS: usize = 20;
-const REPORT_TOKENS: usize = 48;
+/// Every reply's length, the choice's and the report's.
+pub const REPORT_TOKENS: usize = 48;
+/// The report's seeds; the choice's one is none of them.
 const SEEDS: [u64; 3] = [1, 2, 3];
+const CHOICE_SEED: u64 = 7;
+const TEMPERATURE: f64 = 0.7;
 /// Fluency bound: mean perplexity of steered replies at most this times the unsteered ones'.
 const MAX_PPL_RATIO: f64 = 2.0;
 /// Repetition bound: steered replies' mean share of distinct words at least this times the
@@ -179,7 +184,7 @@ fn reply(engine: &mut Session, sets: &[EmotionSet; 3], j: &Job) -> Result<(Strin
     let ids = engine.encode_prompt(&engine.tokenizer.request(j.prompt)?)?;
     let sampler = match j.seed {
         Some(seed) => Sampler {
-            temperature: 0.7,
+            temperature: TEMPERATURE,
             top_p: 0.95,
             seed,
             ..Sampler::default()
@@ -271,20 +276,19 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     // In f16 as the file holds them, so the sweep measures what `--steer` will add.
     let (generated, stories) = crate::generated::directions(&bytes, &sha, &set, &union, cache)?;
     set.generated = generated;
-    let base = |prompt: &'static str, seed: Option<u64>, tokens: usize| Job {
-        direction: Direction::Mean,
-        layers: vec![],
-        emotion: None,
-        strength: 0.0,
-        prompt,
-        seed,
-        tokens,
-    };
 
-    // Choice.
+    // Choice: the unsteered replies first, then every setting's.
     let mut jobs: Vec<Job> = CHOICE_PROMPTS
         .iter()
-        .map(|p| base(p, None, CHOICE_TOKENS))
+        .map(|&prompt| Job {
+            direction: Direction::Mean,
+            layers: vec![],
+            emotion: None,
+            strength: 0.0,
+            prompt,
+            seed: Some(CHOICE_SEED),
+            tokens: REPORT_TOKENS,
+        })
         .collect();
     for direction in Direction::ALL {
         for layers in &sets {
@@ -297,8 +301,8 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
                             emotion: Some(e),
                             strength,
                             prompt: p,
-                            seed: None,
-                            tokens: CHOICE_TOKENS,
+                            seed: Some(CHOICE_SEED),
+                            tokens: REPORT_TOKENS,
                         });
                     }
                 }
@@ -510,7 +514,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         .map(|(j, eff, ppl, ratio, distinct)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio, "distinct": distinct}))
         .collect();
     let result = json!({
-        "choice": {"prompts": CHOICE_PROMPTS, "tokens": CHOICE_TOKENS, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
+        "choice": {"prompts": CHOICE_PROMPTS, "tokens": REPORT_TOKENS, "temperature": TEMPERATURE, "seed": CHOICE_SEED, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
                    "max_perplexity_ratio": MAX_PPL_RATIO, "min_distinct_ratio": MIN_DISTINCT_RATIO, "unsteered_distinct": base_distinct, "cells": table,
                    "settings": settings.iter().map(|s| json!({"direction": s.0.name(), "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
         "chosen": {"direction": direction.name(), "layers": layers, "default_strength": median,
@@ -518,7 +522,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": 0.7, "feel_held_out": FEEL_HELD_OUT, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(
@@ -553,7 +557,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_words, FEEL_CHOICE, FEEL_HELD_OUT};
+    use super::{distinct_words, CHOICE_SEED, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
     use crate::validate_dose::{ExperimentsFile, EXPERIMENTS};
     use std::path::Path;
 
@@ -572,6 +576,8 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), FEEL_HELD_OUT.len(), "a held-out sentence twice");
+        // Nor are the report's sampled replies: the choice draws its own.
+        assert!(!SEEDS.contains(&CHOICE_SEED));
     }
 
     #[test]

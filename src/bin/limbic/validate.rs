@@ -17,6 +17,7 @@ use limbic::corpus::Corpus;
 use limbic::emotions::EmotionSet;
 use limbic::extract::principal_components;
 use limbic::io::{read_model, write_atomic};
+use limbic::numerics::dot;
 use limbic::{Error, Result, Session};
 
 pub struct Args {
@@ -141,9 +142,79 @@ fn geometry_by_layer(set: &EmotionSet, matched: &[(usize, f64, f64)]) -> Vec<Val
                 reps[1].push(best(&idx, 1));
             }
             reps.iter_mut().for_each(|r| r.sort_by(f64::total_cmp));
-            json!({"layer": l, "valence": best(&all, 0), "valence_ci": [reps[0][12], reps[0][487]], "arousal": best(&all, 1), "arousal_ci": [reps[1][12], reps[1][487]]})
+            json!({"layer": l, "valence": best(&all, 0), "valence_ci": [reps[0][12], reps[0][487]], "arousal": best(&all, 1), "arousal_ci": [reps[1][12], reps[1][487]],
+                   "opposites": opposites(set, l)})
         })
         .collect()
+}
+
+/// The opposites the issue names.
+const OPPOSITES: [(&str, &str); 2] = [("afraid", "calm"), ("happy", "sad")];
+
+/// Per pair in [`OPPOSITES`] (both in the set): the cosine at `layer` of the readout's vectors
+/// and of the means (what steering adds), so the report shows whether any layer has them opposed.
+fn opposites(set: &EmotionSet, layer: usize) -> Vec<Value> {
+    let cos = |a: &[f32], b: &[f32]| {
+        let (ab, aa, bb) = (dot(a, b), dot(a, a), dot(b, b));
+        f64::from(ab) / (f64::from(aa) * f64::from(bb)).sqrt().max(1e-30)
+    };
+    OPPOSITES
+        .iter()
+        .filter_map(|(x, y)| Some((*x, *y, set.index(x).ok()?, set.index(y).ok()?)))
+        .map(|(x, y, i, j)| {
+            json!({"pair": format!("{x} – {y}"),
+                   "readout": cos(set.vector(layer, i), set.vector(layer, j)),
+                   "means": cos(&set.mean(layer, i), &set.mean(layer, j))})
+        })
+        .collect()
+}
+
+/// Per named opposite, the layers at which its cosine is below zero, for the readout's vectors
+/// and for the means, from [`geometry_by_layer`]'s rows.
+fn opposed_layers(by_layer: &Value) -> String {
+    let rows = by_layer.as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (k, (x, y)) in OPPOSITES.iter().enumerate() {
+        let said: Vec<String> = ["readout", "means"]
+            .iter()
+            .map(|which| {
+                let at: Vec<(u64, f64)> = rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some((r["layer"].as_u64()?, r["opposites"][k][which].as_f64()?))
+                    })
+                    .collect();
+                let below: Vec<String> = at
+                    .iter()
+                    .filter(|a| a.1 < 0.0)
+                    .map(|a| a.0.to_string())
+                    .collect();
+                let low = at.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+                let name = if *which == "readout" {
+                    "the readout's vectors"
+                } else {
+                    "the means"
+                };
+                match (below.is_empty(), low) {
+                    (_, None) => format!("{name}: not measured"),
+                    (true, Some(l)) => {
+                        format!("{name} at no layer (lowest {:+.2}, layer {})", l.1, l.0)
+                    }
+                    (false, Some(l)) => format!(
+                        "{name} at layers {} (lowest {:+.2}, layer {})",
+                        below.join(", "),
+                        l.1,
+                        l.0
+                    ),
+                }
+            })
+            .collect();
+        out.push(format!(
+            "*{x}* and *{y}* point apart (cosine below zero) for {}",
+            said.join("; for ")
+        ));
+    }
+    format!("{}.", out.join(". "))
 }
 
 fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String) -> Result<Value> {
@@ -229,12 +300,24 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
             Pearson r with valence PC1 {:+.2}, PC2 {:+.2}, PC3 {:+.2}; with arousal PC1 {:+.2}, PC2 {:+.2}, PC3 {:+.2} \
             (the paper: |r| = 0.81 for valence on PC1 and 0.66 for arousal). A PC's sign is arbitrary, so |r| is what compares.\n",
             matched.len(), r[0][0], r[1][0], r[2][0], r[0][1], r[1][1], r[2][1]);
-        md.push_str("\nAt every layer, the best |r| among PC1–PC3 (95% interval from resampling the matched emotions, components held fixed):\n\n| layer | valence | arousal |\n|---|---|---|\n");
+        let pairs: Vec<String> = opposites(set, l)
+            .iter()
+            .map(|p| format!(" cos({}) |", p["pair"].as_str().unwrap_or("")))
+            .collect();
+        let _ = write!(md, "\nAt every layer, the best |r| among PC1–PC3 (95% interval from resampling the matched emotions, components held fixed), and the named opposites' \
+            cosines there, the readout's vectors / the means (what steering adds; intervals at the readout layer in section 1, **Pairs**): does any layer hold them opposed?\n\n| layer | valence | arousal |{}\n|---|---|---|{}\n",
+            pairs.concat(), "---|".repeat(pairs.len()));
         for row in corr["by_layer"].as_array().into_iter().flatten() {
             let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+            let cosines: String = row["opposites"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| format!(" {:+.2} / {:+.2} |", f(&p["readout"]), f(&p["means"])))
+                .collect();
             let _ = writeln!(
                 md,
-                "| {} | {:.2} [{:.2}, {:.2}] | {:.2} [{:.2}, {:.2}] |",
+                "| {} | {:.2} [{:.2}, {:.2}] | {:.2} [{:.2}, {:.2}] |{cosines}",
                 row["layer"],
                 f(&row["valence"]),
                 f(&row["valence_ci"][0]),
@@ -244,6 +327,7 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
                 f(&row["arousal_ci"][1])
             );
         }
+        let _ = writeln!(md, "\n{}", opposed_layers(&corr["by_layer"]));
     } else {
         md.push_str("\nHuman norms not given (`--norms`), so no valence/arousal correlation.\n");
     }
@@ -325,4 +409,27 @@ fn logit_lens(engine: &mut Session, set: &EmotionSet, md: &mut String) -> Result
     Ok(
         json!({"top_tokens": Value::Object(all), "own_word_rank": own_ranks, "own_word_in_top100": in_top100}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opposed_layers;
+    use serde_json::json;
+
+    #[test]
+    fn says_at_which_layers_each_opposite_points_apart() {
+        let row = |l: u64, a: f64, b: f64| json!({"layer": l, "opposites": [{"readout": a, "means": 0.3}, {"readout": b, "means": 0.2 - l as f64 * 0.3}]});
+        let text = opposed_layers(&json!([
+            row(0, -0.05, 0.1),
+            row(1, 0.02, 0.04),
+            row(2, -0.07, 0.03)
+        ]));
+        assert_eq!(
+            text,
+            "*afraid* and *calm* point apart (cosine below zero) for the readout's vectors at layers 0, 2 (lowest -0.07, layer 2); \
+             for the means at no layer (lowest +0.30, layer 0). \
+             *happy* and *sad* point apart (cosine below zero) for the readout's vectors at no layer (lowest +0.03, layer 2); \
+             for the means at layers 1, 2 (lowest -0.40, layer 2)."
+        );
+    }
 }

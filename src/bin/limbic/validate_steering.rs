@@ -26,9 +26,20 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let (c, r) = (&sweep["chosen"], &sweep["report"]);
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let layers = set.default_steer_layers();
+    // Sweeps until 6 December 2026 chose on greedy replies (Gemma's files still do).
+    let (how, bound) = match sweep["choice"]["temperature"].as_f64() {
+        Some(t) => (
+            format!("sampled as the report's replies below (temperature {t}, seed {}, which the report does not use)", sweep["choice"]["seed"]),
+            "on its own replies, made the same way to other prompts with another seed",
+        ),
+        None => (
+            "greedy".to_string(),
+            "on its own short greedy replies, and a setting near that bound there can pass it on these longer sampled ones",
+        ),
+    };
     let _ = write!(
         md,
-        "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, greedy, {} tokens): for each direction — the emotion's mean \
+        "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, {how}, {} tokens): for each direction — the emotion's mean \
          (the paper's vector, against the mean of all emotions), the contrastive one (the emotion against the neutral scenes of the same topics), or the generation-based one (the model's \
          own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
          layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
@@ -88,7 +99,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     };
     let _ = writeln!(md, "\nThe last column: how many times steering multiplies p(\" emotion\") after each of {} other sentences never used in the choice ({}), the geometric mean over them \
          with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).\n\nVADER(happy) − VADER(sad) = **{:+.2}**. \
-         Perplexity over the unsteered replies': {}; the choice bounds it at {}× on its own short greedy replies, and a setting near that bound there can pass it on these longer sampled ones.\n\nSamples (first two report prompts, seed 1):\n",
+         Perplexity over the unsteered replies': {}; the choice bounds it at {}× {bound}.\n\nSamples (first two report prompts, seed 1):\n",
         r["feel_held_out"].as_array().map_or(0, |a| a.len()),
         r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
         vader("happy") - vader("sad"),

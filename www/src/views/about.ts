@@ -9,7 +9,7 @@ import { dataTable, finish } from "../charts/plot";
 import { CATEGORICAL } from "../charts/colour";
 import { h, scrollBox } from "../dom";
 import {
-  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, OWN_WORD_RATIO, percent, reportUrl, signed, steeringTable, steerVerdict,
+  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, OWN_WORD_RATIO, percent, reportUrl, signed, steeringReplies, steeringTable, steerVerdict,
   strengthText, strongest, type Report,
 } from "./report";
 import reportMdUrl from "../../../docs/validation/report.md?url";
@@ -109,7 +109,6 @@ function steeringSection(r: Report): HTMLElement {
   const feel = r.steering.feel;
   const table = steeringTable(r);
   const cols = table[0]?.map((c) => c.strength) ?? [];
-  const prompts = table[0]?.[0]?.prompts ?? 0;
   // Newer reports also measure the ratio over other sentences like the paper's.
   const others = (emotion: string) => r.steering.measured.find((m) => m.emotion === emotion)?.heldOut ?? null;
   const withOthers = feel.some((f) => others(f.emotion));
@@ -125,7 +124,7 @@ function steeringSection(r: Report): HTMLElement {
       })))),
     h("p", {}, "What steering each measured emotion does here, at its own layers, direction and strength (chosen on other prompts), over the report's prompts and seeds:"),
     h("ul", { "data-testid": "steer-verdicts" }, ...r.steering.measured.map((m) => h("li", {}, steerVerdict(m, r.steering.unsteered_vader)))),
-    h("p", {}, `Greedy replies to ${prompts} neutral prompts, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over the prompts:`),
+    h("p", {}, `${steeringReplies(r)}, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over them:`),
     scrollBox("steering table", h("table", { class: "numbers" },
       headRow("emotion", ...cols.map(strengthText)),
       h("tbody", {}, ...table.map((row) => h("tr", {}, cell(row[0]?.emotion ?? "", "text"),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringTable, steerVerdict, strengthText, strongest,
+  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringReplies, steeringTable, steerVerdict, strengthText, strongest,
 } from "./report";
 import type { SteerMeasure } from "./report";
 import text from "../../../docs/validation/report.json?raw";
@@ -80,6 +80,17 @@ describe("summaries", () => {
     expect(t[0]![0]!.sentiment).toBeCloseTo(runs.reduce((s, x) => s + x.sentiment, 0) / runs.length, 12);
     expect(t[0]![0]!.prompts).toBe(runs.length);
     for (const row of t) for (let i = 1; i < row.length; i++) expect(row[i]!.strength).toBeGreaterThan(row[i - 1]!.strength);
+  });
+
+  it("says whether the steering table's replies are sampled with seeds or greedy", () => {
+    const runs = (raw.steering as { runs: Record<string, unknown>[] }).runs;
+    const first = runs.filter((x) => x.emotion === runs[0]!.emotion && x.strength === runs[0]!.strength);
+    const seeds = new Set(first.map((x) => x.seed)).size;
+    const prompts = new Set(first.map((x) => x.prompt)).size;
+    expect(steeringReplies(r)).toBe(`Sampled replies to ${prompts} neutral prompts with ${seeds} seeds each (${first.length} per cell)`);
+    const greedy = structuredClone(runs);
+    for (const x of greedy) delete x.seed;
+    expect(steeringReplies(parseReport(edited("steering.runs", greedy)))).toBe(`Greedy replies to ${prompts} neutral prompts`);
   });
 
   it("reads each measured emotion's steering; older reports name the direction by contrastive and have no other sentences", () => {

@@ -30,6 +30,8 @@ export interface SteeringRun {
   /** Of the steered reply under the unsteered model. */
   perplexity: number;
   text: string;
+  /** The sampler's seed; null for a greedy reply. */
+  seed: number | null;
 }
 
 /** A share with its 95 % interval. */
@@ -214,6 +216,7 @@ export function parseReport(raw: unknown): Report {
       runs: list(raw, "steering.runs").map((r) => ({
         emotion: string(r, "emotion"), prompt: string(r, "prompt"), strength: number(r, "strength"),
         sentiment: number(r, "sentiment"), perplexity: number(r, "perplexity"), text: string(r, "text"),
+        seed: has(r, "seed") && field(r, "seed") !== null ? number(r, "seed") : null,
       })),
       measured: list(raw, "steering.emotions").map((e) => ({
         emotion: string(e, "emotion"), strength: number(e, "strength"), vader: number(e, "vader"), ratio: number(e, "p_feel_ratio"),
@@ -333,6 +336,17 @@ export function steeringTable(r: Report): SteeringCell[][] {
       return { emotion, strength, sentiment: mean((x) => x.sentiment), perplexity: mean((x) => x.perplexity), prompts: at.length };
     });
   });
+}
+
+/** What each cell of {@link steeringTable} averages: greedy replies, or replies sampled with
+ * seeds (what the report measures since the choice and the report sample alike). */
+export function steeringReplies(r: Report): string {
+  const runs = r.steering.runs.filter((x) => x.emotion === r.steering.runs[0]?.emotion && x.strength === r.steering.runs[0]?.strength);
+  const seeds = new Set(runs.flatMap((x) => (x.seed === null ? [] : [x.seed]))).size;
+  const prompts = new Set(runs.map((x) => x.prompt)).size;
+  return seeds
+    ? `Sampled replies to ${prompts} neutral prompts with ${seeds} seeds each (${runs.length} per cell)`
+    : `Greedy replies to ${prompts} neutral prompts`;
 }
 
 /** How many times steering must raise p(" emotion") to count as taking the word up (the

@@ -138,7 +138,7 @@ function mount(root: HTMLElement, app: App) {
     ...rows.map((r, i) => h("div", { class: "steer-row" },
       h("label", { for: r.name.id }, `emotion ${i + 1} `), r.name,
       h("label", { for: r.strength.id }, " strength "), r.strength, r.value)),
-    h("p", { class: "meta" }, `Replies stay fluent up to about 0.2; ±${STRENGTH_LIMIT} is the range. Same seed for both replies. `,
+    h("p", { class: "meta" }, `The default strengths come from the validation's steering sweep, which kept replies' perplexity within about 2× the unsteered replies'; much stronger, replies break down. ±${STRENGTH_LIMIT} is the range. Same seed for both replies. `,
       "Vectors made in the Make view are listed after the emotions (a control vector read from a file: strength is llama.cpp's scale, up to ±5)."),
     reset,
     measured,
