@@ -4,7 +4,7 @@
 //! Choice: for each direction (the emotion's mean `m̂`, the contrastive emotion-against-neutral
 //! one, or the generation-based one, made here: [`crate::generated`]), each layer set (single layers from a third of the depth up, and bands, the strength
 //! split evenly over a band's layers) and each total strength, replies to [`CHOICE_PROMPTS`] for
-//! six emotions, made as the report makes its own (sampled at temperature 0.7, [`REPORT_TOKENS`]
+//! six emotions, made as the report makes its own (sampled at temperature 0.7, [`REPLY_TOKENS`]
 //! tokens) with a seed the report does not use, so a setting cannot pass the fluency bound on
 //! short greedy replies and fail it on the report's. A reply's effect is its VADER compound minus the
 //! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
@@ -91,7 +91,7 @@ pub const FEEL_HELD_OUT: [&str; 8] = [
 /// a larger own-word ratio.
 pub const EFFECT_TOLERANCE: f64 = 0.1;
 /// Every reply's length, the choice's and the report's.
-pub const REPORT_TOKENS: usize = 48;
+const REPLY_TOKENS: usize = 48;
 /// The report's seeds; the choice's one is none of them.
 const SEEDS: [u64; 3] = [1, 2, 3];
 const CHOICE_SEED: u64 = 7;
@@ -142,8 +142,8 @@ struct Job {
     emotion: Option<usize>,
     strength: f32,
     prompt: &'static str,
-    seed: Option<u64>,
-    tokens: usize,
+    /// Every reply is sampled ([`TEMPERATURE`], [`REPLY_TOKENS`] tokens) with a seed.
+    seed: u64,
 }
 
 /// Hooks that add `strength` toward `e`, split evenly over `layers`; `sets` is the vectors with
@@ -182,16 +182,13 @@ fn reply(engine: &mut Session, sets: &[EmotionSet; 3], j: &Job) -> Result<(Strin
     };
     engine.set_hooks(hooks.clone())?;
     let ids = engine.encode_prompt(&engine.tokenizer.request(j.prompt)?)?;
-    let sampler = match j.seed {
-        Some(seed) => Sampler {
-            temperature: TEMPERATURE,
-            top_p: 0.95,
-            seed,
-            ..Sampler::default()
-        },
-        None => Sampler::default(),
+    let sampler = Sampler {
+        temperature: TEMPERATURE,
+        top_p: 0.95,
+        seed: j.seed,
+        ..Sampler::default()
     };
-    engine.start_now(ids.clone(), &sampler, j.tokens)?;
+    engine.start_now(ids.clone(), &sampler, REPLY_TOKENS)?;
     let mut text = String::new();
     while let Some(step) = engine.step_now()? {
         text += &step.text;
@@ -286,8 +283,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
             emotion: None,
             strength: 0.0,
             prompt,
-            seed: Some(CHOICE_SEED),
-            tokens: REPORT_TOKENS,
+            seed: CHOICE_SEED,
         })
         .collect();
     for direction in Direction::ALL {
@@ -301,8 +297,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
                             emotion: Some(e),
                             strength,
                             prompt: p,
-                            seed: Some(CHOICE_SEED),
-                            tokens: REPORT_TOKENS,
+                            seed: CHOICE_SEED,
                         });
                     }
                 }
@@ -453,8 +448,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
                     emotion: e,
                     strength,
                     prompt: p,
-                    seed: Some(seed),
-                    tokens: REPORT_TOKENS,
+                    seed,
                 });
             }
         }
@@ -514,7 +508,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         .map(|(j, eff, ppl, ratio, distinct)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio, "distinct": distinct}))
         .collect();
     let result = json!({
-        "choice": {"prompts": CHOICE_PROMPTS, "tokens": REPORT_TOKENS, "temperature": TEMPERATURE, "seed": CHOICE_SEED, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
+        "choice": {"prompts": CHOICE_PROMPTS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "seed": CHOICE_SEED, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
                    "max_perplexity_ratio": MAX_PPL_RATIO, "min_distinct_ratio": MIN_DISTINCT_RATIO, "unsteered_distinct": base_distinct, "cells": table,
                    "settings": settings.iter().map(|s| json!({"direction": s.0.name(), "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
         "chosen": {"direction": direction.name(), "layers": layers, "default_strength": median,
@@ -522,7 +516,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPORT_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(

@@ -171,7 +171,7 @@ fn opposites(set: &EmotionSet, layer: usize) -> Vec<Value> {
 
 /// Per named opposite, the layers at which its cosine is below zero, for the readout's vectors
 /// and for the means, from [`geometry_by_layer`]'s rows.
-fn opposed_layers(by_layer: &Value) -> String {
+pub fn opposed_layers(by_layer: &Value) -> String {
     let rows = by_layer.as_array().cloned().unwrap_or_default();
     let mut out = Vec::new();
     for (k, (x, y)) in OPPOSITES.iter().enumerate() {

@@ -159,6 +159,26 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     let held = |e: &Value| f(&e["p_feel_held_out"]["ratio"]);
     let raised_held = feel.iter().filter(|e| held(e) >= 3.0).count();
     let held_n = st["feel_held_out"].as_array().map_or(0, |a| a.len());
+    // Fluency as the issue bounds it: the replies' perplexity at most 2× the unsteered replies'.
+    let ppl_ratio = |e: &Value| f(&e["perplexity"]) / f(&st["unsteered_perplexity"]);
+    let fluent = feel.iter().filter(|e| ppl_ratio(e) <= 2.0).count();
+    let over: Vec<String> = feel
+        .iter()
+        .filter(|e| ppl_ratio(e) > 2.0)
+        .map(|e| {
+            format!(
+                "{} {:.2}×",
+                e["emotion"].as_str().unwrap_or(""),
+                ppl_ratio(e)
+            )
+        })
+        .collect();
+    let by_layer = &r["geometry"]["correlations"]["by_layer"];
+    let opposites = if by_layer.as_array().is_some_and(|a| !a.is_empty()) {
+        crate::validate::opposed_layers(by_layer)
+    } else {
+        String::new()
+    };
     let pt = &r["per_token"];
     let mut s =
         String::from("\n## 7. Differences from the paper, and what this model does not do\n\n");
@@ -183,7 +203,8 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     );
     s += &format!(
         "- **Geometry.** At layer {l} the strongest valence correlation is on PC{vk} (r = {vr:+.2}) and the strongest arousal one on PC{ak} (r = {ar:+.2}); over all layers \
-         the best are valence {vb:.2} (layer {vl}) and arousal {ab:.2} (layer {al}), against the paper's 0.81 and 0.66 on its leading components.\n"
+         the best are valence {vb:.2} (layer {vl}) and arousal {ab:.2} (layer {al}), against the paper's 0.81 and 0.66 on its leading components. {}\n",
+        opposites
     );
     if let Some(t) = tyl {
         let sp = &t["spans"];
@@ -212,10 +233,12 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     s += &format!(
         "- **Steering.** Steering each of {} emotions at its own layers and direction (chosen on other prompts) raises p(\" emotion\") after \"How does he feel? He feels\" at least \
          threefold for {raised} of them, and over {held_n} other sentences of the same kind (the geometric mean) for {raised_held} ({}); VADER(happy) − VADER(sad) = {:+.2} \
-         over the report prompts. See section 5 for what each emotion does and does not do.\n",
+         over the report prompts. The replies stay within 2× the unsteered replies' perplexity for {fluent} of the {}{}. See section 5 for what each emotion does and does not do.\n",
         feel.len(),
         feel.iter().map(|e| format!("{} ×{:.1}", e["emotion"].as_str().unwrap_or(""), held(e))).collect::<Vec<_>>().join(", "),
-        f(&st["happy_minus_sad_vader"])
+        f(&st["happy_minus_sad_vader"]),
+        feel.len(),
+        if over.is_empty() { String::new() } else { format!(" (over it: {})", over.join(", ")) }
     );
     s += &format!(
         "- **Logit lens.** The paper's vectors promote their own emotion words; here the own word is in the top 100 for {} of 171.\n",
