@@ -172,7 +172,7 @@ fn opposites(set: &EmotionSet, layer: usize) -> Vec<Value> {
 /// Per named opposite, the layers at which its cosine is below zero, for the readout's vectors
 /// and for the means, from [`geometry_by_layer`]'s rows.
 pub fn opposed_layers(by_layer: &Value) -> String {
-    let rows = by_layer.as_array().cloned().unwrap_or_default();
+    let rows = by_layer.as_array().map_or(&[][..], Vec::as_slice);
     let mut out = Vec::new();
     for (k, (x, y)) in OPPOSITES.iter().enumerate() {
         let said: Vec<String> = ["readout", "means"]
@@ -300,8 +300,11 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
             Pearson r with valence PC1 {:+.2}, PC2 {:+.2}, PC3 {:+.2}; with arousal PC1 {:+.2}, PC2 {:+.2}, PC3 {:+.2} \
             (the paper: |r| = 0.81 for valence on PC1 and 0.66 for arousal). A PC's sign is arbitrary, so |r| is what compares.\n",
             matched.len(), r[0][0], r[1][0], r[2][0], r[0][1], r[1][1], r[2][1]);
-        let pairs: Vec<String> = opposites(set, l)
-            .iter()
+        // The columns are the pairs each row measured (those in the set).
+        let pairs: Vec<String> = corr["by_layer"][0]["opposites"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .map(|p| format!(" cos({}) |", p["pair"].as_str().unwrap_or("")))
             .collect();
         let _ = write!(md, "\nAt every layer, the best |r| among PC1–PC3 (95% interval from resampling the matched emotions, components held fixed), and the named opposites' \

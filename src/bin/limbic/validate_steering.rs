@@ -48,7 +48,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
-         **Measured** on {} other neutral prompts × {} seeds (temperature 0.7, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}, distinct words {:.2}.\n\n\
+         **Measured** on {} other neutral prompts × {} seeds (temperature {}, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}, distinct words {:.2}.\n\n\
          | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered | ×, {} other sentences |\n|---|---|---|---|---|---|---|---|\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
@@ -56,7 +56,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
         f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), EFFECT_TOLERANCE,
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
         Direction::of_json(c).name(), layers, set.default_strength,
-        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
+        r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["temperature"], r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
         f(&r["unsteered_distinct"]),
         r["feel_held_out"].as_array().map_or(0, |a| a.len())
     );
