@@ -29,8 +29,8 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     // Sweeps until 6 December 2026 chose on greedy replies (Gemma's files still do).
     let (how, bound) = match sweep["choice"]["temperature"].as_f64() {
         Some(t) => (
-            format!("sampled as the report's replies below (temperature {t}, seed {}, which the report does not use)", sweep["choice"]["seed"]),
-            "on its own replies, made the same way to other prompts with another seed",
+            format!("sampled as the report's replies below (temperature {t}, {}, which the report does not use)", seeds_said(&sweep["choice"])),
+            "on its own replies, made the same way to other prompts with other seeds",
         ),
         None => (
             "greedy".to_string(),
@@ -70,6 +70,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             if let Some((_, sign)) = EMOTIONS.iter().find(|(n, _)| e["emotion"] == *n) {
                 e["valence"] = json!(sign);
             }
+            e["perplexity_ratio"] = json!(f(&e["perplexity"]) / f(&r["unsteered_perplexity"]));
             e
         })
         .collect();
@@ -103,7 +104,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
         r["feel_held_out"].as_array().map_or(0, |a| a.len()),
         r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
         vader("happy") - vader("sad"),
-        rows.iter().map(|e| format!("{} {:.2}×", e["emotion"].as_str().unwrap_or(""), f(&e["perplexity"]) / f(&r["unsteered_perplexity"]))).collect::<Vec<_>>().join(", "),
+        rows.iter().map(|e| format!("{} {:.2}×", e["emotion"].as_str().unwrap_or(""), f(&e["perplexity_ratio"]))).collect::<Vec<_>>().join(", "),
         sweep["choice"]["max_perplexity_ratio"]);
     for e in &rows {
         for s in e["samples"].as_array().into_iter().flatten() {
@@ -236,7 +237,31 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             }
             x
         }).collect::<Vec<_>>(),
-        "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"],
+        "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"], "max_perplexity_ratio": sweep["choice"]["max_perplexity_ratio"],
         "happy_minus_sad_vader": vader("happy") - vader("sad"), "feel_held_out": r["feel_held_out"],
     }))
+}
+
+/// The choice's seeds as the report says them: "seeds 7, 8, 9" (sweeps until the night of
+/// 6 December 2026 recorded one, "seed 7").
+fn seeds_said(choice: &Value) -> String {
+    match choice["seeds"].as_array() {
+        Some(seeds) => {
+            let s: Vec<String> = seeds.iter().map(Value::to_string).collect();
+            format!("seeds {}", s.join(", "))
+        }
+        None => format!("seed {}", choice["seed"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seeds_said;
+    use serde_json::json;
+
+    #[test]
+    fn the_choice_says_its_seeds_old_and_new() {
+        assert_eq!(seeds_said(&json!({"seeds": [7, 8, 9]})), "seeds 7, 8, 9");
+        assert_eq!(seeds_said(&json!({"seed": 7})), "seed 7");
+    }
 }

@@ -159,12 +159,14 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     let held = |e: &Value| f(&e["p_feel_held_out"]["ratio"]);
     let raised_held = feel.iter().filter(|e| held(e) >= 3.0).count();
     let held_n = st["feel_held_out"].as_array().map_or(0, |a| a.len());
-    // Fluency as the issue bounds it: the replies' perplexity at most 2× the unsteered replies'.
-    let ppl_ratio = |e: &Value| f(&e["perplexity"]) / f(&st["unsteered_perplexity"]);
-    let fluent = feel.iter().filter(|e| ppl_ratio(e) <= 2.0).count();
+    // Fluency as the sweep bounds it: the replies' perplexity at most this times the unsteered
+    // replies' (2×, as the issue asks).
+    let bound = f(&st["max_perplexity_ratio"]);
+    let ppl_ratio = |e: &Value| f(&e["perplexity_ratio"]);
+    let fluent = feel.iter().filter(|e| ppl_ratio(e) <= bound).count();
     let over: Vec<String> = feel
         .iter()
-        .filter(|e| ppl_ratio(e) > 2.0)
+        .filter(|e| ppl_ratio(e) > bound)
         .map(|e| {
             format!(
                 "{} {:.2}×",
@@ -233,7 +235,7 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     s += &format!(
         "- **Steering.** Steering each of {} emotions at its own layers and direction (chosen on other prompts) raises p(\" emotion\") after \"How does he feel? He feels\" at least \
          threefold for {raised} of them, and over {held_n} other sentences of the same kind (the geometric mean) for {raised_held} ({}); VADER(happy) − VADER(sad) = {:+.2} \
-         over the report prompts. The replies stay within 2× the unsteered replies' perplexity for {fluent} of the {}{}. See section 5 for what each emotion does and does not do.\n",
+         over the report prompts. The replies stay within {bound}× the unsteered replies' perplexity for {fluent} of the {}{}. See section 5 for what each emotion does and does not do.\n",
         feel.len(),
         feel.iter().map(|e| format!("{} ×{:.1}", e["emotion"].as_str().unwrap_or(""), held(e))).collect::<Vec<_>>().join(", "),
         f(&st["happy_minus_sad_vader"]),

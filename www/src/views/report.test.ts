@@ -109,6 +109,7 @@ describe("summaries", () => {
     expect(steerVerdict(m(0.3, 1.3, -1), 0.71)).toBe("sad: p(“sad”) ×1.3 only: the model hardly takes up the word; replies turn less positive but stay positive on average (VADER +0.30 against +0.71 unsteered).");
     expect(steerVerdict(m(-0.4, 4, -1), 0.71)).toBe("sad: raises p(“sad”) ×4.0; replies turn negative (VADER −0.40 against +0.71 unsteered).");
     expect(steerVerdict(m(0.68, 4, -1), 0.71)).toContain("hardly moves its way");
+    expect(steerVerdict(m(-0.004, 4, -1), 0.71)).toContain("replies turn about neutral on average (VADER 0.00 against +0.71 unsteered)");
     expect(steerVerdict({ ...m(0.9, 8.6, 1), emotion: "happy" }, 0.71)).toBe("happy: raises p(“happy”) ×8.6; replies turn more positive (VADER +0.90 against +0.71 unsteered).");
     expect(steerVerdict(m(0.3, 1.3, null), 0.71)).toContain("replies' sentiment VADER +0.30");
     // Other sentences of the same kind: said beside the paper's, and told apart from it when they disagree.

@@ -371,6 +371,8 @@ export function steerVerdict(m: SteerMeasure, unsteered: number): string {
   if (m.valence === null) mood = `replies' sentiment ${vs}`;
   else if (shift < 0.1) mood = `replies' sentiment hardly moves its way (${vs})`;
   else if (m.valence > 0) mood = `replies turn more positive (${vs})`;
+  // VADER's own convention: a compound within ±0.05 is neutral.
+  else if (Math.abs(m.vader) < 0.05) mood = `replies turn about neutral on average (${vs})`;
   else if (m.vader < 0) mood = `replies turn negative (${vs})`;
   else mood = `replies turn less positive but stay positive on average (${vs})`;
   return `${m.emotion}: ${own}; ${mood}.`;
