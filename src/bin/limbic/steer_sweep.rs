@@ -5,8 +5,9 @@
 //! one, or the generation-based one, made here: [`crate::generated`]), each layer set (single layers from a third of the depth up, and bands, the strength
 //! split evenly over a band's layers) and each total strength, replies to [`CHOICE_PROMPTS`] for
 //! six emotions, made as the report makes its own (sampled at temperature 0.7, [`REPLY_TOKENS`]
-//! tokens) with a seed the report does not use, so a setting cannot pass the fluency bound on
-//! short greedy replies and fail it on the report's. A reply's effect is its VADER compound minus the
+//! tokens) with three seeds the report does not use ([`CHOICE_SEEDS`]), so a setting cannot pass
+//! the fluency bound on short greedy replies and fail it on the report's, and one seed's replies
+//! do not decide it. A reply's effect is its VADER compound minus the
 //! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
 //! under the unsteered model; its own-word check how many times steering multiplies p(" emotion")
 //! after [`FEEL_CHOICE`] (geometric mean). Per emotion, its own setting: among the cells whose

@@ -169,9 +169,9 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
         .filter(|e| ppl_ratio(e) > bound)
         .map(|e| {
             format!(
-                "{} {:.2}×",
+                "{} {}×",
                 e["emotion"].as_str().unwrap_or(""),
-                ppl_ratio(e)
+                over_bound(ppl_ratio(e), bound)
             )
         })
         .collect();
@@ -253,4 +253,26 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
         per("stories"), per("pool_stories"), per("test_stories")
     );
     s
+}
+
+/// A ratio over `bound` written so that it reads as over it: two decimals, or four where two
+/// would round it onto the bound (sad's 2.0001× read "2.00×" in a list of those over 2×).
+fn over_bound(x: f64, bound: f64) -> String {
+    let two = format!("{x:.2}");
+    if x > bound && two.parse::<f64>().is_ok_and(|r| r <= bound) {
+        format!("{x:.4}")
+    } else {
+        two
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::over_bound;
+
+    #[test]
+    fn a_ratio_just_over_the_bound_does_not_read_as_on_it() {
+        assert_eq!(over_bound(2.000066, 2.0), "2.0001");
+        assert_eq!(over_bound(2.1846, 2.0), "2.18");
+    }
 }
