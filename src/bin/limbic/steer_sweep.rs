@@ -149,6 +149,29 @@ struct Job {
     seed: u64,
 }
 
+/// One setting's replies: every prompt with every seed, prompt by prompt, so a setting's
+/// replies are `prompts.len() * seeds.len()` jobs in a row (the chunks its means read).
+fn replies_of(
+    setting: (Direction, &[usize], Option<usize>, f32),
+    prompts: &[&'static str],
+    seeds: &[u64],
+) -> Vec<Job> {
+    let (direction, layers, emotion, strength) = setting;
+    prompts
+        .iter()
+        .flat_map(|&prompt| {
+            seeds.iter().map(move |&seed| Job {
+                direction,
+                layers: layers.to_vec(),
+                emotion,
+                strength,
+                prompt,
+                seed,
+            })
+        })
+        .collect()
+}
+
 /// Hooks that add `strength` toward `e`, split evenly over `layers`; `sets` is the vectors with
 /// each [`Direction`] as the default.
 fn hooks_for(
@@ -278,35 +301,20 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     set.generated = generated;
 
     // Choice: the unsteered replies first, then every setting's.
-    let mut jobs: Vec<Job> = CHOICE_PROMPTS
-        .iter()
-        .flat_map(|&prompt| {
-            CHOICE_SEEDS.map(|seed| Job {
-                direction: Direction::Mean,
-                layers: vec![],
-                emotion: None,
-                strength: 0.0,
-                prompt,
-                seed,
-            })
-        })
-        .collect();
+    let mut jobs = replies_of(
+        (Direction::Mean, &[], None, 0.0),
+        &CHOICE_PROMPTS,
+        &CHOICE_SEEDS,
+    );
     for direction in Direction::ALL {
         for layers in &sets {
             for &strength in &STRENGTHS {
                 for &e in &emotions {
-                    for p in CHOICE_PROMPTS {
-                        for seed in CHOICE_SEEDS {
-                            jobs.push(Job {
-                                direction,
-                                layers: layers.clone(),
-                                emotion: Some(e),
-                                strength,
-                                prompt: p,
-                                seed,
-                            });
-                        }
-                    }
+                    jobs.extend(replies_of(
+                        (direction, layers, Some(e), strength),
+                        &CHOICE_PROMPTS,
+                        &CHOICE_SEEDS,
+                    ));
                 }
             }
         }
@@ -447,19 +455,14 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     // Report, on other prompts, with seeds.
     let mut jobs: Vec<Job> = Vec::new();
     for e in std::iter::once(None).chain(emotions.iter().map(|&e| Some(e))) {
-        for p in REPORT_PROMPTS {
-            for seed in SEEDS {
-                let strength = e.map_or(0.0, |e| set.strength_of(e));
-                jobs.push(Job {
-                    direction: e.map_or(Direction::Mean, |e| set.direction_for(e)),
-                    layers: e.map_or_else(Vec::new, |e| set.steer_layers_for(e)),
-                    emotion: e,
-                    strength,
-                    prompt: p,
-                    seed,
-                });
-            }
-        }
+        let layers = e.map_or_else(Vec::new, |e| set.steer_layers_for(e));
+        let direction = e.map_or(Direction::Mean, |e| set.direction_for(e));
+        let strength = e.map_or(0.0, |e| set.strength_of(e));
+        jobs.extend(replies_of(
+            (direction, &layers, e, strength),
+            &REPORT_PROMPTS,
+            &SEEDS,
+        ));
     }
     let (replies, vader) = run_all(&bytes, &set, &jobs, "report replies", out)?;
     let per_run = REPORT_PROMPTS.len() * SEEDS.len();
@@ -559,8 +562,9 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_words, CHOICE_SEEDS, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
+    use super::{distinct_words, replies_of, CHOICE_SEEDS, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
     use crate::validate_dose::{ExperimentsFile, EXPERIMENTS};
+    use limbic::emotions::Direction;
     use std::path::Path;
 
     #[test]
@@ -580,6 +584,16 @@ mod tests {
         assert_eq!(all.len(), FEEL_HELD_OUT.len(), "a held-out sentence twice");
         // Nor are the report's sampled replies: the choice draws its own.
         assert!(CHOICE_SEEDS.iter().all(|s| !SEEDS.contains(s)));
+    }
+
+    #[test]
+    fn a_settings_replies_run_prompt_by_prompt_then_seed() {
+        let jobs = replies_of((Direction::Mean, &[19], Some(3), 0.2), &["a", "b"], &[7, 8]);
+        let order: Vec<(&str, u64)> = jobs.iter().map(|j| (j.prompt, j.seed)).collect();
+        assert_eq!(order, [("a", 7), ("a", 8), ("b", 7), ("b", 8)]);
+        assert!(jobs
+            .iter()
+            .all(|j| j.layers == [19] && j.emotion == Some(3) && j.strength == 0.2));
     }
 
     #[test]
