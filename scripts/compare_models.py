@@ -54,6 +54,23 @@ def best_pc(r, key):
     return f"PC{i + 1}, \\|r\\| {abs(rs[i]):.2f}"
 
 
+def all_directions(r):
+    """Valence read from all directions at once (the report's ridge axis, out of fold)."""
+    ax = r["geometry"]["correlations"].get("axis")
+    if ax is None:
+        return "–"
+    return "readout {:.2f} [{:.2f}, {:.2f}], means {:.2f} [{:.2f}, {:.2f}]".format(
+        *ax["readout"]["valence_r"], *ax["means"]["valence_r"])
+
+
+def sad_on_axis(r):
+    ax = r["geometry"]["correlations"].get("axis")
+    sad = next((n for n in ax["means"]["named"] if n["emotion"] == "sad"), None) if ax else None
+    if sad is None:
+        return "–"
+    return f"{sad['predicted']:.1f} (rank {sad['rank']} of {ax['matched']} from the most negative)"
+
+
 def repeats(e):
     """Whether the report's steered samples are mostly one word said over and over (the most
     common word over half of each sample's words): text the sweep's perplexity check lets
@@ -67,7 +84,9 @@ def repeats(e):
 def steer(r, emotion):
     for e in r["steering"]["emotions"]:
         if e["emotion"] == emotion:
-            return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f} "
+            lex = e.get("lexicon")
+            words = f", {lex['category']} words ×{lex['ratio']:.1f}" if lex else ""
+            return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f}{words} "
                     f"(layers {','.join(map(str, e['layers']))}, strength {e['strength']:.2f})"
                     + ("; **its samples repeat one word**" if repeats(e) else ""))
     return "–"
@@ -116,6 +135,8 @@ def main():
         row("arousal \\|r\\| at that layer", [at_layer(r, "arousal") for r in reports]),
         row("valence's best of PC1–3", [best_pc(r, "valence") for r in reports]),
         row("arousal's best of PC1–3", [best_pc(r, "arousal") for r in reports]),
+        row("valence from all directions (ridge, out of fold r)", [all_directions(r) for r in reports]),
+        row("*sad*'s mean on that axis (its norm 2.10)", [sad_on_axis(r) for r in reports]),
         row("emotional vs neutral tokens (intensity AUC)",
             [f"{r['per_token']['auc_intensity']:.3f}" for r in reports]),
         row("neutral tokens coloured", [f"{100 * r['per_token']['neutral_tokens_lit']:.1f} %" for r in reports]),

@@ -8,6 +8,7 @@ Usage:
   python3 scripts/validation_data.py norms --emotions data/emotions.json --out norms.csv
   python3 scripts/validation_data.py austen --out austen.txt
   python3 scripts/validation_data.py sentiment --in texts.json --out scores.json
+  python3 scripts/validation_data.py emotion-words --in texts.json --out shares.json
 
 norms: valence and arousal (means over all raters, 1-9 scale) from the
   Warriner, Kuperman & Brysbaert (2013) norms for 13,915 English lemmas, as
@@ -35,6 +36,15 @@ austen: Jane Austen's six novels from Debian's r-cran-janeaustenr, read
 
 sentiment: VADER compound scores (PyPI `vaderSentiment`) for a JSON list of
   strings, written as a JSON list in the same order.
+
+emotion-words: per string of a JSON list, the share of its words that the NRC
+  Emotion Lexicon (Mohammad & Turney 2013) associates with each of its eight
+  emotions and two sentiments, as packaged by PyPI `NRCLex` 4.1.0
+  (nrclex/data/nrc_en.json, 6,468 words; read directly, so NRCLex's TextBlob
+  dependency is not needed; the lexicon is for research use, as here). Words
+  are runs of letters and apostrophes, lower-cased, looked up as written (no
+  lemmas: the packaged file has "sadly" and "sadness" but not "sad").
+  Written as a JSON list of {category: share} in the same order.
 """
 import argparse
 import csv
@@ -220,6 +230,27 @@ def sentiment(args):
     print(f"sentiment: {len(scores)} texts scored", file=sys.stderr)
 
 
+NRC_CATEGORIES = ["joy", "sadness", "fear", "anger", "trust", "disgust", "anticipation",
+                  "surprise", "positive", "negative"]
+
+
+def emotion_words(args):
+    if importlib.util.find_spec("nrclex") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                        "NRCLex==4.1.0"], check=True)
+        importlib.invalidate_caches()
+    spec = importlib.util.find_spec("nrclex")
+    lexicon = json.loads((Path(spec.origin).parent / "data" / "nrc_en.json").read_text())
+    texts = json.loads(Path(args.inp).read_text(encoding="utf-8"))
+    shares = []
+    for text in texts:
+        words = [w.lower() for w in re.findall(r"[A-Za-z']+", text)]
+        n = max(1, len(words))
+        shares.append({c: sum(c in lexicon.get(w, ()) for w in words) / n for c in NRC_CATEGORIES})
+    Path(args.out).write_text(json.dumps(shares) + "\n")
+    print(f"emotion-words: {len(shares)} texts scored", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,6 +267,10 @@ def main():
     p.add_argument("--in", dest="inp", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(run=sentiment)
+    p = commands.add_parser("emotion-words", help="NRC emotion-lexicon word shares of a JSON list of strings")
+    p.add_argument("--in", dest="inp", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=emotion_words)
     args = parser.parse_args()
     args.run(args)
 

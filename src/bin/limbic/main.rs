@@ -12,9 +12,11 @@ mod steer_sweep;
 mod svg;
 mod validate;
 mod validate_dose;
+mod validate_lexicon;
 mod validate_readout;
 mod validate_steering;
 mod validate_text;
+mod validate_valence;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -134,6 +136,10 @@ enum Verb {
         /// Where the model's generated stories (and their means) are cached.
         #[arg(long, default_value = "target/limbic-cache")]
         cache: PathBuf,
+        /// The choice's sampling seeds, comma-separated (none of the report's 1, 2, 3): others
+        /// than the default show whether the choice holds.
+        #[arg(long, value_delimiter = ',', default_values_t = steer_sweep::CHOICE_SEEDS)]
+        choice_seeds: Vec<u64>,
     },
     /// Writes steering vectors for other tools: a llama.cpp control vector (GGUF) or JSON for the web.
     Export {
@@ -470,9 +476,11 @@ fn run(cli: Cli) -> Result<()> {
                 austen_sample,
             },
         )?,
-        Verb::SteerSweep { out, cache } => {
-            steer_sweep::run(&cli.model, &cli.vectors, &out, &cache)?
-        }
+        Verb::SteerSweep {
+            out,
+            cache,
+            choice_seeds,
+        } => steer_sweep::run(&cli.model, &cli.vectors, &out, &cache, &choice_seeds)?,
         Verb::Export {
             format,
             layers,

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 use crate::emotion::progress;
 use crate::validate_dose::ExperimentsFile;
-use crate::validate_text::{perplexity, sentiment};
+use crate::validate_text::{distinct_words, perplexity, sentiment};
 use limbic::calibrate::parallel;
 use limbic::emotions::{Direction, EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
@@ -97,28 +97,15 @@ const REPLY_TOKENS: usize = 48;
 /// (18 replies a setting): on one seed the six unsteered replies alone moved by 0.6 VADER and
 /// 20 % perplexity from one seed to the next, and the chosen settings with them.
 const SEEDS: [u64; 3] = [1, 2, 3];
-const CHOICE_SEEDS: [u64; 3] = [7, 8, 9];
+/// The choice's seeds unless `--choice-seeds` names others (another three, to see whether the
+/// choice holds).
+pub const CHOICE_SEEDS: [u64; 3] = [7, 8, 9];
 const TEMPERATURE: f64 = 0.7;
 /// Fluency bound: mean perplexity of steered replies at most this times the unsteered ones'.
 const MAX_PPL_RATIO: f64 = 2.0;
 /// Repetition bound: steered replies' mean share of distinct words at least this times the
 /// unsteered ones'.
 const MIN_DISTINCT_RATIO: f64 = 0.5;
-
-/// The share of a reply's words (lower case, punctuation trimmed) that are distinct: ~0.8 for
-/// ordinary text, near 0 for one word said over and over; 0 for an empty reply.
-fn distinct_words(text: &str) -> f64 {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    let unique: std::collections::HashSet<&String> = words.iter().collect();
-    unique.len() as f64 / words.len().max(1) as f64
-}
 
 /// One choice cell: the job, its mean effect, perplexity, own-word ratio and share of
 /// distinct words.
@@ -281,7 +268,27 @@ fn feel(
     Ok(v["prob_of"][&word].as_f64().unwrap_or(f64::NAN))
 }
 
-pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()> {
+/// The choice's seeds must be some, each once, and none of the report's.
+fn check_choice_seeds(seeds: &[u64]) -> Result<()> {
+    let mut sorted = seeds.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if seeds.is_empty() || sorted.len() != seeds.len() || seeds.iter().any(|s| SEEDS.contains(s)) {
+        return Err(limbic::Error::Steer(format!(
+            "--choice-seeds {seeds:?}: give one or more seeds, each once, none of the report's {SEEDS:?}"
+        )));
+    }
+    Ok(())
+}
+
+pub fn run(
+    model: &Path,
+    vectors: &Path,
+    out: &Path,
+    cache: &Path,
+    choice_seeds: &[u64],
+) -> Result<()> {
+    check_choice_seeds(choice_seeds)?;
     let (bytes, sha) = read_model(model)?;
     let mut set = EmotionSet::load(vectors, Some(&sha))?;
     set.steer_own.clear();
@@ -304,7 +311,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     let mut jobs = replies_of(
         (Direction::Mean, &[], None, 0.0),
         &CHOICE_PROMPTS,
-        &CHOICE_SEEDS,
+        choice_seeds,
     );
     for direction in Direction::ALL {
         for layers in &sets {
@@ -313,7 +320,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
                     jobs.extend(replies_of(
                         (direction, layers, Some(e), strength),
                         &CHOICE_PROMPTS,
-                        &CHOICE_SEEDS,
+                        choice_seeds,
                     ));
                 }
             }
@@ -321,7 +328,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
     }
     let (replies, vader) = run_all(&bytes, &set, &jobs, "choice replies", out)?;
     // Replies per setting.
-    let k = CHOICE_PROMPTS.len() * CHOICE_SEEDS.len();
+    let k = CHOICE_PROMPTS.len() * choice_seeds.len();
     let (base_v, base_ppl, base_distinct) = (
         mean(vader[..k].iter().copied()),
         mean(replies[..k].iter().map(|r| r.1)),
@@ -519,7 +526,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
         .map(|(j, eff, ppl, ratio, distinct)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio, "distinct": distinct}))
         .collect();
     let result = json!({
-        "choice": {"prompts": CHOICE_PROMPTS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "seeds": CHOICE_SEEDS, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
+        "choice": {"prompts": CHOICE_PROMPTS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "seeds": choice_seeds, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
                    "max_perplexity_ratio": MAX_PPL_RATIO, "min_distinct_ratio": MIN_DISTINCT_RATIO, "unsteered_distinct": base_distinct, "cells": table,
                    "settings": settings.iter().map(|s| json!({"direction": s.0.name(), "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
         "chosen": {"direction": direction.name(), "layers": layers, "default_strength": median,
@@ -562,7 +569,7 @@ pub fn run(model: &Path, vectors: &Path, out: &Path, cache: &Path) -> Result<()>
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_words, replies_of, CHOICE_SEEDS, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
+    use super::{check_choice_seeds, replies_of, CHOICE_SEEDS, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
     use crate::validate_dose::{ExperimentsFile, EXPERIMENTS};
     use limbic::emotions::Direction;
     use std::path::Path;
@@ -583,7 +590,17 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), FEEL_HELD_OUT.len(), "a held-out sentence twice");
         // Nor are the report's sampled replies: the choice draws its own.
-        assert!(CHOICE_SEEDS.iter().all(|s| !SEEDS.contains(s)));
+        assert!(check_choice_seeds(&CHOICE_SEEDS).is_ok());
+        assert!(check_choice_seeds(&[10, 11, 12]).is_ok());
+        for bad in [&[][..], &[10, 10, 11]] {
+            assert!(check_choice_seeds(bad).is_err(), "{bad:?} accepted");
+        }
+        for s in SEEDS {
+            assert!(
+                check_choice_seeds(&[10, s]).is_err(),
+                "the report's seed {s} accepted"
+            );
+        }
     }
 
     #[test]
@@ -594,15 +611,5 @@ mod tests {
         assert!(jobs
             .iter()
             .all(|j| j.layers == [19] && j.emotion == Some(3) && j.strength == 0.2));
-    }
-
-    #[test]
-    fn a_word_said_over_and_over_has_few_distinct_words() {
-        // Gemma's steered samples that passed the perplexity check.
-        let repeated = " Sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad";
-        assert_eq!(distinct_words(repeated), 1.0 / 16.0);
-        let reply = "It's a lovely day to be outdoors. I'm enjoying the sun and the sea.";
-        assert!(distinct_words(reply) > 0.8, "{}", distinct_words(reply));
-        assert_eq!(distinct_words(" ... "), 0.0);
     }
 }

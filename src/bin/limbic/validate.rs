@@ -143,7 +143,7 @@ fn geometry_by_layer(set: &EmotionSet, matched: &[(usize, f64, f64)]) -> Vec<Val
             }
             reps.iter_mut().for_each(|r| r.sort_by(f64::total_cmp));
             json!({"layer": l, "valence": best(&all, 0), "valence_ci": [reps[0][12], reps[0][487]], "arousal": best(&all, 1), "arousal_ci": [reps[1][12], reps[1][487]],
-                   "opposites": opposites(set, l)})
+                   "valence_all": crate::validate_valence::readout_r(set, matched, l), "opposites": opposites(set, l)})
         })
         .collect()
 }
@@ -308,7 +308,8 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
             .map(|p| format!(" cos({}) |", p["pair"].as_str().unwrap_or("")))
             .collect();
         let _ = write!(md, "\nAt every layer, the best |r| among PC1–PC3 (95% interval from resampling the matched emotions, components held fixed), and the named opposites' \
-            cosines there, the readout's vectors / the means (what steering adds; intervals at the readout layer in section 1, **Pairs**): does any layer hold them opposed?\n\n| layer | valence | arousal |{}\n|---|---|---|{}\n",
+            cosines there, the readout's vectors / the means (what steering adds; intervals at the readout layer in section 1, **Pairs**): does any layer hold them opposed? \
+            The last column: valence read from all directions of the readout's vectors at once (r out of fold, below).\n\n| layer | valence | arousal |{} valence, all directions |\n|---|---|---|{}---|\n",
             pairs.concat(), "---|".repeat(pairs.len()));
         for row in corr["by_layer"].as_array().into_iter().flatten() {
             let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
@@ -320,17 +321,21 @@ fn geometry(set: &EmotionSet, norms: Option<&Path>, out: &Path, md: &mut String)
                 .collect();
             let _ = writeln!(
                 md,
-                "| {} | {:.2} [{:.2}, {:.2}] | {:.2} [{:.2}, {:.2}] |{cosines}",
+                "| {} | {:.2} [{:.2}, {:.2}] | {:.2} [{:.2}, {:.2}] |{cosines} {:.2} |",
                 row["layer"],
                 f(&row["valence"]),
                 f(&row["valence_ci"][0]),
                 f(&row["valence_ci"][1]),
                 f(&row["arousal"]),
                 f(&row["arousal_ci"][0]),
-                f(&row["arousal_ci"][1])
+                f(&row["arousal_ci"][1]),
+                f(&row["valence_all"])
             );
         }
         let _ = writeln!(md, "\n{}", opposed_layers(&corr["by_layer"]));
+        let axis = crate::validate_valence::axis(set, &matched, l);
+        let _ = write!(md, "\n{}", crate::validate_valence::said(&axis));
+        corr["axis"] = axis;
     } else {
         md.push_str("\nHuman norms not given (`--norms`), so no valence/arousal correlation.\n");
     }

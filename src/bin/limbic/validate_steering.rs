@@ -26,6 +26,18 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let (c, r) = (&sweep["chosen"], &sweep["report"]);
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let layers = set.default_steer_layers();
+    // What the sweep recorded: its own-word sentences (sweeps until 6 December used two), and
+    // the report's other sentences (none in those sweeps).
+    let feel_choice = match sweep["choice"]["feel_prompts"].as_array() {
+        Some(p) => p
+            .iter()
+            .filter_map(|x| x.as_str())
+            .map(|p| format!("\"{p}\""))
+            .collect::<Vec<_>>(),
+        None => FEEL_CHOICE.iter().map(|p| format!("\"{p}\"")).collect(),
+    }
+    .join(", ");
+    let held_n = r["feel_held_out"].as_array().map_or(0, |a| a.len());
     // Sweeps until 6 December 2026 chose on greedy replies (Gemma's files still do).
     let (how, bound) = match sweep["choice"]["temperature"].as_f64() {
         Some(t) => (
@@ -49,19 +61,20 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
          **Measured** on {} other neutral prompts × {} seeds (temperature {}, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}, distinct words {:.2}.\n\n\
-         | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered | ×, {} other sentences |\n|---|---|---|---|---|---|---|---|\n",
+         | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered |{}\n|---|---|---|---|---|---|---|{}\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
-        STRENGTHS, FEEL_CHOICE.map(|p| format!("\"{p}\"")).join(", "), sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]),
+        STRENGTHS, feel_choice, sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]),
         f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), EFFECT_TOLERANCE,
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
         Direction::of_json(c).name(), layers, set.default_strength,
         r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["temperature"], r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
         f(&r["unsteered_distinct"]),
-        r["feel_held_out"].as_array().map_or(0, |a| a.len())
+        if held_n > 0 { format!(" ×, {held_n} other sentences |") } else { String::new() },
+        if held_n > 0 { "---|" } else { "" }
     );
     // Each row with the sign its replies' sentiment should move (the page says what moved).
-    let rows: Vec<Value> = r["emotions"]
+    let mut rows: Vec<Value> = r["emotions"]
         .as_array()
         .into_iter()
         .flatten()
@@ -77,7 +90,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     for e in &rows {
         let _ = writeln!(
             md,
-            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {:.4} → {:.4} (×{:.1}) | ×{:.1} [{:.1}, {:.1}] |",
+            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {:.4} → {:.4} (×{:.1}) |{}",
             e["emotion"].as_str().unwrap_or(""),
             Direction::of_json(e).name(),
             e["layers"],
@@ -88,9 +101,16 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             f(&e["p_feel_unsteered"]),
             f(&e["p_feel_steered"]),
             f(&e["p_feel_ratio"]),
-            f(&e["p_feel_held_out"]["ratio"]),
-            f(&e["p_feel_held_out"]["low"]),
-            f(&e["p_feel_held_out"]["high"])
+            if held_n > 0 {
+                format!(
+                    " ×{:.1} [{:.1}, {:.1}] |",
+                    f(&e["p_feel_held_out"]["ratio"]),
+                    f(&e["p_feel_held_out"]["low"]),
+                    f(&e["p_feel_held_out"]["high"])
+                )
+            } else {
+                String::new()
+            }
         );
     }
     let vader = |name: &str| {
@@ -98,14 +118,34 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             .find(|e| e["emotion"] == name)
             .map_or(f64::NAN, |e| f(&e["vader"]))
     };
-    let _ = writeln!(md, "\nThe last column: how many times steering multiplies p(\" emotion\") after each of {} other sentences never used in the choice ({}), the geometric mean over them \
-         with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).\n\nVADER(happy) − VADER(sad) = **{:+.2}**. \
-         Perplexity over the unsteered replies': {}; the choice bounds it at {}× {bound}.\n\nSamples (first two report prompts, seed 1):\n",
-        r["feel_held_out"].as_array().map_or(0, |a| a.len()),
-        r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
-        vader("happy") - vader("sad"),
-        rows.iter().map(|e| format!("{} {:.2}×", e["emotion"].as_str().unwrap_or(""), f(&e["perplexity_ratio"]))).collect::<Vec<_>>().join(", "),
-        sweep["choice"]["max_perplexity_ratio"]);
+    let happy_minus_sad = vader("happy") - vader("sad");
+    if held_n > 0 {
+        let _ = writeln!(md, "\nThe last column: how many times steering multiplies p(\" emotion\") after each of {held_n} other sentences never used in the choice ({}), the geometric mean over them \
+         with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).",
+        r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "));
+    }
+    let _ = writeln!(
+        md,
+        "\nVADER(happy) − VADER(sad) = **{:+.2}**. \
+         Perplexity over the unsteered replies': {}; the choice bounds it at {}× {bound}.",
+        happy_minus_sad,
+        rows.iter()
+            .map(|e| format!(
+                "{} {:.2}×",
+                e["emotion"].as_str().unwrap_or(""),
+                f(&e["perplexity_ratio"])
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        sweep["choice"]["max_perplexity_ratio"]
+    );
+    let own_words = crate::validate_lexicon::words(r, out, md);
+    for e in rows.iter_mut() {
+        if let Some(w) = e["emotion"].as_str().and_then(|n| own_words.get(n)) {
+            e["lexicon"] = w.clone();
+        }
+    }
+    md.push_str("\nSamples (first two report prompts, seed 1):\n\n");
     for e in &rows {
         for s in e["samples"].as_array().into_iter().flatten() {
             let _ = writeln!(
@@ -214,11 +254,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             Direction::of_json(b).name(),
             b["layers"],
             f(&b["strength"]) as f32,
-            if at > 0.0 {
-                "less cheerful, still positive on average: no direction, layer set or strength in the sweep makes this model's replies sad while they stay fluent"
-            } else {
-                "negative on average"
-            }
+            sad_at(at)
         );
     }
     // The About page's shape: a layer, strengths and p(" emotion") per emotion, and the runs.
@@ -238,8 +274,21 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             x
         }).collect::<Vec<_>>(),
         "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"], "max_perplexity_ratio": sweep["choice"]["max_perplexity_ratio"],
-        "happy_minus_sad_vader": vader("happy") - vader("sad"), "feel_held_out": r["feel_held_out"],
+        "happy_minus_sad_vader": happy_minus_sad, "feel_held_out": r["feel_held_out"],
     }))
+}
+
+/// What sad's furthest fluent setting does to the replies' mean VADER `at`, by VADER's own
+/// convention (a compound within ±0.05 is neutral), as the page's steering verdict says it.
+fn sad_at(at: f64) -> String {
+    let not_sad = "no direction, layer set or strength in the sweep makes this model's replies negative by VADER while they stay fluent (the emotion words above count sadness itself)";
+    if at >= 0.05 {
+        format!("less cheerful, still positive on average: {not_sad}")
+    } else if at > -0.05 {
+        format!("about neutral on average (VADER's neutral band is ±0.05): {not_sad}")
+    } else {
+        "negative on average".into()
+    }
 }
 
 /// The choice's seeds as the report says them: "seeds 7, 8, 9" (sweeps until the night of
@@ -256,12 +305,22 @@ fn seeds_said(choice: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::seeds_said;
+    use super::{sad_at, seeds_said};
     use serde_json::json;
 
     #[test]
     fn the_choice_says_its_seeds_old_and_new() {
         assert_eq!(seeds_said(&json!({"seeds": [7, 8, 9]})), "seeds 7, 8, 9");
         assert_eq!(seeds_said(&json!({"seed": 7})), "seed 7");
+    }
+
+    #[test]
+    fn sads_furthest_setting_is_said_as_the_page_says_it() {
+        assert!(sad_at(0.12).starts_with("less cheerful, still positive"));
+        // The sweep's +0.03: within VADER's neutral band, as the page calls it.
+        assert!(sad_at(0.03).starts_with("about neutral"));
+        assert!(sad_at(-0.04).starts_with("about neutral"));
+        assert!(sad_at(-0.2).starts_with("negative"));
+        assert!(!sad_at(-0.2).contains("no direction"));
     }
 }

@@ -1,5 +1,5 @@
-//! The validation report's text measures: perplexity and VADER sentiment (used by the steering
-//! sweep), top-activating Austen sentences, and the differences from the paper.
+//! The validation report's text measures: perplexity, VADER sentiment (used by the steering
+//! sweep) and emotion-lexicon words, top-activating Austen sentences, and the differences from the paper.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,14 +27,33 @@ pub fn perplexity(engine: &mut Session, ids: &[u32], from: usize) -> Result<f64>
 }
 
 pub fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {
+    outside("sentiment", texts, out)
+}
+
+/// Per text, the share of its words in each NRC emotion-lexicon category ("joy", "sadness",
+/// "fear", "anger", …; scripts/validation_data.py emotion-words).
+pub fn emotion_words(
+    texts: &[String],
+    out: &Path,
+) -> Option<Vec<std::collections::BTreeMap<String, f64>>> {
+    outside("emotion-words", texts, out)
+}
+
+/// `scripts/validation_data.py COMMAND` on `texts` (a JSON list in, one answer per text out),
+/// through two scratch files in `out`; `None` if the script or its package fails.
+fn outside<T: serde::de::DeserializeOwned>(
+    command: &str,
+    texts: &[String],
+    out: &Path,
+) -> Option<T> {
     let (inp, res) = (
-        out.join(".sentiment-in.json"),
-        out.join(".sentiment-out.json"),
+        out.join(format!(".{command}-in.json")),
+        out.join(format!(".{command}-out.json")),
     );
     std::fs::create_dir_all(out).ok()?; // a new model's report folder
     std::fs::write(&inp, serde_json::to_string(texts).ok()?).ok()?;
     let ok = std::process::Command::new("python3")
-        .args(["scripts/validation_data.py", "sentiment", "--in"])
+        .args(["scripts/validation_data.py", command, "--in"])
         .arg(&inp)
         .arg("--out")
         .arg(&res)
@@ -51,6 +70,21 @@ pub fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {
     std::fs::remove_file(&inp).ok();
     std::fs::remove_file(&res).ok();
     scores
+}
+
+/// The share of a reply's words (lower case, punctuation trimmed) that are distinct: ~0.8 for
+/// ordinary text, near 0 for one word said over and over; 0 for an empty reply.
+pub fn distinct_words(text: &str) -> f64 {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let unique: std::collections::HashSet<&String> = words.iter().collect();
+    unique.len() as f64 / words.len().max(1) as f64
 }
 
 pub fn austen(
@@ -175,12 +209,53 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
             )
         })
         .collect();
+    // The emotion lexicon's own-category words, where it has a category.
+    let words: Vec<String> = feel
+        .iter()
+        .filter(|e| e["lexicon"].is_object())
+        .map(|e| {
+            let w = &e["lexicon"];
+            // An unbounded end is null in the JSON (no unsteered word of the category).
+            let said = |v: &Value| crate::validate_lexicon::said(f(v));
+            format!(
+                "{} {} ×{} [{}, {}]",
+                e["emotion"].as_str().unwrap_or(""),
+                w["category"].as_str().unwrap_or(""),
+                said(&w["ratio"]),
+                said(&w["low"]),
+                said(&w["high"])
+            )
+        })
+        .collect();
+    let lexicon = if words.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " By the NRC emotion lexicon, steering multiplies the share of the replies' words in the emotion's own category by: {} (it has no category for calm or desperate).",
+            words.join(", ")
+        )
+    };
     let by_layer = &r["geometry"]["correlations"]["by_layer"];
     let opposites = if by_layer.as_array().is_some_and(|a| !a.is_empty()) {
         crate::validate::opposed_layers(by_layer)
     } else {
         String::new()
     };
+    let axis = &r["geometry"]["correlations"]["axis"];
+    let sad_axis = axis["means"]["named"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["emotion"] == "sad")
+        .map_or(String::new(), |n| {
+            format!(
+                " Read from all directions at once (out of fold), valence is there (r = {:.2} from the readout's vectors, {:.2} from the means), but *sad*'s mean reads {:.1} on it where its norm is {:.2}.",
+                f(&axis["readout"]["valence_r"][0]),
+                f(&axis["means"]["valence_r"][0]),
+                f(&n["predicted"]),
+                f(&n["norm"])
+            )
+        });
     let pt = &r["per_token"];
     let mut s =
         String::from("\n## 7. Differences from the paper, and what this model does not do\n\n");
@@ -205,7 +280,7 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     );
     s += &format!(
         "- **Geometry.** At layer {l} the strongest valence correlation is on PC{vk} (r = {vr:+.2}) and the strongest arousal one on PC{ak} (r = {ar:+.2}); over all layers \
-         the best are valence {vb:.2} (layer {vl}) and arousal {ab:.2} (layer {al}), against the paper's 0.81 and 0.66 on its leading components. {}\n",
+         the best are valence {vb:.2} (layer {vl}) and arousal {ab:.2} (layer {al}), against the paper's 0.81 and 0.66 on its leading components. {}{sad_axis}\n",
         opposites
     );
     if let Some(t) = tyl {
@@ -234,10 +309,18 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     }
     s += &format!(
         "- **Steering.** Steering each of {} emotions at its own layers and direction (chosen on other prompts) raises p(\" emotion\") after \"How does he feel? He feels\" at least \
-         threefold for {raised} of them, and over {held_n} other sentences of the same kind (the geometric mean) for {raised_held} ({}); VADER(happy) − VADER(sad) = {:+.2} \
-         over the report prompts. The replies stay within {bound}× the unsteered replies' perplexity for {fluent} of the {}{}. See section 5 for what each emotion does and does not do.\n",
+         threefold for {raised} of them{}; VADER(happy) − VADER(sad) = {:+.2} \
+         over the report prompts. The replies stay within {bound}× the unsteered replies' perplexity for {fluent} of the {}{}.{lexicon} See section 5 for what each emotion does and does not do.\n",
         feel.len(),
-        feel.iter().map(|e| format!("{} ×{:.1}", e["emotion"].as_str().unwrap_or(""), held(e))).collect::<Vec<_>>().join(", "),
+        // Sweeps until 6 December measured no other sentences.
+        if held_n > 0 {
+            format!(
+                ", and over {held_n} other sentences of the same kind (the geometric mean) for {raised_held} ({})",
+                feel.iter().map(|e| format!("{} ×{:.1}", e["emotion"].as_str().unwrap_or(""), held(e))).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            String::new()
+        },
         f(&st["happy_minus_sad_vader"]),
         feel.len(),
         if over.is_empty() { String::new() } else { format!(" (over it: {})", over.join(", ")) }
@@ -268,11 +351,21 @@ fn over_bound(x: f64, bound: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::over_bound;
+    use super::{distinct_words, over_bound};
 
     #[test]
     fn a_ratio_just_over_the_bound_does_not_read_as_on_it() {
         assert_eq!(over_bound(2.000066, 2.0), "2.0001");
         assert_eq!(over_bound(2.1846, 2.0), "2.18");
+    }
+
+    #[test]
+    fn a_word_said_over_and_over_has_few_distinct_words() {
+        // Gemma's steered samples that passed the perplexity check.
+        let repeated = " Sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad";
+        assert_eq!(distinct_words(repeated), 1.0 / 16.0);
+        let reply = "It's a lovely day to be outdoors. I'm enjoying the sun and the sea.";
+        assert!(distinct_words(reply) > 0.8, "{}", distinct_words(reply));
+        assert_eq!(distinct_words(" ... "), 0.0);
     }
 }

@@ -99,13 +99,16 @@ describe("summaries", () => {
     expect(r.steering.measured[0]!.ratio).toBe(rows[0]!.p_feel_ratio);
     expect(r.steering.measured[0]!.heldOut?.ratio).toBe(rows[0]!.p_feel_held_out.ratio);
     const old = structuredClone(rows) as Record<string, unknown>[];
-    for (const e of old) { delete e.direction; delete e.valence; delete e.p_feel_held_out; e.contrastive = true; }
+    for (const e of old) { delete e.direction; delete e.valence; delete e.p_feel_held_out; delete e.lexicon; e.contrastive = true; }
     const o = parseReport(edited("steering.emotions", old));
-    expect(o.steering.measured.every((m) => m.direction === "contrastive" && m.valence === null && m.heldOut === null)).toBe(true);
+    expect(o.steering.measured.every((m) => m.direction === "contrastive" && m.valence === null && m.heldOut === null && m.lexicon === null)).toBe(true);
+    // The emotion lexicon has a category for sad, none for calm.
+    expect(r.steering.measured.find((m) => m.emotion === "sad")?.lexicon?.category).toBe("sadness");
+    expect(r.steering.measured.find((m) => m.emotion === "calm")?.lexicon).toBeNull();
   });
 
   it("says what steering does: own word taken up or not, and which way sentiment moves", () => {
-    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence, heldOut: null });
+    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence, heldOut: null, lexicon: null });
     expect(steerVerdict(m(0.3, 1.3, -1), 0.71)).toBe("sad: p(“sad”) ×1.3 only: the model hardly takes up the word; replies turn less positive but stay positive on average (VADER +0.30 against +0.71 unsteered).");
     expect(steerVerdict(m(-0.4, 4, -1), 0.71)).toBe("sad: raises p(“sad”) ×4.0; replies turn negative (VADER −0.40 against +0.71 unsteered).");
     expect(steerVerdict(m(0.68, 4, -1), 0.71)).toContain("hardly moves its way");
@@ -117,6 +120,10 @@ describe("summaries", () => {
     expect(steerVerdict(held(4, 5), 0.71)).toContain("raises p(“sad”) ×4.0 (×5.0, 2.5–10.0, over other sentences like it);");
     expect(steerVerdict(held(1.2, 6), 0.71)).toContain("p(“sad”) ×1.2 after “How does he feel? He feels” only, though ×6.0 (3.0–12.0) over other sentences like it");
     expect(steerVerdict(held(1.2, 1.5), 0.71)).toContain("p(“sad”) ×1.2 (×1.5, 0.8–3.0, over other sentences like it) only: the model hardly takes up the word");
+    // The emotion lexicon's own-category words, where the report has them.
+    const lex = { ...m(-0.004, 0.8, -1), lexicon: { category: "sadness", ratio: 3.61, low: 2.9, high: 4.42 } };
+    expect(steerVerdict({ ...lex, lexicon: { category: "anger", ratio: 3.5, low: 0.7, high: Infinity } }, 0.71)).toContain("anger words ×3.5 (0.7–∞)");
+    expect(steerVerdict(lex, 0.71)).toMatch(/about neutral on average \(VADER 0\.00 against \+0\.71 unsteered\); sadness words ×3\.6 \(2\.9–4\.4\) by the NRC emotion lexicon\.$/);
   });
 
   it("formats numbers for the page", () => {

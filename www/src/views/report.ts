@@ -109,6 +109,16 @@ export interface SteerMeasure {
   heldOut: { ratio: number; low: number; high: number } | null;
   /** +1 or −1: the way the emotion should move sentiment (null in older reports). */
   valence: number | null;
+  /** The share of the replies' words in the emotion's own NRC emotion-lexicon category, steered
+   * over unsteered, with its 95 % interval (null where the lexicon has no category for it, and
+   * in older reports). */
+  lexicon: { category: string; ratio: number; low: number; high: number } | null;
+}
+
+/** A lexicon ratio's end: null in the report where some resamples had no unsteered word of the
+ * category (no finite bound). */
+function unbounded(e: unknown, path: string): number {
+  return field(e, path) === null ? Infinity : number(e, path);
 }
 
 type Json = Record<string, unknown>;
@@ -225,6 +235,9 @@ export function parseReport(raw: unknown): Report {
         valence: has(e, "valence") ? number(e, "valence") : null,
         heldOut: has(e, "p_feel_held_out")
           ? { ratio: number(e, "p_feel_held_out.ratio"), low: number(e, "p_feel_held_out.low"), high: number(e, "p_feel_held_out.high") }
+          : null,
+        lexicon: has(e, "lexicon")
+          ? { category: string(e, "lexicon.category"), ratio: unbounded(e, "lexicon.ratio"), low: unbounded(e, "lexicon.low"), high: unbounded(e, "lexicon.high") }
           : null,
       })),
       unsteered_vader: number(raw, "steering.unsteered_vader"),
@@ -375,7 +388,14 @@ export function steerVerdict(m: SteerMeasure, unsteered: number): string {
   else if (Math.abs(m.vader) < 0.05) mood = `replies turn about neutral on average (${vs})`;
   else if (m.vader < 0) mood = `replies turn negative (${vs})`;
   else mood = `replies turn less positive but stay positive on average (${vs})`;
-  return `${m.emotion}: ${own}; ${mood}.`;
+  const l = m.lexicon;
+  const words = l ? `; ${l.category} words ×${ratioText(l.ratio)} (${ratioText(l.low)}–${ratioText(l.high)}) by the NRC emotion lexicon` : "";
+  return `${m.emotion}: ${own}; ${mood}${words}.`;
+}
+
+/** A ratio to one decimal, "∞" where it has no finite bound. */
+export function ratioText(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(1) : "∞";
 }
 
 /** The median of `values` (NaN when empty). */

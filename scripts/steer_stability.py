@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Does the steering choice hold with other seeds? (issue 13)
+
+`limbic steer-sweep` chooses each emotion's steering setting from replies sampled with three
+seeds (7, 8, 9). Run it again with three others into a scratch folder and a copy of the
+vectors, then compare the two choices here. Nothing is chosen here and the shipped settings
+stay the first sweep's; the second sweep's report replies are not read.
+
+    cp data/vectors/smollm2-135m-instruct.safetensors /tmp/stab/vec.safetensors
+    target/release/limbic --vectors /tmp/stab/vec.safetensors steer-sweep --out /tmp/stab \\
+        --choice-seeds 10,11,12
+    python3 scripts/steer_stability.py --other /tmp/stab/steering.json \\
+        --keep docs/validation/steering-seeds-10-11-12.json --out docs/validation/steering-stability.md
+
+What it compares, per swept emotion: the setting each sweep chose (direction, layers,
+strength); whether the first sweep's setting is among the second's candidates (fluent, and
+within the effect tolerance of the strongest fluent effect, the set the own word chooses
+from); and how well the two sweeps' cell tables agree (Pearson r of each cell's VADER effect
+and of its mean perplexity over the 72 cells of the emotion). The own-word ratio is the same in
+both (it does not sample).
+"""
+import argparse
+import json
+import math
+import pathlib
+
+
+def setting(s):
+    return (s["direction"], tuple(s["layers"]), round(s["strength"], 3))
+
+
+def said(s):
+    d, layers, strength = s
+    ls = f"[{layers[0]}–{layers[-1]}]" if len(layers) > 1 else f"[{layers[0]}]"
+    return f"{d} {ls} {strength:g}"
+
+
+def pearson(xs, ys):
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else float("nan")
+
+
+def candidates(choice, emotion):
+    """The cells the own word chooses among: fluent, and near the strongest fluent effect."""
+    ppl = choice["max_perplexity_ratio"] * choice["unsteered_perplexity"]
+    distinct = choice["min_distinct_ratio"] * choice["unsteered_distinct"]
+    fluent = [c for c in choice["cells"] if c["emotion"] == emotion
+              and c["perplexity"] <= ppl and c["distinct"] >= distinct]
+    if not fluent:
+        return []
+    top = max(c["effect"] for c in fluent)
+    return [c for c in fluent if c["effect"] >= top - choice["effect_tolerance"]]
+
+
+def compare(first, other):
+    a, b = first["choice"], other["choice"]
+    seeds = lambda c: ", ".join(str(s) for s in c.get("seeds", [c.get("seed")]))
+    lines = [
+        "# Does the steering choice hold with other seeds?",
+        "",
+        f"The shipped choice (seeds {seeds(a)}) against the same sweep with seeds {seeds(b)}: same "
+        "prompts, directions, layer sets, strengths, bounds and own-word sentences "
+        "(`scripts/steer_stability.py` says how it was made). Unsteered replies: VADER "
+        f"{a['unsteered_vader']:+.2f} / {b['unsteered_vader']:+.2f}, perplexity "
+        f"{a['unsteered_perplexity']:.2f} / {b['unsteered_perplexity']:.2f}. Decided before the "
+        "second sweep ran: the shipped settings stay the first sweep's whatever this shows, and "
+        "the second sweep's measurements of its own choice on the report's prompts are not read.",
+        "",
+        f"| emotion | chosen, seeds {seeds(a)} | chosen, seeds {seeds(b)} | first among the second's "
+        "candidates | the first's effect there (fluent?) / the second's best fluent effect "
+        "| r of effects | one cell's effect: noise sd | r of perplexities |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    same = among = 0
+    chosen_b = {s["emotion"]: s for s in other["chosen"]["strengths"]}
+    for s in first["chosen"]["strengths"]:
+        e = s["emotion"]
+        sa, sb = setting(s), setting(chosen_b[e])
+        cells_b = candidates(b, e)
+        cand = {setting(c) for c in cells_b}
+        key = lambda c: (c["direction"], tuple(c["layers"]), round(c["strength"], 3))
+        ca = {key(c): c for c in a["cells"] if c["emotion"] == e}
+        cb = {key(c): c for c in b["cells"] if c["emotion"] == e}
+        both = sorted(set(ca) & set(cb))
+        r_eff = pearson([ca[k]["effect"] for k in both], [cb[k]["effect"] for k in both])
+        r_ppl = pearson([ca[k]["perplexity"] for k in both], [cb[k]["perplexity"] for k in both])
+        diff = [ca[k]["effect"] - cb[k]["effect"] for k in both]
+        m = sum(diff) / len(diff)
+        noise = math.sqrt(sum((x - m) ** 2 for x in diff) / (len(diff) - 1) / 2)
+        same += sa == sb
+        among += sa in cand
+        there = cb.get(sa)
+        fluent = there is not None and there["perplexity"] <= b["max_perplexity_ratio"] * b[
+            "unsteered_perplexity"] and there["distinct"] >= b["min_distinct_ratio"] * b["unsteered_distinct"]
+        best = max((c["effect"] for c in cells_b), default=float("nan"))
+        near = (f"{there['effect']:+.2f} ({'yes' if fluent else 'no'}) / {best:+.2f}"
+                if there else "—")
+        lines.append(f"| {e} | {said(sa)} | {said(sb)} | {'yes' if sa in cand else 'no'} "
+                     f"({len(cand)} candidate{'s' if len(cand) != 1 else ''}) | {near} | {r_eff:+.2f} | {noise:.2f} | {r_ppl:+.2f} |")
+    others = lambda s: f"{s['direction']} {s['layers']} {s['default_strength']:g}"
+    lines += [
+        "",
+        f"Same setting for {same} of {len(first['chosen']['strengths'])} emotions; the first "
+        f"sweep's setting is among the second's candidates for {among}. The other emotions: "
+        f"{others(first['chosen'])} / {others(other['chosen'])}.",
+        "",
+        "The candidates are the settings the own word chooses among (fluent, and within the "
+        "effect tolerance of the strongest fluent effect); r compares the two sweeps' means of the "
+        "same cell over the emotion's 72 cells, and the noise sd is the spread of their difference "
+        "(less its mean, the shift of the unsteered baseline) over √2: how far one sweep's mean "
+        "effect of a cell wanders from seed set to seed set, against the choice's tolerance of "
+        f"{a['effect_tolerance']}. A high r with a different choice means the sweep "
+        "measures the same landscape with each seed set, and the chosen setting is one of several "
+        "near-equal ones that the seeds' noise reorders.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--first", default="docs/validation/steering.json")
+    p.add_argument("--other", required=True, help="steering.json of the sweep with other seeds")
+    p.add_argument("--keep", help="write the other sweep's choice (no replies) here")
+    p.add_argument("--out", help="write the comparison here (else print it)")
+    args = p.parse_args()
+    first = json.loads(pathlib.Path(args.first).read_text())
+    other = json.loads(pathlib.Path(args.other).read_text())
+    if args.keep:
+        kept = {"choice": other["choice"], "chosen": other["chosen"]}
+        pathlib.Path(args.keep).write_text(json.dumps(kept, indent=1) + "\n")
+    text = compare(first, other)
+    if args.out:
+        pathlib.Path(args.out).write_text(text)
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()
