@@ -51,15 +51,29 @@ impl Rng {
     }
 }
 
+/// `stat` of `reps` bootstrap resamples of `n` items (each `n` indices drawn with replacement,
+/// in order, from `Rng(seed)`), sorted: the caller reads its percentiles.
+pub fn resampled(
+    n: usize,
+    reps: usize,
+    seed: u64,
+    mut stat: impl FnMut(&[usize]) -> f64,
+) -> Vec<f64> {
+    let mut rng = Rng(seed);
+    let mut out: Vec<f64> = (0..reps)
+        .map(|_| stat(&(0..n).map(|_| rng.below(n)).collect::<Vec<_>>()))
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
+}
+
 /// The mean of `v` and its percentile-bootstrap 95 % interval.
 pub fn mean_ci(v: &[f64], seed: u64) -> (f64, f64, f64) {
     let mean = |x: &mut dyn Iterator<Item = f64>, n: usize| x.sum::<f64>() / n.max(1) as f64;
     let m = mean(&mut v.iter().copied(), v.len());
-    let mut rng = Rng(seed);
-    let mut reps: Vec<f64> = (0..BOOTSTRAP)
-        .map(|_| mean(&mut (0..v.len()).map(|_| v[rng.below(v.len())]), v.len()))
-        .collect();
-    reps.sort_by(f64::total_cmp);
+    let reps = resampled(v.len(), BOOTSTRAP, seed, |idx| {
+        mean(&mut idx.iter().map(|&i| v[i]), v.len())
+    });
     (
         m,
         reps[BOOTSTRAP / 40],

@@ -92,11 +92,7 @@ pub fn confound(a: &Analysis, cos: &[Vec<f64>], pool: &[usize]) -> Value {
         sxy / sxx.max(1e-12)
     };
     let all: Vec<usize> = (0..n).collect();
-    let mut rng = Rng(17);
-    let mut reps: Vec<f64> = (0..200)
-        .map(|_| slope(&(0..n).map(|_| rng.below(n)).collect::<Vec<_>>()))
-        .collect();
-    reps.sort_by(f64::total_cmp);
+    let reps = super::resampled(n, 200, 17, |idx| slope(idx));
     let mut by_count: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
     for i in 0..n {
         for j in i + 1..n {

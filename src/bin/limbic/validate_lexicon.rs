@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use limbic::crossval::Rng;
+use limbic::crossval::resampled;
 
 /// The swept emotions the lexicon has a category for (it has none for calm or desperate).
 pub const OWN_CATEGORY: [(&str, &str); 4] = [
@@ -31,9 +31,9 @@ type Shares = BTreeMap<String, f64>;
 /// Steered over unsteered mean share of `category`, over the pairs `(steered, unsteered)`, with
 /// a 95 % interval from resampling the pairs.
 pub fn ratio(pairs: &[(&Shares, &Shares)], category: &str, seed: u64) -> (f64, f64, f64) {
-    let of = |idx: &mut dyn Iterator<Item = usize>| {
+    let of = |idx: &[usize]| {
         let (mut a, mut b) = (0.0, 0.0);
-        for i in idx {
+        for &i in idx {
             a += pairs[i].0.get(category).copied().unwrap_or(0.0);
             b += pairs[i].1.get(category).copied().unwrap_or(0.0);
         }
@@ -44,13 +44,9 @@ pub fn ratio(pairs: &[(&Shares, &Shares)], category: &str, seed: u64) -> (f64, f
             f64::INFINITY
         }
     };
-    let n = pairs.len();
-    let mut rng = Rng(seed);
-    let mut reps: Vec<f64> = (0..1000)
-        .map(|_| of(&mut (0..n).map(|_| rng.below(n))))
-        .collect();
-    reps.sort_by(f64::total_cmp);
-    (of(&mut (0..n)), reps[24], reps[974])
+    let reps = resampled(pairs.len(), 1000, seed, of);
+    let all: Vec<usize> = (0..pairs.len()).collect();
+    (of(&all), reps[24], reps[974])
 }
 
 /// The report's paragraph and table on the report replies `r["runs"]`; per swept emotion with a
@@ -91,38 +87,39 @@ pub fn words(r: &Value, out: &Path, md: &mut String) -> BTreeMap<String, Value> 
             .filter(|(x, _)| &group(x) == name)
             .map(|(x, s)| (*x, s))
             .collect();
-        let pct = |c: &str| {
-            100.0
-                * mine
-                    .iter()
-                    .map(|(_, s)| s.get(c).copied().unwrap_or(0.0))
-                    .sum::<f64>()
-                / mine.len().max(1) as f64
-        };
-        let cells: Vec<String> = SHOWN.iter().map(|c| format!("{:.1}", pct(c))).collect();
-        let cat = OWN_CATEGORY.iter().find(|(e, _)| e == name).map(|x| x.1);
-        let last = match cat {
-            Some(cat) if name != "none" => {
+        let cells: Vec<String> = SHOWN
+            .iter()
+            .map(|c| format!("{:.1}", 100.0 * mean_share(mine.iter().map(|m| m.1), c)))
+            .collect();
+        let last = match OWN_CATEGORY.iter().find(|(e, _)| e == name) {
+            Some(&(_, cat)) => {
                 let pairs: Vec<(&Shares, &Shares)> = mine
                     .iter()
                     .filter_map(|(x, s)| unsteered.get(&key(x)).map(|u| (*s, *u)))
                     .collect();
                 let (k, lo, hi) = ratio(&pairs, cat, 0x1e8 + g as u64);
-                let base = 100.0
-                    * pairs
-                        .iter()
-                        .map(|p| p.1.get(cat).copied().unwrap_or(0.0))
-                        .sum::<f64>()
-                    / pairs.len().max(1) as f64;
-                own.insert(name.clone(), json!({"category": cat, "unsteered": base / 100.0, "steered": pct(cat) / 100.0, "ratio": k, "low": lo, "high": hi}));
+                let (steered, base) = (
+                    mean_share(pairs.iter().map(|p| p.0), cat),
+                    mean_share(pairs.iter().map(|p| p.1), cat),
+                );
+                own.insert(name.clone(), json!({"category": cat, "unsteered": base, "steered": steered, "ratio": k, "low": lo, "high": hi}));
                 format!("{cat} ×{} [{}, {}]", said(k), said(lo), said(hi))
             }
-            _ => "—".into(),
+            None => "—".into(),
         };
         let shown = if name == "none" { "unsteered" } else { name };
         let _ = writeln!(md, "| {shown} | {} | {last} |", cells.join(" | "));
     }
     own
+}
+
+/// The mean share of `category` over `shares` (0 for none).
+fn mean_share<'a>(shares: impl ExactSizeIterator<Item = &'a Shares>, category: &str) -> f64 {
+    let n = shares.len().max(1) as f64;
+    shares
+        .map(|s| s.get(category).copied().unwrap_or(0.0))
+        .sum::<f64>()
+        / n
 }
 
 /// A ratio to one decimal; "∞" where the unsteered replies had none of the category's words

@@ -29,14 +29,9 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     // What the sweep recorded: its own-word sentences (sweeps until 6 December used two), and
     // the report's other sentences (none in those sweeps).
     let feel_choice = match sweep["choice"]["feel_prompts"].as_array() {
-        Some(p) => p
-            .iter()
-            .filter_map(|x| x.as_str())
-            .map(|p| format!("\"{p}\""))
-            .collect::<Vec<_>>(),
-        None => FEEL_CHOICE.iter().map(|p| format!("\"{p}\"")).collect(),
-    }
-    .join(", ");
+        Some(p) => quoted(p.iter().filter_map(|x| x.as_str())),
+        None => quoted(FEEL_CHOICE.iter().copied()),
+    };
     let held_n = r["feel_held_out"].as_array().map_or(0, |a| a.len());
     // Sweeps until 6 December 2026 chose on greedy replies (Gemma's files still do).
     let (how, bound) = match sweep["choice"]["temperature"].as_f64() {
@@ -122,7 +117,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     if held_n > 0 {
         let _ = writeln!(md, "\nThe last column: how many times steering multiplies p(\" emotion\") after each of {held_n} other sentences never used in the choice ({}), the geometric mean over them \
          with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).",
-        r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "));
+        quoted(r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str())));
     }
     let _ = writeln!(
         md,
@@ -276,6 +271,14 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
         "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"], "max_perplexity_ratio": sweep["choice"]["max_perplexity_ratio"],
         "happy_minus_sad_vader": happy_minus_sad, "feel_held_out": r["feel_held_out"],
     }))
+}
+
+/// Sentences as the report lists them: each in double quotes, comma-separated.
+fn quoted<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
+    sentences
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What sad's furthest fluent setting does to the replies' mean VADER `at`, by VADER's own

@@ -242,12 +242,7 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
         String::new()
     };
     let axis = &r["geometry"]["correlations"]["axis"];
-    let sad_axis = axis["means"]["named"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|n| n["emotion"] == "sad")
-        .map_or(String::new(), |n| {
+    let sad_axis = crate::validate_valence::sad_mean(axis).map_or(String::new(), |n| {
             format!(
                 " Read from all directions at once (out of fold), valence is there (r = {:.2} from the readout's vectors, {:.2} from the means), but *sad*'s mean reads {:.1} on it where its norm is {:.2}.",
                 f(&axis["readout"]["valence_r"][0]),

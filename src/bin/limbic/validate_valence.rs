@@ -11,7 +11,7 @@ use nalgebra::{DMatrix, DVector};
 use serde_json::{json, Value};
 
 use crate::stats::pearson;
-use limbic::crossval::Rng;
+use limbic::crossval::resampled;
 use limbic::emotions::EmotionSet;
 
 /// Folds over the matched emotions (by their position in the norms file).
@@ -53,16 +53,11 @@ pub fn out_of_fold(x: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
 
 /// Pearson r of `pred` against `y` with a 95 % interval from resampling the pairs.
 fn r_with_interval(pred: &[f64], y: &[f64], seed: u64) -> (f64, f64, f64) {
-    let mut rng = Rng(seed);
-    let mut reps: Vec<f64> = (0..500)
-        .map(|_| {
-            let idx: Vec<usize> = (0..y.len()).map(|_| rng.below(y.len())).collect();
-            let a: Vec<f64> = idx.iter().map(|&i| pred[i]).collect();
-            let b: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-            pearson(&a, &b)
-        })
-        .collect();
-    reps.sort_by(f64::total_cmp);
+    let reps = resampled(y.len(), 500, seed, |idx| {
+        let a: Vec<f64> = idx.iter().map(|&i| pred[i]).collect();
+        let b: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+        pearson(&a, &b)
+    });
     (pearson(pred, y), reps[12], reps[487])
 }
 
@@ -115,6 +110,14 @@ pub fn axis(set: &EmotionSet, matched: &[(usize, f64, f64)], layer: usize) -> Va
     out
 }
 
+/// *sad*'s entry among the means' named emotions in [`axis`]'s result, if matched.
+pub fn sad_mean(v: &Value) -> Option<&Value> {
+    v["means"]["named"]
+        .as_array()?
+        .iter()
+        .find(|n| n["emotion"] == "sad")
+}
+
 /// The report's paragraph on [`axis`]'s result.
 pub fn said(v: &Value) -> String {
     let f = |x: &Value| x.as_f64().unwrap_or(f64::NAN);
@@ -141,11 +144,7 @@ pub fn said(v: &Value) -> String {
             .join(", ")
     };
     // Sad, the hard case: with the positive half or the negative one, out of fold (means).
-    let sad = v["means"]["named"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|n| n["emotion"] == "sad");
+    let sad = sad_mean(v);
     let sad_said = match sad {
         Some(n) if n["rank"].as_u64().unwrap_or(0) * 2 > v["matched"].as_u64().unwrap_or(0) => format!(
             " Out of fold, *sad*'s mean reads {:.1} (rank {} of {}) where its norm is {:.2} (rank {}): it sits with the milder, more positive half of the emotions: *sad*'s vector, read from the corpus's sad stories, carries little of the valence written across the emotions, which fits the cosine of *happy* and *sad* above and what steering toward *sad* does to VADER (section 5).",

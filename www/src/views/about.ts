@@ -9,7 +9,7 @@ import { dataTable, finish } from "../charts/plot";
 import { CATEGORICAL } from "../charts/colour";
 import { h, scrollBox } from "../dom";
 import {
-  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, OWN_WORD_RATIO, percent, ratioText, reportUrl, signed, steeringReplies, steeringTable, steerVerdict,
+  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, OWN_WORD_RATIO, lexiconRatio, percent, reportUrl, signed, steeringReplies, steeringTable, steerVerdict,
   strengthText, strongest, type Report,
 } from "./report";
 import reportMdUrl from "../../../docs/validation/report.md?url";
@@ -162,7 +162,7 @@ function differences(r: Report): HTMLElement {
       : "";
     const lex = r.steering.measured.filter((m) => m.lexicon);
     const words = lex.length
-      ? ` In an emotion lexicon (NRC), the share of the steered replies' words in the emotion's own category, over the unsteered replies': ${lex.map((m) => `${m.emotion} ${m.lexicon!.category} ×${ratioText(m.lexicon!.ratio)} (${ratioText(m.lexicon!.low)}–${ratioText(m.lexicon!.high)})`).join(", ")}.`
+      ? ` In an emotion lexicon (NRC), the share of the steered replies' words in the emotion's own category, over the unsteered replies': ${lex.map((m) => `${m.emotion} ${m.lexicon!.category} ${lexiconRatio(m.lexicon!)}`).join(", ")}.`
       : "";
     items.push(`Steering. Adding an emotion's vector raises p(“emotion”) after “How does he feel? He feels” more than twofold at its default strength for ${twofold} of ${ratios.length} emotions tested (the paper: for all)${others}. Fluency suffers as the strength grows: the mean perplexity of steered replies goes from ${meanPpl(0).toFixed(1)} unsteered to ${meanPpl(lastCol).toFixed(1)} at strength ${strengthText(table[0]![lastCol]!.strength)}; an outside sentiment lexicon moves less than the paper's measures.${words}`);
   }

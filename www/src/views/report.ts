@@ -389,8 +389,13 @@ export function steerVerdict(m: SteerMeasure, unsteered: number): string {
   else if (m.vader < 0) mood = `replies turn negative (${vs})`;
   else mood = `replies turn less positive but stay positive on average (${vs})`;
   const l = m.lexicon;
-  const words = l ? `; ${l.category} words ×${ratioText(l.ratio)} (${ratioText(l.low)}–${ratioText(l.high)}) by the NRC emotion lexicon` : "";
+  const words = l ? `; ${l.category} words ${lexiconRatio(l)} by the NRC emotion lexicon` : "";
   return `${m.emotion}: ${own}; ${mood}${words}.`;
+}
+
+/** A lexicon ratio with its interval: "×3.6 (2.0–8.1)". */
+export function lexiconRatio(l: NonNullable<SteerMeasure["lexicon"]>): string {
+  return `×${ratioText(l.ratio)} (${ratioText(l.low)}–${ratioText(l.high)})`;
 }
 
 /** A ratio to one decimal, "∞" where it has no finite bound. */
