@@ -183,7 +183,10 @@ bench-gpu: build model wasm node_modules setup-browser setup-vulkan
 
 ## The emotion vectors (committed) and their validation report (docs/validation/): one pass
 ## over the corpus (cached in $(CARGO_TARGET_DIR)/limbic-cache), every choice by cross-validation,
-## then the steering sweep (it writes its choice into the vectors file) and the report.
+## then the steering sweep (it writes its choice into the vectors file; six choice seeds, ~140 min
+## here; the committed choice pooled two three-seed sweeps' tables kept in docs/validation/:
+## `limbic steer-sweep --reuse-choice docs/validation/steering-seeds-7-8-9.json,docs/validation/steering-seeds-10-11-12.json`)
+## and the report.
 vectors: build model
 	$(CARGO_TARGET_DIR)/release/limbic extract --cache $(CARGO_TARGET_DIR)/limbic-cache
 	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --out docs/validation --cache $(CARGO_TARGET_DIR)/limbic-cache
@@ -191,6 +194,7 @@ validate: vectors
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv
 	python3 scripts/validation_data.py austen --out /tmp/limbic-austen.txt
 	$(CARGO_TARGET_DIR)/release/limbic validate --out docs/validation --norms /tmp/limbic-norms.csv --austen /tmp/limbic-austen.txt
+	python3 scripts/corpus_valence.py --norms /tmp/limbic-norms.csv --out docs/validation/corpus-valence.md
 
 ## The same for Gemma 3 270M (issue 16): its vectors bound to its file, its report in its folder.
 GEMMA_VECTORS := data/vectors/gemma-3-270m.safetensors

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Does the steering choice hold with other seeds? (issue 13)
 
-`limbic steer-sweep` chooses each emotion's steering setting from replies sampled with three
-seeds (7, 8, 9). Run it again with three others into a scratch folder and a copy of the
-vectors, then compare the two choices here. Nothing is chosen here and the shipped settings
-stay the first sweep's; the second sweep's report replies are not read.
+`limbic steer-sweep` chose each emotion's steering setting from replies sampled with three
+seeds (7, 8, 9) until 7 December 2026; that sweep's choice is kept in
+docs/validation/steering-seeds-7-8-9.json. It was run again with three others into a scratch
+folder and a copy of the vectors, and the two choices compared here. Nothing is chosen here;
+the second sweep's report replies are not read. What this showed made the choice pool both
+sweeps (six seeds) with a wider tolerance and a perplexity margin (src/bin/limbic/steer_choice.rs).
 
     cp data/vectors/smollm2-135m-instruct.safetensors /tmp/stab/vec.safetensors
     target/release/limbic --vectors /tmp/stab/vec.safetensors steer-sweep --out /tmp/stab \\
@@ -44,6 +46,12 @@ def pearson(xs, ys):
     return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else float("nan")
 
 
+def sd(xs):
+    """Sample standard deviation about the mean (a shift of the baseline is not noise)."""
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
 def candidates(choice, emotion):
     """The cells the own word chooses among: fluent, and near the strongest fluent effect."""
     ppl = choice["max_perplexity_ratio"] * choice["unsteered_perplexity"]
@@ -62,20 +70,23 @@ def compare(first, other):
     lines = [
         "# Does the steering choice hold with other seeds?",
         "",
-        f"The shipped choice (seeds {seeds(a)}) against the same sweep with seeds {seeds(b)}: same "
+        f"The first choice (seeds {seeds(a)}, shipped until 7 December 2026) against the same sweep with seeds {seeds(b)}: same "
         "prompts, directions, layer sets, strengths, bounds and own-word sentences "
         "(`scripts/steer_stability.py` says how it was made). Unsteered replies: VADER "
         f"{a['unsteered_vader']:+.2f} / {b['unsteered_vader']:+.2f}, perplexity "
         f"{a['unsteered_perplexity']:.2f} / {b['unsteered_perplexity']:.2f}. Decided before the "
         "second sweep ran: the shipped settings stay the first sweep's whatever this shows, and "
-        "the second sweep's measurements of its own choice on the report's prompts are not read.",
+        "the second sweep's measurements of its own choice on the report's prompts are not read. "
+        "Since 7 December the shipped choice pools both sweeps' tables (six seeds) with a tolerance "
+        "and a perplexity margin set from the noise measured here (`docs/validation/steering.json`).",
         "",
         f"| emotion | chosen, seeds {seeds(a)} | chosen, seeds {seeds(b)} | first among the second's "
         "candidates | the first's effect there (fluent?) / the second's best fluent effect "
-        "| r of effects | one cell's effect: noise sd | r of perplexities |",
-        "|---|---|---|---|---|---|---|---|",
+        "| r of effects | one cell's effect: noise sd | r of perplexities | one cell's log perplexity: noise sd |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     same = among = 0
+    all_log = []
     chosen_b = {s["emotion"]: s for s in other["chosen"]["strengths"]}
     for s in first["chosen"]["strengths"]:
         e = s["emotion"]
@@ -89,8 +100,10 @@ def compare(first, other):
         r_eff = pearson([ca[k]["effect"] for k in both], [cb[k]["effect"] for k in both])
         r_ppl = pearson([ca[k]["perplexity"] for k in both], [cb[k]["perplexity"] for k in both])
         diff = [ca[k]["effect"] - cb[k]["effect"] for k in both]
-        m = sum(diff) / len(diff)
-        noise = math.sqrt(sum((x - m) ** 2 for x in diff) / (len(diff) - 1) / 2)
+        noise = sd(diff) / math.sqrt(2)
+        logs = [math.log(ca[k]["perplexity"] / cb[k]["perplexity"]) for k in both]
+        all_log += logs
+        noise_log = sd(logs) / math.sqrt(2)
         same += sa == sb
         among += sa in cand
         there = cb.get(sa)
@@ -100,13 +113,14 @@ def compare(first, other):
         near = (f"{there['effect']:+.2f} ({'yes' if fluent else 'no'}) / {best:+.2f}"
                 if there else "—")
         lines.append(f"| {e} | {said(sa)} | {said(sb)} | {'yes' if sa in cand else 'no'} "
-                     f"({len(cand)} candidate{'s' if len(cand) != 1 else ''}) | {near} | {r_eff:+.2f} | {noise:.2f} | {r_ppl:+.2f} |")
+                     f"({len(cand)} candidate{'s' if len(cand) != 1 else ''}) | {near} | {r_eff:+.2f} | {noise:.2f} | {r_ppl:+.2f} | {noise_log:.3f} |")
     others = lambda s: f"{s['direction']} {s['layers']} {s['default_strength']:g}"
     lines += [
         "",
         f"Same setting for {same} of {len(first['chosen']['strengths'])} emotions; the first "
         f"sweep's setting is among the second's candidates for {among}. The other emotions: "
-        f"{others(first['chosen'])} / {others(other['chosen'])}.",
+        f"{others(first['chosen'])} / {others(other['chosen'])}. One cell's log perplexity, "
+        f"over all {len(all_log)} cells: noise sd {sd(all_log) / math.sqrt(2):.3f}.",
         "",
         "The candidates are the settings the own word chooses among (fluent, and within the "
         "effect tolerance of the strongest fluent effect); r compares the two sweeps' means of the "
@@ -122,7 +136,7 @@ def compare(first, other):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--first", default="docs/validation/steering.json")
+    p.add_argument("--first", default="docs/validation/steering-seeds-7-8-9.json")
     p.add_argument("--other", required=True, help="steering.json of the sweep with other seeds")
     p.add_argument("--keep", help="write the other sweep's choice (no replies) here")
     p.add_argument("--out", help="write the comparison here (else print it)")

@@ -8,6 +8,7 @@ mod generated;
 mod import;
 mod make;
 mod stats;
+mod steer_choice;
 mod steer_sweep;
 mod svg;
 mod validate;
@@ -140,6 +141,11 @@ enum Verb {
         /// than the default show whether the choice holds.
         #[arg(long, value_delimiter = ',', default_values_t = steer_sweep::CHOICE_SEEDS)]
         choice_seeds: Vec<u64>,
+        /// Instead of measuring the choice, pool the choice tables of earlier sweeps' files
+        /// (comma-separated; the same grid, other seeds): the same cells as one sweep over all
+        /// their seeds, in a fraction of the time.
+        #[arg(long, value_delimiter = ',', conflicts_with = "choice_seeds")]
+        reuse_choice: Vec<PathBuf>,
     },
     /// Writes steering vectors for other tools: a llama.cpp control vector (GGUF) or JSON for the web.
     Export {
@@ -480,7 +486,15 @@ fn run(cli: Cli) -> Result<()> {
             out,
             cache,
             choice_seeds,
-        } => steer_sweep::run(&cli.model, &cli.vectors, &out, &cache, &choice_seeds)?,
+            reuse_choice,
+        } => steer_sweep::run(
+            &cli.model,
+            &cli.vectors,
+            &out,
+            &cache,
+            &choice_seeds,
+            &reuse_choice,
+        )?,
         Verb::Export {
             format,
             layers,

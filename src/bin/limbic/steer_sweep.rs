@@ -2,32 +2,28 @@
 //! model, on prompts the report never shows; then measured on other prompts with three seeds.
 //!
 //! Choice: for each direction (the emotion's mean `m̂`, the contrastive emotion-against-neutral
-//! one, or the generation-based one, made here: [`crate::generated`]), each layer set (single layers from a third of the depth up, and bands, the strength
-//! split evenly over a band's layers) and each total strength, replies to [`CHOICE_PROMPTS`] for
-//! six emotions, made as the report makes its own (sampled at temperature 0.7, [`REPLY_TOKENS`]
-//! tokens) with three seeds the report does not use ([`CHOICE_SEEDS`]), so a setting cannot pass
-//! the fluency bound on short greedy replies and fail it on the report's, and one seed's replies
-//! do not decide it. A reply's effect is its VADER compound minus the
-//! unsteered reply's, signed by the emotion's valence; its fluency the perplexity of the reply
-//! under the unsteered model; its own-word check how many times steering multiplies p(" emotion")
-//! after [`FEEL_CHOICE`] (geometric mean). Per emotion, its own setting: among the cells whose
-//! mean perplexity stays within 2× the unsteered replies', whose replies' share of distinct
-//! words stays at least [`MIN_DISTINCT_RATIO`] of the unsteered replies' (a word said over and
-//! over is easy to predict, so perplexity alone lets it through), and whose effect is within
-//! [`EFFECT_TOLERANCE`] of the strongest such effect, the one with the largest own-word ratio
-//! (the outside measure first, the emotion's own word to choose between near-equals). For the
-//! other emotions, the direction and layer set with the best mean of the six emotions' strongest
-//! fluent effects.
+//! one, or the generation-based one, made here: [`crate::generated`]), each layer set (single
+//! layers from a third of the depth up, and bands, the strength split evenly over a band's
+//! layers) and each total strength, replies to [`CHOICE_PROMPTS`] for six emotions, made as the
+//! report makes its own (sampled at temperature 0.7, [`REPLY_TOKENS`] tokens) with six seeds the
+//! report does not use ([`CHOICE_SEEDS`]), so a setting cannot pass the fluency bound on short
+//! greedy replies and fail it on the report's, and a few seeds' luck does not decide it. A
+//! reply's effect is its VADER compound minus the unsteered reply's, signed by the emotion's
+//! valence; its fluency the perplexity of the reply under the unsteered model; its own-word
+//! check how many times steering multiplies p(" emotion") after [`FEEL_CHOICE`] (geometric
+//! mean). The choice from that table: [`crate::steer_choice`]. `--reuse-choice` pools the tables
+//! of earlier sweeps with other seeds instead of measuring one.
 //! Report: at the chosen setting and per-emotion strengths, replies to [`REPORT_PROMPTS`] with
 //! three seeds (temperature 0.7), VADER, perplexity, and the paper's p(" emotion") after "How
 //! does he feel? He feels".
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use crate::emotion::progress;
+use crate::steer_choice::{self, Cell, Table};
 use crate::validate_dose::ExperimentsFile;
 use crate::validate_text::{distinct_words, perplexity, sentiment};
 use limbic::calibrate::parallel;
@@ -88,28 +84,17 @@ pub const FEEL_HELD_OUT: [&str; 8] = [
     "I woke up this morning feeling",
     "Right now I am feeling",
 ];
-/// How far below an emotion's strongest fluent effect a setting may be and still be chosen for
-/// a larger own-word ratio.
-pub const EFFECT_TOLERANCE: f64 = 0.1;
 /// Every reply's length, the choice's and the report's.
 const REPLY_TOKENS: usize = 48;
-/// The report's seeds; the choice's are none of them. The choice averages over three seeds
-/// (18 replies a setting): on one seed the six unsteered replies alone moved by 0.6 VADER and
-/// 20 % perplexity from one seed to the next, and the chosen settings with them.
+/// The report's seeds; the choice's are none of them. The choice averages over several seeds
+/// (six: 36 replies a setting): on one seed the six unsteered replies alone moved by 0.6 VADER
+/// and 20 % perplexity from one seed to the next, and the chosen settings with them.
 const SEEDS: [u64; 3] = [1, 2, 3];
-/// The choice's seeds unless `--choice-seeds` names others (another three, to see whether the
-/// choice holds).
-pub const CHOICE_SEEDS: [u64; 3] = [7, 8, 9];
+/// The choice's seeds unless `--choice-seeds` names others: six, as the choice's tolerance and
+/// perplexity margin assume ([`crate::steer_choice`]; three gave another choice for 5 of 6 emotions with
+/// the next three seeds, `docs/validation/steering-stability.md`).
+pub const CHOICE_SEEDS: [u64; 6] = [7, 8, 9, 10, 11, 12];
 const TEMPERATURE: f64 = 0.7;
-/// Fluency bound: mean perplexity of steered replies at most this times the unsteered ones'.
-const MAX_PPL_RATIO: f64 = 2.0;
-/// Repetition bound: steered replies' mean share of distinct words at least this times the
-/// unsteered ones'.
-const MIN_DISTINCT_RATIO: f64 = 0.5;
-
-/// One choice cell: the job, its mean effect, perplexity, own-word ratio and share of
-/// distinct words.
-type Cell = (Job, f64, f64, f64, f64);
 
 /// The layer sets tried: single layers from about a third of the depth up, and bands.
 fn layer_sets(n_layer: usize) -> Vec<Vec<usize>> {
@@ -281,12 +266,97 @@ fn check_choice_seeds(seeds: &[u64]) -> Result<()> {
     Ok(())
 }
 
+/// What a sweep's choice is measured over; a pooled earlier sweep must have the same.
+fn grid(sets: &[Vec<usize>]) -> Value {
+    json!({"prompts": CHOICE_PROMPTS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_prompts": FEEL_CHOICE, "strengths": STRENGTHS, "layer_sets": sets})
+}
+
+/// The choice's table: the unsteered replies, then every setting's, each setting's own-word
+/// ratio after [`FEEL_CHOICE`].
+fn measure(
+    bytes: &[u8],
+    set: &EmotionSet,
+    (sets, emotions): (&[Vec<usize>], &[usize]),
+    seeds: &[u64],
+    out: &Path,
+    engine: &mut Session,
+) -> Result<Table> {
+    let mut jobs = replies_of((Direction::Mean, &[], None, 0.0), &CHOICE_PROMPTS, seeds);
+    for direction in Direction::ALL {
+        for layers in sets {
+            for &strength in &STRENGTHS {
+                for &e in emotions {
+                    jobs.extend(replies_of(
+                        (direction, layers, Some(e), strength),
+                        &CHOICE_PROMPTS,
+                        seeds,
+                    ));
+                }
+            }
+        }
+    }
+    let (replies, vader) = run_all(bytes, set, &jobs, "choice replies", out)?;
+    // Replies per setting.
+    let k = CHOICE_PROMPTS.len() * seeds.len();
+    let base_v = mean(vader[..k].iter().copied());
+    // Made once: a clone of the whole set per direction.
+    let steer_sets = variants(set);
+    // Unsteered p(" emotion") after each choice sentence, once per emotion.
+    let unsteered: Vec<Vec<f64>> = emotions
+        .iter()
+        .map(|&e| {
+            FEEL_CHOICE
+                .iter()
+                .map(|p| feel(engine, &steer_sets, p, (&[], Direction::Mean), e, 0.0))
+                .collect()
+        })
+        .collect::<Result<_>>()?;
+    let mut cells = Vec::new();
+    for (c, chunk) in jobs[k..].chunks(k).enumerate() {
+        let (i, j) = (k + c * k, &chunk[0]);
+        let at = emotions
+            .iter()
+            .position(|&e| Some(e) == j.emotion)
+            .unwrap_or(0);
+        let mut log = 0.0;
+        for (p, &p0) in FEEL_CHOICE.iter().zip(&unsteered[at]) {
+            let p1 = feel(
+                engine,
+                &steer_sets,
+                p,
+                (&j.layers, j.direction),
+                emotions[at],
+                j.strength,
+            )?;
+            log += (p1.max(1e-12) / p0.max(1e-12)).ln();
+        }
+        cells.push(Cell {
+            direction: j.direction,
+            layers: j.layers.clone(),
+            strength: j.strength,
+            emotion: emotions[at],
+            effect: EMOTIONS[at].1 * (mean(vader[i..i + k].iter().copied()) - base_v),
+            perplexity: mean(replies[i..i + k].iter().map(|r| r.1)),
+            feel_ratio: (log / FEEL_CHOICE.len() as f64).exp(),
+            distinct: mean(replies[i..i + k].iter().map(|r| distinct_words(&r.0))),
+        });
+    }
+    Ok(Table {
+        seeds: seeds.to_vec(),
+        vader: base_v,
+        perplexity: mean(replies[..k].iter().map(|r| r.1)),
+        distinct: mean(replies[..k].iter().map(|r| distinct_words(&r.0))),
+        cells,
+    })
+}
+
 pub fn run(
     model: &Path,
     vectors: &Path,
     out: &Path,
     cache: &Path,
     choice_seeds: &[u64],
+    reuse: &[PathBuf],
 ) -> Result<()> {
     check_choice_seeds(choice_seeds)?;
     let (bytes, sha) = read_model(model)?;
@@ -307,132 +377,38 @@ pub fn run(
     let (generated, stories) = crate::generated::directions(&bytes, &sha, &set, &union, cache)?;
     set.generated = generated;
 
-    // Choice: the unsteered replies first, then every setting's.
-    let mut jobs = replies_of(
-        (Direction::Mean, &[], None, 0.0),
-        &CHOICE_PROMPTS,
-        choice_seeds,
-    );
-    for direction in Direction::ALL {
-        for layers in &sets {
-            for &strength in &STRENGTHS {
-                for &e in &emotions {
-                    jobs.extend(replies_of(
-                        (direction, layers, Some(e), strength),
-                        &CHOICE_PROMPTS,
-                        choice_seeds,
-                    ));
-                }
-            }
-        }
-    }
-    let (replies, vader) = run_all(&bytes, &set, &jobs, "choice replies", out)?;
-    // Replies per setting.
-    let k = CHOICE_PROMPTS.len() * choice_seeds.len();
-    let (base_v, base_ppl, base_distinct) = (
-        mean(vader[..k].iter().copied()),
-        mean(replies[..k].iter().map(|r| r.1)),
-        mean(replies[..k].iter().map(|r| distinct_words(&r.0))),
-    );
-    // Per (direction, layer set, strength, emotion): mean effect and perplexity over the prompts,
-    // and the own-word ratio.
     let mut engine = limbic::Session::cpu(&bytes)?;
-    // Made once: a clone of the whole set per direction.
-    let steer_sets = variants(&set);
-    // Unsteered p(" emotion") after each choice prompt, once per emotion.
-    let unsteered: Vec<Vec<f64>> = emotions
-        .iter()
-        .map(|&e| {
-            FEEL_CHOICE
-                .iter()
-                .map(|p| feel(&mut engine, &steer_sets, p, (&[], Direction::Mean), e, 0.0))
-                .collect()
-        })
-        .collect::<Result<_>>()?;
-    let mut feel_ratio = |j: &Job| -> Result<f64> {
-        let e = j.emotion.unwrap_or(0);
-        let base = &unsteered[emotions.iter().position(|&x| x == e).unwrap_or(0)];
-        let mut log = 0.0;
-        for (p, &p0) in FEEL_CHOICE.iter().zip(base) {
-            let p1 = feel(
-                &mut engine,
-                &steer_sets,
-                p,
-                (&j.layers, j.direction),
-                e,
-                j.strength,
-            )?;
-            log += (p1.max(1e-12) / p0.max(1e-12)).ln();
-        }
-        Ok((log / FEEL_CHOICE.len() as f64).exp())
-    };
-    let mut cells = Vec::new();
-    for (c, chunk) in jobs[k..].chunks(k).enumerate() {
-        let i = k + c * k;
-        let sign = EMOTIONS[emotions
+    let grid = grid(&sets);
+    let table = if reuse.is_empty() {
+        measure(
+            &bytes,
+            &set,
+            (&sets, &emotions),
+            choice_seeds,
+            out,
+            &mut engine,
+        )?
+    } else {
+        let tables = reuse
             .iter()
-            .position(|&e| Some(e) == chunk[0].emotion)
-            .unwrap_or(0)]
-        .1;
-        let effect = sign * (mean(vader[i..i + k].iter().copied()) - base_v);
-        let ppl = mean(replies[i..i + k].iter().map(|r| r.1));
-        let ratio = feel_ratio(&chunk[0])?;
-        let distinct = mean(replies[i..i + k].iter().map(|r| distinct_words(&r.0)));
-        cells.push((chunk[0].clone(), effect, ppl, ratio, distinct));
-    }
-    let fluent =
-        |c: &&Cell| c.2 <= MAX_PPL_RATIO * base_ppl && c.4 >= MIN_DISTINCT_RATIO * base_distinct;
-    let best_for =
-        |direction: Direction, layers: &Vec<usize>, e: usize| -> Option<(f32, f64, f64)> {
-            cells
-                .iter()
-                .filter(fluent)
-                .filter(|(j, ..)| {
-                    j.direction == direction && &j.layers == layers && j.emotion == Some(e)
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(j, eff, ppl, ..)| (j.strength, *eff, *ppl))
-        };
-    // Each swept emotion's own setting.
-    let own: Vec<Option<&Cell>> = emotions
-        .iter()
-        .map(|&e| {
-            let mine: Vec<&Cell> = cells
-                .iter()
-                .filter(fluent)
-                .filter(|c| c.0.emotion == Some(e))
-                .collect();
-            let top = mine.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
-            mine.iter()
-                .filter(|c| c.1 >= top - EFFECT_TOLERANCE)
-                .max_by(|a, b| a.3.total_cmp(&b.3))
-                .copied()
-        })
-        .collect();
-    let mut settings = Vec::new();
-    for direction in Direction::ALL {
-        for layers in &sets {
-            let per: Vec<Option<(f32, f64, f64)>> = emotions
-                .iter()
-                .map(|&e| best_for(direction, layers, e))
-                .collect();
-            let score = mean(per.iter().map(|p| p.map_or(0.0, |x| x.1)));
-            settings.push((direction, layers.clone(), per, score));
-        }
-    }
-    let (direction, layers, per, score) = settings
-        .iter()
-        .max_by(|a, b| a.3.total_cmp(&b.3))
-        .cloned()
-        .ok_or_else(|| limbic::Error::Model("no setting".into()))?;
+            .map(|p| {
+                let v: Value = serde_json::from_slice(&std::fs::read(p)?).map_err(|e| {
+                    limbic::Error::Steer(format!("{}: not a sweep file ({e})", p.display()))
+                })?;
+                Table::from_json(&v["choice"], &grid, &set)
+            })
+            .collect::<Result<Vec<Table>>>()?;
+        steer_choice::pool(&tables)?
+    };
+    check_choice_seeds(&table.seeds)?;
+    let choice = steer_choice::choose(&table, &emotions, &sets);
+    let own = &choice.own;
+    let best = &choice.settings[choice.best];
+    let (direction, layers, score) = (best.direction, best.layers.clone(), best.score);
     let strengths: Vec<f32> = own
         .iter()
-        .zip(&per)
-        .map(|(o, p)| {
-            o.map(|c| c.0.strength)
-                .or(p.map(|x| x.0))
-                .unwrap_or(STRENGTHS[0])
-        })
+        .zip(&best.per)
+        .map(|(o, p)| o.or(*p).map_or(STRENGTHS[0], |c| c.strength))
         .collect();
     let mut sorted = strengths.clone();
     sorted.sort_by(f32::total_cmp);
@@ -452,8 +428,8 @@ pub fn run(
         .map(|e| {
             let i = emotions.iter().position(|&x| x == e)?;
             own[i].map(|c| SteerSetting {
-                layers: c.0.layers.clone(),
-                direction: c.0.direction,
+                layers: c.layers.clone(),
+                direction: c.direction,
             })
         })
         .collect();
@@ -521,14 +497,22 @@ pub fn run(
         .zip(&vader)
         .map(|((j, r), v)| json!({"emotion": j.emotion.map(|e| set.names[e].clone()), "strength": j.strength, "prompt": j.prompt, "seed": j.seed, "text": r.0, "perplexity": r.1, "sentiment": v}))
         .collect();
-    let table: Vec<Value> = cells
-        .iter()
-        .map(|(j, eff, ppl, ratio, distinct)| json!({"direction": j.direction.name(), "layers": j.layers, "strength": j.strength, "emotion": j.emotion.map(|e| set.names[e].clone()), "effect": eff, "perplexity": ppl, "feel_ratio": ratio, "distinct": distinct}))
-        .collect();
+    let mut choice_json = table.to_json(&set);
+    if let Some(o) = choice_json.as_object_mut() {
+        o.extend(grid.as_object().cloned().unwrap_or_default());
+        o.insert("settings".into(), choice.settings.iter().map(|s| json!({"direction": s.direction.name(), "layers": s.layers, "score": s.score})).collect());
+        if !reuse.is_empty() {
+            o.insert(
+                "pooled_from".into(),
+                reuse
+                    .iter()
+                    .map(|p| json!(p.display().to_string()))
+                    .collect(),
+            );
+        }
+    }
     let result = json!({
-        "choice": {"prompts": CHOICE_PROMPTS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "seeds": choice_seeds, "feel_prompts": FEEL_CHOICE, "effect_tolerance": EFFECT_TOLERANCE, "strengths": STRENGTHS, "layer_sets": sets, "unsteered_vader": base_v, "unsteered_perplexity": base_ppl,
-                   "max_perplexity_ratio": MAX_PPL_RATIO, "min_distinct_ratio": MIN_DISTINCT_RATIO, "unsteered_distinct": base_distinct, "cells": table,
-                   "settings": settings.iter().map(|s| json!({"direction": s.0.name(), "layers": s.1, "score": s.3})).collect::<Vec<_>>()},
+        "choice": choice_json,
         "chosen": {"direction": direction.name(), "layers": layers, "default_strength": median,
                    "strengths": emotions.iter().zip(&strengths).map(|(&e, s)| json!({"emotion": set.names[e], "strength": s, "layers": set.steer_layers_for(e), "direction": set.direction_for(e).name()})).collect::<Vec<_>>()},
         "report_feel_prompt": feel_report,
@@ -572,7 +556,7 @@ mod tests {
     use super::{check_choice_seeds, replies_of, CHOICE_SEEDS, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
     use crate::validate_dose::{ExperimentsFile, EXPERIMENTS};
     use limbic::emotions::Direction;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn the_reported_own_word_sentences_are_never_chosen_on() {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::steer_sweep::{EFFECT_TOLERANCE, EMOTIONS, FEEL_CHOICE, STRENGTHS};
+use crate::steer_sweep::{EMOTIONS, FEEL_CHOICE, STRENGTHS};
 use limbic::emotions::{Direction, EmotionSet};
 use limbic::Result;
 
@@ -36,7 +36,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     // Sweeps until 6 December 2026 chose on greedy replies (Gemma's files still do).
     let (how, bound) = match sweep["choice"]["temperature"].as_f64() {
         Some(t) => (
-            format!("sampled as the report's replies below (temperature {t}, {}, which the report does not use)", seeds_said(&sweep["choice"])),
+            format!("sampled as the report's replies below (temperature {t}, {})", seeds_said(&sweep["choice"])),
             "on its own replies, made the same way to other prompts with other seeds",
         ),
         None => (
@@ -51,7 +51,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
          layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
          replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after each of {} \
-         (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}), whose share of distinct words stays \
+         (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {:.2}× the unsteered replies' ({:.1}{}), whose share of distinct words stays \
          at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
@@ -59,8 +59,9 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered |{}\n|---|---|---|---|---|---|---|{}\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
-        STRENGTHS, feel_choice, sweep["choice"]["max_perplexity_ratio"], f(&sweep["choice"]["unsteered_perplexity"]),
-        f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), EFFECT_TOLERANCE,
+        STRENGTHS, feel_choice, choice_bound(&sweep["choice"]), choice_bound(&sweep["choice"]) * f(&sweep["choice"]["unsteered_perplexity"]),
+        if f(&sweep["choice"]["perplexity_margin"]) > 0.0 { format!("; the report's bound of {}× less {} in log for the noise of a setting's mean, so a setting chosen near the bound does not land over it by chance", sweep["choice"]["max_perplexity_ratio"], sweep["choice"]["perplexity_margin"]) } else { String::new() },
+        f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), sweep["choice"]["effect_tolerance"],
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
         Direction::of_json(c).name(), layers, set.default_strength,
         r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["temperature"], r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
@@ -122,7 +123,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let _ = writeln!(
         md,
         "\nVADER(happy) − VADER(sad) = **{:+.2}**. \
-         Perplexity over the unsteered replies': {}; the choice bounds it at {}× {bound}.",
+         Perplexity over the unsteered replies': {}; the choice bounds it at {:.2}× {bound}.",
         happy_minus_sad,
         rows.iter()
             .map(|e| format!(
@@ -132,7 +133,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             ))
             .collect::<Vec<_>>()
             .join(", "),
-        sweep["choice"]["max_perplexity_ratio"]
+        choice_bound(&sweep["choice"])
     );
     let own_words = crate::validate_lexicon::words(r, out, md);
     for e in rows.iter_mut() {
@@ -228,8 +229,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     }
     // What the sweep says of sad, plainly: can any fluent setting make its replies negative?
     let base_v = f(&sweep["choice"]["unsteered_vader"]);
-    let max_ppl =
-        f(&sweep["choice"]["max_perplexity_ratio"]) * f(&sweep["choice"]["unsteered_perplexity"]);
+    let max_ppl = choice_bound(&sweep["choice"]) * f(&sweep["choice"]["unsteered_perplexity"]);
     let min_distinct =
         f(&sweep["choice"]["min_distinct_ratio"]) * f(&sweep["choice"]["unsteered_distinct"]);
     let best = cells
@@ -294,27 +294,53 @@ fn sad_at(at: f64) -> String {
     }
 }
 
-/// The choice's seeds as the report says them: "seeds 7, 8, 9" (sweeps until the night of
-/// 6 December 2026 recorded one, "seed 7").
+/// The perplexity ratio the choice held its settings to: the report's bound less the margin
+/// (sweeps until 7 December 2026 had none).
+fn choice_bound(choice: &Value) -> f64 {
+    let margin = choice["perplexity_margin"].as_f64().unwrap_or(0.0);
+    choice["max_perplexity_ratio"].as_f64().unwrap_or(f64::NAN) * (-margin).exp()
+}
+
+/// The choice's seeds as the report says them: "seeds 7, 8, 9, which the report does not use"
+/// (sweeps until the night of 6 December 2026 recorded one, "seed 7"), and whether earlier
+/// sweeps' tables were pooled.
 fn seeds_said(choice: &Value) -> String {
     match choice["seeds"].as_array() {
         Some(seeds) => {
             let s: Vec<String> = seeds.iter().map(Value::to_string).collect();
-            format!("seeds {}", s.join(", "))
+            let pooled = choice["pooled_from"].as_array().map_or(String::new(), |f| {
+                format!("; the tables of {} earlier sweeps pooled", f.len())
+            });
+            format!(
+                "seeds {}, which the report does not use{pooled}",
+                s.join(", ")
+            )
         }
-        None => format!("seed {}", choice["seed"]),
+        None => format!("seed {}, which the report does not use", choice["seed"]),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{sad_at, seeds_said};
+    use super::{choice_bound, sad_at, seeds_said};
     use serde_json::json;
 
     #[test]
-    fn the_choice_says_its_seeds_old_and_new() {
-        assert_eq!(seeds_said(&json!({"seeds": [7, 8, 9]})), "seeds 7, 8, 9");
-        assert_eq!(seeds_said(&json!({"seed": 7})), "seed 7");
+    fn the_choice_says_its_seeds_and_bound_old_and_new() {
+        let not_used = ", which the report does not use";
+        assert_eq!(
+            seeds_said(&json!({"seeds": [7, 8, 9]})),
+            format!("seeds 7, 8, 9{not_used}")
+        );
+        assert_eq!(seeds_said(&json!({"seed": 7})), format!("seed 7{not_used}"));
+        let pooled = json!({"seeds": [7, 10], "pooled_from": ["a.json", "b.json"]});
+        assert_eq!(
+            seeds_said(&pooled),
+            format!("seeds 7, 10{not_used}; the tables of 2 earlier sweeps pooled")
+        );
+        assert_eq!(choice_bound(&json!({"max_perplexity_ratio": 2.0})), 2.0);
+        let bound = choice_bound(&json!({"max_perplexity_ratio": 2.0, "perplexity_margin": 0.12}));
+        assert!((bound - 1.774).abs() < 1e-3, "{bound}");
     }
 
     #[test]

@@ -56,7 +56,7 @@ export function feelSection(app: App, scope: Scope, jobs: Jobs): Section {
       " adds a vector to the residual stream and watches the model's words change. Here the prompt is the plain text ",
       h("q", {}, FEEL_PROMPT), " and the model is steered toward the chosen emotion at strengths 0, 0.1, 0.2 and 0.3 (fractions of the residual norm) ",
       "at the vectors' layer; the chart shows the probability that the next token is the emotion's word (its first token, with the leading space), beside a few other emotion words. ",
-      "On this model calm, happy and afraid rise several times over with their own steering; sad, angry and desperate barely move (docs/validation/report.md, section 5).",
+      "On this model, at their default strengths, calm, happy, afraid and angry rise at least threefold on this sentence; sad and desperate do not here, though both do over eight other sentences of the kind (docs/validation/report.md, section 5).",
     ],
     runLabel: "Run How does he feel?",
     reset() {
