@@ -19,6 +19,7 @@ import json
 import math
 import pathlib
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,12 +29,10 @@ SHOWN = ["happy", "sad", "calm", "afraid", "angry", "desperate"]
 
 
 def pearson(xs, ys):
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
-    sxx = sum((x - mx) ** 2 for x in xs)
-    syy = sum((y - my) ** 2 for y in ys)
-    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else float("nan")
+    try:
+        return statistics.correlation(xs, ys)
+    except statistics.StatisticsError:  # a resample of one repeated emotion
+        return float("nan")
 
 
 def interval(xs, ys, reps=1000, seed=13):

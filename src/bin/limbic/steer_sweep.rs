@@ -91,8 +91,8 @@ const REPLY_TOKENS: usize = 48;
 /// and 20 % perplexity from one seed to the next, and the chosen settings with them.
 const SEEDS: [u64; 3] = [1, 2, 3];
 /// The choice's seeds unless `--choice-seeds` names others: six, as the choice's tolerance and
-/// perplexity margin assume ([`crate::steer_choice`]; three gave another choice for 5 of 6 emotions with
-/// the next three seeds, `docs/validation/steering-stability.md`).
+/// perplexity margin assume ([`crate::steer_choice`]; three gave another choice for 5 of 6
+/// emotions with the next three seeds, `docs/validation/steering-stability.md`).
 pub const CHOICE_SEEDS: [u64; 6] = [7, 8, 9, 10, 11, 12];
 const TEMPERATURE: f64 = 0.7;
 

@@ -51,7 +51,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
          layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
          replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after each of {} \
-         (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {:.2}× the unsteered replies' ({:.1}{}), whose share of distinct words stays \
+         (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}{}), whose share of distinct words stays \
          at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
@@ -59,7 +59,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered |{}\n|---|---|---|---|---|---|---|{}\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
-        STRENGTHS, feel_choice, choice_bound(&sweep["choice"]), choice_bound(&sweep["choice"]) * f(&sweep["choice"]["unsteered_perplexity"]),
+        STRENGTHS, feel_choice, bound_said(&sweep["choice"]), choice_bound(&sweep["choice"]) * f(&sweep["choice"]["unsteered_perplexity"]),
         if f(&sweep["choice"]["perplexity_margin"]) > 0.0 { format!("; the report's bound of {}× less {} in log for the noise of a setting's mean, so a setting chosen near the bound does not land over it by chance", sweep["choice"]["max_perplexity_ratio"], sweep["choice"]["perplexity_margin"]) } else { String::new() },
         f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), sweep["choice"]["effect_tolerance"],
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
@@ -123,7 +123,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     let _ = writeln!(
         md,
         "\nVADER(happy) − VADER(sad) = **{:+.2}**. \
-         Perplexity over the unsteered replies': {}; the choice bounds it at {:.2}× {bound}.",
+         Perplexity over the unsteered replies': {}; the choice bounds it at {}× {bound}.",
         happy_minus_sad,
         rows.iter()
             .map(|e| format!(
@@ -133,7 +133,7 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             ))
             .collect::<Vec<_>>()
             .join(", "),
-        choice_bound(&sweep["choice"])
+        bound_said(&sweep["choice"])
     );
     let own_words = crate::validate_lexicon::words(r, out, md);
     for e in rows.iter_mut() {
@@ -301,6 +301,14 @@ fn choice_bound(choice: &Value) -> f64 {
     choice["max_perplexity_ratio"].as_f64().unwrap_or(f64::NAN) * (-margin).exp()
 }
 
+/// That bound as the report says it: "1.77" with a margin, else as the file has it ("2.0").
+fn bound_said(choice: &Value) -> String {
+    match choice["perplexity_margin"].as_f64() {
+        Some(_) => format!("{:.2}", choice_bound(choice)),
+        None => choice["max_perplexity_ratio"].to_string(),
+    }
+}
+
 /// The choice's seeds as the report says them: "seeds 7, 8, 9, which the report does not use"
 /// (sweeps until the night of 6 December 2026 recorded one, "seed 7"), and whether earlier
 /// sweeps' tables were pooled.
@@ -322,7 +330,7 @@ fn seeds_said(choice: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{choice_bound, sad_at, seeds_said};
+    use super::{bound_said, choice_bound, sad_at, seeds_said};
     use serde_json::json;
 
     #[test]
@@ -341,6 +349,12 @@ mod tests {
         assert_eq!(choice_bound(&json!({"max_perplexity_ratio": 2.0})), 2.0);
         let bound = choice_bound(&json!({"max_perplexity_ratio": 2.0, "perplexity_margin": 0.12}));
         assert!((bound - 1.774).abs() < 1e-3, "{bound}");
+        let old = json!({"max_perplexity_ratio": 2.0});
+        let new = json!({"max_perplexity_ratio": 2.0, "perplexity_margin": 0.12});
+        assert_eq!(
+            (bound_said(&old).as_str(), bound_said(&new).as_str()),
+            ("2.0", "1.77")
+        );
     }
 
     #[test]
