@@ -52,16 +52,22 @@ def sd(xs):
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
+def fluent(choice, cell):
+    """Within the sweep's own bounds: perplexity (less its margin, where it has one; sweeps
+    until 7 December 2026 had none) and share of distinct words."""
+    ppl = (choice["max_perplexity_ratio"] * math.exp(-choice.get("perplexity_margin", 0.0))
+           * choice["unsteered_perplexity"])
+    distinct = choice["min_distinct_ratio"] * choice["unsteered_distinct"]
+    return cell["perplexity"] <= ppl and cell["distinct"] >= distinct
+
+
 def candidates(choice, emotion):
     """The cells the own word chooses among: fluent, and near the strongest fluent effect."""
-    ppl = choice["max_perplexity_ratio"] * choice["unsteered_perplexity"]
-    distinct = choice["min_distinct_ratio"] * choice["unsteered_distinct"]
-    fluent = [c for c in choice["cells"] if c["emotion"] == emotion
-              and c["perplexity"] <= ppl and c["distinct"] >= distinct]
-    if not fluent:
+    fluent_cells = [c for c in choice["cells"] if c["emotion"] == emotion and fluent(choice, c)]
+    if not fluent_cells:
         return []
-    top = max(c["effect"] for c in fluent)
-    return [c for c in fluent if c["effect"] >= top - choice["effect_tolerance"]]
+    top = max(c["effect"] for c in fluent_cells)
+    return [c for c in fluent_cells if c["effect"] >= top - choice["effect_tolerance"]]
 
 
 def compare(first, other):
@@ -107,10 +113,8 @@ def compare(first, other):
         same += sa == sb
         among += sa in cand
         there = cb.get(sa)
-        fluent = there is not None and there["perplexity"] <= b["max_perplexity_ratio"] * b[
-            "unsteered_perplexity"] and there["distinct"] >= b["min_distinct_ratio"] * b["unsteered_distinct"]
         best = max((c["effect"] for c in cells_b), default=float("nan"))
-        near = (f"{there['effect']:+.2f} ({'yes' if fluent else 'no'}) / {best:+.2f}"
+        near = (f"{there['effect']:+.2f} ({'yes' if fluent(b, there) else 'no'}) / {best:+.2f}"
                 if there else "—")
         lines.append(f"| {e} | {said(sa)} | {said(sb)} | {'yes' if sa in cand else 'no'} "
                      f"({len(cand)} candidate{'s' if len(cand) != 1 else ''}) | {near} | {r_eff:+.2f} | {noise:.2f} | {r_ppl:+.2f} | {noise_log:.3f} |")

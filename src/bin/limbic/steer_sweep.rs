@@ -358,7 +358,6 @@ pub fn run(
     choice_seeds: &[u64],
     reuse: &[PathBuf],
 ) -> Result<()> {
-    check_choice_seeds(choice_seeds)?;
     let (bytes, sha) = read_model(model)?;
     let mut set = EmotionSet::load(vectors, Some(&sha))?;
     set.steer_own.clear();
@@ -368,6 +367,28 @@ pub fn run(
         .iter()
         .map(|(e, _)| set.index(e))
         .collect::<Result<_>>()?;
+    let grid = grid(&sets);
+    // The choice's seeds, or earlier sweeps' tables read and pooled before anything is measured,
+    // so a bad seed or file fails at once.
+    let reused = if reuse.is_empty() {
+        check_choice_seeds(choice_seeds)?;
+        None
+    } else {
+        let tables = reuse
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| limbic::Error::Steer(format!("{}: {e}", p.display())))?;
+                let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    limbic::Error::Steer(format!("{}: not a sweep file ({e})", p.display()))
+                })?;
+                Table::from_json(&v["choice"], &grid, &set)
+            })
+            .collect::<Result<Vec<Table>>>()?;
+        let pooled = steer_choice::pool(&tables)?;
+        check_choice_seeds(&pooled.seeds)?;
+        Some(pooled)
+    };
     let t0 = std::time::Instant::now();
     // The generation-based directions at every layer the sweep tries.
     let mut union: Vec<usize> = sets.iter().flatten().copied().collect();
@@ -378,29 +399,17 @@ pub fn run(
     set.generated = generated;
 
     let mut engine = limbic::Session::cpu(&bytes)?;
-    let grid = grid(&sets);
-    let table = if reuse.is_empty() {
-        measure(
+    let table = match reused {
+        Some(table) => table,
+        None => measure(
             &bytes,
             &set,
             (&sets, &emotions),
             choice_seeds,
             out,
             &mut engine,
-        )?
-    } else {
-        let tables = reuse
-            .iter()
-            .map(|p| {
-                let v: Value = serde_json::from_slice(&std::fs::read(p)?).map_err(|e| {
-                    limbic::Error::Steer(format!("{}: not a sweep file ({e})", p.display()))
-                })?;
-                Table::from_json(&v["choice"], &grid, &set)
-            })
-            .collect::<Result<Vec<Table>>>()?;
-        steer_choice::pool(&tables)?
+        )?,
     };
-    check_choice_seeds(&table.seeds)?;
     let choice = steer_choice::choose(&table, &emotions, &sets);
     let own = &choice.own;
     let best = &choice.settings[choice.best];
