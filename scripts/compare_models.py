@@ -17,6 +17,11 @@ MODELS = [("SmolLM2-135M-Instruct", "docs/validation/report.json"),
 # What each model's extraction read (its report's story counts), and its vectors file.
 EXTRACTS = ["data/vectors/extract_report.json", "data/vectors/gemma-3-270m.extract_report.json"]
 VECTORS = ["data/vectors/smollm2-135m-instruct.safetensors", "data/vectors/gemma-3-270m.safetensors"]
+# Which corpus each model's vectors were made from (the extraction reports count stories, and a
+# rewrite keeps the count): say it here when a model's vectors are made again.
+CORPUS = ["with the *sad* and *jealous* rewrites (7 December 2026)",
+          "before the *sad* and *jealous* rewrites of 7 December 2026: one corpus behind until its "
+          "vectors are made again (`make vectors-gemma`, ~63 min, and its sweep, ~120 min)"]
 
 
 def scored(path):
@@ -98,7 +103,7 @@ def main():
     a = ap.parse_args()
     reports = [json.loads(pathlib.Path(p).read_text()) for _, p in MODELS]
     extracts = [json.loads(pathlib.Path(p).read_text()) for p in EXTRACTS]
-    same_corpus = len({(x["stories"], x["neutral_scenes"]) for x in extracts}) == 1
+    same_corpus = len({(x["stories"], x["neutral_scenes"], c) for x, c in zip(extracts, CORPUS)}) == 1
     scoring = [scored(p) for p in VECTORS]
     same_scoring = len(set(scoring)) == 1
     names = [n for n, _ in MODELS]
@@ -125,7 +130,8 @@ def main():
             f"({100 * r['default_layer'] / len(a['cv_top1']):.0f} % of depth)"
             for r, a in zip(reports, acc)]),
         row("corpus read: stories (per emotion), neutral scenes",
-            [f"{x['stories']:,} ({x['stories'] // 171}), {x['neutral_scenes']}" for x in extracts]),
+            [f"{x['stories']:,} ({x['stories'] // 171}), {x['neutral_scenes']}; {c}"
+             for x, c in zip(extracts, CORPUS)]),
         row("readout score", scoring),
         row("token offset (cross-validated)", [str(r["token_offset"]) for r in reports]),
         row("test top-1, 171 emotions (chance 0.6 %)", [pct(a["test"]["fit"]["top1"]) for a in acc]),

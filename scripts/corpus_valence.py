@@ -109,8 +109,8 @@ def main():
               f"(of {len(per)}) | negative words | rank from the most | sadness words | joy words |",
               "|---|---|---|---|---|---|---|---|---|"]
     s, h = per["sad"], per["happy"]
-    # Sad's stories among the more positive half of the emotions' (the committed corpus until
-    # the rewrite in data/corpus/rewrites/ is read), or not: the prose says which.
+    # Sad's stories among the more positive half of the emotions' (the corpus until its rewrite
+    # of 7 December 2026), or not: the prose says which.
     sad_positive = by_vader.index("sad") >= len(per) // 2
     lines = [
         "# Do the stories carry their emotion's valence?",

@@ -84,6 +84,9 @@ pub const FEEL_HELD_OUT: [&str; 8] = [
     "I woke up this morning feeling",
     "Right now I am feeling",
 ];
+/// How many of the likeliest tokens after the paper's sentence the report keeps: whether the
+/// steered model's next word leans to the emotion's kin where its own word does not rise.
+const FEEL_TOP: usize = 8;
 /// Every reply's length, the choice's and the report's.
 const REPLY_TOKENS: usize = 48;
 /// The report's seeds; the choice's are none of them. The choice averages over several seeds
@@ -239,18 +242,43 @@ fn feel(
     engine: &mut Session,
     sets: &[EmotionSet; 3],
     prompt: &str,
-    (layers, direction): (&[usize], Direction),
+    own: (&[usize], Direction),
     e: usize,
     strength: f32,
 ) -> Result<f64> {
+    let word = format!(" {}", sets[0].names[e]);
+    let v = next_after(engine, sets, prompt, own, e, strength, 0)?;
+    Ok(v["prob_of"][&word].as_f64().unwrap_or(f64::NAN))
+}
+
+/// `limbic next`'s answer after `prompt` (p(" emotion") and the `top` likeliest tokens), steered
+/// toward the emotion (or not).
+fn next_after(
+    engine: &mut Session,
+    sets: &[EmotionSet; 3],
+    prompt: &str,
+    (layers, direction): (&[usize], Direction),
+    e: usize,
+    strength: f32,
+    top: usize,
+) -> Result<Value> {
     let hooks = if strength == 0.0 {
         HookSet::new()
     } else {
         hooks_for(sets, direction, layers, e, strength)?
     };
     let word = format!(" {}", sets[0].names[e]);
-    let v = crate::emotion::run_next(engine, prompt, &hooks, std::slice::from_ref(&word), 0)?;
-    Ok(v["prob_of"][&word].as_f64().unwrap_or(f64::NAN))
+    crate::emotion::run_next(engine, prompt, &hooks, std::slice::from_ref(&word), top)
+}
+
+/// The likeliest next tokens of a [`next_after`] answer as `[token, p]` pairs.
+fn top_of(v: &Value) -> Value {
+    v["top"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| json!([t["token"], t["p"]]))
+        .collect()
 }
 
 /// The choice's seeds must be some, each once, and none of the report's.
@@ -470,20 +498,33 @@ pub fn run(
     let experiments = ExperimentsFile::load(Path::new(crate::validate_dose::EXPERIMENTS))?;
     let feel_report = experiments.feel_prompt();
     let mut report_rows = Vec::new();
+    let unsteered_top = top_of(&next_after(
+        &mut engine,
+        &variants(&set),
+        feel_report,
+        (&[], Direction::Mean),
+        emotions[0],
+        0.0,
+        FEEL_TOP,
+    )?);
     // Again, now with the chosen settings in the set.
     let steer_sets = variants(&set);
     for (i, &e) in emotions.iter().enumerate() {
         let (v, ppl, distinct) = group(i + 1);
         let own = (&set.steer_layers_for(e)[..], set.direction_for(e));
         let p0 = feel(&mut engine, &steer_sets, feel_report, own, e, 0.0)?;
-        let p1 = feel(
+        let steered = next_after(
             &mut engine,
             &steer_sets,
             feel_report,
             own,
             e,
             set.strength_of(e),
+            FEEL_TOP,
         )?;
+        let p1 = steered["prob_of"][&format!(" {}", set.names[e])]
+            .as_f64()
+            .unwrap_or(f64::NAN);
         let logs = FEEL_HELD_OUT
             .iter()
             .map(|p| {
@@ -497,7 +538,7 @@ pub fn run(
         let samples: Vec<&str> = (0..2)
             .map(|s| replies[(i + 1) * per_run + s * SEEDS.len()].0.as_str())
             .collect();
-        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "distinct": distinct, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "p_feel_held_out": held_out, "samples": samples}));
+        report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "distinct": distinct, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "p_feel_held_out": held_out, "feel_top": top_of(&steered), "samples": samples}));
     }
     let (v0, ppl0, distinct0) = group(0);
     let runs: Vec<Value> = jobs
@@ -527,7 +568,7 @@ pub fn run(
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "feel_top_unsteered": unsteered_top, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(

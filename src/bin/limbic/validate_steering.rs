@@ -120,6 +120,15 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).",
         quoted(r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str())));
     }
+    if let Some(unsteered) = r["feel_top_unsteered"].as_array() {
+        let _ = writeln!(md, "\nWhat follows \"{}\" (the likeliest next tokens, p; the own word is one of its kin, and where p(\" emotion\") does not rise this shows what does):\n\n| steered toward | likeliest next tokens |\n|---|---|\n| (unsteered) | {} |",
+            sweep["report_feel_prompt"].as_str().unwrap_or(""), tokens_said(unsteered));
+        for e in &rows {
+            if let Some(top) = e["feel_top"].as_array() {
+                let _ = writeln!(md, "| {} | {} |", e["emotion"].as_str().unwrap_or(""), tokens_said(top));
+            }
+        }
+    }
     let _ = writeln!(
         md,
         "\nVADER(happy) − VADER(sad) = **{:+.2}**. \
@@ -274,6 +283,17 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
 }
 
 /// Sentences as the report lists them: each in double quotes, comma-separated.
+/// `[token, p]` pairs as “token” 0.17, …
+fn tokens_said(top: &[Value]) -> String {
+    top.iter()
+        .map(|t| {
+            let token = t[0].as_str().unwrap_or("").trim().replace('|', "\\|");
+            format!("“{token}” {:.3}", t[1].as_f64().unwrap_or(f64::NAN))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn quoted<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
     sentences
         .map(|p| format!("\"{p}\""))
@@ -330,7 +350,7 @@ fn seeds_said(choice: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{bound_said, choice_bound, sad_at, seeds_said};
+    use super::{bound_said, choice_bound, sad_at, seeds_said, tokens_said};
     use serde_json::json;
 
     #[test]
@@ -355,6 +375,13 @@ mod tests {
             (bound_said(&old).as_str(), bound_said(&new).as_str()),
             ("2.0", "1.77")
         );
+    }
+
+    #[test]
+    fn next_tokens_are_said_trimmed_with_their_probability_and_no_table_break() {
+        let top = [json!([" lost", 0.0691]), json!(["a|b", 0.5])];
+        assert_eq!(tokens_said(&top), "“lost” 0.069, “a\\|b” 0.500");
+        assert_eq!(tokens_said(&[]), "");
     }
 
     #[test]
