@@ -183,7 +183,7 @@ bench-gpu: build model wasm node_modules setup-browser setup-vulkan
 
 ## The emotion vectors (committed) and their validation report (docs/validation/): one pass
 ## over the corpus (cached in $(CARGO_TARGET_DIR)/limbic-cache), every choice by cross-validation,
-## then the steering sweep (it writes its choice into the vectors file; six choice seeds, ~140 min
+## then the steering sweep (it writes its choice into the vectors file; six choice seeds, ~80 min
 ## here; the committed choice pooled two three-seed sweeps' tables kept in docs/validation/,
 ## measured on these vectors on 7 December 2026, the second in two runs, seeds 10-11 and 12:
 ## `limbic steer-sweep --reuse-choice docs/validation/steering-seeds-7-8-9.json,docs/validation/steering-seeds-10-11-12.json`)

@@ -209,6 +209,70 @@ impl<B: Backend> Llama<B> {
         Ok(())
     }
 
+    /// Hands over the key/value caches of the sequence run so far and starts an empty one: a
+    /// caller keeping several sequences gives them back to [`Llama::forward_rows`].
+    pub fn take_caches(&mut self) -> Result<Vec<B::Cache>> {
+        let taken = std::mem::take(&mut self.caches);
+        self.reset()?;
+        Ok(taken)
+    }
+
+    /// The next token of several sequences in one pass: row `i` runs `ids[i]` after the
+    /// positions of `caches[i]` (one cache per block, as [`Llama::take_caches`] gave them), with
+    /// the hooks as set (what they read is dropped). Returns the rows' logits `(n, vocab)`. On
+    /// the CPU, with weights our kernels read (every quantized format), each row's are the bits
+    /// a pass of that sequence alone gives: the kernels compute every row as they would by
+    /// itself (f32 and f16 weights go through candle's product, whose rounding can depend on
+    /// the number of rows). Several replies decode for the price of reading the weights once.
+    pub fn forward_rows(&mut self, ids: &[u32], caches: &mut [Vec<B::Cache>]) -> Result<Vec<f32>> {
+        let c = &self.config;
+        if ids.is_empty() || ids.len() != caches.len() {
+            return Err(Error::Prompt(format!(
+                "{} tokens for {} sequences",
+                ids.len(),
+                caches.len()
+            )));
+        }
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
+            return Err(Error::Prompt(format!(
+                "token id {bad} is outside the vocabulary ({})",
+                c.vocab
+            )));
+        }
+        let be = &self.backend;
+        let pos: Vec<usize> = caches
+            .iter()
+            .map(|cs| cs.first().map_or(0, |x| be.cache_len(x)))
+            .collect();
+        if caches.iter().any(|cs| cs.len() != self.blocks.len())
+            || pos.iter().any(|&p| p + 1 > c.context)
+        {
+            return Err(Error::Prompt(
+                "a sequence's caches do not fit the model, or its context is full".into(),
+            ));
+        }
+        let mut x = be.embed(&self.embd, ids)?;
+        if c.embd_scale != 1.0 {
+            x = be.scale(&x, c.embd_scale)?;
+        }
+        let hooks = (&self.hooks[..], &self.readout);
+        x = through_blocks(
+            be,
+            &self.blocks,
+            hooks,
+            c.d_model,
+            x,
+            &mut Vec::new(),
+            |l, x, w| {
+                let mut layer: Vec<&mut B::Cache> =
+                    caches.iter_mut().map(|cs| &mut cs[l]).collect();
+                backend::block_rows(be, x, w, &mut layer, c, &pos)
+            },
+        )?;
+        let logits = be.norm_qmatmul(&x, &self.output_norm, c.rms_eps, self.unembedding())?;
+        be.read(&logits)
+    }
+
     /// Sets the hooks applied by every later forward call (checked first; on error nothing changes).
     /// Hooks that change the stream make the cached keys/values stale: callers reset first.
     pub fn set_hooks(&mut self, hooks: &HookSet) -> Result<()> {
@@ -357,8 +421,6 @@ impl<B: Backend> Llama<B> {
         let be = &self.backend;
         let mut reads = Vec::new();
         let hooks = (&self.hooks[..], &self.readout);
-        let hook =
-            |point, x, reads: &mut Vec<_>| apply_hooks(be, hooks, point, x, c.d_model, reads);
         // Gemma's √d on the embeddings: the stream the hooks see.
         let scaled = |x: B::Tensor| {
             if c.embd_scale == 1.0 {
@@ -372,11 +434,16 @@ impl<B: Backend> Llama<B> {
             Input::Chosen(chosen) => (scaled(be.embed_chosen(&self.embd, chosen)?)?, 0),
             Input::Stream(x, from) => (be.tensor(x, t, c.d_model)?, from),
         };
-        for (l, blk) in self.blocks.iter().enumerate().skip(from) {
-            x = hook(HookPoint::ResidPre(l), x, &mut reads)?;
-            x = be.block(&x, &blk.weights(), &mut self.caches[l], c, pos)?;
-            x = hook(HookPoint::ResidPost(l), x, &mut reads)?;
-        }
+        let caches = &mut self.caches;
+        x = through_blocks(
+            be,
+            self.blocks.get(from..).unwrap_or_default(),
+            hooks,
+            c.d_model,
+            x,
+            &mut reads,
+            |l, x, w| be.block(x, w, &mut caches[l], c, pos),
+        )?;
         let rows = if out == Logits::All || t == 1 {
             x
         } else {
@@ -449,6 +516,26 @@ type Hooks<'a, B> = (
     &'a [(HookPoint, Ready<B>)],
     &'a Option<(HookPoint, Ready<B>)>,
 );
+
+/// THE loop of every pass: `blocks` in order over `x`, each with the hooks at its input and
+/// output; `block(l, x, weights)` runs block `l` (of the whole model) on its cache(s).
+fn through_blocks<B: Backend>(
+    be: &B,
+    blocks: &[Block<B>],
+    hooks: Hooks<B>,
+    d: usize,
+    mut x: B::Tensor,
+    reads: &mut Vec<(HookPoint, usize, B::Pending)>,
+    mut block: impl FnMut(usize, &B::Tensor, &backend::Block<B>) -> Result<B::Tensor>,
+) -> Result<B::Tensor> {
+    for blk in blocks {
+        let l = blk.layer;
+        x = apply_hooks(be, hooks, HookPoint::ResidPre(l), x, d, reads)?;
+        x = block(l, &x, &blk.weights())?;
+        x = apply_hooks(be, hooks, HookPoint::ResidPost(l), x, d, reads)?;
+    }
+    Ok(x)
+}
 
 /// Applies every hook at `point` to `x (T, d)` in order, then the readout if it reads there; with
 /// no hooks there, `x` is untouched. Captures and projections start reads, kept in `reads`.

@@ -462,6 +462,77 @@ impl Session {
             .unwrap_or_default())
     }
 
+    /// Several whole replies at once on the CPU, one after each of `prompts` with the sampler
+    /// beside it: `(the ids generated, their text)` each, the same tokens [`Session::reply`]
+    /// gives one at a time for a quantized model (each prompt runs alone, then every reply's
+    /// next token runs in one pass of all of them: [`Llama::forward_rows`]). With the hooks as
+    /// set; captures are not kept. A sweep of many short replies runs faster this way; a GPU
+    /// session refuses it.
+    pub fn replies(
+        &mut self,
+        prompts: &[Vec<u32>],
+        samplers: &[Sampler],
+        max_tokens: usize,
+    ) -> Result<Vec<(Vec<u32>, String)>> {
+        if self.model.backend.is_gpu() {
+            return Err(Error::Prompt(
+                "replies at once run on the CPU only: reply one at a time".into(),
+            ));
+        }
+        if prompts.len() != samplers.len() || prompts.iter().any(|p| p.is_empty()) {
+            return Err(Error::Prompt(
+                "replies: one sampler per prompt, and no empty prompt".into(),
+            ));
+        }
+        self.generation = None;
+        self.pending = Pending::Nothing;
+        let mut gens = Vec::with_capacity(prompts.len());
+        let mut caches = Vec::with_capacity(prompts.len());
+        for (ids, sampler) in prompts.iter().zip(samplers) {
+            sampler.validate()?;
+            let work = self.prefill(ids)?;
+            let fwd = self.read(work)?;
+            gens.push(Generation::new(ids.clone(), fwd, sampler, max_tokens));
+            caches.push(self.model.take_caches()?);
+        }
+        let mut texts = vec![String::new(); prompts.len()];
+        let mut live: Vec<usize> = (0..prompts.len()).collect();
+        let vocab = self.model.config.vocab;
+        while !live.is_empty() {
+            let (mut next, mut ids) = (Vec::new(), Vec::new());
+            for &i in &live {
+                if let Some((id, text)) = self.sample(&mut gens[i])? {
+                    texts[i] += &text;
+                    if gens[i].wants_forward() {
+                        next.push(i);
+                        ids.push(id);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            let mut batch: Vec<_> = next
+                .iter()
+                .map(|&i| std::mem::take(&mut caches[i]))
+                .collect();
+            let logits = self.model.forward_rows(&ids, &mut batch);
+            for (&i, c) in next.iter().zip(batch) {
+                caches[i] = c;
+            }
+            let logits = logits?;
+            for (j, &i) in next.iter().enumerate() {
+                gens[i].next_logits = Some(logits[j * vocab..(j + 1) * vocab].to_vec());
+            }
+            live = next;
+        }
+        Ok(gens
+            .iter()
+            .zip(texts)
+            .map(|(g, t)| (g.generated().to_vec(), t))
+            .collect())
+    }
+
     /// Chooses the next token and appends it: `(id, its text)`, or `None` once the reply is
     /// over. The token still has to run through the model when [`Generation::wants_forward`].
     fn sample(&mut self, g: &mut Generation) -> Result<Option<(u32, String)>> {

@@ -417,3 +417,88 @@ fn texts_read_from_kept_streams_give_the_captures_of_a_whole_read() {
         }
     }
 }
+
+/// Replies decoded at once (`Session::replies`, a sweep's path) are the replies decoded one at
+/// a time, token for token, and each row's logits a lone pass's bit for bit: SmolLM2 steered
+/// and sampled (prompts of different lengths, so the rows sit at different positions, and
+/// replies of different lengths), and Gemma 3 270M (per-head norms, a sliding window, scaled
+/// embeddings, K-quants). A mismatched call is refused and leaves the engine as it was.
+#[test]
+fn replies_at_once_are_the_replies_one_at_a_time() {
+    for (bytes, steer) in [
+        (model_bytes(), true),
+        (std::fs::read(gemma_path()).unwrap(), false),
+    ] {
+        let mut e = limbic::Session::cpu(&bytes).unwrap();
+        let d = e.config().d_model;
+        let mut hooks = HookSet::new();
+        if steer {
+            hooks.push(
+                HookPoint::ResidPost(10),
+                Intervention::Add {
+                    vector: synthetic(d, 3),
+                    alpha: 4.0,
+                },
+            );
+        }
+        let texts = ["Tell me about your morning.", "Hi", TEXT];
+        let prompts: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| e.tokenizer.encode(t).unwrap())
+            .collect();
+        let sampler = |seed: u64, temperature: f64| limbic::Sampler {
+            temperature,
+            top_p: 0.95,
+            seed,
+            ..limbic::Sampler::default()
+        };
+        let samplers = [sampler(7, 0.7), sampler(8, 1.0), sampler(9, 0.0)];
+        e.set_hooks(hooks.clone()).unwrap();
+        let at_once = e.replies(&prompts, &samplers, 24).unwrap();
+        for ((p, s), (ids, text)) in prompts.iter().zip(&samplers).zip(&at_once) {
+            e.set_hooks(hooks.clone()).unwrap();
+            e.start_now(p.clone(), s, 24).unwrap();
+            let (mut alone, mut streamed) = (Vec::new(), String::new());
+            while let Some(step) = e.step_now().unwrap() {
+                alone.push(step.id);
+                streamed += &step.text;
+            }
+            assert_eq!(
+                ids, &alone,
+                "a reply decoded with others differs from it alone"
+            );
+            assert!(!ids.is_empty());
+            assert_eq!(text, &streamed);
+        }
+        // Underneath: the rows' logits are each sequence's own pass's, bit for bit.
+        let v = e.config().vocab;
+        let m = e.model();
+        let mut caches = Vec::new();
+        for p in [&prompts[0], &prompts[2]] {
+            m.reset().unwrap();
+            m.forward(p).unwrap();
+            caches.push(m.take_caches().unwrap());
+        }
+        let rows = m.forward_rows(&[42, 43], &mut caches).unwrap();
+        for (i, (p, id)) in [(&prompts[0], 42), (&prompts[2], 43)]
+            .into_iter()
+            .enumerate()
+        {
+            m.reset().unwrap();
+            m.forward(p).unwrap();
+            let alone = m.forward(&[id]).unwrap().logits;
+            assert!(
+                rows[i * v..(i + 1) * v] == alone[..],
+                "row {i}'s logits differ from its own pass's"
+            );
+        }
+        assert!(m.forward_rows(&[42], &mut caches).is_err());
+        assert!(e.replies(&prompts, &samplers[..2], 24).is_err());
+        assert!(e.replies(&[vec![]], &samplers[..1], 24).is_err());
+        e.set_hooks(hooks.clone()).unwrap();
+        assert_eq!(
+            e.reply(prompts[0].clone(), &samplers[0], 24).unwrap(),
+            at_once[0].0
+        );
+    }
+}

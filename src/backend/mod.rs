@@ -246,6 +246,58 @@ pub fn block_by_ops<B: Backend>(
     c: &Config,
     pos: usize,
 ) -> Result<B::Tensor> {
+    block_around(be, x, w, c, |q, k, v, local, window| {
+        let (q, k) = (
+            be.rope(&q, c.n_head, pos, local)?,
+            be.rope(&k, c.n_kv_head, pos, local)?,
+        );
+        be.attention(&q, &k, &v, cache, window)
+    })
+}
+
+/// The same block for several sequences at once, one token each: row `i` of `x (n, d)` is the
+/// next token of the sequence whose block cache is `caches[i]`, at position `pos[i]`. Each row
+/// gets the bits [`block_by_ops`] gives it alone where the backend's products and row-wise ops
+/// compute each row as they would by itself (the CPU's quantized kernels do); the weights are
+/// read once for all.
+pub fn block_rows<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    w: &Block<B>,
+    caches: &mut [&mut B::Cache],
+    c: &Config,
+    pos: &[usize],
+) -> Result<B::Tensor> {
+    let n = caches.len();
+    if pos.len() != n {
+        return Err(crate::error::Error::Tensor(format!(
+            "{n} caches for {} positions",
+            pos.len()
+        )));
+    }
+    block_around(be, x, w, c, |q, k, v, local, window| {
+        let (q, k, v) = (be.read(&q)?, be.read(&k)?, be.read(&v)?);
+        let (wq, wk) = (q.len() / n.max(1), k.len() / n.max(1));
+        let mut out = Vec::with_capacity(q.len());
+        for (i, cache) in caches.iter_mut().enumerate() {
+            let row = |h: &[f32], w: usize| be.tensor(&h[i * w..(i + 1) * w], 1, w);
+            let qi = be.rope(&row(&q, wq)?, c.n_head, pos[i], local)?;
+            let ki = be.rope(&row(&k, wk)?, c.n_kv_head, pos[i], local)?;
+            out.extend(be.read(&be.attention(&qi, &ki, &row(&v, wk)?, cache, window)?)?);
+        }
+        be.tensor(&out, n, wq)
+    })
+}
+
+/// A block's ops around its attention: `attend(q, k, v, local, window)` ropes q and k, appends
+/// k and v to the cache and attends (one sequence, or one row per sequence).
+fn block_around<B: Backend>(
+    be: &B,
+    x: &B::Tensor,
+    w: &Block<B>,
+    c: &Config,
+    mut attend: impl FnMut(B::Tensor, B::Tensor, B::Tensor, bool, Option<usize>) -> Result<B::Tensor>,
+) -> Result<B::Tensor> {
     let h = be.rms_norm(x, w.attn_norm, c.rms_eps)?;
     let (mut q, mut k, mut v) = be.qkv(&h, [w.wq, w.wk, w.wv])?;
     if let Some([bq, bk, bv]) = w.qkv_bias {
@@ -261,12 +313,7 @@ pub fn block_by_ops<B: Backend>(
             be.head_norm(&k, nk, c.rms_eps)?,
         );
     }
-    let local = c.is_local(w.layer);
-    let (q, k) = (
-        be.rope(&q, c.n_head, pos, local)?,
-        be.rope(&k, c.n_kv_head, pos, local)?,
-    );
-    let att = be.attention(&q, &k, &v, cache, c.window(w.layer))?;
+    let att = attend(q, k, v, c.is_local(w.layer), c.window(w.layer))?;
     let post = |y: B::Tensor, i: usize| match w.post_norms {
         Some(n) => be.rms_norm(&y, n[i], c.rms_eps),
         None => Ok(y),

@@ -1,6 +1,7 @@
 //! `limbic bench`: decode and prompt speed of the bench prompt, and on the GPU what each decode
 //! step costs the device and the CPU that records it (dispatches, copies, submissions, bytes
-//! read back, recording time); `--hooks`: the readout's and steering's cost.
+//! read back, recording time); `--hooks`: the readout's and steering's cost; `--replies`: a
+//! sweep's sampled replies one at a time against all at once.
 
 use std::time::Instant;
 
@@ -186,5 +187,64 @@ pub fn hooks(mut session: Session, set: &EmotionSet, tokens: usize) -> Result<()
         })
         .collect();
     println!("{}", serde_json::Value::Object(out));
+    Ok(())
+}
+
+/// `n` sampled replies of `tokens` tokens to the sweep's choice prompts (temperature 0.7, top-p
+/// 0.95, seeds 1..=n) on the CPU, on one thread as a sweep's worker runs: one at a time, then all
+/// at once ([`Session::replies`]), alternating over 3 runs; prints the median generated tokens/s
+/// of each and their ratio, and fails if the two ways give different tokens.
+pub fn replies(bytes: &[u8], n: usize, tokens: usize) -> Result<()> {
+    let run = || -> Result<(f64, f64)> {
+        let mut session = Session::cpu(bytes)?;
+        let prompts = (0..n)
+            .map(|i| {
+                let p = crate::steer_sweep::CHOICE_PROMPTS
+                    [i % crate::steer_sweep::CHOICE_PROMPTS.len()];
+                session.encode_prompt(&session.tokenizer.request(p)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let samplers: Vec<Sampler> = (1..=n as u64)
+            .map(|seed| Sampler {
+                temperature: 0.7,
+                top_p: 0.95,
+                seed,
+                ..Sampler::default()
+            })
+            .collect();
+        let (mut alone, mut together) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let t = Instant::now();
+            let one: Vec<Vec<u32>> = prompts
+                .iter()
+                .zip(&samplers)
+                .map(|(p, s)| session.reply(p.clone(), s, tokens))
+                .collect::<Result<_>>()?;
+            let count = one.iter().map(Vec::len).sum::<usize>() as f64;
+            alone.push(count / t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let all = session.replies(&prompts, &samplers, tokens)?;
+            together.push(count / t.elapsed().as_secs_f64());
+            if all.iter().map(|r| &r.0).ne(one.iter()) {
+                return Err(limbic::Error::Model(
+                    "replies at once differ from replies one at a time".into(),
+                ));
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        Ok((median(&mut alone), median(&mut together)))
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| limbic::Error::Model(e.to_string()))?;
+    let (a, b) = pool.install(run)?;
+    println!(
+        "{}",
+        json!({"replies": n, "tokens": tokens, "one_at_a_time_tps": a, "at_once_tps": b, "speedup": b / a})
+    );
     Ok(())
 }

@@ -215,6 +215,10 @@ enum Verb {
         /// a steer, alternating over 5 runs; prints medians and overheads.
         #[arg(long)]
         hooks: bool,
+        /// Instead: N sampled replies (the steering sweep's kind) one at a time and all at once on
+        /// one thread, alternating over 3 runs; prints medians of tokens/s and their ratio.
+        #[arg(long, value_name = "N")]
+        replies: Option<usize>,
         /// Greedy passes the GPU records ahead of the token it reads back (0–3; 0: none;
         /// default: 3 on a real GPU, 0 on a CPU emulating one).
         #[arg(long)]
@@ -525,6 +529,19 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             eprintln!("wrote {}", out.display());
+        }
+        Verb::Bench {
+            backend,
+            tokens,
+            replies: Some(n),
+            ..
+        } => {
+            if backend != BackendKind::Cpu {
+                return Err(limbic::Error::Prompt(
+                    "--replies runs on the CPU only".into(),
+                ));
+            }
+            bench::replies(&limbic::io::read_model(&cli.model)?.0, n, tokens)?
         }
         Verb::Bench {
             backend,

@@ -12,7 +12,8 @@
 //! valence; its fluency the perplexity of the reply under the unsteered model; its own-word
 //! check how many times steering multiplies p(" emotion") after [`FEEL_CHOICE`] (geometric
 //! mean). The choice from that table: [`crate::steer_choice`]. `--reuse-choice` pools the tables
-//! of earlier sweeps with other seeds instead of measuring one.
+//! of earlier sweeps with other seeds instead of measuring one. Each setting's replies decode
+//! together ([`limbic::Session::replies`]: the same tokens as one at a time, ~2× faster).
 //! Report: at the chosen setting and per-emotion strengths, replies to [`REPORT_PROMPTS`] with
 //! three seeds (temperature 0.7), VADER, perplexity, and the paper's p(" emotion") after "How
 //! does he feel? He feels".
@@ -40,7 +41,7 @@ pub const EMOTIONS: [(&str, f64); 6] = [
     ("angry", -1.0),
     ("desperate", -1.0),
 ];
-const CHOICE_PROMPTS: [&str; 6] = [
+pub const CHOICE_PROMPTS: [&str; 6] = [
     "Tell me about your morning.",
     "Describe the street you live on.",
     "What did you do last weekend?",
@@ -175,35 +176,53 @@ fn variants(set: &EmotionSet) -> [EmotionSet; 3] {
     })
 }
 
-/// (reply text, perplexity of the reply under the unsteered model).
-fn reply(engine: &mut Session, sets: &[EmotionSet; 3], j: &Job) -> Result<(String, f64)> {
+/// One setting's replies (jobs of one setting, as [`replies_of`] makes them), decoded at once:
+/// each (reply text, perplexity of the reply under the unsteered model), the same as one reply
+/// at a time gives ([`Session::replies`]).
+fn replies(
+    engine: &mut Session,
+    sets: &[EmotionSet; 3],
+    group: &[Job],
+) -> Result<Vec<(String, f64)>> {
+    let Some(j) = group.first() else {
+        return Ok(Vec::new());
+    };
     let hooks = match j.emotion {
         Some(e) => hooks_for(sets, j.direction, &j.layers, e, j.strength)?,
         None => HookSet::new(),
     };
-    engine.set_hooks(hooks.clone())?;
-    let ids = engine.encode_prompt(&engine.tokenizer.request(j.prompt)?)?;
-    let sampler = Sampler {
-        temperature: TEMPERATURE,
-        top_p: 0.95,
-        seed: j.seed,
-        ..Sampler::default()
-    };
-    engine.start_now(ids.clone(), &sampler, REPLY_TOKENS)?;
-    let mut text = String::new();
-    while let Some(step) = engine.step_now()? {
-        text += &step.text;
-    }
-    let all = engine.ids().to_vec();
-    let ppl = if all.len() > ids.len() + 1 {
-        perplexity(engine, &all, ids.len())?
-    } else {
-        f64::NAN
-    };
-    Ok((text, ppl))
+    engine.set_hooks(hooks)?;
+    let prompts = group
+        .iter()
+        .map(|j| engine.encode_prompt(&engine.tokenizer.request(j.prompt)?))
+        .collect::<Result<Vec<_>>>()?;
+    let samplers: Vec<Sampler> = group
+        .iter()
+        .map(|j| Sampler {
+            temperature: TEMPERATURE,
+            top_p: 0.95,
+            seed: j.seed,
+            ..Sampler::default()
+        })
+        .collect();
+    let out = engine.replies(&prompts, &samplers, REPLY_TOKENS)?;
+    prompts
+        .into_iter()
+        .zip(out)
+        .map(|(ids, (reply, text))| {
+            let ppl = if reply.len() > 1 {
+                let all = [&ids[..], &reply[..]].concat();
+                perplexity(engine, &all, ids.len())?
+            } else {
+                f64::NAN
+            };
+            Ok((text, ppl))
+        })
+        .collect()
 }
 
-/// Every job's (reply, perplexity), and the replies' VADER compound scores.
+/// Every job's (reply, perplexity), and the replies' VADER compound scores: each setting's
+/// replies decoded at once, the settings shared between the workers.
 fn run_all(
     bytes: &[u8],
     set: &EmotionSet,
@@ -213,14 +232,26 @@ fn run_all(
 ) -> Result<(Vec<(String, f64)>, Vec<f64>)> {
     let bar = progress(jobs.len(), what);
     let sets = variants(set);
+    let same = |a: &Job, b: &Job| {
+        (a.direction, &a.layers, a.emotion, a.strength)
+            == (b.direction, &b.layers, b.emotion, b.strength)
+    };
+    let groups: Vec<&[Job]> = jobs.chunk_by(same).collect();
     let replies = parallel(
-        jobs,
+        &groups,
         || limbic::Session::cpu(bytes),
-        |engine, j| reply(engine, &sets, j),
+        |engine, group| {
+            let r = replies(engine, &sets, group);
+            bar.inc(group.len() as u64);
+            r
+        },
         |_| (),
-        &|| bar.inc(1),
+        &|| (),
     )?
-    .0;
+    .0
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>();
     bar.finish_and_clear();
     let vader = sentiment(
         &replies.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
@@ -606,7 +637,7 @@ mod tests {
     use super::{check_choice_seeds, replies_of, CHOICE_SEEDS, FEEL_CHOICE, FEEL_HELD_OUT, SEEDS};
     use crate::validate_dose::{ExperimentsFile, EXPERIMENTS};
     use limbic::emotions::Direction;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     #[test]
     fn the_reported_own_word_sentences_are_never_chosen_on() {

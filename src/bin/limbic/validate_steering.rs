@@ -125,7 +125,12 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             sweep["report_feel_prompt"].as_str().unwrap_or(""), tokens_said(unsteered));
         for e in &rows {
             if let Some(top) = e["feel_top"].as_array() {
-                let _ = writeln!(md, "| {} | {} |", e["emotion"].as_str().unwrap_or(""), tokens_said(top));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} |",
+                    e["emotion"].as_str().unwrap_or(""),
+                    tokens_said(top)
+                );
             }
         }
     }
