@@ -571,6 +571,41 @@ pub fn run(
             .collect();
         report_rows.push(json!({"emotion": set.names[e], "strength": set.strength_of(e), "layers": own.0, "direction": own.1.name(), "vader": v, "perplexity": ppl, "distinct": distinct, "p_feel_unsteered": p0, "p_feel_steered": p1, "p_feel_ratio": p1 / p0.max(1e-12), "p_feel_held_out": held_out, "feel_top": top_of(&steered), "samples": samples}));
     }
+    // Report only, nothing chosen on it: the paper's sentence at every setting the choice
+    // measured, so the report can say whether any fluent one raises the word threefold there.
+    // Each cell's own direction (the chosen settings set aside, as while the choice measured).
+    let cell_sets = {
+        let mut s = set.clone();
+        s.steer_own.clear();
+        variants(&s)
+    };
+    let mut unsteered_feel = std::collections::HashMap::new();
+    let mut feel_cells = Vec::with_capacity(table.cells.len());
+    for c in &table.cells {
+        let p0 = match unsteered_feel.get(&c.emotion) {
+            Some(&p) => p,
+            None => {
+                let p = feel(
+                    &mut engine,
+                    &cell_sets,
+                    feel_report,
+                    (&[], Direction::Mean),
+                    c.emotion,
+                    0.0,
+                )?;
+                *unsteered_feel.entry(c.emotion).or_insert(p)
+            }
+        };
+        let p1 = feel(
+            &mut engine,
+            &cell_sets,
+            feel_report,
+            (&c.layers, c.direction),
+            c.emotion,
+            c.strength,
+        )?;
+        feel_cells.push(json!({"emotion": set.names[c.emotion], "direction": c.direction.name(), "layers": c.layers, "strength": c.strength, "ratio": p1 / p0.max(1e-12), "fluent": table.fluent(c)}));
+    }
     let (v0, ppl0, distinct0) = group(0);
     let runs: Vec<Value> = jobs
         .iter()
@@ -599,7 +634,7 @@ pub fn run(
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "feel_top_unsteered": unsteered_top, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "feel_top_unsteered": unsteered_top, "feel_cells": feel_cells, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(

@@ -120,6 +120,10 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).",
         quoted(r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str())));
     }
+    if let Some(cells) = r["feel_cells"].as_array() {
+        let prompt = sweep["report_feel_prompt"].as_str().unwrap_or("");
+        md.push_str(&every_setting(prompt, cells, &rows));
+    }
     if let Some(unsteered) = r["feel_top_unsteered"].as_array() {
         let _ = writeln!(md, "\nWhat follows \"{}\" (the likeliest next tokens, p; the own word is one of its kin, and where p(\" emotion\") does not rise this shows what does):\n\n| steered toward | likeliest next tokens |\n|---|---|\n| (unsteered) | {} |",
             sweep["report_feel_prompt"].as_str().unwrap_or(""), tokens_said(unsteered));
@@ -288,6 +292,64 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
 }
 
 /// Sentences as the report lists them: each in double quotes, comma-separated.
+/// The paper's sentence at every setting the sweep measured (`cells`: emotion, direction,
+/// layers, strength, ratio, fluent), against the chosen settings' ratios in `rows`: per emotion
+/// how many fluent settings raise the word threefold there and the best one, then which
+/// emotions no fluent setting lifts (the model's and method's limit there) and which the choice
+/// missed (it chose on other sentences).
+fn every_setting(prompt: &str, cells: &[Value], rows: &[Value]) -> String {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let (mut said, mut none, mut missed) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, _) in EMOTIONS {
+        let mine: Vec<&Value> = cells.iter().filter(|c| c["emotion"] == name).collect();
+        let fluent: Vec<&Value> = mine
+            .iter()
+            .copied()
+            .filter(|c| c["fluent"] == true)
+            .collect();
+        let up = fluent.iter().filter(|c| f(&c["ratio"]) >= 3.0).count();
+        let Some(best) = fluent
+            .iter()
+            .max_by(|a, b| f(&a["ratio"]).total_cmp(&f(&b["ratio"])))
+        else {
+            continue;
+        };
+        said.push(format!(
+            "{name} {up} of {} (best ×{:.1}, {} {} {})",
+            fluent.len(),
+            f(&best["ratio"]),
+            best["direction"].as_str().unwrap_or(""),
+            best["layers"],
+            f(&best["strength"]) as f32
+        ));
+        let chosen = rows
+            .iter()
+            .find(|r| r["emotion"] == name)
+            .map_or(f64::NAN, |r| f(&r["p_feel_ratio"]));
+        if up == 0 {
+            let any = mine.iter().any(|c| f(&c["ratio"]) >= 3.0);
+            none.push(format!(
+                "*{name}*{}",
+                if any { "" } else { " (nor any other setting)" }
+            ));
+        } else if chosen < 3.0 {
+            missed.push(format!("*{name}* ({up})"));
+        }
+    }
+    let mut out = format!(
+        "\n**\"{prompt}\" at every setting the sweep measured** (report only, nothing was chosen on it): per emotion, how many of its fluent settings (by the choice's bounds) raise p(\" emotion\") there at least threefold, and the most a fluent one does — {}.",
+        said.join("; ")
+    );
+    if !none.is_empty() {
+        let _ = write!(out, " For {} no fluent setting in the sweep does: there the shortfall is this model's and this method's at that sentence, not the choice's.", none.join(", "));
+    }
+    if !missed.is_empty() {
+        let _ = write!(out, " For {} some fluent settings do, and the choice, made on other sentences, took another.", missed.join(", "));
+    }
+    out.push('\n');
+    out
+}
+
 /// `[token, p]` pairs as “token” 0.17, …
 fn tokens_said(top: &[Value]) -> String {
     top.iter()
@@ -355,7 +417,7 @@ fn seeds_said(choice: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{bound_said, choice_bound, sad_at, seeds_said, tokens_said};
+    use super::{bound_said, choice_bound, every_setting, sad_at, seeds_said, tokens_said};
     use serde_json::json;
 
     #[test]
@@ -380,6 +442,43 @@ mod tests {
             (bound_said(&old).as_str(), bound_said(&new).as_str()),
             ("2.0", "1.77")
         );
+    }
+
+    #[test]
+    fn the_paper_sentence_at_every_setting_says_the_models_limit_apart_from_the_choices_miss() {
+        let cell = |e: &str, ratio: f64, fluent: bool| json!({"emotion": e, "direction": "mean", "layers": [16], "strength": 0.2, "ratio": ratio, "fluent": fluent});
+        let cells = [
+            cell("sad", 2.5, true),
+            cell("sad", 4.4, false),
+            cell("angry", 3.5, true),
+            cell("angry", 1.5, true),
+            cell("desperate", 1.9, true),
+            cell("happy", 6.7, true),
+        ];
+        let rows = [
+            json!({"emotion": "sad", "p_feel_ratio": 0.8}),
+            json!({"emotion": "angry", "p_feel_ratio": 1.5}),
+            json!({"emotion": "desperate", "p_feel_ratio": 1.9}),
+            json!({"emotion": "happy", "p_feel_ratio": 6.7}),
+        ];
+        let text = every_setting("He feels", &cells, &rows);
+        assert!(
+            text.contains("sad 0 of 1 (best ×2.5, mean [16] 0.2)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("angry 1 of 2") && text.contains("happy 1 of 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("For *sad*, *desperate* (nor any other setting) no fluent setting"),
+            "{text}"
+        );
+        assert!(
+            text.contains("For *angry* (1) some fluent settings do"),
+            "{text}"
+        );
+        assert!(!text.contains("*happy*"), "{text}");
     }
 
     #[test]
