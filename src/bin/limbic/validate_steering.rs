@@ -291,7 +291,6 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
     }))
 }
 
-/// Sentences as the report lists them: each in double quotes, comma-separated.
 /// The paper's sentence at every setting the sweep measured (`cells`: emotion, direction,
 /// layers, strength, ratio, fluent), against the chosen settings' ratios in `rows`: per emotion
 /// how many fluent settings raise the word threefold there and the best one, then which
@@ -361,6 +360,7 @@ fn tokens_said(top: &[Value]) -> String {
         .join(", ")
 }
 
+/// Sentences as the report lists them: each in double quotes, comma-separated.
 fn quoted<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
     sentences
         .map(|p| format!("\"{p}\""))
