@@ -21,7 +21,7 @@ VECTORS = ["data/vectors/smollm2-135m-instruct.safetensors", "data/vectors/gemma
 # rewrite keeps the count): say it here when a model's vectors are made again.
 CORPUS = ["with the *sad* and *jealous* rewrites (7 December 2026)",
           "before the *sad* and *jealous* rewrites of 7 December 2026: one corpus behind until its "
-          "vectors are made again (`make vectors-gemma`, ~63 min, and its sweep, ~120 min)"]
+          "vectors are made again (`make vectors-gemma`: its extraction and six-seed sweep)"]
 
 
 def scored(path):

@@ -233,12 +233,7 @@ impl<B: Backend> Llama<B> {
                 caches.len()
             )));
         }
-        if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
-            return Err(Error::Prompt(format!(
-                "token id {bad} is outside the vocabulary ({})",
-                c.vocab
-            )));
-        }
+        in_vocabulary(c, ids)?;
         let be = &self.backend;
         let pos: Vec<usize> = caches
             .iter()
@@ -251,10 +246,7 @@ impl<B: Backend> Llama<B> {
                 "a sequence's caches do not fit the model, or its context is full".into(),
             ));
         }
-        let mut x = be.embed(&self.embd, ids)?;
-        if c.embd_scale != 1.0 {
-            x = be.scale(&x, c.embd_scale)?;
-        }
+        let mut x = scaled(be, c, be.embed(&self.embd, ids)?)?;
         let hooks = (&self.hooks[..], &self.readout);
         x = through_blocks(
             be,
@@ -392,12 +384,7 @@ impl<B: Backend> Llama<B> {
                 if ids.is_empty() {
                     return Err(Error::Prompt("nothing to run: no tokens".into()));
                 }
-                if let Some(bad) = ids.iter().find(|&&i| i as usize >= c.vocab) {
-                    return Err(Error::Prompt(format!(
-                        "token id {bad} is outside the vocabulary ({})",
-                        c.vocab
-                    )));
-                }
+                in_vocabulary(c, ids)?;
                 ids.len()
             }
             Input::Chosen(_) => 1,
@@ -421,14 +408,7 @@ impl<B: Backend> Llama<B> {
         let be = &self.backend;
         let mut reads = Vec::new();
         let hooks = (&self.hooks[..], &self.readout);
-        // Gemma's √d on the embeddings: the stream the hooks see.
-        let scaled = |x: B::Tensor| {
-            if c.embd_scale == 1.0 {
-                Ok(x)
-            } else {
-                be.scale(&x, c.embd_scale)
-            }
-        };
+        let scaled = |x| scaled(be, c, x);
         let (mut x, from) = match input {
             Input::Ids(ids) => (scaled(be.embed(&self.embd, ids)?)?, 0), // (T, d)
             Input::Chosen(chosen) => (scaled(be.embed_chosen(&self.embd, chosen)?)?, 0),
@@ -516,6 +496,26 @@ type Hooks<'a, B> = (
     &'a [(HookPoint, Ready<B>)],
     &'a Option<(HookPoint, Ready<B>)>,
 );
+
+/// Every id of a host's pass must be in the vocabulary.
+fn in_vocabulary(c: &Config, ids: &[u32]) -> Result<()> {
+    match ids.iter().find(|&&i| i as usize >= c.vocab) {
+        Some(bad) => Err(Error::Prompt(format!(
+            "token id {bad} is outside the vocabulary ({})",
+            c.vocab
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Gemma's √d on the embeddings `x`: the stream the hooks see (others' scale is 1).
+fn scaled<B: Backend>(be: &B, c: &Config, x: B::Tensor) -> Result<B::Tensor> {
+    if c.embd_scale == 1.0 {
+        Ok(x)
+    } else {
+        be.scale(&x, c.embd_scale)
+    }
+}
 
 /// THE loop of every pass: `blocks` in order over `x`, each with the hooks at its input and
 /// output; `block(l, x, weights)` runs block `l` (of the whole model) on its cache(s).

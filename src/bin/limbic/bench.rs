@@ -171,11 +171,7 @@ pub fn hooks(mut session: Session, set: &EmotionSet, tokens: usize) -> Result<()
             tps[i].push(timed_run(&mut session, tokens, 0)?.decode_tps);
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let med: Vec<f64> = tps.iter_mut().map(median).collect();
+    let med: Vec<f64> = tps.iter_mut().map(|v| median(v)).collect();
     let out: serde_json::Map<String, serde_json::Value> = configs
         .iter()
         .zip(&med)
@@ -231,10 +227,6 @@ pub fn replies(bytes: &[u8], n: usize, tokens: usize) -> Result<()> {
                 ));
             }
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         Ok((median(&mut alone), median(&mut together)))
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -247,4 +239,10 @@ pub fn replies(bytes: &[u8], n: usize, tokens: usize) -> Result<()> {
         json!({"replies": n, "tokens": tokens, "one_at_a_time_tps": a, "at_once_tps": b, "speedup": b / a})
     );
     Ok(())
+}
+
+/// The median of timed runs (the upper one of an even count).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }

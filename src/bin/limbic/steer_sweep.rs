@@ -529,21 +529,24 @@ pub fn run(
     let experiments = ExperimentsFile::load(Path::new(crate::validate_dose::EXPERIMENTS))?;
     let feel_report = experiments.feel_prompt();
     let mut report_rows = Vec::new();
-    let unsteered_top = top_of(&next_after(
-        &mut engine,
-        &variants(&set),
-        feel_report,
-        (&[], Direction::Mean),
-        emotions[0],
-        0.0,
-        FEEL_TOP,
-    )?);
+    // The paper's sentence unsteered, once: the likeliest tokens and each swept emotion's word.
+    let words: Vec<String> = emotions
+        .iter()
+        .map(|&e| format!(" {}", set.names[e]))
+        .collect();
+    let unsteered =
+        crate::emotion::run_next(&mut engine, feel_report, &HookSet::new(), &words, FEEL_TOP)?;
+    let p_unsteered = |e: usize| {
+        unsteered["prob_of"][&format!(" {}", set.names[e])]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
     // Again, now with the chosen settings in the set.
     let steer_sets = variants(&set);
     for (i, &e) in emotions.iter().enumerate() {
         let (v, ppl, distinct) = group(i + 1);
         let own = (&set.steer_layers_for(e)[..], set.direction_for(e));
-        let p0 = feel(&mut engine, &steer_sets, feel_report, own, e, 0.0)?;
+        let p0 = p_unsteered(e);
         let steered = next_after(
             &mut engine,
             &steer_sets,
@@ -579,23 +582,9 @@ pub fn run(
         s.steer_own.clear();
         variants(&s)
     };
-    let mut unsteered_feel = std::collections::HashMap::new();
     let mut feel_cells = Vec::with_capacity(table.cells.len());
     for c in &table.cells {
-        let p0 = match unsteered_feel.get(&c.emotion) {
-            Some(&p) => p,
-            None => {
-                let p = feel(
-                    &mut engine,
-                    &cell_sets,
-                    feel_report,
-                    (&[], Direction::Mean),
-                    c.emotion,
-                    0.0,
-                )?;
-                *unsteered_feel.entry(c.emotion).or_insert(p)
-            }
-        };
+        let p0 = p_unsteered(c.emotion);
         let p1 = feel(
             &mut engine,
             &cell_sets,
@@ -634,7 +623,7 @@ pub fn run(
         "report_feel_prompt": feel_report,
         "generated": {"prompt": crate::generated::prompt("EMOTION"), "samples": crate::generated::SAMPLES, "tokens": crate::generated::TOKENS, "layers": union,
                       "stories": emotions.iter().map(|&e| json!({"emotion": set.names[e], "texts": stories[e]})).collect::<Vec<_>>()},
-        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "feel_top_unsteered": unsteered_top, "feel_cells": feel_cells, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
+        "report": {"prompts": REPORT_PROMPTS, "seeds": SEEDS, "tokens": REPLY_TOKENS, "temperature": TEMPERATURE, "feel_held_out": FEEL_HELD_OUT, "feel_top_unsteered": top_of(&unsteered), "feel_cells": feel_cells, "unsteered_vader": v0, "unsteered_perplexity": ppl0, "unsteered_distinct": distinct0, "emotions": report_rows, "runs": runs},
         "seconds": t0.elapsed().as_secs_f64(),
     });
     write_atomic(
