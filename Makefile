@@ -183,9 +183,10 @@ bench-gpu: build model wasm node_modules setup-browser setup-vulkan
 
 ## The emotion vectors (committed) and their validation report (docs/validation/): one pass
 ## over the corpus (cached in $(CARGO_TARGET_DIR)/limbic-cache), every choice by cross-validation,
-## then the steering sweep (it writes its choice into the vectors file; six choice seeds, ~80 min
+## then the steering sweep (it writes its choice into the vectors file; six choice seeds, ~90 min
 ## here; the committed choice pooled two three-seed sweeps' tables kept in docs/validation/,
-## measured on these vectors on 7 December 2026, the second in two runs, seeds 10-11 and 12:
+## measured on these vectors on 7 December 2026, each joined from a sweep of layers 10-19 and one
+## of the upper sets (`--layer-sets 22,25,20-25`):
 ## `limbic steer-sweep --reuse-choice docs/validation/steering-seeds-7-8-9.json,docs/validation/steering-seeds-10-11-12.json`)
 ## and the report.
 vectors: build model

@@ -17,6 +17,8 @@ MODELS = [("SmolLM2-135M-Instruct", "docs/validation/report.json"),
 # What each model's extraction read (its report's story counts), and its vectors file.
 EXTRACTS = ["data/vectors/extract_report.json", "data/vectors/gemma-3-270m.extract_report.json"]
 VECTORS = ["data/vectors/smollm2-135m-instruct.safetensors", "data/vectors/gemma-3-270m.safetensors"]
+# Each model's steering sweep (its grid of layer sets).
+SWEEPS = ["docs/validation/steering.json", "docs/validation/gemma-3-270m/steering.json"]
 # Which corpus each model's vectors were made from (the extraction reports count stories, and a
 # rewrite keeps the count): say it here when a model's vectors are made again.
 CORPUS = ["with the *sad* and *jealous* rewrites (7 December 2026)",
@@ -97,6 +99,12 @@ def steer(r, emotion):
     return "–"
 
 
+def layer_sets(path):
+    """The layer sets a steering sweep tried, as `10; 13; 10–15`."""
+    sets = json.loads(pathlib.Path(path).read_text())["choice"]["layer_sets"]
+    return "; ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else str(s[0]) for s in sets)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="docs/validation/comparison.md")
@@ -150,6 +158,7 @@ def main():
             [f"{r['dose'][0]['spearman_afraid']:+.2f} / {r['dose'][0]['spearman_calm']:+.2f}" for r in reports]),
         # Reports from before the generation-based direction (5 December 2026) say "contrastive".
         row("steering directions swept", ["mean, contrastive, generation-based" if "direction" in r["steering"] else "mean, contrastive (made before the generation-based direction)" for r in reports]),
+        row("steering layer sets swept", [layer_sets(p) for p in SWEEPS]),
         row("steering: happy − sad (VADER)", [f"{r['steering']['happy_minus_sad_vader']:+.2f}" for r in reports]),
     ]
     for e in ("happy", "sad", "calm", "afraid", "angry", "desperate"):

@@ -9,7 +9,11 @@ choice pool both sweeps (six seeds) with a wider tolerance and a perplexity marg
 (src/bin/limbic/steer_choice.rs). Since the corpus change of 7 December (the *sad* and
 *jealous* rewrites) the vectors are new and both three-seed tables were measured on them
 (seeds 10-12 in two runs, 10-11 and 12, pooled); docs/validation/ keeps both tables (choice
-only), and the shipped choice pools them.
+only), and the shipped choice pools them. Since the upper layers joined the grid (7 December,
+layer sets 22, 25 and 20-25), each kept table is joined from the earlier one and a sweep of
+only those sets with the same seeds (`steer-sweep --layer-sets 22,25,20-25`, then
+`--reuse-choice OLD.json,NEW.json` into a scratch folder: the same cells as one sweep); this
+compares the two joined tables (`--first` the joined 7-8-9).
 
     cp data/vectors/smollm2-135m-instruct.safetensors /tmp/stab/vec.safetensors
     target/release/limbic --vectors /tmp/stab/vec.safetensors steer-sweep --out /tmp/stab \\
@@ -21,8 +25,8 @@ What it compares, per swept emotion: the setting each sweep chose (direction, la
 strength); whether the first sweep's setting is among the second's candidates (fluent, and
 within the effect tolerance of the strongest fluent effect, the set the own word chooses
 from); and how well the two sweeps' cell tables agree (Pearson r of each cell's VADER effect
-and of its mean perplexity over the 72 cells of the emotion). The own-word ratio is the same in
-both (it does not sample).
+and of its mean perplexity over the emotion's cells: 108 since the upper layers joined the
+grid). The own-word ratio is the same in both (it does not sample).
 """
 import argparse
 import json
@@ -106,6 +110,7 @@ def compare(first, other):
         ca = {key(c): c for c in a["cells"] if c["emotion"] == e}
         cb = {key(c): c for c in b["cells"] if c["emotion"] == e}
         both = sorted(set(ca) & set(cb))
+        n_cells = len(both)
         r_eff = pearson([ca[k]["effect"] for k in both], [cb[k]["effect"] for k in both])
         r_ppl = pearson([ca[k]["perplexity"] for k in both], [cb[k]["perplexity"] for k in both])
         diff = [ca[k]["effect"] - cb[k]["effect"] for k in both]
@@ -131,7 +136,7 @@ def compare(first, other):
         "",
         "The candidates are the settings the own word chooses among (fluent, and within the "
         "effect tolerance of the strongest fluent effect); r compares the two sweeps' means of the "
-        "same cell over the emotion's 72 cells, and the noise sd is the spread of their difference "
+        f"same cell over the emotion's {n_cells} cells, and the noise sd is the spread of their difference "
         "(less its mean, the shift of the unsteered baseline) over √2: how far one sweep's mean "
         "effect of a cell wanders from seed set to seed set, against the choice's tolerance of "
         f"{a['effect_tolerance']}. A high r with a different choice means the sweep "

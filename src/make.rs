@@ -126,10 +126,12 @@ pub fn make_from_texts(
     make_vector(set, &c, &o)
 }
 
-/// The layer steering with a made vector adds at: the middle of the file's steering layers.
+/// The layer steering with a made vector adds at: the first after the readout's, the nearest to
+/// where the vector is read and past it, so its readout shows what steering did through the text
+/// it wrote, not the vector added in place. (The middle of the file's steering layers until those
+/// moved up to 20–25 on 7 December 2026; it was 19 on SmolLM2 then as now.)
 pub fn steer_layer(set: &EmotionSet) -> usize {
-    let layers = set.default_steer_layers();
-    layers[layers.len() / 2]
+    (set.default_layer + 1).min(set.n_layer().saturating_sub(1))
 }
 
 /// The vector `(n_layer, d)`, unit per layer, of `concept` texts against `opposite` ones (or

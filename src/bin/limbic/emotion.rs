@@ -442,7 +442,9 @@ pub fn run_next(
         prob_of.insert(w.clone(), json!(p(first as usize)));
     }
     let mut order: Vec<usize> = (0..logits.len()).collect();
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    if top > 0 {
+        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    }
     let top = order[..top.min(order.len())]
         .iter()
         .map(|&i| Ok(json!({"id": i, "token": engine.tokenizer.decode(&[i as u32])?, "p": p(i)})))

@@ -146,6 +146,11 @@ enum Verb {
         /// their seeds, in a fraction of the time.
         #[arg(long, value_delimiter = ',', conflicts_with = "choice_seeds")]
         reuse_choice: Vec<PathBuf>,
+        /// Measure only these of the grid's layer sets (comma-separated, `A` or `A-B` each):
+        /// a table that `--reuse-choice` joins with an earlier one with the same seeds over the
+        /// others.
+        #[arg(long, value_delimiter = ',', conflicts_with = "reuse_choice")]
+        layer_sets: Vec<String>,
     },
     /// Writes steering vectors for other tools: a llama.cpp control vector (GGUF) or JSON for the web.
     Export {
@@ -491,12 +496,13 @@ fn run(cli: Cli) -> Result<()> {
             cache,
             choice_seeds,
             reuse_choice,
+            layer_sets,
         } => steer_sweep::run(
             &cli.model,
             &cli.vectors,
             &out,
             &cache,
-            &choice_seeds,
+            (&choice_seeds, &layer_sets),
             &reuse_choice,
         )?,
         Verb::Export {

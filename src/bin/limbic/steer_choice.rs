@@ -85,11 +85,18 @@ impl Table {
     }
 
     /// A sweep file's `choice`, which must have been measured over `grid` (every key of it the
-    /// same: prompts, sentences, strengths, layer sets, sampling).
+    /// same: prompts, sentences, strengths, sampling), or over some of its layer sets.
     pub fn from_json(choice: &Value, grid: &Value, set: &EmotionSet) -> Result<Table> {
         let bad = |what: &str| Error::Steer(format!("the earlier sweep's choice: {what}"));
+        let sets = grid["layer_sets"].as_array().cloned().unwrap_or_default();
+        let mut theirs = choice["layer_sets"].as_array().into_iter().flatten();
+        if let Some(s) = theirs.find(|s| !sets.contains(s)) {
+            return Err(bad(&format!(
+                "its layer set {s} is not one of this sweep's"
+            )));
+        }
         for (key, want) in grid.as_object().into_iter().flatten() {
-            if &choice[key] != want {
+            if key != "layer_sets" && &choice[key] != want {
                 return Err(bad(&format!(
                     "its {key} differ from this sweep's ({} against {want})",
                     choice[key]
@@ -124,6 +131,58 @@ impl Table {
             cells,
         })
     }
+}
+
+/// Tables measured with the same seeds over different layer sets of one grid (`sets`) as one
+/// table over all of them, per seed list: a sweep of some layer sets joins an earlier sweep of
+/// the others. Each joined table's cells are in the grid's order, as one sweep measures them.
+pub fn join(tables: Vec<Table>, sets: &[Vec<usize>]) -> Result<Vec<Table>> {
+    let mut joined: Vec<Table> = Vec::new();
+    for t in tables {
+        let Some(j) = joined.iter_mut().find(|j| j.seeds == t.seeds) else {
+            joined.push(t);
+            continue;
+        };
+        // The same replies; a table pooled from runs with fewer seeds each may round its means
+        // differently in the last bits.
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        if !(near(j.vader, t.vader)
+            && near(j.perplexity, t.perplexity)
+            && near(j.distinct, t.distinct))
+        {
+            return Err(Error::Steer(format!(
+                "two sweeps with seeds {:?} have different unsteered replies: another model or code",
+                t.seeds
+            )));
+        }
+        if t.cells
+            .iter()
+            .any(|c| j.cells.iter().any(|o| o.layers == c.layers))
+        {
+            return Err(Error::Steer(format!(
+                "two sweeps with seeds {:?} measured the same layer set",
+                t.seeds
+            )));
+        }
+        j.cells.extend(t.cells);
+    }
+    let at = |c: &Cell| sets.iter().position(|s| *s == c.layers);
+    for j in &mut joined {
+        let mut have: Vec<usize> = j.cells.iter().filter_map(at).collect();
+        have.sort_unstable();
+        have.dedup();
+        if have.len() != sets.len() || j.cells.iter().any(|c| at(c).is_none()) {
+            return Err(Error::Steer(format!(
+                "the sweeps with seeds {:?} measured {} of this grid's {} layer sets",
+                j.seeds,
+                have.len(),
+                sets.len()
+            )));
+        }
+        // Stable: within a direction and layer set, the cells stay in the sweep's order.
+        j.cells.sort_by_key(|c| (c.direction as usize, at(c)));
+    }
+    Ok(joined)
 }
 
 /// Tables over the same grid with different seeds as one: each mean weighted by the table's
@@ -244,7 +303,7 @@ pub fn choose<'a>(table: &'a Table, emotions: &[usize], sets: &[Vec<usize>]) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{choose, pool, Cell, Table, EFFECT_TOLERANCE};
+    use super::{choose, join, pool, Cell, Table, EFFECT_TOLERANCE};
     use limbic::emotions::Direction;
 
     fn cell(layer: usize, strength: f32, effect: f64, perplexity: f64, feel_ratio: f64) -> Cell {
@@ -318,5 +377,37 @@ mod tests {
         other.cells.push(cell(16, 0.2, 0.1, 4.0, 1.0));
         assert!(pool(&[a, other]).is_err());
         assert!(pool(&[]).is_err());
+    }
+
+    #[test]
+    fn tables_of_some_layer_sets_join_into_the_grids_order_per_seed_list() {
+        let sets = [vec![10], vec![13], vec![10, 11]];
+        let mut gen = cell(10, 0.2, 0.1, 4.0, 1.0);
+        gen.direction = Direction::Generated;
+        let early = table(&[7], vec![cell(10, 0.1, 0.2, 4.0, 1.0), gen.clone()]);
+        let mut band = cell(10, 0.1, 0.3, 4.0, 1.0);
+        band.layers = vec![10, 11];
+        let later = table(&[7], vec![cell(13, 0.1, 0.4, 4.0, 1.0), band.clone()]);
+        let other_seed = table(&[8], [&later.cells[..], &early.cells[..]].concat());
+        let j = join(vec![later.clone(), other_seed, early.clone()], &sets).expect("joined");
+        assert_eq!(j.len(), 2);
+        assert_eq!(j[0].cells, j[1].cells);
+        let joined = j.iter().find(|t| t.seeds == [7]).expect("seed 7");
+        let layers: Vec<_> = joined.cells.iter().map(|c| c.layers.clone()).collect();
+        // Mean at 10, 13, 10-11, then generated at 10: one sweep's order.
+        assert_eq!(layers, [vec![10], vec![13], vec![10, 11], vec![10]]);
+        assert_eq!(joined.cells[3], gen);
+        // Seed 8 alone covers one of the three layer sets: refused, as are a set measured twice,
+        // another baseline for the same seeds, and a set outside the grid.
+        assert!(join(
+            vec![early.clone(), later.clone(), table(&[8], vec![band])],
+            &sets
+        )
+        .is_err());
+        assert!(join(vec![early.clone(), later.clone(), early.clone()], &sets).is_err());
+        let mut moved = later.clone();
+        moved.perplexity = 4.0 + 1e-6;
+        assert!(join(vec![early.clone(), moved], &sets).is_err());
+        assert!(join(vec![early, later], &sets[..2]).is_err());
     }
 }

@@ -12,7 +12,8 @@
 //! valence; its fluency the perplexity of the reply under the unsteered model; its own-word
 //! check how many times steering multiplies p(" emotion") after [`FEEL_CHOICE`] (geometric
 //! mean). The choice from that table: [`crate::steer_choice`]. `--reuse-choice` pools the tables
-//! of earlier sweeps with other seeds instead of measuring one. Each setting's replies decode
+//! of earlier sweeps with other seeds instead of measuring one, first joining tables with the
+//! same seeds over different layer sets (`--layer-sets` measures only some of the grid's). Each setting's replies decode
 //! together ([`limbic::Session::replies`]: the same tokens as one at a time, ~2× faster).
 //! Report: at the chosen setting and per-emotion strengths, replies to [`REPORT_PROMPTS`] with
 //! three seeds (temperature 0.7), VADER, perplexity, and the paper's p(" emotion") after "How
@@ -100,15 +101,19 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 pub const CHOICE_SEEDS: [u64; 6] = [7, 8, 9, 10, 11, 12];
 const TEMPERATURE: f64 = 0.7;
 
-/// The layer sets tried: single layers from about a third of the depth up, and bands.
+/// The layer sets tried: every third layer from about a third of the depth to three below the
+/// top, and six-layer bands from a third, a little above it and two thirds of the depth.
 fn layer_sets(n_layer: usize) -> Vec<Vec<usize>> {
     let third = n_layer / 3;
-    let mut sets: Vec<Vec<usize>> = (third..n_layer * 2 / 3)
+    let mut sets: Vec<Vec<usize>> = (third..n_layer.saturating_sub(3).max(third + 1))
         .step_by(3)
         .map(|l| vec![l])
         .collect();
-    for start in [third, third + 4] {
-        sets.push((start..(start + 6).min(n_layer)).collect());
+    for start in [third, third + 4, 2 * third] {
+        let band: Vec<usize> = (start..(start + 6).min(n_layer)).collect();
+        if !band.is_empty() && !sets.contains(&band) {
+            sets.push(band);
+        }
     }
     sets
 }
@@ -282,6 +287,33 @@ fn feel(
     Ok(v["prob_of"][&word].as_f64().unwrap_or(f64::NAN))
 }
 
+/// Unsteered p(" emotion") after each of `prompts`, per emotion (`[emotion][prompt]`): one pass
+/// a sentence for all the emotions' words.
+fn feel_unsteered(
+    engine: &mut Session,
+    set: &EmotionSet,
+    prompts: &[&str],
+    emotions: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let words: Vec<String> = emotions
+        .iter()
+        .map(|&e| format!(" {}", set.names[e]))
+        .collect();
+    let answers = prompts
+        .iter()
+        .map(|p| crate::emotion::run_next(engine, p, &HookSet::new(), &words, 0))
+        .collect::<Result<Vec<Value>>>()?;
+    Ok(words
+        .iter()
+        .map(|w| {
+            answers
+                .iter()
+                .map(|a| a["prob_of"][w].as_f64().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect())
+}
+
 /// `limbic next`'s answer after `prompt` (p(" emotion") and the `top` likeliest tokens), steered
 /// toward the emotion (or not).
 fn next_after(
@@ -360,16 +392,7 @@ fn measure(
     let base_v = mean(vader[..k].iter().copied());
     // Made once: a clone of the whole set per direction.
     let steer_sets = variants(set);
-    // Unsteered p(" emotion") after each choice sentence, once per emotion.
-    let unsteered: Vec<Vec<f64>> = emotions
-        .iter()
-        .map(|&e| {
-            FEEL_CHOICE
-                .iter()
-                .map(|p| feel(engine, &steer_sets, p, (&[], Direction::Mean), e, 0.0))
-                .collect()
-        })
-        .collect::<Result<_>>()?;
+    let unsteered = feel_unsteered(engine, set, &FEEL_CHOICE, emotions)?;
     let mut cells = Vec::new();
     for (c, chunk) in jobs[k..].chunks(k).enumerate() {
         let (i, j) = (k + c * k, &chunk[0]);
@@ -409,12 +432,31 @@ fn measure(
     })
 }
 
+/// The grid's layer sets named by `only` (`A` or `A-B` each), in the grid's order; all of them
+/// when `only` is empty.
+fn only_sets(sets: &[Vec<usize>], only: &[String], n_layer: usize) -> Result<Vec<Vec<usize>>> {
+    let named = only
+        .iter()
+        .map(|s| crate::emotion::parse_layers(s, n_layer))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(s) = named.iter().find(|s| !sets.contains(s)) {
+        return Err(limbic::Error::Steer(format!(
+            "--layer-sets: {s:?} is not one of this sweep's layer sets {sets:?}"
+        )));
+    }
+    Ok(sets
+        .iter()
+        .filter(|s| named.is_empty() || named.contains(s))
+        .cloned()
+        .collect())
+}
+
 pub fn run(
     model: &Path,
     vectors: &Path,
     out: &Path,
     cache: &Path,
-    choice_seeds: &[u64],
+    (choice_seeds, only): (&[u64], &[String]),
     reuse: &[PathBuf],
 ) -> Result<()> {
     let (bytes, sha) = read_model(model)?;
@@ -426,9 +468,10 @@ pub fn run(
         .iter()
         .map(|(e, _)| set.index(e))
         .collect::<Result<_>>()?;
-    let grid = grid(&sets);
-    // The choice's seeds, or earlier sweeps' tables read and pooled before anything is measured,
-    // so a bad seed or file fails at once.
+    // The layer sets this run measures (pooled tables cover them all).
+    let measured = only_sets(&sets, only, n_layer)?;
+    // The choice's seeds, or earlier sweeps' tables read, joined and pooled before anything is
+    // measured, so a bad seed or file fails at once.
     let reused = if reuse.is_empty() {
         check_choice_seeds(choice_seeds)?;
         None
@@ -441,10 +484,10 @@ pub fn run(
                 let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
                     limbic::Error::Steer(format!("{}: not a sweep file ({e})", p.display()))
                 })?;
-                Table::from_json(&v["choice"], &grid, &set)
+                Table::from_json(&v["choice"], &grid(&sets), &set)
             })
             .collect::<Result<Vec<Table>>>()?;
-        let pooled = steer_choice::pool(&tables)?;
+        let pooled = steer_choice::pool(&steer_choice::join(tables, &sets)?)?;
         check_choice_seeds(&pooled.seeds)?;
         Some(pooled)
     };
@@ -458,18 +501,21 @@ pub fn run(
     set.generated = generated;
 
     let mut engine = limbic::Session::cpu(&bytes)?;
-    let table = match reused {
-        Some(table) => table,
-        None => measure(
-            &bytes,
-            &set,
-            (&sets, &emotions),
-            choice_seeds,
-            out,
-            &mut engine,
-        )?,
+    let (table, covered) = match reused {
+        Some(table) => (table, sets),
+        None => {
+            let table = measure(
+                &bytes,
+                &set,
+                (&measured, &emotions),
+                choice_seeds,
+                out,
+                &mut engine,
+            )?;
+            (table, measured)
+        }
     };
-    let choice = steer_choice::choose(&table, &emotions, &sets);
+    let choice = steer_choice::choose(&table, &emotions, &covered);
     let own = &choice.own;
     let best = &choice.settings[choice.best];
     let (direction, layers, score) = (best.direction, best.layers.clone(), best.score);
@@ -541,6 +587,7 @@ pub fn run(
             .as_f64()
             .unwrap_or(f64::NAN)
     };
+    let held_unsteered = feel_unsteered(&mut engine, &set, &FEEL_HELD_OUT, &emotions)?;
     // Again, now with the chosen settings in the set.
     let steer_sets = variants(&set);
     for (i, &e) in emotions.iter().enumerate() {
@@ -561,8 +608,8 @@ pub fn run(
             .unwrap_or(f64::NAN);
         let logs = FEEL_HELD_OUT
             .iter()
-            .map(|p| {
-                let p0 = feel(&mut engine, &steer_sets, p, own, e, 0.0)?;
+            .zip(&held_unsteered[i])
+            .map(|(p, &p0)| {
                 let p1 = feel(&mut engine, &steer_sets, p, own, e, set.strength_of(e))?;
                 Ok((p1.max(1e-12) / p0.max(1e-12)).ln())
             })
@@ -604,7 +651,7 @@ pub fn run(
         .collect();
     let mut choice_json = table.to_json(&set);
     if let Some(o) = choice_json.as_object_mut() {
-        o.extend(grid.as_object().cloned().unwrap_or_default());
+        o.extend(grid(&covered).as_object().cloned().unwrap_or_default());
         o.insert("settings".into(), choice.settings.iter().map(|s| json!({"direction": s.direction.name(), "layers": s.layers, "score": s.score})).collect());
         if !reuse.is_empty() {
             o.insert(

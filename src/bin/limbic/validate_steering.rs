@@ -48,8 +48,10 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
         md,
         "\n## 5. Steering\n\n**How it was chosen** (`limbic steer-sweep`, on {} prompts the report does not use, {how}, {} tokens): for each direction — the emotion's mean \
          (the paper's vector, against the mean of all emotions), the contrastive one (the emotion against the neutral scenes of the same topics), or the generation-based one (the model's \
-         own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: single \
-         layers from a third of the depth up, and bands, a strength split evenly over a band's layers) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
+         own residual stream while it writes a story about a character who feels the emotion, {} replies of up to {} tokens each to \"{}\", against the mean over all emotions) — each layer set ({} in all: every third \
+         layer from a third of the depth to three below the top, and six-layer bands from a third, a little above it and two thirds, a strength split evenly over a band's layers; \
+         the layers above two thirds joined the grid on 7 December 2026 after a look at the paper's sentence below, steered at single upper layers, showed the words of *angry* and *desperate* rising there: \
+         the one time that sentence shaped the sweep, which chooses on other sentences and never reads it) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
          replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after each of {} \
          (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}{}), whose share of distinct words stays \
          at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
@@ -120,9 +122,13 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).",
         quoted(r["feel_held_out"].as_array().into_iter().flatten().filter_map(|p| p.as_str())));
     }
+    // What no fluent setting does, for the page as well as the text.
+    let mut feel_limits = Vec::new();
     if let Some(cells) = r["feel_cells"].as_array() {
         let prompt = sweep["report_feel_prompt"].as_str().unwrap_or("");
-        md.push_str(&every_setting(prompt, cells, &rows));
+        let (text, per) = every_setting(prompt, cells, &rows);
+        md.push_str(&text);
+        feel_limits = per;
     }
     if let Some(unsteered) = r["feel_top_unsteered"].as_array() {
         let _ = writeln!(md, "\nWhat follows \"{}\" (the likeliest next tokens, p; the own word is one of its kin, and where p(\" emotion\") does not rise this shows what does):\n\n| steered toward | likeliest next tokens |\n|---|---|\n| (unsteered) | {} |",
@@ -258,9 +264,11 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
                 && f(&x["distinct"]) >= min_distinct
         })
         .max_by(|a, b| f(&a["effect"]).total_cmp(&f(&b["effect"])));
+    let mut sad_vader = Value::Null;
     if let Some(b) = best {
         // The effect is signed by sad's valence: the replies' VADER fell by it.
         let at = base_v - f(&b["effect"]);
+        sad_vader = json!({"best": at, "unsteered": base_v, "direction": b["direction"], "layers": b["layers"], "strength": b["strength"]});
         let _ = writeln!(
             md,
             "\nOf the settings that stay fluent (perplexity ≤ {max_ppl:.1}, distinct words ≥ {min_distinct:.2}), the one that moves *sad*'s replies furthest ({} at {}, strength {}) takes their mean VADER from {base_v:+.2} to {at:+.2}: {}.",
@@ -288,6 +296,10 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
         }).collect::<Vec<_>>(),
         "unsteered_vader": r["unsteered_vader"], "unsteered_perplexity": r["unsteered_perplexity"], "max_perplexity_ratio": sweep["choice"]["max_perplexity_ratio"],
         "happy_minus_sad_vader": happy_minus_sad, "feel_held_out": r["feel_held_out"],
+        // What the page says the model cannot be steered to: per swept emotion at the paper's
+        // sentence, its fluent settings, how many raise the word threefold, the most one does;
+        // sad's furthest fluent replies by VADER (on the choice's prompts).
+        "limits": {"prompt": sweep["report_feel_prompt"], "settings": cells.len() / EMOTIONS.len().max(1), "feel": feel_limits, "sad_vader": sad_vader},
     }))
 }
 
@@ -295,10 +307,12 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
 /// layers, strength, ratio, fluent), against the chosen settings' ratios in `rows`: per emotion
 /// how many fluent settings raise the word threefold there and the best one, then which
 /// emotions no fluent setting lifts (the model's and method's limit there) and which the choice
-/// missed (it chose on other sentences).
-fn every_setting(prompt: &str, cells: &[Value], rows: &[Value]) -> String {
+/// missed (it chose on other sentences). Also, per emotion, `{emotion, fluent, up, best}`: its
+/// fluent settings, how many of them raise the word threefold, and the most one does.
+fn every_setting(prompt: &str, cells: &[Value], rows: &[Value]) -> (String, Vec<Value>) {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let (mut said, mut none, mut missed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per = Vec::new();
     for (name, _) in EMOTIONS {
         let mine: Vec<&Value> = cells.iter().filter(|c| c["emotion"] == name).collect();
         let fluent: Vec<&Value> = mine
@@ -313,6 +327,9 @@ fn every_setting(prompt: &str, cells: &[Value], rows: &[Value]) -> String {
         else {
             continue;
         };
+        per.push(
+            json!({"emotion": name, "fluent": fluent.len(), "up": up, "best": f(&best["ratio"])}),
+        );
         said.push(format!(
             "{name} {up} of {} (best ×{:.1}, {} {} {})",
             fluent.len(),
@@ -346,7 +363,7 @@ fn every_setting(prompt: &str, cells: &[Value], rows: &[Value]) -> String {
         let _ = write!(out, " For {} some fluent settings do, and the choice, made on other sentences, took another.", missed.join(", "));
     }
     out.push('\n');
-    out
+    (out, per)
 }
 
 /// `[token, p]` pairs as “token” 0.17, …
@@ -461,7 +478,11 @@ mod tests {
             json!({"emotion": "desperate", "p_feel_ratio": 1.9}),
             json!({"emotion": "happy", "p_feel_ratio": 6.7}),
         ];
-        let text = every_setting("He feels", &cells, &rows);
+        let (text, per) = every_setting("He feels", &cells, &rows);
+        assert_eq!(
+            per[1],
+            json!({"emotion": "sad", "fluent": 1, "up": 0, "best": 2.5})
+        );
         assert!(
             text.contains("sad 0 of 1 (best ×2.5, mean [16] 0.2)"),
             "{text}"

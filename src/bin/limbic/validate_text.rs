@@ -12,18 +12,29 @@ use limbic::{HookSet, Result, Session};
 
 /// Shortest Austen sentence, in tokens, that is ranked.
 const MIN_TOKENS: usize = 15;
-/// Mean log-probability per token of `ids[from..]` under the unhooked model.
+/// Perplexity of `ids[from..]` (1 ≤ `from` < `ids.len()`) under the unhooked model: the exp of
+/// its mean negative log-probability per token. The context before `from − 1` runs for its
+/// cache only, so only the scored positions pay for the output product (the whole vocabulary).
 pub fn perplexity(engine: &mut Session, ids: &[u32], from: usize) -> Result<f64> {
+    if from == 0 || from >= ids.len() {
+        let n = ids.len();
+        return Err(limbic::Error::Prompt(format!(
+            "perplexity: nothing to score in {n} tokens from {from}"
+        )));
+    }
     engine.set_hooks(HookSet::new())?;
     engine.model().reset()?;
-    let v = engine.config().vocab;
-    let logits = engine.model().forward_with(ids, true)?.logits;
-    let mut nll = 0.0;
-    for t in from..ids.len() {
-        let logp = limbic::numerics::log_softmax(&logits[(t - 1) * v..t * v]);
-        nll -= logp[ids[t] as usize] as f64;
+    if from > 1 {
+        engine.model().forward(&ids[..from - 1])?;
     }
-    Ok((nll / (ids.len() - from).max(1) as f64).exp())
+    let v = engine.config().vocab;
+    let logits = engine.model().forward_with(&ids[from - 1..], true)?.logits;
+    let nll: f64 = ids[from..]
+        .iter()
+        .zip(logits.chunks_exact(v))
+        .map(|(&id, row)| -limbic::numerics::log_softmax(row)[id as usize] as f64)
+        .sum();
+    Ok((nll / (ids.len() - from) as f64).exp())
 }
 
 pub fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {

@@ -9,7 +9,7 @@ import { dataTable, finish } from "../charts/plot";
 import { CATEGORICAL } from "../charts/colour";
 import { h, scrollBox } from "../dom";
 import {
-  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, OWN_WORD_RATIO, lexiconRatio, percent, reportUrl, signed, steeringReplies, steeringTable, steerVerdict,
+  accuracyAt, correlationTable, doseCounts, feelRatios, loadReport, median, OWN_WORD_RATIO, lexiconRatio, percent, reportUrl, signed, steeringReplies, steeringTable, steerLimits, steerVerdict,
   strengthText, strongest, type Report,
 } from "./report";
 import reportMdUrl from "../../../docs/validation/report.md?url";
@@ -112,6 +112,7 @@ function steeringSection(r: Report): HTMLElement {
   // Newer reports also measure the ratio over other sentences like the paper's.
   const others = (emotion: string) => r.steering.measured.find((m) => m.emotion === emotion)?.heldOut ?? null;
   const withOthers = feel.some((f) => others(f.emotion));
+  const limits = steerLimits(r.steering.limits);
   return h("section", { "aria-labelledby": "about-steer-h" },
     h("h3", { id: "about-steer-h" }, "Steering"),
     h("p", {}, `Adding an emotion's vector at the steering layers (from layer ${r.steering.layer}), scaled by a strength (a fraction of the mean residual norm), changes what the model says. The probability that the next word after “How does he feel? He feels” is the emotion's own word, unsteered and at the emotion's default strength${withOthers ? ", and how many times steering multiplies it after other sentences like that one, never used to choose the settings (the geometric mean over them and its 95 % interval: one sentence's ratio varies a great deal from the next's)" : ""}:`),
@@ -124,6 +125,7 @@ function steeringSection(r: Report): HTMLElement {
       })))),
     h("p", {}, "What steering each measured emotion does here, at its own layers, direction and strength (chosen on other prompts), over the report's prompts and seeds:"),
     h("ul", { "data-testid": "steer-verdicts" }, ...r.steering.measured.map((m) => h("li", {}, steerVerdict(m, r.steering.unsteered_vader)))),
+    ...(limits ? [h("p", { "data-testid": "steer-limits" }, limits)] : []),
     h("p", {}, `${steeringReplies(r)}, steered: sentiment (VADER compound, −1 to +1) / perplexity under the unsteered model (fluency; higher is less fluent), averaged over them:`),
     scrollBox("steering table", h("table", { class: "numbers" },
       headRow("emotion", ...cols.map(strengthText)),

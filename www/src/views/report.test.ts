@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringReplies, steeringTable, steerVerdict, strengthText, strongest,
+  accuracyAt, doseCounts, feelRatios, median, parseReport, percent, signed, steeringReplies, steeringTable, steerLimits, steerVerdict, strengthText, strongest,
 } from "./report";
 import type { SteerMeasure } from "./report";
 import text from "../../../docs/validation/report.json?raw";
@@ -124,6 +124,20 @@ describe("summaries", () => {
     const lex = { ...m(-0.004, 0.8, -1), lexicon: { category: "sadness", ratio: 3.61, low: 2.9, high: 4.42 } };
     expect(steerVerdict({ ...lex, lexicon: { category: "anger", ratio: 3.5, low: 0.7, high: Infinity } }, 0.71)).toContain("anger words ×3.5 (0.7–∞)");
     expect(steerVerdict(lex, 0.71)).toMatch(/about neutral on average \(VADER 0\.00 against \+0\.71 unsteered\); sadness words ×3\.6 \(2\.9–4\.4\) by the NRC emotion lexicon\.$/);
+  });
+
+  it("says what no fluent setting of the sweep does, from the committed report and made-up ones", () => {
+    const committed = steerLimits(parseReport(raw).steering.limits);
+    expect(committed).toMatch(/^Over all \d+ settings the steering sweep tried per emotion/);
+    expect(committed).toContain("for sad (the most: ×");
+    expect(steerLimits(parseReport(edited("steering.limits", undefined)).steering.limits)).toBeNull();
+    const l = (up: number, sad: number) => ({
+      prompt: "He feels", settings: 108, feel: [{ emotion: "happy", fluent: 50, up: 31, best: 20.3 }, { emotion: "sad", fluent: 52, up, best: 2.5 }],
+      sadVader: { best: sad, unsteered: 0.65 },
+    });
+    expect(steerLimits(l(0, 0.08))).toBe("Over all 108 settings the steering sweep tried per emotion (directions × layer sets × strengths; fluent: within the perplexity and repetition bounds), no fluent setting raises the own word threefold after “He feels” for sad (the most: ×2.5 over 52 fluent settings); and none makes sad's replies negative by VADER (the furthest takes them from +0.65 to +0.08): that is this model's and this method's limit, not only the chosen setting's.");
+    expect(steerLimits(l(2, 0.08))).not.toContain("threefold after");
+    expect(steerLimits(l(2, -0.3))).toContain("every measured emotion's word rises threefold at some fluent setting");
   });
 
   it("formats numbers for the page", () => {

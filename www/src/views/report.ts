@@ -92,7 +92,20 @@ export interface Report {
     /** Per measured emotion: what steering toward it did at its own setting. */
     measured: SteerMeasure[];
     unsteered_vader: number;
+    /** What no setting of the sweep does (newer reports only). */
+    limits: SteerLimits | null;
   };
+}
+
+/** Over every setting the steering sweep measured (directions × layer sets × strengths), what
+ * none that stays fluent does: per swept emotion at the paper's sentence, its fluent settings,
+ * how many raise p(" emotion") threefold and the most one does; *sad*'s furthest fluent replies
+ * by VADER on the choice's prompts, against those prompts unsteered. */
+export interface SteerLimits {
+  prompt: string;
+  settings: number;
+  feel: { emotion: string; fluent: number; up: number; best: number }[];
+  sadVader: { best: number; unsteered: number } | null;
 }
 
 /** Steering toward one emotion at its own setting, over the report's prompts and seeds. */
@@ -241,6 +254,18 @@ export function parseReport(raw: unknown): Report {
           : null,
       })),
       unsteered_vader: number(raw, "steering.unsteered_vader"),
+      limits: has(raw, "steering.limits")
+        ? {
+          prompt: string(raw, "steering.limits.prompt"),
+          settings: number(raw, "steering.limits.settings"),
+          feel: list(raw, "steering.limits.feel").map((f) => ({
+            emotion: string(f, "emotion"), fluent: number(f, "fluent"), up: number(f, "up"), best: number(f, "best"),
+          })),
+          sadVader: field(raw, "steering.limits.sad_vader") === null
+            ? null
+            : { best: number(raw, "steering.limits.sad_vader.best"), unsteered: number(raw, "steering.limits.sad_vader.unsteered") },
+        }
+        : null,
     },
   };
   if (report.accuracy.top1.length !== report.accuracy.top5.length) throw new Error("validation report: accuracy.top1 and top5 differ in length");
@@ -365,6 +390,26 @@ export function steeringReplies(r: Report): string {
 /** How many times steering must raise p(" emotion") to count as taking the word up (the
  * threshold the validation asks of each measured emotion). */
 export const OWN_WORD_RATIO = 3;
+
+/** What the model cannot be steered to, said plainly from the sweep's {@link SteerLimits}:
+ * the emotions whose word no fluent setting raises threefold after the paper's sentence, and
+ * whether any fluent setting makes *sad*'s replies negative; `null` for a report without them. */
+export function steerLimits(l: SteerLimits | null): string | null {
+  if (!l) return null;
+  const said: string[] = [];
+  const none = l.feel.filter((f) => f.up === 0);
+  if (none.length) {
+    said.push(`no fluent setting raises the own word threefold after “${l.prompt}” for ${none.map((f) => `${f.emotion} (the most: ×${f.best.toFixed(1)} over ${f.fluent} fluent settings)`).join(", ")}`);
+  }
+  // VADER's own convention: a compound below −0.05 is negative.
+  if (l.sadVader && l.sadVader.best >= -0.05) {
+    said.push(`none makes sad's replies negative by VADER (the furthest takes them from ${signed(l.sadVader.unsteered)} to ${signed(l.sadVader.best)})`);
+  }
+  const of = `Over all ${l.settings} settings the steering sweep tried per emotion (directions × layer sets × strengths; fluent: within the perplexity and repetition bounds)`;
+  return said.length
+    ? `${of}, ${said.join("; and ")}: that is this model's and this method's limit, not only the chosen setting's.`
+    : `${of}, every measured emotion's word rises threefold at some fluent setting and sad's replies turn negative at one.`;
+}
 
 /** One sentence on what steering toward `m` does, from the report's measures: whether it
  * takes up its own word, and which way the replies' sentiment moves (`unsteered`: their VADER
