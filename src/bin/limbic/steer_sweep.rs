@@ -13,8 +13,9 @@
 //! check how many times steering multiplies p(" emotion") after [`FEEL_CHOICE`] (geometric
 //! mean). The choice from that table: [`crate::steer_choice`]. `--reuse-choice` pools the tables
 //! of earlier sweeps with other seeds instead of measuring one, first joining tables with the
-//! same seeds over different layer sets (`--layer-sets` measures only some of the grid's). Each setting's replies decode
-//! together ([`limbic::Session::replies`]: the same tokens as one at a time, ~2× faster).
+//! same seeds over different layer sets (`--layer-sets` measures only some of the grid's).
+//! Each setting's replies decode together ([`limbic::Session::replies`]: the same tokens as one
+//! at a time, ~2× faster).
 //! Report: at the chosen setting and per-emotion strengths, replies to [`REPORT_PROMPTS`] with
 //! three seeds (temperature 0.7), VADER, perplexity, and the paper's p(" emotion") after "How
 //! does he feel? He feels".

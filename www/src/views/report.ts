@@ -408,7 +408,7 @@ export function steerLimits(l: SteerLimits | null): string | null {
   const of = `Over all ${l.settings} settings the steering sweep tried per emotion (directions × layer sets × strengths; fluent: within the perplexity and repetition bounds)`;
   return said.length
     ? `${of}, ${said.join("; and ")}: that is this model's and this method's limit, not only the chosen setting's.`
-    : `${of}, every measured emotion's word rises threefold at some fluent setting and sad's replies turn negative at one.`;
+    : `${of}, every measured emotion's word rises threefold at some fluent setting${l.sadVader ? " and sad's replies turn negative at one" : ""}.`;
 }
 
 /** One sentence on what steering toward `m` does, from the report's measures: whether it
