@@ -118,6 +118,13 @@ test("About shows the held-out accuracy, the Tylenol result and the differences 
     const h = e.p_feel_held_out;
     assert.ok(feel.includes(`×${h.ratio.toFixed(1)} (${h.low.toFixed(1)}–${h.high.toFixed(1)})`), `${e.emotion}: ${feel}`);
   }
+  // What no fluent setting of the sweep does, said plainly: each emotion whose word none raises
+  // threefold after the paper's sentence, and whether none makes sad's replies negative.
+  const limits = await p.getByTestId("steer-limits").textContent();
+  const l = report.steering.limits;
+  for (const f of l.feel.filter((f) => f.up === 0)) assert.ok(limits.includes(`for ${f.emotion} (the most: ×${f.best.toFixed(1)} over ${f.fluent} fluent settings)`), limits);
+  assert.equal(limits.includes("none makes sad's replies negative by VADER"), l.sad_vader !== null && l.sad_vader.best >= -0.05, limits);
+  assert.ok(limits.startsWith(`Over all ${l.settings} settings`), limits);
   assert.ok(await p.getByTestId("va-correlations").isVisible());
   assert.equal(await p.locator(".about-chart svg").count(), 1);
   assert.equal(await p.locator('a[href="https://transformer-circuits.pub/2026/emotions/index.html"]').count() >= 1, true);
