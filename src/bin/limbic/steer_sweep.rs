@@ -274,6 +274,16 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
+/// Emotion `e`'s own word as `limbic next` reads it after a sentence: its leading space included.
+fn word(set: &EmotionSet, e: usize) -> String {
+    format!(" {}", set.names[e])
+}
+
+/// p of `word` in a `limbic next` answer (NaN where the answer lacks it).
+fn p_of(answer: &Value, word: &str) -> f64 {
+    answer["prob_of"][word].as_f64().unwrap_or(f64::NAN)
+}
+
 /// p(" emotion") after `prompt`, steered toward it (or not); `sets` as [`variants`] makes them.
 fn feel(
     engine: &mut Session,
@@ -283,9 +293,8 @@ fn feel(
     e: usize,
     strength: f32,
 ) -> Result<f64> {
-    let word = format!(" {}", sets[0].names[e]);
     let v = next_after(engine, sets, prompt, own, e, strength, 0)?;
-    Ok(v["prob_of"][&word].as_f64().unwrap_or(f64::NAN))
+    Ok(p_of(&v, &word(&sets[0], e)))
 }
 
 /// Unsteered p(" emotion") after each of `prompts`, per emotion (`[emotion][prompt]`): one pass
@@ -296,22 +305,14 @@ fn feel_unsteered(
     prompts: &[&str],
     emotions: &[usize],
 ) -> Result<Vec<Vec<f64>>> {
-    let words: Vec<String> = emotions
-        .iter()
-        .map(|&e| format!(" {}", set.names[e]))
-        .collect();
+    let words: Vec<String> = emotions.iter().map(|&e| word(set, e)).collect();
     let answers = prompts
         .iter()
         .map(|p| crate::emotion::run_next(engine, p, &HookSet::new(), &words, 0))
         .collect::<Result<Vec<Value>>>()?;
     Ok(words
         .iter()
-        .map(|w| {
-            answers
-                .iter()
-                .map(|a| a["prob_of"][w].as_f64().unwrap_or(f64::NAN))
-                .collect()
-        })
+        .map(|w| answers.iter().map(|a| p_of(a, w)).collect())
         .collect())
 }
 
@@ -331,8 +332,7 @@ fn next_after(
     } else {
         hooks_for(sets, direction, layers, e, strength)?
     };
-    let word = format!(" {}", sets[0].names[e]);
-    crate::emotion::run_next(engine, prompt, &hooks, std::slice::from_ref(&word), top)
+    crate::emotion::run_next(engine, prompt, &hooks, &[word(&sets[0], e)], top)
 }
 
 /// The likeliest next tokens of a [`next_after`] answer as `[token, p]` pairs.
@@ -577,17 +577,10 @@ pub fn run(
     let feel_report = experiments.feel_prompt();
     let mut report_rows = Vec::new();
     // The paper's sentence unsteered, once: the likeliest tokens and each swept emotion's word.
-    let words: Vec<String> = emotions
-        .iter()
-        .map(|&e| format!(" {}", set.names[e]))
-        .collect();
+    let words: Vec<String> = emotions.iter().map(|&e| word(&set, e)).collect();
     let unsteered =
         crate::emotion::run_next(&mut engine, feel_report, &HookSet::new(), &words, FEEL_TOP)?;
-    let p_unsteered = |e: usize| {
-        unsteered["prob_of"][&format!(" {}", set.names[e])]
-            .as_f64()
-            .unwrap_or(f64::NAN)
-    };
+    let p_unsteered = |e: usize| p_of(&unsteered, &word(&set, e));
     let held_unsteered = feel_unsteered(&mut engine, &set, &FEEL_HELD_OUT, &emotions)?;
     // Again, now with the chosen settings in the set.
     let steer_sets = variants(&set);
@@ -604,9 +597,7 @@ pub fn run(
             set.strength_of(e),
             FEEL_TOP,
         )?;
-        let p1 = steered["prob_of"][&format!(" {}", set.names[e])]
-            .as_f64()
-            .unwrap_or(f64::NAN);
+        let p1 = p_of(&steered, &word(&set, e));
         let logs = FEEL_HELD_OUT
             .iter()
             .zip(&held_unsteered[i])
