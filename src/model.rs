@@ -104,6 +104,7 @@ enum Input<'a, B: Backend> {
 }
 
 /// What one forward call returns.
+#[derive(Clone)]
 pub struct Forward {
     /// Logits of the last position `(vocab)`, of every position `(T, vocab)`, or the greedy
     /// choice `(1)`, as [`Logits`] asked.

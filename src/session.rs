@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use crate::backend::any::copy_cache;
 use crate::backend::{AnyBackend, Backend, PASSES_IN_FLIGHT};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
@@ -487,13 +488,24 @@ impl Session {
         self.generation = None;
         self.pending = Pending::Nothing;
         let mut gens = Vec::with_capacity(prompts.len());
-        let mut caches = Vec::with_capacity(prompts.len());
-        for (ids, sampler) in prompts.iter().zip(samplers) {
+        let mut caches: Vec<Vec<crate::backend::any::Cache>> = Vec::with_capacity(prompts.len());
+        let mut firsts: Vec<Forward> = Vec::with_capacity(prompts.len());
+        for (i, (ids, sampler)) in prompts.iter().zip(samplers).enumerate() {
             sampler.validate()?;
-            let work = self.prefill(ids)?;
-            let fwd = self.read(work)?;
+            // A prompt met before is not run again: its cache and logits are copied.
+            let (fwd, cache) = match prompts[..i].iter().position(|p| p == ids) {
+                Some(j) => (
+                    firsts[j].clone(),
+                    caches[j].iter().map(copy_cache).collect::<Result<_>>()?,
+                ),
+                None => {
+                    let work = self.prefill(ids)?;
+                    (self.read(work)?, self.model.take_caches()?)
+                }
+            };
+            firsts.push(fwd.clone());
             gens.push(Generation::new(ids.clone(), fwd, sampler, max_tokens));
-            caches.push(self.model.take_caches()?);
+            caches.push(cache);
         }
         let mut texts = vec![String::new(); prompts.len()];
         let mut live: Vec<usize> = (0..prompts.len()).collect();

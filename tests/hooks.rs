@@ -422,7 +422,9 @@ fn texts_read_from_kept_streams_give_the_captures_of_a_whole_read() {
 /// a time, token for token, and each row's logits a lone pass's bit for bit: SmolLM2 steered
 /// and sampled (prompts of different lengths, so the rows sit at different positions, and
 /// replies of different lengths), and Gemma 3 270M (per-head norms, a sliding window, scaled
-/// embeddings, K-quants). A mismatched call is refused and leaves the engine as it was.
+/// embeddings, K-quants). A prompt given twice (a sweep's seeds) runs once, its cache copied:
+/// the second reply is still its own. A mismatched call is refused and leaves the engine as it
+/// was.
 #[test]
 fn replies_at_once_are_the_replies_one_at_a_time() {
     for (bytes, steer) in [
@@ -441,7 +443,12 @@ fn replies_at_once_are_the_replies_one_at_a_time() {
                 },
             );
         }
-        let texts = ["Tell me about your morning.", "Hi", TEXT];
+        let texts = [
+            "Tell me about your morning.",
+            "Hi",
+            TEXT,
+            "Tell me about your morning.",
+        ];
         let prompts: Vec<Vec<u32>> = texts
             .iter()
             .map(|t| e.tokenizer.encode(t).unwrap())
@@ -452,7 +459,12 @@ fn replies_at_once_are_the_replies_one_at_a_time() {
             seed,
             ..limbic::Sampler::default()
         };
-        let samplers = [sampler(7, 0.7), sampler(8, 1.0), sampler(9, 0.0)];
+        let samplers = [
+            sampler(7, 0.7),
+            sampler(8, 1.0),
+            sampler(9, 0.0),
+            sampler(10, 0.7),
+        ];
         e.set_hooks(hooks.clone()).unwrap();
         let at_once = e.replies(&prompts, &samplers, 24).unwrap();
         for ((p, s), (ids, text)) in prompts.iter().zip(&samplers).zip(&at_once) {
@@ -470,6 +482,7 @@ fn replies_at_once_are_the_replies_one_at_a_time() {
             assert!(!ids.is_empty());
             assert_eq!(text, &streamed);
         }
+        assert_ne!(at_once[0].0, at_once[3].0, "another seed, the same reply");
         // Underneath: the rows' logits are each sequence's own pass's, bit for bit.
         let v = e.config().vocab;
         let m = e.model();

@@ -43,6 +43,12 @@ impl<C: Clone, G: Clone> Clone for On<C, G> {
     }
 }
 
+/// A copy of a cache on the CPU (a second sequence from the same prefix); the GPU's caches are
+/// not copied (an error).
+pub fn copy_cache(c: &Cache) -> Result<Cache> {
+    Ok(On::Cpu(c.cpu()?.clone()))
+}
+
 fn mismatch() -> Error {
     Error::Gpu("a tensor made on one backend was handed to another".into())
 }

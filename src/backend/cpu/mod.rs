@@ -80,6 +80,7 @@ pub enum Weight {
 }
 
 /// One block's keys and values, `(positions, n_kv_head·head_dim)` each.
+#[derive(Clone)]
 pub struct KvCache {
     k: Vec<f32>,
     v: Vec<f32>,

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use crate::emotion::progress;
 use crate::steer_choice::{self, Cell, Table};
 use crate::validate_dose::ExperimentsFile;
-use crate::validate_text::{distinct_words, perplexity, sentiment};
+use crate::validate_text::{distinct_words, perplexities, sentiment};
 use limbic::calibrate::parallel;
 use limbic::emotions::{Direction, EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
@@ -212,19 +212,22 @@ fn replies(
         })
         .collect();
     let out = engine.replies(&prompts, &samplers, REPLY_TOKENS)?;
-    prompts
-        .into_iter()
-        .zip(out)
-        .map(|(ids, (reply, text))| {
-            let ppl = if reply.len() > 1 {
-                let all = [&ids[..], &reply[..]].concat();
-                perplexity(engine, &all, ids.len())?
-            } else {
-                f64::NAN
-            };
-            Ok((text, ppl))
-        })
-        .collect()
+    // A reply of one token or none has no perplexity to speak of (NaN, left out of means).
+    let mut ppl = vec![f64::NAN; out.len()];
+    let mut i = 0;
+    for run in prompts.chunk_by(|a, b| a == b) {
+        let (prompt, at) = (&run[0], i..i + run.len());
+        i += run.len();
+        let scored: Vec<usize> = at.filter(|&k| out[k].0.len() > 1).collect();
+        if scored.is_empty() {
+            continue;
+        }
+        let texts: Vec<&[u32]> = scored.iter().map(|&k| &out[k].0[..]).collect();
+        for (k, p) in scored.iter().zip(perplexities(engine, prompt, &texts)?) {
+            ppl[*k] = p;
+        }
+    }
+    Ok(out.into_iter().map(|(_, text)| text).zip(ppl).collect())
 }
 
 /// Every job's (reply, perplexity), and the replies' VADER compound scores: each setting's

@@ -12,29 +12,38 @@ use limbic::{HookSet, Result, Session};
 
 /// Shortest Austen sentence, in tokens, that is ranked.
 const MIN_TOKENS: usize = 15;
-/// Perplexity of `ids[from..]` (1 ≤ `from` < `ids.len()`) under the unhooked model: the exp of
-/// its mean negative log-probability per token. The context before `from − 1` runs for its
-/// cache only, so only the scored positions pay for the output product (the whole vocabulary).
-pub fn perplexity(engine: &mut Session, ids: &[u32], from: usize) -> Result<f64> {
-    if from == 0 || from >= ids.len() {
-        let n = ids.len();
-        return Err(limbic::Error::Prompt(format!(
-            "perplexity: nothing to score in {n} tokens from {from}"
-        )));
-    }
+/// Perplexity of each reply after `prompt` under the unhooked model: the exp of its tokens' mean
+/// negative log-probability. The prompt (but its last token) runs once for its cache, kept for
+/// every reply, so only the scored positions pay for the output product (the whole vocabulary);
+/// each reply's value is the bits a pass of `prompt` + that reply alone gives. A reply with no
+/// token is an error.
+pub fn perplexities(engine: &mut Session, prompt: &[u32], replies: &[&[u32]]) -> Result<Vec<f64>> {
+    let Some((&last, context)) = prompt.split_last() else {
+        return Err(limbic::Error::Prompt("perplexity: no prompt".into()));
+    };
     engine.set_hooks(HookSet::new())?;
     engine.model().reset()?;
-    if from > 1 {
-        engine.model().forward(&ids[..from - 1])?;
+    if !context.is_empty() {
+        engine.model().forward(context)?;
     }
     let v = engine.config().vocab;
-    let logits = engine.model().forward_with(&ids[from - 1..], true)?.logits;
-    let nll: f64 = ids[from..]
+    replies
         .iter()
-        .zip(logits.chunks_exact(v))
-        .map(|(&id, row)| -limbic::numerics::log_softmax(row)[id as usize] as f64)
-        .sum();
-    Ok((nll / (ids.len() - from) as f64).exp())
+        .map(|reply| {
+            if reply.is_empty() {
+                return Err(limbic::Error::Prompt("perplexity: nothing to score".into()));
+            }
+            engine.model().truncate(context.len());
+            let ids = [&[last][..], reply].concat();
+            let logits = engine.model().forward_with(&ids, true)?.logits;
+            let nll: f64 = reply
+                .iter()
+                .zip(logits.chunks_exact(v))
+                .map(|(&id, row)| -limbic::numerics::log_softmax(row)[id as usize] as f64)
+                .sum();
+            Ok((nll / reply.len() as f64).exp())
+        })
+        .collect()
 }
 
 pub fn sentiment(texts: &[String], out: &Path) -> Option<Vec<f64>> {
@@ -357,7 +366,48 @@ fn over_bound(x: f64, bound: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_words, over_bound};
+    use super::{distinct_words, over_bound, perplexities};
+
+    /// Replies scored after one prompt run once: each reply's perplexity is that of a whole pass
+    /// of prompt + reply, whatever came before it; a reply or prompt with no token is refused.
+    #[test]
+    fn replies_after_one_prompt_score_as_each_alone() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        );
+        let bytes = std::fs::read(path).expect("the model (make models)");
+        let mut e = limbic::Session::cpu(&bytes).unwrap();
+        let enc = |e: &limbic::Session, t: &str| e.tokenizer.encode(t).unwrap();
+        let prompt = enc(&e, "Tell me about your morning.");
+        let a = enc(&e, " I woke up early and made some tea.");
+        let b = enc(&e, " Purple engines sing the ledger quietly.");
+        let both = perplexities(&mut e, &prompt, &[&a, &b]).unwrap();
+        assert_eq!(perplexities(&mut e, &prompt, &[&b]).unwrap()[0], both[1]);
+        let v = e.config().vocab;
+        for (reply, got) in [&a, &b].into_iter().zip(&both) {
+            let m = e.model();
+            m.reset().unwrap();
+            let logits = m
+                .forward_with(&[&prompt[..], reply].concat(), true)
+                .unwrap()
+                .logits;
+            let rows = logits.chunks_exact(v).skip(prompt.len() - 1);
+            let nll: f64 = reply
+                .iter()
+                .zip(rows)
+                .map(|(&id, row)| -limbic::numerics::log_softmax(row)[id as usize] as f64)
+                .sum();
+            let alone = (nll / reply.len() as f64).exp();
+            assert!((got / alone - 1.0).abs() < 1e-4, "{got} vs {alone} alone");
+        }
+        assert!(
+            both[0] < both[1],
+            "a plain reply reads less likely than nonsense"
+        );
+        assert!(perplexities(&mut e, &prompt, &[&a, &[]]).is_err());
+        assert!(perplexities(&mut e, &[], &[&a]).is_err());
+    }
 
     #[test]
     fn a_ratio_just_over_the_bound_does_not_read_as_on_it() {
