@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::backend::any::copy_cache;
+use crate::backend::any::{copy_cache, Cache};
 use crate::backend::{AnyBackend, Backend, PASSES_IN_FLIGHT};
 use crate::emotions::EmotionSet;
 use crate::error::{Error, Result};
@@ -488,7 +488,7 @@ impl Session {
         self.generation = None;
         self.pending = Pending::Nothing;
         let mut gens = Vec::with_capacity(prompts.len());
-        let mut caches: Vec<Vec<crate::backend::any::Cache>> = Vec::with_capacity(prompts.len());
+        let mut caches: Vec<Vec<Cache>> = Vec::with_capacity(prompts.len());
         let mut firsts: Vec<Forward> = Vec::with_capacity(prompts.len());
         for (i, (ids, sampler)) in prompts.iter().zip(samplers).enumerate() {
             sampler.validate()?;
