@@ -11,6 +11,8 @@ here. Intervals are the reports' own (bootstrap / Fisher, as each report says).
 import argparse
 import json
 import pathlib
+import re
+import statistics
 
 MODELS = [("SmolLM2-135M-Instruct", "docs/validation/report.json"),
           ("Gemma 3 270M (base)", "docs/validation/gemma-3-270m/report.json")]
@@ -21,9 +23,7 @@ VECTORS = ["data/vectors/smollm2-135m-instruct.safetensors", "data/vectors/gemma
 SWEEPS = ["docs/validation/steering.json", "docs/validation/gemma-3-270m/steering.json"]
 # Which corpus each model's vectors were made from (the extraction reports count stories, and a
 # rewrite keeps the count): say it here when a model's vectors are made again.
-CORPUS = ["with the *sad* and *jealous* rewrites (7 December 2026)",
-          "before the *sad* and *jealous* rewrites of 7 December 2026: one corpus behind until its "
-          "vectors are made again (`make vectors-gemma`: its extraction and six-seed sweep)"]
+CORPUS = ["with the *sad* and *jealous* rewrites (7 December 2026)"] * 2
 
 
 def scored(path):
@@ -78,22 +78,44 @@ def sad_on_axis(r):
     return f"{sad['predicted']:.1f} (rank {sad['rank']} of {ax['matched']} from the most negative)"
 
 
+def one_word(text):
+    """Mostly one word said over and over (the most common word over half the words)."""
+    words = [w.strip(".,!?\"'").lower() for w in text.split()]
+    return len(words) > 0 and max(words.count(w) for w in set(words)) > len(words) / 2
+
+
+def degenerate(text):
+    """A reply that repeats one word over half its length, or one character ten times running
+    ("3000000000…"): text the sweep's perplexity and distinct-word checks let through, since a
+    repeated word is easy to predict once it has started and a digit string counts as one word."""
+    return one_word(text) or re.search(r"(.)\1{9}", text) is not None
+
+
 def repeats(e):
-    """Whether the report's steered samples are mostly one word said over and over (the most
-    common word over half of each sample's words): text the sweep's perplexity check lets
-    through, since a repeated word is easy to predict once it has started."""
-    def one_word(text):
-        words = [w.strip(".,!?\"'").lower() for w in text.split()]
-        return len(words) > 0 and max(words.count(w) for w in set(words)) > len(words) / 2
+    """Whether the report's steered samples all mostly repeat one word."""
     return bool(e["samples"]) and all(one_word(t) for t in e["samples"])
 
 
-def steer(r, emotion):
+def replies(path):
+    """The sweep's report replies per steered emotion (None: unsteered)."""
+    by = {}
+    for x in json.loads(pathlib.Path(path).read_text())["report"]["runs"]:
+        by.setdefault(x["emotion"], []).append(x)
+    return by
+
+
+def steer(r, runs, emotion):
+    bound = r["steering"]["max_perplexity_ratio"]
+    bad = sum(degenerate(x["text"]) for x in runs.get(emotion, []))
+    said = f"; **{bad} of {len(runs[emotion])} replies repeat a word or character**" if bad else ""
     for e in r["steering"]["emotions"]:
         if e["emotion"] == emotion:
             lex = e.get("lexicon")
             words = f", {lex['category']} words ×{lex['ratio']:.1f}" if lex else ""
-            return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f}{words} "
+            ppl = e["perplexity_ratio"]
+            over = f" (**over the {bound:g}× bound**)" if ppl > bound else ""
+            return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f}{words}, "
+                    f"perplexity ×{ppl:.2f}{over}{said} "
                     f"(layers {','.join(map(str, e['layers']))}, strength {e['strength']:.2f})"
                     + ("; **its samples repeat one word**" if repeats(e) else ""))
     return "–"
@@ -110,6 +132,7 @@ def main():
     ap.add_argument("--out", default="docs/validation/comparison.md")
     a = ap.parse_args()
     reports = [json.loads(pathlib.Path(p).read_text()) for _, p in MODELS]
+    runs = [replies(p) for p in SWEEPS]
     extracts = [json.loads(pathlib.Path(p).read_text()) for p in EXTRACTS]
     same_corpus = len({(x["stories"], x["neutral_scenes"], c) for x, c in zip(extracts, CORPUS)}) == 1
     scoring = [scored(p) for p in VECTORS]
@@ -162,7 +185,7 @@ def main():
         row("steering: happy − sad (VADER)", [f"{r['steering']['happy_minus_sad_vader']:+.2f}" for r in reports]),
     ]
     for e in ("happy", "sad", "calm", "afraid", "angry", "desperate"):
-        lines.append(row(f"steer *{e}*", [steer(r, e) for r in reports]))
+        lines.append(row(f"steer *{e}*", [steer(r, x, e) for r, x in zip(reports, runs)]))
     lines += [
         "",
         "What the table does not say: both models are small (135M and 270M parameters, far below",
@@ -171,9 +194,20 @@ def main():
         "run of each report is shown (no seeds varied for the extraction).",
         "",
     ]
-    degenerate = [(n, [e["emotion"] for e in r["steering"]["emotions"] if repeats(e)])
+    # Same corpus and method: how far steering *sad* moves each model's replies by VADER, over all
+    # of them and over those that do not repeat a word (a repeated "sad" scores very negative).
+    if same_corpus:
+        said = []
+        for n, r, x in zip(names, reports, runs):
+            kept = [y["sentiment"] for y in x["sad"] if not degenerate(y["text"])]
+            sad = next(e["vader"] for e in r["steering"]["emotions"] if e["emotion"] == "sad")
+            said.append(f"{n}'s from {r['steering']['unsteered_vader']:+.2f} unsteered to {sad:+.2f}, "
+                        f"{statistics.mean(kept):+.2f} over the {len(kept)} of {len(x['sad'])} replies "
+                        "that do not repeat a word or character")
+        lines += ["With the same corpus, extraction and sweep, steering *sad* takes " + "; and ".join(said) + ".", ""]
+    repeating = [(n, [e["emotion"] for e in r["steering"]["emotions"] if repeats(e)])
                   for n, r in zip(names, reports)]
-    for n, es in degenerate:
+    for n, es in repeating:
         if es:
             lines += [
                 f"**{n}'s steering of {', '.join(es)} is not a success:** at the strengths its sweep",

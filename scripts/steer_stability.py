@@ -20,6 +20,9 @@ compares the two joined tables (`--first` the joined 7-8-9).
         --choice-seeds 10,11,12
     python3 scripts/steer_stability.py --other /tmp/stab/steering.json \\
         --keep docs/validation/steering-seeds-10-11-12.json --out docs/validation/steering-stability.md
+    python3 scripts/steer_stability.py --first docs/validation/gemma-3-270m/steering-seeds-7-8-9.json \\
+        --other docs/validation/gemma-3-270m/steering-seeds-10-11-12.json \\
+        --out docs/validation/gemma-3-270m/steering-stability.md     # Gemma 3 270M's two tables
 
 What it compares, per swept emotion: the setting each sweep chose (direction, layers,
 strength); whether the first sweep's setting is among the second's candidates (fluent, and
@@ -77,7 +80,7 @@ def candidates(choice, emotion):
     return [c for c in fluent_cells if c["effect"] >= top - choice["effect_tolerance"]]
 
 
-def compare(first, other):
+def compare(first, other, shipped):
     a, b = first["choice"], other["choice"]
     seeds = lambda c: ", ".join(str(s) for s in c.get("seeds", [c.get("seed")]))
     lines = [
@@ -88,10 +91,10 @@ def compare(first, other):
         "own-word sentences (`scripts/steer_stability.py` says how it was made). Unsteered "
         f"replies: VADER {a['unsteered_vader']:+.2f} / {b['unsteered_vader']:+.2f}, perplexity "
         f"{a['unsteered_perplexity']:.2f} / {b['unsteered_perplexity']:.2f}. The shipped choice "
-        "pools both tables (six seeds; `docs/validation/steering.json`) with a tolerance and a "
-        "perplexity margin set on 7 December 2026 from the noise this comparison measured on the "
-        "vectors before that day's corpus change, and not set again: this table is what the same "
-        "noise looks like on the present ones.",
+        f"pools both tables (six seeds; `{shipped}`) with a tolerance and a perplexity margin set "
+        "on 7 December 2026 from the noise this comparison measured on SmolLM2's vectors before "
+        "that day's corpus change, and not set again: this table is what the same noise looks "
+        "like on the vectors it compares.",
         "",
         f"| emotion | chosen, seeds {seeds(a)} | chosen, seeds {seeds(b)} | first among the second's "
         "candidates | the first's effect there (fluent?) / the second's best fluent effect "
@@ -158,7 +161,7 @@ def main():
     if args.keep:
         kept = {"choice": other["choice"], "chosen": other["chosen"]}
         pathlib.Path(args.keep).write_text(json.dumps(kept, indent=1) + "\n")
-    text = compare(first, other)
+    text = compare(first, other, pathlib.Path(args.first).parent / "steering.json")
     if args.out:
         pathlib.Path(args.out).write_text(text)
     print(text, end="")
