@@ -96,34 +96,39 @@ def repeats(e):
     return bool(e["samples"]) and all(one_word(t) for t in e["samples"])
 
 
-def replies(path):
+def replies(sweep):
     """The sweep's report replies per steered emotion (None: unsteered)."""
     by = {}
-    for x in json.loads(pathlib.Path(path).read_text())["report"]["runs"]:
+    for x in sweep["report"]["runs"]:
         by.setdefault(x["emotion"], []).append(x)
     return by
+
+
+def steered(r, emotion):
+    """The report's steering entry for one emotion (None if it was not swept)."""
+    return next((e for e in r["steering"]["emotions"] if e["emotion"] == emotion), None)
 
 
 def steer(r, runs, emotion):
     bound = r["steering"]["max_perplexity_ratio"]
     bad = sum(degenerate(x["text"]) for x in runs.get(emotion, []))
     said = f"; **{bad} of {len(runs[emotion])} replies repeat a word or character**" if bad else ""
-    for e in r["steering"]["emotions"]:
-        if e["emotion"] == emotion:
-            lex = e.get("lexicon")
-            words = f", {lex['category']} words ×{lex['ratio']:.1f}" if lex else ""
-            ppl = e["perplexity_ratio"]
-            over = f" (**over the {bound:g}× bound**)" if ppl > bound else ""
-            return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f}{words}, "
-                    f"perplexity ×{ppl:.2f}{over}{said} "
-                    f"(layers {','.join(map(str, e['layers']))}, strength {e['strength']:.2f})"
-                    + ("; **its samples repeat one word**" if repeats(e) else ""))
-    return "–"
+    e = steered(r, emotion)
+    if e is None:
+        return "–"
+    lex = e.get("lexicon")
+    words = f", {lex['category']} words ×{lex['ratio']:.1f}" if lex else ""
+    ppl = e["perplexity_ratio"]
+    over = f" (**over the {bound:g}× bound**)" if ppl > bound else ""
+    return (f"VADER {e['vader']:+.2f}, p(feel word) ×{e['p_feel_ratio']:.1f}{words}, "
+            f"perplexity ×{ppl:.2f}{over}{said} "
+            f"(layers {','.join(map(str, e['layers']))}, strength {e['strength']:.2f})"
+            + ("; **its samples repeat one word**" if repeats(e) else ""))
 
 
-def layer_sets(path):
+def layer_sets(sweep):
     """The layer sets a steering sweep tried, as `10; 13; 10–15`."""
-    sets = json.loads(pathlib.Path(path).read_text())["choice"]["layer_sets"]
+    sets = sweep["choice"]["layer_sets"]
     return "; ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else str(s[0]) for s in sets)
 
 
@@ -132,7 +137,8 @@ def main():
     ap.add_argument("--out", default="docs/validation/comparison.md")
     a = ap.parse_args()
     reports = [json.loads(pathlib.Path(p).read_text()) for _, p in MODELS]
-    runs = [replies(p) for p in SWEEPS]
+    sweeps = [json.loads(pathlib.Path(p).read_text()) for p in SWEEPS]
+    runs = [replies(s) for s in sweeps]
     extracts = [json.loads(pathlib.Path(p).read_text()) for p in EXTRACTS]
     same_corpus = len({(x["stories"], x["neutral_scenes"], c) for x, c in zip(extracts, CORPUS)}) == 1
     scoring = [scored(p) for p in VECTORS]
@@ -181,7 +187,7 @@ def main():
             [f"{r['dose'][0]['spearman_afraid']:+.2f} / {r['dose'][0]['spearman_calm']:+.2f}" for r in reports]),
         # Reports from before the generation-based direction (5 December 2026) say "contrastive".
         row("steering directions swept", ["mean, contrastive, generation-based" if "direction" in r["steering"] else "mean, contrastive (made before the generation-based direction)" for r in reports]),
-        row("steering layer sets swept", [layer_sets(p) for p in SWEEPS]),
+        row("steering layer sets swept", [layer_sets(s) for s in sweeps]),
         row("steering: happy − sad (VADER)", [f"{r['steering']['happy_minus_sad_vader']:+.2f}" for r in reports]),
     ]
     for e in ("happy", "sad", "calm", "afraid", "angry", "desperate"):
@@ -200,7 +206,7 @@ def main():
         said = []
         for n, r, x in zip(names, reports, runs):
             kept = [y["sentiment"] for y in x["sad"] if not degenerate(y["text"])]
-            sad = next(e["vader"] for e in r["steering"]["emotions"] if e["emotion"] == "sad")
+            sad = steered(r, "sad")["vader"]
             said.append(f"{n}'s from {r['steering']['unsteered_vader']:+.2f} unsteered to {sad:+.2f}, "
                         f"{statistics.mean(kept):+.2f} over the {len(kept)} of {len(x['sad'])} replies "
                         "that do not repeat a word or character")
