@@ -6,7 +6,8 @@ seeds (7, 8, 9) until 7 December 2026. The same sweep was run again with three o
 12) into a scratch folder and a copy of the vectors, and the two choices compared here. Nothing
 is chosen here; the second sweep's report replies are not read. What this showed made the
 choice pool both sweeps (six seeds) with a wider tolerance and a perplexity margin
-(src/bin/limbic/steer_choice.rs). Since the corpus change of 7 December (the *sad* and
+(src/bin/limbic/steer_choice.rs; since 8 December 2026 the margin is measured on the pooled
+table itself). Since the corpus change of 7 December (the *sad* and
 *jealous* rewrites) the vectors are new and both three-seed tables were measured on them
 (seeds 10-12 in two runs, 10-11 and 12, pooled); docs/validation/ keeps both tables (choice
 only), and the shipped choice pools them. Since the upper layers joined the grid (7 December,
@@ -80,7 +81,7 @@ def candidates(choice, emotion):
     return [c for c in fluent_cells if c["effect"] >= top - choice["effect_tolerance"]]
 
 
-def compare(first, other, shipped):
+def compare(first, other, shipped, margin):
     a, b = first["choice"], other["choice"]
     seeds = lambda c: ", ".join(str(s) for s in c.get("seeds", [c.get("seed")]))
     lines = [
@@ -91,10 +92,13 @@ def compare(first, other, shipped):
         "own-word sentences (`scripts/steer_stability.py` says how it was made). Unsteered "
         f"replies: VADER {a['unsteered_vader']:+.2f} / {b['unsteered_vader']:+.2f}, perplexity "
         f"{a['unsteered_perplexity']:.2f} / {b['unsteered_perplexity']:.2f}. The shipped choice "
-        f"pools both tables (six seeds; `{shipped}`) with a tolerance and a perplexity margin set "
-        "on 7 December 2026 from the noise this comparison measured on SmolLM2's vectors before "
-        "that day's corpus change, and not set again: this table is what the same noise looks "
-        "like on the vectors it compares.",
+        f"pools both tables (six seeds; `{shipped}`) with an effect tolerance set on 7 December "
+        "2026 from the noise this comparison measured on SmolLM2's vectors before that day's "
+        "corpus change, and not set again (this table is what the same noise looks like on the "
+        "vectors it compares), and, since 8 December, a perplexity margin measured on the pooled "
+        f"table itself ({margin:.3f}: two noise sds of one cell's log perplexity over six seeds, "
+        "√2 × the noise sd over all cells below). Each table's own choice here uses the margin it "
+        "was made with.",
         "",
         f"| emotion | chosen, seeds {seeds(a)} | chosen, seeds {seeds(b)} | first among the second's "
         "candidates | the first's effect there (fluent?) / the second's best fluent effect "
@@ -161,7 +165,9 @@ def main():
     if args.keep:
         kept = {"choice": other["choice"], "chosen": other["chosen"]}
         pathlib.Path(args.keep).write_text(json.dumps(kept, indent=1) + "\n")
-    text = compare(first, other, pathlib.Path(args.first).parent / "steering.json")
+    shipped = pathlib.Path(args.first).parent / "steering.json"
+    margin = json.loads(shipped.read_text())["choice"]["perplexity_margin"]
+    text = compare(first, other, shipped, margin)
     if args.out:
         pathlib.Path(args.out).write_text(text)
     print(text, end="")

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use crate::emotion::progress;
 use crate::steer_choice::{self, Cell, Table};
 use crate::validate_dose::ExperimentsFile;
-use crate::validate_text::{distinct_words, perplexities, sentiment};
+use crate::validate_text::{distinct_words, perplexities, repeats, sentiment};
 use limbic::calibrate::parallel;
 use limbic::emotions::{Direction, EmotionSet, SteerSetting};
 use limbic::io::{read_model, write_atomic};
@@ -277,6 +277,11 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
+/// The share of replies that repeat ([`repeats`]).
+fn share_repeating(replies: &[(String, f64)]) -> f64 {
+    replies.iter().filter(|r| repeats(&r.0)).count() as f64 / replies.len().max(1) as f64
+}
+
 /// Emotion `e`'s own word as `limbic next` reads it after a sentence: its leading space included.
 fn word(set: &EmotionSet, e: usize) -> String {
     format!(" {}", set.names[e])
@@ -423,15 +428,29 @@ fn measure(
             emotion: emotions[at],
             effect: EMOTIONS[at].1 * (mean(vader[i..i + k].iter().copied()) - base_v),
             perplexity: mean(replies[i..i + k].iter().map(|r| r.1)),
+            // Per seed (the setting's replies run prompt by prompt, then seed).
+            group_perplexity: (0..seeds.len())
+                .map(|s| {
+                    mean(
+                        replies[i + s..i + k]
+                            .iter()
+                            .step_by(seeds.len())
+                            .map(|r| r.1),
+                    )
+                })
+                .collect(),
             feel_ratio: (log / FEEL_CHOICE.len() as f64).exp(),
             distinct: mean(replies[i..i + k].iter().map(|r| distinct_words(&r.0))),
+            repeating: Some(share_repeating(&replies[i..i + k])),
         });
     }
     Ok(Table {
         seeds: seeds.to_vec(),
+        groups: vec![1; seeds.len()],
         vader: base_v,
         perplexity: mean(replies[..k].iter().map(|r| r.1)),
         distinct: mean(replies[..k].iter().map(|r| distinct_words(&r.0))),
+        repeating: Some(share_repeating(&replies[..k])),
         cells,
     })
 }
@@ -625,6 +644,7 @@ pub fn run(
         variants(&s)
     };
     let mut feel_cells = Vec::with_capacity(table.cells.len());
+    let fluent = table.fluent();
     for c in &table.cells {
         let p0 = p_unsteered(c.emotion);
         let p1 = feel(
@@ -635,7 +655,7 @@ pub fn run(
             c.emotion,
             c.strength,
         )?;
-        feel_cells.push(json!({"emotion": set.names[c.emotion], "direction": c.direction.name(), "layers": c.layers, "strength": c.strength, "ratio": p1 / p0.max(1e-12), "fluent": table.fluent(c)}));
+        feel_cells.push(json!({"emotion": set.names[c.emotion], "direction": c.direction.name(), "layers": c.layers, "strength": c.strength, "ratio": p1 / p0.max(1e-12), "fluent": fluent(c)}));
     }
     let (v0, ppl0, distinct0) = group(0);
     let runs: Vec<Value> = jobs

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::steer_sweep::{EMOTIONS, FEEL_CHOICE, STRENGTHS};
+use crate::validate_text::repeats;
 use limbic::emotions::{Direction, EmotionSet};
 use limbic::Result;
 
@@ -54,16 +55,16 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
          the one time that sentence shaped the sweep, which chooses on other sentences and never reads it) and each total strength {:?}: the VADER compound of the replies minus the unsteered \
          replies', signed by the emotion's valence; the perplexity of the replies under the unsteered model; and how many times steering multiplies p(\" emotion\") after each of {} \
          (the geometric mean; none of these sentences is measured below). Per emotion, its own setting: among the settings whose perplexity stays within {}× the unsteered replies' ({:.1}{}), whose share of distinct words stays \
-         at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through) and whose VADER effect is within {} of the \
+         at least {}× theirs ({:.2}: a word said over and over is easy to predict, so perplexity alone lets it through){}, and whose VADER effect is within {} of the \
          strongest such effect, the one that raises p(\" emotion\") most. The {} other emotions use the direction and layer set with the best mean over these {}: the **{}** direction at \
          layers **{:?}**, strength {}.\n\n\
          **Measured** on {} other neutral prompts × {} seeds (temperature {}, {} tokens). Unsteered: VADER {:+.2}, perplexity {:.1}, distinct words {:.2}.\n\n\
-         | emotion | direction, layers | strength | VADER | perplexity | distinct words | p(\" emotion\") unsteered → steered |{}\n|---|---|---|---|---|---|---|{}\n",
+         | emotion | direction, layers | strength | VADER | perplexity | distinct words | repeating replies | p(\" emotion\") unsteered → steered |{}\n|---|---|---|---|---|---|---|---|{}\n",
         sweep["choice"]["prompts"].as_array().map_or(0, |a| a.len()), sweep["choice"]["tokens"], sweep["generated"]["samples"], sweep["generated"]["tokens"],
         sweep["generated"]["prompt"].as_str().unwrap_or(""), sweep["choice"]["layer_sets"].as_array().map_or(0, |a| a.len()),
         STRENGTHS, feel_choice, bound_said(&sweep["choice"]), choice_bound(&sweep["choice"]) * f(&sweep["choice"]["unsteered_perplexity"]),
-        if f(&sweep["choice"]["perplexity_margin"]) > 0.0 { format!("; the report's bound of {}× less {} in log for the noise of a setting's mean, so a setting chosen near the bound does not land over it by chance", sweep["choice"]["max_perplexity_ratio"], sweep["choice"]["perplexity_margin"]) } else { String::new() },
-        f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), sweep["choice"]["effect_tolerance"],
+        margin_said(&sweep["choice"]),
+        f(&sweep["choice"]["min_distinct_ratio"]), f(&sweep["choice"]["unsteered_distinct"]), repeating_said(&sweep["choice"]), sweep["choice"]["effect_tolerance"],
         set.names.len() - EMOTIONS.len(), EMOTIONS.len(),
         Direction::of_json(c).name(), layers, set.default_strength,
         r["prompts"].as_array().map_or(0, |a| a.len()), r["seeds"].as_array().map_or(0, |a| a.len()), r["temperature"], r["tokens"], f(&r["unsteered_vader"]), f(&r["unsteered_perplexity"]),
@@ -82,13 +83,16 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
                 e["valence"] = json!(sign);
             }
             e["perplexity_ratio"] = json!(f(&e["perplexity"]) / f(&r["unsteered_perplexity"]));
+            let (n, repeating, rest) = repeating(r, &e["emotion"]);
+            (e["replies"], e["repeating"], e["vader_not_repeating"]) =
+                (json!(n), json!(repeating), json!(rest));
             e
         })
         .collect();
     for e in &rows {
         let _ = writeln!(
             md,
-            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {:.4} → {:.4} (×{:.1}) |{}",
+            "| {} | {} {} | {:.2} | {:+.2} | {:.1} | {:.2} | {} of {} | {:.4} → {:.4} (×{:.1}) |{}",
             e["emotion"].as_str().unwrap_or(""),
             Direction::of_json(e).name(),
             e["layers"],
@@ -96,6 +100,8 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             f(&e["vader"]),
             f(&e["perplexity"]),
             f(&e["distinct"]),
+            e["repeating"],
+            e["replies"],
             f(&e["p_feel_unsteered"]),
             f(&e["p_feel_steered"]),
             f(&e["p_feel_ratio"]),
@@ -117,6 +123,10 @@ pub fn section(set: &EmotionSet, out: &Path, md: &mut String) -> Result<Value> {
             .map_or(f64::NAN, |e| f(&e["vader"]))
     };
     let happy_minus_sad = vader("happy") - vader("sad");
+    // Replies the bounds let through that repeat: said, with VADER over the rest where any do.
+    let (n0, repeating0, _) = repeating(r, &Value::Null);
+    let _ = writeln!(md, "\nRepeating replies: those that say one word over half their words, or one character ten times running (\"Happy 30000000000…\"), which the perplexity and distinct-word bounds can let through — a repeated word is easy to predict once it has started, and a digit string is one word. Unsteered {repeating0} of {n0}.{}",
+        rows.iter().filter(|e| e["repeating"].as_u64().unwrap_or(0) > 0).map(|e| format!(" *{}*: VADER {:+.2} over all its replies, {:+.2} over the {} that do not repeat.", e["emotion"].as_str().unwrap_or(""), f(&e["vader"]), f(&e["vader_not_repeating"]), e["replies"].as_u64().unwrap_or(0) - e["repeating"].as_u64().unwrap_or(0))).collect::<String>());
     if held_n > 0 {
         let _ = writeln!(md, "\nThe last column: how many times steering multiplies p(\" emotion\") after each of {held_n} other sentences never used in the choice ({}), the geometric mean over them \
          with a bootstrap 95 % interval over the sentences (one sentence's ratio varies a great deal from the next's).",
@@ -377,6 +387,25 @@ fn tokens_said(top: &[Value]) -> String {
         .join(", ")
 }
 
+/// Of the report's replies steered toward `emotion` (null: unsteered), how many there are, how
+/// many repeat ([`repeats`]), and the mean VADER of the others (NaN where none is left).
+fn repeating(report: &Value, emotion: &Value) -> (usize, usize, f64) {
+    let (mut n, mut rest) = (0, Vec::new());
+    for x in report["runs"].as_array().into_iter().flatten() {
+        if &x["emotion"] == emotion {
+            n += 1;
+            if !repeats(x["text"].as_str().unwrap_or("")) {
+                rest.push(x["sentiment"].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    }
+    (
+        n,
+        n - rest.len(),
+        rest.iter().sum::<f64>() / rest.len() as f64,
+    )
+}
+
 /// Sentences as the report lists them: each in double quotes, comma-separated.
 fn quoted<'a>(sentences: impl Iterator<Item = &'a str>) -> String {
     sentences
@@ -413,6 +442,29 @@ fn bound_said(choice: &Value) -> String {
     }
 }
 
+/// The perplexity margin as the report says it (none before 7 December 2026; a constant
+/// measured once on SmolLM2 until 8 December, then measured on the table chosen on).
+fn margin_said(choice: &Value) -> String {
+    let Some(m) = choice["perplexity_margin"].as_f64().filter(|m| *m > 0.0) else {
+        return String::new();
+    };
+    let how = match (choice["perplexity_margin_measured"].as_bool(), choice["group_seeds"].as_array()) {
+        (Some(true), Some(g)) => format!(" — two noise sds of a setting's log perplexity over its {} seeds, measured from how its {} seed groups spread —", choice["seeds"].as_array().map_or(0, |s| s.len()), g.len()),
+        _ => String::new(),
+    };
+    format!("; the report's bound of {}× less {m:.3} in log for the noise of a setting's mean{how}, so a setting chosen near the bound does not land over it by chance", choice["max_perplexity_ratio"])
+}
+
+/// The repeating-reply bound as the report says it: applied, or why not (sweeps until
+/// 8 December 2026 did not measure it; said nothing of it before).
+fn repeating_said(choice: &Value) -> String {
+    match choice["repeating_bound_applied"].as_bool() {
+        Some(true) => format!(", whose share of repeating replies (below) stays within {} of theirs ({:.2})", choice["max_repeating_above_unsteered"], choice["unsteered_repeating"].as_f64().unwrap_or(f64::NAN)),
+        Some(false) => " — the bound on repeating replies (below) was not applied: the tables chosen on were measured before 8 December 2026 and do not count them —".into(),
+        None => String::new(),
+    }
+}
+
 /// The choice's seeds as the report says them: "seeds 7, 8, 9, which the report does not use"
 /// (sweeps until the night of 6 December 2026 recorded one, "seed 7"), and whether earlier
 /// sweeps' tables were pooled.
@@ -434,7 +486,10 @@ fn seeds_said(choice: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{bound_said, choice_bound, every_setting, sad_at, seeds_said, tokens_said};
+    use super::{
+        bound_said, choice_bound, every_setting, margin_said, repeating_said, sad_at, seeds_said,
+        tokens_said,
+    };
     use serde_json::json;
 
     #[test]
@@ -458,6 +513,21 @@ mod tests {
         assert_eq!(
             (bound_said(&old).as_str(), bound_said(&new).as_str()),
             ("2.0", "1.77")
+        );
+        // The margin, constant or measured on the seed groups; the repeating-reply bound.
+        assert_eq!(margin_said(&old), "");
+        assert!(
+            margin_said(&new).contains("less 0.120 in log")
+                && !margin_said(&new).contains("measured")
+        );
+        let measured = json!({"max_perplexity_ratio": 2.0, "perplexity_margin": 0.2819, "perplexity_margin_measured": true, "seeds": [7, 8, 9, 10, 11, 12], "group_seeds": [3, 3]});
+        assert!(margin_said(&measured).contains("less 0.282 in log for the noise of a setting's mean — two noise sds of a setting's log perplexity over its 6 seeds, measured from how its 2 seed groups spread —"));
+        assert_eq!(repeating_said(&new), "");
+        assert!(repeating_said(&json!({"repeating_bound_applied": false})).contains("not applied"));
+        let applied = json!({"repeating_bound_applied": true, "max_repeating_above_unsteered": 0.1, "unsteered_repeating": 0.0});
+        assert_eq!(
+            repeating_said(&applied),
+            ", whose share of repeating replies (below) stays within 0.1 of theirs (0.00)"
         );
     }
 

@@ -95,16 +95,37 @@ fn outside<T: serde::de::DeserializeOwned>(
 /// The share of a reply's words (lower case, punctuation trimmed) that are distinct: ~0.8 for
 /// ordinary text, near 0 for one word said over and over; 0 for an empty reply.
 pub fn distinct_words(text: &str) -> f64 {
-    let words: Vec<String> = text
-        .split_whitespace()
+    let words = words(text);
+    let unique: std::collections::HashSet<&String> = words.iter().collect();
+    unique.len() as f64 / words.len().max(1) as f64
+}
+
+/// A reply's words, lower case, punctuation trimmed.
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
         .map(|w| {
             w.trim_matches(|c: char| !c.is_alphanumeric())
                 .to_lowercase()
         })
         .filter(|w| !w.is_empty())
-        .collect();
-    let unique: std::collections::HashSet<&String> = words.iter().collect();
-    unique.len() as f64 / words.len().max(1) as f64
+        .collect()
+}
+
+/// A reply that says one word over half its words, or one character ten times running
+/// ("Happy 30000000000…"): text that the perplexity and distinct-word bounds can let through, a
+/// repeated word being easy to predict once it has started and a digit string one word.
+pub fn repeats(text: &str) -> bool {
+    let words = words(text);
+    let mut counts = std::collections::HashMap::new();
+    for w in &words {
+        *counts.entry(w).or_insert(0usize) += 1;
+    }
+    let most = counts.values().max().copied().unwrap_or(0);
+    let chars: Vec<char> = text.chars().collect();
+    let run = chars
+        .chunk_by(|a, b| a == b && *a != '\n')
+        .any(|r| r.len() >= 10);
+    2 * most > words.len() || run
 }
 
 pub fn austen(
@@ -366,7 +387,7 @@ fn over_bound(x: f64, bound: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_words, over_bound, perplexities};
+    use super::{distinct_words, over_bound, perplexities, repeats};
 
     /// Replies scored after one prompt run once: each reply's perplexity is that of a whole pass
     /// of prompt + reply, whatever came before it; a reply or prompt with no token is refused.
@@ -416,12 +437,17 @@ mod tests {
     }
 
     #[test]
-    fn a_word_said_over_and_over_has_few_distinct_words() {
+    fn a_word_said_over_and_over_has_few_distinct_words_and_repeats() {
         // Gemma's steered samples that passed the perplexity check.
         let repeated = " Sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad sad";
         assert_eq!(distinct_words(repeated), 1.0 / 16.0);
         let reply = "It's a lovely day to be outdoors. I'm enjoying the sun and the sea.";
         assert!(distinct_words(reply) > 0.8, "{}", distinct_words(reply));
         assert_eq!(distinct_words(" ... "), 0.0);
+        // Over half one word, or a character ten times running: repeating; else not.
+        assert!(repeats(repeated) && repeats("Happy 30000000000 days!"));
+        assert!(repeats("Sad, sad. SAD sad and more"));
+        assert!(!repeats(reply) && !repeats("sad sad and more") && !repeats("300000000 days"));
+        assert!(!repeats("") && !repeats("a\n\n\n\n\n\n\n\n\n\nb c d"));
     }
 }

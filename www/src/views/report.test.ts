@@ -108,7 +108,7 @@ describe("summaries", () => {
   });
 
   it("says what steering does: own word taken up or not, and which way sentiment moves", () => {
-    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence, heldOut: null, lexicon: null });
+    const m = (vader: number, ratio: number, valence: number | null): SteerMeasure => ({ emotion: "sad", direction: "mean", strength: 0.2, vader, ratio, valence, heldOut: null, lexicon: null, repeating: null });
     expect(steerVerdict(m(0.3, 1.3, -1), 0.71)).toBe("sad: p(“sad”) ×1.3 only: the model hardly takes up the word; replies turn less positive but stay positive on average (VADER +0.30 against +0.71 unsteered).");
     expect(steerVerdict(m(-0.4, 4, -1), 0.71)).toBe("sad: raises p(“sad”) ×4.0; replies turn negative (VADER −0.40 against +0.71 unsteered).");
     expect(steerVerdict(m(0.68, 4, -1), 0.71)).toContain("hardly moves its way");
@@ -124,6 +124,12 @@ describe("summaries", () => {
     const lex = { ...m(-0.004, 0.8, -1), lexicon: { category: "sadness", ratio: 3.61, low: 2.9, high: 4.42 } };
     expect(steerVerdict({ ...lex, lexicon: { category: "anger", ratio: 3.5, low: 0.7, high: Infinity } }, 0.71)).toContain("anger words ×3.5 (0.7–∞)");
     expect(steerVerdict(lex, 0.71)).toMatch(/about neutral on average \(VADER 0\.00 against \+0\.71 unsteered\); sadness words ×3\.6 \(2\.9–4\.4\) by the NRC emotion lexicon\.$/);
+    // Replies that repeat a word: counted, with VADER over the others; most of them: said so.
+    const rep = (count: number, vaderRest: number | null) => ({ ...m(0.85, 22, 1), emotion: "happy", repeating: { count, of: 30, vaderRest } });
+    expect(steerVerdict(rep(0, 0.85), 0.44)).not.toContain("repeat");
+    expect(steerVerdict(rep(2, 0.91), 0.44)).toMatch(/; 2 of 30 replies repeat a word or character over and over \(VADER \+0\.91 over the others\)\.$/);
+    expect(steerVerdict(rep(18, 0.62), 0.44)).toMatch(/18 of 30 replies repeat .* \(VADER \+0\.62 over the others\): these numbers mostly measure repetition\.$/);
+    expect(steerVerdict(rep(30, null), 0.44)).toMatch(/30 of 30 replies repeat a word or character over and over: these/);
   });
 
   it("says what no fluent setting of the sweep does, from the committed report and made-up ones", () => {

@@ -126,6 +126,10 @@ export interface SteerMeasure {
    * over unsteered, with its 95 % interval (null where the lexicon has no category for it, and
    * in older reports). */
   lexicon: { category: string; ratio: number; low: number; high: number } | null;
+  /** How many of the replies repeat one word over half their words or one character ten times
+   * running, of how many, and the mean VADER of the others (null where none is left; the whole
+   * field null in reports before 8 December 2026). */
+  repeating: { count: number; of: number; vaderRest: number | null } | null;
 }
 
 /** A lexicon ratio's end: null in the report where some resamples had no unsteered word of the
@@ -251,6 +255,12 @@ export function parseReport(raw: unknown): Report {
           : null,
         lexicon: has(e, "lexicon")
           ? { category: string(e, "lexicon.category"), ratio: unbounded(e, "lexicon.ratio"), low: unbounded(e, "lexicon.low"), high: unbounded(e, "lexicon.high") }
+          : null,
+        repeating: has(e, "repeating")
+          ? {
+            count: number(e, "repeating"), of: number(e, "replies"),
+            vaderRest: field(e, "vader_not_repeating") === null ? null : number(e, "vader_not_repeating"),
+          }
           : null,
       })),
       unsteered_vader: number(raw, "steering.unsteered_vader"),
@@ -435,7 +445,12 @@ export function steerVerdict(m: SteerMeasure, unsteered: number): string {
   else mood = `replies turn less positive but stay positive on average (${vs})`;
   const l = m.lexicon;
   const words = l ? `; ${l.category} words ${lexiconRatio(l)} by the NRC emotion lexicon` : "";
-  return `${m.emotion}: ${own}; ${mood}${words}.`;
+  const r = m.repeating;
+  const rest = r?.vaderRest == null ? "" : ` (VADER ${signed(r.vaderRest)} over the others)`;
+  const repeats = r && r.count > 0
+    ? `; ${r.count} of ${r.of} replies repeat a word or character over and over${rest}${2 * r.count >= r.of ? ": these numbers mostly measure repetition" : ""}`
+    : "";
+  return `${m.emotion}: ${own}; ${mood}${words}${repeats}.`;
 }
 
 /** A lexicon ratio with its interval: "×3.6 (2.0–8.1)". */
