@@ -346,7 +346,7 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
     s += &format!(
         "- **Steering.** Steering each of {} emotions at its own layers and direction (chosen on other prompts) raises p(\" emotion\") after \"How does he feel? He feels\" at least \
          threefold for {raised} of them{}; VADER(happy) − VADER(sad) = {:+.2} \
-         over the report prompts. The replies stay within {bound}× the unsteered replies' perplexity for {fluent} of the {}{}.{lexicon} See section 5 for what each emotion does and does not do.\n",
+         over the report prompts. The replies stay within {bound}× the unsteered replies' perplexity for {fluent} of the {}{}.{}{lexicon} See section 5 for what each emotion does and does not do.\n",
         feel.len(),
         // Sweeps until 6 December measured no other sentences.
         if held_n > 0 {
@@ -359,7 +359,8 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
         },
         f(&st["happy_minus_sad_vader"]),
         feel.len(),
-        if over.is_empty() { String::new() } else { format!(" (over it: {})", over.join(", ")) }
+        if over.is_empty() { String::new() } else { format!(" (over it: {})", over.join(", ")) },
+        mostly_repeating(&feel)
     );
     s += &format!(
         "- **Logit lens.** The paper's vectors promote their own emotion words; here the own word is in the top 100 for {} of 171.\n",
@@ -376,6 +377,24 @@ pub fn differences(r: &Value, extract: &Value, set: &EmotionSet) -> String {
 
 /// A ratio over `bound` written so that it reads as over it: two decimals, or four where two
 /// would round it onto the bound (sad's 2.0001× read "2.00×" in a list of those over 2×).
+/// The emotions whose steered replies mostly repeat ([`repeats`]: half or more of them), said
+/// after the summary's steering numbers; nothing where none do (or the report did not count).
+fn mostly_repeating(emotions: &[Value]) -> String {
+    let mostly: Vec<String> = emotions
+        .iter()
+        .filter_map(|e| {
+            let (k, n) = (e["repeating"].as_u64()?, e["replies"].as_u64()?);
+            (n > 0 && 2 * k >= n)
+                .then(|| format!("*{}* ({k} of {n})", e["emotion"].as_str().unwrap_or("")))
+        })
+        .collect();
+    match mostly.len() {
+        0 => String::new(),
+        1 => format!(" But the replies of {} mostly repeat a word or character over and over: for it these numbers measure repetition, not the emotion.", mostly[0]),
+        _ => format!(" But the replies of {} mostly repeat a word or character over and over: for them these numbers measure repetition, not the emotion.", mostly.join(", ")),
+    }
+}
+
 fn over_bound(x: f64, bound: f64) -> String {
     let two = format!("{x:.2}");
     if x > bound && two.parse::<f64>().is_ok_and(|r| r <= bound) {
@@ -387,7 +406,8 @@ fn over_bound(x: f64, bound: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_words, over_bound, perplexities, repeats};
+    use super::{distinct_words, mostly_repeating, over_bound, perplexities, repeats};
+    use serde_json::json;
 
     /// Replies scored after one prompt run once: each reply's perplexity is that of a whole pass
     /// of prompt + reply, whatever came before it; a reply or prompt with no token is refused.
@@ -428,6 +448,17 @@ mod tests {
         );
         assert!(perplexities(&mut e, &prompt, &[&a, &[]]).is_err());
         assert!(perplexities(&mut e, &[], &[&a]).is_err());
+    }
+
+    #[test]
+    fn the_summary_says_which_emotions_steered_replies_mostly_repeat() {
+        let e = |name: &str, k: u64| json!({"emotion": name, "repeating": k, "replies": 30});
+        assert_eq!(
+            mostly_repeating(&[e("happy", 14), json!({"emotion": "sad"})]),
+            ""
+        );
+        assert_eq!(mostly_repeating(&[e("happy", 18), e("sad", 7)]), " But the replies of *happy* (18 of 30) mostly repeat a word or character over and over: for it these numbers measure repetition, not the emotion.");
+        assert!(mostly_repeating(&[e("happy", 15), e("sad", 30)]).contains("*happy* (15 of 30), *sad* (30 of 30) mostly repeat a word or character over and over: for them"));
     }
 
     #[test]
