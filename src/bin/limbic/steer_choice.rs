@@ -139,11 +139,12 @@ impl Table {
         }
     }
 
-    /// The cells and baseline as a sweep file's `choice` records them, with the margin the
-    /// choice used and whether it was measured on this table.
+    /// The cells (each with whether it is fluent) and baseline as a sweep file's `choice`
+    /// records them, with the margin the choice used and whether it was measured on this table.
     pub fn to_json(&self, set: &EmotionSet) -> Value {
         let margin = self.margin();
-        let cells: Vec<Value> = self.cells.iter().map(|c| json!({"direction": c.direction.name(), "layers": c.layers, "strength": c.strength, "emotion": set.names[c.emotion], "effect": c.effect, "perplexity": c.perplexity, "group_perplexity": c.group_perplexity, "feel_ratio": c.feel_ratio, "distinct": c.distinct, "repeating": c.repeating})).collect();
+        let fluent = self.fluent();
+        let cells: Vec<Value> = self.cells.iter().map(|c| json!({"direction": c.direction.name(), "layers": c.layers, "strength": c.strength, "emotion": set.names[c.emotion], "effect": c.effect, "perplexity": c.perplexity, "group_perplexity": c.group_perplexity, "feel_ratio": c.feel_ratio, "distinct": c.distinct, "repeating": c.repeating, "fluent": fluent(c)})).collect();
         json!({"seeds": self.seeds, "group_seeds": self.groups, "unsteered_vader": self.vader, "unsteered_perplexity": self.perplexity, "unsteered_distinct": self.distinct, "unsteered_repeating": self.repeating, "cells": cells,
                "effect_tolerance": EFFECT_TOLERANCE, "max_perplexity_ratio": MAX_PPL_RATIO, "perplexity_margin": margin.unwrap_or(PPL_MARGIN), "perplexity_margin_measured": margin.is_some(), "min_distinct_ratio": MIN_DISTINCT_RATIO,
                "max_repeating_above_unsteered": MAX_REPEATING, "repeating_bound_applied": self.repeating.is_some()})
