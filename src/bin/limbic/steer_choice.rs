@@ -242,12 +242,6 @@ impl Table {
     }
 }
 
-/// The same measure from two tables: equal but for the last bits, where a table pooled from runs
-/// with fewer seeds each rounds its means differently.
-fn near(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
-}
-
 /// Tables measured with the same seeds over different layer sets of one grid (`sets`) as one
 /// table over all of them, per seed list: a sweep of some layer sets joins an earlier sweep of
 /// the others. Each joined table's cells are in the grid's order, as one sweep measures them;
@@ -267,7 +261,9 @@ pub fn join(tables: Vec<Table>, sets: &[Vec<usize>]) -> Result<Vec<Table>> {
             j.without_repeating();
             t.without_repeating();
         }
-        // The same replies.
+        // The same replies; a table pooled from runs with fewer seeds each may round its means
+        // differently in the last bits.
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
         if !(near(j.vader, t.vader)
             && near(j.perplexity, t.perplexity)
             && near(j.distinct, t.distinct))
@@ -336,7 +332,7 @@ pub fn pool(tables: &[Table]) -> Result<Table> {
                     == (c.direction, &c.layers, c.strength, c.emotion)
             });
             match o {
-                Some(o) if near(o.feel_ratio, c.feel_ratio) => {}
+                Some(o) if (o.feel_ratio / c.feel_ratio - 1.0).abs() < 1e-9 => {}
                 Some(_) => {
                     return Err(Error::Steer(
                         "the sweeps to pool measured a different own-word ratio for one cell: another model or vectors"
